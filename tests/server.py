@@ -1,0 +1,139 @@
+"""A programmable HTTP server on 127.0.0.1 for tests: real sockets, real HTTP/1.1.
+
+    with LocalServer() as srv:
+        srv.route("/feed.xml", body=data, content_type="application/rss+xml", etag='"v1"')
+        url = srv.url("/feed.xml")
+
+A route answers conditional GETs (If-None-Match / If-Modified-Since) with 304 when it has
+an ETag / Last-Modified, gzips when asked and allowed, and can be slowed down. For
+misbehaving servers, pass `raw=callable(handler)`: it gets the BaseHTTPRequestHandler
+and writes whatever bytes it likes to `handler.wfile`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "application/xml"
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str = ""
+    last_modified: str = ""
+    delay: float = 0.0
+    gzip: bool = True
+    raw: Callable[[BaseHTTPRequestHandler], None] | None = None
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "_Server"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        owner = self.server.owner
+        owner.requests.append(Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
+        route = owner.routes.get(self.path.split("?", 1)[0])
+        if route is None:
+            self._send(404, b"not found", {"Content-Type": "text/plain"})
+            return
+        if route.delay:
+            time.sleep(route.delay)
+        if route.raw is not None:
+            route.raw(self)
+            return
+        headers = {"Content-Type": route.content_type, **route.headers}
+        if route.etag:
+            headers["ETag"] = route.etag
+        if route.last_modified:
+            headers["Last-Modified"] = route.last_modified
+        inm = self.headers.get("If-None-Match")
+        ims = self.headers.get("If-Modified-Since")
+        if route.status == 200 and (
+            (route.etag and inm and route.etag in [t.strip() for t in inm.split(",")])
+            or (route.last_modified and not inm and ims == route.last_modified)
+        ):
+            self._send(304, b"", headers)
+            return
+        body = route.body
+        if route.gzip and "gzip" in self.headers.get("Accept-Encoding", "") and body:
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = "gzip"
+        self._send(route.status, body, headers)
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if status != 304:
+            self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    owner: "LocalServer"
+
+
+class LocalServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Request] = []
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.owner = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def route(self, path: str, body: bytes | str = b"", **options: object) -> str:
+        """Serve `body` at `path`; returns the full URL."""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.routes[path] = Route(body=body, **options)  # type: ignore[arg-type]
+        return self.url(path)
+
+    def route_file(self, path: str, file: Path, **options: object) -> str:
+        return self.route(path, file.read_bytes(), **options)
+
+    def hits(self, path: str) -> list[Request]:
+        return [r for r in self.requests if r.path.split("?", 1)[0] == path]
+
+    def start(self) -> "LocalServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
