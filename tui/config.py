@@ -1,0 +1,336 @@
+"""feeds.toml -> validated settings and subscriptions.
+
+Errors name the file, the line and the key, so a user can fix the file without guessing;
+unknown keys are warnings (a typo should not stop a refresh, but should be seen).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+CONFIG_ENV = "DOCBAO_CONFIG"
+CONFIG_NAME = "feeds.toml"
+
+
+class ConfigError(Exception):
+    """The config cannot be used; the message names file, line and key."""
+
+
+@dataclass(slots=True)
+class FeedConfig:
+    url: str
+    title: str = ""
+    tags: list[str] = field(default_factory=list)
+    full_text: bool | None = None  # None: follow [settings] full_text
+    timeout: float | None = None  # None: follow [settings] timeout
+    line: int = 0
+
+    @property
+    def is_local(self) -> bool:
+        return not self.url.startswith(("http://", "https://"))
+
+    @property
+    def local_path(self) -> Path:
+        """The file a local feed reads (a plain path or a file:/// URL)."""
+        url = self.url
+        if url.startswith("file:"):
+            url = urlsplit(url).path
+        return Path(url).expanduser()
+
+
+@dataclass(slots=True)
+class SavedSearch:
+    name: str
+    query: str
+
+
+@dataclass(slots=True)
+class Settings:
+    cache_dir: str = ""
+    concurrency: int = 16
+    timeout: float = 30.0  # total deadline for one feed, in seconds
+    max_feed_mb: float = 10.0
+    keep_articles: int = 0  # per feed, read articles beyond the newest N are pruned; 0 keeps all
+    keep_days: int = 0  # read articles older than this are pruned; 0 keeps all
+    auto_refresh_minutes: int = 0  # 0: off
+    full_text: bool = False  # prefetch the full article of new items for every feed
+    full_text_concurrency: int = 4
+    oldest_first: bool = False
+
+
+@dataclass(slots=True)
+class Config:
+    path: Path | None
+    settings: Settings = field(default_factory=Settings)
+    feeds: list[FeedConfig] = field(default_factory=list)
+    searches: list[SavedSearch] = field(default_factory=list)
+    ignores: list[str] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+
+def xdg_config_home() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+
+
+def find_config(cli_path: str | None = None) -> Path | None:
+    """--config, then $DOCBAO_CONFIG, then ./feeds.toml, then the XDG config folder.
+
+    An explicitly named file must exist; the implicit places are only tried.
+    """
+    for explicit in (cli_path, os.environ.get(CONFIG_ENV)):
+        if explicit:
+            path = Path(explicit).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"{path}: no such config file")
+            return path
+    for candidate in (Path.cwd() / CONFIG_NAME, xdg_config_home() / "docbao" / CONFIG_NAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve_cache_dir(config: Config, cli_cache: str | None = None) -> Path:
+    """--cache, then [settings] cache_dir (relative to the config file), then cache/ beside it."""
+    if cli_cache:
+        return Path(cli_cache).expanduser()
+    if config.settings.cache_dir:
+        return (config.folder / Path(config.settings.cache_dir).expanduser()).resolve()
+    if config.path is None:
+        xdg_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return xdg_cache / "docbao"
+    return config.folder / "cache"
+
+
+_SETTING_TYPES: dict[str, tuple[type, ...]] = {
+    "cache_dir": (str,),
+    "concurrency": (int,),
+    "timeout": (int, float),
+    "max_feed_mb": (int, float),
+    "keep_articles": (int,),
+    "keep_days": (int,),
+    "auto_refresh_minutes": (int,),
+    "full_text": (bool,),
+    "full_text_concurrency": (int,),
+    "oldest_first": (bool,),
+}
+_POSITIVE = {"concurrency", "timeout", "max_feed_mb", "full_text_concurrency"}
+_FEED_KEYS = {"url", "title", "tags", "full_text", "timeout"}
+_TOP_KEYS = {"settings", "feed", "search", "ignore", "keys"}
+_COMMAND_PREFIX = re.compile(r"^\s*(exec:|filter:|query:|\|)", re.IGNORECASE)
+
+
+class _Locator:
+    """Finds the line of a key in the raw text, since tomllib keeps no positions."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def table(self, name: str, index: int | None = None) -> int:
+        """Line (1-based) of `[name]`, or of the index-th `[[name]]`; 0 if not found."""
+        header = re.compile(rf"^\s*\[\[\s*{re.escape(name)}\s*\]\]" if index is not None
+                            else rf"^\s*\[\s*{re.escape(name)}\s*\]")
+        seen = -1
+        for number, line in enumerate(self.lines, 1):
+            if header.match(line):
+                seen += 1
+                if index is None or seen == index:
+                    return number
+        return 0
+
+    def key(self, start: int, key: str) -> int:
+        """Line of `key =` in the table that starts at line `start`."""
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for number in range(start + 1 if start else 1, len(self.lines) + 1):
+            line = self.lines[number - 1]
+            if start and re.match(r"^\s*\[", line):
+                break
+            if pattern.match(line):
+                return number
+        return start
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate a config file; None gives the defaults with no feeds."""
+    if path is None:
+        return Config(path=None)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax error: {exc}") from exc
+    return _validate(path, data, _Locator(text))
+
+
+def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
+    config = Config(path=path)
+    errors: list[str] = []
+
+    def error(line: int, message: str) -> None:
+        errors.append(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            config.warnings.append(f"{path}:{where.key(0, key)}: unknown key '{key}' ignored")
+
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        error(where.key(0, "settings"), "'settings' must be a table")
+        settings = {}
+    start = where.table("settings")
+    for key, value in settings.items():
+        line = where.key(start, key)
+        if key not in _SETTING_TYPES:
+            config.warnings.append(f"{path}:{line}: [settings] unknown key '{key}' ignored")
+            continue
+        types = _SETTING_TYPES[key]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            error(line, f"[settings] key '{key}' must be {_type_name(types)}, not {_type_name((type(value),))}")
+        elif key in _POSITIVE and value <= 0 or isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            error(line, f"[settings] key '{key}' must be positive")
+        else:
+            setattr(config.settings, key, float(value) if float in types else value)
+
+    feeds = data.get("feed", [])
+    if not isinstance(feeds, list):
+        error(where.key(0, "feed"), "feeds are [[feed]] tables")
+        feeds = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(feeds):
+        start = where.table("feed", index)
+        label = f"[[feed]] #{index + 1}"
+        if not isinstance(entry, dict):
+            error(start, f"{label} must be a table")
+            continue
+        for key in entry:
+            if key not in _FEED_KEYS:
+                config.warnings.append(f"{path}:{where.key(start, key)}: {label} unknown key '{key}' ignored")
+        url = entry.get("url")
+        if url is None:
+            error(start, f"{label} has no 'url'")
+            continue
+        if not isinstance(url, str):
+            error(where.key(start, "url"), f"{label} key 'url' must be a string")
+            continue
+        problem = url_problem(url)
+        if problem:
+            error(where.key(start, "url"), f"{label} key 'url': {problem}")
+            continue
+        feed = FeedConfig(url=url.strip(), line=start)
+        title = entry.get("title", "")
+        if not isinstance(title, str):
+            error(where.key(start, "title"), f"{label} key 'title' must be a string")
+        else:
+            feed.title = title.strip()
+        tags = entry.get("tags", [])
+        if isinstance(tags, str):
+            tags = [tags]
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            error(where.key(start, "tags"), f"{label} key 'tags' must be a list of strings")
+        else:
+            feed.tags = [t.strip() for t in tags if t.strip()]
+        if "full_text" in entry:
+            if not isinstance(entry["full_text"], bool):
+                error(where.key(start, "full_text"), f"{label} key 'full_text' must be true or false")
+            else:
+                feed.full_text = entry["full_text"]
+        if "timeout" in entry:
+            value = entry["timeout"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                error(where.key(start, "timeout"), f"{label} key 'timeout' must be a positive number of seconds")
+            else:
+                feed.timeout = float(value)
+        if feed.url in seen:
+            config.warnings.append(
+                f"{path}:{start}: {label} repeats the url of the feed at line {seen[feed.url]}; ignored"
+            )
+            continue
+        seen[feed.url] = start
+        config.feeds.append(feed)
+
+    for kind, target in (("search", config.searches), ("ignore", config.ignores)):
+        entries = data.get(kind, [])
+        if not isinstance(entries, list):
+            error(where.key(0, kind), f"'{kind}' entries are [[{kind}]] tables")
+            continue
+        for index, entry in enumerate(entries):
+            start = where.table(kind, index)
+            query = entry.get("query") if isinstance(entry, dict) else None
+            if not isinstance(query, str) or not query.strip():
+                error(start, f"[[{kind}]] #{index + 1} needs a 'query' string")
+                continue
+            if kind == "search":
+                name = entry.get("name")
+                if not isinstance(name, str) or not name.strip():
+                    error(start, f"[[search]] #{index + 1} needs a 'name' string")
+                    continue
+                config.searches.append(SavedSearch(name.strip(), query.strip()))
+            else:
+                config.ignores.append(query.strip())
+
+    keys = data.get("keys", {})
+    start = where.table("keys")
+    if not isinstance(keys, dict):
+        error(where.key(0, "keys"), "'keys' must be a table of action = \"key,key\"")
+    else:
+        for action, value in keys.items():
+            if not isinstance(value, str) or not value.strip():
+                error(where.key(start, action), f"[keys] '{action}' must be a string of keys like \"j,down\"")
+            else:
+                config.keys[action] = value.strip()
+
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return config
+
+
+def url_problem(url: str) -> str:
+    """Why a feed URL is unusable, or "" when it is fine (http(s) or a plain local path)."""
+    url = url.strip()
+    if not url:
+        return "is empty"
+    if _COMMAND_PREFIX.match(url):
+        return "commands and filters (exec:, filter:, query:, |cmd) are not run by docbao"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "contains control characters"
+    scheme = url.split(":", 1)[0].lower() if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url) else ""
+    if scheme in ("http", "https"):
+        parts = urlsplit(url)
+        try:
+            parts.port
+        except ValueError:
+            return "has an invalid port"
+        if not parts.hostname:
+            return "has no host"
+        return ""
+    if scheme == "file":
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost") or parts.query or parts.fragment or not parts.path:
+            return "only plain local paths (file:///path) are allowed for file: URLs"
+        return ""
+    if scheme and len(scheme) > 1:  # a Windows drive letter is not a scheme
+        return f"scheme '{scheme}' is not http, https or a local file path"
+    return ""
+
+
+def _type_name(types: tuple[type, ...]) -> str:
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+             list: "a list", dict: "a table"}
+    return " or ".join(names.get(t, t.__name__) for t in types)

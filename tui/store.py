@@ -1,0 +1,515 @@
+"""The SQLite cache: schema, migrations and every query the UI and the verbs need.
+
+One file (`docbao.db`) in WAL mode. Writers take the lock up front (BEGIN IMMEDIATE) and
+wait for it, so two docbao processes on one cache queue instead of failing with
+"database is locked". Unread and total counts per feed are kept by triggers, so start-up
+never counts articles. Each feed's refresh is one transaction: a failure leaves the cache
+as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui.model import FetchResult, ParsedArticle, ParsedFeed
+
+DB_NAME = "docbao.db"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(Exception):
+    """The cache cannot be used; the message says why and what to do."""
+
+
+@dataclass(slots=True)
+class FeedRow:
+    id: int
+    url: str
+    title: str  # the feed's own title
+    site_link: str
+    unread: int
+    total: int
+    last_fetch: int | None
+    last_status: str
+    last_error: str
+    gone: bool
+    redirect_url: str
+    retry_after: int | None
+    etag: str
+    last_modified: str
+
+
+@dataclass(slots=True)
+class ArticleRow:
+    """What a list line needs; the body is read only when the article is opened."""
+
+    id: int
+    feed_id: int
+    title: str
+    link: str
+    author: str
+    published: int | None
+    sort_time: int
+    read: bool
+    starred: bool
+
+
+@dataclass(slots=True)
+class Article(ArticleRow):
+    guid: str
+    summary: str
+    content: str
+    enclosures: list[dict[str, object]]
+    first_seen: int
+    updated: int | None
+
+
+@dataclass(slots=True)
+class StoreStats:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    new_ids: tuple[int, ...] = ()
+
+
+_MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE feeds (
+        id            INTEGER PRIMARY KEY,
+        url           TEXT NOT NULL UNIQUE,
+        title         TEXT NOT NULL DEFAULT '',
+        site_link     TEXT NOT NULL DEFAULT '',
+        etag          TEXT NOT NULL DEFAULT '',
+        last_modified TEXT NOT NULL DEFAULT '',
+        last_fetch    INTEGER,
+        last_status   TEXT NOT NULL DEFAULT '',
+        last_error    TEXT NOT NULL DEFAULT '',
+        redirect_url  TEXT NOT NULL DEFAULT '',
+        gone          INTEGER NOT NULL DEFAULT 0,
+        retry_after   INTEGER,
+        unread        INTEGER NOT NULL DEFAULT 0,
+        total         INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE articles (
+        id          INTEGER PRIMARY KEY,
+        feed_id     INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        guid        TEXT NOT NULL,
+        link        TEXT NOT NULL DEFAULT '',
+        title       TEXT NOT NULL DEFAULT '',
+        author      TEXT NOT NULL DEFAULT '',
+        published   INTEGER,
+        updated     INTEGER,
+        summary     TEXT NOT NULL DEFAULT '',
+        content     TEXT NOT NULL DEFAULT '',
+        enclosures  TEXT NOT NULL DEFAULT '[]',
+        read        INTEGER NOT NULL DEFAULT 0,
+        starred     INTEGER NOT NULL DEFAULT 0,
+        first_seen  INTEGER NOT NULL,
+        sort_time   INTEGER NOT NULL,
+        digest      TEXT NOT NULL DEFAULT '',
+        UNIQUE (feed_id, guid)
+    );
+    CREATE INDEX articles_by_feed ON articles (feed_id, sort_time DESC, id DESC);
+    CREATE INDEX articles_by_time ON articles (sort_time DESC, id DESC);
+    CREATE INDEX articles_unread ON articles (sort_time DESC, id DESC) WHERE read = 0;
+    CREATE INDEX articles_starred ON articles (sort_time DESC, id DESC) WHERE starred = 1;
+    -- guids of pruned articles, so a feed that still lists them does not bring them back
+    CREATE TABLE pruned (
+        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        guid    TEXT NOT NULL,
+        PRIMARY KEY (feed_id, guid)
+    ) WITHOUT ROWID;
+    -- reader mode: the article extracted from its web page, kept beside the feed's text
+    CREATE TABLE extracts (
+        article_id  INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        html        TEXT NOT NULL DEFAULT '',
+        text        TEXT NOT NULL DEFAULT '',
+        fetched     INTEGER,
+        error       TEXT NOT NULL DEFAULT '',
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        retry_after INTEGER
+    );
+    -- where the reader was: selected feed and article, scroll positions
+    CREATE TABLE ui_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+    CREATE TRIGGER articles_count_insert AFTER INSERT ON articles BEGIN
+        UPDATE feeds SET total = total + 1, unread = unread + (NEW.read = 0) WHERE id = NEW.feed_id;
+    END;
+    CREATE TRIGGER articles_count_delete AFTER DELETE ON articles BEGIN
+        UPDATE feeds SET total = total - 1, unread = unread - (OLD.read = 0) WHERE id = OLD.feed_id;
+    END;
+    CREATE TRIGGER articles_count_read AFTER UPDATE OF read ON articles
+    WHEN OLD.read != NEW.read BEGIN
+        UPDATE feeds SET unread = unread + (NEW.read = 0) - (OLD.read = 0) WHERE id = NEW.feed_id;
+    END;
+    """,
+]
+
+
+def _digest(article: ParsedArticle) -> str:
+    """A fingerprint of what the feed said, to tell an edited article from an unchanged one."""
+    hasher = hashlib.blake2b(digest_size=12)
+    for part in (article.title, article.link, article.author, article.summary, article.content,
+                 str(article.published), str(article.updated)):
+        hasher.update(part.encode("utf-8", "surrogatepass"))
+        hasher.update(b"\x00")
+    for enclosure in article.enclosures:
+        hasher.update(f"{enclosure.url}\x00{enclosure.type}\x00{enclosure.length}".encode())
+    return hasher.hexdigest()
+
+
+class Store:
+    """A connection to one cache file. Not shared between threads."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, notice: str = "") -> None:
+        self.conn = conn
+        self.path = path
+        self.notice = notice  # set when a corrupt cache was moved aside
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, folder: Path, *, create: bool = True) -> "Store":
+        """Open (and create or migrate) the cache in `folder`.
+
+        A corrupt file is moved aside, never deleted, and a fresh cache started; a cache
+        written by a newer docbao is refused untouched.
+        """
+        path = folder / DB_NAME
+        if not path.exists() and not create:
+            raise StoreError(f"no cache at {path}; run 'docbao refresh' first")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the cache folder {folder}: {exc.strerror or exc}") from exc
+        notice = ""
+        try:
+            conn = cls._connect(path)
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise StoreError(f"cannot open the cache {path}: {exc}") from exc
+            aside = path.with_name(f"{DB_NAME}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            path.rename(aside)
+            for suffix in ("-wal", "-shm"):
+                extra = path.with_name(DB_NAME + suffix)
+                if extra.exists():
+                    extra.rename(aside.with_name(aside.name + suffix))
+            notice = f"the cache {path} was damaged ({exc}); it was moved to {aside} and a new cache started"
+            conn = cls._connect(path)
+        return cls(conn, path, notice)
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the cache {path} was written by a newer docbao (schema {version}, this one "
+                    f"knows {SCHEMA_VERSION}); upgrade docbao or use another --cache. It was not changed."
+                )
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA cache_size = -16000")
+            if version < SCHEMA_VERSION:
+                _migrate(conn, version)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: take the write lock at once (and wait for it), so two
+        processes never deadlock upgrading a read lock."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------- feeds
+    def ensure_feeds(self, urls: Iterable[str]) -> dict[str, int]:
+        """Rows for the configured feeds (existing rows and their articles are kept)."""
+        urls = list(urls)
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO feeds (url) VALUES (?)", [(u,) for u in urls])
+        return self.feed_ids(urls)
+
+    def feed_ids(self, urls: Sequence[str]) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for chunk in _chunks(list(urls), 500):
+            marks = ",".join("?" * len(chunk))
+            ids.update(self.conn.execute(f"SELECT url, id FROM feeds WHERE url IN ({marks})", chunk).fetchall())
+        return ids
+
+    def feeds(self) -> list[FeedRow]:
+        rows = self.conn.execute(
+            "SELECT id, url, title, site_link, unread, total, last_fetch, last_status, last_error,"
+            " gone, redirect_url, retry_after, etag, last_modified FROM feeds ORDER BY id"
+        ).fetchall()
+        return [FeedRow(*row[:9], bool(row[9]), *row[10:]) for row in rows]
+
+    def feed(self, feed_id: int) -> FeedRow | None:
+        return next((f for f in self.feeds() if f.id == feed_id), None)
+
+    def totals(self) -> tuple[int, int]:
+        """(unread, total) over every feed, from the maintained counters."""
+        row = self.conn.execute("SELECT coalesce(sum(unread), 0), coalesce(sum(total), 0) FROM feeds").fetchone()
+        return int(row[0]), int(row[1])
+
+    def forget_feed(self, feed_id: int) -> None:
+        """Delete a feed and all its articles (the --purge of `docbao remove`)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+
+    # ----------------------------------------------------------------- refresh
+    def save_fetch(self, feed_id: int, result: FetchResult, parsed: ParsedFeed | None,
+                   *, now: int | None = None) -> StoreStats:
+        """Record one fetch and merge its articles, all in one transaction.
+
+        New articles are inserted; edited ones are updated in place (keeping id, read and
+        starred); articles missing from the document are kept. An error records the
+        message and touches no article.
+        """
+        now = int(time.time()) if now is None else now
+        stats = StoreStats()
+        with self.transaction() as conn:
+            sets = ["last_fetch = ?", "last_status = ?", "last_error = ?"]
+            values: list[object] = [now, result.status, result.error]
+            if result.status in ("ok", "not_modified"):
+                sets += ["etag = ?", "last_modified = ?", "retry_after = NULL"]
+                values += [result.etag, result.last_modified]
+            if result.permanent_url:
+                sets.append("redirect_url = ?")
+                values.append(result.permanent_url)
+            if result.status == "gone":
+                sets.append("gone = 1")
+            if result.retry_after is not None:
+                sets.append("retry_after = ?")
+                values.append(result.retry_after)
+            if parsed is not None:
+                sets += ["title = ?", "site_link = ?"]
+                values += [parsed.title, parsed.link]
+                if parsed.warning:
+                    values[2] = parsed.warning
+            conn.execute(f"UPDATE feeds SET {', '.join(sets)} WHERE id = ?", (*values, feed_id))
+            if parsed is not None and parsed.articles:
+                stats = self._merge(conn, feed_id, parsed.articles, now)
+        return stats
+
+    def _merge(self, conn: sqlite3.Connection, feed_id: int, articles: list[ParsedArticle],
+               now: int) -> StoreStats:
+        by_guid = {a.guid: a for a in articles}  # duplicate guids in one document: the last wins
+        known: dict[str, tuple[int, str]] = {}
+        guids = list(by_guid)
+        for chunk in _chunks(guids, 500):
+            marks = ",".join("?" * len(chunk))
+            for guid, article_id, digest in conn.execute(
+                f"SELECT guid, id, digest FROM articles WHERE feed_id = ? AND guid IN ({marks})",
+                (feed_id, *chunk),
+            ):
+                known[guid] = (article_id, digest)
+            for (guid,) in conn.execute(
+                f"SELECT guid FROM pruned WHERE feed_id = ? AND guid IN ({marks})", (feed_id, *chunk)
+            ):
+                known.setdefault(guid, (0, ""))
+        inserts, updates = [], []
+        unchanged = 0
+        for guid, article in by_guid.items():
+            digest = _digest(article)
+            enclosures = json.dumps(
+                [{"url": e.url, "type": e.type, "length": e.length} for e in article.enclosures],
+                ensure_ascii=False,
+            )
+            if guid not in known:
+                inserts.append((feed_id, guid, article.link, article.title, article.author,
+                                article.published, article.updated, article.summary, article.content,
+                                enclosures, now, article.published or now, digest))
+            elif known[guid][0] == 0 or known[guid][1] == digest:
+                unchanged += 1
+            else:
+                updates.append((article.link, article.title, article.author, article.published,
+                                article.updated, article.summary, article.content, enclosures,
+                                article.published, digest, known[guid][0]))
+        new_ids: list[int] = []
+        for row in inserts:
+            cursor = conn.execute(
+                "INSERT INTO articles (feed_id, guid, link, title, author, published, updated, summary,"
+                " content, enclosures, first_seen, sort_time, digest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                row,
+            )
+            new_ids.append(int(cursor.lastrowid or 0))
+        conn.executemany(
+            "UPDATE articles SET link = ?, title = ?, author = ?, published = ?, updated = ?, summary = ?,"
+            " content = ?, enclosures = ?, sort_time = coalesce(?, first_seen), digest = ? WHERE id = ?",
+            updates,
+        )
+        return StoreStats(len(inserts), len(updates), unchanged, tuple(new_ids))
+
+    def prune(self, keep_articles: int = 0, keep_days: int = 0, *, now: int | None = None) -> int:
+        """Delete read, unstarred articles beyond the limits; returns how many went.
+
+        Unread and starred articles are never pruned. Pruned guids are remembered so the
+        feed cannot bring them back as new.
+        """
+        if not keep_articles and not keep_days:
+            return 0
+        now = int(time.time()) if now is None else now
+        clauses = []
+        params: list[object] = []
+        if keep_days:
+            clauses.append("a.sort_time < ?")
+            params.append(now - keep_days * 86400)
+        if keep_articles:
+            clauses.append(
+                "(SELECT count(*) FROM articles b WHERE b.feed_id = a.feed_id AND"
+                " (b.sort_time > a.sort_time OR (b.sort_time = a.sort_time AND b.id > a.id))) >= ?"
+            )
+            params.append(keep_articles)
+        where = f"a.read = 1 AND a.starred = 0 AND ({' OR '.join(clauses)})"
+        with self.transaction() as conn:
+            conn.execute(f"INSERT OR IGNORE INTO pruned (feed_id, guid) SELECT feed_id, guid FROM articles a WHERE {where}", params)
+            return conn.execute(f"DELETE FROM articles AS a WHERE {where}", params).rowcount
+
+    # ---------------------------------------------------------------- articles
+    def article_ids(self, *, feed_ids: Sequence[int] | None = None, unread: bool = False,
+                    starred: bool = False, oldest_first: bool = False,
+                    limit: int | None = None) -> list[int]:
+        """Ids of a view in display order: enough to drive a virtual list of any length."""
+        clauses, params = self._filters(feed_ids, unread, starred)
+        order = "ASC" if oldest_first else "DESC"
+        sql = f"SELECT id FROM articles {clauses} ORDER BY sort_time {order}, id {order}"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [row[0] for row in self.conn.execute(sql, params)]
+
+    @staticmethod
+    def _filters(feed_ids: Sequence[int] | None, unread: bool, starred: bool) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        if feed_ids is not None:
+            if len(feed_ids) == 1:
+                clauses.append("feed_id = ?")
+            else:
+                clauses.append(f"feed_id IN ({','.join('?' * len(feed_ids))})")
+            params.extend(feed_ids)
+        if unread:
+            clauses.append("read = 0")
+        if starred:
+            clauses.append("starred = 1")
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def rows(self, ids: Sequence[int]) -> list[ArticleRow]:
+        """List rows for the given ids, in the order given (missing ids are skipped)."""
+        found: dict[int, ArticleRow] = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                "SELECT id, feed_id, title, link, author, published, sort_time, read, starred"
+                f" FROM articles WHERE id IN ({marks})", chunk,
+            ):
+                found[row[0]] = ArticleRow(*row[:7], bool(row[7]), bool(row[8]))
+        return [found[i] for i in ids if i in found]
+
+    def article(self, article_id: int) -> Article | None:
+        row = self.conn.execute(
+            "SELECT id, feed_id, title, link, author, published, sort_time, read, starred,"
+            " guid, summary, content, enclosures, first_seen, updated FROM articles WHERE id = ?",
+            (article_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Article(*row[:7], bool(row[7]), bool(row[8]), row[9], row[10], row[11],
+                       json.loads(row[12] or "[]"), row[13], row[14])
+
+    def set_read(self, ids: Sequence[int], read: bool = True) -> None:
+        with self.transaction() as conn:
+            for chunk in _chunks(list(ids), 500):
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"UPDATE articles SET read = ? WHERE id IN ({marks}) AND read != ?",
+                             (int(read), *chunk, int(read)))
+
+    def set_starred(self, article_id: int, starred: bool) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE articles SET starred = ? WHERE id = ?", (int(starred), article_id))
+
+    def mark_all_read(self, *, feed_ids: Sequence[int] | None = None, starred: bool = False) -> int:
+        clauses, params = self._filters(feed_ids, True, starred)
+        with self.transaction() as conn:
+            return conn.execute(f"UPDATE articles SET read = 1 {clauses}", params).rowcount
+
+    def count(self, *, feed_ids: Sequence[int] | None = None, unread: bool = False,
+              starred: bool = False) -> int:
+        clauses, params = self._filters(feed_ids, unread, starred)
+        return int(self.conn.execute(f"SELECT count(*) FROM articles {clauses}", params).fetchone()[0])
+
+    # ---------------------------------------------------------------- ui state
+    def get_state(self, key: str, default: str = "") -> str:
+        row = self.conn.execute("SELECT value FROM ui_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_state(self, values: dict[str, str]) -> None:
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO ui_state (key, value) VALUES (?, ?)", values.items())
+
+    def integrity_ok(self) -> bool:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # another process may have migrated while this one waited for the lock
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number in range(current, SCHEMA_VERSION):
+            for statement in _split_sql(_MIGRATIONS[number]):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a migration script (executescript would commit the open transaction)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
