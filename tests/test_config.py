@@ -1,0 +1,153 @@
+"""feeds.toml: lookup order, validation with located errors, and the shipped file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+from tui.config import ConfigError, find_config, load_config, resolve_cache_dir, url_problem
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str, name: str = "feeds.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_is_valid_and_teaches_the_format() -> None:
+    config = load_config(ROOT / "feeds.toml")
+    assert not config.warnings
+    urls = [f.url for f in config.feeds]
+    assert any("vnexpress.net" in u for u in urls) and any("tuoitre.vn" in u for u in urls)
+    assert all(u.startswith("https://") for u in urls)
+    assert {"Tin Việt Nam", "Tech", "World"} <= {t for f in config.feeds for t in f.tags}
+    assert (ROOT / "feeds.toml").read_text(encoding="utf-8").count("#") > 10
+
+
+def test_feeds_settings_and_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+[settings]
+concurrency = 4
+timeout = 12.5
+keep_articles = 100
+
+[[feed]]
+url = "https://example.org/feed.xml"
+title = "Ví dụ"
+tags = ["News", "Tiếng Việt"]
+timeout = 5
+full_text = true
+
+[[feed]]
+url = "/srv/feeds/local.xml"
+""")
+    config = load_config(path)
+    assert config.settings.concurrency == 4 and config.settings.timeout == 12.5
+    assert config.settings.keep_articles == 100
+    first, second = config.feeds
+    assert (first.title, first.tags, first.timeout, first.full_text) == ("Ví dụ", ["News", "Tiếng Việt"], 5.0, True)
+    assert second.is_local and second.local_path == Path("/srv/feeds/local.xml")
+
+
+def test_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.toml"
+    path.write_bytes(b'\xef\xbb\xbf[[feed]]\r\nurl = "https://example.org/a"\r\ntitle = "A"\r\n')
+    assert load_config(path).feeds[0].title == "A"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ('[[feed]]\nurl = "https://a.example/x"\n\n[[feed]]\ntitle = "no url"\n', 4, ["#2", "no 'url'"]),
+        ('[[feed]]\nurl = "ftp://a.example/x"\n', 2, ["'url'", "ftp"]),
+        ('[[feed]]\nurl = "javascript:alert(1)"\n', 2, ["javascript"]),
+        ('[[feed]]\nurl = "exec:~/bin/make-feed"\n', 2, ["exec:"]),
+        ('[[feed]]\nurl = "|cat /etc/passwd"\n', 2, ["|cmd"]),
+        ('[[feed]]\nurl = "file://server/share/feed.xml"\n', 2, ["file:"]),
+        ('[[feed]]\nurl = 42\n', 2, ["'url'", "string"]),
+        ('[[feed]]\nurl = "https://a.example/"\ntags = "ok"\n\n[[feed]]\nurl = "https://b.example/"\ntags = [1, 2]\n', 7, ["'tags'"]),
+        ('[settings]\n\nconcurrency = "many"\n', 3, ["concurrency", "integer"]),
+        ('[settings]\ntimeout = -1\n', 2, ["timeout", "positive"]),
+        ('[settings]\nfull_text = 1\n', 2, ["full_text", "true or false"]),
+        ('[[feed]]\nurl = "https://a.example/"\n[[feed]\n', 3, ["TOML syntax", "line 3"]),
+    ],
+)
+def test_broken_config_names_file_line_and_key(tmp_path: Path, text: str, line: int, words: list[str]) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert f":{line}:" in message or f"line {line}" in message
+    for word in words:
+        assert word in message
+
+
+def test_broken_config_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, '[[feed]]\nurl = "gopher://old.example/"\n')
+    cache = tmp_path / "cache"
+    assert main(["refresh", "--config", str(path), "--cache", str(cache)]) == 2
+    err = capsys.readouterr().err
+    assert "gopher" in err and f"{path}:2" in err
+    assert not cache.exists()
+
+
+def test_unknown_keys_warn_with_their_names(tmp_path: Path) -> None:
+    path = write(tmp_path, '[settings]\nconcurency = 3\n\n[[feed]]\nurl = "https://a.example/"\ncolour = "red"\n\n[colours]\n')
+    warnings = "\n".join(load_config(path).warnings)
+    assert "'concurency'" in warnings and "'colour'" in warnings and "'colours'" in warnings
+    assert ":2:" in warnings and ":6:" in warnings
+
+
+def test_duplicate_feed_is_reported_and_kept_once(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[feed]]\nurl = "https://a.example/"\n\n[[feed]]\nurl = "https://a.example/"\n')
+    config = load_config(path)
+    assert len(config.feeds) == 1
+    assert "repeats" in config.warnings[0] and ":4:" in config.warnings[0]
+
+
+def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    explicit = write(tmp_path, "", "explicit.toml")
+    env = write(tmp_path, "", "env.toml")
+    work = tmp_path / "work"
+    work.mkdir()
+    local = write(work, "")
+    xdg = tmp_path / "xdg"
+    (xdg / "docbao").mkdir(parents=True)
+    user = write(xdg / "docbao", "")
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
+    monkeypatch.setenv("DOCBAO_CONFIG", str(env))
+    assert find_config(str(explicit)) == explicit
+    assert find_config(None) == env
+    monkeypatch.delenv("DOCBAO_CONFIG")
+    assert find_config(None) == Path.cwd() / "feeds.toml" == local.resolve()
+    local.unlink()
+    assert find_config(None) == user
+    with pytest.raises(ConfigError, match="no such config file"):
+        find_config(str(tmp_path / "missing.toml"))
+
+
+def test_cache_location(tmp_path: Path) -> None:
+    plain = load_config(write(tmp_path, ""))
+    assert resolve_cache_dir(plain) == tmp_path / "cache"
+    assert resolve_cache_dir(plain, str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
+    custom = load_config(write(tmp_path, '[settings]\ncache_dir = "state/docbao"\n', "custom.toml"))
+    assert resolve_cache_dir(custom) == (tmp_path / "state" / "docbao").resolve()
+
+
+@pytest.mark.parametrize("url", ["https://a.example/feed", "http://127.0.0.1:8080/x.xml", "/tmp/feed.xml",
+                                 "~/feeds/a.xml", "file:///srv/a.xml", "feeds/local.rss"])
+def test_acceptable_urls(url: str) -> None:
+    assert url_problem(url) == ""
+
+
+@pytest.mark.parametrize("url", ["", "data:text/xml,<rss/>", "https://", "http://a.example:99999/",
+                                 "filter:~/f.sh:https://a.example/", "query:Unread:unread = \"yes\"",
+                                 "https://a.example/\x1b[31m"])
+def test_unacceptable_urls(url: str) -> None:
+    assert url_problem(url) != ""

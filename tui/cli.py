@@ -1,0 +1,257 @@
+"""The `docbao` command: with no verb it opens the reader, the verbs run headless.
+
+Exit status: 0 success, 1 when something failed (a feed, an unknown id), 2 for usage or
+configuration errors. Heavy modules (Textual, httpx, the parsers) are imported only by
+the verbs that need them, so `docbao feeds` answers at once on any cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from tui import __version__
+from tui.config import Config, ConfigError, find_config, load_config, resolve_cache_dir
+from tui.store import FeedRow, Store, StoreError
+
+Handler = Callable[[argparse.Namespace, Config, Path], int]
+
+
+class UsageError(Exception):
+    """A verb was used wrongly; exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(find_config(args.config))
+    except ConfigError as exc:
+        print(f"docbao: {exc}", file=sys.stderr)
+        return 2
+    for warning in config.warnings:
+        print(f"docbao: warning: {warning}", file=sys.stderr)
+    cache = resolve_cache_dir(config, args.cache)
+    handler: Handler = getattr(args, "handler", None) or run_reader
+    try:
+        return handler(args, config, cache)
+    except UsageError as exc:
+        print(f"docbao: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"docbao: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("docbao: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `docbao articles | head`
+        sys.stderr.close()
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --config/--cache work before or after the verb: the verbs' copies default to
+    # SUPPRESS so they never overwrite a value given before the verb.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="feeds.toml to use (default: $DOCBAO_CONFIG, ./feeds.toml, "
+                             "then $XDG_CONFIG_HOME/docbao/feeds.toml)")
+    common.add_argument("--cache", metavar="DIR", default=argparse.SUPPRESS,
+                        help="cache folder (default: [settings] cache_dir, else cache/ beside the config)")
+
+    parser = argparse.ArgumentParser(
+        prog="docbao", parents=[common],
+        description="đọc báo: a terminal feed reader. With no command, opens the reader.",
+    )
+    parser.set_defaults(config=None, cache=None)
+    parser.add_argument("--version", action="version", version=f"docbao {__version__}")
+    verbs = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    refresh = verbs.add_parser("refresh", parents=[common], help="fetch feeds into the cache",
+                               description="Fetch every feed (or the ones named) and store new articles.")
+    refresh.add_argument("--feed", action="append", metavar="URL_OR_TITLE",
+                         help="refresh only this feed (repeatable)")
+    refresh.add_argument("--quiet", "-q", action="store_true", help="print only failures")
+    refresh.set_defaults(handler=cmd_refresh)
+
+    feeds = verbs.add_parser("feeds", parents=[common], help="list subscriptions with counts and status",
+                             description="Each feed with its article and unread counts and its last fetch status.")
+    feeds.add_argument("--json", action="store_true", help="one JSON object per line")
+    feeds.set_defaults(handler=cmd_feeds)
+
+    articles = verbs.add_parser("articles", parents=[common], help="list cached articles, newest first",
+                                description="List cached articles, newest first.")
+    articles.add_argument("--feed", action="append", metavar="URL_OR_TITLE", help="only this feed (repeatable)")
+    articles.add_argument("--unread", action="store_true", help="only unread articles")
+    articles.add_argument("--starred", action="store_true", help="only starred articles")
+    articles.add_argument("--limit", type=int, metavar="N", help="at most N articles")
+    articles.add_argument("--json", action="store_true", help="one JSON object per line")
+    articles.set_defaults(handler=cmd_articles)
+    return parser
+
+
+# ----------------------------------------------------------------------------- helpers
+def feed_titles(config: Config, rows: Sequence[FeedRow]) -> dict[int, str]:
+    """The name to show for each feed: the config's title, the feed's own, else its URL."""
+    configured = {f.url: f.title for f in config.feeds}
+    return {row.id: configured.get(row.url) or row.title or row.url for row in rows}
+
+
+def subscribed_rows(config: Config, store: Store) -> list[FeedRow]:
+    """Cache rows of the feeds in the config, in config order (removed feeds are hidden)."""
+    by_url = {row.url: row for row in store.feeds()}
+    return [by_url[f.url] for f in config.feeds if f.url in by_url]
+
+
+def open_store(cache: Path) -> Store:
+    store = Store.open(cache)
+    if store.notice:
+        print(f"docbao: warning: {store.notice}", file=sys.stderr)
+    return store
+
+
+def iso(timestamp: int | None) -> str | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+
+
+def local_time(timestamp: int | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp else " " * 16
+
+
+# ----------------------------------------------------------------------------- verbs
+def run_reader(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    from tui.app import run  # Textual is imported only for the reader
+
+    return run(config, cache)
+
+
+def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    from tui.refresh import SelectionError, refresh, select_feeds
+
+    try:
+        total = len(select_feeds(config, args.feed))
+    except SelectionError as exc:
+        raise UsageError(str(exc)) from exc
+    if not total:
+        print("docbao: no feeds to refresh: add [[feed]] entries to the config", file=sys.stderr)
+        return 0
+    open_store(cache).close()  # reports a damaged cache (moved aside) before any work
+    progress_bar = None
+    callback = None
+    if sys.stderr.isatty() and not args.quiet:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        progress_bar = Progress(TextColumn("refreshing"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        task = progress_bar.add_task("refresh", total=total)
+        callback = lambda outcome, done, count: progress_bar.update(task, completed=done)  # noqa: E731
+        progress_bar.start()
+    try:
+        report = asyncio.run(refresh(config, cache, only=args.feed, progress=callback))
+    finally:
+        if progress_bar is not None:
+            progress_bar.stop()
+    print_summary(report, sys.stdout, quiet=args.quiet)
+    return 1 if report.failed else 0
+
+
+def print_summary(report: object, out: TextIO, *, quiet: bool = False) -> None:
+    from tui.refresh import RefreshReport
+
+    assert isinstance(report, RefreshReport)
+    labels = {"ok": "ok", "not_modified": "unchanged", "error": "ERROR", "gone": "GONE",
+              "deferred": "deferred", "skipped": "skipped"}
+    for outcome in report.outcomes:
+        if quiet and outcome.status not in ("error", "gone"):
+            continue
+        counts = f"{outcome.new:4d} new {outcome.updated:4d} updated {outcome.unchanged:4d} unchanged"
+        line = f"{labels.get(outcome.status, outcome.status):9}  {counts}  {outcome.title}"
+        if outcome.error:
+            line += f"\n           {outcome.error}"
+        print(line, file=out)
+    failed = len(report.failed)
+    print(f"{len(report.outcomes)} feeds: {report.new} new, {report.updated} updated, "
+          f"{failed} failed{f', {report.pruned} pruned' if report.pruned else ''} "
+          f"in {report.elapsed:.1f} s", file=out)
+
+
+def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    store = open_store(cache)
+    try:
+        rows = subscribed_rows(config, store)
+        titles = feed_titles(config, rows)
+        tags = {f.url: f.tags for f in config.feeds}
+        unfetched = [f for f in config.feeds if f.url not in {r.url for r in rows}]
+        for row in rows:
+            if args.json:
+                print(json.dumps({
+                    "id": row.id, "url": row.url, "title": titles[row.id], "tags": tags.get(row.url, []),
+                    "articles": row.total, "unread": row.unread, "status": row.last_status or "never",
+                    "error": row.last_error, "last_fetch": iso(row.last_fetch), "gone": row.gone,
+                }, ensure_ascii=False))
+            else:
+                status = row.last_status or "never fetched"
+                line = f"{row.unread:6d}/{row.total:<6d} {status:12} {titles[row.id]}"
+                if row.last_error:
+                    line += f"\n{'':26}{row.last_error}"
+                print(line)
+        for feed in unfetched:
+            if args.json:
+                print(json.dumps({"id": None, "url": feed.url, "title": feed.title or feed.url,
+                                  "tags": feed.tags, "articles": 0, "unread": 0, "status": "never",
+                                  "error": "", "last_fetch": None, "gone": False}, ensure_ascii=False))
+            else:
+                print(f"{0:6d}/{0:<6d} {'never fetched':12} {feed.title or feed.url}")
+        if not args.json:
+            unread = sum(r.unread for r in rows)
+            total = sum(r.total for r in rows)
+            print(f"{len(config.feeds)} feeds, {unread} unread of {total} articles")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    store = open_store(cache)
+    try:
+        rows = subscribed_rows(config, store) if config.feeds else store.feeds()
+        titles = feed_titles(config, rows)
+        urls = {row.id: row.url for row in rows}
+        feed_ids: list[int] | None = list(urls)
+        if args.feed:
+            from tui.refresh import SelectionError, select_feeds
+
+            try:
+                wanted = {f.url for f in select_feeds(config, args.feed)}
+            except SelectionError as exc:
+                raise UsageError(str(exc)) from exc
+            feed_ids = [row.id for row in rows if row.url in wanted]
+        if args.limit is not None and args.limit < 1:
+            raise UsageError("--limit must be at least 1")
+        ids = store.article_ids(feed_ids=feed_ids or [-1], unread=args.unread, starred=args.starred,
+                                limit=args.limit)
+        for start in range(0, len(ids), 1000):
+            for article in store.rows(ids[start:start + 1000]):
+                if args.json:
+                    print(json.dumps({
+                        "id": article.id, "feed_url": urls[article.feed_id],
+                        "feed_title": titles[article.feed_id], "title": article.title,
+                        "link": article.link, "author": article.author,
+                        "published": iso(article.published), "read": article.read,
+                        "starred": article.starred,
+                    }, ensure_ascii=False))
+                else:
+                    mark = ("N" if not article.read else " ") + ("*" if article.starred else " ")
+                    print(f"{article.id:7d} {mark} {local_time(article.sort_time)}  "
+                          f"{titles[article.feed_id][:24]:24}  {article.title}")
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,185 @@
+"""One refresh: pick feeds -> fetch concurrently -> parse -> store.
+
+Network waits run on the event loop; parsing runs in a thread pool so a big or slow feed
+never stalls the others; every write goes through one thread that owns the cache
+connection, one transaction per feed. A per-feed failure is recorded and never stops the
+others, and never touches what is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from tui.config import Config, FeedConfig
+from tui.model import FeedError, FetchResult, ParsedFeed
+from tui.store import FeedRow, Store
+
+T = TypeVar("T")
+FAILED = ("error", "gone")
+
+
+@dataclass(slots=True)
+class FeedOutcome:
+    url: str
+    feed_id: int
+    title: str
+    status: str  # "ok", "not_modified", "error", "gone", "deferred", "skipped"
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error: str = ""
+    new_ids: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
+class RefreshReport:
+    outcomes: list[FeedOutcome] = field(default_factory=list)
+    elapsed: float = 0.0
+    pruned: int = 0
+
+    @property
+    def new(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    @property
+    def updated(self) -> int:
+        return sum(o.updated for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[FeedOutcome]:
+        return [o for o in self.outcomes if o.status in FAILED]
+
+
+Progress = Callable[[FeedOutcome, int, int], None]
+
+
+class SelectionError(ValueError):
+    """--feed named something that is not subscribed."""
+
+
+def select_feeds(config: Config, only: Sequence[str] | None) -> list[FeedConfig]:
+    """The feeds named by URL or title (case-insensitive); all feeds when none are named."""
+    if not only:
+        return list(config.feeds)
+    chosen: list[FeedConfig] = []
+    for name in only:
+        wanted = name.strip().casefold()
+        matches = [f for f in config.feeds if f.url.casefold() == wanted or f.title.casefold() == wanted]
+        if not matches:
+            raise SelectionError(f"no subscribed feed has the URL or title '{name}'")
+        chosen.extend(m for m in matches if m not in chosen)
+    return chosen
+
+
+async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None = None,
+                  progress: Progress | None = None, now: int | None = None) -> RefreshReport:
+    """Refresh the chosen feeds into the cache in `cache_dir` and report per feed."""
+    from tui.fetch import make_client  # imported here: httpx is not needed at start-up
+
+    started = time.monotonic()
+    feeds = select_feeds(config, only)
+    loop = asyncio.get_running_loop()
+    db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docbao-db")
+    parse_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="docbao-parse")
+
+    def in_db(fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
+        return loop.run_in_executor(db_thread, fn, *args)
+
+    store: Store = await in_db(Store.open, cache_dir)
+    report = RefreshReport()
+    try:
+        ids = await in_db(store.ensure_feeds, [f.url for f in feeds])
+        rows = {row.id: row for row in await in_db(store.feeds)}
+        settings = config.settings
+        limit = asyncio.Semaphore(settings.concurrency)
+        done = 0
+
+        async def one(feed: FeedConfig, client: object) -> None:
+            nonlocal done
+            row = rows[ids[feed.url]]
+            async with limit:
+                outcome = await _refresh_feed(feed, row, client, store, in_db, parse_pool, config, now)
+            report.outcomes.append(outcome)
+            done += 1
+            if progress is not None:
+                progress(outcome, done, len(feeds))
+
+        async with make_client(settings.concurrency) as client:
+            await asyncio.gather(*(one(feed, client) for feed in feeds))
+        report.pruned = await in_db(store.prune, settings.keep_articles, settings.keep_days)
+    finally:
+        await in_db(store.close)
+        db_thread.shutdown(wait=False)
+        parse_pool.shutdown(wait=False, cancel_futures=True)
+    order = {feed.url: index for index, feed in enumerate(feeds)}
+    report.outcomes.sort(key=lambda o: order[o.url])
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+async def _refresh_feed(feed: FeedConfig, row: FeedRow, client: object, store: Store,
+                        in_db: Callable[..., asyncio.Future], parse_pool: ThreadPoolExecutor,
+                        config: Config, now: int | None) -> FeedOutcome:
+    from tui.fetch import fetch
+
+    title = feed.title or row.title or feed.url
+    outcome = FeedOutcome(feed.url, row.id, title, "skipped")
+    clock = int(time.time()) if now is None else now
+    if row.gone:
+        outcome.error = "the server said this feed is gone (HTTP 410); remove it or fix its URL"
+        return outcome
+    if row.retry_after and row.retry_after > clock:
+        outcome.status = "deferred"
+        outcome.error = f"the server asked to wait until {time.strftime('%H:%M', time.localtime(row.retry_after))}"
+        return outcome
+    settings = config.settings
+    deadline = feed.timeout or settings.timeout
+    max_bytes = int(settings.max_feed_mb * 1024 * 1024)
+    if feed.is_local:
+        result = await asyncio.get_running_loop().run_in_executor(
+            parse_pool, _read_local, feed, max_bytes)
+    else:
+        result = await fetch(client, row.redirect_url or feed.url, etag=row.etag,  # type: ignore[arg-type]
+                             last_modified=row.last_modified, deadline=deadline, max_bytes=max_bytes)
+    parsed: ParsedFeed | None = None
+    if result.status == "ok" and result.body is not None:
+        try:
+            parsed = await asyncio.get_running_loop().run_in_executor(
+                parse_pool, _parse, result.body, result.final_url or result.url, result.content_type)
+        except FeedError as exc:
+            result.status, result.error = "error", str(exc)
+        except Exception as exc:  # a parser bug must stay a per-feed error
+            result.status, result.error = "error", f"could not parse the feed ({type(exc).__name__}: {exc})"
+        result.body = None
+    stats = await in_db(store.save_fetch, row.id, result, parsed)
+    outcome.status = result.status
+    outcome.error = result.error or (parsed.warning if parsed else "")
+    outcome.new, outcome.updated, outcome.unchanged = stats.new, stats.updated, stats.unchanged
+    outcome.new_ids = stats.new_ids
+    if parsed is not None and not feed.title and parsed.title:
+        outcome.title = parsed.title
+    return outcome
+
+
+def _parse(body: bytes, url: str, content_type: str) -> ParsedFeed:
+    from tui.parse import parse_feed
+
+    return parse_feed(body, url=url, content_type=content_type)
+
+
+def _read_local(feed: FeedConfig, max_bytes: int) -> FetchResult:
+    path = feed.local_path
+    try:
+        with path.open("rb") as handle:
+            body = handle.read(max_bytes + 1)
+    except OSError as exc:
+        return FetchResult("error", feed.url, error=f"cannot read {path}: {exc.strerror or exc}")
+    if len(body) > max_bytes:
+        return FetchResult("error", feed.url, error=f"file larger than {max_bytes // (1024 * 1024)} MB")
+    return FetchResult("ok", feed.url, final_url=path.resolve().as_uri(), body=body)
