@@ -1,0 +1,246 @@
+"""The SQLite cache: identity, merging, counters, retention, and safety under faults."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tui.model import Enclosure, FetchResult, ParsedArticle, ParsedFeed
+from tui.store import DB_NAME, SCHEMA_VERSION, Store, StoreError
+
+OK = FetchResult("ok", "https://a.example/feed")
+
+
+def feed_of(*articles: ParsedArticle, title: str = "Feed") -> ParsedFeed:
+    return ParsedFeed(title=title, link="https://a.example/", articles=list(articles))
+
+
+def art(guid: str, title: str = "", published: int | None = 1_700_000_000, **extra: object) -> ParsedArticle:
+    return ParsedArticle(guid=guid, title=title or f"Title {guid}", link=f"https://a.example/{guid}",
+                         published=published, **extra)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(tmp_path)
+    yield s
+    s.close()
+
+
+def test_schema_is_versioned_and_wal(store: Store) -> None:
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_refresh_twice_no_duplicates_and_state_kept(store: Store) -> None:
+    fid = store.ensure_feeds(["https://a.example/feed"])["https://a.example/feed"]
+    first = store.save_fetch(fid, OK, feed_of(art("1"), art("2"), art("3")))
+    assert (first.new, first.updated) == (3, 0)
+    ids = store.article_ids(feed_ids=[fid])
+    store.set_read([ids[0]])
+    store.set_starred(ids[1], True)
+    again = store.save_fetch(fid, OK, feed_of(art("1"), art("2"), art("3")))
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 3)
+    assert store.article_ids(feed_ids=[fid]) == ids
+    rows = {r.id: r for r in store.rows(ids)}
+    assert rows[ids[0]].read and rows[ids[1]].starred
+
+
+def test_changed_article_updated_in_place_keeping_state(store: Store) -> None:
+    fid = store.ensure_feeds(["u"])["u"]
+    store.save_fetch(fid, OK, feed_of(art("1", "Old title")))
+    (article_id,) = store.article_ids()
+    store.set_read([article_id])
+    store.set_starred(article_id, True)
+    stats = store.save_fetch(fid, OK, feed_of(art("1", "New title", content="<p>more</p>")))
+    assert (stats.new, stats.updated) == (0, 1)
+    article = store.article(article_id)
+    assert article is not None
+    assert (article.title, article.content, article.read, article.starred) == ("New title", "<p>more</p>", True, True)
+
+
+def test_duplicate_guids_in_one_document_give_one_row(store: Store) -> None:
+    fid = store.ensure_feeds(["u"])["u"]
+    stats = store.save_fetch(fid, OK, feed_of(art("same", "first"), art("same", "second")))
+    assert stats.new == 1 and store.count() == 1
+
+
+def test_same_guid_in_two_feeds_is_two_articles(store: Store) -> None:
+    ids = store.ensure_feeds(["u1", "u2"])
+    store.save_fetch(ids["u1"], OK, feed_of(art("g")))
+    store.save_fetch(ids["u2"], OK, feed_of(art("g")))
+    assert store.count() == 2
+
+
+def test_article_missing_from_feed_stays(store: Store) -> None:
+    fid = store.ensure_feeds(["u"])["u"]
+    store.save_fetch(fid, OK, feed_of(art("1"), art("2")))
+    store.save_fetch(fid, OK, feed_of(art("2")))  # a truncated feed
+    assert store.count(feed_ids=[fid]) == 2
+
+
+def test_error_keeps_articles_and_validators(store: Store) -> None:
+    fid = store.ensure_feeds(["u"])["u"]
+    store.save_fetch(fid, FetchResult("ok", "u", etag='"v1"', last_modified="Mon"), feed_of(art("1")))
+    store.save_fetch(fid, FetchResult("error", "u", error="HTTP 500 Internal Server Error"), None)
+    row = store.feeds()[0]
+    assert (row.last_status, row.last_error, row.etag, row.last_modified) == ("error", "HTTP 500 Internal Server Error", '"v1"', "Mon")
+    assert store.count() == 1
+
+
+def test_gone_redirect_and_retry_after_recorded(store: Store) -> None:
+    fid = store.ensure_feeds(["u"])["u"]
+    store.save_fetch(fid, FetchResult("ok", "u", permanent_url="https://new.example/feed"), feed_of())
+    store.save_fetch(fid, FetchResult("deferred", "u", retry_after=2_000_000_000, error="HTTP 429"), None)
+    row = store.feeds()[0]
+    assert row.redirect_url == "https://new.example/feed" and row.retry_after == 2_000_000_000
+    store.save_fetch(fid, FetchResult("gone", "u", error="HTTP 410 Gone"), None)
+    assert store.feeds()[0].gone
+
+
+def test_counters_follow_every_change(store: Store) -> None:
+    ids = store.ensure_feeds(["u1", "u2"])
+    store.save_fetch(ids["u1"], OK, feed_of(*(art(str(i)) for i in range(5))))
+    store.save_fetch(ids["u2"], OK, feed_of(art("x"), art("y")))
+    assert store.totals() == (7, 7)
+    some = store.article_ids(feed_ids=[ids["u1"]])[:2]
+    store.set_read(some)
+    store.set_read(some)  # idempotent
+    assert store.totals() == (5, 7)
+    store.set_read(some[:1], False)
+    assert store.totals() == (6, 7)
+    assert store.mark_all_read(feed_ids=[ids["u2"]]) == 2
+    counts = {r.url: (r.unread, r.total) for r in store.feeds()}
+    assert counts == {"u1": (4, 5), "u2": (0, 2)}
+    assert counts["u1"][0] == store.count(feed_ids=[ids["u1"]], unread=True)
+
+
+def test_views_order_and_filters(store: Store) -> None:
+    fid = store.ensure_feeds(["u"])["u"]
+    store.save_fetch(fid, OK, feed_of(art("old", published=100), art("new", published=300), art("mid", published=200)))
+    newest = store.article_ids()
+    assert [a.title for a in store.rows(newest)] == ["Title new", "Title mid", "Title old"]
+    assert store.article_ids(oldest_first=True) == newest[::-1]
+    store.set_starred(newest[1], True)
+    store.set_read([newest[0]])
+    assert store.article_ids(starred=True) == [newest[1]]
+    assert store.article_ids(unread=True) == newest[1:]
+
+
+def test_enclosures_round_trip(store: Store) -> None:
+    fid = store.ensure_feeds(["u"])["u"]
+    store.save_fetch(fid, OK, feed_of(art("1", enclosures=[Enclosure("https://a.example/e.mp3", "audio/mpeg", 1234)])))
+    article = store.article(store.article_ids()[0])
+    assert article is not None and article.enclosures == [{"url": "https://a.example/e.mp3", "type": "audio/mpeg", "length": 1234}]
+
+
+def test_retention_prunes_only_read_unstarred_and_never_resurrects(store: Store) -> None:
+    fid = store.ensure_feeds(["u"])["u"]
+    now = 1_800_000_000
+    articles = [art(str(i), published=now - i * 86400) for i in range(10)]
+    store.save_fetch(fid, OK, feed_of(*articles), now=now)
+    ids = store.article_ids()  # newest first: "0" .. "9"
+    store.set_read(ids[:8])  # 8 and 9 stay unread
+    store.set_starred(ids[7], True)
+    removed = store.prune(keep_articles=3, now=now)
+    left = {a.title for a in store.rows(store.article_ids())}
+    assert removed == 4  # 3, 4, 5, 6: read, beyond the newest 3, not starred
+    assert left == {"Title 0", "Title 1", "Title 2", "Title 7", "Title 8", "Title 9"}
+    stats = store.save_fetch(fid, OK, feed_of(*articles), now=now)
+    assert stats.new == 0 and store.count() == 6
+    assert store.prune(keep_days=1, now=now) == 1  # "2" is read and older than a day; "1" is a day old
+    assert store.totals() == (2, 5)
+
+
+def test_ui_state(store: Store) -> None:
+    store.set_state({"feed": "3", "article": "42"})
+    store.set_state({"feed": "4"})
+    assert (store.get_state("feed"), store.get_state("article"), store.get_state("none", "-")) == ("4", "42", "-")
+
+
+def test_newer_schema_refused_untouched(tmp_path: Path) -> None:
+    Store.open(tmp_path).close()
+    db = tmp_path / DB_NAME
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    before = db.read_bytes()
+    with pytest.raises(StoreError, match="newer docbao"):
+        Store.open(tmp_path)
+    assert db.read_bytes() == before
+
+
+def test_corrupt_cache_moved_aside_and_fresh_one_started(tmp_path: Path) -> None:
+    (tmp_path / DB_NAME).write_bytes(b"this is not sqlite" * 500)
+    store = Store.open(tmp_path)
+    assert "moved to" in store.notice
+    aside = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+    assert aside and aside[0].read_bytes().startswith(b"this is not sqlite")
+    assert store.count() == 0 and store.integrity_ok()
+    store.close()
+
+
+def _writer(folder: str, feed: str, rounds: int) -> None:
+    store = Store.open(Path(folder))
+    fid = store.ensure_feeds([feed])[feed]
+    for n in range(rounds):
+        store.save_fetch(fid, FetchResult("ok", feed), feed_of(*(art(f"{n}-{i}") for i in range(20))))
+        store.set_read(store.article_ids(feed_ids=[fid], limit=5))
+    store.close()
+
+
+def test_two_processes_write_one_cache(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), f"feed-{p}", 15)) for p in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    store = Store.open(tmp_path)
+    assert store.count() == 3 * 15 * 20 and store.integrity_ok()
+    unread, total = store.totals()
+    assert total == 900 and unread == store.count(unread=True)
+
+
+KILL_SCRIPT = """
+import sys, time
+from pathlib import Path
+from tui.model import FetchResult, ParsedArticle, ParsedFeed
+from tui.store import Store
+store = Store.open(Path(sys.argv[1]))
+fid = store.ensure_feeds(["u"])["u"]
+n = 0
+while True:
+    store.save_fetch(fid, FetchResult("ok", "u"), ParsedFeed(articles=[
+        ParsedArticle(guid=f"{n}-{i}", title="x" * 200, content="<p>" + "y" * 4000 + "</p>") for i in range(50)]))
+    n += 1
+    print(n, flush=True)
+"""
+
+
+def test_kill_during_writes_leaves_a_sound_cache(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    committed = 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        committed = int(line)
+        if committed >= 8:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    store = Store.open(tmp_path)
+    assert store.integrity_ok()
+    assert store.count() >= committed * 50  # every batch reported committed is there
+    assert store.count() % 50 == 0  # and no batch is there in part
+    unread, total = store.totals()
+    assert total == store.count() == unread
+    store.close()
