@@ -151,3 +151,35 @@ def test_acceptable_urls(url: str) -> None:
                                  "https://a.example/\x1b[31m"])
 def test_unacceptable_urls(url: str) -> None:
     assert url_problem(url) != ""
+
+
+def test_editing_keeps_comments_and_layout(tmp_path: Path) -> None:
+    from tui.config import FeedConfig, add_feeds, remove_feed, set_feed_tags
+
+    path = tmp_path / "feeds.toml"
+    original = (ROOT / "feeds.toml").read_text(encoding="utf-8")
+    path.write_text(original, encoding="utf-8")
+    add_feeds(path, [FeedConfig(url="https://new.example/rss", title='Báo "mới"', tags=["Mới"])])
+    set_feed_tags(path, "https://lwn.net/headlines/rss", ["Tech", "Linux"])
+    remove_feed(path, "https://hnrss.org/frontpage")
+    text = path.read_text(encoding="utf-8")
+    assert "# --- Technology ---" in text and "# --- World news ---" in text
+    assert "# an Atom feed" in text and "hnrss.org" not in text
+    config = load_config(path)
+    by_url = {f.url: f for f in config.feeds}
+    assert by_url["https://new.example/rss"].title == 'Báo "mới"'
+    assert by_url["https://lwn.net/headlines/rss"].tags == ["Tech", "Linux"]
+    assert len(config.feeds) == len(load_config(ROOT / "feeds.toml").feeds)
+    assert [p.name for p in tmp_path.iterdir()] == ["feeds.toml"]  # no temp file left behind
+
+
+def test_editing_keeps_crlf_and_refuses_unknown_feed(tmp_path: Path) -> None:
+    from tui.config import remove_feed, set_feed_tags
+
+    path = tmp_path / "feeds.toml"
+    path.write_bytes(b'# mine\r\n[[feed]]\r\nurl = "https://a.example/"\r\n')
+    set_feed_tags(path, "https://a.example/", ["x"])
+    assert b"\r\n" in path.read_bytes() and b"\n\n" not in path.read_bytes().replace(b"\r\n", b"")
+    assert load_config(path).feeds[0].tags == ["x"]
+    with pytest.raises(ConfigError, match="no \\[\\[feed\\]\\]"):
+        remove_feed(path, "https://b.example/")

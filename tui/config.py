@@ -11,6 +11,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -334,3 +335,111 @@ def _type_name(types: tuple[type, ...]) -> str:
     names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
              list: "a list", dict: "a table"}
     return " or ".join(names.get(t, t.__name__) for t in types)
+
+
+# ------------------------------------------------------------------ editing the file
+def default_config_path() -> Path:
+    """Where a new config is created when none exists yet."""
+    return xdg_config_home() / "docbao" / CONFIG_NAME
+
+
+def _edit(path: Path, change: Callable[[Any], None]) -> None:
+    """Apply `change` to the TOML document at `path`, keeping comments and layout, and
+    write it back atomically (a crash leaves the old file or the new one, never half)."""
+    import tomlkit
+
+    original = path.read_text(encoding="utf-8-sig") if path.exists() else ""
+    crlf = "\r\n" in original
+    document = tomlkit.parse(original.replace("\r\n", "\n"))
+    change(document)
+    text = tomlkit.dumps(document)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temp.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(temp, path.stat().st_mode & 0o7777)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    load_config(path)  # what was written must read back; raises ConfigError otherwise
+
+
+def add_feeds(path: Path, feeds: list[FeedConfig]) -> None:
+    """Append [[feed]] tables for `feeds` to the config file."""
+    import tomlkit
+
+    def change(document: Any) -> None:
+        if "feed" not in document:
+            document.append("feed", tomlkit.aot())
+        for feed in feeds:
+            _separate(document["feed"])
+            table = tomlkit.table()
+            table["url"] = feed.url
+            if feed.title:
+                table["title"] = feed.title
+            if feed.tags:
+                table["tags"] = list(feed.tags)
+            document["feed"].append(table)
+
+    _edit(path, change)
+
+
+def _separate(tables: Any) -> None:
+    """A blank line after the last table of an array, so an appended one stands apart."""
+    import tomlkit
+
+    if len(tables) and not tables[-1].as_string().endswith("\n\n"):
+        tables[-1].add(tomlkit.nl())
+
+
+def remove_feed(path: Path, url: str) -> None:
+    """Delete the [[feed]] table whose url is `url`."""
+
+    def change(document: Any) -> None:
+        feeds = document.get("feed", [])
+        for index, table in enumerate(feeds):
+            if table.get("url", "").strip() == url:
+                del feeds[index]
+                return
+        raise ConfigError(f"{path}: no [[feed]] has the url {url}")
+
+    _edit(path, change)
+
+
+def set_feed_tags(path: Path, url: str, tags: list[str]) -> None:
+    """Replace the tags of the feed whose url is `url` (no tags: the key goes)."""
+
+    def change(document: Any) -> None:
+        for table in document.get("feed", []):
+            if table.get("url", "").strip() == url:
+                if tags:
+                    table["tags"] = list(tags)
+                elif "tags" in table:
+                    del table["tags"]
+                return
+        raise ConfigError(f"{path}: no [[feed]] has the url {url}")
+
+    _edit(path, change)
+
+
+def add_searches(path: Path, searches: list[SavedSearch]) -> None:
+    """Append [[search]] tables (saved searches shown as virtual feeds)."""
+    import tomlkit
+
+    def change(document: Any) -> None:
+        if "search" not in document:
+            document.append("search", tomlkit.aot())
+        for search in searches:
+            _separate(document["search"])
+            table = tomlkit.table()
+            table["name"] = search.name
+            table["query"] = search.query
+            document["search"].append(table)
+
+    _edit(path, change)
