@@ -348,7 +348,7 @@ def _edit(path: Path, change: Callable[[Any], None]) -> None:
     write it back atomically (a crash leaves the old file or the new one, never half)."""
     import tomlkit
 
-    original = path.read_text(encoding="utf-8-sig") if path.exists() else ""
+    original = path.read_bytes().decode("utf-8-sig") if path.exists() else ""
     crlf = "\r\n" in original
     document = tomlkit.parse(original.replace("\r\n", "\n"))
     change(document)
