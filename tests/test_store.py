@@ -228,7 +228,7 @@ while True:
 
 def test_kill_during_writes_leaves_a_sound_cache(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(tmp_path)], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[1])
+                            cwd=tmp_path)
     committed = 0
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -32,13 +32,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        config = load_config(find_config(args.config))
+        config = load_config(find_config(getattr(args, "config", None)))
     except ConfigError as exc:
         print(f"docbao: {exc}", file=sys.stderr)
         return 2
     for warning in config.warnings:
         print(f"docbao: warning: {warning}", file=sys.stderr)
-    cache = resolve_cache_dir(config, args.cache)
+    cache = resolve_cache_dir(config, getattr(args, "cache", None))
     handler: Handler = getattr(args, "handler", None) or run_reader
     try:
         return handler(args, config, cache)
@@ -70,7 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="docbao", parents=[common],
         description="đọc báo: a terminal feed reader. With no command, opens the reader.",
     )
-    parser.set_defaults(config=None, cache=None)
     parser.add_argument("--version", action="version", version=f"docbao {__version__}")
     verbs = parser.add_subparsers(title="commands", metavar="COMMAND")
 
