@@ -189,12 +189,31 @@ def test_bare_ampersands_in_urls_are_repaired() -> None:
         b"<outline text='Caf\xc3\xa9' xmlUrl='https://cafe.example.org/rss'/></body></opml>",
         b"<opml xmlns='http://opml.org/spec2' version='2.0'><body>"
         b"<outline text='Caf\xc3\xa9' xmlUrl='https://cafe.example.org/rss'/></body></opml>",
+        '<?xml version="1.0" encoding="windows-1258"?><opml version="1.0"><body>'
+        '<outline text="Cafe\u0301" xmlUrl="https://cafe.example.org/rss"/></body></opml>'.encode("cp1258"),
     ],
-    ids=["latin-1", "utf-16-bom", "bom-and-blank-line", "namespaced"],
+    ids=["latin-1", "utf-16-bom", "bom-and-blank-line", "namespaced", "windows-1258-nfd"],
 )
 def test_encodings_and_prologs(data: bytes) -> None:
     result = read_opml(data)
     assert [(s.url, s.title) for s in result.subscriptions] == [("https://cafe.example.org/rss", "Café")]
+
+
+def test_multi_byte_declared_encoding() -> None:
+    data = ('<?xml version="1.0" encoding="Shift_JIS"?><opml version="1.0"><body>'
+            '<outline text="日本のニュース" xmlUrl="https://jp.example.org/rss"/></body></opml>')
+    [sub] = read_opml(data.encode("shift_jis")).subscriptions
+    assert sub.title == "日本のニュース"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=300).map(lambda t: f"<opml><body>{t}</body></opml>".encode()))
+def test_any_bytes_give_a_result_or_a_value_error(data: bytes) -> None:
+    try:
+        result = read_opml(data)
+    except ValueError:
+        return
+    assert all(s.url.startswith(("http://", "https://")) for s in result.subscriptions)
 
 
 # --- not OPML -------------------------------------------------------------------------------
@@ -555,3 +574,12 @@ def test_newsboat_query_without_expression() -> None:
         "line 1: a query needs a name and an expression (query:Name:expr)",
         "line 2: a query needs a name and an expression (query:Name:expr)",
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_urls_file_gives_a_result(text: str) -> None:
+    result = read_newsboat_urls(text)
+    assert all(s.url.startswith(("http://", "https://")) for s in result.subscriptions)
+    for _, query in result.searches:
+        assert query.strip()

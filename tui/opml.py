@@ -10,6 +10,7 @@ expanded, only http(s) feed URLs are accepted, and commands (`|cmd`, newsboat's 
 
 from __future__ import annotations
 
+import codecs
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ MAX_FOLDER_DEPTH = 16
 MAX_URL_LENGTH = 4096
 _WHAT_LENGTH = 200
 
+_DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*(["'])([A-Za-z0-9._:-]+)(["'])""")
 _BARE_AMPERSAND = re.compile(rb"&(?!(?:[A-Za-z_][\w.-]*|#[0-9]+|#x[0-9A-Fa-f]+);)")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -198,6 +200,7 @@ def _parse_xml(data: bytes) -> ET.Element:
         data = stripped  # whitespace before the declaration is an error to expat
     if not data.strip():
         raise ValueError("not an OPML file: it is empty")
+    data = _to_utf8(data)
     try:
         return _defused_fromstring(data)
     except ET.ParseError as first:
@@ -210,6 +213,25 @@ def _parse_xml(data: bytes) -> ET.Element:
         raise ValueError(f"not an OPML file: it is not well-formed XML ({first})") from None
 
 
+def _to_utf8(data: bytes) -> bytes:
+    """The document re-encoded as UTF-8 when it declares an 8-bit or multi-byte codec.
+
+    expat reads only UTF-8, UTF-16, ASCII and Latin-1 itself and refuses multi-byte codecs
+    such as Shift_JIS or GB2312 outright; Python's codecs read them all.
+    """
+    match = _DECLARED_ENCODING.match(data)
+    if not match:
+        return data
+    try:
+        codec = codecs.lookup(match.group(2).decode("ascii")).name
+    except (LookupError, UnicodeDecodeError):
+        return data  # expat reports the unknown encoding
+    if codec in ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "ascii"):
+        return data
+    text = data.decode(codec, errors="replace")
+    return re.sub(r"(<\?xml[^>]*?encoding\s*=\s*[\"'])[^\"']*", r"\g<1>UTF-8", text, count=1).encode()
+
+
 def _defused_fromstring(data: bytes) -> ET.Element:
     try:
         root: ET.Element = SafeET.fromstring(data)
@@ -219,6 +241,8 @@ def _defused_fromstring(data: bytes) -> ET.Element:
             f"({type(exc).__name__}), which can exhaust memory or read local files; "
             "a real OPML export never needs them"
         ) from None
+    except ValueError as exc:  # expat's own refusals, e.g. an encoding it cannot read
+        raise ValueError(f"not an OPML file: it cannot be read as XML ({exc})") from None
     return root
 
 
