@@ -14,11 +14,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tui.config import Config, FeedConfig
 from tui.model import FeedError, FetchResult, ParsedFeed
 from tui.store import FeedRow, Store
+
+if TYPE_CHECKING:
+    from tui.fulltext import PageOutcome
 
 T = TypeVar("T")
 FAILED = ("error", "gone")
@@ -42,6 +45,7 @@ class RefreshReport:
     outcomes: list[FeedOutcome] = field(default_factory=list)
     elapsed: float = 0.0
     pruned: int = 0
+    pages: list["PageOutcome"] = field(default_factory=list)  # reader-mode prefetch
 
     @property
     def new(self) -> int:
@@ -78,8 +82,14 @@ def select_feeds(config: Config, only: Sequence[str] | None) -> list[FeedConfig]
 
 
 async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None = None,
-                  progress: Progress | None = None, now: int | None = None) -> RefreshReport:
-    """Refresh the chosen feeds into the cache in `cache_dir` and report per feed."""
+                  progress: Progress | None = None, full_text: bool = False,
+                  page_progress: Callable[["PageOutcome", int, int], None] | None = None,
+                  now: int | None = None) -> RefreshReport:
+    """Refresh the chosen feeds into the cache in `cache_dir` and report per feed.
+
+    Then, for feeds with full_text (or all of them when `full_text` is set), fetch the
+    full article of every unread article that lacks one, so it reads offline.
+    """
     from tui.fetch import make_client  # imported here: httpx is not needed at start-up
 
     started = time.monotonic()
@@ -112,6 +122,10 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
 
         async with make_client(settings.concurrency) as client:
             await asyncio.gather(*(one(feed, client) for feed in feeds))
+            wanted = [ids[f.url] for f in feeds
+                      if full_text or (settings.full_text if f.full_text is None else f.full_text)]
+            if wanted:
+                report.pages = await _prefetch(store, in_db, client, config, wanted, page_progress)
         report.pruned = await in_db(store.prune, settings.keep_articles, settings.keep_days)
     finally:
         await in_db(store.close)
@@ -165,6 +179,21 @@ async def _refresh_feed(feed: FeedConfig, row: FeedRow, client: object, store: S
     if parsed is not None and not feed.title and parsed.title:
         outcome.title = parsed.title
     return outcome
+
+
+async def _prefetch(store: Store, in_db: Callable[..., asyncio.Future], client: object, config: Config,
+                    feed_ids: list[int], progress: Callable[..., None] | None) -> list["PageOutcome"]:
+    from tui.fulltext import extraction_pool, fetch_pages
+
+    candidates = await in_db(lambda: store.extract_candidates(feed_ids=feed_ids, unread_only=True))
+    if not candidates:
+        return []
+    pool = extraction_pool(len(candidates))
+    try:
+        return await fetch_pages(candidates, client=client, in_db=in_db, store=store, config=config,
+                                 pool=pool, progress=progress)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _parse(body: bytes, url: str, content_type: str) -> ParsedFeed:

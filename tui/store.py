@@ -73,6 +73,18 @@ class Article(ArticleRow):
 
 
 @dataclass(slots=True)
+class ExtractRow:
+    """Reader mode's copy of an article, or the record of why it could not be had."""
+
+    html: str
+    text: str
+    fetched: int | None
+    error: str
+    attempts: int
+    retry_after: int | None
+
+
+@dataclass(slots=True)
 class StoreStats:
     new: int = 0
     updated: int = 0
@@ -461,6 +473,68 @@ class Store:
               starred: bool = False) -> int:
         clauses, params = self._filters(feed_ids, unread, starred)
         return int(self.conn.execute(f"SELECT count(*) FROM articles {clauses}", params).fetchone()[0])
+
+    # ------------------------------------------------------------ reader mode
+    def extract(self, article_id: int) -> ExtractRow | None:
+        row = self.conn.execute(
+            "SELECT html, text, fetched, error, attempts, retry_after FROM extracts WHERE article_id = ?",
+            (article_id,),
+        ).fetchone()
+        return ExtractRow(*row) if row else None
+
+    def save_extract(self, article_id: int, html: str, text: str, *, author: str = "",
+                     published: int | None = None, now: int | None = None) -> None:
+        """Keep the extracted article; its metadata fills what the feed left empty."""
+        now = int(time.time()) if now is None else now
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO extracts (article_id, html, text, fetched, error, attempts, retry_after)"
+                " VALUES (?, ?, ?, ?, '', 0, NULL) ON CONFLICT (article_id) DO UPDATE SET html = excluded.html,"
+                " text = excluded.text, fetched = excluded.fetched, error = '', attempts = 0, retry_after = NULL",
+                (article_id, html, text, now),
+            )
+            if author:
+                conn.execute("UPDATE articles SET author = ? WHERE id = ? AND author = ''", (author, article_id))
+            if published:
+                conn.execute("UPDATE articles SET published = ?, sort_time = ? WHERE id = ? AND published IS NULL",
+                             (published, published, article_id))
+
+    def save_extract_error(self, article_id: int, error: str, *, now: int | None = None) -> int:
+        """Record a failed page fetch or extraction; the next try waits longer each time
+        (1 h, 2 h, 4 h ... up to 7 days). A copy fetched before is kept. Returns when the
+        next attempt is allowed."""
+        now = int(time.time()) if now is None else now
+        with self.transaction() as conn:
+            row = conn.execute("SELECT attempts FROM extracts WHERE article_id = ?", (article_id,)).fetchone()
+            attempts = (row[0] if row else 0) + 1
+            retry = now + min(3600 * 2 ** (attempts - 1), 7 * 86400)
+            conn.execute(
+                "INSERT INTO extracts (article_id, error, attempts, retry_after) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (article_id) DO UPDATE SET error = excluded.error, attempts = excluded.attempts,"
+                " retry_after = excluded.retry_after",
+                (article_id, error, attempts, retry),
+            )
+        return retry
+
+    def extract_candidates(self, *, ids: Sequence[int] | None = None, feed_ids: Sequence[int] | None = None,
+                           unread_only: bool = False, now: int | None = None) -> list[tuple[int, str]]:
+        """(id, link) of articles with a web link and no extract, whose retry time has come;
+        with unread_only, only those still to be read (unread or starred)."""
+        now = int(time.time()) if now is None else now
+        clauses = ["a.link LIKE 'http%'", "(e.article_id IS NULL OR (e.fetched IS NULL AND coalesce(e.retry_after, 0) <= ?))"]
+        params: list[object] = [now]
+        if ids is not None:
+            clauses.append(f"a.id IN ({','.join('?' * len(ids))})")
+            params.extend(ids)
+        if feed_ids is not None:
+            clauses.append(f"a.feed_id IN ({','.join('?' * len(feed_ids))})")
+            params.extend(feed_ids)
+        if unread_only:
+            clauses.append("(a.read = 0 OR a.starred = 1)")
+        return self.conn.execute(
+            f"SELECT a.id, a.link FROM articles a LEFT JOIN extracts e ON e.article_id = a.id"
+            f" WHERE {' AND '.join(clauses)} ORDER BY a.sort_time DESC", params,
+        ).fetchall()
 
     # ---------------------------------------------------------------- ui state
     def get_state(self, key: str, default: str = "") -> str:
