@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--feed", action="append", metavar="URL_OR_TITLE",
                          help="refresh only this feed (repeatable)")
     refresh.add_argument("--quiet", "-q", action="store_true", help="print only failures")
+    refresh.add_argument("--full-text", action="store_true",
+                         help="also fetch the full article of every unread article that lacks one, "
+                              "for every feed (reader mode, readable offline)")
     refresh.set_defaults(handler=cmd_refresh)
 
     feeds = verbs.add_parser("feeds", parents=[common], help="list subscriptions with counts and status",
@@ -93,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     articles.add_argument("--limit", type=int, metavar="N", help="at most N articles")
     articles.add_argument("--json", action="store_true", help="one JSON object per line")
     articles.set_defaults(handler=cmd_articles)
+
+    read = verbs.add_parser("read", parents=[common], help="print an article as plain text",
+                            description="Print an article rendered as plain text (links numbered, "
+                                        "listed at the end), for a pager or a script.")
+    read.add_argument("id", type=int, metavar="ID", help="the article's id (see `docbao articles`)")
+    read.add_argument("--full", action="store_true",
+                      help="the full article from its web page (cached copy, else fetched now)")
+    read.add_argument("--width", type=int, metavar="N", help="wrap to N columns (default: the terminal's, or 80)")
+    read.set_defaults(handler=cmd_read)
     return parser
 
 
@@ -154,7 +166,7 @@ def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
         callback = lambda outcome, done, count: progress_bar.update(task, completed=done)  # noqa: E731
         progress_bar.start()
     try:
-        report = asyncio.run(refresh(config, cache, only=args.feed, progress=callback))
+        report = asyncio.run(refresh(config, cache, only=args.feed, progress=callback, full_text=args.full_text))
     finally:
         if progress_bar is not None:
             progress_bar.stop()
@@ -176,6 +188,9 @@ def print_summary(report: object, out: TextIO, *, quiet: bool = False) -> None:
         if outcome.error:
             line += f"\n           {outcome.error}"
         print(line, file=out)
+    if report.pages:
+        bad = [p for p in report.pages if not p.ok]
+        print(f"full articles: {len(report.pages) - len(bad)} fetched, {len(bad)} failed", file=out)
     failed = len(report.failed)
     print(f"{len(report.outcomes)} feeds: {report.new} new, {report.updated} updated, "
           f"{failed} failed{f', {report.pruned} pruned' if report.pruned else ''} "
@@ -253,4 +268,42 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
                           f"{titles[article.feed_id][:24]:24}  {article.title}")
     finally:
         store.close()
+    return 0
+
+
+def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    import shutil
+
+    from tui.render import render_article, to_plain
+
+    if args.width is not None and args.width < 20:
+        raise UsageError("--width must be at least 20")
+    store = open_store(cache)
+    try:
+        article = store.article(args.id)
+        if article is None:
+            print(f"docbao: no article has the id {args.id}", file=sys.stderr)
+            return 1
+        feed = store.feed(article.feed_id)
+        title = feed_titles(config, [feed])[feed.id] if feed else ""
+        html = article.content or article.summary
+        if args.full:
+            extract = store.extract(article.id)
+            if extract is None or extract.fetched is None:
+                from tui.fulltext import fetch_one
+
+                outcome = asyncio.run(fetch_one(config, cache, article.id))
+                if not outcome.ok:
+                    print(f"docbao: the full article is not available ({outcome.error}); "
+                          "showing the feed's text", file=sys.stderr)
+                extract = store.extract(article.id)
+            if extract is not None and extract.fetched is not None:
+                html = extract.html
+                article = store.article(article.id) or article  # the extract may have filled author/date
+    finally:
+        store.close()
+    width = args.width or (shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80)
+    rendered = render_article(title=article.title, feed=title, author=article.author,
+                              published=article.published, link=article.link, html=html)
+    print(to_plain(rendered, width))
     return 0
