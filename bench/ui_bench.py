@@ -1,0 +1,274 @@
+"""How fast the reading UI is on a big cache: first screen, opening "All", scrolling, opening
+an article, and peak memory.
+
+    python bench/ui_bench.py [--feeds 500] [--items 200] [--cache DIR]
+
+Builds (once) a deterministic cache of feeds x items articles, then runs the installed
+`docbao` command in a tmux pane, as a user would, and times what shows on the screen:
+launch -> feed list with counts, and key -> screen changed for the steps above. Also times
+the first frame of the app in-process (headless), without Python's own start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tui.config import Config, FeedConfig  # noqa: E402
+from tui.model import FetchResult, ParsedArticle, ParsedFeed  # noqa: E402
+from tui.store import Store  # noqa: E402
+
+WORDS = ("lãnh đạo trung ương làm việc với ban thường vụ tỉnh ủy thái nguyên government "
+         "minister council market economy growth research climate energy security court "
+         "election team season music film festival book travel people community").split()
+TAGS = ["news", "tech", "viet", "world", "sport"]
+
+
+def feed_url(index: int) -> str:
+    return f"http://127.0.0.1:9/feed{index:04d}.xml"
+
+
+def build_config(feeds: int) -> Config:
+    """Every feed subscribed, with a tag or two, as a user's feeds.toml would have them."""
+    config = Config(path=None)
+    for index in range(feeds):
+        tags = [TAGS[index % len(TAGS)]] + ([TAGS[(index + 2) % len(TAGS)]] if index % 7 == 0 else [])
+        config.feeds.append(FeedConfig(url=feed_url(index), tags=tags))
+    return config
+
+
+def build_cache(folder: Path, feeds: int, items: int) -> None:
+    """A cache of feeds x items articles with ~1 KB bodies; a third of them read."""
+    rng = random.Random(42)
+    store = Store.open(folder)
+    ids = store.ensure_feeds([feed_url(i) for i in range(feeds)])
+    base = 1_700_000_000
+    for index in range(feeds):
+        articles = []
+        for item in range(items):
+            words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 12)))
+            body = "".join(f"<p>{' '.join(rng.choice(WORDS) for _ in range(40))}</p>" for _ in range(4))
+            articles.append(ParsedArticle(
+                guid=f"f{index}-i{item}", link=f"http://127.0.0.1:9/{index}/{item}.html",
+                title=words.capitalize(), author="Tác giả", published=base + item * 3600 + index * 7,
+                summary=body))
+        parsed = ParsedFeed(title=f"Feed {index:04d} — tin tức", link="http://127.0.0.1:9/",
+                            format="rss20", articles=articles)
+        store.save_fetch(ids[feed_url(index)], FetchResult("ok", feed_url(index)), parsed, now=base)
+    read = [i for i in store.article_ids() if i % 3 == 0]
+    store.set_read(read)
+    store.close()
+
+
+FIRST_SCREEN = r'''
+import sys, time
+start = time.perf_counter()
+sys.path.insert(0, {root!r})
+sys.argv = ["docbao"]
+from bench.ui_bench import build_config
+from pathlib import Path
+import tui.app as app_module
+
+class Probe(app_module.DocbaoApp):
+    CSS_PATH = str(Path(app_module.__file__).parent / "docbao.tcss")
+
+    def on_ready(self) -> None:  # the first frame has been written
+        elapsed = time.perf_counter() - start
+        heavy = sorted(m for m in ("httpx", "feedparser", "trafilatura") if m in sys.modules)
+        print("FIRST", elapsed, ",".join(heavy), flush=True)
+        self.exit(0)
+
+config = build_config({feeds})
+from tui.store import Store
+app = Probe(config, Path({cache!r}))
+app.run(headless=True)
+'''
+
+
+def write_config(path: Path, feeds: int) -> Path:
+    """The bench config as a feeds.toml, for the real `docbao` command."""
+    lines = []
+    for feed in build_config(feeds).feeds:
+        tags = ", ".join(f'"{t}"' for t in feed.tags)
+        lines.append(f'[[feed]]\nurl = "{feed.url}"\ntags = [{tags}]\n')
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def tmux_first_screen(cache: Path, feeds: int, runs: int = 5) -> list[float]:
+    """Seconds from launching `docbao` in a tmux pane until the first feed's title and its
+    unread count are on screen (polled every 10 ms), as a user would see it."""
+    docbao = shutil.which("docbao", path=str(Path(sys.executable).parent))
+    if docbao is None or shutil.which("tmux") is None:
+        return []
+    config = write_config(cache.parent / f"feeds-{feeds}.toml", feeds)
+    store = Store.open(cache)
+    first = store.feeds()[0]
+    store.close()
+    ready = re.compile(re.escape(first.title[:12]) + r".*\b" + str(first.unread) + r"\b")
+    times = []
+    session = f"docbao-bench-{os.getpid()}"
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
+                        f"{docbao} --config {config} --cache {cache}"], check=True)
+        try:
+            while time.perf_counter() - started < 10:
+                screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                                        text=True).stdout
+                if ready.search(screen):
+                    times.append(time.perf_counter() - started)
+                    break
+                time.sleep(0.01)
+        finally:
+            subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    return times
+
+
+def first_screen(cache: Path, feeds: int, runs: int = 5) -> list[float]:
+    """Seconds from interpreter start (after Python's own start-up) to the first frame."""
+    times = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", FIRST_SCREEN.format(root=str(ROOT), feeds=feeds, cache=str(cache))],
+                             capture_output=True, text=True, check=True, cwd=ROOT).stdout
+        line = next(line for line in out.splitlines() if line.startswith("FIRST"))
+        parts = line.split(" ")
+        if len(parts) > 2 and parts[2]:
+            print(f"  warning: imported at start-up: {parts[2]}")
+        times.append(float(parts[1]))
+    return times
+
+
+class Pane:
+    """docbao running in a tmux pane: send keys, wait for the screen to change."""
+
+    def __init__(self, command: str, session: str) -> None:
+        self.session = session
+        self.started = time.perf_counter()
+        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", command], check=True)
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-e", "-t", self.session], capture_output=True,
+                              text=True).stdout
+
+    def wait_for(self, pattern: re.Pattern[str], timeout: float = 10) -> str:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            screen = self.screen()
+            if pattern.search(screen):
+                return screen
+            time.sleep(0.005)
+        raise TimeoutError(pattern.pattern)
+
+    def press(self, key: str, timeout: float = 10) -> float:
+        """Seconds from sending `key` until the screen shows something new."""
+        before = self.screen()
+        started = time.perf_counter()
+        subprocess.run(["tmux", "send-keys", "-t", self.session, key], check=True)
+        deadline = started + timeout
+        while time.perf_counter() < deadline:
+            if self.screen() != before:
+                return time.perf_counter() - started
+            time.sleep(0.005)
+        raise TimeoutError(key)
+
+    def send(self, key: str) -> None:
+        """A key whose effect does not show as text (focus moves): no timing."""
+        subprocess.run(["tmux", "send-keys", "-t", self.session, key], check=True)
+        time.sleep(0.2)
+
+    def peak_mib(self) -> float:
+        pid = subprocess.run(["tmux", "list-panes", "-t", self.session, "-F", "#{pane_pid}"],
+                             capture_output=True, text=True).stdout.strip()
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
+
+
+def interactive(cache: Path, feeds: int) -> dict[str, float]:
+    """Keys sent to the real docbao in tmux; each figure is key -> screen changed (about
+    5 ms of polling resolution and tmux's own delay included)."""
+    docbao = shutil.which("docbao", path=str(Path(sys.executable).parent))
+    if docbao is None or shutil.which("tmux") is None:
+        return {}
+    config = write_config(cache.parent / f"feeds-{feeds}.toml", feeds)
+    store = Store.open(cache)
+    first = store.feeds()[0]
+    store.set_state({"ui.view": f"tag:{TAGS[0]}/feed:{first.id}", "ui.pane": "feeds", "ui.open": "",
+                     "ui.article": "", "ui.collapsed": "[]"})
+    store.close()
+    pane = Pane(f"{docbao} --config {config} --cache {cache}", f"docbao-bench-{os.getpid()}")
+    figures: dict[str, float] = {}
+    try:
+        pane.wait_for(re.compile(r"in view"))
+        time.sleep(0.3)
+        figures["open All (100,000 articles)"] = pane.press("g")
+        pane.wait_for(re.compile(r"100000 in view"))
+        pane.send("Enter")
+        steps = [pane.press("PageDown") for _ in range(20)]
+        figures["page down in All (median of 20)"] = sorted(steps)[len(steps) // 2]
+        figures["page down in All (max of 20)"] = max(steps)
+        figures["jump to the last of 100,000 (G)"] = pane.press("G")
+        steps = [pane.press("k") for _ in range(20)]
+        figures["cursor up in All (median of 20)"] = sorted(steps)[len(steps) // 2]
+        opens = []
+        for _ in range(10):
+            pane.press("k")
+            opens.append(pane.press("Enter"))
+            pane.send("h")
+        figures["open an article (median of 10)"] = sorted(opens)[len(opens) // 2]
+        figures["open an article (max of 10)"] = max(opens)
+        figures["peak memory MiB"] = pane.peak_mib()
+    finally:
+        pane.close()
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feeds", type=int, default=500)
+    parser.add_argument("--items", type=int, default=200)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/docbao-ui-bench"))
+    args = parser.parse_args()
+    cache = args.cache / f"{args.feeds}x{args.items}"
+    if not (cache / "docbao.db").exists():
+        started = time.perf_counter()
+        build_cache(cache, args.feeds, args.items)
+        print(f"built the cache in {time.perf_counter() - started:.1f} s: {cache}")
+    times = first_screen(cache, args.feeds)
+    print(f"first frame (in-process, headless): median {sorted(times)[len(times) // 2] * 1000:.0f} ms "
+          f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}) over {len(times)} runs")
+    keeper = f"docbao-bench-idle-{os.getpid()}"  # keeps the tmux server up between runs, untimed
+    if shutil.which("tmux"):
+        subprocess.run(["tmux", "new-session", "-d", "-s", keeper, "sleep 3600"], check=True)
+    try:
+        shown = tmux_first_screen(cache, args.feeds)
+        figures = interactive(cache, args.feeds)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", keeper], capture_output=True)
+    if shown:
+        print(f"first screen with counts (docbao in tmux 120x40): median {sorted(shown)[len(shown) // 2] * 1000:.0f} ms "
+              f"(min {min(shown) * 1000:.0f}, max {max(shown) * 1000:.0f}) over {len(shown)} runs")
+    for name, value in figures.items():
+        print(f"{name}: {value:.0f}" if "MiB" in name else f"{name}: {value * 1000:.1f} ms")
+    print(json.dumps({"first_frame_s": times, "first_screen_tmux_s": shown, **figures}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

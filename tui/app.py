@@ -1,0 +1,98 @@
+"""The Textual app: load the keymap, push the reading screen, close the cache at the end.
+
+Everything the user sees lives in the screens and widgets; the app only wires them to the
+config and the cache, and offers every key in the command palette.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tui.config import Config
+from tui.screens.main import MainScreen
+from tui.store import Store, StoreError
+from tui.widgets.keys import KEYS, bind, check_keymap, display_key, effective_keys
+
+
+class DocbaoApp(App[int]):
+    CSS_PATH = "docbao.tcss"
+    TITLE = "docbao"
+    BINDINGS = [bind("help", "help"), bind("quit", "quit")]
+
+    def __init__(self, config: Config, cache_dir: Path, *, store: Store | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.cache_dir = cache_dir
+        self._owns_store = store is None
+        self.store = store if store is not None else Store.open(cache_dir)
+        self.keymap, key_warnings = check_keymap(config.keys)
+        self.warnings = [*config.warnings, *key_warnings, *([self.store.notice] if self.store.notice else [])]
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(self.store, self.config, self.cache_dir)
+
+    def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        for warning in self.warnings:
+            self.notify(warning, severity="warning", timeout=10, markup=False)
+
+    def on_unmount(self) -> None:
+        if self._owns_store:
+            self.store.close()
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.keymap))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, then every docbao key with its current keys."""
+        yield from super().get_system_commands(screen)
+        for spec in KEYS:
+            keys = ", ".join(display_key(k) for k in effective_keys(spec.id, self.keymap).split(","))
+            yield SystemCommand(spec.description, f"key: {keys}", self._command(spec.id),
+                                discover=not spec.id.startswith("link_"))
+
+    def _command(self, binding_id: str):  # type: ignore[no-untyped-def]
+        def run() -> None:
+            self.run_binding(binding_id)
+
+        return run
+
+    def run_binding(self, binding_id: str) -> bool:
+        """Run the action bound to `binding_id` where a key press would run it: on the
+        focused widget, its screen or the app."""
+        screen = self.screen
+        chain = list(screen.focused.ancestors_with_self) if screen.focused else [screen, self]
+        for node in chain:
+            for bindings in node._bindings.key_to_bindings.values():
+                for binding in bindings:
+                    if binding.id == binding_id:
+                        self.call_later(self.run_action, binding.action, node)
+                        return True
+        return False
+
+
+def run(config: Config, cache_dir: Path) -> int:
+    """Open the cache and run the reading UI until the user quits; the exit status."""
+    try:
+        store = Store.open(cache_dir)
+    except StoreError as exc:
+        print(f"docbao: {exc}", file=sys.stderr)
+        return 1
+    app = DocbaoApp(config, cache_dir, store=store)
+    try:
+        result = app.run()
+    finally:
+        store.close()
+    if isinstance(result, int):
+        return result
+    return app.return_code or 0

@@ -1,0 +1,76 @@
+"""`?`: every key, as the user's keymap has them, grouped by what they do."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.widgets.keys import KEYS, display_key, effective_keys
+
+
+def help_text(keymap: dict[str, str]) -> Content:
+    """The key table: one line per action, link keys 1-9 folded into one line."""
+    parts: list[str | tuple[str, str]] = []
+    group = ""
+    for spec in KEYS:
+        if spec.id.startswith("link_") and spec.id != "link_1":
+            continue
+        if spec.group != group:
+            group = spec.group
+            parts.append(("\n" if parts else "") + group + "\n")
+            parts[-1] = (str(parts[-1]), "bold underline")
+        keys = ", ".join(display_key(k) for k in effective_keys(spec.id, keymap).split(","))
+        description = spec.description
+        if spec.id == "link_1":
+            keys = " ".join(effective_keys(f"link_{n}", keymap).split(",")[0] for n in range(1, 10))
+            keys = keys.replace(" ", "") if all(len(k) == 1 for k in keys.split()) else keys
+            keys = "1-9" if keys == "123456789" else keys
+            description = "Open link 1-9 of the article"
+        parts.append((f"  {keys:<16}", "bold"))
+        parts.append(f"  {description}\n")
+    parts.append("\n  Ctrl+P opens the command palette; Esc or ? closes this help.")
+    return Content.assemble(*parts)
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 76;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: round $border;
+        border-title-align: center;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("escape,question_mark,q", "close", "Close", show=False),
+        Binding("j,down", "scroll('down')", show=False),
+        Binding("k,up", "scroll('up')", show=False),
+    ]
+
+    def __init__(self, keymap: dict[str, str]) -> None:
+        super().__init__()
+        self.keymap = keymap
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = "docbao keys"
+            yield Static(help_text(self.keymap))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_scroll(self, direction: str) -> None:
+        scroll = self.query_one(VerticalScroll)
+        if direction == "down":
+            scroll.scroll_down(animate=False)
+        else:
+            scroll.scroll_up(animate=False)

@@ -1,0 +1,585 @@
+"""The reading screen: feeds | articles | article, and the state that ties them together.
+
+The screen owns the state (which view, which article, refresh progress, where the reader
+was) and talks to the store; the widgets draw and report what the user did with messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import shlex
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Static
+
+from tui.config import Config
+from tui.sanitize import clean_line, is_openable_url
+from tui.screens.link_prompt import LinkPrompt
+from tui.store import Store
+from tui.widgets.article_list import ArticleList
+from tui.widgets.article_view import ArticleView
+from tui.widgets.feed_list import FeedEntry, FeedList, build_entries
+from tui.widgets.keys import bind
+from tui.widgets.status_bar import StatusBar
+from tui.widgets.text import plain
+
+if TYPE_CHECKING:
+    from tui.refresh import FeedOutcome
+
+PANES = ("feeds", "articles", "reader")
+SCROLL_MEMORY = 500  # articles whose scroll position is remembered
+STATE_DELAY = 0.5  # seconds: state changes are written at most this often
+MERGE_DELAY = 0.4  # seconds: a running refresh is merged into the lists at most this often
+CONSOLE_BROWSERS = {"www-browser", "links", "elinks", "lynx", "w3m"}
+
+
+class MainScreen(Screen[None]):
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    BINDINGS = [
+        bind("back", "back"),
+        bind("next_pane", "next_pane"),
+        bind("previous_pane", "previous_pane"),
+        bind("article_page_down", "article_page_down"),
+        bind("article_page_up", "article_page_up"),
+        bind("next_unread", "next_unread"),
+        bind("previous_unread", "previous_unread"),
+        bind("link", "link_prompt"),
+        *(bind(f"link_{n}", f"open_link({n})") for n in range(1, 10)),
+        bind("toggle_read", "toggle_read"),
+        bind("mark_all_read", "mark_all_read"),
+        bind("star", "star"),
+        bind("sort", "sort"),
+        bind("open_browser", "open_browser"),
+        bind("copy_link", "copy_link"),
+        bind("refresh", "refresh"),
+        bind("refresh_all", "refresh_all"),
+    ]
+
+    pane: var[str] = var("feeds")
+
+    def __init__(self, store: Store, config: Config, cache_dir: Path) -> None:
+        super().__init__()
+        self.store = store
+        self.config = config
+        self.cache_dir = cache_dir
+        self.oldest_first = config.settings.oldest_first
+        self.entry: FeedEntry | None = None
+        self.feed_names: dict[int, str] = {}
+        self.total = 0
+        self.refreshing = False
+        self.last_report = ""
+        self._scrolls: dict[str, int] = {}
+        self._pending: dict[str, str] = {}
+        self._state_timer_running = False
+        self._merge_due = False
+        self._merge_timer_running = False
+
+    # ------------------------------------------------------------------ building
+    def compose(self) -> ComposeResult:
+        self._ensure_subscribed()
+        entries = self._entries()
+        collapsed = _json_list(self.store.get_state("ui.collapsed", "[]"))
+        with Horizontal(id="panes"):
+            feeds = FeedList(entries, collapsed=collapsed, id="feeds", classes="pane")
+            feeds.border_title = "Feeds"
+            yield feeds
+            with Vertical(id="articles-pane", classes="pane"):
+                yield Static(id="banner", markup=False)
+                yield ArticleList(self.store.rows, id="articles")
+            yield ArticleView(id="reader", classes="pane")
+        yield StatusBar(id="status")
+
+    def _ensure_subscribed(self) -> None:
+        """Rows for feeds added to the config since the last run (one quick write, only then)."""
+        known = {row.url for row in self.store.feeds()}
+        missing = [f.url for f in self.config.feeds if f.url not in known]
+        if missing:
+            self.store.ensure_feeds(missing)
+
+    def _entries(self) -> list[FeedEntry]:
+        """The feed pane's lines from the counters; also the feed names and the total."""
+        rows = self.store.feeds()
+        entries = build_entries(self.config, rows, self.store.count(starred=True))
+        self.feed_names = {e.feed_ids[0]: e.label for e in entries if e.kind == "feed" and e.feed_ids}
+        self.total = sum(row.total for row in rows if row.id in self.feed_names)
+        return entries
+
+    def on_mount(self) -> None:
+        feeds = self.query_one(FeedList)
+        articles = self.query_one(ArticleList)
+        self._scrolls = {k: int(v) for k, v in _json_dict(self.store.get_state("ui.scroll", "{}")).items()}
+        key = self.store.get_state("ui.view", "all")
+        if not feeds.select(key, announce=False):
+            feeds.select("all", announce=False)
+        selected = _int(self.store.get_state("ui.article"))
+        self.show_entry(feeds.current, select=selected)
+        opened = _int(self.store.get_state("ui.open"))
+        if opened is not None and opened == articles.current_id:
+            self.open_article(opened, focus=False)
+        pane = self.store.get_state("ui.pane", "feeds")
+        if pane == "reader" and self.query_one(ArticleView).article_id is None:
+            pane = "articles"
+        pane = pane if pane in PANES else "feeds"
+        if pane == self.pane:
+            self.watch_pane(pane)
+        else:
+            self.pane = pane
+        self._update_counts()
+        self._status_keys()
+        # the article renderer is not needed for the first frame; load it while the user looks
+        self.set_timer(0.3, lambda: self.run_worker(lambda: importlib.import_module("tui.render"), thread=True,
+                                                   group="warm-up"))
+        minutes = self.config.settings.auto_refresh_minutes
+        if minutes > 0:
+            self.set_interval(minutes * 60, self._auto_refresh, name="auto-refresh")
+
+    def on_unmount(self) -> None:
+        self.flush_state()
+
+    # --------------------------------------------------------------------- panes
+    def watch_pane(self, pane: str) -> None:
+        for name in PANES:
+            self.query_one(f"#{'articles-pane' if name == 'articles' else name}").set_class(name == pane, "-active")
+        widget = {"feeds": FeedList, "articles": ArticleList, "reader": ArticleView}[pane]
+        self.query_one(widget).focus(scroll_visible=False)
+        self.remember({"ui.pane": pane})
+
+    def on_descendant_focus(self, event: object) -> None:
+        focused = self.focused
+        for name, widget in (("feeds", FeedList), ("articles", ArticleList), ("reader", ArticleView)):
+            if isinstance(focused, widget) and self.pane != name:
+                self.pane = name
+
+    def action_back(self) -> None:
+        if self.pane == "reader":
+            self.pane = "articles"
+        elif self.pane == "articles":
+            self.pane = "feeds"
+
+    def action_next_pane(self) -> None:
+        self.pane = PANES[(PANES.index(self.pane) + 1) % len(PANES)]
+
+    def action_previous_pane(self) -> None:
+        self.pane = PANES[(PANES.index(self.pane) - 1) % len(PANES)]
+
+    # --------------------------------------------------------------------- views
+    def show_entry(self, entry: FeedEntry | None, *, keep: bool = False, select: int | None = None) -> None:
+        """Fill the article pane with the view `entry` stands for."""
+        if entry is None:
+            return
+        self.entry = entry
+        articles = self.query_one(ArticleList)
+        articles.feed_names = self.feed_names
+        articles.show(self._view_ids(entry, articles.ids if keep else None), show_feed=entry.kind != "feed",
+                      keep=keep, select=select)
+        pane = self.query_one("#articles-pane")
+        pane.border_title = plain(entry.label)
+        pane.border_subtitle = Content("oldest first" if self.oldest_first else "newest first")
+        banner = self.query_one("#banner", Static)
+        banner.update(plain(f"! {entry.error}") if entry.error else Content(""))
+        banner.display = bool(entry.error)
+        self.remember({"ui.view": entry.key})
+        if articles.current_id is not None:
+            self.remember({"ui.article": str(articles.current_id)})
+        self._status_view()
+
+    def _view_ids(self, entry: FeedEntry, shown: list[int] | None) -> list[int]:
+        """The ids of a view in display order. When a filtered view ("Unread", "Starred") is
+        read again while it is shown, the articles already in it stay, so reading or
+        unstarring never pulls lines from under the cursor."""
+        ids = self.store.article_ids(feed_ids=entry.feed_ids, unread=entry.unread_only,
+                                     starred=entry.starred_only, oldest_first=self.oldest_first)
+        if shown is None or not (entry.unread_only or entry.starred_only):
+            return ids
+        keep = set(ids)
+        keep.update(shown)
+        return [i for i in self.store.article_ids(feed_ids=entry.feed_ids, oldest_first=self.oldest_first)
+                if i in keep]
+
+    @on(FeedList.Highlighted)
+    def _feed_highlighted(self, event: FeedList.Highlighted) -> None:
+        self.show_entry(event.entry)
+
+    @on(FeedList.Opened)
+    def _feed_opened(self, event: FeedList.Opened) -> None:
+        if self.entry is None or event.entry.key != self.entry.key:
+            self.show_entry(event.entry)
+        self.pane = "articles"
+
+    @on(FeedList.Folded)
+    def _feed_folded(self, event: FeedList.Folded) -> None:
+        self.remember({"ui.collapsed": json.dumps(sorted(event.collapsed))})
+
+    @on(ArticleList.Highlighted)
+    def _article_highlighted(self, event: ArticleList.Highlighted) -> None:
+        self.remember({"ui.article": str(event.article_id)})
+
+    @on(ArticleList.Opened)
+    def _article_opened(self, event: ArticleList.Opened) -> None:
+        self.open_article(event.article_id)
+
+    @on(ArticleView.Scrolled)
+    def _article_scrolled(self, event: ArticleView.Scrolled) -> None:
+        key = str(event.article_id)
+        self._scrolls.pop(key, None)
+        if event.line:
+            self._scrolls[key] = event.line
+        while len(self._scrolls) > SCROLL_MEMORY:
+            self._scrolls.pop(next(iter(self._scrolls)))
+        self.remember({"ui.scroll": json.dumps(self._scrolls)})
+
+    # ------------------------------------------------------------------ articles
+    def open_article(self, article_id: int, *, focus: bool = True) -> None:
+        """Show an article in the reader and mark it read."""
+        from tui.render import render_article
+
+        article = self.store.article(article_id)
+        if article is None:
+            self.notify("That article is no longer in the cache.", severity="warning", markup=False)
+            return
+        reader = self.query_one(ArticleView)
+        feed = self.feed_names.get(article.feed_id, "")
+        width = reader.scrollable_content_region.width or None
+        rendered = render_article(title=clean_line(article.title), feed=feed, author=clean_line(article.author),
+                                  published=article.published, link=article.link,
+                                  html=article.content or article.summary, width=width)
+        reader.show(article_id, rendered, line=self._scrolls.get(str(article_id), 0))
+        reader.border_title = plain(feed)
+        self.remember({"ui.open": str(article_id)})
+        if not article.read:
+            self.store.set_read([article_id])
+            self.query_one(ArticleList).update_row(article_id, read=True)
+            self._update_counts()
+        if focus:
+            self.pane = "reader"
+
+    def _current_article(self) -> int | None:
+        """The article a mark or a link key acts on: the one being read when the reader
+        has focus, else the one under the list cursor."""
+        reader = self.query_one(ArticleView)
+        articles = self.query_one(ArticleList)
+        if self.pane == "reader" and reader.article_id is not None:
+            return reader.article_id
+        return articles.current_id if articles.current_id is not None else reader.article_id
+
+    def action_article_page_down(self) -> None:
+        reader = self.query_one(ArticleView)
+        articles = self.query_one(ArticleList)
+        if reader.article_id is None and articles.current_id is not None:
+            self.open_article(articles.current_id)
+        else:
+            reader.action_page_down()
+
+    def action_article_page_up(self) -> None:
+        self.query_one(ArticleView).action_page_up()
+
+    def action_next_unread(self) -> None:
+        self._jump_unread(forward=True)
+
+    def action_previous_unread(self) -> None:
+        self._jump_unread(forward=False)
+
+    def _jump_unread(self, *, forward: bool) -> None:
+        """Open the next (or previous) unread article, moving on to the next feed with
+        unread articles when this one has no more."""
+        entry = self.entry
+        if entry is None:
+            return
+        articles = self.query_one(ArticleList)
+        reader = self.query_one(ArticleView)
+        if articles.ids:
+            here = articles.cursor
+            reading = reader.article_id is not None and reader.article_id == articles.current_id
+            start = here + 1 if forward and reading else here if forward else here - 1
+            found = self._find_unread(entry, articles.ids, start, forward)
+            if found is not None:
+                articles.move_cursor(found)
+                self.open_article(articles.ids[found])
+                return
+        if entry.kind != "view":
+            covered = set(entry.feed_ids or ())
+            feeds = self.query_one(FeedList)
+            order = feeds.entries if forward else list(reversed(feeds.entries))
+            position = next((i for i, e in enumerate(order) if e.key == entry.key), -1)
+            for candidate in order[position + 1:]:
+                if candidate.kind == "feed" and candidate.count and not covered.intersection(candidate.feed_ids or ()):
+                    feeds.select(candidate.key, announce=False)
+                    self.show_entry(candidate)
+                    ids = articles.ids
+                    found = self._find_unread(candidate, ids, 0 if forward else len(ids) - 1, forward)
+                    if found is not None:
+                        articles.move_cursor(found)
+                        self.open_article(ids[found])
+                        return
+        self.notify("No more unread articles.", markup=False)
+
+    def _find_unread(self, entry: FeedEntry, ids: list[int], start: int, forward: bool) -> int | None:
+        unread = set(self.store.article_ids(feed_ids=entry.feed_ids, unread=True, starred=entry.starred_only))
+        if not unread:
+            return None
+        indexes = range(start, len(ids)) if forward else range(min(start, len(ids) - 1), -1, -1)
+        return next((i for i in indexes if ids[i] in unread), None)
+
+    def action_toggle_read(self) -> None:
+        article_id = self._current_article()
+        rows = self.store.rows([article_id]) if article_id is not None else []
+        if not rows:
+            return
+        read = not rows[0].read
+        self.store.set_read([rows[0].id], read)
+        self.query_one(ArticleList).update_row(rows[0].id, read=read)
+        self._update_counts()
+
+    def action_star(self) -> None:
+        article_id = self._current_article()
+        rows = self.store.rows([article_id]) if article_id is not None else []
+        if not rows:
+            return
+        starred = not rows[0].starred
+        self.store.set_starred(rows[0].id, starred)
+        self.query_one(ArticleList).update_row(rows[0].id, starred=starred)
+        self._update_counts()
+
+    def action_mark_all_read(self) -> None:
+        entry = self.entry
+        if entry is None:
+            return
+        count = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only)
+        self.query_one(ArticleList).reload_rows()
+        self._update_counts()
+        self.notify(f"Marked {count} article{'s' if count != 1 else ''} read.", markup=False)
+
+    def action_sort(self) -> None:
+        self.oldest_first = not self.oldest_first
+        articles = self.query_one(ArticleList)
+        self.show_entry(self.entry, select=articles.current_id)
+        self.notify("Oldest first." if self.oldest_first else "Newest first.", markup=False)
+
+    # --------------------------------------------------------------------- links
+    def _article_link(self) -> str:
+        article_id = self._current_article()
+        rows = self.store.rows([article_id]) if article_id is not None else []
+        return rows[0].link if rows else ""
+
+    def action_open_browser(self) -> None:
+        self.open_url(self._article_link())
+
+    def action_copy_link(self) -> None:
+        link = clean_line(self._article_link())
+        if not link:
+            self.notify("This article has no link.", severity="warning", markup=False)
+            return
+        self.app.copy_to_clipboard(link)
+        self.notify(f"Copied {link}", markup=False)
+
+    def action_open_link(self, number: int) -> None:
+        links = self.query_one(ArticleView).links
+        if not 1 <= number <= len(links):
+            self.notify(f"The article has no link {number}.", severity="warning", markup=False)
+            return
+        self.open_url(links[number - 1])
+
+    def action_link_prompt(self) -> None:
+        count = len(self.query_one(ArticleView).links)
+        if not count:
+            self.notify("The article has no numbered links.", severity="warning", markup=False)
+            return
+
+        def chosen(number: int | None) -> None:
+            if number is not None:
+                self.action_open_link(number)
+
+        self.app.push_screen(LinkPrompt(count), chosen)
+
+    def open_url(self, url: str) -> None:
+        """Hand a link to $BROWSER (or the system's browser) as one argument, no shell."""
+        if not is_openable_url(url):
+            self.notify("This link cannot be opened in a browser (only http and https links are).",
+                        severity="warning", markup=False)
+            return
+        browser = os.environ.get("BROWSER", "").split(os.pathsep)[0].strip()
+        if browser:
+            try:
+                parts = shlex.split(browser)
+            except ValueError:
+                parts = []
+            if not parts:
+                self.notify("$BROWSER is not a command docbao can run.", severity="error", markup=False)
+                return
+            argv = [part.replace("%s", url) for part in parts]
+            if not any("%s" in part for part in parts):
+                argv.append(url)
+            try:
+                subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+            except OSError as exc:
+                self.notify(f"Cannot run $BROWSER: {exc.strerror or exc}", severity="error", markup=False)
+                return
+        else:
+            import webbrowser
+
+            try:
+                controller = webbrowser.get()
+            except webbrowser.Error:
+                controller = None
+            if controller is None or getattr(controller, "name", "") in CONSOLE_BROWSERS:
+                self.notify("No graphical browser found; set $BROWSER.", severity="warning", markup=False)
+                return
+            self.run_worker(lambda: controller.open(url), thread=True, group="browser")
+        self.notify(f"Opening {url}", markup=False)
+
+    # ------------------------------------------------------------------- refresh
+    def action_refresh(self) -> None:
+        entry = self.entry
+        self.start_refresh(list(entry.urls) if entry is not None and entry.urls else None)
+
+    def action_refresh_all(self) -> None:
+        self.start_refresh(None)
+
+    def _auto_refresh(self) -> None:
+        if not self.refreshing:
+            self.start_refresh(None)
+
+    def start_refresh(self, urls: list[str] | None) -> None:
+        if self.refreshing:
+            self.notify("A refresh is already running.", markup=False)
+            return
+        if not self.config.feeds:
+            self.notify("No feeds are subscribed: add [[feed]] entries to the config.", severity="warning",
+                        markup=False)
+            return
+        self.refreshing = True
+        total = len(urls) if urls is not None else len(self.config.feeds)
+        self.query_one(StatusBar).set_refresh(f"refreshing 0/{total}…")
+        self.run_worker(self._refresh(urls), group="refresh", name="refresh", exit_on_error=False)
+
+    async def _refresh(self, urls: list[str] | None) -> None:
+        """Runs as a worker: the network waits on the loop, parsing and writing happen in
+        threads inside tui.refresh, so keys keep working while it runs."""
+        status = self.query_one(StatusBar)
+        try:
+            # the fetch and parse stack (httpx, feedparser) is imported off the event loop
+            for module in ("tui.refresh", "tui.fetch", "tui.parse"):
+                await asyncio.to_thread(importlib.import_module, module)
+            from tui.refresh import refresh
+
+            def progress(outcome: FeedOutcome, done: int, total: int) -> None:
+                status.set_refresh(f"refreshing {done}/{total}…")
+                if outcome.new or outcome.updated or outcome.status in ("error", "gone"):
+                    self._merge_soon()
+
+            report = await refresh(self.config, self.cache_dir, only=urls, progress=progress)
+        except Exception as exc:  # a refresh that cannot run at all is reported, never fatal
+            self.notify(f"Refresh failed: {exc}", severity="error", markup=False)
+            status.set_refresh("refresh failed")
+            return
+        finally:
+            self.refreshing = False
+        self._merge()
+        failed = report.failed
+        summary = f"{report.new} new" + (f", {len(failed)} failed" if failed else "")
+        status.set_refresh(f"refreshed {time.strftime('%H:%M')}: {summary}")
+        for outcome in failed[:3]:
+            self.notify(f"{clean_line(outcome.title)}: {clean_line(outcome.error)}", title="Feed not refreshed",
+                        severity="error", markup=False)
+        if len(failed) > 3:
+            self.notify(f"{len(failed) - 3} more feeds were not refreshed; they are marked ! in the feed list.",
+                        severity="error", markup=False)
+
+    def _merge_soon(self) -> None:
+        self._merge_due = True
+        if not self._merge_timer_running:
+            self._merge_timer_running = True
+            self.set_timer(MERGE_DELAY, self._merge_tick)
+
+    def _merge_tick(self) -> None:
+        self._merge_timer_running = False
+        if self._merge_due:
+            self._merge()
+
+    def _merge(self) -> None:
+        """Read counts and the current view again after a refresh wrote to the cache,
+        keeping the cursor on its article."""
+        self._merge_due = False
+        self._update_counts()
+        entry = self.entry
+        if entry is not None:
+            self.show_entry(entry, keep=True)
+            self.query_one(ArticleList).reload_rows()
+
+    # ------------------------------------------------------------------- counts
+    def _update_counts(self) -> None:
+        feeds = self.query_one(FeedList)
+        feeds.set_entries(self._entries())
+        if self.entry is not None:
+            self.entry = next((e for e in feeds.entries if e.key == self.entry.key), self.entry)
+        unread = feeds.entries[0].count
+        self.query_one(StatusBar).set_counts(f"{unread} unread · {self.total} articles")
+        self._status_view()
+
+    def _status_view(self) -> None:
+        articles = self.query_one(ArticleList)
+        if self.entry is not None:
+            self.query_one(StatusBar).set_view(f"{len(articles.ids)} in view")
+
+    def _status_keys(self) -> None:
+        from tui.widgets.keys import display_key, effective_keys
+
+        keymap = getattr(self.app, "keymap", {})
+        help_key = display_key(effective_keys("help", keymap).split(",")[0])
+        quit_key = display_key(effective_keys("quit", keymap).split(",")[0])
+        self.query_one(StatusBar).set_keys(f"{help_key} keys  {quit_key} quit")
+
+    # -------------------------------------------------------------------- state
+    def remember(self, values: dict[str, str]) -> None:
+        """Note where the reader is; written to the cache at most every STATE_DELAY seconds."""
+        self._pending.update(values)
+        if not self._state_timer_running:
+            self._state_timer_running = True
+            self.set_timer(STATE_DELAY, self._state_tick)
+
+    def _state_tick(self) -> None:
+        self._state_timer_running = False
+        self.flush_state()
+
+    def flush_state(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, {}
+            self.store.set_state(pending)
+
+
+def _json_list(text: str) -> list[str]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _json_dict(text: str) -> dict[str, int]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, int)}
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None

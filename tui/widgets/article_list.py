@@ -1,0 +1,169 @@
+"""The articles pane: a virtual list over the ids of a view, any length.
+
+It holds only the ids (100,000 ints are a few MB) and asks the store for the rows of the
+lines in view, keeping a window of them; nothing is built per article.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.message import Message
+
+from tui.sanitize import clean_line
+from tui.store import ArticleRow
+from tui.widgets.virtual_list import VirtualList, fit
+
+WINDOW_LIMIT = 4000  # rows kept before the window is dropped and fetched again
+
+
+def format_date(epoch: int | None) -> str:
+    """A list date in local time; fixed width so the columns line up."""
+    if not epoch:
+        return " " * 10
+    return time.strftime("%Y-%m-%d", time.localtime(epoch))
+
+
+class ArticleList(VirtualList):
+    """Date, feed (in views over several feeds) and title; unread lines stand out."""
+
+    DEFAULT_CSS = """
+    ArticleList > .article-list--unread { text-style: bold; }
+    ArticleList > .article-list--read { color: $text-muted; }
+    ArticleList > .article-list--marker { color: $text-accent; text-style: bold; }
+    ArticleList > .article-list--star { color: $text-warning; }
+    ArticleList > .article-list--date { color: $text-muted; }
+    ArticleList > .article-list--feed { color: $text-secondary; }
+    """
+    COMPONENT_CLASSES = VirtualList.COMPONENT_CLASSES | {
+        "article-list--unread", "article-list--read", "article-list--marker", "article-list--star",
+        "article-list--date", "article-list--feed",
+    }
+
+    @dataclass
+    class Highlighted(Message):
+        article_id: int
+
+    @dataclass
+    class Opened(Message):
+        article_id: int
+
+    def __init__(self, rows: Callable[[Sequence[int]], list[ArticleRow]], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._fetch_rows = rows
+        self.ids: list[int] = []
+        self.feed_names: dict[int, str] = {}
+        self.show_feed = False
+        self._window: dict[int, ArticleRow] = {}
+
+    @property
+    def line_count(self) -> int:
+        return len(self.ids)
+
+    @property
+    def current_id(self) -> int | None:
+        return self.ids[self.cursor] if self.ids else None
+
+    def row(self, index: int) -> ArticleRow | None:
+        """The row of line `index`, fetching the rows around it when they are not at hand."""
+        article_id = self.ids[index]
+        found = self._window.get(article_id)
+        if found is None:
+            self._fetch_around(index)
+            found = self._window.get(article_id)
+        return found
+
+    def _fetch_around(self, index: int) -> None:
+        if len(self._window) > WINDOW_LIMIT:
+            self._window.clear()
+        height = max(self.scrollable_content_region.height, 20)
+        start = max(0, min(index, round(self.scroll_y)) - height)
+        wanted = [i for i in self.ids[start:start + 3 * height + (index - start)] if i not in self._window]
+        for row in self._fetch_rows(wanted):
+            row.title = clean_line(row.title) or "(no title)"
+            self._window[row.id] = row
+
+    def show(self, ids: list[int], *, show_feed: bool, keep: bool = False, select: int | None = None) -> None:
+        """Show a view's ids. `keep` holds the selected article (and its place on screen)
+        when the same view is read again after a refresh; `select` picks an article."""
+        old_ids, old_cursor = self.ids, self.cursor
+        old_id = self.current_id
+        offset = old_cursor - round(self.scroll_y)
+        self.ids = ids
+        self.show_feed = show_feed
+        self._window.clear()
+        index: int | None = None
+        wanted = select if select is not None else (old_id if keep else None)
+        if wanted is not None:
+            index = _index(ids, wanted)
+            if index is None and keep and old_id is not None:
+                present = set(ids)
+                later = (i for i in old_ids[old_cursor + 1:old_cursor + 2000] if i in present)
+                follower = next(later, None)
+                index = _index(ids, follower) if follower is not None else None
+        if index is None:
+            index = min(old_cursor, len(ids) - 1) if keep else 0
+        self.cursor = max(0, index)
+        self.lines_changed()
+        if keep:
+            self.scroll_to(y=max(0, self.cursor - offset), animate=False, immediate=True)
+        self.scroll_to_cursor(center=not keep and select is not None)
+
+    def reload_rows(self) -> None:
+        """Rows changed in the store (marks, a refresh): draw them again from the store."""
+        self._window.clear()
+        self.refresh()
+
+    def update_row(self, article_id: int, *, read: bool | None = None, starred: bool | None = None) -> None:
+        row = self._window.get(article_id)
+        if row is not None:
+            if read is not None:
+                row.read = read
+            if starred is not None:
+                row.starred = starred
+        index = _index(self.ids, article_id) if self.current_id != article_id else self.cursor
+        if index is not None:
+            self.refresh_line(index)
+
+    def row_key(self, index: int) -> object:
+        row = self.row(index)
+        if row is None:
+            return None
+        return (row.id, row.read, row.starred, row.title, self.show_feed and self.feed_names.get(row.feed_id))
+
+    def cursor_moved(self, index: int) -> None:
+        self.post_message(self.Highlighted(self.ids[index]))
+
+    def opened(self, index: int) -> None:
+        self.post_message(self.Opened(self.ids[index]))
+
+    def render_row(self, index: int, width: int, base: Style, selected: bool) -> list[Segment]:
+        row = self.row(index)
+        if row is None:  # deleted since the ids were read
+            return [Segment(fit("  (gone)", width), base + self.part("article-list--read", selected))]
+        text_style = base + self.part("article-list--read" if row.read else "article-list--unread", selected)
+        segments = [
+            Segment(" "),
+            Segment("●" if not row.read else " ", base + self.part("article-list--marker", selected)),
+            Segment("★" if row.starred else " ", base + self.part("article-list--star", selected)),
+            Segment(" " + format_date(row.sort_time) + "  ", base + self.part("article-list--date", selected)),
+        ]
+        room = width - sum(len(s.text) for s in segments)  # the prefix is one cell per character
+        if self.show_feed and room > 30:
+            feed_width = min(20, room // 3)
+            name = self.feed_names.get(row.feed_id, "")
+            segments.append(Segment(fit(name, feed_width) + "  ", base + self.part("article-list--feed", selected)))
+            room -= feed_width + 2
+        segments.append(Segment(fit(row.title, room), text_style))
+        return [Segment(s.text, s.style or base) for s in segments]
+
+
+def _index(ids: list[int], article_id: int) -> int | None:
+    try:
+        return ids.index(article_id)
+    except ValueError:
+        return None

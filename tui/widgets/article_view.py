@@ -1,0 +1,162 @@
+"""The article pane: the rendered article, wrapped to the pane, scrolled by line or page.
+
+The text is wrapped once per width into lines and drawn with the Line API, so a long
+article opens in one pass and the scroll position is a plain line number that can be
+remembered and restored exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.segment import Segment
+from rich.text import Text
+from textual import events
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.widgets.keys import bind
+
+if TYPE_CHECKING:
+    from tui.render import Rendered
+
+PLACEHOLDER = "Open an article with enter; ? shows every key."
+
+
+class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
+    DEFAULT_CSS = """
+    ArticleView {
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-gutter: stable;
+        scrollbar-size-vertical: 1;
+        padding: 0 1;
+    }
+    ArticleView > .article-view--placeholder { color: $text-muted; }
+    """
+    COMPONENT_CLASSES = {"article-view--placeholder"}
+    BINDINGS = [
+        bind("down", "line_down"),
+        bind("up", "line_up"),
+        bind("first", "top"),
+        bind("last", "bottom"),
+        bind("page_down", "page_down"),
+        bind("page_up", "page_up"),
+    ]
+
+    @dataclass
+    class Scrolled(Message):
+        """The reader scrolled the article (to be remembered for next time)."""
+
+        article_id: int
+        line: int
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.article_id: int | None = None
+        self.rendered: Rendered | None = None
+        self._lines: list[list[Segment]] = []
+        self._strips: dict[int, Strip] = {}  # drawn lines of the current layout
+        self._wrapped_at = 0
+        self._pending_line: int | None = 0
+
+    @property
+    def links(self) -> list[str]:
+        return self.rendered.links if self.rendered is not None else []
+
+    @property
+    def text(self) -> str:
+        """The article as plain text (what a reader sees, without styles)."""
+        return self.rendered.text.plain if self.rendered is not None else ""
+
+    def show(self, article_id: int, rendered: Rendered, *, line: int = 0) -> None:
+        """Show an article (laid out for the current width), scrolled to `line`."""
+        self.article_id = article_id
+        self.rendered = rendered
+        self._wrapped_at = self.scrollable_content_region.width
+        self._pending_line = line
+        self._wrap(force=True)
+        self.refresh()
+
+    @property
+    def line(self) -> int:
+        return round(self.scroll_y)
+
+    def _wrap(self, *, force: bool = False) -> None:
+        """Lay the article out in lines for the current width (again when it changed)."""
+        width = self.scrollable_content_region.width
+        if width <= 0 or (width == self._wrapped_at and not force):
+            return
+        if self.rendered is None:
+            text = Text(PLACEHOLDER, style=self.get_component_rich_style("article-view--placeholder", partial=True))
+        else:
+            if width != self._wrapped_at:
+                from tui.render import rewrap
+
+                self.rendered = rewrap(self.rendered, width)
+            text = self.rendered.text
+        self._wrapped_at = width
+        console = self.app.console
+        options = console.options.update(width=width, height=None, overflow="fold", no_wrap=False)
+        self._lines = console.render_lines(text, options, pad=False)
+        self._strips.clear()
+        self.virtual_size = Size(width, len(self._lines))
+        if self._pending_line is not None:
+            line, self._pending_line = self._pending_line, None
+            self.scroll_to(y=min(line, len(self._lines)), animate=False, immediate=True, force=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        width = self.scrollable_content_region.width
+        if width <= 0 or width == self._wrapped_at:
+            return
+        if self._pending_line is None and self.line:  # keep the same place in the text
+            self._pending_line = round(self.line * len(self._lines) / max(1, len(self._lines)))
+        self._wrap()
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if index >= len(self._lines):
+            return Strip.blank(width, base)
+        strip = self._strips.get(index)
+        if strip is None:
+            strip = Strip(self._lines[index]).apply_style(base).adjust_cell_length(width, base)
+            self._strips[index] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.article_id is not None and round(old_value) != round(new_value):
+            self.post_message(self.Scrolled(self.article_id, round(new_value)))
+
+    def action_line_down(self) -> None:
+        self.scroll_to(y=self.scroll_y + 1, animate=False, immediate=True)
+
+    def action_line_up(self) -> None:
+        self.scroll_to(y=self.scroll_y - 1, animate=False, immediate=True)
+
+    def action_top(self) -> None:
+        self.scroll_to(y=0, animate=False, immediate=True)
+
+    def action_bottom(self) -> None:
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+
+    def action_page_down(self) -> None:
+        self.scroll_to(y=self.scroll_y + max(1, self.scrollable_content_region.height - 1), animate=False,
+                       immediate=True)
+
+    def action_page_up(self) -> None:
+        self.scroll_to(y=self.scroll_y - max(1, self.scrollable_content_region.height - 1), animate=False,
+                       immediate=True)
+
+    @property
+    def at_bottom(self) -> bool:
+        return self.scroll_y >= self.max_scroll_y

@@ -1,0 +1,210 @@
+"""The feeds pane: the views "All", "Unread" and "Starred", then feeds grouped in folders by
+their config tags, then untagged feeds, each with its unread count from the cache's counters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.message import Message
+
+from tui.config import Config
+from tui.sanitize import clean_line
+from tui.store import FeedRow
+from tui.widgets.keys import bind
+from tui.widgets.virtual_list import VirtualList, fit
+
+FAILED = ("error", "gone")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One line of the feeds pane and the article view it stands for."""
+
+    key: str  # stable across runs, kept in the UI state: "all", "tag:news", "tag:news/feed:3", "feed:3"
+    kind: str  # "view", "folder" or "feed"
+    label: str  # plain text, already cleaned
+    feed_ids: tuple[int, ...] | None  # None: every feed
+    unread_only: bool = False
+    starred_only: bool = False
+    count: int = 0  # unread articles (starred ones for "Starred")
+    error: str = ""  # the last fetch error of a feed
+    folder: str = ""  # the tag of a folder and of the feeds shown in it
+    urls: tuple[str, ...] = ()  # what "refresh" fetches for this entry; () is every feed
+
+
+def feed_label(title: str, row: FeedRow | None, url: str) -> str:
+    """The config title, else the feed's own title, else its URL, as one plain line."""
+    return clean_line(title) or clean_line(row.title if row else "") or clean_line(url)
+
+
+def build_entries(config: Config, rows: Iterable[FeedRow], starred: int) -> list[FeedEntry]:
+    """Every line of the feeds pane, in order, from the config and the counters."""
+    by_url = {row.url: row for row in rows}
+    subscribed = [(feed, by_url.get(feed.url)) for feed in config.feeds]
+    every = None if len(by_url) == len(subscribed) else tuple(r.id for _, r in subscribed if r)
+    unread = sum(row.unread for _, row in subscribed if row)
+    entries = [
+        FeedEntry("all", "view", "All", every, count=unread),
+        FeedEntry("unread", "view", "Unread", every, unread_only=True, count=unread),
+        FeedEntry("starred", "view", "Starred", every, starred_only=True, count=starred),
+    ]
+    folders: dict[str, list[FeedEntry]] = {}
+    untagged: list[FeedEntry] = []
+    for feed, row in subscribed:
+        if row is None:
+            continue
+        error = (clean_line(row.last_error) or row.last_status) if row.last_status in FAILED else ""
+        base = FeedEntry(f"feed:{row.id}", "feed", feed_label(feed.title, row, feed.url), (row.id,),
+                         count=row.unread, error=error, urls=(feed.url,))
+        if not feed.tags:
+            untagged.append(base)
+        for tag in feed.tags:
+            folders.setdefault(tag, []).append(
+                FeedEntry(f"tag:{tag}/{base.key}", "feed", base.label, base.feed_ids, count=base.count,
+                          error=base.error, folder=tag, urls=base.urls))
+    for tag, children in folders.items():
+        ids = tuple(dict.fromkeys(i for child in children for i in child.feed_ids or ()))
+        entries.append(FeedEntry(f"tag:{tag}", "folder", clean_line(tag), ids,
+                                 count=sum(child.count for child in children), folder=tag,
+                                 urls=tuple(u for child in children for u in child.urls)))
+        entries.extend(children)
+    entries.extend(untagged)
+    return entries
+
+
+class FeedList(VirtualList):
+    """The feeds pane. Folders fold with `z`; the cursor follows its entry's key when the
+    counts are re-read, so a refresh never moves it."""
+
+    DEFAULT_CSS = """
+    FeedList > .feed-list--view { text-style: bold; }
+    FeedList > .feed-list--folder { color: $text-accent; text-style: bold; }
+    FeedList > .feed-list--unread { text-style: bold; }
+    FeedList > .feed-list--error { color: $text-error; text-style: bold; }
+    """
+    COMPONENT_CLASSES = VirtualList.COMPONENT_CLASSES | {
+        "feed-list--view", "feed-list--folder", "feed-list--unread", "feed-list--error",
+    }
+    BINDINGS = [bind("fold", "fold")]
+
+    @dataclass
+    class Highlighted(Message):
+        """The cursor is on another entry: the article pane follows it."""
+
+        entry: FeedEntry
+
+    @dataclass
+    class Opened(Message):
+        """The user opened an entry (enter, l or a click)."""
+
+        entry: FeedEntry
+
+    @dataclass
+    class Folded(Message):
+        """A folder was folded or unfolded (to be remembered)."""
+
+        collapsed: frozenset[str]
+
+    def __init__(self, entries: Sequence[FeedEntry] = (), *, collapsed: Iterable[str] = (),
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.entries: list[FeedEntry] = list(entries)
+        self.collapsed: set[str] = set(collapsed)
+        self.shown: list[FeedEntry] = []
+        self._layout()
+
+    def _layout(self) -> None:
+        self.shown = [e for e in self.entries if not (e.kind == "feed" and e.folder in self.collapsed)]
+
+    @property
+    def line_count(self) -> int:
+        return len(self.shown)
+
+    @property
+    def current(self) -> FeedEntry | None:
+        return self.shown[self.cursor] if self.shown else None
+
+    def set_entries(self, entries: Sequence[FeedEntry]) -> None:
+        """New counts or feeds: keep the cursor on the same entry, draw only what changed."""
+        key = self.current.key if self.current else ""
+        old = self.shown
+        self.entries = list(entries)
+        self._layout()
+        if len(old) == len(self.shown) and all(a.key == b.key for a, b in zip(old, self.shown)):
+            for index, (before, after) in enumerate(zip(old, self.shown)):
+                if before != after:
+                    self.refresh_line(index)
+            return
+        index = self.index_of(key)
+        self.cursor = index if index is not None else self.cursor
+        self.lines_changed()
+
+    def index_of(self, key: str) -> int | None:
+        return next((i for i, e in enumerate(self.shown) if e.key == key), None)
+
+    def select(self, key: str, *, announce: bool = True) -> bool:
+        """Put the cursor on the entry with `key`, unfolding its folder if needed."""
+        entry = next((e for e in self.entries if e.key == key), None)
+        if entry is None:
+            return False
+        if entry.kind == "feed" and entry.folder in self.collapsed:
+            self.collapsed.discard(entry.folder)
+            self._layout()
+            self.lines_changed()
+            self.post_message(self.Folded(frozenset(self.collapsed)))
+        index = self.index_of(key)
+        assert index is not None
+        self.move_cursor(index, announce=announce)
+        return True
+
+    def action_fold(self) -> None:
+        entry = self.current
+        if entry is None or not entry.folder:
+            return
+        if entry.folder in self.collapsed:
+            self.collapsed.discard(entry.folder)
+        else:
+            self.collapsed.add(entry.folder)
+        self._layout()
+        self.cursor = self.index_of(f"tag:{entry.folder}") or 0
+        self.lines_changed()
+        self.scroll_to_cursor()
+        self.post_message(self.Folded(frozenset(self.collapsed)))
+        if self.current is not entry and self.current is not None:
+            self.post_message(self.Highlighted(self.current))
+
+    def row_key(self, index: int) -> object:
+        entry = self.shown[index]
+        return entry, entry.folder in self.collapsed
+
+    def cursor_moved(self, index: int) -> None:
+        self.post_message(self.Highlighted(self.shown[index]))
+
+    def opened(self, index: int) -> None:
+        self.post_message(self.Opened(self.shown[index]))
+
+    def render_row(self, index: int, width: int, base: Style, selected: bool) -> list[Segment]:
+        entry = self.shown[index]
+        count = str(entry.count) if entry.count else ""
+        if entry.kind == "folder":
+            prefix = "▸ " if entry.folder in self.collapsed else "▾ "
+            label_style = base + self.part("feed-list--folder", selected)
+        elif entry.kind == "view":
+            prefix = ""
+            label_style = base + self.part("feed-list--view", selected)
+        else:
+            prefix = "  " if entry.folder else ""
+            label_style = base + self.part("feed-list--unread", selected) if entry.count else base
+        segments = [Segment(" " + prefix, base)]
+        used = 1 + len(prefix)
+        if entry.error:
+            segments.append(Segment("! ", base + self.part("feed-list--error", selected)))
+            used += 2
+        room = width - used - (len(count) + 2 if count else 1)
+        segments.append(Segment(fit(entry.label, room), label_style))
+        if count:
+            segments.append(Segment(" " + count + " ", base + self.part("feed-list--unread", selected)))
+        return segments

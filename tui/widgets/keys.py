@@ -1,0 +1,94 @@
+"""Every key of the reading UI in one table, so bindings, the help screen, the command
+palette and the `[keys]` table of feeds.toml all agree.
+
+Each entry is a binding id (what a user remaps in `[keys]`), its default keys and what it
+does. Widgets and screens build their `Binding`s from here with `bind()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    id: str
+    keys: str  # comma-separated Textual key names
+    description: str
+    group: str
+
+
+KEYS: tuple[KeySpec, ...] = (
+    KeySpec("down", "j,down", "Move down (scroll down in the article)", "Move"),
+    KeySpec("up", "k,up", "Move up (scroll up in the article)", "Move"),
+    KeySpec("first", "g,home", "Go to the first line", "Move"),
+    KeySpec("last", "G,end", "Go to the last line", "Move"),
+    KeySpec("page_down", "pagedown,ctrl+f", "Page down in the focused pane", "Move"),
+    KeySpec("page_up", "pageup,ctrl+b", "Page up in the focused pane", "Move"),
+    KeySpec("open", "enter,l", "Open the feed or article", "Move"),
+    KeySpec("back", "h,escape", "Go back to the previous pane", "Move"),
+    KeySpec("next_pane", "tab", "Next pane", "Move"),
+    KeySpec("previous_pane", "shift+tab", "Previous pane", "Move"),
+    KeySpec("fold", "z", "Fold or unfold a folder", "Move"),
+    KeySpec("article_page_down", "space", "Page the article down", "Read"),
+    KeySpec("article_page_up", "b", "Page the article up", "Read"),
+    KeySpec("next_unread", "n", "Next unread article (crosses feeds)", "Read"),
+    KeySpec("previous_unread", "p", "Previous unread article (crosses feeds)", "Read"),
+    KeySpec("link", "f", "Open link number… (type it, then Enter)", "Read"),
+    *(KeySpec(f"link_{n}", str(n), f"Open link {n} of the article", "Read") for n in range(1, 10)),
+    KeySpec("toggle_read", "m", "Mark the article read or unread", "Mark"),
+    KeySpec("mark_all_read", "A", "Mark every article of the feed or view read", "Mark"),
+    KeySpec("star", "s", "Star or unstar the article", "Mark"),
+    KeySpec("sort", "O", "Sort oldest or newest first", "Mark"),
+    KeySpec("open_browser", "o", "Open the article's link in the browser", "Links"),
+    KeySpec("copy_link", "y", "Copy the article's link", "Links"),
+    KeySpec("refresh", "r", "Refresh the selected feed", "Refresh"),
+    KeySpec("refresh_all", "R", "Refresh all feeds", "Refresh"),
+    KeySpec("help", "question_mark", "Show the keys", "App"),
+    KeySpec("quit", "q", "Quit", "App"),
+)
+SPECS: dict[str, KeySpec] = {spec.id: spec for spec in KEYS}
+
+
+def bind(binding_id: str, action: str) -> Binding:
+    """A Binding with the id a user can remap from feeds.toml."""
+    spec = SPECS[binding_id]
+    return Binding(spec.keys, action, spec.description, show=False, id=binding_id)
+
+
+def check_keymap(keymap: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Split a `[keys]` table into what can be applied and warnings about the rest:
+    unknown action ids and keys given to two actions of the same pane."""
+    from textual.keys import _normalize_key_list
+
+    good: dict[str, str] = {}
+    warnings: list[str] = []
+    for binding_id, keys in keymap.items():
+        if binding_id not in SPECS:
+            warnings.append(f"[keys] unknown action '{binding_id}' ignored")
+            continue
+        normalized = _normalize_key_list(keys)
+        if not all(normalized.split(",")):
+            warnings.append(f"[keys] '{binding_id}' has an empty key; ignored")
+            continue
+        good[binding_id] = normalized
+    owner: dict[str, str] = {}
+    for spec in KEYS:
+        for key in effective_keys(spec.id, good).split(","):
+            if key in owner and owner[key] != spec.id:
+                warnings.append(f"[keys] '{display_key(key)}' is given to both '{owner[key]}' and '{spec.id}'")
+            owner.setdefault(key, spec.id)
+    return good, warnings
+
+
+def effective_keys(binding_id: str, keymap: dict[str, str]) -> str:
+    return keymap.get(binding_id) or SPECS[binding_id].keys
+
+
+def display_key(key: str) -> str:
+    """How a key is written in the help and the palette ("question_mark" -> "?")."""
+    from textual.keys import format_key
+
+    return {"enter": "enter", "pagedown": "PgDn", "pageup": "PgUp"}.get(key) or format_key(key)
