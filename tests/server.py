@@ -8,11 +8,17 @@ A route answers conditional GETs (If-None-Match / If-Modified-Since) with 304 wh
 an ETag / Last-Modified, gzips when asked and allowed, and can be slowed down. For
 misbehaving servers, pass `raw=callable(handler)`: it gets the BaseHTTPRequestHandler
 and writes whatever bytes it likes to `handler.wfile`.
+
+`RawServer` is a bare TCP listener for peers that do not speak HTTP at all (silent,
+garbage, fake TLS); `abort(sock)` ends a connection with a reset.
 """
 
 from __future__ import annotations
 
 import gzip
+import socket
+import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,7 +64,10 @@ class _Handler(BaseHTTPRequestHandler):
         if route.delay:
             time.sleep(route.delay)
         if route.raw is not None:
-            route.raw(self)
+            try:
+                route.raw(self)
+            except OSError:  # the client hung up on a hostile response: expected, not an error
+                self.close_connection = True
             return
         headers = {"Content-Type": route.content_type, **route.headers}
         if route.etag:
@@ -94,6 +103,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     owner: "LocalServer"
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up mid-response (as fetch does on a bomb) is not a server bug."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class LocalServer:
@@ -137,3 +152,79 @@ class LocalServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class RawServer:
+    """A TCP listener on 127.0.0.1 that need not speak HTTP at all.
+
+    Each accepted connection is passed to `handler(sock)` on its own daemon thread, for
+    servers that stay silent, answer with garbage, or reset the connection. The socket is
+    closed when the handler returns.
+    """
+
+    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
+        self.handler = handler
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._sock.getsockname()[1])
+
+    def url(self, path: str = "/", scheme: str = "http") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            self.handler(conn)
+        except OSError:
+            pass  # the client hung up: that is usually the point of the test
+        finally:
+            conn.close()
+
+    def start(self) -> "RawServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
+
+    def __enter__(self) -> "RawServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def read_request_head(conn: socket.socket, limit: int = 65536) -> bytes:
+    """Read up to the blank line that ends a request's headers (or until the client stops)."""
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < limit:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def abort(conn: socket.socket) -> None:
+    """Close with a TCP RST instead of a FIN: what a crashing server or a middlebox does."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
