@@ -641,12 +641,14 @@ def _visible_lead(tree: HtmlElement, lead: str, body_text: str) -> str:
 
 def _follows(element: HtmlElement, headline: HtmlElement) -> bool:
     """Whether `element` comes after the headline within the headline's part of the page."""
-    chain = {id(node) for node in (element, *element.iterancestors())}
+    # the set holds the elements themselves: lxml hands out one proxy per live node, so
+    # identity holds while they are referenced (ids of dropped proxies get reused)
+    chain = {element, *element.iterancestors()}
     node: HtmlElement | None = headline
     for _ in range(4):
         if node is None:
             break
-        if any(id(sibling) in chain for sibling in node.itersiblings()):
+        if any(sibling in chain for sibling in node.itersiblings()):
             return True
         node = node.getparent()
     return False
