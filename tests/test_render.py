@@ -21,6 +21,7 @@ from rich.text import Text
 
 from tests.conftest import DATA, shared_path
 from tui.render import Rendered, render_article, render_html, rewrap, to_plain
+from tui.sanitize import sanitize_html
 
 SEED_HTML = DATA / "render" / "seed.html"
 HOSTILE = ["[bold]", "[/]", "[@click=app.quit]", "[link=file:///etc/passwd]", "[RFC]", "[/bold]"]
@@ -593,3 +594,17 @@ def test_without_a_width_paragraphs_stay_whole_for_the_widget_to_wrap() -> None:
 def test_to_plain_of_a_hand_made_rendered() -> None:
     rendered = Rendered(Text("alpha beta gamma delta"), [])
     assert to_plain(rendered, 11) == "alpha beta\ngamma delta"
+
+
+def test_stored_html_with_a_noscript_fallback_shows_the_image_not_markup() -> None:
+    """Lazy-loading plugins put the real <img> in <noscript>; the sanitizer must not turn
+    it into escaped markup that the reader would see as text."""
+    feed_html = (
+        '<p>Ảnh:</p><img data-src="https://example.org/a.jpg" alt="cầu">'
+        '<noscript><img src="https://example.org/a.jpg" alt="cầu"></noscript><p>Hết.</p>'
+    )
+    rendered = render_html(sanitize_html(feed_html))
+    text = to_plain(rendered, 80)
+    assert "<img" not in text and "&lt;" not in text
+    assert "[image: cầu][1]" in text
+    assert rendered.links == ["https://example.org/a.jpg"]

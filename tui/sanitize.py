@@ -27,6 +27,9 @@ _CONTROL_REFS = re.compile(
     r"|0*(?:[0-8]|1[1-9]|2[0-9]|3[01]|12[7-9]|1[3-5][0-9]))(?![0-9a-fA-F]);?"
 )
 _SPACE_RUN = re.compile(r"\s+")
+# nh3 parses <noscript> content as raw text (scripting on) and would keep it as escaped,
+# visible markup; unwrapping the tags lets its images and text be parsed like the rest.
+_NOSCRIPT_TAG = re.compile(r"</?noscript\b[^>]*>", re.IGNORECASE)
 
 ALLOWED_TAGS = {
     "a", "abbr", "acronym", "b", "bdi", "big", "blockquote", "br", "caption", "cite", "code",
@@ -81,7 +84,7 @@ def sanitize_html(fragment: str | None) -> str:
     either raw or as character references."""
     if not fragment:
         return ""
-    fragment = _CONTROL_REFS.sub("", clean_text(fragment))
+    fragment = _NOSCRIPT_TAG.sub("", _CONTROL_REFS.sub("", clean_text(fragment)))
     cleaned = nh3.clean(
         fragment,
         tags=ALLOWED_TAGS,
