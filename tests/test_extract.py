@@ -152,6 +152,25 @@ def test_visible_date_next_to_the_headline_when_the_page_has_no_date_markup() ->
         assert day == date(2020, 5, 23)
 
 
+def test_a_related_links_list_after_the_byline_goes_and_the_byline_stays() -> None:
+    page = (PAGES / "seed-page.html").read_text(encoding="utf-8")
+    signed = '<p style="text-align: right;"><strong>Thu Hiền</strong></p>'
+    related = (
+        "<p><strong>Tin liên quan:</strong></p>\n<ul>\n"
+        '<li><a href="/chinh-tri/202005/so-ket-cong-tac-chuan-bi-dai-hoi-2728600/">Sơ kết công tác chuẩn bị'
+        " Đại hội Đảng bộ các cấp</a></li>\n"
+        '<li><a href="/chinh-tri/202005/kiem-tra-dai-hoi-diem-2728500/">Kiểm tra công tác tổ chức đại hội'
+        " điểm cấp cơ sở</a></li>\n</ul>"
+    )
+    assert signed in page
+    page = page.replace(signed, signed + "\n" + related)
+    extract = extract_article(page.encode(), url=SEED_URL)
+    assert extract.author == "Thu Hiền"
+    assert extract.text.endswith("\nThu Hiền")
+    for gone in ("Tin liên quan", "Sơ kết công tác chuẩn bị", "Kiểm tra công tác tổ chức"):
+        assert gone not in extract.text and gone not in extract.html
+
+
 def test_a_site_wide_description_in_the_footer_is_not_taken_for_the_lead() -> None:
     page = (PAGES / "seed-page.html").read_text(encoding="utf-8")
     footer_line = "Cơ quan của Đảng bộ Đảng Cộng sản Việt Nam tỉnh Thái Nguyên"
@@ -362,7 +381,7 @@ CORPUS_PAGES: dict[str, tuple[list[str], list[str]]] = {
         ["Traffic Lab", "Project Homeless"]),
     "readability__wapo-1.html": (
         ["Gunmen opened fire on visitors at Tunisia’s most renowned museum", "Heba Habib contributed to this report."],
-        ["Accessibility for screenreader", "PostTV", "Why Tunisia, Arab Spring’s sole success story"]),
+        ["Accessibility for screenreader", "PostTV", "Why Tunisia, Arab Spring’s sole success story", "Read more:"]),
     "readability__yahoo-4.html": (
         ["トレンドマイクロは3月9日、Wi-Fi利用時の通信を暗号化し保護する"],
         ["プライバシーポリシー", "ヘルプ・お問い合わせ", "巣立ち後も親のすねをかじるペンギン"]),

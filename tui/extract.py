@@ -100,7 +100,7 @@ _SUPERSETS = {
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9._:\-]+)""", re.I)
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9._:\-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._:\-]+)""", re.I)
-_PRESCAN_BYTES = 8192
+_PRESCAN_BYTES = 16384
 # A declared charset is kept when only a few bytes are invalid in it (a truncated or lightly
 # damaged page); past this share the declaration is taken to be wrong.
 _MAX_BAD_SHARE = 0.001
@@ -180,7 +180,7 @@ def decode_html(data: bytes, content_type: str = "") -> str:
 
     Order: a byte-order mark; then bytes that are valid UTF-8 are UTF-8; then the charset of
     the HTTP Content-Type; then <meta charset> / <meta http-equiv> (or an XML declaration) in
-    the first 8 KB; then detection by charset-normalizer. A BOM cannot be there by accident,
+    the first 16 KB; then detection by charset-normalizer. A BOM cannot be there by accident,
     and neither can a page of valid multi-byte UTF-8: pages saved or re-served as UTF-8 keep
     their old "gb2312" or "iso-8859-1" declaration, and trusting it would garble every line.
     Declared gb2312/gbk and iso-8859-1/ascii decode as their supersets gb18030 and
@@ -410,7 +410,8 @@ def _prune_teasers(tree: HtmlElement) -> None:
         _remove_keep_tail(element)
 
 
-_LINE_BLOCKS = {"p", "head", "item", "row", "code", "quote", "cell", "list", "table", "div"}
+_CONTAINERS = {"list", "table", "quote", "div"}  # blocks whose children are lines of their own
+_LINES = {"p", "head", "item", "row", "code", "quote", "list", "table", "div"}
 
 
 def _plain_text(body: _Element) -> str:
@@ -423,7 +424,7 @@ def _plain_text(body: _Element) -> str:
         for child in element:
             if child.tag == "lb":
                 parts.append("\n")
-            elif child.tag in _LINE_BLOCKS and child.tag not in ("cell",):
+            elif child.tag in _LINES:
                 parts.append("\n" + inline(child) + "\n")
             elif child.tag != "graphic":
                 parts.append(inline(child))
@@ -441,8 +442,7 @@ def _plain_text(body: _Element) -> str:
             if any(cells):
                 lines.append(" | ".join(cells))
             return
-        children = [child for child in element if child.tag in _LINE_BLOCKS or child.tag == "graphic"]
-        if element.tag in ("list", "table", "quote", "div") and children:
+        if element.tag in _CONTAINERS and any(child.tag in _LINES or child.tag == "graphic" for child in element):
             add(element.text or "")
             for child in element:
                 walk(child)
@@ -452,8 +452,7 @@ def _plain_text(body: _Element) -> str:
 
     for block in body:
         walk(block)
-        lines_tail = block.tail or ""
-        add(lines_tail)
+        add(block.tail or "")
     return "\n".join(lines)
 
 
@@ -495,13 +494,14 @@ def _drop_title_heading(body: _Element, title: str) -> None:
 
 
 _SPACER = re.compile(r"(?:^|/)(?:clear|spacer|blank|pixel|transparent|1x1|trans)\.(?:gif|png)(?:$|\?)", re.I)
-_SENTENCE_END = re.compile(r"[.!?。！？…:;)”\"]$")
+_SENTENCE_END = re.compile(r"[.!?。！？…;)”\"]$")
 
 
 def _trim_edges(body: _Element) -> None:
     """Drop what the extractor let through around the article: lists of links to other pages
-    before or after it (with the short heading over a trailing one: "Most viewed"), links
-    that only work with JavaScript ("E-mail this"), and spacer images."""
+    before or after it (with the short heading over a trailing one: "Most viewed"), a last
+    line announcing a list the extractor already dropped ("Read more:"), links that only
+    work with JavaScript ("E-mail this"), and spacer images."""
     for graphic in list(body.iter("graphic")):
         if _SPACER.search(graphic.get("src", "")):
             _remove_keep_tail(graphic)
@@ -511,7 +511,7 @@ def _trim_edges(body: _Element) -> None:
             body.remove(last)
             if len(body) and _is_caption_line(body[-1]):
                 body.remove(body[-1])
-        elif _is_control(last) or _is_empty(last):
+        elif _is_control(last) or _is_empty(last) or _announces_nothing(last):
             body.remove(last)
         else:
             break
@@ -534,11 +534,12 @@ def _remove_keep_tail(element: _Element) -> None:
 
 
 def _is_link_list(element: _Element) -> bool:
+    """A list of two or more short items that each link somewhere: other articles, sections."""
     if element.tag != "list":
         return False
     items = [item for item in element if item.tag == "item"]
     return len(items) >= 2 and all(
-        item.find(".//ref") is not None and len(_norm("".join(item.itertext()))) <= 150 for item in items
+        item.find(".//ref") is not None and len(_words(item)) <= 150 for item in items
     )
 
 
@@ -547,19 +548,47 @@ def _is_control(element: _Element) -> bool:
     if element.tag not in ("p", "head") or next(element.iter("graphic"), None) is not None:
         return False
     refs = list(element.iter("ref"))
-    if not refs or not all(ref.get("target", "").strip().lower().startswith(("javascript:", "#")) or not ref.get("target") for ref in refs):
+    if not refs or any(_goes_somewhere(ref) for ref in refs):
         return False
-    linked = sum(len(_norm("".join(ref.itertext()))) for ref in refs)
-    return linked >= len(_norm("".join(element.itertext())))
+    return _linked_length(refs) >= len(_words(element))
+
+
+def _goes_somewhere(ref: _Element) -> bool:
+    target = ref.get("target", "").strip().lower()
+    return bool(target) and not target.startswith(("javascript:", "#"))
+
+
+def _linked_length(refs: list[_Element]) -> int:
+    return sum(len(_words(ref)) for ref in refs)
 
 
 def _is_empty(element: _Element) -> bool:
-    return element.tag != "graphic" and next(element.iter("graphic"), None) is None and not _norm("".join(element.itertext()))
+    return (
+        element.tag != "graphic"
+        and next(element.iter("graphic"), None) is None
+        and not _words(element)
+    )
+
+
+def _announces_nothing(element: _Element) -> bool:
+    shown = _words(element)
+    return element.tag in ("p", "head") and 0 < len(shown) <= 60 and shown.endswith(":")
 
 
 def _is_caption_line(element: _Element) -> bool:
-    shown = _norm("".join(element.itertext()))
-    return element.tag in ("head", "p") and 0 < len(shown) <= 60 and not _SENTENCE_END.search(shown)
+    """The title over a list of links: a heading, a short line announcing it ("Tin liên
+    quan:", "Read more:"), or one that is itself a link ("Most viewed" pointing at the full
+    list). A bold name signing the article is none of these."""
+    shown = _words(element)
+    if not 0 < len(shown) <= 60 or _SENTENCE_END.search(shown):
+        return False
+    return element.tag == "head" or shown.endswith(":") or (
+        element.tag == "p" and _linked_length(list(element.iter("ref"))) >= len(shown)
+    )
+
+
+def _words(element: _Element) -> str:
+    return _norm("".join(element.itertext()))
 
 
 def _unwrap_image_tables(body: _Element) -> None:
