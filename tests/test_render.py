@@ -27,8 +27,8 @@ SEED_HTML = DATA / "render" / "seed.html"
 HOSTILE = ["[bold]", "[/]", "[@click=app.quit]", "[link=file:///etc/passwd]", "[RFC]", "[/bold]"]
 
 
-def plain(html: str, width: int = 80, **kwargs: str) -> str:
-    return to_plain(render_html(html, **kwargs), width)
+def plain(html: str, width: int = 80, base_url: str = "") -> str:
+    return to_plain(render_html(html, base_url=base_url), width)
 
 
 def style_of(rendered: Rendered, needle: str) -> Style:
@@ -608,3 +608,16 @@ def test_stored_html_with_a_noscript_fallback_shows_the_image_not_markup() -> No
     assert "<img" not in text and "&lt;" not in text
     assert "[image: cầu][1]" in text
     assert rendered.links == ["https://example.org/a.jpg"]
+
+
+def test_blocks_inside_quotes_and_list_items_keep_their_prefix() -> None:
+    quoted_table = plain("<blockquote><table><tr><th>A</th><th>B</th></tr><tr><td>1</td><td>2</td></tr></table></blockquote>")
+    assert quoted_table == "▌ A │ B\n▌ ──┼──\n▌ 1 │ 2"
+    code_in_item = plain("<ul><li>item<pre>code  line\n  two</pre>after</li></ul>")
+    assert code_in_item == "• item\n\n  code  line\n    two\n\n  after"
+    nested = plain("<table><tr><td>outer<table><tr><td>in1</td><td>in2</td></tr></table></td><td>x</td></tr></table>")
+    assert words(nested.replace("│", " ")) == ["outer", "x", "in1", "in2"]
+
+
+def test_embedded_frames_show_no_fallback_markup() -> None:
+    assert plain("<p>a <iframe src='https://v.example/'><p>fallback</p></iframe>b</p>") == "a b"

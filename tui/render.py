@@ -437,7 +437,8 @@ def _link_list_blocks(links: list[str]) -> list[_Block]:
 # --------------------------------------------------------------------------------------------
 # The walk: tree -> blocks
 
-SKIP = frozenset("script style template head title svg select datalist #comment".split())
+# content never shown: code, metadata, and fallback markup of embedded frames
+SKIP = frozenset("script style template head title svg select datalist iframe noembed noframes".split())
 BLOCKS = frozenset(
     "address article aside blockquote body center details dialog dir div dl dd dt fieldset "
     "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html li legend main menu "
@@ -447,7 +448,7 @@ MARGIN = frozenset(
     "p h1 h2 h3 h4 h5 h6 pre blockquote dl table figure address fieldset details hr xmp "
     "listing plaintext".split()
 )
-PRE_TAGS = frozenset("pre xmp listing plaintext textarea".split())
+PRE_TAGS = frozenset("pre xmp listing plaintext".split())
 INLINE_STYLES: dict[str, Style] = {
     "b": BOLD, "strong": BOLD, "i": ITALIC, "em": ITALIC, "cite": ITALIC, "var": ITALIC,
     "dfn": ITALIC, "address": ITALIC, "figcaption": ITALIC, "caption": ITALIC,
@@ -554,7 +555,7 @@ class _Inline:
         if not text:
             return
         if text[0] == " ":
-            self._want_space(style)
+            self.want_space(style)
             text = text[1:]
             if not text:
                 return
@@ -567,14 +568,14 @@ class _Inline:
         self._append(text, style)
         self.newlines = 0
         if trailing:
-            self._want_space(style)
+            self.want_space(style)
 
     def add_marker(self, text: str, style: Style | None) -> None:
         """Text glued to what precedes it (a footnote number): a pending space stays pending."""
         self._append(text, style)
         self.newlines = 0
 
-    def _want_space(self, style: Style | None) -> None:
+    def want_space(self, style: Style | None) -> None:
         if self.length and not self.newlines and not self.space:
             self.space = True
             self.space_style = style
@@ -814,7 +815,7 @@ class _Walker:
     def block_start(self, node: _Node) -> None:
         tag = node.tag
         if self.in_cell and tag in ("td", "th"):  # a table nested in a cell: cells on one line
-            self.inline._want_space(None)
+            self.inline.want_space(None)
             return
         self.flush()
         if tag in MARGIN or (tag in ("ul", "ol") and not self.lists):
@@ -836,7 +837,7 @@ class _Walker:
     def block_end(self, node: _Node) -> None:
         tag = node.tag
         if self.in_cell and tag in ("td", "th"):
-            self.inline._want_space(None)
+            self.inline.want_space(None)
             return
         self.flush()
         if tag in ("ul", "ol", "menu", "dir"):
@@ -886,7 +887,7 @@ class _Walker:
 
     def image(self, node: _Node) -> None:
         attrs = node.attrs
-        if attrs.get("width", "").strip() in ("0", "1") or attrs.get("height", "").strip() in ("0", "1"):
+        if _int_attr(attrs.get("width"), 2) in (0, 1) or _int_attr(attrs.get("height"), 2) in (0, 1):
             return  # a tracking pixel, not a picture
         alt = clean_line(attrs.get("alt", ""))
         label = f"[image: {alt}]" if alt else "[image]"
@@ -1248,7 +1249,9 @@ def _style_verbatim(lines: list[Line], width: int | None, *, plain: bool) -> lis
     """Verbatim text as a shaded block: code colours under any inline style, padded even."""
     if plain:
         return lines
-    styled = [[(text, CODE_BLOCK if style is None else CODE_BLOCK + style) for text, style in line] for line in lines]
+    styled: list[Line] = [
+        [(text, CODE_BLOCK if style is None else CODE_BLOCK + style) for text, style in line] for line in lines
+    ]
     block_width = max((_segments_width(line) for line in lines), default=0) + 1
     if width is not None:
         block_width = min(block_width, width)
