@@ -139,6 +139,13 @@ def test_windows_1258_page_decodes_to_the_same_text_as_utf8() -> None:
     assert decode_html(undeclared) == utf8.replace('<meta charset="utf-8">', "")
 
 
+def test_published_time_wins_over_a_generic_date_meta() -> None:
+    page = (PAGES / "seed-page.html").read_text(encoding="utf-8")
+    page = page.replace('<meta name="robots"', '<meta name="date" content="2020-05-26T20:33:00+07:00">\n<meta name="robots"', 1)
+    extract = extract_article(page.encode(), url=SEED_URL)
+    assert extract.published == int(datetime(2020, 5, 23, 21, 22, tzinfo=VIETNAM).timestamp())
+
+
 def test_visible_date_next_to_the_headline_when_the_page_has_no_date_markup() -> None:
     page = (PAGES / "seed-page.html").read_text(encoding="utf-8")
     page = re.sub(r'<meta property="article:published_time"[^>]*>', "", page)

@@ -284,13 +284,14 @@ _TEASER_TOKENS = (
 )
 _TEASER_PATTERN = "|".join(_TEASER_TOKENS)
 _MIN_TEXT = 25  # characters of body text below which the page has no article to show
-_DATE_KEYS = {
+# Meta tags naming the publication time, most specific first: a generic "date" may be the
+# day the page was last changed.
+_DATE_KEYS = (
     "article:published_time", "og:article:published_time", "article:published",
-    "datepublished", "date.published", "pubdate", "publishdate", "publish-date",
-    "publish_date", "published_time", "dc.date.issued", "dcterms.issued", "dc.date",
-    "dcterms.created", "sailthru.date", "parsely-pub-date", "cxenseparse:recs:publishtime",
-    "date",
-}
+    "datepublished", "date.published", "published_time", "publishdate", "publish-date",
+    "publish_date", "pubdate", "parsely-pub-date", "sailthru.date", "cxenseparse:recs:publishtime",
+    "dc.date.issued", "dcterms.issued", "dcterms.created", "dc.date", "date",
+)
 # What metadata extraction finds in author slots of real pages that names nobody.
 _NOT_AUTHORS = {
     "admin", "administrator", "anonymous", "author", "editor", "guest", "staff", "submitted",
@@ -725,9 +726,13 @@ def _byline(body: _Element) -> str:
 
 def _structured_published(tree: HtmlElement) -> int | None:
     """The publication time the page states in markup, with its time of day and zone."""
+    stated: dict[str, str] = {}
     for meta in tree.iter("meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
-        if key in _DATE_KEYS and (when := _parse_time(meta.get("content") or "")) is not None:
+        if key in _DATE_KEYS and key not in stated:
+            stated[key] = meta.get("content") or ""
+    for key in _DATE_KEYS:
+        if key in stated and (when := _parse_time(stated[key])) is not None:
             return when
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
