@@ -42,6 +42,7 @@ PANES = ("feeds", "articles", "reader")
 SCROLL_MEMORY = 500  # articles whose scroll position is remembered
 STATE_DELAY = 0.5  # seconds: state changes are written at most this often
 MERGE_DELAY = 0.4  # seconds: a running refresh is merged into the lists at most this often
+MINUTE = 60  # seconds; Settings.auto_refresh_minutes counts these
 CONSOLE_BROWSERS = {"www-browser", "links", "elinks", "lynx", "w3m"}
 
 
@@ -143,7 +144,7 @@ class MainScreen(Screen[None]):
                                                    group="warm-up"))
         minutes = self.config.settings.auto_refresh_minutes
         if minutes > 0:
-            self.set_interval(minutes * 60, self._auto_refresh, name="auto-refresh")
+            self.set_interval(minutes * MINUTE, self._refresh_on_timer, name="auto-refresh")
 
     def on_unmount(self) -> None:
         self.flush_state()
@@ -448,7 +449,7 @@ class MainScreen(Screen[None]):
     def action_refresh_all(self) -> None:
         self.start_refresh(None)
 
-    def _auto_refresh(self) -> None:
+    def _refresh_on_timer(self) -> None:
         if not self.refreshing:
             self.start_refresh(None)
 

@@ -1,0 +1,624 @@
+"""Pilot tests of the reading UI: what a reader does, on a fixed cache, and what they see."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from tests.test_ui_cache import (
+    BROKEN,
+    EVIL,
+    HOSTILE_FEED,
+    NEVER,
+    PLAIN,
+    SEED_TITLE,
+    TECH,
+    VN,
+    UICache,
+    build_ui_cache,
+)
+from tui.app import DocbaoApp
+from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
+from tui.store import Store
+from tui.widgets.article_list import ArticleList
+from tui.widgets.article_view import ArticleView
+from tui.widgets.feed_list import FeedList
+from tui.widgets.status_bar import StatusBar
+
+SIZE = (120, 36)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Dates show in local time; the tests read them in UTC."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> UICache:
+    return build_ui_cache(tmp_path / "cache")
+
+
+def panes(app: DocbaoApp) -> tuple[FeedList, ArticleList, ArticleView]:
+    screen = app.screen
+    assert isinstance(screen, MainScreen)
+    return screen.query_one(FeedList), screen.query_one(ArticleList), screen.query_one(ArticleView)
+
+
+def lines(widget: FeedList | ArticleList | ArticleView) -> list[str]:
+    """The text of the widget's lines as drawn on screen."""
+    return [widget.render_line(y).text.rstrip() for y in range(widget.scrollable_content_region.height)]
+
+
+def screen_lines(app: DocbaoApp) -> list[str]:
+    """Every line of the terminal as the app would draw it now."""
+    update = app.screen._compositor.render_full_update()
+    return ["".join(strip.text for strip in row) for row in update.strips]
+
+
+def flat(text: str) -> str:
+    """Text with its wrapping undone, to look for a sentence in it."""
+    return " ".join(text.split())
+
+
+def plain(visual: object) -> str:
+    """What a Content / Text / str shows, without markup escapes."""
+    return str(getattr(visual, "plain", visual))
+
+
+def status(app: DocbaoApp) -> str:
+    bar = app.screen.query_one(StatusBar)
+    return " | ".join(plain(static.render()) for static in bar.query(Static))
+
+
+def feed_key(cache: UICache, url: str, folder: str = "") -> str:
+    key = f"feed:{cache.feed_ids[url]}"
+    return f"tag:{folder}/{key}" if folder else key
+
+
+async def go_to_feed(pilot, app: DocbaoApp, key: str) -> None:  # type: ignore[no-untyped-def]
+    """Walk the feed list with j/k, as a reader would, to the entry `key`."""
+    feeds, _, _ = panes(app)
+    feeds.focus()
+    await pilot.pause()
+    target = next(i for i, e in enumerate(feeds.shown) if e.key == key)
+    while feeds.cursor != target:
+        await pilot.press("j" if feeds.cursor < target else "k")
+    await pilot.pause()
+
+
+def read_state(cache: UICache, article_id: int) -> tuple[bool, bool]:
+    store = Store.open(cache.folder)
+    try:
+        row = store.rows([article_id])[0]
+        return row.read, row.starred
+    finally:
+        store.close()
+
+
+async def test_opens_on_the_cache_with_feeds_folders_and_counts(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, articles, reader = panes(app)
+        shown = lines(feeds)
+        assert shown[0].split() == ["All", "9"]
+        assert shown[1].split() == ["Unread", "9"]
+        assert shown[2].split() == ["Starred", "1"]
+        assert shown[3].split() == ["▾", "Việt", "Nam", "3"]
+        assert shown[4].split() == ["Báo", "Thái", "Nguyên", "3"]
+        assert shown[7].split() == ["▾", "Tech", "4"]
+        assert shown[8].split() == ["Tech", "Weekly", "2"]
+        assert shown[10].split() == ["Plain", "Feed", "2"]
+        assert shown[11].split() == ["!", "Broken", "Feed"]
+        assert shown[12].strip().startswith("http://127.0.0.1:9/")
+        assert app.focused is feeds and feeds.current is not None and feeds.current.key == "all"
+        assert len(articles.ids) == 11
+        assert reader.article_id is None
+        assert "9 unread · 11 articles" in status(app)
+
+
+async def test_reading_an_article_marks_it_read_and_updates_counts(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        feeds, articles, reader = panes(app)
+        assert articles.ids == cache.articles[VN]
+        assert "Lãnh đạo Trung ương" in lines(articles)[0]
+        assert "2020-05-23" in lines(articles)[0]
+        await pilot.press("enter")
+        assert app.focused is articles
+        await pilot.press("enter")
+        assert app.focused is reader
+        assert reader.article_id == cache.articles[VN][0]
+        assert SEED_TITLE in flat(reader.text) and "Thu Hiền" in reader.text
+        assert "Đảng bộ tỉnh lần thứ XIX" in flat(reader.text)  # the body, diacritics intact
+        assert "2020-05-23 14:22" in flat(reader.text)  # local time (UTC here)
+        assert read_state(cache, cache.articles[VN][0]) == (True, False)
+        assert lines(feeds)[4].split()[-1] == "2"
+        assert lines(feeds)[0].split() == ["All", "8"]
+        assert "8 unread" in status(app)
+        assert "●" not in lines(articles)[0] and "●" in lines(articles)[1]
+
+
+async def test_long_lines_wrap_to_the_pane_and_space_pages(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        await pilot.press("enter", "enter")
+        _, _, reader = panes(app)
+        width = reader.scrollable_content_region.width
+        drawn = lines(reader)
+        assert all(len(line) <= width for line in drawn)
+        assert sum(1 for line in drawn if line) > 20  # the lead paragraph wrapped over many lines
+        await pilot.press("space")
+        assert reader.line == reader.scrollable_content_region.height - 1
+        await pilot.press("b")
+        assert reader.line == 0
+        await pilot.press("j", "j")
+        assert reader.line == 2
+        await pilot.press("G")
+        assert reader.line == reader.max_scroll_y > 0
+
+
+async def test_toggle_read_and_star(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        feeds, articles, _ = panes(app)
+        await pilot.press("enter", "j", "j")  # the third Tech article, already read
+        article = cache.articles[TECH][2]
+        assert articles.current_id == article
+        await pilot.press("m")
+        assert read_state(cache, article) == (False, False)
+        assert lines(feeds)[8].split()[-1] == "3"
+        assert "●" in lines(articles)[2]
+        await pilot.press("s")
+        assert read_state(cache, article) == (False, True)
+        assert "★" in lines(articles)[2]
+        assert lines(feeds)[2].split() == ["Starred", "2"]
+        await pilot.press("m", "s")
+        assert read_state(cache, article) == (True, False)
+        assert lines(feeds)[2].split() == ["Starred", "1"]
+
+
+async def test_next_unread_crosses_feeds_and_previous_goes_back(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        feeds, articles, reader = panes(app)
+        opened = []
+        for _ in range(5):
+            await pilot.press("n")
+            opened.append((feeds.current.key if feeds.current else "", reader.article_id))
+        assert opened == [
+            (feed_key(cache, TECH, "Tech"), cache.articles[TECH][0]),
+            (feed_key(cache, TECH, "Tech"), cache.articles[TECH][1]),
+            (feed_key(cache, EVIL, "Tech"), cache.articles[EVIL][0]),  # the next feed with unread articles
+            (feed_key(cache, EVIL, "Tech"), cache.articles[EVIL][1]),
+            (feed_key(cache, PLAIN), cache.articles[PLAIN][0]),  # out of the folder, to untagged feeds
+        ]
+        assert all(read_state(cache, article) == (True, False) for _, article in opened[:4])
+        await pilot.press("p")  # nothing unread before it here or in Tech: back to the Vietnamese feed
+        assert feeds.current is not None and feeds.current.key == feed_key(cache, VN, "Tin tức")
+        assert reader.article_id == cache.articles[VN][-1]
+        assert articles.current_id == cache.articles[VN][-1]
+
+
+async def test_next_unread_says_so_when_there_is_none(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        await pilot.press("n", "n", "n")
+        _, _, reader = panes(app)
+        assert reader.article_id == cache.articles[PLAIN][1]
+        assert any("No more unread articles" in n.message for n in app._notifications)
+
+
+async def test_mark_all_read_in_a_feed_then_in_a_view(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        feeds, articles, _ = panes(app)
+        await pilot.press("A")
+        assert all(read_state(cache, a)[0] for a in cache.articles[TECH])
+        assert not read_state(cache, cache.articles[EVIL][0])[0]
+        assert lines(feeds)[8].split() == ["Tech", "Weekly"]
+        assert lines(feeds)[0].split() == ["All", "7"]
+        assert all("●" not in line for line in lines(articles))
+        await go_to_feed(pilot, app, "all")
+        await pilot.press("A")
+        assert lines(feeds)[0].split() == ["All"]
+        assert "0 unread · 11 articles" in status(app)
+        assert any("Marked 7 articles read" in n.message for n in app._notifications)
+
+
+async def test_sort_toggle_keeps_the_selected_article(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, "all")
+        _, articles, _ = panes(app)
+        newest_first = list(articles.ids)
+        await pilot.press("enter", "j", "j")
+        chosen = articles.current_id
+        await pilot.press("O")
+        assert articles.ids == newest_first[::-1]
+        assert articles.current_id == chosen
+        pane = app.screen.query_one("#articles-pane")
+        assert pane.border_subtitle == "oldest first"
+        await pilot.press("O")
+        assert articles.ids == newest_first and articles.current_id == chosen
+
+
+async def test_oldest_first_setting(cache: UICache) -> None:
+    cache.config.settings.oldest_first = True
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        _, articles, _ = panes(app)
+        assert articles.ids == cache.articles[TECH][::-1]
+
+
+async def test_restart_restores_feed_article_and_scroll_position(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Tin tức"))
+        await pilot.press("enter", "enter", "j", "j", "j", "j", "j")
+        _, _, reader = panes(app)
+        assert reader.line == 5
+        await pilot.press("h", "j", "enter")  # another article, scrolled to its top
+        await pilot.press("q")
+    assert app.return_code == 0
+
+    again = DocbaoApp(cache.config, cache.folder)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, articles, reader = panes(again)
+        assert feeds.current is not None and feeds.current.key == feed_key(cache, VN, "Tin tức")
+        assert articles.current_id == cache.articles[VN][1]
+        assert reader.article_id == cache.articles[VN][1]
+        assert again.focused is reader
+        await pilot.press("h", "k", "enter")
+        assert reader.article_id == cache.articles[VN][0]
+        assert reader.line == 5  # where the reader left the seed article
+
+
+async def test_hostile_titles_and_bodies_show_as_text(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, EVIL, "Tech"))
+        feeds, articles, reader = panes(app)
+        assert lines(feeds)[9].strip().startswith("[bold]Evil[/] [RF")
+        top = screen_lines(app)[0]  # the pane titles are drawn in the top border
+        assert "─ [bold]Evil[/] [RFC] [@click=app.quit]" in top
+        assert "[@click=app.quit]Quit now[/]" in lines(articles)[0]
+        await pilot.press("enter", "enter")
+        assert screen_lines(app)[0].count("─ [bold]Evil[/] [RFC] [@click=app.quit]x") == 2  # and above the reader
+        text = flat(reader.text)
+        assert "[@click=app.quit]Quit now[/] [b]not bold[/b] [WIP]" in text
+        assert "[@click=app.quit]Click me[/] and [bold]this[/bold] stays text." in text
+        assert "[link=file:///etc/passwd]Mallory[/link]" in text
+        for y in range(8):  # clicking the "links" runs nothing
+            await pilot.click(ArticleView, offset=(4, y))
+            await pilot.click(ArticleList, offset=(30, 0))
+            await pilot.click(FeedList, offset=(5, 9))
+        assert app.is_running
+        drawn = "".join(lines(feeds) + lines(articles) + lines(reader))
+        assert not any(ch in drawn for ch in "\x1b\x07\x9b\u202e")
+        for widget in (feeds, articles, reader):
+            for y in range(widget.size.height):
+                assert all(not segment.style or not segment.style.link for segment in widget.render_line(y))
+                assert all(not segment.style or not segment.style.meta.get("@click")
+                           for segment in widget.render_line(y))
+
+
+async def test_hostile_text_in_notifications_and_banners(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, BROKEN))
+        banner = app.screen.query_one("#banner", Static)
+        assert banner.display
+        assert plain(banner.render()) == "! HTTP 500 [b]Internal[/b] Server Error ]0;pwned"
+        await go_to_feed(pilot, app, feed_key(cache, EVIL, "Tech"))
+        await pilot.press("r")  # 127.0.0.1:9 refuses: the failure names the hostile feed
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        failures = [n for n in app._notifications if n.title == "Feed not refreshed"]
+        assert failures and failures[0].markup is False
+        assert failures[0].message.startswith("[bold]Evil[/] [RFC] [@click=app.quit]x[/]")
+        assert "\x1b" not in failures[0].message
+        toasts = [plain(toast.render()) for toast in app.screen.query("Toast")]
+        assert any("[@click=app.quit]x[/]" in text for text in toasts)
+        assert app.is_running
+
+
+async def test_keys_remapped_from_the_config(cache: UICache) -> None:
+    cache.config.keys = {"down": "x", "star": "S,asterisk", "no_such_action": "q"}
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        assert any("unknown action 'no_such_action'" in n.message for n in app._notifications)
+        await pilot.press("j")
+        assert feeds.cursor == 0
+        await pilot.press("x", "x")
+        assert feeds.cursor == 2
+        await pilot.press("k", "k", "enter")
+        article = articles.current_id
+        assert article is not None
+        await pilot.press("s")
+        assert read_state(cache, article)[1] is False
+        await pilot.press("S")
+        assert read_state(cache, article)[1] is True
+        await pilot.press("asterisk")
+        assert read_state(cache, article)[1] is False
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        help_text = plain(app.screen.query_one(Static).render())
+        assert "x                 Move down" in help_text
+        assert "S, *              Star or unstar the article" in help_text
+
+
+@pytest.mark.parametrize("pane", ["feeds", "articles", "reader"])
+async def test_a_focused_pane_does_not_swallow_screen_keys(cache: UICache, pane: str) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        feeds, articles, reader = panes(app)
+        await pilot.press("enter", "enter")  # the seed article is open
+        widget = {"feeds": feeds, "articles": articles, "reader": reader}[pane]
+        widget.focus()
+        await pilot.pause()
+        assert app.focused is widget
+        await pilot.press("s")  # star: a screen key
+        assert read_state(cache, cache.articles[VN][0]) == (True, True)
+        await pilot.press("space")  # page the article: a screen key
+        assert reader.line > 0
+        await pilot.press("O")  # sort: a screen key
+        assert articles.ids == cache.articles[VN][::-1]
+        await pilot.press("tab")  # next pane: a screen key
+        following = {"feeds": articles, "articles": reader, "reader": feeds}[pane]
+        assert app.focused is following
+
+
+async def test_help_screen_lists_every_key(cache: UICache) -> None:
+    from tui.widgets.keys import KEYS
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = plain(app.screen.query_one(Static).render())
+        for spec in KEYS:
+            if not spec.id.startswith("link_"):
+                assert spec.description in text
+        assert "1-9" in text and "Open link 1-9 of the article" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_command_palette_runs_every_key_action(cache: UICache) -> None:
+    from textual.command import CommandPalette
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        await pilot.press("enter")
+        _, articles, _ = panes(app)
+        first = articles.current_id
+        assert first is not None
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"star or unstar")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, MainScreen)
+        assert read_state(cache, first) == (False, True)
+        commands = {command.title: command.help for command in app.get_system_commands(app.screen)}
+        assert commands["Star or unstar the article"] == "key: s"
+        assert commands["Next unread article (crosses feeds)"] == "key: n"
+
+
+@pytest.fixture
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$BROWSER: a script that writes how many arguments it got, then each one."""
+    out = tmp_path / "browser-args"
+    script = tmp_path / "fake-browser"
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$#" "$@" > "{out}.part" && mv "{out}.part" "{out}"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("BROWSER", str(script))
+    return out
+
+
+async def browser_args(out: Path) -> list[str]:
+    for _ in range(200):
+        if out.exists():
+            arguments = out.read_text().splitlines()
+            out.unlink()
+            return arguments
+        await asyncio.sleep(0.025)
+    raise AssertionError("the browser was not started")
+
+
+async def test_o_opens_the_link_as_one_argument_without_a_shell(cache: UICache, browser: Path) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        await pilot.press("enter", "o")
+        assert await browser_args(browser) == ["1", "https://example.com/plain/1?a=1&b=$(id)"]
+
+
+async def test_link_numbers_open_links_of_the_article(cache: UICache, browser: Path) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        await pilot.press("enter", "enter")
+        _, _, reader = panes(app)
+        assert reader.links == ["https://example.com/chinh-tri", "https://example.com/rss"]
+        assert "Chính trị[1]" in flat(reader.text)
+        await pilot.press("1")
+        assert await browser_args(browser) == ["1", "https://example.com/chinh-tri"]
+        await pilot.press("f", "2", "enter")
+        assert await browser_args(browser) == ["1", "https://example.com/rss"]
+        await pilot.press("9")
+        assert any("no link 9" in n.message for n in app._notifications)
+
+
+async def test_y_copies_the_link(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        await pilot.press("enter", "y")
+        assert app.clipboard == "https://example.com/plain/1?a=1&b=$(id)"
+
+
+async def test_narrow_terminal_shows_one_pane_at_a_time(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        feeds, articles, reader = panes(app)
+        pane = app.screen.query_one("#articles-pane")
+
+        def visible() -> list[str]:
+            return [name for name, widget in (("feeds", feeds), ("articles", pane), ("reader", reader))
+                    if widget.region.width > 0]
+
+        assert visible() == ["feeds"] and feeds.region.width == 80
+        await pilot.press("j", "j", "j", "j", "enter")
+        assert visible() == ["articles"] and app.focused is articles
+        await pilot.press("enter")
+        assert visible() == ["reader"] and reader.article_id == cache.articles[VN][0]
+        assert all(len(line) <= reader.scrollable_content_region.width for line in lines(reader))
+        await pilot.press("h")
+        assert visible() == ["articles"]
+        await pilot.press("escape")
+        assert visible() == ["feeds"]
+        await pilot.press("tab", "tab")
+        assert visible() == ["reader"]
+
+
+async def test_folders_fold_and_unfold(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, "tag:Tech")
+        feeds, articles, _ = panes(app)
+        assert sorted(articles.ids) == sorted(cache.articles[TECH] + cache.articles[EVIL])
+        await pilot.press("z")
+        assert lines(feeds)[7].split() == ["▸", "Tech", "4"]
+        assert lines(feeds)[8].split() == ["Plain", "Feed", "2"]
+        await pilot.press("z")
+        assert lines(feeds)[8].split() == ["Tech", "Weekly", "2"]
+
+
+async def test_never_fetched_feed_and_empty_views(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, NEVER))
+        _, articles, _ = panes(app)
+        assert articles.ids == []
+        await pilot.press("enter", "enter", "m", "s", "o", "y", "n")
+        assert app.is_running
+
+
+def rss(items: list[tuple[str, str, str]]) -> str:
+    """An RSS 2.0 document with items (guid, title, RFC 822 date)."""
+    body = "".join(f"<item><guid>{g}</guid><title>{t}</title><link>https://example.com/{g}</link>"
+                   f"<pubDate>{d}</pubDate><description>{t} body</description></item>" for g, t, d in items)
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Local</title>{body}</channel></rss>'
+
+
+OLD_ITEMS = [("a2", "Second story", "Sat, 23 May 2020 10:00:00 GMT"),
+             ("a1", "First story", "Fri, 22 May 2020 10:00:00 GMT")]
+NEW_ITEMS = [("a4", "Fourth story", "Mon, 25 May 2020 10:00:00 GMT"),
+             ("a3", "Third story", "Sun, 24 May 2020 10:00:00 GMT")]
+
+
+def served_cache(folder: Path, url: str) -> UICache:
+    """A cache holding the first two items of a feed served on 127.0.0.1."""
+    from tui.config import Config, FeedConfig
+    from tui.model import FetchResult, ParsedArticle, ParsedFeed
+
+    config = Config(path=None, feeds=[FeedConfig(url=url, title="Local feed")])
+    store = Store.open(folder)
+    ids = store.ensure_feeds([url])
+    articles = [ParsedArticle(guid=g, title=t, link=f"https://example.com/{g}", summary=f"<p>{t} body</p>",
+                              published=1_590_228_000 - i * 86_400) for i, (g, t, _) in enumerate(OLD_ITEMS)]
+    store.save_fetch(ids[url], FetchResult("ok", url), ParsedFeed(title="Local", articles=articles))
+    stored = store.article_ids()
+    store.close()
+    return UICache(folder, config, ids, {url: stored})
+
+
+async def test_refresh_while_reading_merges_without_moving_the_selection(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    url = server.route("/feed.xml", rss(NEW_ITEMS + OLD_ITEMS), content_type="application/rss+xml")
+    cache = served_cache(tmp_path / "cache", url)
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, url))
+        feeds, articles, reader = panes(app)
+        await pilot.press("enter", "j", "enter")  # reading the older article
+        reading = cache.articles[url][1]
+        assert reader.article_id == reading
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(server.hits("/feed.xml")) == 1
+        assert len(articles.ids) == 4
+        assert articles.current_id == reading and reader.article_id == reading
+        assert "First story" in lines(articles)[3] and "Fourth story" in lines(articles)[0]
+        assert lines(feeds)[3].split() == ["Local", "feed", "3"]
+        assert "refreshed" in status(app) and "2 new" in status(app)
+
+
+async def test_keys_answer_while_a_refresh_runs(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    url = server.route("/feed.xml", rss(NEW_ITEMS + OLD_ITEMS), content_type="application/rss+xml", delay=2.0)
+    cache = served_cache(tmp_path / "cache", url)
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, _, _ = panes(app)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        await pilot.press("R")
+        assert screen.refreshing and "refreshing 0/1" in status(app)
+        await pilot.press("j", "j", "j")
+        assert feeds.cursor == 3 and screen.refreshing
+        await pilot.press("R")
+        assert any("already running" in n.message for n in app._notifications)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not screen.refreshing
+        assert lines(feeds)[0].split() == ["All", "4"]
+
+
+async def test_auto_refresh(tmp_path: Path, server, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import tui.screens.main
+
+    monkeypatch.setattr(tui.screens.main, "MINUTE", 0.05)
+    url = server.route("/feed.xml", rss(NEW_ITEMS + OLD_ITEMS), content_type="application/rss+xml")
+    cache = served_cache(tmp_path / "cache", url)
+    cache.config.settings.auto_refresh_minutes = 1
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        feeds, _, _ = panes(app)
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if lines(feeds)[0].split() == ["All", "4"]:
+                break
+        assert lines(feeds)[0].split() == ["All", "4"]
+        assert server.hits("/feed.xml")
+    assert os.environ.get("TZ") == "UTC"
