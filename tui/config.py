@@ -54,7 +54,7 @@ class SavedSearch:
 @dataclass(slots=True)
 class Settings:
     cache_dir: str = ""
-    concurrency: int = 16
+    concurrency: int = 64
     timeout: float = 30.0  # total deadline for one feed, in seconds
     max_feed_mb: float = 10.0
     keep_articles: int = 0  # per feed, read articles beyond the newest N are pruned; 0 keeps all

@@ -9,9 +9,12 @@ others, and never touches what is stored.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
+import signal
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 FAILED = ("error", "gone")
+PROCESS_POOL_FROM = 24  # feeds; below this, starting worker processes costs more than it saves
 
 
 @dataclass(slots=True)
@@ -96,7 +100,7 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
     feeds = select_feeds(config, only)
     loop = asyncio.get_running_loop()
     db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docbao-db")
-    parse_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="docbao-parse")
+    parse_pool = parsing_pool(len(feeds))
 
     def in_db(fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
         return loop.run_in_executor(db_thread, fn, *args)
@@ -138,7 +142,7 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
 
 
 async def _refresh_feed(feed: FeedConfig, row: FeedRow, client: object, store: Store,
-                        in_db: Callable[..., asyncio.Future], parse_pool: ThreadPoolExecutor,
+                        in_db: Callable[..., asyncio.Future], parse_pool: Executor,
                         config: Config, now: int | None) -> FeedOutcome:
     from tui.fetch import fetch
 
@@ -156,8 +160,7 @@ async def _refresh_feed(feed: FeedConfig, row: FeedRow, client: object, store: S
     deadline = feed.timeout or settings.timeout
     max_bytes = int(settings.max_feed_mb * 1024 * 1024)
     if feed.is_local:
-        result = await asyncio.get_running_loop().run_in_executor(
-            parse_pool, _read_local, feed, max_bytes)
+        result = await asyncio.to_thread(_read_local, feed, max_bytes)
     else:
         result = await fetch(client, row.redirect_url or feed.url, etag=row.etag,  # type: ignore[arg-type]
                              last_modified=row.last_modified, deadline=deadline, max_bytes=max_bytes)
@@ -194,6 +197,22 @@ async def _prefetch(store: Store, in_db: Callable[..., asyncio.Future], client: 
                                  pool=pool, progress=progress)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def parsing_pool(feeds: int) -> Executor:
+    """Parsing is CPU-bound Python: a big refresh parses in worker processes on every core,
+    while this process keeps the network and the cache busy; a small one uses a thread."""
+    cores = os.cpu_count() or 1
+    if feeds >= PROCESS_POOL_FROM and cores > 1:
+        return ProcessPoolExecutor(max_workers=min(cores, 4), mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_quiet_worker)
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="docbao-parse")
+
+
+def _quiet_worker() -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the refresh; workers must
+    # not print tracebacks of their own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _parse(body: bytes, url: str, content_type: str) -> ParsedFeed:
