@@ -1,0 +1,1253 @@
+"""Feed bytes -> ParsedFeed: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed 1.0/1.1. No I/O.
+
+The pipeline, and why each step exists:
+
+1. Bytes are decoded by docbao, not by the XML parsers, so that every parser sees the same
+   text: BOM, then UTF-16/32 by their NUL pattern, then UTF-8 when the bytes are valid UTF-8
+   (whatever the declaration says: a wrong declaration is far more common than legacy text
+   that happens to be valid UTF-8), then the HTTP charset, then the XML declaration, then a
+   guess (windows-1252 unless detection finds a non-Latin script). Legacy charsets are read
+   through their supersets (gb2312 -> gb18030, iso-8859-1 -> windows-1252, ...).
+2. DTDs never reach a parser. The DOCTYPE is cut out; a DTD that declares only short literal
+   entities has them substituted within a growth limit, and any other entity declaration
+   (nested, external, parameter, oversized) gets the document refused. HTML named entities
+   that RSS 0.91's DTD used to supply become numeric references.
+3. fastfeedparser (lxml, native extractor) reads the document; feedparser 6 is the fallback
+   when it raises or returns fewer entries than the document holds. Both results go through
+   one normaliser, so an entry's identity (guid, link) does not depend on which parser read
+   it: a feed that is malformed on one refresh and fine on the next keeps its articles.
+4. Every text field is cleaned with tui.sanitize: titles as one plain line, HTML bodies
+   through the allowlist sanitizer, once, after relative URLs were made absolute.
+
+Entries: guid is the entry's id, else its link as written in the document, else a SHA-1 of
+title and date. The first of several entries with one guid is kept (feeds list newest
+first). `content` holds the full body (content:encoded, Atom content, or the description
+when that is all there is) and `summary` the description only when it differs from it.
+Dates are epoch seconds; a date more than two days ahead is clamped to the parse time, and
+a date on or before 1970-01-01 (what broken generators emit for "no date") becomes None.
+"""
+
+from __future__ import annotations
+
+import calendar
+import codecs
+import datetime as dt
+import gzip
+import hashlib
+import html
+import io
+import json
+import re
+import time
+import zlib
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from html.entities import html5 as _HTML5_ENTITIES
+from typing import Any
+from urllib.parse import urljoin
+
+from tui.model import Enclosure, FeedError, ParsedArticle, ParsedFeed
+from tui.sanitize import clean_line, html_to_line, is_openable_url, sanitize_html
+
+__all__ = ["parse_feed"]
+
+MAX_INFLATED_BYTES = 64 * 1024 * 1024  # a gzip body is inflated up to this size, no further
+FUTURE_SLACK = 2 * 86400  # dates further ahead than this are clamped to "now"
+
+# --------------------------------------------------------------------------- entry point
+
+
+def parse_feed(data: bytes, *, url: str = "", content_type: str = "") -> ParsedFeed:
+    """Parse one fetched document. Raises FeedError, and only FeedError, when nothing in it
+    can be read as a feed; a damaged feed that still yields entries comes back with
+    `warning` set."""
+    try:
+        return _parse(data, url, content_type)
+    except FeedError:
+        raise
+    except (RecursionError, MemoryError) as exc:  # a pathological document
+        raise FeedError(f"document too complex to parse ({type(exc).__name__})") from exc
+    except Exception as exc:  # noqa: BLE001 - one bad feed must never stop a refresh
+        raise FeedError(f"could not parse the document ({type(exc).__name__})") from exc
+
+
+def _parse(data: bytes, url: str, content_type: str, reader: str = "auto") -> ParsedFeed:
+    """parse_feed's body; `reader` ("auto", "fastfeedparser", "feedparser") lets the tests
+    check that both parsers give entries the same identity."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise FeedError("no document (expected bytes)")
+    data = bytes(data)
+    if data[:2] == b"\x1f\x8b":
+        data = _gunzip(data)
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
+        raise FeedError("empty document")
+    mime, http_charset = _split_content_type(content_type)
+    text, warnings, pristine = _decode(data, http_charset)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+        pristine = False
+    stripped = text.lstrip()
+    if not stripped:
+        raise FeedError("empty document")
+    if stripped[0] in "{[" or (mime.endswith("json") and not stripped.startswith("<")):
+        return _parse_json_feed(stripped, url, warnings)
+    if len(stripped) != len(text):
+        text = stripped
+        pristine = False
+    hardened, changed = _harden(text, warnings)
+    if changed:
+        text = hardened
+        pristine = False
+    return _parse_xml(text, data if pristine else None, url, warnings, reader)
+
+
+# --------------------------------------------------------------------------- bytes and text
+
+
+def _gunzip(data: bytes) -> bytes:
+    """A gzip body that came without Content-Encoding: inflate it, within a size cap."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, MAX_INFLATED_BYTES + 1)
+    except zlib.error as exc:
+        raise FeedError(f"corrupt gzip data ({exc})") from exc
+    if len(out) > MAX_INFLATED_BYTES or inflater.unconsumed_tail:
+        raise FeedError("compressed document too large")
+    if not out:
+        raise FeedError("corrupt gzip data (nothing inflated)")
+    return out
+
+
+def _split_content_type(content_type: str) -> tuple[str, str]:
+    mime, _, params = (content_type or "").partition(";")
+    charset = ""
+    match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", params, re.IGNORECASE)
+    if match:
+        charset = match.group(1)
+    return mime.strip().lower(), charset
+
+
+# Names Python does not know, and legacy charsets read through the superset that
+# browsers use for them, so that bytes in the superset's extra range still decode.
+_CHARSET_ALIASES = {
+    "windows-874": "cp874", "x-mac-roman": "mac_roman", "macintosh": "mac_roman",
+    "x-sjis": "cp932", "x-euc-jp": "euc_jp", "ks_c_5601-1987": "cp949", "unicode": "utf-16",
+}
+_SUPERSETS = {
+    "ascii": "cp1252", "iso8859-1": "cp1252", "gb2312": "gb18030", "gbk": "gb18030",
+    "shift_jis": "cp932", "euc_kr": "cp949", "iso8859-9": "cp1254", "tis-620": "cp874",
+    "iso8859-11": "cp874", "big5": "big5hkscs",
+}
+# Codecs that are not character encodings a document can be in, or that smuggle escapes.
+_REFUSED_CODECS = {"unicode-escape", "raw-unicode-escape", "undefined", "idna", "punycode", "utf-7"}
+# What charset detection may be trusted for: a script other than Latin. For Latin text
+# detection cannot tell windows-1250/1252/1257 apart from little text, and 1252 is by far
+# the most common legacy charset of feeds.
+_NON_LATIN_GUESSES = (
+    "cp1251", "koi8", "iso8859-5", "mac_cyrillic", "cp866", "cp855", "iso8859_5", "kz1048",
+    "cp1253", "iso8859-7", "iso8859_7", "cp1255", "iso8859-8", "iso8859_8", "cp1256",
+    "iso8859-6", "iso8859_6", "cp874", "tis", "gb", "big5", "euc", "shift_jis", "cp932",
+    "cp949", "johab", "hz", "iso2022", "cp950", "ptcp154", "mac_greek",
+)
+_XML_DECL_ENCODING = re.compile(
+    r"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""", re.IGNORECASE
+)
+_XML_DECL_ENCODING_BYTES = re.compile(_XML_DECL_ENCODING.pattern.encode(), re.IGNORECASE)
+# C0 controls that XML 1.0 forbids; libxml2 stops reading text at one of them.
+_C0_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
+_C0_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _codec(name: str) -> str | None:
+    """A usable Python codec name for a declared charset, widened to its superset."""
+    name = name.strip().lower()
+    name = _CHARSET_ALIASES.get(name, name)
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED_CODECS:
+        return None
+    return _SUPERSETS.get(info.name, info.name)
+
+
+def _sniff_utf16_32(data: bytes) -> str | None:
+    """UTF-16/32 from the byte order mark, or from the NUL pattern of text without one."""
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "utf-32"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    head = data[:256]
+    if len(head) < 8 or head.count(0) < len(head) // 3:
+        return None
+    if head[:4] == b"\x00\x00\x00<" or head[:4] == b"<\x00\x00\x00":
+        return "utf-32-be" if head[0] == 0 else "utf-32-le"
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd > len(head) // 4 and even < odd // 4:
+        return "utf-16-le"
+    if even > len(head) // 4 and odd < even // 4:
+        return "utf-16-be"
+    return None
+
+
+def _decode(data: bytes, http_charset: str) -> tuple[str, list[str], bool]:
+    """Bytes -> text by docbao's encoding policy (see the module docstring).
+
+    Returns the text, warnings for the user, and whether the bytes are already the UTF-8
+    a parser can be handed unchanged."""
+    wide = _sniff_utf16_32(data)
+    if wide:
+        text = data.decode(wide, errors="replace")
+        return _C0_CHARS.sub("", text), [], False
+    declared_match = _XML_DECL_ENCODING_BYTES.match(data[:512])
+    declared = declared_match.group(1).decode("ascii") if declared_match else ""
+    pristine = True
+    if not declared.lower().startswith("iso-2022"):
+        cleaned = data.translate(None, _C0_BYTES)
+        if len(cleaned) != len(data):
+            data, pristine = cleaned, False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if declared and _codec(declared) != "utf-8":
+            pristine = False  # the declaration must be rewritten to say UTF-8
+        return text, [], pristine
+    warnings: list[str] = []
+    for source, name in (("HTTP charset", http_charset), ("declared encoding", declared)):
+        if not name:
+            continue
+        codec = _codec(name)
+        if codec is None:
+            warnings.append(f"unknown {source} {name!r} ignored")
+            continue
+        if codec == "utf-8":
+            text = data.decode("utf-8", errors="replace")
+            if _has_real_non_ascii(text):
+                return text, [*warnings, "invalid UTF-8 bytes replaced"], False
+            warnings.append(f"{source} UTF-8 does not match the bytes")
+            continue
+        try:
+            return data.decode(codec), warnings, False
+        except UnicodeDecodeError:
+            text = data.decode(codec, errors="replace")
+            return text, [*warnings, f"bytes invalid in {name} replaced"], False
+    guess = _guess_legacy_charset(data)
+    text = data.decode(guess, errors="replace")
+    shown = "windows-1252" if guess == "cp1252" else guess
+    return text, [*warnings, f"encoding not declared; read as {shown}"], False
+
+
+_REAL_NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
+
+
+def _has_real_non_ascii(text: str) -> bool:
+    """True when replacement-decoded UTF-8 still holds real non-ASCII characters, i.e.
+    the document is UTF-8 with a few broken bytes rather than legacy 8-bit text."""
+    return _REAL_NON_ASCII.search(text) is not None
+
+
+def _guess_legacy_charset(data: bytes) -> str:
+    """Undeclared 8-bit text: detection decides only between Latin and other scripts."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a declared dependency
+        return "cp1252"
+    best = from_bytes(data[:65536]).best()
+    if best is not None:
+        name = best.encoding.lower()
+        if any(name.startswith(prefix) for prefix in _NON_LATIN_GUESSES):
+            codec = _codec(name)
+            if codec:
+                return codec
+    return "cp1252"
+
+
+# --------------------------------------------------------------------------- hardening
+
+_XML_PREDEFINED = {"amp", "lt", "gt", "quot", "apos"}
+_MAX_ENTITY_DECLS = 32
+_MAX_ENTITY_VALUE = 1024
+_MAX_ENTITY_GROWTH = 1024 * 1024
+_MAX_DOCTYPE = 256 * 1024
+_DOCTYPE_TOKEN = re.compile(
+    r"""\"[^\"]*\"|'[^']*'|<!--.*?-->|<\?.*?\?>|[\[\]>]|[^\"'\[\]<>]+|<""", re.DOTALL
+)
+_ENTITY_ANY = re.compile(r"<!ENTITY\b", re.IGNORECASE)
+# One declaration: parameter marker, name, then a literal or an external identifier.
+_ENTITY_DECL = re.compile(
+    r"""<!ENTITY\s+(%\s+)?([A-Za-z_:][\w.:-]*)\s+"""
+    r"""(?:"([^"]*)"|'([^']*)'|(SYSTEM|PUBLIC)(?:\s+(?:"[^"]*"|'[^']*'))+(?:\s+NDATA\s+[\w.:-]+)?)"""
+    r"""\s*>""",
+    re.IGNORECASE,
+)
+_SAFE_ENTITY_VALUE = re.compile(r"(?:[^<&%]|&#[0-9]{1,7};|&#x[0-9a-fA-F]{1,6};)*")
+_STRAY_DECL = re.compile(r"<!(?=(?i:doctype|entity)\b)")
+_STRAY_CANDIDATE = re.compile("<![DdEe]")
+_NAMED_REF = re.compile(r"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z][A-Za-z0-9]{0,31});")
+
+
+def _harden(text: str, notes: list[str]) -> tuple[str, bool]:
+    """Remove the DTD before any parser sees the document; see the module docstring.
+
+    Returns the text and whether it changed; what the user should know goes to notes."""
+    changed = False
+    pos = _prolog_doctype(text)
+    if pos is not None:
+        start, end, subset = pos
+        entities, dropped = _literal_entities(subset)
+        text = text[:start] + text[end:]
+        changed = True
+        if entities:
+            text = _substitute_entities(text, entities)
+        if dropped:
+            notes.append("external entity declarations ignored")
+    # A DOCTYPE or ENTITY declaration anywhere else is not markup: make it text, so that
+    # no parser (feedparser's loose one included) can act on it.
+    if _STRAY_CANDIDATE.search(text):
+        text, count = _STRAY_DECL.subn("&lt;!", text)
+        changed = changed or count > 0
+    if _named_ref_outside_cdata(text):
+        # In CDATA the change is harmless: "&#233;" is the same HTML as "&eacute;".
+        text = _NAMED_REF.sub(_named_ref_to_numeric, text)
+        changed = True
+    return text, changed
+
+
+def _named_ref_outside_cdata(text: str) -> bool:
+    """Whether an HTML entity reference appears where the XML parser would see it (and
+    drop it, cutting the text short); references inside CDATA are plain text."""
+    match = _NAMED_REF.search(text)
+    while match:
+        start = match.start()
+        opened = text.rfind("<![CDATA[", 0, start)
+        if opened < 0 or text.rfind("]]>", opened, start) >= 0:
+            return True
+        closed = text.find("]]>", start)
+        if closed < 0:
+            return True
+        match = _NAMED_REF.search(text, closed + 3)
+    return False
+
+
+def _prolog_doctype(text: str) -> tuple[int, int, str] | None:
+    """Where the DOCTYPE before the root element is: (start, end, internal subset)."""
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+        if text.startswith("<?", i):
+            close = text.find("?>", i)
+            if close < 0:
+                return None
+            i = close + 2
+        elif text.startswith("<!--", i):
+            close = text.find("-->", i + 4)
+            if close < 0:
+                return None
+            i = close + 3
+        elif text[i : i + 9].upper() == "<!DOCTYPE":
+            return _doctype_extent(text, i)
+        else:
+            return None
+    return None
+
+
+def _doctype_extent(text: str, start: int) -> tuple[int, int, str]:
+    """Scan the DOCTYPE token by token (quoted strings, comments and processing
+    instructions may hold "]" or ">") to its end."""
+    depth = 0
+    subset_start = subset_end = -1
+    for match in _DOCTYPE_TOKEN.finditer(text, start + 9):
+        token = match.group()
+        if token == "[":
+            if depth == 0:
+                subset_start = match.end()
+            depth += 1
+        elif token == "]":
+            depth -= 1
+            if depth == 0:
+                subset_end = match.start()
+        elif token == ">" and depth <= 0:
+            has_subset = subset_start >= 0 and subset_end >= 0
+            return start, match.end(), text[subset_start:subset_end] if has_subset else ""
+        if match.end() - start > _MAX_DOCTYPE:
+            raise FeedError("XML with an oversized DOCTYPE refused")
+    raise FeedError("XML with an unterminated DOCTYPE refused")
+
+
+def _literal_entities(subset: str) -> tuple[dict[str, str], bool]:
+    """The internal subset's literal entities, and whether external or parameter entities
+    were dropped with the DTD. Refuses entities that refer to other entities (billion
+    laughs), carry markup, are long or too many."""
+    entities: dict[str, str] = {}
+    dropped = False
+    declarations = _ENTITY_DECL.findall(subset)
+    if len(declarations) > _MAX_ENTITY_DECLS:
+        raise FeedError("XML with entity declarations refused (too many)")
+    for match in declarations:
+        parameter, name, literal_dq, literal_sq, external = match
+        if parameter or external:
+            dropped = True  # never loaded: a reference to it stays literal text
+            continue
+        value = literal_dq or literal_sq
+        if len(value) > _MAX_ENTITY_VALUE or not _SAFE_ENTITY_VALUE.fullmatch(value):
+            raise FeedError("XML with entity declarations refused (nested or oversized entity)")
+        if name not in _XML_PREDEFINED:
+            entities.setdefault(name, value)  # XML: the first declaration binds
+    if len(declarations) != len(_ENTITY_ANY.findall(subset)):
+        raise FeedError("XML with entity declarations refused (unreadable declaration)")
+    return entities, dropped
+
+
+def _substitute_entities(text: str, entities: dict[str, str]) -> str:
+    growth = sum(text.count(f"&{name};") * len(value) for name, value in entities.items())
+    if growth > _MAX_ENTITY_GROWTH:
+        raise FeedError("XML with entity declarations refused (expansion too large)")
+    pattern = re.compile("&(" + "|".join(re.escape(name) for name in entities) + ");")
+    return pattern.sub(lambda m: entities[m.group(1)], text)
+
+
+def _named_ref_to_numeric(match: re.Match[str]) -> str:
+    value = _HTML5_ENTITIES.get(match.group(1) + ";")
+    if value is None:
+        return "&amp;" + match.group(1) + ";"  # an unknown name stays visible as text
+    return "".join(f"&#{ord(ch)};" for ch in value)
+
+
+# --------------------------------------------------------------------------- XML
+
+
+@dataclass(slots=True)
+class _Raw:
+    """One entry as a parser reported it, before docbao's rules are applied."""
+
+    id: str = ""
+    link: str = ""
+    title: str = ""
+    author: str = ""
+    published: int | None = None
+    updated: int | None = None
+    summary: str = ""
+    content: str = ""
+    content_is_text: bool = False
+    enclosures: list[tuple[str, str, Any]] = field(default_factory=list)
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (rel, type, href)
+
+
+@dataclass(slots=True)
+class _RawFeed:
+    title: str = ""
+    link: str = ""
+    format: str = ""
+    entries: list[_Raw] = field(default_factory=list)
+
+
+_ROOT_TAG = re.compile(r"<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)([^>]{0,4000})>?")
+_VERSION_ATTR = re.compile(r"""\bversion\s*=\s*["']\s*([\d.]+)""")
+_XML_BASE_ATTR = re.compile(r"""\sxml:base\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_ENTRY_START = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)(?=[\s/>])[^>]*>")
+_CONTENT_START = re.compile(
+    r"<(?:[\w.-]+:)?(?:content|encoded|description|summary)(?=[\s/>])[^>]*>"
+)
+_XML_DECL = re.compile(r"^<\?xml[^>]{0,300}?\?>")
+_FEED_MARKERS = ("<rss", "<feed", "<rdf:RDF", "<RDF", "<channel")
+
+
+def _root_info(text: str) -> tuple[str, str, str]:
+    """The root element's local name, its start tag's attributes, and the format string."""
+    i, n = 0, len(text)
+    while i < n:
+        lt = text.find("<", i)
+        if lt < 0:
+            return "", "", ""
+        if text.startswith("<?", lt):
+            close = text.find("?>", lt)
+            i = close + 2 if close >= 0 else n
+        elif text.startswith("<!--", lt):
+            close = text.find("-->", lt)
+            i = close + 3 if close >= 0 else n
+        elif text.startswith("<!", lt):
+            close = text.find(">", lt)
+            i = close + 1 if close >= 0 else n
+        else:
+            match = _ROOT_TAG.match(text, lt)
+            if not match:
+                i = lt + 1
+                continue
+            local, attrs = match.group(2), match.group(3)
+            return local.lower(), attrs, _format_of(local.lower(), attrs, text[lt : lt + 4096])
+    return "", "", ""
+
+
+def _format_of(local: str, attrs: str, head: str) -> str:
+    if local == "rss":
+        version = _VERSION_ATTR.search(attrs)
+        if not version:
+            return "rss"
+        digits = version.group(1).replace(".", "")
+        return "rss" + (digits if digits != "2" else "20")
+    if local == "rdf":
+        return "rss090" if "my.netscape.com/rdf/simple/0.9" in head else "rss10"
+    if local == "feed":
+        return "atom03" if "purl.org/atom/ns#" in head else "atom10"
+    if local == "channel":
+        return "rss"
+    return ""
+
+
+def _count_entry_tags(document: bytes, fmt: str) -> int:
+    """How many item/entry elements the document appears to hold. Cheap, and it may
+    overcount (<itemList>, tags quoted in CDATA): that only costs a second parse."""
+    if fmt.startswith("atom"):
+        tag = b"<entry"
+    elif fmt:
+        tag = b"<item"
+    else:
+        return document.count(b"<item") + document.count(b"<entry")
+    count = document.count(tag)
+    if fmt in ("rss10", "rss090"):
+        count -= document.count(b"<items")  # RDF's table of contents
+    prefixed = b":" + tag[1:]
+    if prefixed in document:
+        count += len(re.findall(rb"<[\w.-]+" + prefixed + rb"[\s>]", document))
+    return count
+
+
+def _utf8_document(text: str) -> bytes:
+    """The text as UTF-8 bytes whose XML declaration (if any) says UTF-8."""
+    match = _XML_DECL.match(text)
+    if match and "encoding" in match.group():
+        decl = re.sub(
+            r"""encoding\s*=\s*["'][^"']*["']""", 'encoding="utf-8"', match.group(), count=1
+        )
+        text = decl + text[match.end() :]
+    return text.encode("utf-8", errors="replace")
+
+
+def _parse_xml(
+    text: str, original: bytes | None, url: str, warnings: list[str], reader: str = "auto"
+) -> ParsedFeed:
+    root, _attrs, fmt = _root_info(text)
+    if root in ("html", "") or not fmt:
+        if root == "html" or text[:1000].lower().lstrip().startswith("<!doctype html"):
+            if not any(marker in text for marker in _FEED_MARKERS):
+                raise FeedError("not a feed (HTML page)")
+        elif not any(marker in text for marker in _FEED_MARKERS):
+            shown = f"XML root <{root}>" if root else "no RSS, Atom or JSON Feed found"
+            raise FeedError(f"not a feed ({shown})")
+    bases = _xml_bases(text, url) if "xml:base" in text else None
+    if bases is not None:
+        text = _XML_BASE_ATTR.sub("", text)  # docbao resolves; parsers must report raw values
+        original = None
+    document = original if original is not None else _utf8_document(text)
+    expected = _count_entry_tags(document, fmt)
+    malformed = _xml_error(document)
+
+    fast: _RawFeed | None = None
+    if reader != "feedparser":
+        try:
+            fast = _read_fastfeedparser(document, _has_ids(text))
+        except Exception:  # noqa: BLE001 - any failure of the fast path means: try feedparser
+            fast = None
+    best = fast
+    xhtml_titles = 'type="xhtml"' in text or "type='xhtml'" in text
+    if reader != "fastfeedparser" and (
+        fast is None
+        or malformed
+        or len(fast.entries) < expected
+        or any(not (e.id or e.link) or (xhtml_titles and not e.title) for e in fast.entries)
+    ):
+        try:
+            slow = _read_feedparser(document)
+        except Exception:  # noqa: BLE001 - feedparser is the last resort; report, not crash
+            slow = None
+        if slow is not None and (fast is None or _better(slow, fast)):
+            best = slow
+    if best is None or (not best.entries and not best.format and not fmt):
+        if root == "html":
+            raise FeedError("not a feed (HTML page)")
+        raise FeedError("not a feed (no RSS, Atom or JSON Feed found)")
+    if malformed:
+        warnings = [*warnings, f"not well-formed XML, read leniently ({malformed})"]
+    fmt = fmt or best.format
+    head = _channel_head(text, fmt, bases.feed if bases else url)
+    if 'rel="enclosure"' in text or "rel='enclosure'" in text:
+        _fill_enclosure_lengths(best, text)
+    return _finish(best, url, fmt, warnings, bases, head)
+
+
+def _fill_enclosure_lengths(feed: _RawFeed, text: str) -> None:
+    """fastfeedparser drops the length of Atom enclosure links; read it from the tags."""
+    lengths: dict[str, str] = {}
+    for tag in _HEAD_LINK_TAG.finditer(text):
+        attrs = _attributes(tag.group(1))
+        if attrs.get("rel") == "enclosure" and attrs.get("href") and attrs.get("length"):
+            lengths.setdefault(attrs["href"].strip(), attrs["length"])
+    for entry in feed.entries:
+        entry.enclosures = [
+            (href, kind, length if length not in (None, "") else lengths.get(href))
+            for href, kind, length in entry.enclosures
+        ]
+
+
+def _xml_error(document: bytes) -> str:
+    """"" for a well-formed document, else where and why it is not. fastfeedparser
+    recovers from errors without a word; this check (expat, no tree, a third of the
+    cost of a parse) is how docbao knows to warn and to ask feedparser as well."""
+    import xml.parsers.expat
+
+    parser = xml.parsers.expat.ParserCreate()
+    try:
+        parser.Parse(document, True)
+    except xml.parsers.expat.ExpatError as exc:
+        return f"line {exc.lineno}: {xml.parsers.expat.errors.messages[exc.code]}"
+    except (ValueError, RecursionError):
+        return "unreadable"
+    return ""
+
+
+def _has_ids(text: str) -> bool:
+    """Whether any entry may carry an id of its own (guid, Atom id, rdf:about)."""
+    first = _ENTRY_START.search(text)
+    body = text[first.start() :] if first else text
+    return "<guid" in body or "id>" in body or "rdf:about" in body or ":guid" in body
+
+
+def _better(slow: _RawFeed, fast: _RawFeed) -> bool:
+    """Whether feedparser's reading beats fastfeedparser's: more entries, or as many with
+    more of them identifiable, or with more titles."""
+    def score(feed: _RawFeed) -> tuple[int, int, int]:
+        return (
+            len(feed.entries),
+            sum(1 for e in feed.entries if e.id or e.link),
+            sum(1 for e in feed.entries if e.title),
+        )
+
+    return score(slow) > score(fast)
+
+
+@dataclass(slots=True)
+class _Bases:
+    """xml:base in effect: for the feed, and per entry (link base, content base)."""
+
+    feed: str
+    entries: list[tuple[str, str]]
+
+
+def _xml_bases(text: str, url: str) -> _Bases:
+    """Read xml:base from the root, the RSS channel, each entry and its content element.
+
+    A scan of start tags rather than a tree: it only runs for documents that use xml:base,
+    and gives both parsers the same answer."""
+    def base_in(tag: str) -> str | None:
+        match = _XML_BASE_ATTR.search(tag)
+        if not match:
+            return None
+        return match.group(1) if match.group(1) is not None else match.group(2)
+
+    def join(base: str, ref: str | None) -> str:
+        if ref is None:
+            return base
+        ref = html.unescape(ref.strip())
+        if not base:
+            return ref
+        try:
+            return urljoin(base, ref)
+        except ValueError:  # e.g. a malformed IPv6 host
+            return base
+
+    feed_base = url
+    root = _ROOT_TAG.search(text)
+    if root:
+        feed_base = join(feed_base, base_in(root.group(0)))
+    channel = re.search(r"<channel\b[^>]*>", text[:65536])
+    if channel:
+        feed_base = join(feed_base, base_in(channel.group(0)))
+    starts = list(_ENTRY_START.finditer(text))
+    entries: list[tuple[str, str]] = []
+    for index, match in enumerate(starts):
+        entry_base = join(feed_base, base_in(match.group(0)))
+        end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
+        content = _CONTENT_START.search(text, match.end(), end)
+        content_base = join(entry_base, base_in(content.group(0))) if content else entry_base
+        entries.append((entry_base, content_base))
+    return _Bases(feed_base, entries)
+
+
+def _iso_to_epoch(value: Any) -> int | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    try:
+        return int(moment.timestamp())
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _struct_to_epoch(value: Any) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(calendar.timegm(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _read_fastfeedparser(document: bytes, has_ids: bool = True) -> _RawFeed:
+    """fastfeedparser's reading. Without id elements in the document (has_ids False), the
+    ids it reports are copies of its links, and are dropped: docbao picks the link."""
+    import fastfeedparser
+
+    parsed = fastfeedparser.parse(document)
+    feed = parsed.get("feed") or {}
+    out = _RawFeed(title=_text(feed.get("title")), link=_text(feed.get("link")))
+    synthesize = _ffp_synthesizer()
+    for entry in parsed.get("entries") or []:
+        content = ""
+        content_is_text = False
+        items = entry.get("content") or []
+        if items and isinstance(items[0], dict):
+            content = items[0].get("value") or ""
+            kind = (items[0].get("type") or "").lower()
+            if kind in ("xhtml", "application/xhtml+xml"):
+                content = _unwrap_xhtml(content)
+            content_is_text = kind in ("text", "text/plain")
+        description = entry.get("description") or ""
+        if (
+            description
+            and content
+            and synthesize is not None
+            and description != content
+            and len(description) <= _FFP_SYNTH_LEN
+            and "<" not in description
+        ):
+            probe: dict[str, Any] = {"content": items}
+            synthesize(probe)
+            if probe.get("description") == description:
+                description = ""  # fastfeedparser made it up from the content
+        enclosures = [
+            (_text(e.get("url")), _text(e.get("type")), e.get("length"))
+            for e in entry.get("enclosures") or []
+            if isinstance(e, dict)
+        ]
+        enclosures += [
+            (_text(link.get("href")), _text(link.get("type")), link.get("length"))
+            for link in entry.get("links") or []
+            if isinstance(link, dict) and link.get("rel") == "enclosure"
+        ]
+        out.entries.append(
+            _Raw(
+                id=_text(entry.get("id")) if has_ids or entry.get("id") != entry.get("link") else "",
+                link=_text(entry.get("link")),
+                title=entry.get("title") or "",
+                author=_text(entry.get("author")),
+                published=_iso_to_epoch(entry.get("published")),
+                updated=_iso_to_epoch(entry.get("updated")),
+                summary=description.strip(),
+                content=content.strip(),
+                content_is_text=content_is_text,
+                enclosures=enclosures,
+                links=_links(entry.get("links")),
+            )
+        )
+    return out
+
+
+def _links(value: Any) -> list[tuple[str, str, str]]:
+    """A parser's link list as (rel, type, href), rel "" when the element had none."""
+    out = []
+    for link in value or []:
+        if isinstance(link, dict) and link.get("href"):
+            out.append((_text(link.get("rel")), _text(link.get("type")), _text(link.get("href"))))
+    return out
+
+
+_FFP_SYNTH_LEN = 512  # fastfeedparser's made-up descriptions are never longer
+
+
+def _ffp_synthesizer() -> Any:
+    """fastfeedparser fills a missing description with text cut from the content; its own
+    routine tells such a description from a real one."""
+    try:
+        from fastfeedparser import main
+    except ImportError:  # pragma: no cover
+        return None
+    return getattr(main, "_synthesize_entry_description", None)
+
+
+_XHTML_WRAPPER = re.compile(r"^\s*<(?:[\w.-]+:)?content\b[^>]*>(.*)</(?:[\w.-]+:)?content>\s*$", re.DOTALL)
+
+
+def _unwrap_xhtml(value: str) -> str:
+    """fastfeedparser hands Atom xhtml content back with its <content> element around it."""
+    match = _XHTML_WRAPPER.match(value)
+    return match.group(1) if match else value
+
+
+def _read_feedparser(document: bytes) -> _RawFeed:
+    import feedparser
+
+    parsed = feedparser.parse(io.BytesIO(document), sanitize_html=False, resolve_relative_uris=False)
+    feed = parsed.get("feed") or {}
+    feed_link = _text(feed.get("link"))
+    if feed_link and feed_link == _text(feed.get("id")):
+        feed_link = ""  # feedparser copies the feed id into link; docbao wants the home page
+    out = _RawFeed(
+        title=_text(feed.get("title")),
+        link=feed_link,
+        format=_FP_FORMATS.get(parsed.get("version") or "", parsed.get("version") or ""),
+    )
+    for entry in parsed.get("entries") or []:
+        content = ""
+        content_is_text = False
+        for item in entry.get("content") or []:
+            content = item.get("value") or ""
+            content_is_text = (item.get("type") or "") == "text/plain"
+            break
+        summary = entry.get("summary") or ""
+        if summary == content:
+            summary = ""
+        enclosures = [
+            (_text(e.get("href") or e.get("url")), _text(e.get("type")), e.get("length"))
+            for e in entry.get("enclosures") or []
+        ]
+        out.entries.append(
+            _Raw(
+                id=_text(entry.get("id")),
+                link=_fp_link(entry),
+                title=entry.get("title") or "",
+                author=_fp_author(entry),
+                # Plain dict lookups: feedparser's own would answer "updated_parsed"
+                # with the publication date (and a deprecation warning).
+                published=_struct_to_epoch(dict.get(entry, "published_parsed")),
+                updated=_struct_to_epoch(dict.get(entry, "updated_parsed")),
+                summary=summary.strip(),
+                content=content.strip(),
+                content_is_text=content_is_text,
+                enclosures=enclosures,
+                links=_links(entry.get("links")),
+            )
+        )
+    return out
+
+
+def _fp_author(entry: Any) -> str:
+    """The author as written; feedparser glues "(email)" to Atom names, which
+    _author_name takes off again."""
+    return _text(entry.get("author"))
+
+
+def _fp_link(entry: Any) -> str:
+    """The entry's own link: one feedparser copied from the guid is left to docbao's rule
+    (link = id when the id is an absolute URL), as fastfeedparser's reading is."""
+    link = _text(entry.get("link"))
+    if entry.get("guidislink") and link == _text(entry.get("id")):
+        return ""
+    return link
+
+
+_FP_FORMATS = {"rss091u": "rss091", "rss091n": "rss091", "atom": "atom10"}
+
+
+def _short(exc: object) -> str:
+    return clean_line(str(exc))[:160]
+
+
+# --------------------------------------------------------------------------- JSON Feed
+
+
+def _parse_json_feed(text: str, url: str, warnings: list[str]) -> ParsedFeed:
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise FeedError(f"invalid JSON Feed: {_short(exc)}") from exc
+    if not isinstance(doc, dict):
+        raise FeedError("invalid JSON Feed: the document is not a JSON object")
+    version = doc.get("version")
+    if "rss" in doc and not isinstance(doc.get("items"), list):
+        raise FeedError("invalid JSON Feed: this is RSS-in-JSON, which docbao does not read")
+    if not isinstance(version, str) or "jsonfeed.org/version/" not in version:
+        if not isinstance(doc.get("items"), list):
+            raise FeedError("invalid JSON Feed: no version and no items")
+        warnings = [*warnings, "JSON Feed without a version"]
+    fmt = "json11" if isinstance(version, str) and version.rstrip("/").endswith("1.1") else "json10"
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise FeedError("invalid JSON Feed: items is not a list")
+    base = url
+    for key in ("feed_url", "home_page_url"):
+        value = doc.get(key)
+        if not base and isinstance(value, str) and is_openable_url(value.strip()):
+            base = value.strip()
+    raw = _RawFeed(title=_json_str(doc.get("title")), link=_json_str(doc.get("home_page_url")), format=fmt)
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        content = _json_str(item.get("content_html"))
+        content_is_text = False
+        if not content:
+            content = _json_str(item.get("content_text"))
+            content_is_text = bool(content)
+        enclosures = []
+        attachments = item.get("attachments")
+        for attachment in attachments if isinstance(attachments, list) else []:
+            if isinstance(attachment, dict):
+                enclosures.append(
+                    (
+                        _json_str(attachment.get("url")),
+                        _json_str(attachment.get("mime_type")),
+                        attachment.get("size_in_bytes"),
+                    )
+                )
+        item_id = item.get("id")
+        raw.entries.append(
+            _Raw(
+                id=str(item_id).strip() if isinstance(item_id, (str, int)) and not isinstance(item_id, bool) else "",
+                link=_json_str(item.get("url")) or _json_str(item.get("external_url")),
+                title=_json_str(item.get("title")),
+                author=_json_author(item) or _json_author(doc),
+                published=_date_to_epoch(item.get("date_published")),
+                updated=_date_to_epoch(item.get("date_modified")),
+                summary=html.escape(_json_str(item.get("summary"))),
+                content=content,
+                content_is_text=content_is_text,
+                enclosures=enclosures,
+            )
+        )
+    return _finish(raw, base, fmt, warnings, None)
+
+
+def _json_str(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _json_author(obj: dict[str, Any]) -> str:
+    authors = obj.get("authors")
+    if isinstance(authors, list):
+        names = [_json_str(a.get("name")) for a in authors if isinstance(a, dict)]
+        names = [n for n in names if n]
+        if names:
+            return ", ".join(names)
+    author = obj.get("author")
+    if isinstance(author, dict):
+        return _json_str(author.get("name"))
+    return ""
+
+
+def _date_to_epoch(value: Any) -> int | None:
+    """RFC 3339 (JSON Feed), with RFC 822 as a courtesy to sloppy generators."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    epoch = _iso_to_epoch(value)
+    if epoch is not None:
+        return epoch
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    try:
+        return int(moment.timestamp())
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- normalising
+
+# One UTF-8 sequence that was read as windows-1252 (or Latin-1) and encoded again: a lead
+# character (bytes C2-F4) and the continuation characters (bytes 80-BF) it needs.
+_CONTINUATION = (
+    "[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a"
+    "\u20ac\u2122]"
+)
+_MOJIBAKE = re.compile(
+    f"[\u00c2-\u00df]{_CONTINUATION}|[\u00e0-\u00ef]{_CONTINUATION}{{2}}"
+    f"|[\u00f0-\u00f4]{_CONTINUATION}{{3}}"
+)
+_CP1252_BYTE = {
+    ch: byte
+    for byte in range(0x80, 0xA0)
+    if (ch := bytes([byte]).decode("cp1252", errors="ignore"))
+}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_URL_ATTR = re.compile(r"""(\s(?:href|src)\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+# Over lower-cased text, so that each pattern starts with a literal the engine can skip to.
+_RELATIVE_HREF = re.compile(r"""href\s*=\s*["']?+(?![a-z][a-z0-9+.-]*:)""")
+_RELATIVE_SRC = re.compile(r"""src\s*=\s*["']?+(?![a-z][a-z0-9+.-]*:)""")
+
+
+def _unmojibake(value: str) -> str:
+    """Undo UTF-8 that was decoded as windows-1252/Latin-1 and encoded again, sequence by
+    sequence (a title may mix repaired and broken quotes); a sequence whose bytes are not
+    valid UTF-8 is left as it is."""
+    if value.isascii():
+        return value
+    return _MOJIBAKE.sub(_repair_sequence, value)
+
+
+def _repair_sequence(match: re.Match[str]) -> str:
+    chars = match.group()
+    raw = bytes(ord(ch) if ord(ch) < 256 else _CP1252_BYTE[ch] for ch in chars)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return chars
+
+
+_EMAIL_THEN_NAME = re.compile(r"^[^\s@()]+@[^\s@()]+\s*\((.+)\)$")
+_NAME_THEN_EMAIL = re.compile(r"^(.+?)\s*\([^\s@()]+@[^\s@()]+\)$")
+
+
+def _author_name(value: str) -> str:
+    """RSS writes "email (Name)", feedparser "Name (email)": the name is what a reader
+    wants to see, the address only when there is nothing else."""
+    value = value.strip()
+    match = _EMAIL_THEN_NAME.match(value) or _NAME_THEN_EMAIL.match(value)
+    return match.group(1).strip() if match else value
+
+
+def _unmojibake_line(value: str) -> str:
+    """Titles and names are always repaired; bodies only in a feed whose titles needed it."""
+    return _unmojibake(value) if value else value
+
+
+def _needs_unmojibake(feed: _RawFeed) -> bool:
+    return any(
+        value and _unmojibake(value) != value for value in [feed.title, *(e.title for e in feed.entries)]
+    )
+
+
+# A URL is_openable_url accepts for certain: http(s), a host, printable ASCII only. It
+# spares the character-by-character check for the common case; anything else is asked.
+_PLAIN_HTTP_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9\[][\x21-\x2e\x30-\x7e]*(?:/[\x21-\x7e]*)?")
+
+
+def _absolute(base: str, ref: str) -> str:
+    """ref resolved against base; an http(s) URL docbao can open, or ""."""
+    ref = ref.strip()
+    if not ref:
+        return ""
+    if not _SCHEME.match(ref) and base:
+        try:
+            ref = urljoin(base, ref)
+        except ValueError:
+            return ""
+    ref = ref.replace(" ", "%20")
+    if _PLAIN_HTTP_URL.fullmatch(ref) or is_openable_url(ref):
+        return ref
+    return ""
+
+
+def _absolutize_html(fragment: str, base: str) -> str:
+    """Make href/src in an HTML fragment absolute, so the stored body works offline of its
+    page; URLs already absolute are left alone."""
+    if not base:
+        return fragment
+    lowered = fragment.lower()
+    if not (_RELATIVE_HREF.search(lowered) or _RELATIVE_SRC.search(lowered)):
+        return fragment
+
+    def fix(match: re.Match[str]) -> str:
+        value = next(g for g in match.groups()[1:] if g is not None)
+        if _SCHEME.match(value.strip()):
+            return match.group(0)
+        try:
+            resolved = urljoin(base, html.unescape(value.strip()))
+        except ValueError:
+            return match.group(0)
+        return f'{match.group(1)}"{html.escape(resolved, quote=True)}"'
+
+    return _URL_ATTR.sub(fix, fragment)
+
+
+def _text_to_html(value: str) -> str:
+    return "<p>" + html.escape(value).replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
+
+
+def _epoch(value: int | None, now: int) -> int | None:
+    """A stored date: None for the epoch's first day or earlier (the "no date" value of
+    broken generators, in any time zone), "now" for dates more than two days ahead."""
+    if value is None or value < 86400:
+        return None
+    return now if value > now + FUTURE_SLACK else value
+
+
+def _length(value: Any) -> int | None:
+    try:
+        length = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return length if length > 0 else None
+
+
+def _choose_link(
+    fmt: str, link: str, links: list[tuple[str, str, str]], base: str
+) -> tuple[str, str]:
+    """The entry's (or feed's) web page, as written and resolved; ("", "") when none.
+
+    RSS names it in <link>. Atom may list several alternates, and the parsers report them
+    in different orders and with different defaults, so the choice depends on neither: an
+    HTML alternate (a link without rel or type counts as one), then any alternate; among
+    equals the shortest URL, then the first in alphabetical order."""
+    if not fmt.startswith("atom"):
+        own = _absolute(base, link)
+        if own or not links:
+            return (link, own) if own else ("", "")
+    candidates: list[tuple[int, tuple[int, str], str, str]] = []
+    for rel, kind, href in links:
+        rel, kind = rel.lower() or "alternate", kind.lower() or "text/html"
+        if rel != "alternate":
+            continue
+        resolved = _absolute(base, href)
+        if resolved:
+            rank = 0 if kind in ("text/html", "application/xhtml+xml") else 1
+            candidates.append((rank, (len(resolved), resolved), href, resolved))
+    if candidates:
+        _rank, _key, href, resolved = min(candidates)
+        return href, resolved
+    return "", ""  # Atom: a self or related link is not the entry's page
+
+
+@dataclass(slots=True)
+class _Head:
+    """The channel's own title and <link>, read from the text before the first entry: the
+    parsers disagree on RSS feeds whose channel also carries atom:link alternates."""
+
+    title: str = ""
+    link: str = ""
+
+
+_HEAD_TITLE = re.compile(r"<title(?:\s[^>]*)?>(.*?)</title>", re.DOTALL)
+_HEAD_LINK = re.compile(r"<link>\s*([^<\s]+)\s*</link>")
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
+
+
+_HEAD_LINK_TAG = re.compile(r"<(?:[\w.-]+:)?link\b([^>]*)>")
+_ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _attributes(tag_body: str) -> dict[str, str]:
+    return {
+        m.group(1).lower(): html.unescape(m.group(2) if m.group(2) is not None else m.group(3))
+        for m in _ATTR.finditer(tag_body)
+    }
+
+
+def _channel_head(text: str, fmt: str, base: str) -> _Head:
+    """Title and home link (resolved against base) of the feed, from the text before its
+    first entry."""
+    first = _ENTRY_START.search(text)
+    head = text[: first.start() if first else 65536][:65536]
+    head = re.sub(r"<image\b.*?</image>", "", head, flags=re.DOTALL)
+    title = _HEAD_TITLE.search(head)
+    title_text = _CDATA.sub(lambda m: html.escape(m.group(1)), title.group(1)) if title else ""
+    link = ""
+    if fmt.startswith("rss"):
+        match = _HEAD_LINK.search(head)
+        link = _absolute(base, html.unescape(match.group(1))) if match else ""
+    if not link:
+        links = []
+        for tag in _HEAD_LINK_TAG.finditer(head):
+            attrs = _attributes(tag.group(1))
+            if attrs.get("href"):
+                links.append((attrs.get("rel", ""), attrs.get("type", ""), attrs["href"]))
+        link = _choose_link("atom", "", links, base)[1]
+    return _Head(html.unescape(title_text), link)
+
+
+def _finish(
+    raw: _RawFeed,
+    url: str,
+    fmt: str,
+    warnings: list[str],
+    bases: _Bases | None,
+    head: _Head | None = None,
+) -> ParsedFeed:
+    """docbao's rules over either parser's reading: identity, links, dates, cleaning."""
+    now = int(time.time())
+    repair = _needs_unmojibake(raw)
+    fix = _unmojibake if repair else (lambda value: value)
+    if repair:
+        warnings = [*warnings, "double-encoded UTF-8 repaired"]
+    feed_base = bases.feed if bases else url
+    entry_bases = bases.entries if bases and len(bases.entries) == len(raw.entries) else None
+    articles: list[ParsedArticle] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(raw.entries):
+        if not (
+            entry.title or entry.id or entry.link or entry.content or entry.summary
+            or entry.enclosures or entry.author or entry.published is not None
+            or entry.updated is not None
+        ):
+            continue  # an empty element, e.g. an <item> illegally nested in another
+        link_base, content_base = entry_bases[index] if entry_bases else (feed_base, feed_base)
+        written_link, link = _choose_link(fmt, entry.link, entry.links, link_base)
+        if not link and _SCHEME.match(entry.id):
+            link = _absolute("", entry.id)
+        title = html_to_line(_unmojibake_line(entry.title))
+        published = _epoch(entry.published, now)
+        updated = _epoch(entry.updated, now)
+        if published is None:
+            published = updated
+        if updated == published:
+            updated = None  # feedparser copies pubDate into "updated"; only a real update counts
+        guid = clean_line(entry.id) or clean_line(written_link) or clean_line(entry.link)
+        if not guid:
+            basis = f"{title}\n{published or ''}"
+            if not title and published is None:
+                # Text, not markup: the parsers serialise the same body differently.
+                basis += "\n" + html_to_line(entry.content or entry.summary)[:500]
+            guid = "sha1:" + hashlib.sha1(basis.encode("utf-8", "replace")).hexdigest()
+        if guid in seen:
+            continue  # the first entry with an id wins: feeds list their newest first
+        seen.add(guid)
+        html_base = content_base if bases else (link or feed_base)
+        content = fix(entry.content)
+        if entry.content_is_text:
+            content = _text_to_html(content)
+        summary = fix(entry.summary)
+        if summary == content:
+            summary = ""
+        if not content:
+            content, summary = summary, ""
+        content = sanitize_html(_absolutize_html(content, html_base))
+        summary = sanitize_html(_absolutize_html(summary, html_base)) if summary else ""
+        enclosures: list[Enclosure] = []
+        for enc_url, enc_type, enc_length in entry.enclosures:
+            resolved = _absolute(link_base, enc_url)
+            if resolved and all(e.url != resolved for e in enclosures):
+                enclosures.append(Enclosure(resolved, clean_line(enc_type), _length(enc_length)))
+        articles.append(
+            ParsedArticle(
+                guid=guid,
+                link=link,
+                title=title,
+                author=html_to_line(_unmojibake_line(_author_name(entry.author))),
+                published=published,
+                updated=updated,
+                summary=summary,
+                content=content,
+                enclosures=enclosures,
+            )
+        )
+    return ParsedFeed(
+        title=html_to_line(_unmojibake_line(raw.title or (head.title if head else ""))),
+        link=head.link if head else _absolute(feed_base, raw.link),
+        format=fmt,
+        articles=articles,
+        warning=clean_line("; ".join(dict.fromkeys(warnings))),
+    )
