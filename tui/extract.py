@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from tui.model import FeedError
-from tui.sanitize import clean_line, clean_text, html_to_line, is_openable_url, sanitize_html
+from tui.sanitize import (
+    clean_line, clean_text, drop_control_refs, html_to_line, is_openable_url, sanitize_html,
+)
 
 if TYPE_CHECKING:
     from lxml.etree import _Element
@@ -319,7 +321,7 @@ def extract_article(data: bytes, *, url: str, content_type: str = "") -> Extract
     text = decode_html(data, content_type)
     _refuse_text(text, content_type)
     try:
-        return _extract(text, url)
+        return _extract(drop_control_refs(text), url)
     except FeedError:
         raise
     except Exception as err:  # noqa: BLE001 - lxml/trafilatura on hostile pages; callers get FeedError only

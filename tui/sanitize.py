@@ -78,6 +78,12 @@ def html_to_line(fragment: str | None) -> str:
     return clean_line(html.unescape(_CONTROL_REFS.sub("", fragment)))
 
 
+def drop_control_refs(markup: str) -> str:
+    """Markup without the character references that would decode to a control character
+    (`&#x1b;`, `&#7;`): lxml refuses such text half-way through a page."""
+    return _CONTROL_REFS.sub("", markup)
+
+
 def sanitize_html(fragment: str | None) -> str:
     """Stored HTML: allowlisted tags and attributes, http/https/mailto links only,
     no scripts, styles, iframes, forms or event handlers, and no control characters

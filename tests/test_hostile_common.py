@@ -1,0 +1,234 @@
+"""Shared tools of the adversarial suite (tests/test_hostile_*.py); no tests of its own.
+
+The suite drives the whole reader the way a user does: a feeds.toml, `docbao refresh`
+run as its own process against servers on 127.0.0.1, then the cache file and the bytes
+that `docbao articles`, `feeds` and `read` print. These helpers build hostile feeds, run
+the command with its peak memory measured, and scan a cache for anything that could
+drive a terminal.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# What must never reach a terminal (SECURITY.md): C0 controls but tab and newline, DEL,
+# C1, and the bidi embeddings, overrides, isolates and marks. Written out here rather
+# than taken from tui.sanitize, so that the suite checks the sanitiser, not itself.
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+
+PEAK_RSS_LIMIT = 256 * 1024 * 1024
+
+
+def controls_in(text: str) -> list[str]:
+    """The forbidden characters in `text`, as code points (empty when the text is safe)."""
+    return [f"U+{ord(ch):04X}" for ch in CONTROLS.findall(text)]
+
+
+def control_refs_in(markup: str) -> list[str]:
+    """Character references in stored HTML that a renderer would decode into a control."""
+    found = []
+    for match in _CHAR_REF.finditer(markup):
+        hex_value, dec_value = match.groups()
+        try:
+            code = int(hex_value, 16) if hex_value else int(dec_value)
+            char = chr(code)
+        except (ValueError, OverflowError):
+            continue
+        if CONTROLS.fullmatch(char):
+            found.append(match.group())
+    return found
+
+
+# Columns that hold HTML, which the renderer decodes: a reference there is a character.
+# Elsewhere "&#x1b;" is plain text that is shown as those six characters.
+HTML_COLUMNS = {("articles", "summary"), ("articles", "content"), ("extracts", "html")}
+
+
+def unsafe_cells(db: Path) -> list[tuple[str, str, int, str]]:
+    """Every text cell of every table of the cache that holds a forbidden character, or
+    (in an HTML column) a character reference to one: (table, column, rowid, excerpt)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        bad: list[tuple[str, str, int, str]] = []
+        for table in tables:
+            columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
+            without_rowid = conn.execute(
+                "SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0].upper().rstrip().endswith("WITHOUT ROWID")
+            key = "0" if without_rowid else "rowid"
+            for column in columns:
+                for rowid, value in conn.execute(
+                    f'SELECT {key}, "{column}" FROM "{table}" WHERE typeof("{column}") = \'text\''
+                ):
+                    problems = controls_in(value)
+                    if (table, column) in HTML_COLUMNS:
+                        problems += control_refs_in(value)
+                    if problems:
+                        bad.append((table, column, rowid, f"{problems[:5]} in {value[:80]!r}"))
+        return bad
+    finally:
+        conn.close()
+
+
+def unsafe_output(data: bytes) -> list[str]:
+    """Why bytes printed by docbao could drive a terminal: not UTF-8, or controls in it."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [f"not UTF-8 at byte {exc.start}: {data[max(0, exc.start - 20):exc.start + 20]!r}"]
+    return controls_in(text)
+
+
+# ------------------------------------------------------------------------ running docbao
+@dataclass
+class Run:
+    """A finished `docbao` process: exit status, output and peak resident memory."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+    peak_rss: int  # bytes
+    elapsed: float
+
+    @property
+    def out(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def err(self) -> str:
+        return self.stderr.decode("utf-8", "replace")
+
+
+def docbao(*args: str, cwd: Path, timeout: float = 60.0, env: dict[str, str] | None = None) -> Run:
+    """Run `python -m tui ARGS` to its end, reading its peak RSS from wait4 (this child's
+    own rusage, not the maximum over every child the test run ever had)."""
+    return finish(start(*args, cwd=cwd, env=env), timeout=timeout)
+
+
+def start(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start `python -m tui ARGS` with its output going to files (no pipe can fill up)."""
+    out = (cwd / f".docbao-{time.monotonic_ns()}.out").open("w+b")
+    err = (cwd / f".docbao-{time.monotonic_ns()}.err").open("w+b")
+    environment = {**os.environ, "XDG_CONFIG_HOME": str(cwd / "xdg-config"),
+                   "XDG_CACHE_HOME": str(cwd / "xdg-cache"), "TZ": "UTC", "COLUMNS": "100"}
+    environment.pop("DOCBAO_CONFIG", None)  # only the --config a test names is ever read
+    environment.update(env or {})
+    proc = subprocess.Popen([sys.executable, "-m", "tui", *args], cwd=cwd, stdout=out, stderr=err,
+                            stdin=subprocess.DEVNULL, env=environment)
+    proc._hostile_files = (out, err, time.monotonic())  # type: ignore[attr-defined]
+    return proc
+
+
+def finish(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> Run:
+    """Wait for a process from `start`; kill it (and fail) if it outlives `timeout`."""
+    out, err, started = proc._hostile_files  # type: ignore[attr-defined]
+    limit = started + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > limit:
+            os.kill(proc.pid, signal.SIGKILL)
+            os.wait4(proc.pid, 0)
+            raise AssertionError(f"docbao {proc.args[3:]} still running after {timeout} s")
+        time.sleep(0.02)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.monotonic() - started
+    out.seek(0)
+    err.seek(0)
+    run = Run(proc.returncode, out.read(), err.read(), usage.ru_maxrss * 1024, elapsed)
+    for handle in (out, err):
+        handle.close()
+        Path(handle.name).unlink(missing_ok=True)
+    return run
+
+
+def write_config(folder: Path, feeds: Iterable[str | dict[str, object]], **settings: object) -> Path:
+    """feeds.toml in `folder` with these feeds (a URL, or a table of keys) and settings."""
+    lines = []
+    if settings:
+        lines.append("[settings]")
+        lines += [f"{key} = {_toml(value)}" for key, value in settings.items()]
+        lines.append("")
+    for feed in feeds:
+        table = {"url": feed} if isinstance(feed, str) else feed
+        lines.append("[[feed]]")
+        lines += [f"{key} = {_toml(value)}" for key, value in table.items()]
+        lines.append("")
+    path = folder / "feeds.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def cache_db(folder: Path) -> Path:
+    """Where `docbao` keeps the cache for a feeds.toml in `folder`."""
+    return folder / "cache" / "docbao.db"
+
+
+def query(db: Path, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+    """Read the cache the way an outside tool would: a plain read-only connection."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def integrity(db: Path) -> str:
+    return query(db, "PRAGMA integrity_check")[0][0]
+
+
+# ------------------------------------------------------------------------ feed builders
+def rss(items: Sequence[dict[str, str]], *, title: str = "Báo Thái Nguyên", link: str = "https://baothainguyen.example/",
+        head: str = "", extra: str = "") -> bytes:
+    """An RSS 2.0 document; item values are inserted as written (already XML-escaped)."""
+    body = []
+    for item in items:
+        body.append("<item>" + "".join(f"<{k}>{v}</{k}>" if not k.startswith("<") else k + v
+                                       for k, v in item.items()) + "</item>")
+    prolog = head or '<?xml version="1.0" encoding="utf-8"?>'
+    return (f"{prolog}"
+            f'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+            f' xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+            f"<title>{title}</title><link>{link}</link>{extra}{''.join(body)}</channel></rss>").encode("utf-8")
+
+
+def simple_items(count: int, prefix: str = "a", day: int = 23) -> list[dict[str, str]]:
+    """`count` ordinary Vietnamese news items with distinct guids and dates."""
+    return [
+        {
+            "title": f"Tin {prefix} số {n}: Lãnh đạo tỉnh làm việc",
+            "link": f"https://baothainguyen.example/{prefix}-{n}.html",
+            "guid": f"{prefix}-{n}",
+            "pubDate": f"Sat, {day:02d} May 2020 {n % 24:02d}:{n % 60:02d}:00 +0700",
+            "description": html.escape(f"<p>Nội dung {prefix} {n}</p>"),
+        }
+        for n in range(count)
+    ]
+
+
+def articles_of(db: Path) -> dict[str, tuple]:
+    """guid -> (id, feed_id, title, read, starred) of every cached article."""
+    return {row[0]: row[1:] for row in query(db, "SELECT guid, id, feed_id, title, read, starred FROM articles")}
