@@ -171,6 +171,24 @@ def test_double_encoded_utf8_is_repaired() -> None:
     assert not any(MOJIBAKE.search(a.title + a.content) for a in feed.articles)
 
 
+def test_mojibake_repair_leaves_real_text_alone() -> None:
+    items = "".join(
+        ITEM_WITH.format(t).replace("/1<", f"/{i}<")
+        for i, t in enumerate([
+            "“L’ÉTÉ” à Paris",  # uppercase accents before quotes: not mojibake
+            VIETNAMESE + " — Hà Nội",
+            "Prachanda’s â€˜secretâ€™ meet",  # correct and broken quotes in one title
+            "KÃ¤ltewelle in Europa: FlÃ¼chtlinge",
+        ])
+    )
+    assert titles(parse_feed(rss(items))) == [
+        "“L’ÉTÉ” à Paris",
+        VIETNAMESE + " — Hà Nội",
+        "Prachanda’s ‘secret’ meet",
+        "Kältewelle in Europa: Flüchtlinge",
+    ]
+
+
 def test_duplicate_guids_keep_the_first_entry() -> None:
     feed = parse_feed(data("rome__CDATATestFeed.xml"))
     (entry,) = feed.articles

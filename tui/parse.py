@@ -8,14 +8,16 @@ The pipeline, and why each step exists:
    that happens to be valid UTF-8), then the HTTP charset, then the XML declaration, then a
    guess (windows-1252 unless detection finds a non-Latin script). Legacy charsets are read
    through their supersets (gb2312 -> gb18030, iso-8859-1 -> windows-1252, ...).
-2. DTDs never reach a parser. The DOCTYPE is cut out; a DTD that declares only short literal
-   entities has them substituted within a growth limit, and any other entity declaration
-   (nested, external, parameter, oversized) gets the document refused. HTML named entities
-   that RSS 0.91's DTD used to supply become numeric references.
-3. fastfeedparser (lxml, native extractor) reads the document; feedparser 6 is the fallback
-   when it raises or returns fewer entries than the document holds. Both results go through
-   one normaliser, so an entry's identity (guid, link) does not depend on which parser read
-   it: a feed that is malformed on one refresh and fine on the next keeps its articles.
+2. DTDs never reach a parser. The DOCTYPE is cut out: short literal entities are
+   substituted within a growth limit; external and parameter entities are dropped unread
+   (a reference to one stays visible text); entities that refer to other entities (billion
+   laughs), carry markup or are long get the document refused. HTML named entities, which
+   RSS 0.91's DTD used to supply, become numeric references.
+3. fastfeedparser (lxml, native extractor) reads the document; feedparser 6 reads it too
+   when fastfeedparser fails, finds fewer entries than the document holds, or the document
+   is not well-formed, and the better reading wins. Both go through one normaliser, so an
+   entry's identity (guid, link) does not depend on the parser: a feed that is malformed on
+   one refresh and fine on the next keeps its articles.
 4. Every text field is cleaned with tui.sanitize: titles as one plain line, HTML bodies
    through the allowlist sanitizer, once, after relative URLs were made absolute.
 
@@ -32,7 +34,6 @@ from __future__ import annotations
 import calendar
 import codecs
 import datetime as dt
-import gzip
 import hashlib
 import html
 import io
@@ -278,7 +279,8 @@ _ENTITY_ANY = re.compile(r"<!ENTITY\b", re.IGNORECASE)
 # One declaration: parameter marker, name, then a literal or an external identifier.
 _ENTITY_DECL = re.compile(
     r"""<!ENTITY\s+(%\s+)?([A-Za-z_:][\w.:-]*)\s+"""
-    r"""(?:"([^"]*)"|'([^']*)'|(SYSTEM|PUBLIC)(?:\s+(?:"[^"]*"|'[^']*'))+(?:\s+NDATA\s+[\w.:-]+)?)"""
+    r"""(?:"([^"]*)"|'([^']*)'"""
+    r"""|(SYSTEM|PUBLIC)(?:\s+(?:"[^"]*"|'[^']*'))+(?:\s+NDATA\s+[\w.:-]+)?)"""
     r"""\s*>""",
     re.IGNORECASE,
 )
@@ -448,6 +450,7 @@ _ROOT_TAG = re.compile(r"<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)([^>]{0,4000})>?
 _VERSION_ATTR = re.compile(r"""\bversion\s*=\s*["']\s*([\d.]+)""")
 _XML_BASE_ATTR = re.compile(r"""\sxml:base\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _ENTRY_START = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)(?=[\s/>])[^>]*>")
+_ENTRY_START_BYTES = re.compile(_ENTRY_START.pattern.encode())
 _CONTENT_START = re.compile(
     r"<(?:[\w.-]+:)?(?:content|encoded|description|summary)(?=[\s/>])[^>]*>"
 )
@@ -537,22 +540,23 @@ def _parse_xml(
         elif not any(marker in text for marker in _FEED_MARKERS):
             shown = f"XML root <{root}>" if root else "no RSS, Atom or JSON Feed found"
             raise FeedError(f"not a feed ({shown})")
-    bases = _xml_bases(text, url) if "xml:base" in text else None
-    if bases is not None:
-        text = _XML_BASE_ATTR.sub("", text)  # docbao resolves; parsers must report raw values
-        original = None
     document = original if original is not None else _utf8_document(text)
+    bases = None
+    if b"xml:base" in document:
+        bases = _xml_bases(text, url)
+        text = _XML_BASE_ATTR.sub("", text)  # docbao resolves; parsers must report raw values
+        document = _utf8_document(text)
     expected = _count_entry_tags(document, fmt)
     malformed = _xml_error(document)
 
     fast: _RawFeed | None = None
     if reader != "feedparser":
         try:
-            fast = _read_fastfeedparser(document, _has_ids(text))
+            fast = _read_fastfeedparser(document, _has_ids(document))
         except Exception:  # noqa: BLE001 - any failure of the fast path means: try feedparser
             fast = None
     best = fast
-    xhtml_titles = 'type="xhtml"' in text or "type='xhtml'" in text
+    xhtml_titles = b'type="xhtml"' in document or b"type='xhtml'" in document
     if reader != "fastfeedparser" and (
         fast is None
         or malformed
@@ -573,7 +577,7 @@ def _parse_xml(
         warnings = [*warnings, f"not well-formed XML, read leniently ({malformed})"]
     fmt = fmt or best.format
     head = _channel_head(text, fmt, bases.feed if bases else url)
-    if 'rel="enclosure"' in text or "rel='enclosure'" in text:
+    if b'rel="enclosure"' in document or b"rel='enclosure'" in document:
         _fill_enclosure_lengths(best, text)
     return _finish(best, url, fmt, warnings, bases, head)
 
@@ -608,11 +612,11 @@ def _xml_error(document: bytes) -> str:
     return ""
 
 
-def _has_ids(text: str) -> bool:
+def _has_ids(document: bytes) -> bool:
     """Whether any entry may carry an id of its own (guid, Atom id, rdf:about)."""
-    first = _ENTRY_START.search(text)
-    body = text[first.start() :] if first else text
-    return "<guid" in body or "id>" in body or "rdf:about" in body or ":guid" in body
+    first = _ENTRY_START_BYTES.search(document)
+    start = first.start() if first else 0
+    return any(document.find(marker, start) >= 0 for marker in (b"guid", b"id>", b"rdf:about"))
 
 
 def _better(slow: _RawFeed, fast: _RawFeed) -> bool:
@@ -714,6 +718,9 @@ def _read_fastfeedparser(document: bytes, has_ids: bool = True) -> _RawFeed:
     out = _RawFeed(title=_text(feed.get("title")), link=_text(feed.get("link")))
     synthesize = _ffp_synthesizer()
     for entry in parsed.get("entries") or []:
+        entry_id = _text(entry.get("id"))
+        if not has_ids and entry.get("id") == entry.get("link"):
+            entry_id = ""
         content = ""
         content_is_text = False
         items = entry.get("content") or []
@@ -748,7 +755,7 @@ def _read_fastfeedparser(document: bytes, has_ids: bool = True) -> _RawFeed:
         ]
         out.entries.append(
             _Raw(
-                id=_text(entry.get("id")) if has_ids or entry.get("id") != entry.get("link") else "",
+                id=entry_id,
                 link=_text(entry.get("link")),
                 title=entry.get("title") or "",
                 author=_text(entry.get("author")),
@@ -786,7 +793,9 @@ def _ffp_synthesizer() -> Any:
     return getattr(main, "_synthesize_entry_description", None)
 
 
-_XHTML_WRAPPER = re.compile(r"^\s*<(?:[\w.-]+:)?content\b[^>]*>(.*)</(?:[\w.-]+:)?content>\s*$", re.DOTALL)
+_XHTML_WRAPPER = re.compile(
+    r"^\s*<(?:[\w.-]+:)?content\b[^>]*>(.*)</(?:[\w.-]+:)?content>\s*$", re.DOTALL
+)
 
 
 def _unwrap_xhtml(value: str) -> str:
@@ -798,7 +807,10 @@ def _unwrap_xhtml(value: str) -> str:
 def _read_feedparser(document: bytes) -> _RawFeed:
     import feedparser
 
-    parsed = feedparser.parse(io.BytesIO(document), sanitize_html=False, resolve_relative_uris=False)
+    # Bytes only, never a URL or a path; docbao resolves and sanitizes on its own, once.
+    parsed = feedparser.parse(
+        io.BytesIO(document), sanitize_html=False, resolve_relative_uris=False
+    )
     feed = parsed.get("feed") or {}
     feed_link = _text(feed.get("link"))
     if feed_link and feed_link == _text(feed.get("id")):
@@ -890,7 +902,9 @@ def _parse_json_feed(text: str, url: str, warnings: list[str]) -> ParsedFeed:
         value = doc.get(key)
         if not base and isinstance(value, str) and is_openable_url(value.strip()):
             base = value.strip()
-    raw = _RawFeed(title=_json_str(doc.get("title")), link=_json_str(doc.get("home_page_url")), format=fmt)
+    raw = _RawFeed(
+        title=_json_str(doc.get("title")), link=_json_str(doc.get("home_page_url")), format=fmt
+    )
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -911,9 +925,11 @@ def _parse_json_feed(text: str, url: str, warnings: list[str]) -> ParsedFeed:
                     )
                 )
         item_id = item.get("id")
+        if isinstance(item_id, bool) or not isinstance(item_id, (str, int)):
+            item_id = ""  # the spec says string; numbers are common, anything else is noise
         raw.entries.append(
             _Raw(
-                id=str(item_id).strip() if isinstance(item_id, (str, int)) and not isinstance(item_id, bool) else "",
+                id=str(item_id).strip(),
                 link=_json_str(item.get("url")) or _json_str(item.get("external_url")),
                 title=_json_str(item.get("title")),
                 author=_json_author(item) or _json_author(doc),
@@ -978,25 +994,39 @@ _MOJIBAKE = re.compile(
     f"[\u00c2-\u00df]{_CONTINUATION}|[\u00e0-\u00ef]{_CONTINUATION}{{2}}"
     f"|[\u00f0-\u00f4]{_CONTINUATION}{{3}}"
 )
+# The families that are mojibake whatever surrounds them (Latin-1 letters, Cyrillic,
+# punctuation such as quotes and dashes, emoji): these are repaired one by one even in a
+# string that also holds correct text. "É”" could be French, so other leads are repaired
+# only when the whole string comes out as valid UTF-8.
+_MOJIBAKE_SURE = re.compile(
+    f"[\u00c2\u00c3\u00d0\u00d1]{_CONTINUATION}|\u00e2{_CONTINUATION}{{2}}"
+    f"|\u00f0{_CONTINUATION}{{3}}"
+)
 _CP1252_BYTE = {
     ch: byte
     for byte in range(0x80, 0xA0)
     if (ch := bytes([byte]).decode("cp1252", errors="ignore"))
 }
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_URL_ATTR = re.compile(r"""(\s(?:href|src)\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+_URL_ATTR = re.compile(
+    r"""(\s(?:href|src)\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE
+)
 # Over lower-cased text, so that each pattern starts with a literal the engine can skip to.
 _RELATIVE_HREF = re.compile(r"""href\s*=\s*["']?+(?![a-z][a-z0-9+.-]*:)""")
 _RELATIVE_SRC = re.compile(r"""src\s*=\s*["']?+(?![a-z][a-z0-9+.-]*:)""")
 
 
 def _unmojibake(value: str) -> str:
-    """Undo UTF-8 that was decoded as windows-1252/Latin-1 and encoded again, sequence by
-    sequence (a title may mix repaired and broken quotes); a sequence whose bytes are not
-    valid UTF-8 is left as it is."""
-    if value.isascii():
+    """Undo UTF-8 that was decoded as windows-1252/Latin-1 and encoded again: the whole
+    string when its bytes are valid UTF-8 (what feedparser does), else the unambiguous
+    sequences one by one (a title may mix correct and broken quotes)."""
+    if value.isascii() or not _MOJIBAKE.search(value):
         return value
-    return _MOJIBAKE.sub(_repair_sequence, value)
+    try:
+        raw = bytes(ord(ch) if ord(ch) < 256 else _CP1252_BYTE[ch] for ch in value)
+        return raw.decode("utf-8")
+    except (KeyError, UnicodeDecodeError):
+        return _MOJIBAKE_SURE.sub(_repair_sequence, value)
 
 
 def _repair_sequence(match: re.Match[str]) -> str:
@@ -1026,14 +1056,15 @@ def _unmojibake_line(value: str) -> str:
 
 
 def _needs_unmojibake(feed: _RawFeed) -> bool:
-    return any(
-        value and _unmojibake(value) != value for value in [feed.title, *(e.title for e in feed.entries)]
-    )
+    titles = [feed.title, *(e.title for e in feed.entries)]
+    return any(value and _unmojibake(value) != value for value in titles)
 
 
 # A URL is_openable_url accepts for certain: http(s), a host, printable ASCII only. It
 # spares the character-by-character check for the common case; anything else is asked.
-_PLAIN_HTTP_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9\[][\x21-\x2e\x30-\x7e]*(?:/[\x21-\x7e]*)?")
+_PLAIN_HTTP_URL = re.compile(
+    r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9\[][\x21-\x2e\x30-\x7e]*(?:/[\x21-\x7e]*)?"
+)
 
 
 def _absolute(base: str, ref: str) -> str:
