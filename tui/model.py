@@ -26,8 +26,8 @@ class ParsedArticle:
     author: str = ""
     published: int | None = None
     updated: int | None = None
-    summary: str = ""  # sanitized HTML
-    content: str = ""  # sanitized HTML; empty when the feed carries only a summary
+    summary: str = ""  # sanitized HTML: the description, "" when it is the only body
+    content: str = ""  # sanitized HTML: the full body, else the description
     enclosures: list[Enclosure] = field(default_factory=list)
 
 
