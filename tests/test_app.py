@@ -90,6 +90,7 @@ def feed_key(cache: UICache, url: str, folder: str = "") -> str:
 
 async def go_to_feed(pilot, app: DocbaoApp, key: str) -> None:  # type: ignore[no-untyped-def]
     """Walk the feed list with j/k, as a reader would, to the entry `key`."""
+    await pilot.pause()
     feeds, _, _ = panes(app)
     feeds.focus()
     await pilot.pause()
@@ -137,7 +138,7 @@ async def test_reading_an_article_marks_it_read_and_updates_counts(cache: UICach
         feeds, articles, reader = panes(app)
         assert articles.ids == cache.articles[VN]
         assert "Lãnh đạo Trung ương" in lines(articles)[0]
-        assert "2020-05-23" in lines(articles)[0]
+        assert "May 23" in lines(articles)[0]  # the year goes where room is short
         await pilot.press("enter")
         assert app.focused is articles
         await pilot.press("enter")
@@ -300,7 +301,7 @@ async def test_hostile_titles_and_bodies_show_as_text(cache: UICache) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await go_to_feed(pilot, app, feed_key(cache, EVIL, "Tech"))
         feeds, articles, reader = panes(app)
-        assert lines(feeds)[9].strip().startswith("[bold]Evil[/] [RF")
+        assert lines(feeds)[9].strip().startswith("[bold]Evil[/] [")
         top = screen_lines(app)[0]  # the pane titles are drawn in the top border
         assert "─ [bold]Evil[/] [RFC] [@click=app.quit]" in top
         assert "[@click=app.quit]Quit now[/]" in lines(articles)[0]

@@ -21,11 +21,16 @@ from tui.widgets.virtual_list import VirtualList, fit
 WINDOW_LIMIT = 4000  # rows kept before the window is dropped and fetched again
 
 
-def format_date(epoch: int | None) -> str:
-    """A list date in local time; fixed width so the columns line up."""
+def format_date(epoch: int | None, *, short: bool = False) -> str:
+    """A list date in local time, fixed width so the columns line up: "2020-05-23", or
+    "May 23" where room is short."""
+    width = 6 if short else 10
     if not epoch:
-        return " " * 10
-    return time.strftime("%Y-%m-%d", time.localtime(epoch))
+        return " " * width
+    return time.strftime("%b %d" if short else "%Y-%m-%d", time.localtime(epoch))
+
+
+SHORT_DATES_BELOW = 70  # cells of list width under which dates lose their year
 
 
 class ArticleList(VirtualList):
@@ -39,6 +44,7 @@ class ArticleList(VirtualList):
     ArticleList > .article-list--date { color: $text-muted; }
     ArticleList > .article-list--feed { color: $text-secondary; }
     """
+    EMPTY = "No articles here."
     COMPONENT_CLASSES = VirtualList.COMPONENT_CLASSES | {
         "article-list--unread", "article-list--read", "article-list--marker", "article-list--star",
         "article-list--date", "article-list--feed",
@@ -146,20 +152,21 @@ class ArticleList(VirtualList):
         if row is None:  # deleted since the ids were read
             return [Segment(fit("  (gone)", width), base + self.part("article-list--read", selected))]
         text_style = base + self.part("article-list--read" if row.read else "article-list--unread", selected)
+        date = format_date(row.sort_time, short=width < SHORT_DATES_BELOW)
         segments = [
-            Segment(" "),
+            Segment(" ", base),
             Segment("●" if not row.read else " ", base + self.part("article-list--marker", selected)),
             Segment("★" if row.starred else " ", base + self.part("article-list--star", selected)),
-            Segment(" " + format_date(row.sort_time) + "  ", base + self.part("article-list--date", selected)),
+            Segment(f" {date}  ", base + self.part("article-list--date", selected)),
         ]
         room = width - sum(len(s.text) for s in segments)  # the prefix is one cell per character
-        if self.show_feed and room > 30:
-            feed_width = min(20, room // 3)
+        if self.show_feed and room >= 28:
+            feed_width = max(8, min(18, room // 4))
             name = self.feed_names.get(row.feed_id, "")
             segments.append(Segment(fit(name, feed_width) + "  ", base + self.part("article-list--feed", selected)))
             room -= feed_width + 2
         segments.append(Segment(fit(row.title, room), text_style))
-        return [Segment(s.text, s.style or base) for s in segments]
+        return segments
 
 
 def _index(ids: list[int], article_id: int) -> int | None:

@@ -41,13 +41,17 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         color: $block-cursor-blurred-foreground;
         text-style: $block-cursor-blurred-text-style;
     }
+    VirtualList > .virtual-list--empty {
+        color: $text-muted;
+    }
     VirtualList:focus > .virtual-list--cursor {
         background: $block-cursor-background;
         color: $block-cursor-foreground;
         text-style: $block-cursor-text-style;
     }
     """
-    COMPONENT_CLASSES = {"virtual-list--cursor"}
+    COMPONENT_CLASSES = {"virtual-list--cursor", "virtual-list--empty"}
+    EMPTY = ""  # shown on the first line when there are no lines
     BINDINGS = [
         bind("down", "cursor_down"),
         bind("up", "cursor_up"),
@@ -62,6 +66,7 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(id=id, classes=classes)
         self.cursor = 0
         self._strips: dict[object, Strip] = {}  # drawn lines, by what they show
+        self._parts: dict[tuple[str, bool], Style] = {}
 
     # ----------------------------------------------------------------- for subclasses
     @property
@@ -85,10 +90,17 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
 
     # ------------------------------------------------------------------- rendering
     def part(self, component: str, selected: bool) -> Style:
-        """The style a component class adds to a line; on the cursor line only its
-        attributes (bold, italic...), so the cursor colours stay readable."""
-        style = self.get_component_rich_style(component, partial=True)
-        return style.without_color if selected else style
+        """The style a component class adds to a line: its text colour (blended, so
+        `$text-muted` works) and attributes; on the cursor line only the attributes, so
+        the cursor's colours stay readable."""
+        key = (component, selected)
+        style = self._parts.get(key)
+        if style is None:
+            attributes = self.get_component_rich_style(component, partial=True).without_color
+            colour = self.get_component_rich_style(component).color
+            style = attributes if selected or colour is None else Style(color=colour) + attributes
+            self._parts[key] = style
+        return style
 
     def lines_changed(self) -> None:
         """Call after the lines changed: resizes the scroll area and clamps the cursor."""
@@ -99,12 +111,15 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._parts.clear()
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
         base = self.rich_style
         if index >= self.line_count:
+            if index == 0 and self.EMPTY:
+                return Strip([Segment(fit(" " + self.EMPTY, width), base + self.part("virtual-list--empty", False))])
             return Strip.blank(width, base)
         selected = index == self.cursor
         row_key = self.row_key(index)

@@ -1,0 +1,87 @@
+"""SVG snapshots of the reading screens on the fixed cache, at 120x36 and 80x24.
+
+Update after a reviewed change with `pytest tests/test_snapshots.py --snapshot-update` and
+look at the SVGs (snapshot_report.html shows the differences when a snapshot fails).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.test_app import feed_key, go_to_feed
+from tests.test_ui_cache import BROKEN, EVIL, VN, UICache, build_ui_cache
+from tui.app import DocbaoApp
+
+WIDE = (120, 36)
+NARROW = (80, 24)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Dates are drawn in local time: draw them in UTC whatever the machine's zone."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> UICache:
+    return build_ui_cache(tmp_path / "cache")
+
+
+def test_first_screen_all_articles(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]
+    """Feeds with folders, counts and an error mark; "All" with the feed column."""
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE)
+
+
+def test_vietnamese_article(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]
+    async def open_seed(pilot) -> None:  # type: ignore[no-untyped-def]
+        await go_to_feed(pilot, pilot.app, feed_key(cache, VN, "Việt Nam"))
+        await pilot.press("enter", "enter")
+
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, run_before=open_seed)
+
+
+def test_hostile_feed_and_article(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]
+    async def open_hostile(pilot) -> None:  # type: ignore[no-untyped-def]
+        await go_to_feed(pilot, pilot.app, feed_key(cache, EVIL, "Tech"))
+        await pilot.press("enter", "enter")
+
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, run_before=open_hostile)
+
+
+def test_feed_with_a_fetch_error(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]
+    async def select_broken(pilot) -> None:  # type: ignore[no-untyped-def]
+        await go_to_feed(pilot, pilot.app, feed_key(cache, BROKEN))
+
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, run_before=select_broken)
+
+
+def test_help_screen(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, press=["question_mark"])
+
+
+def test_narrow_feeds(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=NARROW)
+
+
+def test_narrow_articles(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]
+    async def open_feed(pilot) -> None:  # type: ignore[no-untyped-def]
+        await go_to_feed(pilot, pilot.app, feed_key(cache, VN, "Việt Nam"))
+        await pilot.press("enter")
+
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=NARROW, run_before=open_feed)
+
+
+def test_narrow_vietnamese_article(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]
+    async def open_seed(pilot) -> None:  # type: ignore[no-untyped-def]
+        await go_to_feed(pilot, pilot.app, feed_key(cache, VN, "Việt Nam"))
+        await pilot.press("enter", "enter")
+
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=NARROW, run_before=open_seed)
