@@ -525,6 +525,10 @@ def test_a_malformed_feed_still_yields_entries_with_a_warning() -> None:
     feed = parse_feed(doc)
     assert [a.link for a in feed.articles][:2] == ["https://example.org/1", "https://example.org/2"]
     assert feed.warning.startswith("not well-formed XML")
+    # Broken with nothing to read is an error, not an empty feed; well-formed and empty is fine.
+    with pytest.raises(FeedError, match="^not well-formed XML .*no entries could be read$"):
+        parse_feed(b"<rss><channel><item><title>")
+    assert parse_feed(rss("")).articles == []
 
 
 # --------------------------------------------------------------------------- documents

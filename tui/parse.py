@@ -579,7 +579,11 @@ def _parse_xml(
     head = _channel_head(text, fmt, bases.feed if bases else url)
     if b'rel="enclosure"' in document or b"rel='enclosure'" in document:
         _fill_enclosure_lengths(best, text)
-    return _finish(best, url, fmt, warnings, bases, head)
+    feed = _finish(best, url, fmt, warnings, bases, head)
+    if malformed and not feed.articles:
+        # Broken and empty: nothing could be read, which is an error, not an empty feed.
+        raise FeedError(f"not well-formed XML ({malformed}); no entries could be read")
+    return feed
 
 
 def _fill_enclosure_lengths(feed: _RawFeed, text: str) -> None:
