@@ -19,6 +19,7 @@ from tests.test_ui_cache import (
     NEVER,
     PLAIN,
     SEED_TITLE,
+    SHOWN_FEED,
     TECH,
     VN,
     UICache,
@@ -301,12 +302,12 @@ async def test_hostile_titles_and_bodies_show_as_text(cache: UICache) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await go_to_feed(pilot, app, feed_key(cache, EVIL, "Tech"))
         feeds, articles, reader = panes(app)
-        assert lines(feeds)[9].strip().startswith("[bold]Evil[/] [")
+        assert lines(feeds)[9].strip().startswith("[bold]Evil[/] ]")
         top = screen_lines(app)[0]  # the pane titles are drawn in the top border
-        assert "─ [bold]Evil[/] [RFC] [@click=app.quit]" in top
+        assert "─ [bold]Evil[/] ]52;c;SGFja2Vk]0;pwned31m [" in top
         assert "[@click=app.quit]Quit now[/]" in lines(articles)[0]
         await pilot.press("enter", "enter")
-        assert screen_lines(app)[0].count("─ [bold]Evil[/] [RFC] [@click=app.quit]x") == 2  # and above the reader
+        assert screen_lines(app)[0].count("─ [bold]Evil[/] ]52;c;SGFja2Vk]0;pwned31m [") == 2  # and the reader
         text = flat(reader.text)
         assert "[@click=app.quit]Quit now[/] [b]not bold[/b] [WIP]" in text
         assert "[@click=app.quit]Click me[/] and [bold]this[/bold] stays text." in text
@@ -339,10 +340,10 @@ async def test_hostile_text_in_notifications_and_banners(cache: UICache) -> None
         await pilot.pause()
         failures = [n for n in app._notifications if n.title == "Feed not refreshed"]
         assert failures and failures[0].markup is False
-        assert failures[0].message.startswith("[bold]Evil[/] [RFC] [@click=app.quit]x[/]")
+        assert failures[0].message.startswith(SHOWN_FEED)
         assert "\x1b" not in failures[0].message
         toasts = [plain(toast.render()) for toast in app.screen.query("Toast")]
-        assert any("[@click=app.quit]x[/]" in text for text in toasts)
+        assert any("[@click=app.quit]x[/] [link=file:///etc/passwd]pw[/link]" in text for text in toasts)
         assert app.is_running
 
 

@@ -30,8 +30,9 @@ NEVER = "http://127.0.0.1:9/never-fetched.xml"
 SEED_TITLE = "Lãnh đạo Trung ương làm việc với Ban Thường vụ Tỉnh ủy Thái Nguyên"
 # Rich/Textual markup, an action link, a file link, OSC 52 (clipboard) and OSC 0 (window
 # title) escape sequences, a C1 CSI and a bidi override: all must show as inert text.
-HOSTILE_FEED = ("[bold]Evil[/] [RFC] [@click=app.quit]x[/] [link=file:///etc/passwd]pw[/link] "
-                "\x1b]52;c;SGFja2Vk\x07 \x1b]0;pwned\x07 \x9b31m \u202eevil")
+HOSTILE_FEED = ("[bold]Evil[/] \x1b]52;c;SGFja2Vk\x07\x1b]0;pwned\x07\x9b31m\u202e [RFC] "
+                "[@click=app.quit]x[/] [link=file:///etc/passwd]pw[/link]")
+SHOWN_FEED = "[bold]Evil[/] ]52;c;SGFja2Vk]0;pwned31m [RFC] [@click=app.quit]x[/] [link=file:///etc/passwd]pw[/link]"
 HOSTILE_ARTICLE = "[@click=app.quit]Quit now[/] [b]not bold[/b] [WIP] \x1b[31mred"
 HOSTILE_AUTHOR = "[link=file:///etc/passwd]Mallory[/link]"
 HOSTILE_BODY = ("<p>[@click=app.quit]Click me[/] and [bold]this[/bold] stays text.</p>"
@@ -135,7 +136,7 @@ def test_feed_labels_fall_back_and_lose_control_characters(tmp_path: Path) -> No
     entries = {e.key: e for e in build_entries(cache.config, store.feeds(), 0)}
     store.close()
     evil = entries[f"tag:Tech/feed:{cache.feed_ids[EVIL]}"]
-    assert evil.label.startswith("[bold]Evil[/] [RFC] [@click=app.quit]x[/]")
+    assert evil.label == SHOWN_FEED
     assert not any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F or ch == "\u202e" for ch in evil.label)
     broken = entries[f"feed:{cache.feed_ids[BROKEN]}"]
     assert broken.error.startswith("HTTP 500 [b]Internal[/b] Server Error")

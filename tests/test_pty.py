@@ -1,0 +1,99 @@
+"""The installed `docbao` command in a real pseudo-terminal: it starts on a small cache, draws
+the feed list, quits on `q` with status 0, and never lets a hostile feed's escape sequences
+(OSC 52 clipboard, OSC 0 window title, C1 CSI, bidi override) reach the terminal."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_ui_cache import HOSTILE_FEED, build_ui_cache
+
+pexpect = pytest.importorskip("pexpect")
+
+# What the hostile feed's title and bodies would make a terminal do, if written raw.
+FORBIDDEN = {
+    "OSC 52 (set the clipboard)": b"\x1b]52;c;SGFja2Vk",
+    "OSC 0 (set the window title)": b"\x1b]0;pwned",
+    "C1 CSI": "\x9b".encode(),
+    "right-to-left override": "\u202e".encode(),
+}
+
+
+def docbao_command() -> str:
+    found = shutil.which("docbao", path=str(Path(sys.executable).parent)) or shutil.which("docbao")
+    if found is None:
+        pytest.skip("the docbao command is not installed (pip install -e .)")
+    return found
+
+
+def write_config(path: Path) -> Path:
+    """feeds.toml for the UI test cache, as a user would write it."""
+    cache = build_ui_cache(path.parent / "cache")
+    lines = []
+    for feed in cache.config.feeds:
+        lines.append("[[feed]]")
+        lines.append(f'url = "{feed.url}"')
+        if feed.title:
+            lines.append(f'title = "{feed.title}"')
+        if feed.tags:
+            lines.append("tags = [" + ", ".join(f'"{tag}"' for tag in feed.tags) + "]")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def spawn(tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+    }
+    child = pexpect.spawn(docbao_command(), list(args), env=env, dimensions=(24, 80), timeout=30)
+    child.logfile_read = io.BytesIO()
+    return child
+
+
+def test_docbao_starts_shows_the_feeds_and_quits_on_q(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "feeds.toml")
+    child = spawn(tmp_path, "--config", str(config), "--cache", str(tmp_path / "cache"))
+    try:
+        child.expect("Báo Thái Nguyên".encode())
+        child.expect(b"Plain Feed")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, child.logfile_read.getvalue()[-2000:]
+
+
+def test_hostile_feed_sends_no_control_sequence_to_the_terminal(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "feeds.toml")
+    child = spawn(tmp_path, "--config", str(config), "--cache", str(tmp_path / "cache"))
+    try:
+        child.expect(b"Plain Feed")
+        child.send("j" * 9)  # down to the hostile feed (80 columns: one pane at a time)
+        child.send("\r")  # its articles
+        child.expect(b"closing tag first")
+        child.send("\r")  # the hostile article, with the feed's full title in its header
+        child.expect(b"Click me")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    written = child.logfile_read.getvalue()
+    assert HOSTILE_FEED.startswith("[bold]Evil[/] \x1b]52;c;SGFja2Vk\x07\x1b]0;pwned\x07\x9b")
+    for name, sequence in FORBIDDEN.items():
+        assert sequence not in written, f"{name} reached the terminal"
+    assert b"]52;c;SGFja2Vk]0;pwned31m" in written  # the title was drawn, as inert text
