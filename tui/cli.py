@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the full article from its web page (cached copy, else fetched now)")
     read.add_argument("--width", type=int, metavar="N", help="wrap to N columns (default: the terminal's, or 80)")
     read.set_defaults(handler=cmd_read)
+
+    from tui import subscribe
+    subscribe.add_parsers(verbs, common)
     return parser
 
 
