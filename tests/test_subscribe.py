@@ -1,0 +1,804 @@
+"""docbao add / remove / import / export / import-newsboat-cache end to end: a real HTTP
+server on 127.0.0.1, real feed, page and OPML files, real caches, and a cache written by
+newsboat itself.
+
+Run `python -m tests.test_subscribe` to rebuild tests/data/newsboat/cache.db with the
+installed newsboat (see tests/data/newsboat/README.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import DATA, SHARED, shared_path
+from tests.server import LocalServer
+from tui.cli import main
+from tui.config import default_config_path, load_config
+from tui.discover import discover_feeds
+from tui.opml import normalise_url, read_opml
+from tui.parse import parse_feed
+from tui.refresh import refresh
+from tui.sanitize import clean_line
+from tui.store import Store
+
+NEWSBOAT = DATA / "newsboat"
+OPML = DATA / "opml"
+# The feeds newsboat read for the cache fixture, in the order of its urls file.
+NEWSBOAT_FEEDS = ["thoi-su.xml", "blogger-rss.xml", "hacker-news.xml", "feedbin-atom.xml"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------------------- helpers
+def serve_feeds(server: LocalServer) -> list[str]:
+    return [server.route_file("/" + name, NEWSBOAT / name, content_type="application/rss+xml")
+            for name in NEWSBOAT_FEEDS]
+
+
+def write_config(path: Path, feeds: list[tuple[str, str, list[str]]], extra: str = "") -> Path:
+    lines = ["# my subscriptions", ""]
+    for url, title, tags in feeds:
+        lines.append("[[feed]]")
+        lines.append(f"url = {json.dumps(url)}")
+        if title:
+            lines.append(f"title = {json.dumps(title, ensure_ascii=False)}")
+        if tags:
+            lines.append(f"tags = {json.dumps(tags, ensure_ascii=False)}")
+        lines.append("")
+    path.write_text("\n".join(lines) + extra, encoding="utf-8")
+    return path
+
+
+def subscriptions(path: Path) -> dict[str, tuple[str, frozenset[str]]]:
+    """The config's feeds as a user sees them: URL -> (title, tags)."""
+    return {f.url: (f.title, frozenset(f.tags)) for f in load_config(path).feeds}
+
+
+def cached(cache: Path, url: str) -> list[dict[str, object]]:
+    """Every stored field of a feed's cached articles, by guid order."""
+    store = Store.open(cache)
+    try:
+        feed_id = store.feed_ids([url]).get(url)
+        if feed_id is None:
+            return []
+        rows = store.conn.execute(
+            "SELECT guid, link, title, author, published, updated, summary, content, enclosures,"
+            " read, starred, first_seen FROM articles WHERE feed_id = ? ORDER BY guid", (feed_id,)).fetchall()
+    finally:
+        store.close()
+    keys = ["guid", "link", "title", "author", "published", "updated", "summary", "content",
+            "enclosures", "read", "starred", "first_seen"]
+    return [dict(zip(keys, row)) for row in rows]
+
+
+def default_cache() -> Path:
+    return default_config_path().parent / "cache"
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- add
+def test_add_a_feed_url_subscribes_creates_the_config_and_refreshes(server: LocalServer,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    url = server.route_file("/thoi-su.xml", NEWSBOAT / "thoi-su.xml", content_type="application/rss+xml")
+    assert not default_config_path().exists()
+    assert main(["add", url, "--title", "Thời sự TN", "--tag", "Tin tỉnh", "--tag", "Việt Nam"]) == 0
+    out = capsys.readouterr().out
+    assert f"Subscribed to {url}" in out and "7 new articles" in out
+    assert subscriptions(default_config_path()) == {url: ("Thời sự TN", frozenset({"Tin tỉnh", "Việt Nam"}))}
+    titles = {a["title"] for a in cached(default_cache(), url)}
+    assert "Lãnh đạo tỉnh làm việc với huyện Đại Từ" in titles and len(titles) == 7
+    assert main(["feeds"]) == 0
+    listing = capsys.readouterr().out
+    assert "7/7" in listing and "Thời sự TN" in listing
+
+
+def test_add_keeps_the_comments_of_an_existing_config(server: LocalServer, tmp_path: Path) -> None:
+    first, second = serve_feeds(server)[:2]
+    config = write_config(tmp_path / "feeds.toml", [(first, "Thời sự", ["tin"])],
+                          extra="# a comment at the end stays\n")
+    assert main(["add", second, "--config", str(config)]) == 0
+    text = config.read_text(encoding="utf-8")
+    assert "# my subscriptions" in text and "# a comment at the end stays" in text
+    assert list(subscriptions(config)) == [first, second]
+    assert len(cached(tmp_path / "cache", second)) == 8
+
+
+def test_add_refuses_a_feed_already_subscribed_in_any_spelling(server: LocalServer,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    url = server.route_file("/thoi-su.xml", NEWSBOAT / "thoi-su.xml", content_type="application/rss+xml")
+    assert main(["add", url]) == 0
+    before = default_config_path().read_bytes()
+    capsys.readouterr()
+    for spelling in (url, url.replace("http://", "HTTP://"), url + "#top", "feed:" + url):
+        assert main(["add", spelling]) == 1
+        assert "already subscribed" in capsys.readouterr().err
+    assert default_config_path().read_bytes() == before
+
+
+def test_add_refuses_the_new_address_of_a_feed_that_moved(server: LocalServer,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    new = server.route_file("/new.xml", NEWSBOAT / "thoi-su.xml", content_type="application/rss+xml")
+    old = server.route("/old.xml", status=301, headers={"Location": new})
+    assert main(["add", old]) == 0  # the refresh records the permanent redirect
+    capsys.readouterr()
+    assert main(["add", new]) == 1
+    assert f"already subscribed as {old}" in capsys.readouterr().err
+    assert list(subscriptions(default_config_path())) == [old]
+
+
+def test_add_a_page_that_names_one_feed(server: LocalServer, capsys: pytest.CaptureFixture[str]) -> None:
+    server.route_file("/feeds/thoi-su.rss", NEWSBOAT / "thoi-su.xml", content_type="text/xml")
+    page = server.route("/tin-tuc/index.html", (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Báo Thái Nguyên</title>'
+        '<link rel="stylesheet" href="/style.css">'
+        '<link rel="alternate" type="application/rss+xml" title="Thời sự" href="../feeds/thoi-su.rss">'
+        "</head><body><p>Trang chủ</p></body></html>"), content_type="text/html; charset=utf-8")
+    assert main(["add", page, "--tag", "tin"]) == 0
+    out = capsys.readouterr().out
+    assert "1. Thời sự" in out and "7 new articles" in out
+    assert subscriptions(default_config_path()) == {server.url("/feeds/thoi-su.rss"): ("", frozenset({"tin"}))}
+
+
+def test_add_a_page_with_several_feeds_lists_them_and_needs_pick(server: LocalServer,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    server.route_file("/rss.xml", NEWSBOAT / "thoi-su.xml", content_type="application/rss+xml")
+    server.route_file("/atom.xml", NEWSBOAT / "feedbin-atom.xml", content_type="application/atom+xml")
+    page = server.route("/", (
+        '<html><head><link rel="alternate" type="application/rss+xml" title="Tin RSS" href="/rss.xml">'
+        '<link rel="alternate home" type="application/atom+xml" title="Feedbin Atom" href="atom.xml">'
+        '<link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">'
+        "</head></html>"), content_type="text/html")
+    assert main(["add", page]) == 2
+    captured = capsys.readouterr()
+    assert "1. Tin RSS  " + server.url("/rss.xml") in captured.out
+    assert "2. Feedbin Atom  " + server.url("/atom.xml") in captured.out
+    assert "javascript" not in captured.out
+    assert "--pick" in captured.err
+    assert not default_config_path().exists()
+    assert main(["add", page, "--pick", "3"]) == 2
+    assert main(["add", page, "--pick", "2"]) == 0
+    assert list(subscriptions(default_config_path())) == [server.url("/atom.xml")]
+    assert len(cached(default_cache(), server.url("/atom.xml"))) == 5
+    capsys.readouterr()
+    assert main(["add", page, "--pick", "2"]) == 1  # the same feed again
+    assert "already subscribed" in capsys.readouterr().err
+
+
+def test_add_a_page_that_names_no_feed_probes_the_usual_paths(server: LocalServer,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    page = server.route("/blog/", "<html><head><title>Blog</title></head><body>hi</body></html>",
+                        content_type="text/html")
+    server.route_file("/feed.xml", NEWSBOAT / "blogger-rss.xml", content_type="text/xml")
+    server.route_file("/rss", NEWSBOAT / "blogger-rss.xml", content_type="text/xml")  # the same feed twice
+    server.route("/feed", "<html>not a feed</html>", content_type="text/html")
+    assert main(["add", page]) == 0
+    out = capsys.readouterr().out
+    assert "1 feed answers at the usual paths" in out
+    assert list(subscriptions(default_config_path())) in ([server.url("/rss")], [server.url("/feed.xml")])
+
+
+def test_add_a_page_without_any_feed_fails_and_writes_nothing(server: LocalServer,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    page = server.route("/", "<html><body>no feed here</body></html>", content_type="text/html")
+    assert main(["add", page]) == 1
+    assert "names no feed" in capsys.readouterr().err
+    assert main(["add", server.url("/missing.xml")]) == 1
+    assert "404" in capsys.readouterr().err
+    assert not default_config_path().exists()
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "file:///etc/passwd", "|rm -rf ~",
+                                 "exec:~/bin/feed.sh", "ftp://example.org/feed.xml", "http://"])
+def test_add_refuses_urls_that_are_not_http_feeds(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["add", url]) == 2
+    assert "cannot subscribe" in capsys.readouterr().err
+    assert not default_config_path().exists()
+
+
+# Real site home pages; the feeds they name are served from feed files of the corpus: the
+# site's own feed where the corpus has it, else a feed of docbao's test data.
+DISCOVERY_FEEDS = {
+    "feedreader-cs__heise.html": "atom/rss-parser__heise.atom",
+    "feedreader-cs__theverge.html": "atom/feedreader-cs__AtomTheVerge.xml",
+    "feedreader-cs__japantimes.html": "rss2/feedreader-cs__Rss20JapanTimes.xml",
+    "rsparser__DaringFireball.html": "atom/rsparser__DaringFireball.atom",
+    "rsparser__inessential.html": "jsonfeed/rsparser__inessential.json",
+    "rsparser__YouTubeTheVolvoRocks.html": "podcast-media/feedjira__youtube_atom.xml",
+}
+DISCOVERY_PAGES = sorted(p.name for p in (SHARED / "corpus" / "html-feed-discovery").glob("*.html")) or [
+    "(corpus absent)"]
+
+
+def corpus_feed(page: str) -> Path:
+    own = DISCOVERY_FEEDS.get(page)
+    return shared_path("corpus", own) if own else NEWSBOAT / "thoi-su.xml"
+
+
+@pytest.mark.parametrize("page", DISCOVERY_PAGES)
+def test_add_real_site_pages_finds_their_feeds(page: str, server: LocalServer,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    html = shared_path("corpus", "html-feed-discovery", page).read_bytes()
+    # Point every feed the page names at this server: absolute links by their host,
+    # relative ones resolve against the page's new address by themselves.
+    hosts = {urlsplit(f.url).netloc for f in discover_feeds(html, "https://site.invalid/home/")} - {"site.invalid"}
+    for host in hosts:
+        html = re.sub(rb"https?://" + re.escape(host.encode()), server.url("").encode(), html)
+    page_url = server.route("/home/", html, content_type="text/html")
+    expected = discover_feeds(html, page_url)
+    assert expected, "every page of the corpus names at least one feed"
+    for feed in expected:
+        server.route_file(urlsplit(feed.url).path, corpus_feed(page), content_type="application/xml")
+    argv = ["add", page_url]
+    if len(expected) > 1:
+        assert main(argv) == 2
+        out = capsys.readouterr().out
+        for number, feed in enumerate(expected, 1):
+            assert f"{number}. " in out and feed.url in out
+        argv += ["--pick", str(len(expected))]
+    assert main(argv) == 0
+    chosen = expected[-1].url
+    assert list(subscriptions(default_config_path())) == [chosen]
+    assert len(cached(default_cache(), chosen)) > 0
+
+
+# ----------------------------------------------------------------------------- remove
+@pytest.fixture
+def two_feeds(server: LocalServer, tmp_path: Path) -> tuple[Path, list[str]]:
+    urls = serve_feeds(server)[:2]
+    config = write_config(tmp_path / "feeds.toml", [(urls[0], "Thời sự TN", ["tin"]), (urls[1], "", [])])
+    assert main(["refresh", "--config", str(config), "-q"]) == 0
+    return config, urls
+
+
+def test_remove_with_yes_keeps_the_articles_and_purge_deletes_them(
+        two_feeds: tuple[Path, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config, (first, second) = two_feeds
+    cache = tmp_path / "cache"
+    assert main(["remove", "thời sự tn", "--yes", "--config", str(config)]) == 0  # by title, any case
+    assert "7 cached articles stay" in capsys.readouterr().out
+    assert list(subscriptions(config)) == [second]
+    assert "# my subscriptions" in config.read_text(encoding="utf-8")
+    assert len(cached(cache, first)) == 7
+    # By the feed's own title (the one `docbao feeds` shows), purging its articles.
+    assert main(["remove", "Mi Blog", "--yes", "--purge", "--config", str(config)]) == 1
+    own_title = Store.open(cache).feeds()[1].title
+    assert main(["remove", own_title, "--yes", "--purge", "--config", str(config)]) == 0
+    assert "deleted its 8 cached articles" in capsys.readouterr().out
+    assert subscriptions(config) == {}
+    assert cached(cache, second) == []
+    assert main(["articles", "--config", str(config)]) == 0
+
+
+def test_remove_without_a_terminal_and_without_yes_refuses(
+        two_feeds: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
+    config, (first, second) = two_feeds
+    before = config.read_bytes()
+    assert main(["remove", first, "--config", str(config)]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert config.read_bytes() == before
+    assert main(["remove", "http://127.0.0.1:1/not-subscribed.xml", "--yes", "--config", str(config)]) == 1
+
+
+@pytest.mark.parametrize(("answer", "status", "left"), [("y", 0, 1), ("n", 1, 2)])
+def test_remove_asks_on_a_terminal(two_feeds: tuple[Path, list[str]], answer: str, status: int,
+                                   left: int) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    config, (first, second) = two_feeds
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = pexpect.spawn(sys.executable, ["-m", "tui", "remove", first, "--config", str(config)],
+                          env=env, encoding="utf-8", timeout=60)
+    child.expect(r"Remove Thời sự TN \(.*\)\? \[y/N\] ")
+    child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == status
+    assert len(load_config(config).feeds) == left
+
+
+# ----------------------------------------------------------------------------- import
+def import_report(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str]:
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out + captured.err
+
+
+def assert_imported_without_loss(data: bytes, config: Path, report: str) -> None:
+    """Every feed URL in the file is either subscribed with its title and tags, or named in
+    the report as skipped; nothing else was subscribed."""
+    result = read_opml(data)
+    subscribed = subscriptions(config) if config.exists() else {}
+    assert {normalise_url(u) for u in subscribed} == {normalise_url(s.url) for s in result.subscriptions}
+    for sub in result.subscriptions:
+        assert subscribed[sub.url] == (sub.title, frozenset(sub.tags))
+    for what, why in result.skipped:
+        assert f"- {what}: {why}" in report
+
+
+OPML_FILES = sorted(p.name for p in OPML.glob("*.opml"))
+REFUSED = {"billion-laughs.opml", "external-entity.opml"}
+
+
+@pytest.mark.parametrize("name", OPML_FILES)
+def test_import_opml_files(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = (OPML / name).read_bytes()
+    status, report = import_report(capsys, ["import", str(OPML / name)])
+    config = default_config_path()
+    if name in REFUSED:
+        assert status == 1
+        assert "refused" in report and "nothing was imported" in report
+        assert not config.exists()
+        return
+    assert status == 0
+    assert_imported_without_loss(data, config, report)
+    status, again = import_report(capsys, ["import", str(OPML / name)])
+    assert status == 0 and "0 feeds added" in again
+
+
+def corpus_opml_rows() -> list[str]:
+    manifest = SHARED / "corpus" / "MANIFEST.tsv"
+    if not manifest.exists():
+        return ["(corpus absent)"]
+    with manifest.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    found = [r["path"] for r in rows if "opml" in (r["path"] + r["format"]).lower()]
+    return found or ["(no OPML in the corpus)"]
+
+
+@pytest.mark.parametrize("path", corpus_opml_rows())
+def test_import_the_corpus_opml_files(path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    if path.startswith("("):
+        pytest.skip(f"{path}: the shared corpus holds no OPML file")
+    file = shared_path("corpus", path)
+    status, report = import_report(capsys, ["import", str(file)])
+    assert status == 0
+    assert_imported_without_loss(file.read_bytes(), default_config_path(), report)
+
+
+def test_import_hostile_opml_subscribes_only_the_safe_feeds(capsys: pytest.CaptureFixture[str]) -> None:
+    status, report = import_report(capsys, ["import", str(OPML / "hostile-urls.opml")])
+    assert status == 0
+    urls = list(subscriptions(default_config_path()))
+    assert urls == ["https://good.example.org/feed.xml", "https://titles.example.org/feed"]
+    text = default_config_path().read_text(encoding="utf-8")
+    for bad in ("javascript:", "JaVaScRiPt", "file:", "data:", "|curl", "exec:", "filter:", "ftp:", "\x9b"):
+        assert bad not in text
+    assert "docbao never runs commands" in report
+    assert "javascript: URLs are not fetched" in report
+    assert "the same feed as https://good.example.org/feed.xml" in report
+    assert "\x1b" not in report and "\x9b" not in report
+
+
+def test_import_newsboat_urls_with_queries_and_commands_that_never_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    marker = tmp_path / "ran"
+    urls = (OPML / "newsboat-source.urls").read_text(encoding="utf-8") + (
+        f'exec:touch {marker}\n"filter:touch {marker}:https://example.org/x.xml"\n|touch {marker}\n'
+        '"query:Old or new:age > 30 or unread = \\"yes\\""\n')
+    file = tmp_path / "urls"
+    file.write_text(urls, encoding="utf-8")
+    status, report = import_report(capsys, ["import", str(file)])
+    assert status == 0
+    config = load_config(default_config_path())
+    assert [(f.url, f.title, f.tags) for f in config.feeds] == [
+        ("https://example.org/feed.xml", "", ["news", "tech & science"]),
+        ("https://blog.example.net/atom.xml", "Example Blog <Đọc báo>", ["tech"]),
+        ("http://example.com/rss?id=1&lang=vi", "Tin tức", ["vietnam", "news"]),
+        ("https://hidden.example.org/feed", "Hidden feed", ["misc"]),
+        ("https://untagged.example.org/rss.xml", "", []),
+        ("https://quotes.example.org/feed", 'say "hi"', []),
+    ]
+    assert [(s.name, s.query) for s in config.searches] == [("Unread news", "is:unread tag:news")]
+    assert report.count("docbao never runs commands") == 3
+    assert "`or` has no docbao equivalent" in report
+    assert "hidden in the file" in report
+    assert not marker.exists()
+
+
+def test_import_dry_run_reports_the_same_and_writes_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    file = str(OPML / "nested-folders.opml")
+    status, dry = import_report(capsys, ["import", file, "--dry-run"])
+    assert status == 0 and "dry run: nothing was written" in dry
+    assert not default_config_path().exists()
+    status, real = import_report(capsys, ["import", file])
+    assert status == 0
+
+    def planned(report: str) -> list[str]:
+        return [line for line in report.splitlines() if line.startswith(("  +", "  =", "  -"))]
+
+    assert planned(dry) == planned(real) and planned(real)
+
+
+def test_import_refuses_files_it_cannot_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other.json"
+    other.write_text('{"feeds": []}')
+    assert main(["import", str(other)]) == 1
+    assert "not a docbao export" in capsys.readouterr().err
+    binary = tmp_path / "cache.db"
+    binary.write_bytes(b"SQLite format 3\x00" + bytes(100))
+    assert main(["import", str(binary)]) == 1
+    assert main(["import", str(tmp_path / "missing.opml")]) == 1
+    assert not default_config_path().exists()
+
+
+# ----------------------------------------------------------------------------- export
+def test_opml_export_then_import_gives_the_same_subscriptions(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_config(tmp_path / "feeds.toml", [
+        ("https://vnexpress.net/rss/tin-moi-nhat.rss", "VnExpress", ["Tin Việt Nam", "Thời sự"]),
+        ("https://baothainguyen.vn/rss/thoi-su.rss", 'Báo "Thái Nguyên" <TN>', ["Tin Việt Nam"]),
+        ("http://example.com/rss?id=1&lang=vi", "", ["tech & science"]),
+        ("https://untagged.example.org/rss.xml", "", []),
+    ])
+    out = tmp_path / "subs.opml"
+    assert main(["export", "--config", str(source), "-o", str(out)]) == 0
+    assert not list(tmp_path.glob(".subs.opml.*"))  # no temporary file left behind
+    assert main(["export", "--config", str(source)]) == 0
+    assert capsys.readouterr().out.encode() == out.read_bytes()
+    target = tmp_path / "other" / "feeds.toml"
+    target.parent.mkdir()
+    target.write_text("")
+    assert main(["import", str(out), "--config", str(target)]) == 0
+    assert subscriptions(target) == subscriptions(source)
+
+
+def read_and_star(cache: Path, urls: list[str]) -> None:
+    """Read and star a few articles the way the reader would."""
+    store = Store.open(cache)
+    try:
+        ids = store.feed_ids(urls)
+        first = store.article_ids(feed_ids=[ids[urls[0]]], oldest_first=True)
+        second = store.article_ids(feed_ids=[ids[urls[1]]], oldest_first=True)
+        store.set_read(first[:3] + second[:5])
+        store.set_starred(first[1], True)
+        store.set_starred(first[4], True)
+        store.set_starred(second[7], True)
+    finally:
+        store.close()
+
+
+def test_json_export_then_import_restores_feeds_articles_and_state(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    urls = serve_feeds(server)
+    (tmp_path / "a").mkdir()
+    feeds = [(urls[0], "Thời sự TN", ["Tin tỉnh", "Việt Nam"]), (urls[1], "", ["blog"]),
+             (urls[2], "HN", []), (urls[3], "", ["blog", "tech"])]
+    source = write_config(tmp_path / "a" / "feeds.toml", feeds,
+                          extra='[[search]]\nname = "Chưa đọc"\nquery = "is:unread"\n')
+    assert main(["refresh", "--config", str(source), "-q"]) == 0
+    read_and_star(tmp_path / "a" / "cache", urls)
+    backup = tmp_path / "backup.json"
+    assert main(["export", "--format", "json", "--config", str(source), "-o", str(backup)]) == 0
+    document = json.loads(backup.read_text(encoding="utf-8"))
+    assert document["format"] == "docbao-export" and len(document["feeds"]) == 4
+
+    target = tmp_path / "b" / "feeds.toml"
+    target.parent.mkdir()
+    target.write_text("")
+    status, report = import_report(capsys, ["import", str(backup), "--config", str(target)])
+    assert status == 0
+    assert "50 articles restored (8 read, 3 starred)" in report
+    assert subscriptions(target) == subscriptions(source)
+    assert [(s.name, s.query) for s in load_config(target).searches] == [("Chưa đọc", "is:unread")]
+    for url in urls:
+        assert cached(tmp_path / "b" / "cache", url) == cached(tmp_path / "a" / "cache", url)
+
+    # A refresh of the restored cache finds every article unchanged, and keeps the state.
+    report_after = asyncio.run(refresh(load_config(target), tmp_path / "b" / "cache"))
+    assert [(o.status, o.new, o.updated) for o in report_after.outcomes] == [("ok", 0, 0)] * 4
+    for url in urls:
+        assert cached(tmp_path / "b" / "cache", url) == cached(tmp_path / "a" / "cache", url)
+    # Importing the same backup again changes nothing.
+    status, again = import_report(capsys, ["import", str(backup), "--config", str(target)])
+    assert "0 feeds added" in again and "0 articles restored" in again and "50 already in the cache" in again
+
+
+def test_json_import_merges_state_and_never_unreads_or_unstars(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = serve_feeds(server)[0]
+    config = write_config(tmp_path / "feeds.toml", [(url, "", [])])
+    assert main(["refresh", "--config", str(config), "-q"]) == 0
+    backup = tmp_path / "backup.json"
+    assert main(["export", "--format", "json", "--config", str(config), "-o", str(backup)]) == 0
+    document = json.loads(backup.read_text(encoding="utf-8"))
+    articles = document["feeds"][0]["articles"]
+    articles[0]["read"] = True
+    articles[1]["starred"] = True
+    backup.write_text(json.dumps(document), encoding="utf-8")
+    store = Store.open(tmp_path / "cache")
+    by_guid = {a["guid"]: a for a in cached(tmp_path / "cache", url)}
+    ids = dict(store.conn.execute("SELECT guid, id FROM articles").fetchall())
+    store.set_read([ids[articles[2]["guid"]]])
+    store.set_starred(ids[articles[3]["guid"]], True)
+    store.close()
+    assert main(["import", str(backup), "--config", str(config)]) == 0
+    after = {a["guid"]: a for a in cached(tmp_path / "cache", url)}
+    assert len(after) == len(by_guid) == 7
+    assert after[articles[0]["guid"]]["read"] == 1 and after[articles[1]["guid"]]["starred"] == 1
+    assert after[articles[2]["guid"]]["read"] == 1 and after[articles[3]["guid"]]["starred"] == 1
+
+
+def test_json_import_of_a_hostile_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hostile = {
+        "format": "docbao-export", "version": 1,
+        "searches": [{"name": "x", "query": "is:unread"}],
+        "feeds": [
+            {"url": "javascript:alert(1)", "title": "js", "tags": [], "articles": [{"guid": "j"}]},
+            {"url": "|touch ~/pwned", "articles": []},
+            {"url": "https://ok.example.org/feed", "title": "OK\x1b[31m [@click=app.quit]", "tags": ["a", 3],
+             "articles": [
+                 {"guid": "a1", "title": "Hello\x1b]0;owned\x07", "link": "javascript:alert(1)",
+                  "content": "<p>kept</p><script>alert(1)</script><img src=x onerror=alert(1)>",
+                  "enclosures": [{"url": "file:///etc/passwd"}, {"url": "https://ok.example.org/a.mp3"}],
+                  "read": "yes", "starred": True, "published": "soon", "first_seen": 1590000000},
+                 {"title": "no guid"},
+                 "not an object",
+             ]},
+        ],
+    }
+    file = tmp_path / "hostile.json"
+    file.write_text(json.dumps(hostile), encoding="utf-8")
+    status, report = import_report(capsys, ["import", str(file)])
+    assert status == 0
+    # Control characters go; the rest of a title is kept as plain text.
+    assert subscriptions(default_config_path()) == {"https://ok.example.org/feed": ("OK[31m [@click=app.quit]",
+                                                                                    frozenset({"a"}))}
+    assert "docbao never runs commands" in report and "javascript: URLs are not fetched" in report
+    [article] = cached(default_cache(), "https://ok.example.org/feed")
+    assert article["title"] == "Hello]0;owned" and article["link"] == ""
+    assert "<script" not in str(article["content"]) and "onerror" not in str(article["content"])
+    assert "kept" in str(article["content"])
+    assert json.loads(str(article["enclosures"])) == [{"url": "https://ok.example.org/a.mp3", "type": "",
+                                                      "length": None}]
+    assert (article["read"], article["starred"], article["published"]) == (0, 1, None)
+    assert "1 article restored" in report and "an article without a guid" in report
+
+
+# ----------------------------------------------------------------------------- newsboat's cache
+def build_newsboat_cache(folder: Path, server: LocalServer) -> Path:
+    """Have newsboat itself fetch the test feeds into a cache and mark articles in its UI.
+
+    `newsboat -x reload` fills the cache; newsboat is then driven through a terminal
+    (pexpect) with its own keys: N toggles read (and moves down), Ctrl-E edits flags,
+    A marks a feed read, D deletes an article. Articles are sorted by title so that the
+    keys land on the same articles every time."""
+    import pexpect
+
+    urls = serve_feeds(server)
+    (folder / "urls").write_text("\n".join(urls) + "\n", encoding="utf-8")
+    (folder / "config").write_text("download-retries 1\narticle-sort-order title-asc\nbind-key j down\n",
+                                   encoding="utf-8")
+    (folder / "home").mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(folder / "home"), "TERM": "xterm", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    args = ["-u", str(folder / "urls"), "-c", str(folder / "cache.db"), "-C", str(folder / "config")]
+    subprocess.run(["newsboat", *args, "-x", "reload"], env=env, check=True, timeout=120,
+                   stdout=subprocess.DEVNULL)
+    child = pexpect.spawn("newsboat", args, env=env, dimensions=(40, 150), encoding="utf-8", timeout=30)
+    try:
+        def open_feed(downs: int) -> None:
+            child.send("j" * downs + "\r")
+            child.expect("Articles in feed")
+
+        def back() -> None:
+            child.send("q")
+            child.expect("Your feeds")
+
+        def flag(letters: str) -> None:
+            child.send("\x05")
+            child.expect("Flags:")
+            child.send(letters + "\r")
+            child.expect("updated")
+
+        child.expect("Your feeds")
+        # Thời sự, by title: Bản tin, Giá chè, Hội chợ, Lãnh đạo, Lịch cắt điện, Thông báo, Đường.
+        open_feed(0)
+        child.send("N")  # Bản tin read
+        flag("s")  # Giá chè flagged, unread
+        child.send("jN")  # Hội chợ read
+        flag("x")  # Lãnh đạo flagged ...
+        child.send("N")  # ... and read
+        child.send("jN")  # Thông báo (no link, no guid) read
+        back()
+        open_feed(1)
+        child.send("AN")  # the blog: all read, then the first unread again
+        back()
+        open_feed(1)
+        child.send("NNN")  # Hacker News: three read
+        back()
+        open_feed(1)
+        child.send("D")  # Feedbin: the first article deleted
+        back()
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    return folder / "cache.db"
+
+
+def newsboat_fixture(tmp_path: Path, server: LocalServer) -> Path:
+    """A copy of the committed cache, its feed URLs pointed at this test's server (the
+    fixture names the port of the server newsboat read the feeds from)."""
+    copy = tmp_path / "newsboat" / "cache.db"
+    copy.parent.mkdir()
+    shutil.copyfile(NEWSBOAT / "cache.db", copy)
+    conn = sqlite3.connect(copy)
+    with conn:
+        [old] = {urlsplit(u).netloc for (u,) in conn.execute("SELECT rssurl FROM rss_feed")}
+        new = urlsplit(server.url("/")).netloc
+        conn.execute("UPDATE rss_feed SET rssurl = replace(rssurl, ?, ?)", (old, new))
+        conn.execute("UPDATE rss_item SET feedurl = replace(feedurl, ?, ?)", (old, new))
+    conn.close()
+    serve_feeds(server)
+    return copy
+
+
+def newsboat_items(path: Path) -> list[tuple[str, str, str, bool, str, bool]]:
+    """(feed URL, title, link, read, flags, deleted) of every item newsboat holds."""
+    conn = sqlite3.connect(path)
+    try:
+        return [(feed, title, link, not unread, flags or "", bool(deleted)) for feed, title, link, unread, flags, deleted
+                in conn.execute("SELECT feedurl, title, url, unread, flags, deleted FROM rss_item")]
+    finally:
+        conn.close()
+
+
+def assert_state_carried_over(newsboat: Path, cache: Path, star_flags: str = "") -> None:
+    """Article by article: each of newsboat's articles is in docbao once, read exactly when
+    it was read in newsboat and starred exactly when flagged; deleted ones are not there.
+
+    Articles are paired by feed and title (unique in these feeds), not by link: newsboat
+    resolves a relative link against the channel's <link>, docbao against the feed's URL."""
+    items = newsboat_items(newsboat)
+    assert len({(i[0], i[1]) for i in items}) == len(items)
+    assert any(i[3] for i in items) and any(not i[3] for i in items) and any(i[4] for i in items)
+    docbao: dict[tuple[str, str], list[dict[str, object]]] = {}
+    for url in {i[0] for i in items}:
+        for article in cached(cache, url):
+            docbao.setdefault((url, str(article["title"])), []).append(article)
+    for feed, title, link, read, flags, deleted in items:
+        found = docbao.get((feed, clean_line(title)), [])
+        if deleted:
+            assert found == [], f"{title}: deleted in newsboat"
+            continue
+        assert len(found) == 1, f"{title}: {len(found)} copies"
+        starred = bool(flags) if not star_flags else any(f in star_flags for f in flags)
+        assert (bool(found[0]["read"]), bool(found[0]["starred"])) == (read, starred), title
+
+
+def parsed_counts() -> dict[str, int]:
+    return {name: len(parse_feed((NEWSBOAT / name).read_bytes()).articles) for name in NEWSBOAT_FEEDS}
+
+
+def test_newsboat_cache_fixture_is_what_newsboat_wrote() -> None:
+    items = newsboat_items(NEWSBOAT / "cache.db")
+    assert len(items) == sum(parsed_counts().values()) == 50
+    thoi_su = {title: (read, flags) for feed, title, link, read, flags, deleted in items
+               if feed.endswith("/thoi-su.xml")}
+    assert thoi_su["Giá chè búp tươi tăng"] == (False, "s")
+    assert thoi_su["Lãnh đạo tỉnh làm việc với huyện Đại Từ"] == (True, "x")
+    assert sum(1 for i in items if i[5]) == 1
+
+
+def test_import_newsboat_cache_refreshes_then_carries_read_and_flags_over(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    newsboat = newsboat_fixture(tmp_path, server)
+    before = file_digest(newsboat)
+    config = write_config(tmp_path / "feeds.toml", [(server.url("/" + n), "", []) for n in NEWSBOAT_FEEDS])
+    status, report = import_report(capsys, ["import-newsboat-cache", str(newsboat), "--config", str(config)])
+    assert status == 0, report
+    assert "49 matched" in report and "1 deleted in newsboat" in report
+    assert_state_carried_over(newsboat, tmp_path / "cache")
+    # newsboat's file was only read, and no journal was left beside it.
+    assert file_digest(newsboat) == before
+    assert sorted(p.name for p in newsboat.parent.iterdir()) == ["cache.db"]
+    # Later refreshes bring nothing back twice, and no deleted article back at all.
+    assert main(["refresh", "--config", str(config), "-q"]) == 0
+    assert_state_carried_over(newsboat, tmp_path / "cache")
+    counts = parsed_counts()
+    assert [len(cached(tmp_path / "cache", server.url("/" + n))) for n in NEWSBOAT_FEEDS] == [
+        counts["thoi-su.xml"], counts["blogger-rss.xml"], counts["hacker-news.xml"], counts["feedbin-atom.xml"] - 1]
+
+
+def test_import_newsboat_cache_offline_uses_docbaos_guids(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without the refresh first, each article gets the guid docbao's parser will give it
+    (newsboat's guid; the link as written where newsboat appended the date to it; docbao's
+    hash for a title-only item), so that the first refresh afterwards adds nothing twice."""
+    newsboat = newsboat_fixture(tmp_path, server)
+    config = write_config(tmp_path / "feeds.toml", [(server.url("/" + n), "", []) for n in NEWSBOAT_FEEDS])
+    status, report = import_report(capsys, ["import-newsboat-cache", str(newsboat), "--no-refresh",
+                                            "--config", str(config)])
+    assert status == 0, report
+    assert "49 articles added, 0 matched" in report
+    assert_state_carried_over(newsboat, tmp_path / "cache")
+    assert main(["refresh", "--config", str(config), "-q"]) == 0
+    counts = parsed_counts()
+    sizes = [len(cached(tmp_path / "cache", server.url("/" + n))) for n in NEWSBOAT_FEEDS]
+    assert sizes == [counts["thoi-su.xml"], counts["blogger-rss.xml"], counts["hacker-news.xml"],
+                     counts["feedbin-atom.xml"] - 1]
+    assert_state_carried_over(newsboat, tmp_path / "cache")
+
+
+def test_import_newsboat_cache_star_flags_and_dry_run(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    newsboat = newsboat_fixture(tmp_path, server)
+    config = write_config(tmp_path / "feeds.toml", [(server.url("/" + n), "", []) for n in NEWSBOAT_FEEDS])
+    status, dry = import_report(capsys, ["import-newsboat-cache", str(newsboat), "-n", "--config", str(config)])
+    assert status == 0 and "dry run: nothing was written" in dry and "49 articles would be added" in dry
+    assert not (tmp_path / "cache").exists()
+    assert main(["import-newsboat-cache", str(newsboat), "--star-flags", "s", "--config", str(config)]) == 0
+    assert_state_carried_over(newsboat, tmp_path / "cache", star_flags="s")
+
+
+def test_an_article_deleted_in_newsboat_but_starred_in_docbao_stays(
+        server: LocalServer, tmp_path: Path) -> None:
+    newsboat = newsboat_fixture(tmp_path, server)
+    url = server.url("/feedbin-atom.xml")
+    config = write_config(tmp_path / "feeds.toml", [(url, "", [])])
+    assert main(["refresh", "--config", str(config), "-q"]) == 0
+    deleted = "Feedbin Notifier for iPhone, iPad and Apple Watch"
+    store = Store.open(tmp_path / "cache")
+    [article_id] = [row[0] for row in store.conn.execute("SELECT id FROM articles WHERE title = ?", (deleted,))]
+    store.set_starred(article_id, True)
+    store.close()
+    assert main(["import-newsboat-cache", str(newsboat), "--config", str(config)]) == 0
+    assert [a["title"] for a in cached(tmp_path / "cache", url) if a["starred"]] == [deleted]
+    assert len(cached(tmp_path / "cache", url)) == 5
+
+
+def test_import_newsboat_cache_only_for_subscribed_feeds(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    newsboat = newsboat_fixture(tmp_path, server)
+    # Subscribed in docbao under another spelling of the same URL.
+    spelled = server.url("/thoi-su.xml#tin")
+    config = write_config(tmp_path / "feeds.toml", [(spelled, "", [])])
+    status, report = import_report(capsys, ["import-newsboat-cache", str(newsboat), "--config", str(config)])
+    assert status == 0, report
+    assert "not subscribed in docbao; its 30 articles were left out" in report
+    assert len(cached(tmp_path / "cache", spelled)) == 7
+    empty = write_config(tmp_path / "none.toml", [])
+    assert main(["import-newsboat-cache", str(newsboat), "--config", str(empty)]) == 1
+    assert "import newsboat's urls file first" in capsys.readouterr().err
+    not_newsboat = tmp_path / "x.db"
+    sqlite3.connect(not_newsboat).execute("CREATE TABLE t (x)").connection.commit()
+    assert main(["import-newsboat-cache", str(not_newsboat), "--config", str(config)]) == 1
+    assert "not a newsboat cache" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("newsboat") is None, reason="newsboat is not installed")
+def test_a_cache_newsboat_builds_now_imports_with_its_state(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("pexpect")
+    folder = tmp_path / "newsboat"
+    folder.mkdir()
+    newsboat = build_newsboat_cache(folder, server)
+    items = newsboat_items(newsboat)
+    assert sum(1 for i in items if i[3]) == 15 and sum(1 for i in items if i[4]) == 2
+    config = write_config(tmp_path / "feeds.toml", [(server.url("/" + n), "", []) for n in NEWSBOAT_FEEDS])
+    assert main(["import-newsboat-cache", str(newsboat), "--config", str(config)]) == 0
+    assert_state_carried_over(newsboat, tmp_path / "cache")
+    assert main(["refresh", "--config", str(config), "-q"]) == 0
+    assert_state_carried_over(newsboat, tmp_path / "cache")
+
+
+if __name__ == "__main__":
+    # Rebuild tests/data/newsboat/cache.db with the installed newsboat.
+    with LocalServer() as srv, tempfile.TemporaryDirectory() as temp:
+        built = build_newsboat_cache(Path(temp), srv)
+        shutil.copyfile(built, NEWSBOAT / "cache.db")
+        print(f"wrote {NEWSBOAT / 'cache.db'} ({(NEWSBOAT / 'cache.db').stat().st_size} bytes)")
