@@ -9,6 +9,7 @@ ghost posting anywhere fails the test, not only the few words a test searches fo
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import subprocess
 import sys
@@ -19,9 +20,10 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tui import search
@@ -66,8 +68,8 @@ def save(store: Store, url: str, articles: list[ParsedArticle], *, title: str = 
     return dict(store.conn.execute("SELECT guid, id FROM articles WHERE feed_id = ?", (feed_id,)).fetchall())
 
 
-def ids(store: Store, query: str, **kwargs: object) -> list[int]:
-    return [hit.article_id for hit in search.search(store.conn, query, **kwargs)]  # type: ignore[arg-type]
+def ids(store: Store, query: str | search.ParsedQuery, **kwargs: Any) -> list[int]:
+    return [hit.article_id for hit in search.search(store.conn, query, **kwargs)]
 
 
 def assert_index_exact(conn: sqlite3.Connection) -> None:
@@ -318,7 +320,7 @@ def test_parsed_query_holds_what_was_typed() -> None:
 def test_a_parsed_query_can_be_searched_again(news: tuple[Store, dict[str, int], dict[str, list[int]]]) -> None:
     store, a, _tags = news
     parsed = search.parse_query("release")
-    assert sorted(ids(store, parsed)) == sorted(ids(store, "release")) == sorted([a["a"], a["e"]])  # type: ignore[arg-type]
+    assert sorted(ids(store, parsed)) == sorted(ids(store, "release")) == sorted([a["a"], a["e"]])
 
 
 @pytest.mark.parametrize(("query", "says"), [
@@ -379,6 +381,26 @@ def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     save(store, "https://baothainguyen.vn/rss", [seed_article()], title="Báo Thái Nguyên")
     yield store
     store.close()
+
+
+MARKERS = itertools.count()
+TRICKY = ["ﬁnance", "…", nfd("Đảng"), "Ǆem", "bộ", "x\u0302y", "Straße", "½", "Ĳssel", "Ω", "ＡＢ", "한국",
+          "東京", "e\u0301\u0323", "—", "\n", "  ", "\t"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TRICKY), max_size=12), st.lists(st.sampled_from(TRICKY), max_size=12),
+       st.sampled_from(["Lãnh", nfd("Lãnh"), "LANH", "lanh"]))
+@example(["…"], ["e\u0301\u0323"], "Lãnh")  # two characters more, then two fewer: the same length
+def test_spans_mark_the_matched_word_in_any_spelling(shared_store: Store, before: list[str], after: list[str],
+                                                    word: str) -> None:
+    marker = f"zq{next(MARKERS)}"
+    title = " ".join([*before, word, marker, *after])
+    save(shared_store, "https://tricky.example/rss", [ParsedArticle(guid=title, title=title)])
+    [hit] = search.search(shared_store.conn, f"lanh {marker}", limit=1000)
+    marked = [hit.snippet[s:e] for s, e in hit.spans]
+    assert [search.fold(m) for m in marked] == ["lanh", marker]
+    assert word in hit.snippet
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -63,6 +63,8 @@ _WORD_CHAR = f"[^\\W_{_CJK}]"  # a letter or digit that is not CJK
 _TOKEN = re.compile(f"[{_CJK}]|{_WORD_CHAR}+")
 _SEPARATOR = "[\\W_]"
 _SPACES = re.compile(r"\s+")
+_UNTIDY_SPACE = re.compile(r"\s{2,}|[^\S ]")  # what a one-line snippet turns into one space
+_NOT_SPACE = re.compile(r"\S")
 
 
 class QueryError(Exception):
@@ -89,7 +91,9 @@ class _FoldTable(dict[int, str]):
 
 
 _FOLD = _FoldTable()
+_FOLDS_TO_ONE: set[str] = {chr(code) for code in range(128)}  # grows with the characters seen
 _NOT_LATIN = re.compile("[^\x00-\x7f\u0300-\u036f]")
+_COMBINING = re.compile("[\u0300-\u036f]")
 
 
 def fold(text: str) -> str:
@@ -100,18 +104,47 @@ def fold(text: str) -> str:
     """
     if text.isascii():
         return text.lower()
-    # Latin text (Vietnamese included) decomposes to ASCII and combining marks only: then
-    # dropping the marks is all that is left to do, at half the cost of the table.
+    latin = _fold_latin(text)
+    return latin if latin is not None else text.translate(_FOLD)
+
+
+def _fold_latin(text: str) -> str | None:
+    """fold(text) for text in Latin letters (Vietnamese included), else None.
+
+    Such text decomposes to ASCII and combining marks only, and then dropping the marks is
+    all that is left to do, at half the cost of the table.
+    """
     decomposed = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    if _NOT_LATIN.search(decomposed) is None:
-        return decomposed.encode("ascii", "ignore").decode("ascii").lower()
-    return text.translate(_FOLD)
+    if _NOT_LATIN.search(decomposed) is not None:
+        return None
+    return decomposed.encode("ascii", "ignore").decode("ascii").lower()
+
+
+def _fold_mapped(text: str) -> tuple[str, list[int] | None]:
+    """fold(text), with the offsets that map it back to `text` when they are not one to one.
+
+    Latin text keeps one folded character per character unless it has combining marks of
+    its own (NFD) or expands (ligatures, "…"), and either shows in the length.
+    """
+    if text.isascii():
+        return text.lower(), None
+    latin = _fold_latin(text)
+    if latin is not None and len(latin) == len(text) and _COMBINING.search(text) is None:
+        return latin, None
+    return (latin if latin is not None else text.translate(_FOLD)), _folded_offsets(text)
 
 
 def _folded_offsets(text: str) -> list[int] | None:
     """For each character of fold(text), the offset in `text` of the character it came from;
     None when every character folds to exactly one (the usual case: offsets are equal)."""
-    if text.isascii() or all(len(_FOLD[ord(ch)]) == 1 for ch in set(text) if ch > "\x7f"):
+    unknown = set(text) - _FOLDS_TO_ONE
+    odd = False
+    for ch in unknown:
+        if len(_FOLD[ord(ch)]) == 1:
+            _FOLDS_TO_ONE.add(ch)
+        else:
+            odd = True
+    if not odd:
         return None
     offsets: list[int] = []
     for index, ch in enumerate(text):
@@ -857,7 +890,7 @@ def _to_original(text: str, offsets: list[int] | None, start: int, end: int) -> 
 def _snippet(text: str, matcher: re.Pattern[str]) -> tuple[int, str, list[tuple[int, int]]]:
     """(distinct terms found, snippet, spans) for the window of `text` with the most terms."""
     text = text[:_SNIPPET_SCAN]
-    folded = fold(text)
+    folded, offsets = _fold_mapped(text)
     found = [(m.start(), m.end(), m.lastgroup) for _, m in zip(range(60), matcher.finditer(folded))]
     if not found:
         return 0, "", []
@@ -871,7 +904,6 @@ def _snippet(text: str, matcher: re.Pattern[str]) -> tuple[int, str, list[tuple[
                 groups.add(group)
         if len(groups) > best:
             best, best_index = len(groups), index
-    offsets = _folded_offsets(text)
     window_end = found[best_index][0] + _SNIPPET_WIDTH
     matches = [_to_original(text, offsets, s, e) for s, e, _ in found[best_index:] if e <= window_end]
     first = matches[0][0]
@@ -895,19 +927,20 @@ def _one_line(text: str, begin: int, end: int,
         end = len(text)
     window = text[begin:end]
     pieces: list[str] = []
-    runs: list[tuple[int, int]] = []  # (window offset after a run of spaces, characters dropped so far)
+    runs: list[tuple[int, int]] = []  # (window offset after untidy whitespace, characters dropped so far)
     last = dropped = 0
-    for run in _SPACES.finditer(window):
-        pieces += (window[last:run.start()], " ")
-        dropped += run.end() - run.start() - 1
-        runs.append((run.end(), dropped))
-        last = run.end()
+    for run in _UNTIDY_SPACE.finditer(window):
+        start, stop = run.span()
+        pieces += (window[last:start], " ")
+        dropped += stop - start - 1
+        runs.append((stop, dropped))
+        last = stop
     pieces.append(window[last:])
     line = "".join(pieces)
     stripped = line.strip()
     shift = len(line) - len(line.lstrip())
-    lead = "…" if begin > 0 and text[:begin].strip() else ""
-    tail = "…" if end < len(text) and text[end:_SNIPPET_SCAN].strip() else ""
+    lead = "…" if _NOT_SPACE.search(text, 0, begin) else ""
+    tail = "…" if _NOT_SPACE.search(text, end) else ""
 
     def place(offset: int) -> int:
         removed = 0
