@@ -183,3 +183,8 @@ def test_editing_keeps_crlf_and_refuses_unknown_feed(tmp_path: Path) -> None:
     assert load_config(path).feeds[0].tags == ["x"]
     with pytest.raises(ConfigError, match="no \\[\\[feed\\]\\]"):
         remove_feed(path, "https://b.example/")
+
+
+def test_scheme_case_does_not_make_a_url_local(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[[feed]]\nurl = "HTTPS://Example.org/feed"\n\n[[feed]]\nurl = "feeds/a.xml"\n'))
+    assert [f.is_local for f in config.feeds] == [False, True]

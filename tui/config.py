@@ -34,7 +34,7 @@ class FeedConfig:
 
     @property
     def is_local(self) -> bool:
-        return not self.url.startswith(("http://", "https://"))
+        return not self.url.lower().startswith(("http://", "https://"))
 
     @property
     def local_path(self) -> Path:

@@ -167,7 +167,7 @@ _MIGRATIONS: list[str] = [
 ]
 
 
-def _digest(article: ParsedArticle) -> str:
+def article_digest(article: ParsedArticle) -> str:
     """A fingerprint of what the feed said, to tell an edited article from an unchanged one."""
     hasher = hashlib.blake2b(digest_size=12)
     for part in (article.title, article.link, article.author, article.summary, article.content,
@@ -347,7 +347,7 @@ class Store:
         inserts, updates = [], []
         unchanged = 0
         for guid, article in by_guid.items():
-            digest = _digest(article)
+            digest = article_digest(article)
             enclosures = json.dumps(
                 [{"url": e.url, "type": e.type, "length": e.length} for e in article.enclosures],
                 ensure_ascii=False,

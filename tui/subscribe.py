@@ -727,9 +727,9 @@ def _digest_of(article: ArticleIn) -> str:
     """The store's fingerprint of what the feed said, so that a refresh that finds the
     article unchanged leaves it alone instead of rewriting it."""
     from tui.model import Enclosure, ParsedArticle
-    from tui.store import _digest
+    from tui.store import article_digest
 
-    return _digest(ParsedArticle(
+    return article_digest(ParsedArticle(
         guid=article.guid, link=article.link, title=article.title, author=article.author,
         published=article.published, updated=article.updated, summary=article.summary,
         content=article.content,
