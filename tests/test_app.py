@@ -624,3 +624,22 @@ async def test_auto_refresh(tmp_path: Path, server, monkeypatch: pytest.MonkeyPa
         assert lines(feeds)[0].split() == ["All", "4"]
         assert server.hits("/feed.xml")
     assert os.environ.get("TZ") == "UTC"
+
+
+async def test_a_theme_change_redraws_the_lists(cache: UICache) -> None:
+    """Drawn lines are cached across focus changes; a new theme must still reach them."""
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, "all")
+        feeds, articles, _ = panes(app)
+
+        def backgrounds() -> set[object]:
+            return {segment.style.bgcolor for widget in (feeds, articles) for y in (1, 2)
+                    for segment in widget.render_line(y) if segment.style}
+
+        await pilot.press("tab", "shift+tab")  # focus changes keep the drawn lines
+        before = backgrounds()
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        after = backgrounds()
+        assert before and after and before.isdisjoint(after)

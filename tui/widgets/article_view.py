@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.geometry import Size
@@ -60,6 +61,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.rendered: Rendered | None = None
         self._lines: list[list[Segment]] = []
         self._strips: dict[int, Strip] = {}  # drawn lines of the current layout
+        self._base = Style()
         self._wrapped_at = 0
         self._pending_line: int | None = 0
 
@@ -129,8 +131,11 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return strip
 
     def notify_style_update(self) -> None:
+        """Drawn lines are kept across focus changes; a new background draws them again."""
         super().notify_style_update()
-        self._strips.clear()
+        if self.is_mounted and self.rich_style != self._base:
+            self._base = self.rich_style
+            self._strips.clear()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)

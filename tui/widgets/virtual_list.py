@@ -67,6 +67,7 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor = 0
         self._strips: dict[object, Strip] = {}  # drawn lines, by what they show
         self._parts: dict[tuple[str, bool], Style] = {}
+        self._signature: tuple[Style, ...] = ()
 
     # ----------------------------------------------------------------- for subclasses
     @property
@@ -109,9 +110,17 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
 
     def notify_style_update(self) -> None:
+        """Styles change on every focus change (the cursor's colours); drawn lines are kept
+        unless the colours they use changed (a theme change), so moving between panes
+        redraws only the cursor line."""
         super().notify_style_update()
-        self._strips.clear()
         self._parts.clear()
+        if self.is_mounted:
+            signature = (self.rich_style, *(self.get_component_rich_style(name) for name in
+                                            sorted(self.COMPONENT_CLASSES - {"virtual-list--cursor"})))
+            if signature != self._signature:
+                self._signature = signature
+                self._strips.clear()
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
@@ -122,12 +131,12 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
                 return Strip([Segment(fit(" " + self.EMPTY, width), base + self.part("virtual-list--empty", False))])
             return Strip.blank(width, base)
         selected = index == self.cursor
-        row_key = self.row_key(index)
-        key = (row_key, selected, self.has_focus, width) if row_key is not None else None
-        if key is not None and (strip := self._strips.get(key)) is not None:
-            return strip
         if selected:
             base = base + self.get_component_rich_style("virtual-list--cursor")
+        row_key = self.row_key(index)
+        key = (row_key, width, base if selected else None) if row_key is not None else None
+        if key is not None and (strip := self._strips.get(key)) is not None:
+            return strip
         strip = Strip(self.render_row(index, width, base, selected)).adjust_cell_length(width, base)
         if key is not None:
             if len(self._strips) > 1000:
