@@ -288,6 +288,13 @@ _SAFE_ENTITY_VALUE = re.compile(r"(?:[^<&%]|&#[0-9]{1,7};|&#x[0-9a-fA-F]{1,6};)*
 _STRAY_DECL = re.compile(r"<!(?=(?i:doctype|entity)\b)")
 _STRAY_CANDIDATE = re.compile("<![DdEe]")
 _NAMED_REF = re.compile(r"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z][A-Za-z0-9]{0,31});")
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+# Character references that may name a character XML 1.0 forbids: below 0x20, surrogates,
+# U+FFFE/U+FFFF, beyond U+10FFFF. A cheap first look before the exact check.
+_BAD_CHAR_REF_CANDIDATE = re.compile(
+    r"&#(?:[xX]0*(?:[0-9a-fA-F]{1,2}|[dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]|[0-9a-fA-F]{7,})"
+    r"|0*(?:[0-9]{1,2}|5[5-7][0-9]{3}|6553[45]|[0-9]{7,}));"
+)
 
 
 def _harden(text: str, notes: list[str]) -> tuple[str, bool]:
@@ -309,6 +316,11 @@ def _harden(text: str, notes: list[str]) -> tuple[str, bool]:
     # no parser (feedparser's loose one included) can act on it.
     if _STRAY_CANDIDATE.search(text):
         text, count = _STRAY_DECL.subn("&lt;!", text)
+        changed = changed or count > 0
+    if _BAD_CHAR_REF_CANDIDATE.search(text):
+        # &#27; and the like are illegal in XML 1.0, and lxml's recovery from one drops
+        # every entity reference of the document; the sanitizer would drop them anyway.
+        text, count = _CHAR_REF.subn(_drop_illegal_char_ref, text)
         changed = changed or count > 0
     if _named_ref_outside_cdata(text):
         # In CDATA the change is harmless: "&#233;" is the same HTML as "&eacute;".
@@ -409,6 +421,18 @@ def _substitute_entities(text: str, entities: dict[str, str]) -> str:
         raise FeedError("XML with entity declarations refused (expansion too large)")
     pattern = re.compile("&(" + "|".join(re.escape(name) for name in entities) + ");")
     return pattern.sub(lambda m: entities[m.group(1)], text)
+
+
+def _drop_illegal_char_ref(match: re.Match[str]) -> str:
+    digits_hex, digits_dec = match.groups()
+    code = int(digits_hex, 16) if digits_hex is not None else int(digits_dec)
+    legal = (
+        code in (0x9, 0xA, 0xD)
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
+    return match.group() if legal else ""
 
 
 def _named_ref_to_numeric(match: re.Match[str]) -> str:
@@ -567,7 +591,7 @@ def _parse_xml(
             slow = _read_feedparser(document)
         except Exception:  # noqa: BLE001 - feedparser is the last resort; report, not crash
             slow = None
-        if slow is not None and (fast is None or _better(slow, fast)):
+        if slow is not None and (fast is None or _better(slow, fast, bool(malformed))):
             best = slow
     if best is None or (not best.entries and not best.format and not fmt):
         if root == "html":
@@ -623,9 +647,11 @@ def _has_ids(document: bytes) -> bool:
     return any(document.find(marker, start) >= 0 for marker in (b"guid", b"id>", b"rdf:about"))
 
 
-def _better(slow: _RawFeed, fast: _RawFeed) -> bool:
+def _better(slow: _RawFeed, fast: _RawFeed, malformed: bool) -> bool:
     """Whether feedparser's reading beats fastfeedparser's: more entries, or as many with
-    more of them identifiable, or with more titles."""
+    more of them identifiable, or with more titles. On a document that is not well-formed
+    a tie goes to feedparser, whose loose parser is built for broken feeds, while lxml's
+    recovery can drop text (entity references, the rest of a broken tag)."""
     def score(feed: _RawFeed) -> tuple[int, int, int]:
         return (
             len(feed.entries),
@@ -633,7 +659,7 @@ def _better(slow: _RawFeed, fast: _RawFeed) -> bool:
             sum(1 for e in feed.entries if e.title),
         )
 
-    return score(slow) > score(fast)
+    return score(slow) >= score(fast) if malformed else score(slow) > score(fast)
 
 
 @dataclass(slots=True)
