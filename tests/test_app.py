@@ -80,8 +80,7 @@ def plain(visual: object) -> str:
 
 
 def status(app: DocbaoApp) -> str:
-    bar = app.screen.query_one(StatusBar)
-    return " | ".join(plain(static.render()) for static in bar.query(Static))
+    return plain(app.screen.query_one(StatusBar).render())
 
 
 def feed_key(cache: UICache, url: str, folder: str = "") -> str:

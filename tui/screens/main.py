@@ -463,7 +463,7 @@ class MainScreen(Screen[None]):
             return
         self.refreshing = True
         total = len(urls) if urls is not None else len(self.config.feeds)
-        self.query_one(StatusBar).set_refresh(f"refreshing 0/{total}…")
+        self.query_one(StatusBar).set(refresh=f"refreshing 0/{total}…")
         self.run_worker(self._refresh(urls), group="refresh", name="refresh", exit_on_error=False)
 
     async def _refresh(self, urls: list[str] | None) -> None:
@@ -477,21 +477,21 @@ class MainScreen(Screen[None]):
             from tui.refresh import refresh
 
             def progress(outcome: FeedOutcome, done: int, total: int) -> None:
-                status.set_refresh(f"refreshing {done}/{total}…")
+                status.set(refresh=f"refreshing {done}/{total}…")
                 if outcome.new or outcome.updated or outcome.status in ("error", "gone"):
                     self._merge_soon()
 
             report = await refresh(self.config, self.cache_dir, only=urls, progress=progress)
         except Exception as exc:  # a refresh that cannot run at all is reported, never fatal
             self.notify(f"Refresh failed: {exc}", severity="error", markup=False)
-            status.set_refresh("refresh failed")
+            status.set(refresh="refresh failed")
             return
         finally:
             self.refreshing = False
         self._merge()
         failed = report.failed
         summary = f"{report.new} new" + (f", {len(failed)} failed" if failed else "")
-        status.set_refresh(f"refreshed {time.strftime('%H:%M')}: {summary}")
+        status.set(refresh=f"refreshed {time.strftime('%H:%M')}: {summary}")
         for outcome in failed[:3]:
             self.notify(f"{clean_line(outcome.title)}: {clean_line(outcome.error)}", title="Feed not refreshed",
                         severity="error", markup=False)
@@ -527,13 +527,13 @@ class MainScreen(Screen[None]):
         if self.entry is not None:
             self.entry = next((e for e in feeds.entries if e.key == self.entry.key), self.entry)
         unread = feeds.entries[0].count
-        self.query_one(StatusBar).set_counts(f"{unread} unread · {self.total} articles")
+        self.query_one(StatusBar).set(counts=f"{unread} unread · {self.total} articles")
         self._status_view()
 
     def _status_view(self) -> None:
         articles = self.query_one(ArticleList)
         if self.entry is not None:
-            self.query_one(StatusBar).set_view(f"{len(articles.ids)} in view")
+            self.query_one(StatusBar).set(view=f"{len(articles.ids)} in view")
 
     def _status_keys(self) -> None:
         from tui.widgets.keys import display_key, effective_keys
@@ -541,7 +541,7 @@ class MainScreen(Screen[None]):
         keymap = getattr(self.app, "keymap", {})
         help_key = display_key(effective_keys("help", keymap).split(",")[0])
         quit_key = display_key(effective_keys("quit", keymap).split(",")[0])
-        self.query_one(StatusBar).set_keys(f"{help_key} keys  {quit_key} quit")
+        self.query_one(StatusBar).set(keys=f"{help_key} keys  {quit_key} quit")
 
     # -------------------------------------------------------------------- state
     def remember(self, values: dict[str, str]) -> None:

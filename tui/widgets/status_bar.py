@@ -1,41 +1,50 @@
-"""The status line: counts on the left, the refresh state in the middle, a key hint."""
+"""The status line: counts and the view on the left, the refresh state, the key hint on
+the right. One widget drawing one line, so an update repaints one line and never asks for
+a new layout."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal
-from textual.widgets import Static
+from textual.content import Content
+from textual.widget import Widget
 
-from tui.widgets.text import plain
+from tui.sanitize import clean_line
 
 
-class StatusBar(Horizontal):
+class StatusBar(Widget):
     DEFAULT_CSS = """
     StatusBar {
         height: 1;
         background: $panel;
         color: $foreground;
     }
-    StatusBar > Static { width: auto; padding: 0 1; }
-    StatusBar > #status-view { color: $text-muted; }
-    StatusBar > #status-refresh { width: 1fr; color: $text-accent; }
-    StatusBar > #status-keys { color: $text-muted; }
+    StatusBar > .status-bar--muted { color: $text-muted; }
+    StatusBar > .status-bar--refresh { color: $text-accent; }
     """
+    COMPONENT_CLASSES = {"status-bar--muted", "status-bar--refresh"}
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="status-counts", markup=False)
-        yield Static(id="status-view", markup=False)
-        yield Static(id="status-refresh", markup=False)
-        yield Static(id="status-keys", markup=False)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._parts = {"counts": "", "view": "", "refresh": "", "keys": ""}
 
-    def set_counts(self, text: str) -> None:
-        self.query_one("#status-counts", Static).update(plain(text))
+    def set(self, **parts: str) -> None:
+        """Change some parts (counts, view, refresh, keys); plain text, never markup."""
+        changed = False
+        for name, text in parts.items():
+            text = clean_line(text)
+            if self._parts[name] != text:
+                self._parts[name] = text
+                changed = True
+        if changed:
+            self.refresh()
 
-    def set_view(self, text: str) -> None:
-        self.query_one("#status-view", Static).update(plain(text))
-
-    def set_refresh(self, text: str) -> None:
-        self.query_one("#status-refresh", Static).update(plain(text))
-
-    def set_keys(self, text: str) -> None:
-        self.query_one("#status-keys", Static).update(plain(text))
+    def render(self) -> Content:
+        muted = self.get_visual_style("status-bar--muted")
+        accent = self.get_visual_style("status-bar--refresh")
+        parts = self._parts
+        left = Content.assemble(f" {parts['counts']}  ", (parts["view"], muted), "  ",
+                                (parts["refresh"], accent))
+        right = Content.assemble((f"{parts['keys']} ", muted))
+        room = self.size.width - right.cell_length
+        if left.cell_length > room:
+            return left.truncate(self.size.width)
+        return Content.assemble(left, " " * (room - left.cell_length), right)
