@@ -432,6 +432,8 @@ def test_guid_is_id_then_link_then_a_stable_hash() -> None:
     again = entry("<title>Hello</title><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate>")
     other = entry("<title>Hello!</title><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate>")
     assert hashed.guid == again.guid != other.guid and hashed.guid.startswith("sha1:")
+    huge = "urn:x:" + "9" * 100_000
+    assert entry(f"<guid>{huge}</guid>").guid == "sha1:" + hashlib.sha1(huge.encode()).hexdigest()
 
 
 def test_only_http_links_are_kept_and_relative_ones_resolved() -> None:

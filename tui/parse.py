@@ -54,6 +54,7 @@ __all__ = ["parse_feed"]
 
 MAX_INFLATED_BYTES = 64 * 1024 * 1024  # a gzip body is inflated up to this size, no further
 FUTURE_SLACK = 2 * 86400  # dates further ahead than this are clamped to "now"
+MAX_GUID = 2048  # a longer id is stored as its SHA-1, so a hostile feed cannot bloat the index
 
 # --------------------------------------------------------------------------- entry point
 
@@ -1273,8 +1274,10 @@ def _finish(
                 # Text, not markup: the parsers serialise the same body differently.
                 basis += "\n" + html_to_line(entry.content or entry.summary)[:500]
             guid = "sha1:" + hashlib.sha1(basis.encode("utf-8", "replace")).hexdigest()
+        elif len(guid) > MAX_GUID:
+            guid = "sha1:" + hashlib.sha1(guid.encode("utf-8", "replace")).hexdigest()
         if guid in seen:
-            continue  # the first entry with an id wins: feeds list their newest first
+            continue  # the first entry with a given guid wins: feeds list their newest first
         seen.add(guid)
         html_base = content_base if bases else (link or feed_base)
         content = fix(entry.content)
