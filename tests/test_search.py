@@ -189,7 +189,9 @@ def test_nfd_and_nfc_find_each_other(store: Store) -> None:
         ParsedArticle(guid="nfc", title="Cà phê sáng ở Hà Nội"),
         ParsedArticle(guid="cafe", title="A new café opens", summary="<p>Coffee and cake.</p>"),
         ParsedArticle(guid="plain", title="The cafe at the corner"),
+        ParsedArticle(guid="lower", title="Lễ kết nạp đảng viên mới"),
     ])
+    assert ids(store, "ĐẢNG") == [found["lower"]]
     assert ids(store, "Thái Nguyên") == [found["nfd"]]
     assert ids(store, nfd("cà phê")) == [found["nfc"]]
     assert sorted(ids(store, "café")) == sorted([found["cafe"], found["plain"]])

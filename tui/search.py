@@ -57,10 +57,12 @@ _BASE_LETTERS = {
 # Han ideographs and kana are written without spaces: each is indexed as a token of its
 # own, and a query word in them becomes a phrase of those characters.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_CJK_CHAR = re.compile(f"[{_CJK}]")
-_CJK_SPACED = re.compile(f"([{_CJK}])")
+# These three take 9 ms to compile: they are left to re's cache, compiled on first use,
+# so that opening the cache does not pay for them.
+_CJK_CHAR = f"[{_CJK}]"
+_CJK_SPACED = f"([{_CJK}])"
 _WORD_CHAR = f"[^\\W_{_CJK}]"  # a letter or digit that is not CJK
-_TOKEN = re.compile(f"[{_CJK}]|{_WORD_CHAR}+")
+_TOKEN = f"[{_CJK}]|{_WORD_CHAR}+"
 _SEPARATOR = "[\\W_]"
 _SPACES = re.compile(r"\s+")
 _UNTIDY_SPACE = re.compile(r"\s{2,}|[^\S ]")  # what a one-line snippet turns into one space
@@ -158,12 +160,12 @@ def _index_form(text: str) -> str:
     folded = fold(text)
     if folded.isascii():
         return folded
-    return _CJK_SPACED.sub(r" \1 ", folded)
+    return re.sub(_CJK_SPACED, r" \1 ", folded)
 
 
 def _tokens(text: str) -> list[str]:
     """The tokens FTS5 (unicode61 over the index form) finds in already folded text."""
-    return _TOKEN.findall(text)
+    return re.findall(_TOKEN, text)
 
 
 # Stored HTML comes out of the sanitizer, which writes tag names in lower case.
@@ -267,6 +269,11 @@ _SCHEMA: list[str] = [
     f"CREATE TABLE IF NOT EXISTS {_META_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({', '.join(_COLUMNS)},"
     " content='', tokenize='unicode61 remove_diacritics 0')",
+    # merge segments 16 at a time rather than 4: a refresh writes one small segment per
+    # feed, and merging them less eagerly cut indexing time by a fifth in the benchmark
+    # with no measurable cost to queries (100,000 articles)
+    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('automerge', 16)",
+    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('crisismerge', 64)",
     # what the index holds for each article, computed from the rows as they are
     f"""CREATE VIEW {_SOURCE_VIEW} AS SELECT a.id AS id, a.feed_id AS feed_id,
         docbao_fold(a.title) AS title, docbao_fold(a.author) AS author,
@@ -382,9 +389,11 @@ def build(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None 
         done += len(ids)
         if progress is not None:
             progress(done, max(total, done))
-    with _write(conn):
-        # one segment instead of one per batch: smaller and faster to query
-        conn.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('optimize')")
+    if done:
+        with _write(conn):
+            # one segment instead of one per batch: smaller and faster to query
+            # (about 1.5 s for 100,000 articles)
+            conn.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('optimize')")
 
 
 # ------------------------------------------------------------------------ queries
@@ -707,11 +716,12 @@ def _prepare(conn: sqlite3.Connection, query: str | ParsedQuery, tags: dict[str,
 
 
 def _run(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> list[Any]:
-    """Execute a compiled query; FTS5 complaining about one is a QueryError, not a crash."""
+    """Execute a compiled query. The MATCH text is built from quoted tokens only, so FTS5
+    should never find it unreadable; if it does, the user still gets a QueryError."""
     try:
         return conn.execute(sql, params).fetchall()
     except sqlite3.OperationalError as exc:
-        if "fts5" in str(exc) or "MATCH" in str(exc):
+        if "fts5: syntax error" in str(exc):
             raise QueryError(f"this query cannot be searched: {exc}") from exc
         raise
 
@@ -858,13 +868,13 @@ def _term_pattern(term: Term) -> str:
     parts: list[str] = []
     for index, token in enumerate(term.tokens):
         if index:
-            joined_cjk = _CJK_CHAR.match(token) or _CJK_CHAR.match(term.tokens[index - 1][-1])
+            joined_cjk = re.match(_CJK_CHAR, token) or re.match(_CJK_CHAR, term.tokens[index - 1][-1])
             parts.append(f"{_SEPARATOR}*" if joined_cjk else f"{_SEPARATOR}+")
         parts.append(re.escape(token))
-        if index == 0 and not _CJK_CHAR.match(token):
+        if index == 0 and not re.match(_CJK_CHAR, token):
             parts.append(f"(?<!{_WORD_CHAR}{re.escape(token)})")
     last = term.tokens[-1][-1]
-    if not _CJK_CHAR.match(last):
+    if not re.match(_CJK_CHAR, last):
         parts.append(f"{_WORD_CHAR}*" if term.prefix else f"(?!{_WORD_CHAR})")
     return "".join(parts)
 
