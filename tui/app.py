@@ -7,11 +7,10 @@ config and the cache, and offers every key in the command palette.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.screen import Screen
 
 from tui.config import Config
@@ -61,7 +60,7 @@ class DocbaoApp(App[int]):
             yield SystemCommand(spec.description, f"key: {keys}", self._command(spec.id),
                                 discover=not spec.id.startswith("link_"))
 
-    def _command(self, binding_id: str):  # type: ignore[no-untyped-def]
+    def _command(self, binding_id: str) -> Callable[[], None]:
         def run() -> None:
             self.run_binding(binding_id)
 

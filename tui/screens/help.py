@@ -26,9 +26,9 @@ def help_text(keymap: dict[str, str]) -> Content:
         keys = ", ".join(display_key(k) for k in effective_keys(spec.id, keymap).split(","))
         description = spec.description
         if spec.id == "link_1":
-            keys = " ".join(effective_keys(f"link_{n}", keymap).split(",")[0] for n in range(1, 10))
-            keys = keys.replace(" ", "") if all(len(k) == 1 for k in keys.split()) else keys
-            keys = "1-9" if keys == "123456789" else keys
+            firsts = [effective_keys(f"link_{n}", keymap).split(",")[0] for n in range(1, 10)]
+            digits = [str(n) for n in range(1, 10)]
+            keys = "1-9" if firsts == digits else " ".join(display_key(k) for k in firsts)
             description = "Open link 1-9 of the article"
         parts.append((f"  {keys:<16}", "bold"))
         parts.append(f"  {description}\n")

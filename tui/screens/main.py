@@ -81,7 +81,8 @@ class MainScreen(Screen[None]):
         self.total = 0
         self.refreshing = False
         self.last_report = ""
-        self._scrolls: dict[str, int] = {}
+        self._scrolls: dict[str, int] = {}  # article id -> line, oldest first
+        self._scrolls_changed = False
         self._pending: dict[str, str] = {}
         self._state_timer_running = False
         self._merge_due = False
@@ -234,12 +235,13 @@ class MainScreen(Screen[None]):
     @on(ArticleView.Scrolled)
     def _article_scrolled(self, event: ArticleView.Scrolled) -> None:
         key = str(event.article_id)
-        self._scrolls.pop(key, None)
+        self._scrolls.pop(key, None)  # most recent last: the oldest are forgotten first
         if event.line:
             self._scrolls[key] = event.line
         while len(self._scrolls) > SCROLL_MEMORY:
             self._scrolls.pop(next(iter(self._scrolls)))
-        self.remember({"ui.scroll": json.dumps(self._scrolls)})
+        self._scrolls_changed = True
+        self.remember({})
 
     # ------------------------------------------------------------------ articles
     def open_article(self, article_id: int, *, focus: bool = True) -> None:
@@ -428,18 +430,25 @@ class MainScreen(Screen[None]):
             except OSError as exc:
                 self.notify(f"Cannot run $BROWSER: {exc.strerror or exc}", severity="error", markup=False)
                 return
+            self.notify(f"Opening {url}", markup=False)
         else:
-            import webbrowser
+            self.run_worker(lambda: self._system_browser(url), thread=True, group="browser")
 
-            try:
-                controller = webbrowser.get()
-            except webbrowser.Error:
-                controller = None
-            if controller is None or getattr(controller, "name", "") in CONSOLE_BROWSERS:
-                self.notify("No graphical browser found; set $BROWSER.", severity="warning", markup=False)
-                return
-            self.run_worker(lambda: controller.open(url), thread=True, group="browser")
-        self.notify(f"Opening {url}", markup=False)
+    def _system_browser(self, url: str) -> None:
+        """In a thread: finding the system's browser probes the PATH, and some wait."""
+        import webbrowser
+
+        try:
+            controller: webbrowser.BaseBrowser | None = webbrowser.get()
+        except webbrowser.Error:
+            controller = None
+        if controller is None or getattr(controller, "name", "") in CONSOLE_BROWSERS:
+            # a text-mode browser would fight the reader for the terminal
+            self.notify("No graphical browser found; set $BROWSER.", severity="warning", markup=False)
+        elif controller.open(url):
+            self.notify(f"Opening {url}", markup=False)
+        else:
+            self.notify("The browser did not start; set $BROWSER.", severity="warning", markup=False)
 
     # ------------------------------------------------------------------- refresh
     def action_refresh(self) -> None:
@@ -517,8 +526,7 @@ class MainScreen(Screen[None]):
         self._update_counts()
         entry = self.entry
         if entry is not None:
-            self.show_entry(entry, keep=True)
-            self.query_one(ArticleList).reload_rows()
+            self.show_entry(entry, keep=True)  # draws the rows from the store again
 
     # ------------------------------------------------------------------- counts
     def _update_counts(self) -> None:
@@ -556,6 +564,9 @@ class MainScreen(Screen[None]):
         self.flush_state()
 
     def flush_state(self) -> None:
+        if self._scrolls_changed:
+            self._scrolls_changed = False
+            self._pending["ui.scroll"] = json.dumps(self._scrolls)
         if self._pending:
             pending, self._pending = self._pending, {}
             self.store.set_state(pending)

@@ -161,7 +161,3 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def action_page_up(self) -> None:
         self.scroll_to(y=self.scroll_y - max(1, self.scrollable_content_region.height - 1), animate=False,
                        immediate=True)
-
-    @property
-    def at_bottom(self) -> bool:
-        return self.scroll_y >= self.max_scroll_y
