@@ -119,27 +119,15 @@ class MainScreen(Screen[None]):
         return entries
 
     def on_mount(self) -> None:
+        """Only the feed list and the counts go into the first frame; the article list
+        and the article the reader left open follow right after it."""
         feeds = self.query_one(FeedList)
-        articles = self.query_one(ArticleList)
-        self._scrolls = {k: int(v) for k, v in _json_dict(self.store.get_state("ui.scroll", "{}")).items()}
-        key = self.store.get_state("ui.view", "all")
-        if not feeds.select(key, announce=False):
+        if not feeds.select(self.store.get_state("ui.view", "all"), announce=False):
             feeds.select("all", announce=False)
-        selected = _int(self.store.get_state("ui.article"))
-        self.show_entry(feeds.current, select=selected)
-        opened = _int(self.store.get_state("ui.open"))
-        if opened is not None and opened == articles.current_id:
-            self.open_article(opened, focus=False)
-        pane = self.store.get_state("ui.pane", "feeds")
-        if pane == "reader" and self.query_one(ArticleView).article_id is None:
-            pane = "articles"
-        pane = pane if pane in PANES else "feeds"
-        if pane == self.pane:
-            self.watch_pane(pane)
-        else:
-            self.pane = pane
-        self._update_counts()
+        self._show_pane(self.pane)
+        self._show_counts()
         self._status_keys()
+        self.call_after_refresh(self._restore)
         # the article renderer is not needed for the first frame; load it while the user looks
         self.set_timer(0.3, lambda: self.run_worker(lambda: importlib.import_module("tui.render"), thread=True,
                                                    group="warm-up"))
@@ -147,16 +135,33 @@ class MainScreen(Screen[None]):
         if minutes > 0:
             self.set_interval(minutes * MINUTE, self._refresh_on_timer, name="auto-refresh")
 
+    def _restore(self) -> None:
+        """Back to where the reader was: the view, the selected article, the open one
+        (scrolled where it was) and the pane."""
+        self._scrolls = {k: int(v) for k, v in _json_dict(self.store.get_state("ui.scroll", "{}")).items()}
+        self.show_entry(self.query_one(FeedList).current, select=_int(self.store.get_state("ui.article")))
+        opened = _int(self.store.get_state("ui.open"))
+        if opened is not None and opened == self.query_one(ArticleList).current_id:
+            self.open_article(opened, focus=False)
+        pane = self.store.get_state("ui.pane", "feeds")
+        if pane == "reader" and self.query_one(ArticleView).article_id is None:
+            pane = "articles"
+        self.pane = pane if pane in PANES else "feeds"
+
     def on_unmount(self) -> None:
         self.flush_state()
 
     # --------------------------------------------------------------------- panes
     def watch_pane(self, pane: str) -> None:
+        self._show_pane(pane)
+        self.remember({"ui.pane": pane})
+
+    def _show_pane(self, pane: str) -> None:
+        """Focus the pane; on a narrow terminal it is also the only one shown."""
         for name in PANES:
             self.query_one(f"#{'articles-pane' if name == 'articles' else name}").set_class(name == pane, "-active")
         widget = {"feeds": FeedList, "articles": ArticleList, "reader": ArticleView}[pane]
         self.query_one(widget).focus(scroll_visible=False)
-        self.remember({"ui.pane": pane})
 
     def on_descendant_focus(self, event: object) -> None:
         focused = self.focused
@@ -530,11 +535,15 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------- counts
     def _update_counts(self) -> None:
+        """Read the counters again (after marks or a refresh) into the feed list."""
         feeds = self.query_one(FeedList)
         feeds.set_entries(self._entries())
         if self.entry is not None:
             self.entry = next((e for e in feeds.entries if e.key == self.entry.key), self.entry)
-        unread = feeds.entries[0].count
+        self._show_counts()
+
+    def _show_counts(self) -> None:
+        unread = self.query_one(FeedList).entries[0].count
         self.query_one(StatusBar).set(counts=f"{unread} unread · {self.total} articles")
         self._status_view()
 
