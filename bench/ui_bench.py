@@ -183,6 +183,13 @@ class Pane:
             time.sleep(0.005)
         raise TimeoutError(key)
 
+    def press_until(self, key: str, pattern: re.Pattern[str], timeout: float = 10) -> float:
+        """Seconds from sending `key` until `pattern` is on the screen."""
+        started = time.perf_counter()
+        subprocess.run(["tmux", "send-keys", "-t", self.session, key], check=True)
+        self.wait_for(pattern, timeout)
+        return time.perf_counter() - started
+
     def send(self, key: str) -> None:
         """A key whose effect does not show as text (focus moves): no timing."""
         subprocess.run(["tmux", "send-keys", "-t", self.session, key], check=True)
@@ -217,8 +224,7 @@ def interactive(cache: Path, feeds: int) -> dict[str, float]:
     try:
         pane.wait_for(re.compile(r"in view"))
         time.sleep(0.3)
-        figures["open All (100,000 articles)"] = pane.press("g")
-        pane.wait_for(re.compile(r"100000 in view"))
+        figures["open All (100,000 articles)"] = pane.press_until("g", re.compile(r"100000 in view"))
         pane.send("Enter")
         steps = [pane.press("PageDown") for _ in range(20)]
         figures["page down in All (median of 20)"] = sorted(steps)[len(steps) // 2]
@@ -233,6 +239,7 @@ def interactive(cache: Path, feeds: int) -> dict[str, float]:
             pane.send("h")
         figures["open an article (median of 10)"] = sorted(opens)[len(opens) // 2]
         figures["open an article (max of 10)"] = max(opens)
+        print("  opens:", " ".join(f"{o * 1000:.0f}" for o in opens))
         figures["peak memory MiB"] = pane.peak_mib()
     finally:
         pane.close()

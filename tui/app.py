@@ -6,6 +6,7 @@ config and the cache, and offers every key in the command palette.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -41,6 +42,12 @@ class DocbaoApp(App[int]):
             self.set_keymap(self.keymap)
         for warning in self.warnings:
             self.notify(warning, severity="warning", timeout=10, markup=False)
+
+    def on_ready(self) -> None:
+        # Everything built to start (Textual, styles, the feed list) lives as long as the
+        # app: taking it out of the collector's sight makes full collections ~5x shorter,
+        # and those were the 15-20 ms hitches when opening articles.
+        self.call_after_refresh(gc.freeze)
 
     def on_unmount(self) -> None:
         if self._owns_store:
