@@ -373,6 +373,17 @@ async def test_keys_remapped_from_the_config(cache: UICache) -> None:
         assert "S, *              Star or unstar the article" in help_text
 
 
+def test_keymap_checks_report_unknown_actions_and_clashes() -> None:
+    from tui.widgets.keys import check_keymap
+
+    assert check_keymap({}) == ({}, [])  # the defaults never clash
+    applied, warnings = check_keymap({"star": "j", "help": "?,F1", "bogus": "x", "quit": " "})
+    assert applied == {"star": "j", "help": "question_mark,F1"}
+    assert "[keys] unknown action 'bogus' ignored" in warnings
+    assert "[keys] 'j' is given to both 'down' and 'star'" in warnings
+    assert "[keys] 'quit' has an empty key; ignored" in warnings
+
+
 @pytest.mark.parametrize("pane", ["feeds", "articles", "reader"])
 async def test_a_focused_pane_does_not_swallow_screen_keys(cache: UICache, pane: str) -> None:
     app = DocbaoApp(cache.config, cache.folder)

@@ -59,8 +59,9 @@ def bind(binding_id: str, action: str) -> Binding:
 
 
 def check_keymap(keymap: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-    """Split a `[keys]` table into what can be applied and warnings about the rest:
-    unknown action ids and keys given to two actions of the same pane."""
+    """Split a `[keys]` table into what can be applied and warnings: unknown action ids
+    are dropped; a key given to two actions is applied but reported (where both are
+    active, the focused pane's own action wins)."""
     from textual.keys import _normalize_key_list
 
     good: dict[str, str] = {}
