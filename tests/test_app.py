@@ -653,3 +653,32 @@ async def test_a_theme_change_redraws_the_lists(cache: UICache) -> None:
         await pilot.pause()
         after = backgrounds()
         assert before and after and before.isdisjoint(after)
+
+
+async def test_a_feed_added_to_the_config_appears_before_any_refresh(cache: UICache) -> None:
+    from tui.config import FeedConfig
+
+    cache.config.feeds.append(FeedConfig(url="http://127.0.0.1:9/added.xml", title="Added later"))
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, _, _ = panes(app)
+        assert "Added later" in [line.strip() for line in lines(feeds)]
+
+
+async def test_unread_view_keeps_what_was_read_when_a_refresh_merges(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    url = server.route("/feed.xml", rss(NEW_ITEMS + OLD_ITEMS), content_type="application/rss+xml")
+    cache = served_cache(tmp_path / "cache", url)
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, "unread")
+        feeds, articles, reader = panes(app)
+        await pilot.press("enter", "enter")  # reading the newest: now read, still listed
+        reading = cache.articles[url][0]
+        assert reader.article_id == reading and read_state(cache, reading) == (True, False)
+        await pilot.press("R")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(articles.ids) == 4  # two new unread articles, and the one being read
+        assert reading in articles.ids and articles.current_id == reading
+        assert lines(feeds)[1].split() == ["Unread", "3"]

@@ -31,7 +31,7 @@ from tui.store import Store
 from tui.widgets.article_list import ArticleList
 from tui.widgets.article_view import ArticleView
 from tui.widgets.feed_list import FeedEntry, FeedList, build_entries
-from tui.widgets.keys import bind
+from tui.widgets.keys import bind, display_key, effective_keys
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.text import plain
 
@@ -80,7 +80,6 @@ class MainScreen(Screen[None]):
         self.feed_names: dict[int, str] = {}
         self.total = 0
         self.refreshing = False
-        self.last_report = ""
         self._scrolls: dict[str, int] = {}  # article id -> line, oldest first
         self._scrolls_changed = False
         self._pending: dict[str, str] = {}
@@ -90,7 +89,6 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
-        self._ensure_subscribed()
         entries = self._entries()
         collapsed = _json_list(self.store.get_state("ui.collapsed", "[]"))
         with Horizontal(id="panes"):
@@ -103,16 +101,16 @@ class MainScreen(Screen[None]):
             yield ArticleView(id="reader", classes="pane")
         yield StatusBar(id="status")
 
-    def _ensure_subscribed(self) -> None:
-        """Rows for feeds added to the config since the last run (one quick write, only then)."""
-        known = {row.url for row in self.store.feeds()}
+    def _entries(self) -> list[FeedEntry]:
+        """The feed pane's lines from the counters; also the feed names and the total.
+        Feeds added to the config since the last run get their cache rows here (one quick
+        write, only then)."""
+        rows = self.store.feeds()
+        known = {row.url for row in rows}
         missing = [f.url for f in self.config.feeds if f.url not in known]
         if missing:
             self.store.ensure_feeds(missing)
-
-    def _entries(self) -> list[FeedEntry]:
-        """The feed pane's lines from the counters; also the feed names and the total."""
-        rows = self.store.feeds()
+            rows = self.store.feeds()
         entries = build_entries(self.config, rows, self.store.count(starred=True))
         self.feed_names = {e.feed_ids[0]: e.label for e in entries if e.kind == "feed" and e.feed_ids}
         self.total = sum(row.total for row in rows if row.id in self.feed_names)
@@ -246,7 +244,7 @@ class MainScreen(Screen[None]):
         while len(self._scrolls) > SCROLL_MEMORY:
             self._scrolls.pop(next(iter(self._scrolls)))
         self._scrolls_changed = True
-        self.remember({})
+        self._schedule_state()
 
     # ------------------------------------------------------------------ articles
     def open_article(self, article_id: int, *, focus: bool = True) -> None:
@@ -553,8 +551,6 @@ class MainScreen(Screen[None]):
             self.query_one(StatusBar).set(view=f"{len(articles.ids)} in view")
 
     def _status_keys(self) -> None:
-        from tui.widgets.keys import display_key, effective_keys
-
         keymap = getattr(self.app, "keymap", {})
         help_key = display_key(effective_keys("help", keymap).split(",")[0])
         quit_key = display_key(effective_keys("quit", keymap).split(",")[0])
@@ -564,6 +560,9 @@ class MainScreen(Screen[None]):
     def remember(self, values: dict[str, str]) -> None:
         """Note where the reader is; written to the cache at most every STATE_DELAY seconds."""
         self._pending.update(values)
+        self._schedule_state()
+
+    def _schedule_state(self) -> None:
         if not self._state_timer_running:
             self._state_timer_running = True
             self.set_timer(STATE_DELAY, self._state_tick)
