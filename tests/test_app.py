@@ -682,3 +682,16 @@ async def test_unread_view_keeps_what_was_read_when_a_refresh_merges(tmp_path: P
         assert len(articles.ids) == 4  # two new unread articles, and the one being read
         assert reading in articles.ids and articles.current_id == reading
         assert lines(feeds)[1].split() == ["Unread", "3"]
+
+
+def test_run_refuses_a_cache_from_a_newer_docbao(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    from tui.app import run
+    from tui.config import Config
+
+    conn = sqlite3.connect(tmp_path / "docbao.db")
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    assert run(Config(path=None), tmp_path) == 1
+    assert "written by a newer docbao" in capsys.readouterr().err
