@@ -14,15 +14,15 @@ from tui.widgets.keys import KEYS, display_key, effective_keys
 
 def help_text(keymap: dict[str, str]) -> Content:
     """The key table: one line per action, link keys 1-9 folded into one line."""
-    parts: list[str | tuple[str, str]] = []
+    parts: list[str | tuple[str, str]] = [("Esc or ? closes this help; Ctrl+P finds any action by name.\n",
+                                           "italic")]
     group = ""
     for spec in KEYS:
         if spec.id.startswith("link_") and spec.id != "link_1":
             continue
         if spec.group != group:
             group = spec.group
-            parts.append(("\n" if parts else "") + group + "\n")
-            parts[-1] = (str(parts[-1]), "bold underline")
+            parts.append(("\n" + group + "\n", "bold underline"))
         keys = ", ".join(display_key(k) for k in effective_keys(spec.id, keymap).split(","))
         description = spec.description
         if spec.id == "link_1":
@@ -32,7 +32,6 @@ def help_text(keymap: dict[str, str]) -> Content:
             description = "Open link 1-9 of the article"
         parts.append((f"  {keys:<16}", "bold"))
         parts.append(f"  {description}\n")
-    parts.append("\n  Ctrl+P opens the command palette; Esc or ? closes this help.")
     return Content.assemble(*parts)
 
 

@@ -21,6 +21,8 @@ class KeySpec:
 
 
 KEYS: tuple[KeySpec, ...] = (
+    KeySpec("help", "question_mark", "Show the keys", "App"),
+    KeySpec("quit", "q", "Quit", "App"),
     KeySpec("down", "j,down", "Move down (scroll down in the article)", "Move"),
     KeySpec("up", "k,up", "Move up (scroll up in the article)", "Move"),
     KeySpec("first", "g,home", "Go to the first line", "Move"),
@@ -46,8 +48,6 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("copy_link", "y", "Copy the article's link", "Links"),
     KeySpec("refresh", "r", "Refresh the selected feed", "Refresh"),
     KeySpec("refresh_all", "R", "Refresh all feeds", "Refresh"),
-    KeySpec("help", "question_mark", "Show the keys", "App"),
-    KeySpec("quit", "q", "Quit", "App"),
 )
 SPECS: dict[str, KeySpec] = {spec.id: spec for spec in KEYS}
 
