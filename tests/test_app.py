@@ -695,3 +695,21 @@ def test_run_refuses_a_cache_from_a_newer_docbao(tmp_path: Path, capsys: pytest.
     conn.close()
     assert run(Config(path=None), tmp_path) == 1
     assert "written by a newer docbao" in capsys.readouterr().err
+
+
+async def test_resizing_rewraps_the_article_and_keeps_the_place(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        await pilot.press("enter", "enter", "space")
+        _, _, reader = panes(app)
+        wide_lines = reader.virtual_size.height
+        place = reader.line / wide_lines
+        first = lines(reader)[0]
+        await pilot.resize_terminal(80, 24)  # one pane at a time: the reader gets the whole width
+        await pilot.pause()
+        assert reader.scrollable_content_region.width > 60
+        assert reader.virtual_size.height < wide_lines
+        assert all(len(line) <= reader.scrollable_content_region.width for line in lines(reader))
+        assert abs(reader.line / reader.virtual_size.height - place) < 0.1
+        assert first.split()[0] in " ".join(lines(reader)[:4])  # the same passage is in view

@@ -24,7 +24,7 @@ from tui.widgets.keys import bind
 if TYPE_CHECKING:
     from tui.render import Rendered
 
-PLACEHOLDER = "Open an article with enter; ? shows every key."
+PLACEHOLDER = "Open an article to read it here."
 
 
 class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -93,7 +93,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if width <= 0 or (width == self._wrapped_at and not force):
             return
         if self.rendered is None:
-            text = Text(PLACEHOLDER, style=self.get_component_rich_style("article-view--placeholder", partial=True))
+            text = Text(PLACEHOLDER, style=Style(color=self.get_component_rich_style("article-view--placeholder").color))
         else:
             if width != self._wrapped_at:
                 from tui.render import rewrap
@@ -114,9 +114,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         width = self.scrollable_content_region.width
         if width <= 0 or width == self._wrapped_at:
             return
-        if self._pending_line is None and self.line:  # keep the same place in the text
-            self._pending_line = round(self.line * len(self._lines) / max(1, len(self._lines)))
+        if self._pending_line is not None:  # shown while hidden: its line is still to come
+            self._wrap()
+            return
+        place = self.line / max(1, len(self._lines))  # keep the same place in the text
         self._wrap()
+        self.scroll_to(y=round(place * len(self._lines)), animate=False, immediate=True, force=True)
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
