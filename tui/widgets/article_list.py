@@ -139,7 +139,8 @@ class ArticleList(VirtualList):
         row = self.row(index)
         if row is None:
             return None
-        return (row.id, row.read, row.starred, row.title, self.show_feed and self.feed_names.get(row.feed_id))
+        return (row.id, row.read, row.starred, row.title, row.sort_time,
+                self.show_feed and self.feed_names.get(row.feed_id))
 
     def cursor_moved(self, index: int) -> None:
         self.post_message(self.Highlighted(self.ids[index]))
