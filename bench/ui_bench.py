@@ -265,12 +265,13 @@ def main() -> int:
         subprocess.run(["tmux", "new-session", "-d", "-s", keeper, "sleep 3600"], check=True)
     try:
         shown = tmux_first_screen(cache, args.feeds)
+        if shown:
+            print(f"first screen with counts (docbao in tmux 120x40): median "
+                  f"{sorted(shown)[len(shown) // 2] * 1000:.0f} ms (min {min(shown) * 1000:.0f}, "
+                  f"max {max(shown) * 1000:.0f}) over {len(shown)} runs")
         figures = interactive(cache, args.feeds)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", keeper], capture_output=True)
-    if shown:
-        print(f"first screen with counts (docbao in tmux 120x40): median {sorted(shown)[len(shown) // 2] * 1000:.0f} ms "
-              f"(min {min(shown) * 1000:.0f}, max {max(shown) * 1000:.0f}) over {len(shown)} runs")
     for name, value in figures.items():
         print(f"{name}: {value:.0f}" if "MiB" in name else f"{name}: {value * 1000:.1f} ms")
     print(json.dumps({"first_frame_s": times, "first_screen_tmux_s": shown, **figures}))
