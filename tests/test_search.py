@@ -578,15 +578,28 @@ def test_a_cache_from_before_search_is_indexed_by_build(tmp_path: Path) -> None:
         ParsedArticle(guid=str(n), title=f"Tin số {n}", summary="<p>Đảng bộ tỉnh họp.</p>") for n in range(30)])
     search.install(store.conn)
     assert search.needs_build(store.conn)
-    assert ids(store, "dang bo") == []
-    new = save(store, "https://b.example/rss", [ParsedArticle(guid="n", title="Đảng bộ huyện")])  # indexed at once
-    assert ids(store, "dang bo huyen") == [new["n"]]
+    new = save(store, "https://b.example/rss", [ParsedArticle(guid="n", title="Đảng bộ huyện")])
     steps: list[tuple[int, int]] = []
     search.build(store.conn, lambda done, total: steps.append((done, total)), batch=8)
-    assert steps[0] == (0, 31) and steps[-1] == (31, 31) and len(steps) == 5
+    assert steps[0] == (0, 32) and steps[-1] == (32, 32) and len(steps) == 5
     assert not search.needs_build(store.conn)
+    assert ids(store, "dang bo huyen") == [new["n"]]
     assert len(ids(store, "dang bo")) == 32
     assert ids(store, "lanh dao trung uong") == [old["thai-nguyen-2020-05-23"]]
+    assert_index_exact(store.conn)
+    store.close()
+
+
+def test_new_articles_are_found_by_the_next_query(tmp_path: Path) -> None:
+    """A refresh stores without indexing; the next query indexes what is new first."""
+    store = Store.open(tmp_path)
+    save(store, "https://a.example/rss", [ParsedArticle(guid="1", title="Mưa đá ở Thái Nguyên")])
+    assert search.needs_build(store.conn)
+    assert len(ids(store, "mua da")) == 1
+    assert not search.needs_build(store.conn)
+    save(store, "https://a.example/rss", [ParsedArticle(guid="2", title="Mưa đá lần hai")])
+    assert len(ids(store, "mua da")) == 2
+    assert search.count_unread(store.conn, "thai nguyen") == 1
     assert_index_exact(store.conn)
     store.close()
 
@@ -608,9 +621,10 @@ def test_a_new_index_version_rebuilds(store: Store) -> None:
     with store.transaction() as conn:
         conn.execute("UPDATE search_meta SET value = 'older' WHERE key = 'version'")
     search.install(store.conn)
-    assert search.needs_build(store.conn) and ids(store, "song hong") == []
-    search.build(store.conn)
-    assert len(ids(store, "song hong")) == 1
+    assert search.needs_build(store.conn)
+    assert store.conn.execute("SELECT count(*) FROM article_fts_docsize").fetchone()[0] == 0
+    assert len(ids(store, "song hong")) == 1  # the query rebuilt the index first
+    assert not search.needs_build(store.conn)
     assert_index_exact(store.conn)
 
 

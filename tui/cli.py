@@ -106,6 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--width", type=int, metavar="N", help="wrap to N columns (default: the terminal's, or 80)")
     read.set_defaults(handler=cmd_read)
 
+    find = verbs.add_parser(
+        "search", parents=[common], help="full-text search of the cache",
+        description="Search titles, authors, feed names, bodies and full articles; diacritics and "
+                    "case do not matter (\"lanh dao\" finds \"Lãnh đạo\"). Words must all match; "
+                    "\"quoted phrases\", prefix*, -exclusion, and the filters feed:NAME tag:NAME "
+                    "author:NAME is:unread is:read is:starred before:DATE after:DATE (2020-05-23, 7d).")
+    find.add_argument("query", nargs="+", metavar="QUERY", help="the query (several words are joined)")
+    find.add_argument("--limit", type=int, default=50, metavar="N", help="at most N results (default 50)")
+    find.add_argument("--json", action="store_true", help="one JSON object per line")
+    find.set_defaults(handler=cmd_search)
+
     from tui import subscribe
     subscribe.add_parsers(verbs, common)
     return parser
@@ -309,4 +320,67 @@ def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
     rendered = render_article(title=article.title, feed=title, author=article.author,
                               published=article.published, link=article.link, html=html)
     print(to_plain(rendered, width))
+    return 0
+
+
+def feed_tags(config: Config, rows: Sequence[FeedRow]) -> dict[str, list[int]]:
+    """tag -> feed ids, for the tag: filter of search."""
+    ids = {row.url: row.id for row in rows}
+    tags: dict[str, list[int]] = {}
+    for feed in config.feeds:
+        for tag in feed.tags:
+            if feed.url in ids:
+                tags.setdefault(tag, []).append(ids[feed.url])
+    return tags
+
+
+def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    from tui import search
+
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    query = " ".join(args.query)
+    store = open_store(cache)
+    try:
+        rows = store.feeds()
+        titles = feed_titles(config, rows)
+        urls = {row.id: row.url for row in rows}
+        if search.needs_build(store.conn):
+            tty = sys.stderr.isatty()
+
+            def progress(done: int, total: int) -> None:
+                if tty and total:
+                    print(f"\rindexing for search: {done}/{total}", end="", file=sys.stderr, flush=True)
+
+            search.catch_up(store.conn, progress)
+            if tty:
+                print(file=sys.stderr)
+        try:
+            hits = search.search(store.conn, query, limit=args.limit, tags=feed_tags(config, rows))
+        except search.QueryError as exc:
+            print(f"docbao: {exc}", file=sys.stderr)
+            return 2
+        articles = {a.id: a for a in store.rows([hit.article_id for hit in hits])}
+    finally:
+        store.close()
+    for hit in hits:
+        article = articles.get(hit.article_id)
+        if article is None:
+            continue
+        if args.json:
+            print(json.dumps({
+                "id": article.id, "feed_url": urls.get(article.feed_id, ""),
+                "feed_title": titles.get(article.feed_id, ""), "title": article.title, "link": article.link,
+                "author": article.author, "published": iso(article.published), "read": article.read,
+                "starred": article.starred, "rank": hit.rank, "snippet": hit.snippet,
+                "highlights": hit.spans,
+            }, ensure_ascii=False))
+        else:
+            mark = ("N" if not article.read else " ") + ("*" if article.starred else " ")
+            print(f"{article.id:7d} {mark} {local_time(article.sort_time)}  "
+                  f"{titles.get(article.feed_id, '')[:24]:24}  {article.title}")
+            if hit.snippet:
+                print(f"{'':11}{hit.snippet}")
+    if not hits and not args.json:
+        print("no articles match", file=sys.stderr)
     return 0

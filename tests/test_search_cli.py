@@ -1,0 +1,70 @@
+"""`docbao search` on a refreshed cache: what a script sees."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.server import LocalServer
+from tui.cli import main
+
+SEED = (Path(__file__).parent / "data" / "search" / "article-thai-nguyen.txt").read_text(encoding="utf-8")
+
+
+def feed() -> bytes:
+    body = "".join(f"<p>{line}</p>" for line in SEED.splitlines() if line.strip())
+    items = [
+        ("seed", "Lãnh đạo Trung ương làm việc với Ban Thường vụ Tỉnh ủy Thái Nguyên", body),
+        ("cafe", "Một ly café ở Hà Nội", "<p>Cà phê sáng.</p>"),
+        ("other", "Giá vàng hôm nay", "<p>Thị trường vàng.</p>"),
+    ]
+    entries = "".join(
+        f"<item><title>{t}</title><guid>{g}</guid><link>https://baothainguyen.example/{g}</link>"
+        f"<description><![CDATA[{b}]]></description></item>" for g, t, b in items
+    )
+    return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Báo Tỉnh Nhà</title>{entries}</channel></rss>'.encode()
+
+
+@pytest.fixture
+def config(server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    url = server.route("/rss", feed())
+    path = tmp_path / "feeds.toml"
+    path.write_text(f'[[feed]]\nurl = "{url}"\ntags = ["Tỉnh"]\n', encoding="utf-8")
+    assert main(["refresh", "--config", str(path), "-q"]) == 0
+    capsys.readouterr()
+    return path
+
+
+def results(capsys: pytest.CaptureFixture[str], config: Path, *query: str) -> list[dict]:
+    assert main(["search", "--config", str(config), "--json", *query]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+@pytest.mark.parametrize("query", ["lanh dao trung uong", "dang bo", "ĐẢNG", "thai nguyen", "tag:tinh thai"])
+def test_unaccented_queries_find_the_seed_article(config: Path, capsys: pytest.CaptureFixture[str], query: str) -> None:
+    found = results(capsys, config, query)
+    assert found and found[0]["title"].startswith("Lãnh đạo Trung ương")
+    assert found[0]["feed_title"] == "Báo Tỉnh Nhà" and found[0]["snippet"]
+
+
+def test_cafe_both_ways_and_highlights(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for query in ("cafe", "café"):
+        (hit,) = results(capsys, config, query)
+        assert hit["title"] == "Một ly café ở Hà Nội"
+        start, end = hit["highlights"][0]
+        assert hit["snippet"][start:end].lower() == "café"
+
+
+@pytest.mark.parametrize("query", ['"', "*", ":", "(", "NEAR", "-", "^", 'a"b', "feed:", "before:someday",
+                                   "'; DROP TABLE articles; --", "-cafe"])
+def test_hostile_queries_answer_or_explain(config: Path, capsys: pytest.CaptureFixture[str], query: str) -> None:
+    status = main(["search", "--config", str(config), "--", query])
+    captured = capsys.readouterr()
+    assert status in (0, 2)
+    assert "Traceback" not in captured.err
+    if status == 2:
+        assert captured.err.startswith("docbao: ")
+    assert main(["articles", "--config", str(config), "--json"]) == 0  # the cache is intact
+    assert len(capsys.readouterr().out.splitlines()) == 3
