@@ -298,15 +298,15 @@ async def test_restart_restores_feed_article_and_scroll_position(cache: UICache)
 
 async def test_hostile_titles_and_bodies_show_as_text(cache: UICache) -> None:
     app = DocbaoApp(cache.config, cache.folder)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(200, 40)) as pilot:  # room for the whole titles
         await go_to_feed(pilot, app, feed_key(cache, EVIL, "Tech"))
         feeds, articles, reader = panes(app)
         assert lines(feeds)[9].strip().startswith("[bold]Evil[/] ]")
         top = screen_lines(app)[0]  # the pane titles are drawn in the top border
-        assert "─ [bold]Evil[/] ]52;c;SGFja2Vk]0;pwned31m [" in top
-        assert "[@click=app.quit]Quit now[/]" in lines(articles)[0]
+        assert "─ [bold]Evil[/] ]52;c;SGFja2Vk]0;pwned31m [RFC] [@click=app.quit]" in top
+        assert "[@click=app.quit]Quit now[/] [b]not bold[/b]" in lines(articles)[0]
         await pilot.press("enter", "enter")
-        assert screen_lines(app)[0].count("─ [bold]Evil[/] ]52;c;SGFja2Vk]0;pwned31m [") == 2  # and the reader
+        assert screen_lines(app)[0].count("─ [bold]Evil[/] ]52;c;SGFja2Vk]0;pwned31m [RFC]") == 2  # and the reader
         text = flat(reader.text)
         assert "[@click=app.quit]Quit now[/] [b]not bold[/b] [WIP]" in text
         assert "[@click=app.quit]Click me[/] and [bold]this[/bold] stays text." in text
@@ -713,3 +713,23 @@ async def test_resizing_rewraps_the_article_and_keeps_the_place(cache: UICache) 
         assert all(len(line) <= reader.scrollable_content_region.width for line in lines(reader))
         assert abs(reader.line / reader.virtual_size.height - place) < 0.1
         assert first.split()[0] in " ".join(lines(reader)[:4])  # the same passage is in view
+
+
+async def test_the_feeds_pane_fits_its_names_up_to_30_percent(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, _, _ = panes(app)
+        assert feeds.outer_size.width == 36  # capped: the hostile title is very long
+        assert lines(feeds)[12].strip().endswith("…")
+        await pilot.resize_terminal(200, 40)
+        await pilot.pause()
+        assert NEVER in lines(feeds)[12]  # room now for the whole URL
+    short = build_ui_cache(cache.folder.parent / "short")
+    short.config.feeds = [f for f in short.config.feeds if f.url in (VN, TECH)]
+    app = DocbaoApp(short.config, short.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, _, _ = panes(app)
+        assert feeds.outer_size.width == 24  # "  Báo Thái Nguyên 3" with a scrollbar and borders
+        assert lines(feeds)[4].split() == ["Báo", "Thái", "Nguyên", "3"]

@@ -161,8 +161,8 @@ class ArticleList(VirtualList):
             Segment(f" {date}  ", base + self.part("article-list--date", selected)),
         ]
         room = width - sum(len(s.text) for s in segments)  # the prefix is one cell per character
-        if self.show_feed and room >= 28:
-            feed_width = max(8, min(18, room // 4))
+        if self.show_feed and room >= 22:
+            feed_width = max(7, min(18, room // 3))
             name = self.feed_names.get(row.feed_id, "")
             segments.append(Segment(fit(name, feed_width) + "  ", base + self.part("article-list--feed", selected)))
             room -= feed_width + 2

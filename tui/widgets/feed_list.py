@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Size
 from textual.message import Message
 
 from tui.config import Config
@@ -75,6 +77,11 @@ def build_entries(config: Config, rows: Iterable[FeedRow], starred: int) -> list
     return entries
 
 
+def _indent(entry: FeedEntry) -> int:
+    """Cells before the name: a folder's arrow, or the indent of a feed in a folder."""
+    return 2 if entry.folder else 0
+
+
 class FeedList(VirtualList):
     """The feeds pane. Folders fold with `z`; the cursor follows its entry's key when the
     counts are re-read, so a refresh never moves it."""
@@ -114,10 +121,17 @@ class FeedList(VirtualList):
         self.entries: list[FeedEntry] = list(entries)
         self.collapsed: set[str] = set(collapsed)
         self.shown: list[FeedEntry] = []
+        self.natural_width = 0
         self._layout()
 
     def _layout(self) -> None:
         self.shown = [e for e in self.entries if not (e.kind == "feed" and e.folder in self.collapsed)]
+        # wide enough for every name and count, folded or not (the CSS caps it)
+        self.natural_width = 1 + max((1 + _indent(e) + (2 if e.error else 0) + cell_len(e.label)
+                                      + (len(str(e.count)) + 2 if e.count else 1) for e in self.entries), default=0)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return self.natural_width
 
     @property
     def line_count(self) -> int:
@@ -130,9 +144,11 @@ class FeedList(VirtualList):
     def set_entries(self, entries: Sequence[FeedEntry]) -> None:
         """New counts or feeds: keep the cursor on the same entry, draw only what changed."""
         key = self.current.key if self.current else ""
-        old = self.shown
+        old, old_width = self.shown, self.natural_width
         self.entries = list(entries)
         self._layout()
+        if self.natural_width != old_width:
+            self.refresh(layout=True)
         if len(old) == len(self.shown) and all(a.key == b.key for a, b in zip(old, self.shown)):
             for index, (before, after) in enumerate(zip(old, self.shown)):
                 if before != after:
@@ -189,14 +205,13 @@ class FeedList(VirtualList):
     def render_row(self, index: int, width: int, base: Style, selected: bool) -> list[Segment]:
         entry = self.shown[index]
         count = str(entry.count) if entry.count else ""
+        prefix = " " * _indent(entry)
         if entry.kind == "folder":
             prefix = "▸ " if entry.folder in self.collapsed else "▾ "
             label_style = base + self.part("feed-list--folder", selected)
         elif entry.kind == "view":
-            prefix = ""
             label_style = base + self.part("feed-list--view", selected)
         else:
-            prefix = "  " if entry.folder else ""
             label_style = base + self.part("feed-list--unread", selected) if entry.count else base
         segments = [Segment(" " + prefix, base)]
         used = 1 + len(prefix)
