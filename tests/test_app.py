@@ -15,7 +15,6 @@ from textual.widgets import Static
 from tests.test_ui_cache import (
     BROKEN,
     EVIL,
-    HOSTILE_FEED,
     NEVER,
     PLAIN,
     SEED_TITLE,

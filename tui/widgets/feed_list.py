@@ -4,7 +4,7 @@ their config tags, then untagged feeds, each with its unread count from the cach
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.segment import Segment
