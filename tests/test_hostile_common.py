@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -28,6 +29,7 @@ CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u20
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 
 PEAK_RSS_LIMIT = 256 * 1024 * 1024
+ADDRESS_SPACE_LIMIT = 4 * 1024 * 1024 * 1024
 
 
 def controls_in(text: str) -> list[str]:
@@ -111,47 +113,83 @@ class Run:
 
 
 def docbao(*args: str, cwd: Path, timeout: float = 60.0, env: dict[str, str] | None = None) -> Run:
-    """Run `python -m tui ARGS` to its end, reading its peak RSS from wait4 (this child's
-    own rusage, not the maximum over every child the test run ever had)."""
-    return finish(start(*args, cwd=cwd, env=env), timeout=timeout)
+    """Run `python -m tui ARGS` to its end and measure its peak resident memory."""
+    return finish(start(*args, cwd=cwd, env=env, measured=True), timeout=timeout)
 
 
-def start(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Start `python -m tui ARGS` with its output going to files (no pipe can fill up)."""
-    out = (cwd / f".docbao-{time.monotonic_ns()}.out").open("w+b")
-    err = (cwd / f".docbao-{time.monotonic_ns()}.err").open("w+b")
+# Runs docbao as its child and reports the child's peak RSS. A child forked straight from
+# the test process would count the pages it shares with it (hundreds of MB of test data)
+# until its exec; forked from this small launcher, the error is a few MB, on the safe side.
+_LAUNCHER = """
+import resource, subprocess, sys
+limit, report = int(sys.argv[1]), sys.argv[2]
+def cap():
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+code = subprocess.call([sys.executable, "-m", "tui", *sys.argv[3:]], preexec_fn=cap)
+with open(report, "w") as handle:
+    handle.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024))
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def start(*args: str, cwd: Path, env: dict[str, str] | None = None, measured: bool = False) -> subprocess.Popen[bytes]:
+    """Start `python -m tui ARGS` with its output going to files (no pipe can fill up).
+
+    Unmeasured, the process is docbao itself, so a test can signal it by its pid."""
+    stamp = time.monotonic_ns()
+    out = (cwd / f".docbao-{stamp}.out").open("w+b")
+    err = (cwd / f".docbao-{stamp}.err").open("w+b")
+    report = cwd / f".docbao-{stamp}.rss"
     environment = {**os.environ, "XDG_CONFIG_HOME": str(cwd / "xdg-config"),
                    "XDG_CACHE_HOME": str(cwd / "xdg-cache"), "TZ": "UTC", "COLUMNS": "100"}
     environment.pop("DOCBAO_CONFIG", None)  # only the --config a test names is ever read
     environment.update(env or {})
-    proc = subprocess.Popen([sys.executable, "-m", "tui", *args], cwd=cwd, stdout=out, stderr=err,
-                            stdin=subprocess.DEVNULL, env=environment)
-    proc._hostile_files = (out, err, time.monotonic())  # type: ignore[attr-defined]
+    if measured:
+        command = [sys.executable, "-c", _LAUNCHER, str(ADDRESS_SPACE_LIMIT), str(report), *args]
+        preexec = None
+    else:
+        command, preexec = [sys.executable, "-m", "tui", *args], _limit_memory
+    proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                            env=environment, preexec_fn=preexec, start_new_session=measured)
+    proc._hostile_files = (out, err, report, time.monotonic())  # type: ignore[attr-defined]
     return proc
 
 
+def measured_run(proc: subprocess.Popen[bytes]) -> bool:
+    return proc.args[1] == "-c"
+
+
+def _limit_memory() -> None:
+    """A safety net for the machine, far above what any test allows: should a regression
+    make docbao expand a document without bound, it fails with MemoryError in seconds
+    instead of swapping the host to a halt."""
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
+
+
 def finish(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> Run:
-    """Wait for a process from `start`; kill it (and fail) if it outlives `timeout`."""
-    out, err, started = proc._hostile_files  # type: ignore[attr-defined]
-    limit = started + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > limit:
-            os.kill(proc.pid, signal.SIGKILL)
-            os.wait4(proc.pid, 0)
-            raise AssertionError(f"docbao {proc.args[3:]} still running after {timeout} s")
-        time.sleep(0.02)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.monotonic() - started
-    out.seek(0)
-    err.seek(0)
-    run = Run(proc.returncode, out.read(), err.read(), usage.ru_maxrss * 1024, elapsed)
-    for handle in (out, err):
-        handle.close()
-        Path(handle.name).unlink(missing_ok=True)
-    return run
+    """Wait for a process from `start`; kill it (and fail) if it outlives `timeout`.
+    peak_rss is docbao's own when it was started `measured`, else -1."""
+    out, err, report, started = proc._hostile_files  # type: ignore[attr-defined]
+    try:
+        proc.wait(timeout=max(0.0, started + timeout - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        if measured_run(proc):
+            os.killpg(proc.pid, signal.SIGKILL)  # the launcher's own session: it and docbao
+        else:
+            proc.kill()
+        proc.wait()
+        raise AssertionError(f"docbao {proc.args[-3:]} still running after {timeout} s") from None
+    finally:
+        elapsed = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+        for handle in (out, err):
+            handle.close()
+            Path(handle.name).unlink(missing_ok=True)
+        peak = int(report.read_text()) if report.exists() else -1
+        report.unlink(missing_ok=True)
+    return Run(proc.returncode, stdout, stderr, peak, elapsed)
 
 
 def write_config(folder: Path, feeds: Iterable[str | dict[str, object]], **settings: object) -> Path:
