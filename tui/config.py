@@ -11,7 +11,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -356,10 +356,18 @@ def _edit(path: Path, change: Callable[[Any], None]) -> None:
     if crlf:
         text = text.replace("\n", "\r\n")
     path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, [text.encode("utf-8")])
+    load_config(path)  # what was written must read back; raises ConfigError otherwise
+
+
+def write_atomic(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write `chunks` to `path` so that a crash leaves the old file or the new, never half."""
+    path = path.expanduser()
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with temp.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with temp.open("wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         if path.exists():
@@ -367,7 +375,6 @@ def _edit(path: Path, change: Callable[[Any], None]) -> None:
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
-    load_config(path)  # what was written must read back; raises ConfigError otherwise
 
 
 def add_feeds(path: Path, feeds: list[FeedConfig]) -> None:

@@ -42,6 +42,7 @@ from tui.config import (
     remove_feed,
     resolve_cache_dir,
     url_problem,
+    write_atomic,
 )
 from tui.store import DB_NAME, Store
 
@@ -177,24 +178,6 @@ def _count(number: int, word: str) -> str:
 def _label(feed: FeedConfig, titles: dict[str, str] | None = None) -> str:
     own = (titles or {}).get(feed.url, "")
     return feed.title or own or feed.url
-
-
-def write_atomic(path: Path, chunks: Iterable[bytes]) -> None:
-    """Write `chunks` to `path` so that a crash leaves the old file or the new, never half."""
-    path = path.expanduser()
-    folder = path.parent if str(path.parent) else Path(".")
-    temp = folder / f".{path.name}.{os.getpid()}.tmp"
-    try:
-        with temp.open("wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(temp, path.stat().st_mode & 0o7777)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def _print_refresh(report: RefreshReport) -> bool:
