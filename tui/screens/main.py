@@ -25,9 +25,9 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tui.config import Config
-from tui.sanitize import clean_line, is_openable_url
+from tui.sanitize import clean_line, html_to_line, is_openable_url
 from tui.screens.link_prompt import LinkPrompt
-from tui.store import Store
+from tui.store import Article, Store
 from tui.widgets.article_list import ArticleList
 from tui.widgets.article_view import ArticleView
 from tui.widgets.feed_list import FeedEntry, FeedList, build_entries
@@ -44,6 +44,7 @@ STATE_DELAY = 0.5  # seconds: state changes are written at most this often
 MERGE_DELAY = 0.4  # seconds: a running refresh is merged into the lists at most this often
 MINUTE = 60  # seconds; Settings.auto_refresh_minutes counts these
 CONSOLE_BROWSERS = {"www-browser", "links", "elinks", "lynx", "w3m"}
+SHORT_FEED_TEXT = 600  # characters: a feed text shorter than this opens on the full article when one is cached
 
 
 class MainScreen(Screen[None]):
@@ -56,6 +57,7 @@ class MainScreen(Screen[None]):
         bind("article_page_up", "article_page_up"),
         bind("next_unread", "next_unread"),
         bind("previous_unread", "previous_unread"),
+        bind("reader_mode", "reader_mode"),
         bind("link", "link_prompt"),
         *(bind(f"link_{n}", f"open_link({n})") for n in range(1, 10)),
         bind("toggle_read", "toggle_read"),
@@ -86,6 +88,8 @@ class MainScreen(Screen[None]):
         self._state_timer_running = False
         self._merge_due = False
         self._merge_timer_running = False
+        self.full_article = False  # the reader shows the fetched full article, not the feed's text
+        self._fetching: int | None = None  # the article whose full text is being fetched
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
@@ -248,21 +252,18 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ articles
     def open_article(self, article_id: int, *, focus: bool = True) -> None:
-        """Show an article in the reader and mark it read."""
-        from tui.render import render_article
-
+        """Show an article in the reader and mark it read. The feed's text by default; the
+        full article when a copy is cached and the feed gave only a few lines."""
         article = self.store.article(article_id)
         if article is None:
             self.notify("That article is no longer in the cache.", severity="warning", markup=False)
             return
-        reader = self.query_one(ArticleView)
-        feed = self.feed_names.get(article.feed_id, "")
-        width = reader.scrollable_content_region.width or None
-        rendered = render_article(title=clean_line(article.title), feed=feed, author=clean_line(article.author),
-                                  published=article.published, link=article.link,
-                                  html=article.content or article.summary, width=width)
-        reader.show(article_id, rendered, line=self._scrolls.get(str(article_id), 0))
-        reader.border_title = plain(feed)
+        extract = self.store.extract(article_id)
+        feed_html = article.content or article.summary
+        full = (extract is not None and extract.fetched is not None and bool(extract.text.strip())
+                and len(html_to_line(feed_html)) < SHORT_FEED_TEXT)
+        self._show_article(article, extract.html if full and extract else feed_html, full=full,
+                           line=self._scrolls.get(str(article_id), 0))
         self.remember({"ui.open": str(article_id)})
         if not article.read:
             self.store.set_read([article_id])
@@ -270,6 +271,65 @@ class MainScreen(Screen[None]):
             self._update_counts()
         if focus:
             self.pane = "reader"
+
+    def _show_article(self, article: Article, html: str, *, full: bool, line: int) -> None:
+        from tui.render import render_article
+
+        reader = self.query_one(ArticleView)
+        feed = self.feed_names.get(article.feed_id, "")
+        width = reader.scrollable_content_region.width or None
+        rendered = render_article(title=clean_line(article.title), feed=feed, author=clean_line(article.author),
+                                  published=article.published, link=article.link, html=html, width=width)
+        reader.show(article.id, rendered, line=line)
+        reader.border_title = plain(feed)
+        reader.border_subtitle = Content("full article" if full else "")
+        self.full_article = full
+
+    def action_reader_mode(self) -> None:
+        """`t`: the full article in place of the feed's text, and back. The page is fetched
+        (in a worker) the first time; the feed's text stays on screen if that fails."""
+        reader = self.query_one(ArticleView)
+        article_id = reader.article_id
+        if article_id is None:
+            self.notify("Open an article first.", markup=False)
+            return
+        article = self.store.article(article_id)
+        if article is None:
+            return
+        if self.full_article:
+            self._show_article(article, article.content or article.summary, full=False, line=0)
+            return
+        extract = self.store.extract(article_id)
+        if extract is not None and extract.fetched is not None:
+            self._show_article(article, extract.html, full=True, line=0)
+            return
+        if self._fetching == article_id:
+            return
+        self._fetching = article_id
+        self.query_one(StatusBar).set(task="fetching the full article…")
+        self.run_worker(self._fetch_full(article_id), group="fulltext", exclusive=True, exit_on_error=False)
+
+    async def _fetch_full(self, article_id: int) -> None:
+        """Runs as a worker: fetch_one writes the extract (or the error) to the cache."""
+        from tui.fulltext import fetch_one
+
+        status = self.query_one(StatusBar)
+        try:
+            outcome = await fetch_one(self.config, self.cache_dir, article_id)
+        finally:
+            if self._fetching == article_id:
+                self._fetching = None
+                status.set(task="")
+        if not outcome.ok:
+            self.notify(f"No full article: {clean_line(outcome.error) or 'the page could not be read'}",
+                        title="Reader mode", severity="warning", markup=False)
+            return
+        reader = self.query_one(ArticleView)
+        article = self.store.article(article_id)
+        extract = self.store.extract(article_id)
+        if reader.article_id != article_id or article is None or extract is None or extract.fetched is None:
+            return  # the reader moved on; the copy is cached for next time
+        self._show_article(article, extract.html, full=True, line=0)
 
     def _current_article(self) -> int | None:
         """The article a mark or a link key acts on: the one being read when the reader

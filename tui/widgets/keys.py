@@ -38,6 +38,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("article_page_up", "b", "Page the article up", "Read"),
     KeySpec("next_unread", "n", "Next unread article (crosses feeds)", "Read"),
     KeySpec("previous_unread", "p", "Previous unread article (crosses feeds)", "Read"),
+    KeySpec("reader_mode", "t", "Full article or the feed's text (reader mode)", "Read"),
     KeySpec("link", "f", "Open link number… (type it, then Enter)", "Read"),
     *(KeySpec(f"link_{n}", str(n), f"Open link {n} of the article", "Read") for n in range(1, 10)),
     KeySpec("toggle_read", "m", "Mark the article read or unread", "Mark"),

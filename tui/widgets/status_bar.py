@@ -24,10 +24,11 @@ class StatusBar(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._parts = {"counts": "", "view": "", "refresh": "", "keys": ""}
+        self._parts = {"counts": "", "view": "", "refresh": "", "task": "", "keys": ""}
 
     def set(self, **parts: str) -> None:
-        """Change some parts (counts, view, refresh, keys); plain text, never markup."""
+        """Change some parts (counts, view, refresh, task, keys); plain text, never markup.
+        "task" is a one-article job (fetching a full article) beside the refresh state."""
         changed = False
         for name, text in parts.items():
             text = clean_line(text)
@@ -42,7 +43,8 @@ class StatusBar(Widget):
         accent = self.get_visual_style("status-bar--refresh")
         parts = self._parts
         left = Content.assemble(f" {parts['counts']}  ", (parts["view"], muted), "  ",
-                                (parts["refresh"], accent))
+                                (parts["refresh"], accent), "  " if parts["task"] else "",
+                                (parts["task"], accent))
         right = Content.assemble((f"{parts['keys']} ", muted))
         room = self.size.width - right.cell_length
         if left.cell_length > room:

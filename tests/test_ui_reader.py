@@ -1,0 +1,115 @@
+"""Reader mode in the UI (`t`): the full article fetched from a page served on 127.0.0.1,
+shown in place of the feed's lead, kept in the cache; a page that cannot be had leaves
+the feed's text on screen and says why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_app import SIZE, flat, go_to_feed, panes, status
+from tests.test_fulltext import PAGES, body_paragraphs
+from tests.test_ui_cache import UICache
+from tui.app import DocbaoApp
+from tui.config import Config, FeedConfig
+from tui.model import FetchResult, ParsedArticle, ParsedFeed
+from tui.store import Store
+
+FEED = "http://127.0.0.1:9/lead-only.xml"
+LEAD = "Ngày 23/5, đồng chí Phạm Minh Chính đã làm việc với Ban Thường vụ Tỉnh ủy."
+
+
+def lead_only_cache(folder: Path, links: list[str]) -> UICache:
+    """One feed whose items carry only a one-line lead, each linking to `links`."""
+    config = Config(path=None, feeds=[FeedConfig(url=FEED, title="Lead only")])
+    store = Store.open(folder)
+    try:
+        ids = store.ensure_feeds([FEED])
+        articles = [ParsedArticle(guid=f"g{n}", title=f"Bài {n}", link=link, summary=f"<p>{LEAD}</p>",
+                                  published=1_590_243_720 - n * 3600) for n, link in enumerate(links)]
+        store.save_fetch(ids[FEED], FetchResult("ok", FEED), ParsedFeed(title="Lead only", articles=articles))
+        stored = store.article_ids()
+    finally:
+        store.close()
+    return UICache(folder, config, ids, {FEED: stored})
+
+
+def seed_server(server, delay: float = 0.0) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    page = server.route("/bai-viet.html", (PAGES / "seed-page.html").read_bytes(),
+                        content_type="text/html; charset=utf-8", delay=delay)
+    return page, server.url("/missing.html")
+
+
+async def test_t_fetches_the_full_article_and_back(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    page, _ = seed_server(server, delay=1.0)  # slow enough to see the status line say so
+    cache = lead_only_cache(tmp_path / "cache", [page])
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{cache.feed_ids[FEED]}")
+        _, _, reader = panes(app)
+        await pilot.press("enter", "enter")
+        assert LEAD in flat(reader.text) and "Thu Hiền" not in reader.text
+        await pilot.press("t")
+        assert "fetching the full article" in status(app)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "fetching" not in status(app)
+        assert "Thu Hiền" in reader.text
+        shown = flat(reader.text)
+        for paragraph in body_paragraphs():
+            assert flat(paragraph) in shown
+        assert "Hotline" not in shown
+        assert str(reader.border_subtitle) == "full article"
+        await pilot.press("t")  # back to the feed's text, without asking the server again
+        assert LEAD in flat(reader.text) and flat(body_paragraphs()[0]) not in flat(reader.text)
+        assert "Thu Hiền" in reader.text  # the author the page named is kept for the feed's text too
+        await pilot.press("t")
+        assert flat(body_paragraphs()[0]) in flat(reader.text)
+        assert len(server.hits("/bai-viet.html")) == 1
+
+
+async def test_a_cached_full_article_opens_first_when_the_feed_text_is_short(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    page, _ = seed_server(server)
+    cache = lead_only_cache(tmp_path / "cache", [page])
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{cache.feed_ids[FEED]}")
+        await pilot.press("enter", "enter", "t")
+        await app.workers.wait_for_complete()
+    app = DocbaoApp(cache.config, cache.folder)  # a new session: the copy comes from the cache
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{cache.feed_ids[FEED]}")
+        _, _, reader = panes(app)
+        await pilot.press("enter", "enter")
+        assert flat(body_paragraphs()[0]) in flat(reader.text) and LEAD not in flat(reader.text)
+        await pilot.press("t")
+        assert LEAD in flat(reader.text) and flat(body_paragraphs()[0]) not in flat(reader.text)
+    assert len(server.hits("/bai-viet.html")) == 1
+
+
+async def test_a_page_that_cannot_be_fetched_keeps_the_feed_text(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    _, missing = seed_server(server)
+    cache = lead_only_cache(tmp_path / "cache", [missing])
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{cache.feed_ids[FEED]}")
+        _, _, reader = panes(app)
+        await pilot.press("enter", "enter", "t")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(server.hits("/missing.html")) == 1
+        assert LEAD in flat(reader.text)
+        assert reader.article_id == cache.articles[FEED][0]
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("No full article:") and "404" in m for m in messages), messages
+        assert "fetching" not in status(app)
+
+
+async def test_t_without_an_open_article_says_so(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    page, _ = seed_server(server)
+    cache = lead_only_cache(tmp_path / "cache", [page])
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("t")
+        assert any("Open an article first" in n.message for n in app._notifications)
+        assert not server.hits("/bai-viet.html")
