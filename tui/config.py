@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui.sanitize import clean_line
+
 CONFIG_ENV = "DOCBAO_CONFIG"
 CONFIG_NAME = "feeds.toml"
 
@@ -128,6 +130,9 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
 _POSITIVE = {"concurrency", "timeout", "max_feed_mb", "full_text_concurrency"}
 _FEED_KEYS = {"url", "title", "tags", "full_text", "timeout"}
 _TOP_KEYS = {"settings", "feed", "search", "ignore", "keys"}
+# Bidi embeddings, overrides, isolates and marks: "https://e.example/\u202egnp.exe" shows
+# as "https://e.example/exe.png".
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _COMMAND_PREFIX = re.compile(r"^\s*(exec:|filter:|query:|\|)", re.IGNORECASE)
 
 
@@ -239,14 +244,14 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
         if not isinstance(title, str):
             error(where.key(start, "title"), f"{label} key 'title' must be a string")
         else:
-            feed.title = title.strip()
+            feed.title = clean_line(title)  # a shared feeds.toml may carry escape sequences
         tags = entry.get("tags", [])
         if isinstance(tags, str):
             tags = [tags]
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             error(where.key(start, "tags"), f"{label} key 'tags' must be a list of strings")
         else:
-            feed.tags = [t.strip() for t in tags if t.strip()]
+            feed.tags = [tag for tag in (clean_line(t) for t in tags) if tag]
         if "full_text" in entry:
             if not isinstance(entry["full_text"], bool):
                 error(where.key(start, "full_text"), f"{label} key 'full_text' must be true or false")
@@ -309,7 +314,7 @@ def url_problem(url: str) -> str:
         return "is empty"
     if _COMMAND_PREFIX.match(url):
         return "commands and filters (exec:, filter:, query:, |cmd) are not run by docbao"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in _BIDI_CONTROLS for ch in url):
         return "contains control characters"
     scheme = url.split(":", 1)[0].lower() if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url) else ""
     if scheme in ("http", "https"):
