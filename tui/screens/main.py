@@ -27,6 +27,7 @@ from textual.widgets import Static
 from tui.config import Config
 from tui.sanitize import clean_line, html_to_line, is_openable_url
 from tui.screens.link_prompt import LinkPrompt
+from tui.screens.prompts import TextPrompt
 from tui.store import Article, Store
 from tui.widgets.article_list import ArticleList
 from tui.widgets.article_view import ArticleView
@@ -44,6 +45,7 @@ STATE_DELAY = 0.5  # seconds: state changes are written at most this often
 MERGE_DELAY = 0.4  # seconds: a running refresh is merged into the lists at most this often
 MINUTE = 60  # seconds; Settings.auto_refresh_minutes counts these
 CONSOLE_BROWSERS = {"www-browser", "links", "elinks", "lynx", "w3m"}
+SEARCH_LIMIT = 500  # results of a typed search
 SHORT_FEED_TEXT = 600  # characters: a feed text shorter than this opens on the full article when one is cached
 
 
@@ -57,6 +59,7 @@ class MainScreen(Screen[None]):
         bind("article_page_up", "article_page_up"),
         bind("next_unread", "next_unread"),
         bind("previous_unread", "previous_unread"),
+        bind("search", "search"),
         bind("reader_mode", "reader_mode"),
         bind("link", "link_prompt"),
         *(bind(f"link_{n}", f"open_link({n})") for n in range(1, 10)),
@@ -90,6 +93,8 @@ class MainScreen(Screen[None]):
         self._merge_timer_running = False
         self.full_article = False  # the reader shows the fetched full article, not the feed's text
         self._fetching: int | None = None  # the article whose full text is being fetched
+        self._virtual_ids: dict[str, list[int]] = {}  # search view key -> its article ids, in order
+        self._before_search: FeedEntry | None = None  # the view a typed search replaced
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
@@ -174,6 +179,8 @@ class MainScreen(Screen[None]):
     def action_back(self) -> None:
         if self.pane == "reader":
             self.pane = "articles"
+        elif self.pane == "articles" and self.entry is not None and self.entry.key == "search":
+            self.end_search()
         elif self.pane == "articles":
             self.pane = "feeds"
 
@@ -195,11 +202,13 @@ class MainScreen(Screen[None]):
                       keep=keep, select=select)
         pane = self.query_one("#articles-pane")
         pane.border_title = plain(entry.label)
-        pane.border_subtitle = Content("oldest first" if self.oldest_first else "newest first")
+        order = "oldest first" if self.oldest_first else "newest first"
+        pane.border_subtitle = Content("best matches first" if entry.key == "search" else order)
         banner = self.query_one("#banner", Static)
         banner.update(plain(f"! {entry.error}") if entry.error else Content(""))
         banner.display = bool(entry.error)
-        self.remember({"ui.view": entry.key})
+        if entry.key != "search":  # a typed search is not where the reader comes back to
+            self.remember({"ui.view": entry.key})
         if articles.current_id is not None:
             self.remember({"ui.article": str(articles.current_id)})
         self._status_view()
@@ -208,6 +217,9 @@ class MainScreen(Screen[None]):
         """The ids of a view in display order. When a filtered view ("Unread", "Starred") is
         read again while it is shown, the articles already in it stay, so reading or
         unstarring never pulls lines from under the cursor."""
+        if entry.virtual:
+            ids = self._virtual_ids.get(entry.key, [])
+            return ids[::-1] if self.oldest_first and entry.key != "search" else ids
         ids = self.store.article_ids(feed_ids=entry.feed_ids, unread=entry.unread_only,
                                      starred=entry.starred_only, oldest_first=self.oldest_first)
         if shown is None or not (entry.unread_only or entry.starred_only):
@@ -374,7 +386,7 @@ class MainScreen(Screen[None]):
                 articles.move_cursor(found)
                 self.open_article(articles.ids[found])
                 return
-        if entry.kind != "view":
+        if entry.kind not in ("view", "search"):
             covered = set(entry.feed_ids or ())
             feeds = self.query_one(FeedList)
             order = feeds.entries if forward else list(reversed(feeds.entries))
@@ -422,7 +434,12 @@ class MainScreen(Screen[None]):
         entry = self.entry
         if entry is None:
             return
-        count = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only)
+        if entry.virtual:  # only what the search shows, never every feed
+            ids = [row.id for row in self.store.rows(self.query_one(ArticleList).ids) if not row.read]
+            self.store.set_read(ids)
+            count = len(ids)
+        else:
+            count = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only)
         self.query_one(ArticleList).reload_rows()
         self._update_counts()
         self.notify(f"Marked {count} article{'s' if count != 1 else ''} read.", markup=False)
@@ -432,6 +449,85 @@ class MainScreen(Screen[None]):
         articles = self.query_one(ArticleList)
         self.show_entry(self.entry, select=articles.current_id)
         self.notify("Oldest first." if self.oldest_first else "Newest first.", markup=False)
+
+    # -------------------------------------------------------------------- search
+    def action_search(self) -> None:
+        """`/`: ask for a query; the results replace the article list until Esc."""
+        current = self.entry.query if self.entry is not None and self.entry.key == "search" else ""
+
+        def typed(query: str | None) -> None:
+            if query:
+                entry = FeedEntry("search", "search", f"Search: {clean_line(query)}", None, query=query)
+                self.run_search(entry)
+
+        self.app.push_screen(TextPrompt("Search the articles:", current, placeholder="words, \"a phrase\", feed:, tag:, is:unread …",
+                                        hint="Enter searches, Esc cancels; no marks needed: lanh dao finds Lãnh đạo"),
+                             typed)
+
+    def run_search(self, entry: FeedEntry) -> None:
+        """Find the articles of a search view in a thread, on a connection of its own:
+        the first query after a refresh indexes the new articles first."""
+        self.query_one(StatusBar).set(task="searching…")
+        self.run_worker(lambda: self._search_thread(entry), thread=True, group=f"search-{entry.key}",
+                        exclusive=True, exit_on_error=False)
+
+    def _search_thread(self, entry: FeedEntry) -> None:
+        from textual.worker import get_current_worker
+
+        from tui import search
+        from tui.cli import feed_tags
+
+        worker = get_current_worker()
+        status = self.query_one(StatusBar)
+
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(status.set, task=f"indexing {done}/{total}…")
+
+        try:
+            store = Store.open(self.cache_dir)
+            try:
+                search.catch_up(store.conn, progress)
+                tags = feed_tags(self.config, store.feeds())
+                if entry.key == "search":
+                    ids = [hit.article_id for hit in search.search(store.conn, entry.query, limit=SEARCH_LIMIT,
+                                                                   tags=tags)]
+                else:
+                    ids = search.matching_ids(store.conn, entry.query, tags=tags)
+            finally:
+                store.close()
+        except search.QueryError as exc:
+            self.app.call_from_thread(self.notify, f"Search: {exc}", title="Search", severity="warning",
+                                      markup=False)
+            ids = None
+        except Exception as exc:  # a cache that cannot be read is reported, never fatal
+            self.app.call_from_thread(self.notify, f"Search failed: {exc}", severity="error", markup=False)
+            ids = None
+        finally:
+            self.app.call_from_thread(status.set, task="")
+        if ids is not None and not worker.is_cancelled:
+            self.app.call_from_thread(self._search_done, entry, ids)
+
+    def _search_done(self, entry: FeedEntry, ids: list[int]) -> None:
+        self._virtual_ids[entry.key] = ids
+        if entry.key == "search":
+            if self.entry is not None and self.entry.key != "search":
+                self._before_search = self.entry
+            self.show_entry(entry)
+            self.pane = "articles"
+            if not ids:
+                self.notify(f"Nothing found for {entry.query}", markup=False)
+        elif self.entry is not None and self.entry.key == entry.key:
+            self.show_entry(entry, keep=True)
+
+    def end_search(self) -> None:
+        """Esc on search results: back to the view they replaced."""
+        self._virtual_ids.pop("search", None)
+        before, self._before_search = self._before_search, None
+        feeds = self.query_one(FeedList)
+        entry = before or feeds.current
+        if entry is not None:
+            entry = next((e for e in feeds.entries if e.key == entry.key), entry)
+            self.show_entry(entry)
 
     # --------------------------------------------------------------------- links
     def _article_link(self) -> str:

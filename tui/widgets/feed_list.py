@@ -26,7 +26,7 @@ class FeedEntry:
     """One line of the feeds pane and the article view it stands for."""
 
     key: str  # stable across runs, kept in the UI state: "all", "tag:news", "tag:news/feed:3", "feed:3"
-    kind: str  # "view", "folder" or "feed"
+    kind: str  # "view", "folder", "feed", or "search" (a search, saved or typed, or the ignored articles)
     label: str  # plain text, already cleaned
     feed_ids: tuple[int, ...] | None  # None: every feed
     unread_only: bool = False
@@ -35,6 +35,12 @@ class FeedEntry:
     error: str = ""  # the last fetch error of a feed
     folder: str = ""  # the tag of a folder and of the feeds shown in it
     urls: tuple[str, ...] = ()  # what "refresh" fetches for this entry; () is every feed
+    query: str = ""  # the search of a "search" entry
+
+    @property
+    def virtual(self) -> bool:
+        """Its articles come from a search, not from the store's feed filters."""
+        return self.kind == "search"
 
 
 def feed_label(title: str, row: FeedRow | None, url: str) -> str:

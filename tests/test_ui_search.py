@@ -1,0 +1,94 @@
+"""Search in the UI: `/` asks for a query, the results fill the article list (open, mark
+and star work there as anywhere), Esc goes back to the view they replaced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_app import SIZE, feed_key, go_to_feed, lines, panes, read_state, status
+from tests.test_ui_cache import SEED_TITLE, TECH, VN, UICache, build_ui_cache
+from tui.app import DocbaoApp
+from tui.screens.main import MainScreen
+from tui.screens.prompts import TextPrompt
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> UICache:
+    return build_ui_cache(tmp_path / "cache")
+
+
+async def search_for(pilot, app: DocbaoApp, query: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("slash")
+    assert isinstance(app.screen, TextPrompt)
+    await pilot.press(*query, "enter")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    assert isinstance(app.screen, MainScreen)
+
+
+async def test_search_without_diacritics_finds_the_vietnamese_article(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        _, articles, reader = panes(app)
+        before = list(articles.ids)
+        await search_for(pilot, app, "lanh dao")
+        assert articles.ids == [cache.articles[VN][0]]
+        assert app.focused is articles
+        assert "Lãnh đạo Trung ư" in lines(articles)[0]
+        assert "Báo Thái" in lines(articles)[0]  # results name their feed
+        assert str(app.screen.query_one("#articles-pane").border_title) == "Search: lanh dao"
+        assert "1 in view" in status(app)
+        await pilot.press("s")  # star works on a result
+        assert read_state(cache, cache.articles[VN][0]) == (False, True)
+        await pilot.press("enter")
+        assert reader.article_id == cache.articles[VN][0] and SEED_TITLE in " ".join(reader.text.split())
+        assert read_state(cache, cache.articles[VN][0]) == (True, True)
+        await pilot.press("m")  # and marking unread
+        assert read_state(cache, cache.articles[VN][0]) == (False, True)
+        await pilot.press("escape")  # reader -> results
+        assert app.focused is articles and articles.ids == [cache.articles[VN][0]]
+        await pilot.press("escape")  # results -> the view before
+        assert articles.ids == before
+        assert str(app.screen.query_one("#articles-pane").border_title) == "Tech Weekly"
+
+
+async def test_search_with_filters_and_mark_all_read_stays_in_the_results(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        await search_for(pilot, app, "tag:Tech is:unread")
+        assert sorted(articles.ids) == sorted(cache.articles[TECH][:2] + cache.articles[
+            "http://127.0.0.1:9/evil.xml"])
+        await pilot.press("A")
+        assert all(read_state(cache, i)[0] for i in articles.ids)
+        assert not read_state(cache, cache.articles[VN][0])[0]  # outside the results: untouched
+        assert "4 unread" not in status(app) and "5 unread" in status(app)
+
+
+async def test_a_query_that_cannot_be_read_says_why(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        before = list(articles.ids)
+        await search_for(pilot, app, "is:bogus")
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("Search: is: takes unread, read or starred") for m in messages), messages
+        assert articles.ids == before
+
+
+async def test_search_finding_nothing_and_escape_cancels_the_prompt(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        await pilot.press("slash", "x", "escape")
+        assert isinstance(app.screen, MainScreen)
+        await search_for(pilot, app, "[@click=app.quit]zzzz")
+        assert app.is_running
+        assert articles.ids == []
+        assert any("Nothing found for [@click=app.quit]zzzz" in n.message for n in app._notifications)
