@@ -92,3 +92,55 @@ async def test_search_finding_nothing_and_escape_cancels_the_prompt(cache: UICac
         assert app.is_running
         assert articles.ids == []
         assert any("Nothing found for [@click=app.quit]zzzz" in n.message for n in app._notifications)
+
+
+def with_searches(cache: UICache) -> UICache:
+    from tui.config import SavedSearch
+
+    cache.config.searches = [SavedSearch("Thái Nguyên", "thai nguyen"), SavedSearch("Tech unread", "tag:Tech is:unread"),
+                             SavedSearch("[@click=app.quit]bad", "is:bogus")]
+    return cache
+
+
+async def test_saved_searches_are_views_with_unread_counts(cache: UICache) -> None:
+    with_searches(cache)
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        feeds, articles, reader = panes(app)
+        shown = lines(feeds)
+        assert shown[2].split() == ["Starred", "1"]
+        assert shown[3].split() == ["Thái", "Nguyên", "3"]  # the feed's name is searched too
+        assert shown[4].split() == ["Tech", "unread", "4"]
+        assert shown[5].split() == ["[@click=app.quit]bad"]
+        assert shown[6].split() == ["▾", "Việt", "Nam", "3"]
+        assert any(n.message.startswith("Saved search [@click=app.quit]bad: is:") for n in app._notifications)
+        await go_to_feed(pilot, app, "search:Thái Nguyên")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert articles.ids == cache.articles[VN]  # newest first, like any view
+        await pilot.press("enter", "enter")
+        assert reader.article_id == cache.articles[VN][0]
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert lines(feeds)[3].split() == ["Thái", "Nguyên", "2"]  # counted again after the read
+        assert articles.ids == cache.articles[VN]  # what was read stays in the list
+        await go_to_feed(pilot, app, "search:Tech unread")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter", "A")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert lines(feeds)[4].split() == ["Tech", "unread"]
+        assert lines(feeds)[0].split() == ["All", "4"]
+    app = DocbaoApp(cache.config, cache.folder)  # the saved search is where the reader comes back to
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        assert feeds.current is not None and feeds.current.key == "search:Tech unread"
+        assert str(app.screen.query_one("#articles-pane").border_title) == "Tech unread"
+        assert articles.ids == []  # every match was marked read above: is:unread finds none now

@@ -95,6 +95,8 @@ class MainScreen(Screen[None]):
         self._fetching: int | None = None  # the article whose full text is being fetched
         self._virtual_ids: dict[str, list[int]] = {}  # search view key -> its article ids, in order
         self._before_search: FeedEntry | None = None  # the view a typed search replaced
+        self._search_counts: dict[str, int] = {}  # saved search key -> unread matches
+        self._bad_searches: set[str] = set()  # saved searches whose query cannot be read
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
@@ -120,7 +122,7 @@ class MainScreen(Screen[None]):
         if missing:
             self.store.ensure_feeds(missing)
             rows = self.store.feeds()
-        entries = build_entries(self.config, rows, self.store.count(starred=True))
+        entries = build_entries(self.config, rows, self.store.count(starred=True), self._search_counts)
         self.feed_names = {e.feed_ids[0]: e.label for e in entries if e.kind == "feed" and e.feed_ids}
         self.total = sum(row.total for row in rows if row.id in self.feed_names)
         return entries
@@ -154,6 +156,7 @@ class MainScreen(Screen[None]):
         if pane == "reader" and self.query_one(ArticleView).article_id is None:
             pane = "articles"
         self.pane = pane if pane in PANES else "feeds"
+        self.count_searches()
 
     def on_unmount(self) -> None:
         self.flush_state()
@@ -196,6 +199,8 @@ class MainScreen(Screen[None]):
         if entry is None:
             return
         self.entry = entry
+        if entry.virtual and entry.key != "search" and entry.key not in self._virtual_ids:
+            self.run_search(entry)  # shown when found; the list is empty meanwhile
         articles = self.query_one(ArticleList)
         articles.feed_names = self.feed_names
         articles.show(self._view_ids(entry, articles.ids if keep else None), show_feed=entry.kind != "feed",
@@ -519,6 +524,47 @@ class MainScreen(Screen[None]):
         elif self.entry is not None and self.entry.key == entry.key:
             self.show_entry(entry, keep=True)
 
+    def count_searches(self) -> None:
+        """Unread matches of the saved searches, in a thread after the first frame (never
+        before it: start-up stays as fast without them) and after marks and refreshes."""
+        if self.config.searches:
+            self.run_worker(self._count_thread, thread=True, group="search-counts", exclusive=True,
+                            exit_on_error=False)
+
+    def _count_thread(self) -> None:
+        from textual.worker import get_current_worker
+
+        from tui import search
+        from tui.cli import feed_tags
+
+        worker = get_current_worker()
+        counts: dict[str, int] = {}
+        try:
+            store = Store.open(self.cache_dir)
+            try:
+                tags = feed_tags(self.config, store.feeds())
+                for saved in self.config.searches:
+                    try:
+                        counts[f"search:{saved.name}"] = search.count_unread(store.conn, saved.query, tags=tags)
+                    except search.QueryError as exc:
+                        if saved.name not in self._bad_searches:  # said once, not after every mark
+                            self._bad_searches.add(saved.name)
+                            self.app.call_from_thread(self.notify, f"Saved search {saved.name}: {exc}",
+                                                      severity="warning", markup=False)
+            finally:
+                store.close()
+        except Exception as exc:  # counts are a nicety: say why they are missing, go on
+            self.app.call_from_thread(self.notify, f"Saved searches not counted: {exc}", severity="warning",
+                                      markup=False)
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._counts_done, counts)
+
+    def _counts_done(self, counts: dict[str, int]) -> None:
+        if counts != self._search_counts:
+            self._search_counts = counts
+            self._update_counts(searches=False)
+
     def end_search(self) -> None:
         """Esc on search results: back to the view they replaced."""
         self._virtual_ids.pop("search", None)
@@ -683,13 +729,21 @@ class MainScreen(Screen[None]):
         keeping the cursor on its article."""
         self._merge_due = False
         self._update_counts()
+        for key in [k for k in self._virtual_ids if k != "search"]:
+            del self._virtual_ids[key]  # new articles may match: found again when shown
         entry = self.entry
         if entry is not None:
-            self.show_entry(entry, keep=True)  # draws the rows from the store again
+            if entry.virtual and entry.key != "search":
+                self.run_search(entry)  # keeps the old list until the new one is ready
+            else:
+                self.show_entry(entry, keep=True)  # draws the rows from the store again
 
     # ------------------------------------------------------------------- counts
-    def _update_counts(self) -> None:
-        """Read the counters again (after marks or a refresh) into the feed list."""
+    def _update_counts(self, *, searches: bool = True) -> None:
+        """Read the counters again (after marks or a refresh) into the feed list; the saved
+        searches are counted again in a worker."""
+        if searches:
+            self.count_searches()
         feeds = self.query_one(FeedList)
         feeds.set_entries(self._entries())
         if self.entry is not None:

@@ -48,8 +48,11 @@ def feed_label(title: str, row: FeedRow | None, url: str) -> str:
     return clean_line(title) or clean_line(row.title if row else "") or clean_line(url)
 
 
-def build_entries(config: Config, rows: Iterable[FeedRow], starred: int) -> list[FeedEntry]:
-    """Every line of the feeds pane, in order, from the config and the counters."""
+def build_entries(config: Config, rows: Iterable[FeedRow], starred: int,
+                  search_counts: dict[str, int] | None = None) -> list[FeedEntry]:
+    """Every line of the feeds pane, in order, from the config and the counters; saved
+    searches follow Starred with their unread counts (`search_counts`, by entry key, known
+    only once a worker has run them)."""
     by_url = {row.url: row for row in rows}
     subscribed = [(feed, by_url.get(feed.url)) for feed in config.feeds]
     every = None if len(by_url) == len(subscribed) else tuple(r.id for _, r in subscribed if r)
@@ -59,6 +62,11 @@ def build_entries(config: Config, rows: Iterable[FeedRow], starred: int) -> list
         FeedEntry("unread", "view", "Unread", every, unread_only=True, count=unread),
         FeedEntry("starred", "view", "Starred", every, starred_only=True, count=starred),
     ]
+    counts = search_counts or {}
+    for saved in config.searches:
+        key = f"search:{saved.name}"
+        entries.append(FeedEntry(key, "search", clean_line(saved.name) or clean_line(saved.query), None,
+                                 count=counts.get(key, 0), query=saved.query))
     folders: dict[str, list[FeedEntry]] = {}
     untagged: list[FeedEntry] = []
     for feed, row in subscribed:
@@ -215,7 +223,7 @@ class FeedList(VirtualList):
         if entry.kind == "folder":
             prefix = "▸ " if entry.folder in self.collapsed else "▾ "
             label_style = base + self.part("feed-list--folder", selected)
-        elif entry.kind == "view":
+        elif entry.kind in ("view", "search"):
             label_style = base + self.part("feed-list--view", selected)
         else:
             label_style = base + self.part("feed-list--unread", selected) if entry.count else base
