@@ -525,6 +525,9 @@ def _format_of(local: str, attrs: str, head: str) -> str:
     return ""
 
 
+_CLOSED_ENTRY = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
+
+
 def _count_entry_tags(document: bytes, fmt: str) -> int:
     """How many item/entry elements the document appears to hold. Cheap, and it may
     overcount (<itemList>, tags quoted in CDATA): that only costs a second parse."""
@@ -600,6 +603,11 @@ def _parse_xml(
         raise FeedError("not a feed (no RSS, Atom or JSON Feed found)")
     if malformed:
         warnings = [*warnings, f"not well-formed XML, read leniently ({malformed})"]
+        closed = len(_CLOSED_ENTRY.findall(document))
+        if closed < len(best.entries):
+            # a document cut off mid-entry: the entries read from its unclosed tail are
+            # fragments (a cut title, no body) and would be stored as articles of their own
+            del best.entries[closed:]
     fmt = fmt or best.format
     head = _channel_head(text, fmt, bases.feed if bases else url)
     if b'rel="enclosure"' in document or b"rel='enclosure'" in document:
