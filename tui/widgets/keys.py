@@ -48,6 +48,9 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("sort", "O", "Sort oldest or newest first", "Mark"),
     KeySpec("open_browser", "o", "Open the article's link in the browser", "Links"),
     KeySpec("copy_link", "y", "Copy the article's link", "Links"),
+    KeySpec("add_feed", "a", "Subscribe to a feed (or a site that names one)", "Feeds"),
+    KeySpec("remove_feed", "d", "Unsubscribe from the selected feed (its articles stay)", "Feeds"),
+    KeySpec("edit_tags", "T", "Edit the selected feed's tags (its folders)", "Feeds"),
     KeySpec("refresh", "r", "Refresh the selected feed", "Refresh"),
     KeySpec("refresh_all", "R", "Refresh all feeds", "Refresh"),
 )

@@ -1,0 +1,192 @@
+"""Managing subscriptions from the UI: `a` subscribes to a feed served on 127.0.0.1 (or
+to one of the feeds a page names), `d` unsubscribes after asking, `T` edits the tags; each
+writes feeds.toml, keeps its comments and shows the change at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from tests.test_app import NEW_ITEMS, SIZE, feed_key, go_to_feed, lines, panes, rss
+from tests.test_ui_cache import PLAIN, UICache, build_ui_cache
+from tui.app import DocbaoApp
+from tui.config import load_config
+from tui.screens.main import MainScreen
+from tui.screens.prompts import Choose, Confirm, TextPrompt
+from tui.store import Store
+
+COMMENT = "# my feeds, kept by hand\n"
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> UICache:
+    """The fixed UI cache, its feeds written to a real feeds.toml."""
+    cache = build_ui_cache(tmp_path / "cache")
+    path = tmp_path / "feeds.toml"
+    text = COMMENT
+    for feed in cache.config.feeds:
+        text += f'\n[[feed]]\nurl = "{feed.url}"\n'
+        if feed.title:
+            text += f'title = "{feed.title}"\n'
+        if feed.tags:
+            text += "tags = [" + ", ".join(f'"{t}"' for t in feed.tags) + "]\n"
+    path.write_text(text, encoding="utf-8")
+    cache.config = load_config(path)
+    return cache
+
+
+async def answer(pilot, app: DocbaoApp, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Type `text` into the open prompt and press Enter."""
+    await pilot.pause()
+    assert isinstance(app.screen, TextPrompt)
+    app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def settle(pilot, app: DocbaoApp) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def messages(app: DocbaoApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_a_subscribes_to_a_feed_url_and_fetches_it(cache: UICache, server) -> None:  # type: ignore[no-untyped-def]
+    url = server.route("/new.xml", rss(NEW_ITEMS), content_type="application/rss+xml")
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        await pilot.press("a")
+        await answer(pilot, app, url)
+        await settle(pilot, app)
+        assert isinstance(app.screen, MainScreen)
+        assert feeds.current is not None and feeds.current.label == "Local"
+        assert lines(feeds)[feeds.cursor].split() == ["Local", "2"]
+        assert len(articles.ids) == 2 and "Fourth story" in lines(articles)[0]
+        assert f"Subscribed to {url}" in messages(app)
+        text = cache.config.path.read_text(encoding="utf-8")  # type: ignore[union-attr]
+        assert text.startswith(COMMENT) and f'url = "{url}"' in text
+        assert [f.url for f in load_config(cache.config.path).feeds][-1] == url
+        await pilot.press("a")  # the same feed again, spelled differently
+        await answer(pilot, app, url.replace("http://", "HTTP://") + "#top")
+        await settle(pilot, app)
+        assert any(m.startswith("Already subscribed: Local") for m in messages(app)), messages(app)
+        assert len(server.hits("/new.xml")) == 2  # the look-up and the first refresh; none for the duplicate
+
+
+async def test_a_page_naming_two_feeds_offers_a_choice(cache: UICache, server) -> None:  # type: ignore[no-untyped-def]
+    one = server.route("/one.xml", rss(NEW_ITEMS[:1]), content_type="application/rss+xml")
+    two = server.route("/two.xml", rss(NEW_ITEMS[1:]).replace("<title>Local</title>", "<title>Two</title>"),
+                       content_type="application/rss+xml")
+    page = server.route("/site.html", (
+        '<html><head><link rel="alternate" type="application/rss+xml" title="[b]One[/b]" href="/one.xml">'
+        '<link rel="alternate" type="application/rss+xml" title="Two" href="/two.xml"></head>'
+        "<body>A site</body></html>"), content_type="text/html; charset=utf-8")
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, _, _ = panes(app)
+        await pilot.press("a")
+        await answer(pilot, app, page)
+        await settle(pilot, app)
+        assert isinstance(app.screen, Choose)
+        assert app.screen.choices == [f"[b]One[/b]  {one}", f"Two  {two}"]
+        await pilot.press("j", "enter")
+        await settle(pilot, app)
+        assert isinstance(app.screen, MainScreen)
+        urls = [f.url for f in load_config(cache.config.path).feeds]
+        assert two in urls and one not in urls
+        assert feeds.current is not None and feeds.current.label == "Two"
+        assert len(server.hits("/two.xml")) >= 1
+
+
+async def test_a_refuses_what_is_not_a_feed(cache: UICache, server) -> None:  # type: ignore[no-untyped-def]
+    page = server.route("/plain.html", "<html><body>No feeds here</body></html>", content_type="text/html")
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        before = cache.config.path.read_text(encoding="utf-8")  # type: ignore[union-attr]
+        await pilot.press("a")
+        await answer(pilot, app, "file:///etc/passwd")
+        await pilot.press("a")
+        await answer(pilot, app, page)
+        await settle(pilot, app)
+        await pilot.press("a")
+        await answer(pilot, app, PLAIN)
+        shown = messages(app)
+        assert any(m.startswith("Cannot subscribe to file:///etc/passwd") for m in shown), shown
+        assert any("is a web page that names no feed" in m for m in shown), shown
+        assert "Already subscribed: Plain Feed" in shown
+        assert cache.config.path.read_text(encoding="utf-8") == before  # type: ignore[union-attr]
+
+
+async def test_d_unsubscribes_after_asking_and_keeps_the_articles(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        feeds, _, _ = panes(app)
+        await pilot.press("d")
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("n")
+        assert PLAIN in [f.url for f in load_config(cache.config.path).feeds]
+        await pilot.press("d", "y")
+        await pilot.pause()
+        assert PLAIN not in [f.url for f in load_config(cache.config.path).feeds]
+        assert cache.config.path.read_text(encoding="utf-8").startswith(COMMENT)  # type: ignore[union-attr]
+        assert "Plain Feed" not in "\n".join(lines(feeds))
+        assert "Unsubscribed from Plain Feed; its articles stay in the cache." in messages(app)
+        assert lines(feeds)[0].split() == ["All", "7"]
+    store = Store.open(cache.folder)
+    try:
+        assert store.count(feed_ids=[cache.feed_ids[PLAIN]]) == 2
+    finally:
+        store.close()
+
+
+async def test_shift_t_edits_tags_into_folders(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        feeds, articles, _ = panes(app)
+        await pilot.press("T")
+        assert isinstance(app.screen, TextPrompt)
+        assert app.screen.query_one(Input).value == ""
+        await answer(pilot, app, "Tin nhanh,  Tech , Tin nhanh")
+        assert load_config(cache.config.path).feeds[3].tags == ["Tin nhanh", "Tech"]
+        keys = [e.key for e in feeds.entries]
+        plain_id = cache.feed_ids[PLAIN]
+        assert f"tag:Tin nhanh/feed:{plain_id}" in keys and f"tag:Tech/feed:{plain_id}" in keys
+        assert f"feed:{plain_id}" not in keys
+        assert feeds.current is not None and feeds.current.key == f"tag:Tin nhanh/feed:{plain_id}"
+        assert articles.ids == cache.articles[PLAIN]
+        await pilot.press("T")
+        assert app.screen.query_one(Input).value == "Tin nhanh, Tech"
+        await answer(pilot, app, "")
+        assert load_config(cache.config.path).feeds[3].tags == []
+        assert feeds.current is not None and feeds.current.key == f"feed:{plain_id}"
+
+
+async def test_d_and_t_need_a_feed_and_a_new_config_is_created(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    from tui.config import Config, default_config_path
+
+    url = server.route("/new.xml", rss(NEW_ITEMS), content_type="application/rss+xml")
+    app = DocbaoApp(Config(path=None), tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.press("T")
+        assert isinstance(app.screen, MainScreen)
+        assert messages(app).count("Select a feed in the feed list first.") == 2
+        await pilot.press("a")
+        await answer(pilot, app, url)
+        await settle(pilot, app)
+        assert default_config_path().exists()
+        assert [f.url for f in load_config(default_config_path()).feeds] == [url]
+        feeds, articles, _ = panes(app)
+        assert len(articles.ids) == 2
