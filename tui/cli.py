@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from typing import TextIO
 
 from tui import __version__
 from tui.config import Config, ConfigError, find_config, load_config, resolve_cache_dir
-from tui.store import FeedRow, Store, StoreError
+from tui.store import FeedRow, Store, StoreError, failure_notice
 
 Handler = Callable[[argparse.Namespace, Config, Path], int]
 
@@ -47,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except StoreError as exc:
         print(f"docbao: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.DatabaseError as exc:  # a full disk, a damaged page found mid-command
+        print(f"docbao: {failure_notice(cache, exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("docbao: interrupted", file=sys.stderr)

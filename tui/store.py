@@ -208,12 +208,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             if not _is_corruption(exc):
                 raise StoreError(f"cannot open the cache {path}: {exc}") from exc
-            aside = path.with_name(f"{DB_NAME}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-            path.rename(aside)
-            for suffix in ("-wal", "-shm"):
-                extra = path.with_name(DB_NAME + suffix)
-                if extra.exists():
-                    extra.rename(aside.with_name(aside.name + suffix))
+            aside = _set_aside(path)
             notice = f"the cache {path} was damaged ({exc}); it was moved to {aside} and a new cache started"
             conn = cls._connect(path)
         return cls(conn, path, notice)
@@ -580,6 +575,32 @@ def _split_sql(script: str) -> list[str]:
     if buffer.strip():
         statements.append(buffer.strip())
     return statements
+
+
+def failure_notice(folder: Path, exc: sqlite3.DatabaseError) -> str:
+    """What to tell the user when the cache fails in the middle of a command. Damage that
+    opening did not see (a bad page deep in the file) is found by the query that reads it:
+    the file is moved aside then, as at opening, so that the next run starts afresh."""
+    path = folder / DB_NAME
+    if _is_corruption(exc) and path.exists():
+        return f"the cache {path} is damaged ({exc}); it was moved to {_set_aside(path)}, the next run starts a new cache"
+    return f"the cache {path} failed: {exc}"
+
+
+def _set_aside(path: Path) -> Path:
+    """Move a damaged cache and its -wal/-shm out of the way under a new name; never delete."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{DB_NAME}.corrupt-{stamp}")
+    number = 1
+    while aside.exists():  # a second damage within the second must not replace the first copy
+        number += 1
+        aside = path.with_name(f"{DB_NAME}.corrupt-{stamp}-{number}")
+    path.rename(aside)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(DB_NAME + suffix)
+        if extra.exists():
+            extra.rename(aside.with_name(aside.name + suffix))
+    return aside
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
