@@ -11,7 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -89,7 +89,7 @@ def populated(tmp_path: Path, server: LocalServer) -> Iterator[tuple[Path, list[
     yield tmp_path, [*small, big], state
 
 
-def wait_for(condition: "callable[[], bool]", limit: float = 30.0) -> None:  # type: ignore[valid-type]
+def wait_for(condition: Callable[[], bool], limit: float = 30.0) -> None:
     deadline = time.monotonic() + limit
     while not condition():
         assert time.monotonic() < deadline, "the refresh never got there"

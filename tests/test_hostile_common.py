@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 # What must never reach a terminal (SECURITY.md): C0 controls but tab and newline, DEL,
 # C1, and the bidi embeddings, overrides, isolates and marks. Written out here rather
@@ -132,6 +133,10 @@ sys.exit(code if code >= 0 else 128 - code)
 """
 
 
+# pid -> (stdout file, stderr file, RSS report path, start time) of processes from `start`
+_RUNNING: dict[int, tuple[IO[bytes], IO[bytes], Path, float]] = {}
+
+
 def start(*args: str, cwd: Path, env: dict[str, str] | None = None, measured: bool = False) -> subprocess.Popen[bytes]:
     """Start `python -m tui ARGS` with its output going to files (no pipe can fill up).
 
@@ -151,11 +156,11 @@ def start(*args: str, cwd: Path, env: dict[str, str] | None = None, measured: bo
         command, preexec = [sys.executable, "-m", "tui", *args], _limit_memory
     proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                             env=environment, preexec_fn=preexec, start_new_session=measured)
-    proc._hostile_files = (out, err, report, time.monotonic())  # type: ignore[attr-defined]
+    _RUNNING[proc.pid] = (out, err, report, time.monotonic())
     return proc
 
 
-def measured_run(proc: subprocess.Popen[bytes]) -> bool:
+def _measured(proc: subprocess.Popen[bytes]) -> bool:
     return proc.args[1] == "-c"
 
 
@@ -169,11 +174,11 @@ def _limit_memory() -> None:
 def finish(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> Run:
     """Wait for a process from `start`; kill it (and fail) if it outlives `timeout`.
     peak_rss is docbao's own when it was started `measured`, else -1."""
-    out, err, report, started = proc._hostile_files  # type: ignore[attr-defined]
+    out, err, report, started = _RUNNING.pop(proc.pid)
     try:
         proc.wait(timeout=max(0.0, started + timeout - time.monotonic()))
     except subprocess.TimeoutExpired:
-        if measured_run(proc):
+        if _measured(proc):
             os.killpg(proc.pid, signal.SIGKILL)  # the launcher's own session: it and docbao
         else:
             proc.kill()

@@ -11,7 +11,7 @@ deferred feeds not asked again."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
@@ -24,6 +24,9 @@ from tests.test_hostile_common import Run, cache_db, docbao, query, rss, simple_
 from tui.store import Store
 
 
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
 def head(handler: BaseHTTPRequestHandler, status: str = "200 OK", **headers: str) -> None:
     lines = [f"HTTP/1.1 {status}", "Content-Type: application/rss+xml"]
     lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
@@ -34,7 +37,7 @@ def feed_of(name: str) -> bytes:
     return rss(simple_items(3, name), title=f"Báo {name}")
 
 
-def reset_mid_body(name: str):  # type: ignore[no-untyped-def]
+def reset_mid_body(name: str) -> Handler:
     def send(handler: BaseHTTPRequestHandler) -> None:
         body = feed_of(name)
         head(handler, Content_Length=str(len(body) * 4))
@@ -46,7 +49,7 @@ def reset_mid_body(name: str):  # type: ignore[no-untyped-def]
     return send
 
 
-def short_body(name: str):  # type: ignore[no-untyped-def]
+def short_body(name: str) -> Handler:
     def send(handler: BaseHTTPRequestHandler) -> None:
         body = feed_of(name)
         head(handler, Content_Length=str(len(body) + 500))
@@ -55,7 +58,7 @@ def short_body(name: str):  # type: ignore[no-untyped-def]
     return send
 
 
-def broken_chunks(name: str):  # type: ignore[no-untyped-def]
+def broken_chunks(name: str) -> Handler:
     def send(handler: BaseHTTPRequestHandler) -> None:
         body = feed_of(name)[:200]
         head(handler, Transfer_Encoding="chunked")

@@ -16,7 +16,7 @@ import socket
 import struct
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -40,6 +40,7 @@ BOUND = TIMEOUT * 3 + 10  # seconds for the whole refresh: generous, not a bench
 MB = 1024 * 1024
 ITEM_HEAD = b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Big</title><item><title>big</title><guid>big</guid><description>'
 ITEM_TAIL = b"</description></item></channel></rss>"
+Handler = Callable[[BaseHTTPRequestHandler], None]
 FILLER = "Nội dung rất dài của một bài báo. ".encode() * 1000  # about 35 KB
 
 
@@ -100,7 +101,7 @@ def deflate_bomb(megabytes: int) -> bytes:
     return b"\x78\xda" + raw + struct.pack(">I", adler)
 
 
-def bomb_route(payload: bytes, coding: str) -> "callable[[BaseHTTPRequestHandler], None]":  # type: ignore[valid-type]
+def bomb_route(payload: bytes, coding: str) -> Handler:
     def send(handler: BaseHTTPRequestHandler) -> None:
         head(handler, Content_Encoding=coding, Content_Length=str(len(payload)))
         for start in range(0, len(payload), 64 * 1024):
