@@ -144,3 +144,43 @@ async def test_saved_searches_are_views_with_unread_counts(cache: UICache) -> No
         assert feeds.current is not None and feeds.current.key == "search:Tech unread"
         assert str(app.screen.query_one("#articles-pane").border_title) == "Tech unread"
         assert articles.ids == []  # every match was marked read above: is:unread finds none now
+
+
+async def test_the_killfile_hides_articles_everywhere_and_lists_them_under_ignored(cache: UICache) -> None:
+    plain_url = "http://127.0.0.1:9/plain.xml"
+    cache.config.ignores = ["terminal", '"plain news two"']
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        hidden = {cache.articles[TECH][1], cache.articles[plain_url][1]}
+        shown = lines(feeds)
+        assert shown[3].split() == ["Ignored", "2"]
+        assert shown[4].split() == ["▾", "Việt", "Nam", "3"]
+        assert len(articles.ids) == 9 and not hidden & set(articles.ids)  # "All"
+        assert not any("Terminal UIs" in line for line in lines(articles))
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        assert articles.ids == [i for i in cache.articles[TECH] if i not in hidden]
+        await go_to_feed(pilot, app, "starred")
+        assert articles.ids == []  # the starred article is ignored too
+        await go_to_feed(pilot, app, "ignored")
+        assert articles.ids == [cache.articles[TECH][1], cache.articles[plain_url][1]]  # newest first
+        assert "Terminal UIs are" in lines(articles)[0]
+        await search_for(pilot, app, "terminal")
+        assert articles.ids == []  # a search does not bring them back
+
+
+async def test_an_unreadable_ignore_query_hides_nothing_and_says_so(cache: UICache) -> None:
+    cache.config.ignores = ["terminal", "is:bogus"]
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        assert len(articles.ids) == 11
+        assert "Ignored" not in "\n".join(lines(feeds))
+        assert any(n.message.startswith("Ignore list not applied: ignore query 'is:bogus'")
+                   for n in app._notifications), [n.message for n in app._notifications]

@@ -45,6 +45,7 @@ STATE_DELAY = 0.5  # seconds: state changes are written at most this often
 MERGE_DELAY = 0.4  # seconds: a running refresh is merged into the lists at most this often
 MINUTE = 60  # seconds; Settings.auto_refresh_minutes counts these
 CONSOLE_BROWSERS = {"www-browser", "links", "elinks", "lynx", "w3m"}
+FIXED_VIEWS = ("search", "ignored")  # search views whose ids are found once, not when shown
 SEARCH_LIMIT = 500  # results of a typed search
 SHORT_FEED_TEXT = 600  # characters: a feed text shorter than this opens on the full article when one is cached
 
@@ -97,6 +98,8 @@ class MainScreen(Screen[None]):
         self.full_article = False  # the reader shows the fetched full article, not the feed's text
         self._fetching: int | None = None  # the article whose full text is being fetched
         self._virtual_ids: dict[str, list[int]] = {}  # search view key -> its article ids, in order
+        self._ignored: set[int] = set()  # articles the [[ignore]] queries match: hidden from every list
+        self._ignores_failed = False
         self._before_search: FeedEntry | None = None  # the view a typed search replaced
         self._search_counts: dict[str, int] = {}  # saved search key -> unread matches
         self._bad_searches: set[str] = set()  # saved searches whose query cannot be read
@@ -125,7 +128,8 @@ class MainScreen(Screen[None]):
         if missing:
             self.store.ensure_feeds(missing)
             rows = self.store.feeds()
-        entries = build_entries(self.config, rows, self.store.count(starred=True), self._search_counts)
+        entries = build_entries(self.config, rows, self.store.count(starred=True), self._search_counts,
+                                ignored=len(self._ignored))
         self.feed_names = {e.feed_ids[0]: e.label for e in entries if e.kind == "feed" and e.feed_ids}
         self.total = sum(row.total for row in rows if row.id in self.feed_names)
         return entries
@@ -160,6 +164,7 @@ class MainScreen(Screen[None]):
             pane = "articles"
         self.pane = pane if pane in PANES else "feeds"
         self.count_searches()
+        self.find_ignored()
 
     def on_unmount(self) -> None:
         self.flush_state()
@@ -202,7 +207,7 @@ class MainScreen(Screen[None]):
         if entry is None:
             return
         self.entry = entry
-        if entry.virtual and entry.key != "search" and entry.key not in self._virtual_ids:
+        if entry.virtual and entry.key not in FIXED_VIEWS and entry.key not in self._virtual_ids:
             self.run_search(entry)  # shown when found; the list is empty meanwhile
         articles = self.query_one(ArticleList)
         articles.feed_names = self.feed_names
@@ -225,17 +230,20 @@ class MainScreen(Screen[None]):
         """The ids of a view in display order. When a filtered view ("Unread", "Starred") is
         read again while it is shown, the articles already in it stay, so reading or
         unstarring never pulls lines from under the cursor."""
-        if entry.virtual:
+        if entry.key == "ignored":
             ids = self._virtual_ids.get(entry.key, [])
+            return ids[::-1] if self.oldest_first else ids
+        if entry.virtual:
+            ids = [i for i in self._virtual_ids.get(entry.key, []) if i not in self._ignored]
             return ids[::-1] if self.oldest_first and entry.key != "search" else ids
         ids = self.store.article_ids(feed_ids=entry.feed_ids, unread=entry.unread_only,
                                      starred=entry.starred_only, oldest_first=self.oldest_first)
         if shown is None or not (entry.unread_only or entry.starred_only):
-            return ids
+            return [i for i in ids if i not in self._ignored] if self._ignored else ids
         keep = set(ids)
         keep.update(shown)
         return [i for i in self.store.article_ids(feed_ids=entry.feed_ids, oldest_first=self.oldest_first)
-                if i in keep]
+                if i in keep and i not in self._ignored]
 
     @on(FeedList.Highlighted)
     def _feed_highlighted(self, event: FeedList.Highlighted) -> None:
@@ -568,6 +576,48 @@ class MainScreen(Screen[None]):
             self._search_counts = counts
             self._update_counts(searches=False)
 
+    def find_ignored(self) -> None:
+        """The killfile: articles matched by the [[ignore]] queries, found in a thread after
+        the first frame and after each refresh, then hidden from every list."""
+        if self.config.ignores:
+            self.run_worker(self._ignored_thread, thread=True, group="ignored", exclusive=True,
+                            exit_on_error=False)
+        elif self._ignored:
+            self._ignored_done([])
+
+    def _ignored_thread(self) -> None:
+        from textual.worker import get_current_worker
+
+        from tui import search
+        from tui.cli import feed_tags
+
+        worker = get_current_worker()
+        try:
+            store = Store.open(self.cache_dir)
+            try:
+                found = search.ignored_ids(store.conn, self.config.ignores, tags=feed_tags(self.config, store.feeds()))
+                ordered = [i for i in store.article_ids() if i in found] if found else []
+            finally:
+                store.close()
+        except Exception as exc:  # QueryError names the bad [[ignore]] line; nothing is hidden then
+            if not self._ignores_failed:
+                self._ignores_failed = True
+                self.app.call_from_thread(self.notify, f"Ignore list not applied: {exc}", severity="warning",
+                                          markup=False)
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._ignored_done, ordered)
+
+    def _ignored_done(self, ordered: list[int]) -> None:
+        found = set(ordered)
+        self._virtual_ids["ignored"] = ordered
+        if found == self._ignored:
+            return
+        self._ignored = found
+        self._update_counts(searches=False)
+        if self.entry is not None:
+            self.show_entry(self.entry, keep=True)
+
     def end_search(self) -> None:
         """Esc on search results: back to the view they replaced."""
         self._virtual_ids.pop("search", None)
@@ -706,6 +756,7 @@ class MainScreen(Screen[None]):
         finally:
             self.refreshing = False
         self._merge()
+        self.find_ignored()
         failed = report.failed
         summary = f"{report.new} new" + (f", {len(failed)} failed" if failed else "")
         status.set(refresh=f"refreshed {time.strftime('%H:%M')}: {summary}")
@@ -732,11 +783,11 @@ class MainScreen(Screen[None]):
         keeping the cursor on its article."""
         self._merge_due = False
         self._update_counts()
-        for key in [k for k in self._virtual_ids if k != "search"]:
+        for key in [k for k in self._virtual_ids if k not in FIXED_VIEWS]:
             del self._virtual_ids[key]  # new articles may match: found again when shown
         entry = self.entry
         if entry is not None:
-            if entry.virtual and entry.key != "search":
+            if entry.virtual and entry.key not in FIXED_VIEWS:
                 self.run_search(entry)  # keeps the old list until the new one is ready
             else:
                 self.show_entry(entry, keep=True)  # draws the rows from the store again

@@ -49,10 +49,11 @@ def feed_label(title: str, row: FeedRow | None, url: str) -> str:
 
 
 def build_entries(config: Config, rows: Iterable[FeedRow], starred: int,
-                  search_counts: dict[str, int] | None = None) -> list[FeedEntry]:
+                  search_counts: dict[str, int] | None = None, *, ignored: int = 0) -> list[FeedEntry]:
     """Every line of the feeds pane, in order, from the config and the counters; saved
     searches follow Starred with their unread counts (`search_counts`, by entry key, known
-    only once a worker has run them)."""
+    only once a worker has run them), then "Ignored" when the killfile hides any (`ignored`
+    articles, shown as its count)."""
     by_url = {row.url: row for row in rows}
     subscribed = [(feed, by_url.get(feed.url)) for feed in config.feeds]
     every = None if len(by_url) == len(subscribed) else tuple(r.id for _, r in subscribed if r)
@@ -67,6 +68,8 @@ def build_entries(config: Config, rows: Iterable[FeedRow], starred: int,
         key = f"search:{saved.name}"
         entries.append(FeedEntry(key, "search", clean_line(saved.name) or clean_line(saved.query), None,
                                  count=counts.get(key, 0), query=saved.query))
+    if ignored:
+        entries.append(FeedEntry("ignored", "search", "Ignored", None, count=ignored))
     folders: dict[str, list[FeedEntry]] = {}
     untagged: list[FeedEntry] = []
     for feed, row in subscribed:
