@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -309,3 +309,39 @@ def test_a_page_with_control_references_still_reads_in_reader_mode(reference: st
                               content_type="text/html; charset=utf-8")
     assert "Thái Nguyên" in extract.text and "[2J" in extract.text
     assert controls_in(extract.text + extract.html) == [] and control_refs_in(extract.html) == []
+
+
+def test_hostile_http_metadata_never_reaches_the_terminal(tmp_path: Path, server: LocalServer) -> None:
+    """The status line, ETag, Last-Modified, Content-Type and Location a server sends end
+    up in messages and in the cache: clean there too."""
+    from http.server import BaseHTTPRequestHandler
+
+    hostile = b"\x1b]0;pwned\x07 \xc2\x9b31m \xe2\x80\xaegnp"
+
+    def answer(status: bytes, headers: list[bytes], body: bytes = b"") -> Callable[[BaseHTTPRequestHandler], None]:
+        def send(handler: BaseHTTPRequestHandler) -> None:
+            lines = [b"HTTP/1.1 " + status, *headers, b"Content-Length: %d" % len(body)]
+            handler.wfile.write(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        return send
+
+    feed = rss([{"title": "Tin", "guid": "1"}])
+    urls = [
+        server.route("/reason.xml", raw=answer(b"500 " + hostile, [])),
+        server.route("/reason-599.xml", raw=answer(b"599 " + hostile, [])),
+        server.route("/headers.xml", raw=answer(b"200 OK", [
+            b'ETag: "' + hostile + b'"', b"Last-Modified: " + hostile,
+            b"Content-Type: application/rss+xml; charset=" + hostile], feed)),
+        server.route("/location.xml", raw=answer(b"301 Moved", [b"Location: /target" + hostile + b".xml"])),
+        server.route("/location-osc8.xml", raw=answer(b"302 Found", [b"Location: " + hostile])),
+    ]
+    server.route("/target" + hostile.decode("latin-1") + ".xml", feed)
+    config = write_config(tmp_path, urls, timeout=5)
+    runs = [docbao("refresh", "--config", str(config), cwd=tmp_path)]
+    runs += [docbao(*args, "--config", str(config), cwd=tmp_path) for args in (("feeds",), ("feeds", "--json"))]
+    for run in runs:
+        assert "Traceback" not in run.err
+        assert unsafe_output(run.stdout) == [] and unsafe_output(run.stderr) == []
+    assert "HTTP 500 Internal Server Error" in runs[1].out and "HTTP 599" in runs[1].out
+    assert unsafe_cells(cache_db(tmp_path)) == []
+    ((etag, modified),) = query(cache_db(tmp_path), "SELECT etag, last_modified FROM feeds WHERE url = ?", (urls[2],))
+    assert (etag, modified) == ("", "")  # not stored, so never sent back
