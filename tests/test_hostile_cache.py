@@ -124,7 +124,7 @@ def test_kill_9_in_the_middle_of_a_big_write(populated: tuple[Path, list[str], d
 def test_ctrl_c_stops_cleanly_and_keeps_everything(populated: tuple[Path, list[str], dict[str, tuple]],
                                                    server: LocalServer) -> None:
     folder, urls, before = populated
-    slow = [server.route(f"/slow{n}.xml", rss(simple_items(3, f"slow{n}")), delay=2) for n in range(4)]
+    slow = [server.route(f"/slow{n}.xml", rss(simple_items(3, f"slow{n}")), delay=6) for n in range(4)]
     config = write_config(folder, [*urls, *slow])
     proc = start("refresh", "--config", str(config), cwd=folder)
     wait_for(lambda: any(g.startswith("big-") for g in articles_of(cache_db(folder)))
