@@ -63,7 +63,7 @@ class Settings:
     keep_days: int = 0  # read articles older than this are pruned; 0 keeps all
     auto_refresh_minutes: int = 0  # 0: off
     full_text: bool = False  # prefetch the full article of new items for every feed
-    full_text_concurrency: int = 4
+    full_text_concurrency: int = 8
     oldest_first: bool = False
 
 
