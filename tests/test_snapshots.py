@@ -85,3 +85,20 @@ def test_narrow_vietnamese_article(snap_compare, cache: UICache) -> None:  # typ
         await pilot.press("enter", "enter")
 
     assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=NARROW, run_before=open_seed)
+
+
+def test_saved_searches_ignored_and_the_search_prompt(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]
+    """Saved searches and "Ignored" between Starred and the folders, counted after the first
+    frame; the search prompt over the screen."""
+    from tui.config import SavedSearch
+
+    cache.config.searches = [SavedSearch("Thái Nguyên", "thai nguyen"), SavedSearch("Tech unread", "tag:Tech is:unread")]
+    cache.config.ignores = ["terminal"]
+
+    async def open_prompt(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("slash", *"lanh dao")
+
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, run_before=open_prompt)

@@ -477,7 +477,7 @@ class MainScreen(Screen[None]):
                 self.run_search(entry)
 
         self.app.push_screen(TextPrompt("Search the articles:", current, placeholder="words, \"a phrase\", feed:, tag:, is:unread …",
-                                        hint="Enter searches, Esc cancels; no marks needed: lanh dao finds Lãnh đạo"),
+                                        hint="Enter searches, Esc cancels. No marks needed: lanh dao finds Lãnh đạo."),
                              typed)
 
     def run_search(self, entry: FeedEntry) -> None:

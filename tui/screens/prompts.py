@@ -29,6 +29,7 @@ DIALOG_CSS = """
         padding: 0 1;
     }}
     {name} Input {{ width: 100%; }}
+    {name} Label {{ width: 100%; }}
     {name} .prompt--hint {{ color: $text-muted; }}
 """
 
