@@ -190,3 +190,24 @@ async def test_d_and_t_need_a_feed_and_a_new_config_is_created(tmp_path: Path, s
         assert [f.url for f in load_config(default_config_path()).feeds] == [url]
         feeds, articles, _ = panes(app)
         assert len(articles.ids) == 2
+
+
+async def test_dialogs_show_a_hostile_feed_title_as_text(cache: UICache) -> None:
+    from textual.widgets import Label
+
+    from tests.test_ui_cache import EVIL, SHOWN_FEED
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, EVIL, "Tech"))
+        await pilot.press("d")
+        assert isinstance(app.screen, Confirm)
+        question = str(app.screen.query(Label).first().render())
+        assert question == f"Unsubscribe from {SHOWN_FEED}? Its articles stay in the cache."
+        await pilot.press("escape", "T")
+        assert isinstance(app.screen, TextPrompt)
+        assert str(app.screen.query(Label).first().render()).startswith(f"Tags of {SHOWN_FEED} (")
+        assert app.screen.query_one(Input).value == "Tech"
+        await pilot.press("escape")
+        assert app.is_running and isinstance(app.screen, MainScreen)
+        assert EVIL in [f.url for f in load_config(cache.config.path).feeds]
