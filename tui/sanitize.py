@@ -121,6 +121,11 @@ _ATTR_NAME = re.compile(r"[^\t\n\f\r />][^\t\n\f\r /=>]*")
 _ATTR_EQ = re.compile(r"[\t\n\f\r ]*=[\t\n\f\r ]*")
 _UNQUOTED = re.compile(r"[^\t\n\f\r >]*")
 _PLAIN_NAME = re.compile(r"[a-z_:][-a-z0-9_:.]*")
+# A tag whose attributes any HTML tokenizer reads the same way, so they can be copied.
+_SIMPLE_TAG = re.compile(
+    r"""<(/?)([A-Za-z][A-Za-z0-9]*)((?:[ \t\n]+[A-Za-z_:][-A-Za-z0-9_:.]*"""
+    r"""(?:[ \t\n]*=[ \t\n]*(?:"[^"]*"|'[^']*'|[^ \t\n\f\r"'=<>`/]+))?)*)[ \t\n]*(/?)>"""
+)
 _VOID = frozenset("area base basefont bgsound br col embed frame hr image img input keygen link meta "
                   "param source track wbr".split())
 _RAW_TEXT = frozenset("script style xmp iframe noembed noframes plaintext textarea title".split())
@@ -132,6 +137,8 @@ _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 _SCOPE = frozenset("applet caption html table td th marquee object template".split())
 _MARKERS = frozenset("applet caption td th marquee object template".split())
 _TABLE_PARTS = frozenset("caption colgroup tbody thead tfoot tr td th".split())
+_END_SCOPES = {tag: frozenset({"table", "template", "html"}) for tag in (*_TABLE_PARTS, "table")}
+_END_SCOPES |= {"li": _SCOPE | {"ol", "ul"}, "p": _SCOPE | {"button"}}
 _TABLE_CONTEXT = frozenset("table template html caption colgroup tbody thead tfoot tr td th".split())
 # HTML's "special" elements but address, div and p: where the search for an open <li>
 # (or <dd>/<dt>) to close stops.
@@ -249,9 +256,9 @@ class _Nesting:
             self.close("a")
 
     def text(self, data: str) -> None:
-        if data:
+        if self.lingering[-1]:
             self.reopen()
-            self.out.append(data)
+        self.out.append(data)
 
     def start(self, tag: str, attrs: str, self_closing: bool) -> None:
         self.implied_end_tags(tag)
@@ -280,10 +287,7 @@ class _Nesting:
 
     def close(self, tag: str) -> bool:
         """Close the innermost open `tag` if it is in scope; whether it was."""
-        if tag in _TABLE_PARTS or tag == "table":
-            scope = {"table", "template", "html"}
-        else:
-            scope = _SCOPE | ({"ol", "ul"} if tag == "li" else {"button"} if tag == "p" else set())
+        scope = _END_SCOPES.get(tag, _SCOPE)
         for index in range(len(self.tags) - 1, -1, -1):
             if self.tags[index] == tag:
                 self.pop_to(index, tag)
@@ -304,28 +308,35 @@ def _nest_shallowly(fragment: str) -> str:
         if lt < 0:
             nesting.text(fragment[pos:])
             break
-        nesting.text(fragment[pos:lt])
-        match = _TOKEN.match(fragment, lt)
-        if match is None:
-            nesting.text("&lt;")
-            pos = lt + 1
-            continue
-        if match.group(3):  # a comment; an unterminated one runs to the end
-            if fragment.startswith((">", "->"), lt + 4):
-                pos = fragment.find(">", lt + 4) + 1
-            else:
-                close = fragment.find("-->", lt + 4)
-                pos = end if close < 0 else close + 3
-            continue
-        if match.group(4):  # <!doctype>, <?pi>, </3>: bogus comments up to ">"
-            close = fragment.find(">", lt + 2)
-            pos = end if close < 0 else close + 1
-            continue
-        tag = match.group(2).lower()
-        pos, attrs, self_closing = _attributes(fragment, match.end())
-        if pos < 0:  # the input ends inside a tag: browsers drop it
-            break
-        if match.group(1):
+        if lt > pos:
+            nesting.text(fragment[pos:lt])
+        simple = _SIMPLE_TAG.match(fragment, lt)
+        if simple:  # plain attributes (nearly every tag): kept as written
+            closing, name, attrs, slash = simple.groups()
+            tag, self_closing, pos = name.lower(), slash == "/", simple.end()
+        else:
+            match = _TOKEN.match(fragment, lt)
+            if match is None:
+                nesting.text("&lt;")
+                pos = lt + 1
+                continue
+            closing, name, comment, bogus = match.groups()
+            if comment:  # an unterminated one runs to the end
+                if fragment.startswith((">", "->"), lt + 4):
+                    pos = fragment.find(">", lt + 4) + 1
+                else:
+                    close = fragment.find("-->", lt + 4)
+                    pos = end if close < 0 else close + 3
+                continue
+            if bogus:  # <!doctype>, <?pi>, </3>: bogus comments up to ">"
+                close = fragment.find(">", lt + 2)
+                pos = end if close < 0 else close + 1
+                continue
+            tag = name.lower()
+            pos, attrs, self_closing = _attributes(fragment, match.end())
+            if pos < 0:  # the input ends inside a tag: browsers drop it
+                break
+        if closing:
             nesting.end(tag)
         elif tag in _RAW_TEXT:
             # Raw text is text: kept as such (nh3 drops scripts and styles whole anyway).
