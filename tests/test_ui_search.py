@@ -146,6 +146,26 @@ async def test_saved_searches_are_views_with_unread_counts(cache: UICache) -> No
         assert articles.ids == []  # every match was marked read above: is:unread finds none now
 
 
+async def test_restart_comes_back_to_the_article_selected_in_a_saved_search(cache: UICache) -> None:
+    with_searches(cache)
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, "search:Thái Nguyên")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        await pilot.press("enter", "j", "j")
+        assert articles.current_id == cache.articles[VN][2]
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        assert feeds.current is not None and feeds.current.key == "search:Thái Nguyên"
+        assert articles.ids == cache.articles[VN] and articles.current_id == cache.articles[VN][2]
+
+
 async def test_the_killfile_hides_articles_everywhere_and_lists_them_under_ignored(cache: UICache) -> None:
     plain_url = "http://127.0.0.1:9/plain.xml"
     cache.config.ignores = ["terminal", '"plain news two"']

@@ -103,6 +103,7 @@ class MainScreen(Screen[None]):
         self._before_search: FeedEntry | None = None  # the view a typed search replaced
         self._search_counts: dict[str, int] = {}  # saved search key -> unread matches
         self._bad_searches: set[str] = set()  # saved searches whose query cannot be read
+        self._pending_select: int | None = None  # the article to select when a saved search has run
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
@@ -155,7 +156,10 @@ class MainScreen(Screen[None]):
         """Back to where the reader was: the view, the selected article, the open one
         (scrolled where it was) and the pane."""
         self._scrolls = {k: int(v) for k, v in _json_dict(self.store.get_state("ui.scroll", "{}")).items()}
-        self.show_entry(self.query_one(FeedList).current, select=_int(self.store.get_state("ui.article")))
+        current, selected = self.query_one(FeedList).current, _int(self.store.get_state("ui.article"))
+        if current is not None and current.virtual:
+            self._pending_select = selected  # a saved search lists its articles once it has run
+        self.show_entry(current, select=selected)
         opened = _int(self.store.get_state("ui.open"))
         if opened is not None and opened == self.query_one(ArticleList).current_id:
             self.open_article(opened, focus=False)
@@ -533,12 +537,14 @@ class MainScreen(Screen[None]):
             if not ids:
                 self.notify(f"Nothing found for {entry.query}", markup=False)
         elif self.entry is not None and self.entry.key == entry.key:
-            self.show_entry(entry, keep=True)
+            select, self._pending_select = self._pending_select, None
+            self.show_entry(entry, keep=True, select=select)
 
     def count_searches(self) -> None:
         """Unread matches of the saved searches, in a thread after the first frame (never
-        before it: start-up stays as fast without them) and after marks and refreshes."""
-        if self.config.searches:
+        before it: start-up stays as fast without them), after marks, and once a refresh has
+        ended (not at each of its merges)."""
+        if self.config.searches and not self.refreshing:
             self.run_worker(self._count_thread, thread=True, group="search-counts", exclusive=True,
                             exit_on_error=False)
 
