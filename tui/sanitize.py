@@ -108,11 +108,11 @@ def _cleaner() -> nh3.Cleaner:
 # html5ever (under nh3) walks its stack of open elements for most start tags, and re-opens
 # every formatting element left unclosed at each new paragraph: 100,000 nested <div>s took
 # 15 s, 10,000 "<p><b class=cN>x</p>" 70 s, and 20,000 of them gigabytes. So a fragment
-# with more than a few tags is first rebuilt here, in one linear pass, as the same markup
+# with more than _FEW_TAGS tags is first rebuilt here, in one linear pass, as the same markup
 # with an explicit end tag for every element, at most _MAX_DEPTH levels deep (deeper start
 # tags are dropped, their text stays) and at most _MAX_REOPEN formatting elements re-opened
 # the way browsers do. On well-nested markup html5ever's work is linear.
-_FEW_TAGS = 32
+_FEW_TAGS = 64  # below this, the worst html5ever can do is ~4x the input, in microseconds
 _MAX_DEPTH = 100
 _MAX_REOPEN = 12
 _TOKEN = re.compile(r"<(?:(/?)([A-Za-z][^\t\n\f\r />]*)|(!--)|([!?/]))")
