@@ -53,6 +53,13 @@ class DocbaoApp(App[int]):
         if self._owns_store:
             self.store.close()
 
+    def adopt_store(self, store: Store, cache_dir: Path) -> None:
+        """The screen moved to another cache (a config created beside its own): the app
+        closes it at the end; the first store stays with whoever opened it."""
+        if self._owns_store:
+            self.store.close()
+        self.store, self.cache_dir, self._owns_store = store, cache_dir, True
+
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
 

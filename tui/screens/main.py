@@ -24,11 +24,11 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui.config import Config, ConfigError, FeedConfig
+from tui.config import Config, ConfigError, FeedConfig, resolve_cache_dir
 from tui.sanitize import clean_line, html_to_line, is_openable_url
 from tui.screens.link_prompt import LinkPrompt
 from tui.screens.prompts import Choose, Confirm, TextPrompt
-from tui.store import Article, Store
+from tui.store import Article, Store, StoreError
 from tui.widgets.article_list import ArticleList
 from tui.widgets.article_view import ArticleView
 from tui.widgets.feed_list import FeedEntry, FeedList, build_entries
@@ -906,6 +906,7 @@ class MainScreen(Screen[None]):
         from tui.config import add_feeds, default_config_path
 
         path = self.config.path or default_config_path()
+        default_cache = self.config.path is None and self.cache_dir == resolve_cache_dir(self.config)
         try:
             add_feeds(path, [FeedConfig(url=url, title=clean_line(title))])
         except ConfigError as exc:
@@ -913,6 +914,9 @@ class MainScreen(Screen[None]):
             return
         if not self._reload_config(path):
             return
+        if default_cache and resolve_cache_dir(self.config) != self.cache_dir:
+            # a config just created keeps its cache beside it, where the next start looks
+            self._use_cache(resolve_cache_dir(self.config))
         self._update_counts()
         feed_id = self._feed_id(url)
         feeds = self.query_one(FeedList)
@@ -923,6 +927,20 @@ class MainScreen(Screen[None]):
             self.notify("It is fetched by the next refresh (one is running).", markup=False)
         else:
             self.start_refresh([url])
+
+    def _use_cache(self, folder: Path) -> None:
+        """Go on with the cache at `folder` (the old one is closed by whoever opened it)."""
+        try:
+            store = Store.open(folder)
+        except StoreError as exc:
+            self.notify(f"Cannot open the cache {folder}: {exc}", severity="error", markup=False)
+            return
+        self.flush_state()
+        self.store, self.cache_dir = store, folder
+        self.query_one(ArticleList).use_source(store.rows)
+        adopt = getattr(self.app, "adopt_store", None)
+        if adopt is not None:
+            adopt(store, folder)
 
     def _reload_config(self, path: Path) -> bool:
         from tui.config import load_config

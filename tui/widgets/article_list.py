@@ -66,6 +66,11 @@ class ArticleList(VirtualList):
         self.show_feed = False
         self._window: dict[int, ArticleRow] = {}
 
+    def use_source(self, rows: Callable[[Sequence[int]], list[ArticleRow]]) -> None:
+        """Read rows from another cache from now on (the screen moved to a new one)."""
+        self._fetch_rows = rows
+        self._window.clear()
+
     @property
     def line_count(self) -> int:
         return len(self.ids)
