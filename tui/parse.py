@@ -25,8 +25,9 @@ Entries: guid is the entry's id, else its link as written in the document, else 
 title and date. The first of several entries with one guid is kept (feeds list newest
 first). `content` holds the full body (content:encoded, Atom content, or the description
 when that is all there is) and `summary` the description only when it differs from it.
-Dates are epoch seconds; a date more than two days ahead is clamped to the parse time, and
-a date on or before 1970-01-01 (what broken generators emit for "no date") becomes None.
+Dates are epoch seconds; a date more than two days ahead, and a date on or before 1970-01-01
+(what broken generators emit for "no date"), become None: the store then dates the article
+by when it was first seen, which the same bytes never change.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from tui.sanitize import clean_line, html_to_line, is_openable_url, sanitize_htm
 __all__ = ["parse_feed"]
 
 MAX_INFLATED_BYTES = 64 * 1024 * 1024  # a gzip body is inflated up to this size, no further
-FUTURE_SLACK = 2 * 86400  # dates further ahead than this are clamped to "now"
+FUTURE_SLACK = 2 * 86400  # dates further ahead than this are taken as unknown
 MAX_GUID = 2048  # a longer id is stored as its SHA-1, so a hostile feed cannot bloat the index
 
 # --------------------------------------------------------------------------- entry point
@@ -1150,10 +1151,11 @@ def _text_to_html(value: str) -> str:
 
 def _epoch(value: int | None, now: int) -> int | None:
     """A stored date: None for the epoch's first day or earlier (the "no date" value of
-    broken generators, in any time zone), "now" for dates more than two days ahead."""
-    if value is None or value < 86400:
+    broken generators, in any time zone) and for dates more than two days ahead (a
+    year-9999 item must not sit on top forever, nor change at every refresh)."""
+    if value is None or value < 86400 or value > now + FUTURE_SLACK:
         return None
-    return now if value > now + FUTURE_SLACK else value
+    return value
 
 
 def _length(value: Any) -> int | None:
