@@ -480,9 +480,9 @@ class MainScreen(Screen[None]):
                 entry = FeedEntry("search", "search", f"Search: {clean_line(query)}", None, query=query)
                 self.run_search(entry)
 
-        self.app.push_screen(TextPrompt("Search the articles:", current, placeholder="words, \"a phrase\", feed:, tag:, is:unread …",
-                                        hint="Enter searches, Esc cancels. No marks needed: lanh dao finds Lãnh đạo."),
-                             typed)
+        prompt = TextPrompt("Search the articles:", current, placeholder='words, "a phrase", feed:, tag:, is:unread …',
+                            hint="Enter searches, Esc cancels. No marks needed: lanh dao finds Lãnh đạo.")
+        self.app.push_screen(prompt, typed)
 
     def run_search(self, entry: FeedEntry) -> None:
         """Find the articles of a search view in a thread, on a connection of its own:
