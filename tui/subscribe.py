@@ -262,7 +262,7 @@ async def look_up(url: str, *, deadline: float, max_bytes: int) -> Lookup:
         return lookup
 
 
-async def _is_feed(url: str, *, deadline: float, max_bytes: int) -> FetchResult | str:
+async def check_is_feed(url: str, *, deadline: float, max_bytes: int) -> FetchResult | str:
     """The fetch of a feed, or why `url` is not one."""
     from tui.discover import looks_like_feed
     from tui.fetch import fetch, make_client
@@ -304,7 +304,7 @@ def cmd_add(args: argparse.Namespace, config: Config, cache: Path) -> int:
     if isinstance(chosen, int):
         return chosen
     if not chosen.verified:
-        checked = asyncio.run(_is_feed(chosen.url, deadline=settings.timeout, max_bytes=max_bytes))
+        checked = asyncio.run(check_is_feed(chosen.url, deadline=settings.timeout, max_bytes=max_bytes))
         if isinstance(checked, str):
             print(f"docbao: not subscribed: {chosen.url}: {checked}", file=sys.stderr)
             return 1

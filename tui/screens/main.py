@@ -886,11 +886,11 @@ class MainScreen(Screen[None]):
 
     async def _check_then_write(self, url: str, title: str, known: dict[str, FeedConfig]) -> None:
         """A feed a page names is fetched once before it is subscribed: pages name dead feeds."""
-        from tui.subscribe import _is_feed
+        from tui.subscribe import check_is_feed
 
         settings = self.config.settings
         try:
-            checked = await _is_feed(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024))
+            checked = await check_is_feed(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024))
         finally:
             self.query_one(StatusBar).set(task="")
         if isinstance(checked, str):
