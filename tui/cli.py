@@ -327,17 +327,6 @@ def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
     return 0
 
 
-def feed_tags(config: Config, rows: Sequence[FeedRow]) -> dict[str, list[int]]:
-    """tag -> feed ids, for the tag: filter of search."""
-    ids = {row.url: row.id for row in rows}
-    tags: dict[str, list[int]] = {}
-    for feed in config.feeds:
-        for tag in feed.tags:
-            if feed.url in ids:
-                tags.setdefault(tag, []).append(ids[feed.url])
-    return tags
-
-
 def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
     from tui import search
 
@@ -360,7 +349,7 @@ def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
             if tty:
                 print(file=sys.stderr)
         try:
-            hits = search.search(store.conn, query, limit=args.limit, tags=feed_tags(config, rows))
+            hits = search.search(store.conn, query, limit=args.limit, tags=search.feed_tags(config, rows))
         except search.QueryError as exc:
             print(f"docbao: {exc}", file=sys.stderr)
             return 2

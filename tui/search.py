@@ -30,7 +30,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tui.config import Config
+    from tui.store import FeedRow
 
 # Bump when folding, tokenizing or the index's columns change: install() then drops and
 # recreates the index and needs_build() reports that build() must run.
@@ -45,6 +49,7 @@ _WEIGHTS = (10.0, 3.0, 2.0, 1.0, 1.0)
 _SNIPPET_WIDTH = 160
 _SNIPPET_SCAN = 20_000  # characters of a text searched for a snippet
 _BUILD_BATCH = 2000
+_OPTIMIZE_FROM = 20_000  # articles indexed in one build() before the index is merged whole
 _MANY_MATCHES = 5000  # beyond this, list matches by walking an index rather than by id
 _SCORE = f"bm25({FTS_TABLE}, {', '.join(str(w) for w in _WEIGHTS)})"
 
@@ -381,7 +386,7 @@ def build(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None 
 
     Each batch is its own transaction (or a savepoint in the caller's), so other processes
     can write between batches and an interrupted build resumes where it stopped. Articles
-    written meanwhile are indexed by the triggers. `progress(done, total)` follows each batch.
+    inserted meanwhile wait for the next call. `progress(done, total)` follows each batch.
     """
     install(conn)
     total = max(_unindexed(conn), 0)
@@ -404,11 +409,23 @@ def build(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None 
         done += len(ids)
         if progress is not None:
             progress(done, max(total, done))
-    if done:
+    if done >= _OPTIMIZE_FROM:
         with _write(conn):
-            # one segment instead of one per batch: smaller and faster to query
-            # (about 1.5 s for 100,000 articles)
+            # one segment instead of one per batch: smaller and faster to query (about
+            # 1.5 s for 100,000 articles, so not after the catch-up of an ordinary refresh,
+            # whose few segments FTS5's automerge folds in)
             conn.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('optimize')")
+
+
+def feed_tags(config: Config, rows: Sequence[FeedRow]) -> dict[str, list[int]]:
+    """tag -> feed ids, for the tag: filter of search."""
+    ids = {row.url: row.id for row in rows}
+    tags: dict[str, list[int]] = {}
+    for feed in config.feeds:
+        for tag in feed.tags:
+            if feed.url in ids:
+                tags.setdefault(tag, []).append(ids[feed.url])
+    return tags
 
 
 # ------------------------------------------------------------------------ queries

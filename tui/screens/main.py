@@ -495,7 +495,6 @@ class MainScreen(Screen[None]):
         from textual.worker import get_current_worker
 
         from tui import search
-        from tui.cli import feed_tags
 
         worker = get_current_worker()
         status = self.query_one(StatusBar)
@@ -507,7 +506,7 @@ class MainScreen(Screen[None]):
             store = Store.open(self.cache_dir)
             try:
                 search.catch_up(store.conn, progress)
-                tags = feed_tags(self.config, store.feeds())
+                tags = search.feed_tags(self.config, store.feeds())
                 if entry.key == "search":
                     ids = [hit.article_id for hit in search.search(store.conn, entry.query, limit=SEARCH_LIMIT,
                                                                    tags=tags)]
@@ -552,14 +551,13 @@ class MainScreen(Screen[None]):
         from textual.worker import get_current_worker
 
         from tui import search
-        from tui.cli import feed_tags
 
         worker = get_current_worker()
         counts: dict[str, int] = {}
         try:
             store = Store.open(self.cache_dir)
             try:
-                tags = feed_tags(self.config, store.feeds())
+                tags = search.feed_tags(self.config, store.feeds())
                 for saved in self.config.searches:
                     try:
                         counts[f"search:{saved.name}"] = search.count_unread(store.conn, saved.query, tags=tags)
@@ -595,13 +593,12 @@ class MainScreen(Screen[None]):
         from textual.worker import get_current_worker
 
         from tui import search
-        from tui.cli import feed_tags
 
         worker = get_current_worker()
         try:
             store = Store.open(self.cache_dir)
             try:
-                found = search.ignored_ids(store.conn, self.config.ignores, tags=feed_tags(self.config, store.feeds()))
+                found = search.ignored_ids(store.conn, self.config.ignores, tags=search.feed_tags(self.config, store.feeds()))
                 ordered = [i for i in store.article_ids() if i in found] if found else []
             finally:
                 store.close()
