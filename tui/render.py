@@ -34,7 +34,7 @@ from rich.cells import cell_len, get_character_cell_size
 from rich.style import Style
 from rich.text import Span, Text
 
-from tui.sanitize import clean_line, clean_text, is_openable_url
+from tui.sanitize import clean_line, clean_text, is_openable_url, read_attributes
 
 __all__ = ["Rendered", "render_article", "render_html", "rewrap", "to_plain"]
 
@@ -183,10 +183,6 @@ HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 KEEP_ATTRS = frozenset("href src alt start type reversed value colspan width height".split())
 
 _TAG_OPEN = re.compile(r"<(?:(/?)([A-Za-z][^\t\n\f\r />]*)|(!--)|([!?/]))")
-_ATTR_GAP = re.compile(r"[\t\n\f\r /]*")
-_ATTR_NAME = re.compile(r"[^\t\n\f\r />][^\t\n\f\r /=>]*")
-_ATTR_EQ = re.compile(r"[\t\n\f\r ]*=[\t\n\f\r ]*")
-_UNQUOTED = re.compile(r"[^\t\n\f\r >]*")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _RAW_END: dict[str, re.Pattern[str]] = {}
 
@@ -352,36 +348,13 @@ def _parse(source: str) -> _Node:
 
 
 def _read_attributes(source: str, pos: int) -> tuple[int, dict[str, str]]:
-    """Attributes from `pos` to the tag's ">"; returns (-1, ...) when the input ends first."""
+    """The attributes the renderer uses, entities decoded; (-1, ...) when the input ends first."""
+    pos, pairs, _ = read_attributes(source, pos)
     attrs: dict[str, str] = {}
-    n = len(source)
-    while True:
-        pos = _ATTR_GAP.match(source, pos).end()  # type: ignore[union-attr]
-        if pos >= n:
-            return -1, attrs
-        if source[pos] == ">":
-            return pos + 1, attrs
-        name_match = _ATTR_NAME.match(source, pos)
-        assert name_match is not None  # the gap consumed every character it cannot start with
-        name = name_match.group(0).lower()
-        pos = name_match.end()
-        value = ""
-        eq = _ATTR_EQ.match(source, pos)
-        if eq:
-            pos = eq.end()
-            if pos < n and source[pos] in "\"'":
-                close = source.find(source[pos], pos + 1)
-                if close < 0:
-                    return -1, attrs
-                value = source[pos + 1 : close]
-                pos = close + 1
-            else:
-                unquoted = _UNQUOTED.match(source, pos)
-                assert unquoted is not None
-                value = unquoted.group(0)
-                pos = unquoted.end()
+    for name, value in pairs:
         if name in KEEP_ATTRS and name not in attrs:
             attrs[name] = _html.unescape(value)
+    return pos, attrs
 
 
 # --------------------------------------------------------------------------------------------

@@ -352,39 +352,49 @@ def _nest_shallowly(fragment: str) -> str:
     return "".join(out)
 
 
-def _attributes(fragment: str, pos: int) -> tuple[int, str, bool]:
-    """(position after the tag's ">", its attributes written out again, whether it ended
-    with "/>"), or (-1, "", False) when the input ends first. Names no allowlist could
-    hold are left out."""
-    kept: dict[str, str] = {}
-    end = len(fragment)
+def read_attributes(source: str, pos: int) -> tuple[int, list[tuple[str, str]], bool]:
+    """The attributes of a start tag read from `pos` the way browsers read them: (position
+    after its ">", (lower-cased name, raw value) pairs in order, whether it ended with
+    "/>"), or (-1, [], False) when the input ends first. Shared by the sanitizer's
+    rebuild and the renderer's tokenizer so that both see the same tag."""
+    pairs: list[tuple[str, str]] = []
+    end = len(source)
     while True:
         start = pos
-        pos = _ATTR_GAP.match(fragment, pos).end()  # type: ignore[union-attr]
+        pos = _ATTR_GAP.match(source, pos).end()  # type: ignore[union-attr]
         if pos >= end:
-            return -1, "", False
-        if fragment[pos] == ">":
-            written = "".join(f' {name}="{value}"' for name, value in kept.items())
-            return pos + 1, written, pos > start and fragment[pos - 1] == "/"
-        name_match = _ATTR_NAME.match(fragment, pos)
+            return -1, [], False
+        if source[pos] == ">":
+            return pos + 1, pairs, pos > start and source[pos - 1] == "/"
+        name_match = _ATTR_NAME.match(source, pos)
         assert name_match is not None  # the gap consumed every character a name cannot start with
         name = name_match.group(0).lower()
         pos = name_match.end()
         value = ""
-        eq = _ATTR_EQ.match(fragment, pos)
+        eq = _ATTR_EQ.match(source, pos)
         if eq:
             pos = eq.end()
-            if pos < end and fragment[pos] in "\"'":
-                close = fragment.find(fragment[pos], pos + 1)
+            if pos < end and source[pos] in "\"'":
+                close = source.find(source[pos], pos + 1)
                 if close < 0:
-                    return -1, "", False
-                value = fragment[pos + 1 : close]
+                    return -1, [], False
+                value = source[pos + 1 : close]
                 pos = close + 1
             else:
-                value = _UNQUOTED.match(fragment, pos).group(0)  # type: ignore[union-attr]
+                value = _UNQUOTED.match(source, pos).group(0)  # type: ignore[union-attr]
                 pos += len(value)
+        pairs.append((name, value))
+
+
+def _attributes(fragment: str, pos: int) -> tuple[int, str, bool]:
+    """read_attributes, written out again: the first of each name, and only names an
+    allowlist could hold."""
+    pos, pairs, self_closing = read_attributes(fragment, pos)
+    kept: dict[str, str] = {}
+    for name, value in pairs:
         if name not in kept and _PLAIN_NAME.fullmatch(name):
             kept[name] = value.replace('"', "&quot;")
+    return pos, "".join(f' {name}="{value}"' for name, value in kept.items()), self_closing
 
 
 def is_openable_url(url: str) -> bool:
