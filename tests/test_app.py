@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,16 +32,6 @@ from tui.widgets.feed_list import FeedList
 from tui.widgets.status_bar import StatusBar
 
 SIZE = (120, 36)
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Dates show in local time; the tests read them in UTC."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ look at the SVGs (snapshot_report.html shows the differences when a snapshot fai
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,16 +16,6 @@ from tui.app import DocbaoApp
 
 WIDE = (120, 36)
 NARROW = (80, 24)
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Dates are drawn in local time: draw them in UTC whatever the machine's zone."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.fixture
