@@ -9,10 +9,8 @@ touched.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,10 +44,9 @@ def _extract(data: bytes, url: str, content_type: str) -> Extract | str:
 
 
 def extraction_pool(pages: int) -> Executor:
-    if pages >= PROCESS_POOL_FROM and (os.cpu_count() or 1) > 1:
-        workers = min(os.cpu_count() or 2, 4)
-        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="docbao-extract")
+    from tui.refresh import worker_pool
+
+    return worker_pool(pages, processes_from=PROCESS_POOL_FROM, threads=2, name="extract")
 
 
 async def fetch_pages(candidates: Sequence[tuple[int, str]], *, client: Any, in_db: StoreCall, store: Store,

@@ -102,7 +102,7 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
     feeds = select_feeds(config, only)
     loop = asyncio.get_running_loop()
     db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docbao-db")
-    parse_pool = parsing_pool(len(feeds))
+    parse_pool = worker_pool(len(feeds), processes_from=PROCESS_POOL_FROM, threads=1, name="parse")
 
     def in_db(fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
         return loop.run_in_executor(db_thread, fn, *args)
@@ -208,14 +208,15 @@ async def _prefetch(store: Store, in_db: Callable[..., asyncio.Future], client: 
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def parsing_pool(feeds: int) -> Executor:
-    """Parsing is CPU-bound Python: a big refresh parses in worker processes on every core,
-    while this process keeps the network and the cache busy; a small one uses a thread."""
+def worker_pool(tasks: int, *, processes_from: int, threads: int, name: str) -> Executor:
+    """CPU-bound Python (parsing, extraction): a big batch runs in worker processes on every
+    core, while this process keeps the network and the cache busy; a small one in threads,
+    since starting processes would cost more than it saves."""
     cores = os.cpu_count() or 1
-    if feeds >= PROCESS_POOL_FROM and cores > 1:
+    if tasks >= processes_from and cores > 1:
         return ProcessPoolExecutor(max_workers=min(cores, 4), mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_quiet_worker)
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="docbao-parse")
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"docbao-{name}")
 
 
 def _quiet_worker() -> None:
