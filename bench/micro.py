@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 from populate import populate  # noqa: E402
 
 from tui.model import FetchResult, ParsedArticle, ParsedFeed  # noqa: E402
-from tui.store import Store  # noqa: E402
+from tui.store.cache import Store  # noqa: E402
 
 GEN = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
 
@@ -55,7 +55,7 @@ def bench_parse(work: Path, feeds: int, items: int) -> list[str]:
                     "--out", str(corpus)], check=True, stdout=subprocess.DEVNULL)
     files = sorted(p for p in corpus.rglob("*") if p.suffix in (".xml", ".rss", ".atom", ".rdf"))
     blobs = [p.read_bytes() for p in files]
-    from tui.parse import parse_feed
+    from tui.feeds.parse import parse_feed
     import feedparser
 
     entries = sum(len(parse_feed(b).articles) for b in blobs)

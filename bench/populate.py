@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
-from tui.store import Store
+from tui.store.cache import Store
 
 VI = ("Lãnh đạo Trung ương làm việc với Ban Thường vụ Tỉnh ủy Thái Nguyên về công tác xây dựng "
       "chỉnh đốn Đảng xây dựng đội ngũ cán bộ chuẩn bị Đại hội Đảng bộ tỉnh phát triển kinh tế xã hội "

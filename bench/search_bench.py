@@ -40,9 +40,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tui import search  # noqa: E402
+from tui.store import search  # noqa: E402
 from tui.model import FetchResult, ParsedArticle, ParsedFeed  # noqa: E402
-from tui.store import Store  # noqa: E402
+from tui.store.cache import Store  # noqa: E402
 
 SEED_TEXT = ROOT / "tests" / "data" / "search" / "article-thai-nguyen.txt"
 NOW = int(time.time())

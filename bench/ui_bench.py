@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from tui.config import Config, FeedConfig  # noqa: E402
 from tui.model import FetchResult, ParsedArticle, ParsedFeed  # noqa: E402
-from tui.store import Store  # noqa: E402
+from tui.store.cache import Store  # noqa: E402
 
 WORDS = ("lãnh đạo trung ương làm việc với ban thường vụ tỉnh ủy thái nguyên government "
          "minister council market economy growth research climate energy security court "
@@ -78,7 +78,7 @@ sys.path.insert(0, {root!r})
 sys.argv = ["docbao"]
 from bench.ui_bench import build_config
 from pathlib import Path
-import tui.app as app_module
+import tui.ui.app as app_module
 
 class Probe(app_module.DocbaoApp):
     CSS_PATH = str(Path(app_module.__file__).parent / "docbao.tcss")
@@ -90,7 +90,7 @@ class Probe(app_module.DocbaoApp):
         self.exit(0)
 
 config = build_config({feeds})
-from tui.store import Store
+from tui.store.cache import Store
 app = Probe(config, Path({cache!r}))
 app.run(headless=True)
 '''

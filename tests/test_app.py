@@ -22,14 +22,14 @@ from tests.test_ui_cache import (
     UICache,
     build_ui_cache,
 )
-from tui.app import DocbaoApp
-from tui.screens.help import HelpScreen
-from tui.screens.main import MainScreen
-from tui.store import Store
-from tui.widgets.article_list import ArticleList
-from tui.widgets.article_view import ArticleView
-from tui.widgets.feed_list import FeedList
-from tui.widgets.status_bar import StatusBar
+from tui.ui.app import DocbaoApp
+from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.main import MainScreen
+from tui.store.cache import Store
+from tui.ui.widgets.article_list import ArticleList
+from tui.ui.widgets.article_view import ArticleView
+from tui.ui.widgets.feed_list import FeedList
+from tui.ui.widgets.status_bar import StatusBar
 
 SIZE = (120, 36)
 
@@ -361,7 +361,7 @@ async def test_keys_remapped_from_the_config(cache: UICache) -> None:
 
 
 def test_keymap_checks_report_unknown_actions_and_clashes() -> None:
-    from tui.widgets.keys import check_keymap
+    from tui.ui.widgets.keys import check_keymap
 
     assert check_keymap({}) == ({}, [])  # the defaults never clash
     applied, warnings = check_keymap({"star": "j", "help": "?,F1", "bogus": "x", "quit": " "})
@@ -394,7 +394,7 @@ async def test_a_focused_pane_does_not_swallow_screen_keys(cache: UICache, pane:
 
 
 async def test_help_screen_lists_every_key(cache: UICache) -> None:
-    from tui.widgets.keys import KEYS
+    from tui.ui.widgets.keys import KEYS
 
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:
@@ -605,9 +605,9 @@ async def test_keys_answer_while_a_refresh_runs(tmp_path: Path, server) -> None:
 
 
 async def test_auto_refresh(tmp_path: Path, server, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    import tui.screens.main
+    import tui.ui.screens.main
 
-    monkeypatch.setattr(tui.screens.main, "MINUTE", 0.05)
+    monkeypatch.setattr(tui.ui.screens.main, "MINUTE", 0.05)
     url = server.route("/feed.xml", rss(NEW_ITEMS + OLD_ITEMS), content_type="application/rss+xml")
     cache = served_cache(tmp_path / "cache", url)
     cache.config.settings.auto_refresh_minutes = 1
@@ -674,7 +674,7 @@ async def test_unread_view_keeps_what_was_read_when_a_refresh_merges(tmp_path: P
 def test_run_refuses_a_cache_from_a_newer_docbao(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import sqlite3
 
-    from tui.app import run
+    from tui.ui.app import run
     from tui.config import Config
 
     conn = sqlite3.connect(tmp_path / "docbao.db")
@@ -720,3 +720,55 @@ async def test_the_feeds_pane_fits_its_names_up_to_30_percent(cache: UICache) ->
         feeds, _, _ = panes(app)
         assert feeds.outer_size.width == 24  # "  Báo Thái Nguyên 3" with a scrollbar and borders
         assert lines(feeds)[4].split() == ["Báo", "Thái", "Nguyên", "3"]
+
+
+@pytest.mark.parametrize("feeds", [1, 24, 60])
+async def test_refresh_from_the_reader_at_real_subscription_sizes(tmp_path: Path, server, feeds: int) -> None:  # type: ignore[no-untyped-def]
+    """From 24 feeds on, parsing runs in worker processes, started from inside the running
+    app where sys.stderr is Textual's and has no file descriptor. The refresh must still
+    fetch every feed, and say so in the status line."""
+    from tui.config import Config, FeedConfig
+
+    urls = [server.route(f"/f{n}.xml", rss([(f"g{n}-{i}", f"Story {i} of feed {n}", "Mon, 25 May 2020 10:00:00 GMT")
+                                           for i in range(3)]), content_type="application/rss+xml")
+            for n in range(feeds)]
+    config = Config(path=None, feeds=[FeedConfig(url=u, title=f"Feed {n}") for n, u in enumerate(urls)])
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("R")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "refresh failed" not in status(app)
+        assert f"{3 * feeds} new" in status(app), status(app)
+        assert lines(panes(app)[0])[0].split() == ["All", str(3 * feeds)]
+        assert not [n for n in app._notifications if n.severity == "error"]
+
+
+async def test_reader_mode_prefetch_of_many_pages_from_the_reader(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """A full_text feed with 8 unread articles or more extracts its pages in worker processes."""
+    from tui.config import Config, FeedConfig
+
+    page = (Path(__file__).parent / "data" / "pages" / "seed-page.html").read_bytes()
+    items = []
+    for i in range(10):
+        link = server.route(f"/page{i}.html", page, content_type="text/html; charset=utf-8")
+        items.append(f"<item><guid>p{i}</guid><title>Page {i}</title><link>{link}</link>"
+                     f"<description>lead {i}</description></item>")
+    url = server.route("/full.xml", '<?xml version="1.0"?><rss version="2.0"><channel><title>Full</title>'
+                       + "".join(items) + "</channel></rss>", content_type="application/rss+xml")
+    config = Config(path=None, feeds=[FeedConfig(url=url, title="Full", full_text=True)])
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("R")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "refresh failed" not in status(app), status(app)
+        assert len(server.hits("/page9.html")) == 1
+    store = Store.open(tmp_path / "cache")
+    try:
+        extracted = store.conn.execute("SELECT count(*) FROM extracts WHERE text != ''").fetchone()[0]
+    finally:
+        store.close()
+    assert extracted == 10

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli import main
+from tui.cli.main import main
 from tui.config import ConfigError, find_config, load_config, resolve_cache_dir, url_problem
 
 ROOT = Path(__file__).resolve().parents[1]

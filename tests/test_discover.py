@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import DATA, SHARED
 from tests.server import LocalServer
-from tui.discover import COMMON_PATHS, DiscoveredFeed, discover_feeds, looks_like_feed
+from tui.feeds.discover import COMMON_PATHS, DiscoveredFeed, discover_feeds, looks_like_feed
 
 DISCOVERY = DATA / "opml" / "discovery"
 RSS, ATOM = "application/rss+xml", "application/atom+xml"

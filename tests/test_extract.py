@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui.extract import Extract, decode_html, extract_article
+from tui.content.extract import Extract, decode_html, extract_article
 from tui.model import FeedError
 
 PAGES = Path(__file__).parent / "data" / "pages"
@@ -520,7 +520,7 @@ def test_random_html_gives_an_extract_or_a_feed_error(parts: list[str], content_
 
 def test_importing_the_module_does_not_load_the_extractor() -> None:
     """Start-up stays fast: trafilatura and lxml load on the first extraction, not on import."""
-    code = ("import sys\nimport tui.extract\n"
+    code = ("import sys\nimport tui.content.extract\n"
             "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('trafilatura', 'lxml', 'charset_normalizer', 'htmldate'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

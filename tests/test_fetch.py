@@ -1,4 +1,4 @@
-"""tui.fetch against real sockets on 127.0.0.1: well-behaved, misconfigured and hostile servers."""
+"""tui.feeds.fetch against real sockets on 127.0.0.1: well-behaved, misconfigured and hostile servers."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from tests.server import LocalServer, RawServer, abort, read_request_head
 from tui import USER_AGENT
-from tui import fetch as fetch_module
-from tui.fetch import (
+from tui.feeds import fetch as fetch_module
+from tui.feeds.fetch import (
     DEFAULT_DEFERRAL,
     FEED_ACCEPT,
     MAX_DEFERRAL,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.server import LocalServer
-from tui.cli import main
+from tui.cli.main import main
 from tui.config import Config, FeedConfig, Settings
-from tui.refresh import refresh
-from tui.store import Store
+from tui.feeds.refresh import refresh
+from tui.store.cache import Store
 
 PAGES = Path(__file__).parent / "data" / "pages"
 SEED_TEXT = (PAGES / "article-thai-nguyen.txt").read_text(encoding="utf-8")

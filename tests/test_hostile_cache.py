@@ -29,7 +29,7 @@ from tests.test_hostile_common import (
     start,
     write_config,
 )
-from tui.store import SCHEMA_VERSION, Store
+from tui.store.cache import SCHEMA_VERSION, Store
 
 
 def counters_match(db: Path) -> bool:

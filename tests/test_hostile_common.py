@@ -25,7 +25,7 @@ from typing import IO
 
 # What must never reach a terminal (SECURITY.md): C0 controls but tab and newline, DEL,
 # C1, and the bidi embeddings, overrides, isolates and marks. Written out here rather
-# than taken from tui.sanitize, so that the suite checks the sanitiser, not itself.
+# than taken from tui.content.sanitize, so that the suite checks the sanitiser, not itself.
 CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 

@@ -23,7 +23,7 @@ import pytest
 
 from tests.server import LocalServer
 from tests.test_hostile_common import Run, cache_db, controls_in, docbao, query, write_config
-from tui.sanitize import is_openable_url
+from tui.content.sanitize import is_openable_url
 
 TITLE = "Lãnh đạo tỉnh Thái Nguyên làm việc"
 

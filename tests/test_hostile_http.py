@@ -21,7 +21,7 @@ import pytest
 
 from tests.server import LocalServer, abort
 from tests.test_hostile_common import Run, cache_db, docbao, query, rss, simple_items, write_config
-from tui.store import Store
+from tui.store.cache import Store
 
 
 Handler = Callable[[BaseHTTPRequestHandler], None]

@@ -1,6 +1,6 @@
 """Links: only http and https are ever offered as openable, whatever a feed writes.
 
-A table of URLs for tui.sanitize.is_openable_url (the gate before any browser), then an
+A table of URLs for tui.content.sanitize.is_openable_url (the gate before any browser), then an
 article full of hostile links refreshed and printed by `docbao read`: its numbered links
 are exactly the safe ones."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from tests.server import LocalServer
 from tests.test_hostile_common import cache_db, docbao, query, rss, write_config
-from tui.sanitize import is_openable_url
+from tui.content.sanitize import is_openable_url
 
 OPENABLE = [
     "http://e.example/",

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from tests.test_hostile_common import control_refs_in, controls_in
 from tui.model import FeedError, ParsedFeed
-from tui.parse import parse_feed
-from tui.sanitize import (
+from tui.feeds.parse import parse_feed
+from tui.content.sanitize import (
     _MAX_DEPTH,
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,

@@ -28,7 +28,7 @@ from tests.test_hostile_common import (
     unsafe_output,
     write_config,
 )
-from tui.sanitize import is_openable_url
+from tui.content.sanitize import is_openable_url
 
 ESC = "\x1b"
 # One of each: CSI colour, OSC 52 (clipboard write), OSC 0 and 2 (window title), OSC 8
@@ -302,7 +302,7 @@ def test_a_page_with_control_references_still_reads_in_reader_mode(reference: st
     """lxml decodes such a reference into text it then refuses, and trafilatura gave up on
     the whole page ("no article found"): a stray &#11; from a word processor cost the
     article. The references are dropped before the page is parsed."""
-    from tui.extract import extract_article
+    from tui.content.extract import extract_article
 
     page = (Path(__file__).parent / "data" / "pages" / "seed-page.html").read_text(encoding="utf-8")
     extract = extract_article(page.replace("</p>", f"{reference}[2J</p>").encode(), url="https://e.example/a",

@@ -9,7 +9,7 @@ import sys
 
 import tui
 
-UI_MODULES = {"tui.app", "tui.screens", "tui.widgets"}
+UI_MODULES = {"tui.ui.app", "tui.ui.screens", "tui.ui.widgets"}
 
 
 def core_modules() -> list[str]:
@@ -20,7 +20,7 @@ def core_modules() -> list[str]:
 
 def test_core_modules_do_not_import_textual() -> None:
     modules = core_modules()
-    assert {"tui.store", "tui.refresh", "tui.cli", "tui.render"} <= set(modules)
+    assert {"tui.store.cache", "tui.feeds.refresh", "tui.cli.main", "tui.content.render"} <= set(modules)
     code = (f"import sys\nfor name in {modules!r}:\n    __import__(name)\n"
             "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
             "print(','.join(bad))")
@@ -30,7 +30,7 @@ def test_core_modules_do_not_import_textual() -> None:
 
 def test_headless_start_imports_nothing_heavy() -> None:
     """`docbao feeds` must not pay for the network stack, the parsers or the UI."""
-    code = ("import sys\nfrom tui import cli\ncli.build_parser()\n"
+    code = ("import sys\nfrom tui.cli import main as cli\ncli.build_parser()\n"
             "heavy = ('textual', 'httpx', 'feedparser', 'fastfeedparser', 'trafilatura', 'lxml')\n"
             "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import DATA, SHARED
 from tests.server import LocalServer
-from tui.opml import (
+from tui.feeds.opml import (
     MAX_FOLDER_DEPTH,
     ImportResult,
     Subscription,
@@ -27,7 +27,7 @@ from tui.opml import (
     translate_newsboat_filter,
     write_opml,
 )
-from tui.sanitize import clean_line
+from tui.content.sanitize import clean_line
 
 OPML = DATA / "opml"
 
@@ -47,7 +47,7 @@ def by_url(subs: list[Subscription]) -> dict[str, tuple[str, frozenset[str], boo
 
 
 def feed_outline_urls(data: bytes) -> list[str]:
-    """Every xmlUrl in an OPML file, read independently of tui.opml."""
+    """Every xmlUrl in an OPML file, read independently of tui.feeds.opml."""
     root = SafeET.fromstring(data)
     return [
         value.strip()

@@ -29,7 +29,7 @@ import pytest
 
 from tests.server import LocalServer
 from tui.model import FeedError, ParsedFeed
-from tui.parse import _parse, parse_feed
+from tui.feeds.parse import _parse, parse_feed
 
 DATA = Path(__file__).parent / "data" / "feeds"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tui.model import FeedError, ParsedFeed
-from tui.parse import _parse
+from tui.feeds.parse import _parse
 
 DATA = Path(__file__).parent / "data" / "feeds"
 FEEDS = sorted(p.read_bytes() for p in DATA.glob("*"))

@@ -16,10 +16,10 @@ import pytest
 
 from tests.conftest import shared_path
 from tests.server import LocalServer
-from tui.cli import main
+from tui.cli.main import main
 from tui.config import Config, FeedConfig, Settings
-from tui.refresh import refresh
-from tui.store import Store
+from tui.feeds.refresh import refresh
+from tui.store.cache import Store
 
 
 

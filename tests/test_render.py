@@ -20,8 +20,8 @@ from rich.style import Style
 from rich.text import Text
 
 from tests.conftest import DATA, shared_path
-from tui.render import Rendered, render_article, render_html, rewrap, to_plain
-from tui.sanitize import sanitize_html
+from tui.content.render import Rendered, render_article, render_html, rewrap, to_plain
+from tui.content.sanitize import sanitize_html
 
 SEED_HTML = DATA / "render" / "seed.html"
 HOSTILE = ["[bold]", "[/]", "[@click=app.quit]", "[link=file:///etc/passwd]", "[RFC]", "[/bold]"]

@@ -26,10 +26,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tui import search
+from tui.store import search
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
-from tui.search import QueryError
-from tui.store import Store
+from tui.store.search import QueryError
+from tui.store.cache import Store
 
 DATA = Path(__file__).parent / "data" / "search"
 ROOT = Path(__file__).resolve().parents[1]
@@ -546,9 +546,9 @@ def test_a_second_process_writes_while_this_one_holds_the_lock(tmp_path: Path) -
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         from pathlib import Path
-        from tui import search
+        from tui.store import search
         from tui.model import FetchResult, ParsedArticle, ParsedFeed
-        from tui.store import Store
+        from tui.store.cache import Store
         store = Store.open(Path({str(tmp_path)!r}))
         search.install(store.conn)
         feed_id = store.ensure_feeds(["https://b.example/rss"])["https://b.example/rss"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.server import LocalServer
-from tui.cli import main
+from tui.cli.main import main
 
 SEED = (Path(__file__).parent / "data" / "search" / "article-thai-nguyen.txt").read_text(encoding="utf-8")
 

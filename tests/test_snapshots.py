@@ -12,7 +12,7 @@ import pytest
 
 from tests.test_app import feed_key, go_to_feed
 from tests.test_ui_cache import BROKEN, EVIL, VN, UICache, build_ui_cache
-from tui.app import DocbaoApp
+from tui.ui.app import DocbaoApp
 
 WIDE = (120, 36)
 NARROW = (80, 24)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tui.model import Enclosure, FetchResult, ParsedArticle, ParsedFeed
-from tui.store import DB_NAME, SCHEMA_VERSION, Store, StoreError
+from tui.store.cache import DB_NAME, SCHEMA_VERSION, Store, StoreError
 
 OK = FetchResult("ok", "https://a.example/feed")
 
@@ -214,7 +214,7 @@ KILL_SCRIPT = """
 import sys, time
 from pathlib import Path
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
-from tui.store import Store
+from tui.store.cache import Store
 store = Store.open(Path(sys.argv[1]))
 fid = store.ensure_feeds(["u"])["u"]
 n = 0

@@ -26,14 +26,14 @@ import pytest
 
 from tests.conftest import DATA, SHARED, shared_path
 from tests.server import LocalServer
-from tui.cli import main
+from tui.cli.main import main
 from tui.config import default_config_path, load_config
-from tui.discover import discover_feeds
-from tui.opml import normalise_url, read_opml
-from tui.parse import parse_feed
-from tui.refresh import refresh
-from tui.sanitize import clean_line
-from tui.store import Store
+from tui.feeds.discover import discover_feeds
+from tui.feeds.opml import normalise_url, read_opml
+from tui.feeds.parse import parse_feed
+from tui.feeds.refresh import refresh
+from tui.content.sanitize import clean_line
+from tui.store.cache import Store
 
 NEWSBOAT = DATA / "newsboat"
 OPML = DATA / "opml"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tui.config import Config, FeedConfig
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
-from tui.store import Store
-from tui.widgets.feed_list import build_entries
+from tui.store.cache import Store
+from tui.ui.widgets.feed_list import build_entries
 
 DATA = Path(__file__).parent / "data" / "ui"
 T0 = 1_590_243_720  # 2020-05-23 14:22 UTC, when the seed article was published (21:22 in Hanoi)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from tui.config import load_config
-from tui.widgets.keys import KEYS, check_keymap, display_key
+from tui.ui.widgets.keys import KEYS, check_keymap, display_key
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from tests.test_app import SIZE, flat, go_to_feed, panes, status
 from tests.test_fulltext import PAGES, body_paragraphs
 from tests.test_ui_cache import UICache
-from tui.app import DocbaoApp
+from tui.ui.app import DocbaoApp
 from tui.config import Config, FeedConfig
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
-from tui.store import Store
+from tui.store.cache import Store
 
 FEED = "http://127.0.0.1:9/lead-only.xml"
 LEAD = "Ngày 23/5, đồng chí Phạm Minh Chính đã làm việc với Ban Thường vụ Tỉnh ủy."

@@ -9,9 +9,9 @@ import pytest
 
 from tests.test_app import SIZE, feed_key, go_to_feed, lines, panes, read_state, status
 from tests.test_ui_cache import SEED_TITLE, TECH, VN, UICache, build_ui_cache
-from tui.app import DocbaoApp
-from tui.screens.main import MainScreen
-from tui.screens.prompts import TextPrompt
+from tui.ui.app import DocbaoApp
+from tui.ui.screens.main import MainScreen
+from tui.ui.screens.prompts import TextPrompt
 
 
 @pytest.fixture

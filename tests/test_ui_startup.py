@@ -18,17 +18,17 @@ import json, sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from tests.test_ui_cache import build_ui_cache
-import tui.app
+import tui.ui.app
 
-class Probe(tui.app.DocbaoApp):
-    CSS_PATH = str(Path(tui.app.__file__).parent / "docbao.tcss")
+class Probe(tui.ui.app.DocbaoApp):
+    CSS_PATH = str(Path(tui.ui.app.__file__).parent / "docbao.tcss")
 
     def on_ready(self) -> None:  # the first frame is on screen
-        from tui.widgets.feed_list import FeedList
+        from tui.ui.widgets.feed_list import FeedList
         feeds = self.screen.query_one(FeedList)
         lines = [feeds.render_line(y).text.strip() for y in range(3)]
-        loaded = sorted(m for m in ("httpx", "feedparser", "trafilatura", "tui.fetch", "tui.parse",
-                                    "tui.refresh", "tui.render") if m in sys.modules)
+        loaded = sorted(m for m in ("httpx", "feedparser", "trafilatura", "tui.feeds.fetch", "tui.feeds.parse",
+                                    "tui.feeds.refresh", "tui.content.render") if m in sys.modules)
         print(json.dumps({{"lines": lines, "loaded": loaded}}), flush=True)
         self.exit(0)
 

@@ -11,11 +11,11 @@ from textual.widgets import Input
 
 from tests.test_app import NEW_ITEMS, SIZE, feed_key, go_to_feed, lines, panes, rss
 from tests.test_ui_cache import PLAIN, UICache, build_ui_cache
-from tui.app import DocbaoApp
+from tui.ui.app import DocbaoApp
 from tui.config import load_config
-from tui.screens.main import MainScreen
-from tui.screens.prompts import Choose, Confirm, TextPrompt
-from tui.store import Store
+from tui.ui.screens.main import MainScreen
+from tui.ui.screens.prompts import Choose, Confirm, TextPrompt
+from tui.store.cache import Store
 
 COMMENT = "# my feeds, kept by hand\n"
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from tui.sanitize import clean_line
+from tui.content.sanitize import clean_line
 
 CONFIG_ENV = "DOCBAO_CONFIG"
 CONFIG_NAME = "feeds.toml"

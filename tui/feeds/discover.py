@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from tui.opml import normalise_url
-from tui.sanitize import clean_line, is_openable_url
+from tui.feeds.opml import normalise_url
+from tui.content.sanitize import clean_line, is_openable_url
 
 # Paths where blog engines publish a feed when the page does not announce one: WordPress
 # (/feed), Ghost and many others (/rss), Jekyll (/feed.xml), Hugo (/index.xml), Blogger.

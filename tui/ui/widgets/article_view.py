@@ -19,10 +19,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.widgets.keys import bind
+from tui.ui.widgets.keys import bind
 
 if TYPE_CHECKING:
-    from tui.render import Rendered
+    from tui.content.render import Rendered
 
 PLACEHOLDER = "Open an article to read it here."
 
@@ -96,7 +96,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             text = Text(PLACEHOLDER, style=Style(color=self.get_component_rich_style("article-view--placeholder").color))
         else:
             if width != self._wrapped_at:
-                from tui.render import rewrap
+                from tui.content.render import rewrap
 
                 self.rendered = rewrap(self.rendered, width)
             text = self.rendered.text

@@ -32,7 +32,7 @@ import httpx
 
 from tui import USER_AGENT
 from tui.model import FetchResult
-from tui.sanitize import clean_line
+from tui.content.sanitize import clean_line
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "

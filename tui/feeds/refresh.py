@@ -10,27 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
-import os
-import signal
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from tui.config import Config, FeedConfig
 from tui.model import FeedError, FetchResult, ParsedFeed
-from tui.store import FeedRow, Store
+from tui.feeds.workers import CacheThread, worker_pool
+from tui.store.cache import FeedRow, Store
 
 if TYPE_CHECKING:
-    from tui.fulltext import PageOutcome
+    from tui.feeds.fulltext import PageOutcome
 
 T = TypeVar("T")
 FAILED = ("error", "gone")
 CONNECTIONS_PER_CLIENT = 8
-PROCESS_POOL_FROM = 24  # feeds; below this, starting worker processes costs more than it saves
 
 
 @dataclass(slots=True)
@@ -96,16 +93,12 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
     Then, for feeds with full_text (or all of them when `full_text` is set), fetch the
     full article of every unread article that lacks one, so it reads offline.
     """
-    from tui.fetch import make_client  # imported here: httpx is not needed at start-up
+    from tui.feeds.fetch import make_client  # imported here: httpx is not needed at start-up
 
     started = time.monotonic()
     feeds = select_feeds(config, only)
-    loop = asyncio.get_running_loop()
-    db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docbao-db")
-    parse_pool = worker_pool(len(feeds), processes_from=PROCESS_POOL_FROM, threads=1, name="parse")
-
-    def in_db(fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
-        return loop.run_in_executor(db_thread, fn, *args)
+    in_db = CacheThread()
+    parse_pool = worker_pool(len(feeds), threads=1, name="parse")
 
     store: Store = await in_db(Store.open, cache_dir)
     report = RefreshReport()
@@ -142,7 +135,7 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
         report.pruned = await in_db(store.prune, settings.keep_articles, settings.keep_days)
     finally:
         await in_db(store.close)
-        db_thread.shutdown(wait=False)
+        in_db.shutdown()
         parse_pool.shutdown(wait=False, cancel_futures=True)
     order = {feed.url: index for index, feed in enumerate(feeds)}
     report.outcomes.sort(key=lambda o: order[o.url])
@@ -153,7 +146,7 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
 async def _refresh_feed(feed: FeedConfig, row: FeedRow, client: object, store: Store,
                         in_db: Callable[..., asyncio.Future], parse_pool: Executor,
                         config: Config, now: int | None) -> FeedOutcome:
-    from tui.fetch import fetch
+    from tui.feeds.fetch import fetch
 
     title = feed.title or row.title or feed.url
     outcome = FeedOutcome(feed.url, row.id, title, "skipped")
@@ -195,7 +188,7 @@ async def _refresh_feed(feed: FeedConfig, row: FeedRow, client: object, store: S
 
 async def _prefetch(store: Store, in_db: Callable[..., asyncio.Future], client: object, config: Config,
                     feed_ids: list[int], progress: Callable[..., None] | None) -> list["PageOutcome"]:
-    from tui.fulltext import extraction_pool, fetch_pages
+    from tui.feeds.fulltext import extraction_pool, fetch_pages
 
     candidates = await in_db(lambda: store.extract_candidates(feed_ids=feed_ids, unread_only=True))
     if not candidates:
@@ -208,25 +201,8 @@ async def _prefetch(store: Store, in_db: Callable[..., asyncio.Future], client: 
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def worker_pool(tasks: int, *, processes_from: int, threads: int, name: str) -> Executor:
-    """CPU-bound Python (parsing, extraction): a big batch runs in worker processes on every
-    core, while this process keeps the network and the cache busy; a small one in threads,
-    since starting processes would cost more than it saves."""
-    cores = os.cpu_count() or 1
-    if tasks >= processes_from and cores > 1:
-        return ProcessPoolExecutor(max_workers=min(cores, 4), mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_quiet_worker)
-    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"docbao-{name}")
-
-
-def _quiet_worker() -> None:
-    # Ctrl-C reaches the whole process group: the parent stops the refresh; workers must
-    # not print tracebacks of their own.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _parse(body: bytes, url: str, content_type: str) -> ParsedFeed:
-    from tui.parse import parse_feed
+    from tui.feeds.parse import parse_feed
 
     return parse_feed(body, url=url, content_type=content_type)
 

@@ -15,9 +15,9 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from tui.config import Config
-from tui.screens.main import MainScreen
-from tui.store import Store, StoreError
-from tui.widgets.keys import KEYS, bind, check_keymap, display_key, effective_keys
+from tui.ui.screens.main import MainScreen
+from tui.store.cache import Store, StoreError
+from tui.ui.widgets.keys import KEYS, bind, check_keymap, display_key, effective_keys
 
 
 class DocbaoApp(App[int]):
@@ -61,7 +61,7 @@ class DocbaoApp(App[int]):
         self.store, self.cache_dir, self._owns_store = store, cache_dir, True
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from tui.ui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.keymap))

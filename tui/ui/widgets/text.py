@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from tui.sanitize import clean_line
+from tui.content.sanitize import clean_line
 
 
 def plain(text: str) -> Content:

@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.widgets.keys import KEYS, display_key, effective_keys
+from tui.ui.widgets.keys import KEYS, display_key, effective_keys
 
 
 def help_text(keymap: dict[str, str]) -> Content:

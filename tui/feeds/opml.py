@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from tui.sanitize import clean_line, is_openable_url
+from tui.content.sanitize import clean_line, is_openable_url
 
 # docbao's own attributes in OPML (only `hidden` so far). Other readers ignore a namespaced
 # attribute they do not know, as OPML 2.0 asks them to.

@@ -18,7 +18,7 @@ The pipeline, and why each step exists:
    is not well-formed, and the better reading wins. Both go through one normaliser, so an
    entry's identity (guid, link) does not depend on the parser: a feed that is malformed on
    one refresh and fine on the next keeps its articles.
-4. Every text field is cleaned with tui.sanitize: titles as one plain line, HTML bodies
+4. Every text field is cleaned with tui.content.sanitize: titles as one plain line, HTML bodies
    through the allowlist sanitizer, once, after relative URLs were made absolute.
 
 Entries: guid is the entry's id, else its link as written in the document, else a SHA-1 of
@@ -49,7 +49,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from tui.model import Enclosure, FeedError, ParsedArticle, ParsedFeed
-from tui.sanitize import clean_line, html_to_line, is_openable_url, sanitize_html
+from tui.content.sanitize import clean_line, html_to_line, is_openable_url, sanitize_html
 
 __all__ = ["parse_feed"]
 

@@ -20,7 +20,7 @@ from typing import TextIO
 
 from tui import __version__
 from tui.config import Config, ConfigError, find_config, load_config, resolve_cache_dir
-from tui.store import FeedRow, Store, StoreError, failure_notice
+from tui.store.cache import FeedRow, Store, StoreError, failure_notice
 
 Handler = Callable[[argparse.Namespace, Config, Path], int]
 
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--json", action="store_true", help="one JSON object per line")
     find.set_defaults(handler=cmd_search)
 
-    from tui import subscribe
+    from tui.cli import subscribe
     subscribe.add_parsers(verbs, common)
     return parser
 
@@ -156,13 +156,13 @@ def local_time(timestamp: int | None) -> str:
 
 # ----------------------------------------------------------------------------- verbs
 def run_reader(args: argparse.Namespace, config: Config, cache: Path) -> int:
-    from tui.app import run  # Textual is imported only for the reader
+    from tui.ui.app import run  # Textual is imported only for the reader
 
     return run(config, cache)
 
 
 def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
-    from tui.refresh import SelectionError, refresh, select_feeds
+    from tui.feeds.refresh import SelectionError, refresh, select_feeds
 
     try:
         total = len(select_feeds(config, args.feed))
@@ -193,7 +193,7 @@ def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 
 def print_summary(report: object, out: TextIO, *, quiet: bool = False) -> None:
-    from tui.refresh import RefreshReport
+    from tui.feeds.refresh import RefreshReport
 
     assert isinstance(report, RefreshReport)
     labels = {"ok": "ok", "not_modified": "unchanged", "error": "ERROR", "gone": "GONE",
@@ -259,7 +259,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
         urls = {row.id: row.url for row in rows}
         feed_ids: list[int] | None = list(urls)
         if args.feed:
-            from tui.refresh import SelectionError, select_feeds
+            from tui.feeds.refresh import SelectionError, select_feeds
 
             try:
                 wanted = {f.url for f in select_feeds(config, args.feed)}
@@ -292,7 +292,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
 def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
     import shutil
 
-    from tui.render import render_article, to_plain
+    from tui.content.render import render_article, to_plain
 
     if args.width is not None and args.width < 20:
         raise UsageError("--width must be at least 20")
@@ -308,7 +308,7 @@ def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
         if args.full:
             extract = store.extract(article.id)
             if extract is None or extract.fetched is None:
-                from tui.fulltext import fetch_one
+                from tui.feeds.fulltext import fetch_one
 
                 outcome = asyncio.run(fetch_one(config, cache, article.id))
                 if not outcome.ok:
@@ -328,7 +328,7 @@ def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 
 def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
-    from tui import search
+    from tui.store import search
 
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")

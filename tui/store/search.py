@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tui.config import Config
-    from tui.store import FeedRow
+    from tui.store.cache import FeedRow
 
 # Bump when folding, tokenizing or the index's columns change: install() then drops and
 # recreates the index and needs_build() reports that build() must run.

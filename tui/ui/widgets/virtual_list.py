@@ -15,7 +15,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.widgets.keys import bind
+from tui.ui.widgets.keys import bind
 
 
 def fit(text: str, width: int) -> str:

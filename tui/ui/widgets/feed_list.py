@@ -13,10 +13,10 @@ from textual.geometry import Size
 from textual.message import Message
 
 from tui.config import Config
-from tui.sanitize import clean_line
-from tui.store import FeedRow
-from tui.widgets.keys import bind
-from tui.widgets.virtual_list import VirtualList, fit
+from tui.content.sanitize import clean_line
+from tui.store.cache import FeedRow
+from tui.ui.widgets.keys import bind
+from tui.ui.widgets.virtual_list import VirtualList, fit
 
 FAILED = ("error", "gone")
 

@@ -34,7 +34,7 @@ from rich.cells import cell_len, get_character_cell_size
 from rich.style import Style
 from rich.text import Span, Text
 
-from tui.sanitize import clean_line, clean_text, is_openable_url, read_attributes
+from tui.content.sanitize import clean_line, clean_text, is_openable_url, read_attributes
 
 __all__ = ["Rendered", "render_article", "render_html", "rewrap", "to_plain"]
 

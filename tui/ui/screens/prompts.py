@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from tui.sanitize import clean_line
+from tui.content.sanitize import clean_line
 
 DIALOG_CSS = """
     {name} {{ align: center middle; }}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widget import Widget
 
-from tui.sanitize import clean_line
+from tui.content.sanitize import clean_line
 
 
 class StatusBar(Widget):

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from tui.model import FeedError
-from tui.sanitize import (
+from tui.content.sanitize import (
     clean_line, clean_text, drop_control_refs, html_to_line, is_openable_url, sanitize_html,
 )
 

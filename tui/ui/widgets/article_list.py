@@ -14,9 +14,9 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.message import Message
 
-from tui.sanitize import clean_line
-from tui.store import ArticleRow
-from tui.widgets.virtual_list import VirtualList, fit
+from tui.content.sanitize import clean_line
+from tui.store.cache import ArticleRow
+from tui.ui.widgets.virtual_list import VirtualList, fit
 
 WINDOW_LIMIT = 4000  # rows kept before the window is dropped and fetched again
 

@@ -1,6 +1,6 @@
 """Reader mode's network half: fetch article pages, extract them, keep the result.
 
-The page fetch follows the refresh's HTTP rules (tui.fetch); extraction is CPU-bound, so a
+The page fetch follows the refresh's HTTP rules (tui.feeds.fetch); extraction is CPU-bound, so a
 batch runs it in worker processes (both cores), a single article in a thread. Failures are
 recorded per article with a growing wait before the next try; the feed's own text is never
 touched.
@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from tui.config import Config
-from tui.extract import Extract, extract_article
+from tui.content.extract import Extract, extract_article
+from tui.feeds.workers import CacheThread, worker_pool
 from tui.model import FeedError
-from tui.store import Store
+from tui.store.cache import Store
 
-PROCESS_POOL_FROM = 8  # below this many pages, threads are cheaper than starting processes
+PAGES_IN_PROCESSES_FROM = 8  # below this many pages, threads are cheaper than starting processes
 
 
 @dataclass(slots=True)
@@ -30,7 +31,7 @@ class PageOutcome:
     error: str = ""
 
 
-StoreCall = Callable[..., "asyncio.Future[Any]"]
+StoreCall = Callable[..., "asyncio.Future[Any]"]  # a CacheThread
 
 
 def _extract(data: bytes, url: str, content_type: str) -> Extract | str:
@@ -44,16 +45,14 @@ def _extract(data: bytes, url: str, content_type: str) -> Extract | str:
 
 
 def extraction_pool(pages: int) -> Executor:
-    from tui.refresh import worker_pool
-
-    return worker_pool(pages, processes_from=PROCESS_POOL_FROM, threads=2, name="extract")
+    return worker_pool(pages, processes_from=PAGES_IN_PROCESSES_FROM, threads=2, name="extract")
 
 
 async def fetch_pages(candidates: Sequence[tuple[int, str]], *, client: Any, in_db: StoreCall, store: Store,
                       config: Config, pool: Executor,
                       progress: Callable[[PageOutcome, int, int], None] | None = None) -> list[PageOutcome]:
     """Fetch and extract every (article id, link), `full_text_concurrency` at a time."""
-    from tui.fetch import PAGE_ACCEPT, fetch
+    from tui.feeds.fetch import PAGE_ACCEPT, fetch
 
     settings = config.settings
     limit = asyncio.Semaphore(settings.full_text_concurrency)
@@ -87,14 +86,10 @@ async def fetch_pages(candidates: Sequence[tuple[int, str]], *, client: Any, in_
 async def fetch_one(config: Config, cache_dir: Path, article_id: int) -> PageOutcome:
     """Reader mode for one article now (the `t` key, `docbao read --full`): fetch, extract,
     store. A failure is recorded and returned; it never raises."""
-    from tui.fetch import make_client
+    from tui.feeds.fetch import make_client
 
-    loop = asyncio.get_running_loop()
-    db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docbao-db")
+    in_db = CacheThread()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docbao-extract")
-
-    def in_db(fn: Callable[..., Any], *args: object) -> asyncio.Future[Any]:
-        return loop.run_in_executor(db, fn, *args)
 
     store: Store = await in_db(Store.open, cache_dir)
     try:
@@ -109,5 +104,5 @@ async def fetch_one(config: Config, cache_dir: Path, article_id: int) -> PageOut
         return outcome
     finally:
         await in_db(store.close)
-        db.shutdown(wait=False)
+        in_db.shutdown()
         pool.shutdown(wait=False)

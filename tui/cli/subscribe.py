@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import hashlib
 import json
-import os
 import sqlite3
 import sys
 import time
@@ -28,7 +27,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote
 
 from tui.config import (
     Config,
@@ -41,19 +40,17 @@ from tui.config import (
     load_config,
     remove_feed,
     resolve_cache_dir,
-    url_problem,
     write_atomic,
 )
-from tui.store import DB_NAME, Store
+from tui.feeds.subscriptions import Candidate, Lookup, check_is_feed, feed_key, known_feeds, look_up
+from tui.store.cache import DB_NAME, Store
 
 if TYPE_CHECKING:
-    from tui.model import FetchResult
-    from tui.opml import ImportResult, Subscription
-    from tui.refresh import RefreshReport
+    from tui.feeds.opml import ImportResult, Subscription
+    from tui.feeds.refresh import RefreshReport
 
 EXPORT_FORMAT = "docbao-export"
 EXPORT_VERSION = 1
-_PROBE_DEADLINE = 15.0  # seconds for each guessed feed path: most answer 404 at once
 
 
 def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -115,7 +112,7 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
 
 
 # ----------------------------------------------------------------------------- helpers
-# This module does not import tui.cli (which imports the UI for the reader): a usage error
+# This module does not import tui.cli.main (which imports the UI for the reader): a usage error
 # is reported here and answered with cli's exit status for it, 2.
 def _usage(message: str) -> int:
     print(f"docbao: {message}", file=sys.stderr)
@@ -127,35 +124,6 @@ def _open_store(cache: Path) -> Store:
     if store.notice:
         print(f"docbao: warning: {store.notice}", file=sys.stderr)
     return store
-
-
-def _key(url: str) -> str:
-    """The form duplicates are compared in."""
-    from tui.opml import normalise_url
-
-    try:
-        return normalise_url(url)
-    except ValueError:
-        return url.strip()
-
-
-def known_feeds(config: Config, cache: Path) -> dict[str, FeedConfig]:
-    """Normalised URL -> subscribed feed, for each configured URL and for the redirect
-    target the cache recorded for it (a feed that moved is still the same feed)."""
-    known: dict[str, FeedConfig] = {}
-    for feed in config.feeds:
-        known.setdefault(_key(feed.url), feed)
-    if (cache / DB_NAME).exists() and config.feeds:
-        store = _open_store(cache)
-        try:
-            redirects = {row.url: row.redirect_url for row in store.feeds() if row.redirect_url}
-        finally:
-            store.close()
-        for feed in config.feeds:
-            target = redirects.get(feed.url)
-            if target:
-                known.setdefault(_key(target), feed)
-    return known
 
 
 def _config_target(config: Config) -> Path:
@@ -193,93 +161,10 @@ def _print_refresh(report: RefreshReport) -> bool:
 
 
 # ----------------------------------------------------------------------------- add
-@dataclass(slots=True)
-class Candidate:
-    url: str
-    title: str = ""
-    verified: bool = False  # fetched and seen to be a feed
-
-
-@dataclass(slots=True)
-class Lookup:
-    """What fetching the URL given to `add` found."""
-
-    kind: str  # "feed", "page" or "error"
-    final_url: str = ""
-    candidates: list[Candidate] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    error: str = ""
-    probed: bool = False  # the page named no feed and the usual paths were tried
-
-
-async def look_up(url: str, *, deadline: float, max_bytes: int) -> Lookup:
-    """Fetch `url`; a feed is itself the candidate, a page gives the feeds it announces,
-    else the COMMON_PATHS of its site that answer with a feed."""
-    from tui.discover import COMMON_PATHS, discover_feeds, looks_like_feed
-    from tui.fetch import fetch, host_is_private, make_client
-    from tui.opml import check_feed_url
-
-    async with make_client(len(COMMON_PATHS)) as client:
-        first = await fetch(client, url, deadline=deadline, max_bytes=max_bytes)
-        if first.status != "ok" or first.body is None:
-            return Lookup("error", error=first.error or f"the server answered {first.status}")
-        final = first.final_url or url
-        if looks_like_feed(first.body, first.content_type):
-            return Lookup("feed", final, [Candidate(url, verified=True)])
-        lookup = Lookup("page", final)
-        page_private = await host_is_private(urlsplit(final).hostname or "")
-        for found in discover_feeds(first.body, final):
-            checked, reason = check_feed_url(found.url)
-            if not reason and url_problem(checked):
-                reason = url_problem(checked)
-            if not reason and not page_private and await host_is_private(urlsplit(checked).hostname or ""):
-                reason = "a public page naming a feed on a private network address; not followed"
-            if reason:
-                lookup.skipped.append((found.url, reason))
-            else:
-                lookup.candidates.append(Candidate(checked, found.title))
-        if lookup.candidates or lookup.skipped:
-            return lookup
-        lookup.probed = True
-        parts = urlsplit(final)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        guesses = [urljoin(origin, path) for path in COMMON_PATHS]
-        results = await asyncio.gather(*(
-            fetch(client, guess, deadline=min(deadline, _PROBE_DEADLINE), max_bytes=max_bytes)
-            for guess in guesses
-        ))
-        bodies: set[bytes] = set()
-        for guess, result in zip(guesses, results):
-            if result.status != "ok" or result.body is None:
-                continue
-            if not looks_like_feed(result.body, result.content_type):
-                continue
-            digest = hashlib.sha1(result.body).digest()
-            if digest in bodies:  # one feed served at two paths (/feed and /rss)
-                continue
-            bodies.add(digest)
-            lookup.candidates.append(Candidate(guess, verified=True))
-        return lookup
-
-
-async def check_is_feed(url: str, *, deadline: float, max_bytes: int) -> FetchResult | str:
-    """The fetch of a feed, or why `url` is not one."""
-    from tui.discover import looks_like_feed
-    from tui.fetch import fetch, make_client
-
-    async with make_client(1) as client:
-        result = await fetch(client, url, deadline=deadline, max_bytes=max_bytes)
-    if result.status != "ok" or result.body is None:
-        return result.error or f"the server answered {result.status}"
-    if not looks_like_feed(result.body, result.content_type):
-        return "it does not answer with a feed (RSS, Atom or JSON Feed)"
-    return result
-
-
 def cmd_add(args: argparse.Namespace, config: Config, cache: Path) -> int:
-    from tui.opml import check_feed_url
-    from tui.refresh import refresh
-    from tui.sanitize import clean_line
+    from tui.feeds.opml import check_feed_url
+    from tui.feeds.refresh import refresh
+    from tui.content.sanitize import clean_line
 
     url, reason = check_feed_url(args.url)
     if reason:
@@ -289,8 +174,8 @@ def cmd_add(args: argparse.Namespace, config: Config, cache: Path) -> int:
     title = clean_line(args.title or "")
     tags = list(dict.fromkeys(t for t in (clean_line(tag) for tag in args.tag) if t))
     known = known_feeds(config, cache)
-    if _key(url) in known:
-        return _already(url, known[_key(url)])
+    if feed_key(url) in known:
+        return _already(url, known[feed_key(url)])
 
     settings = config.settings
     max_bytes = int(settings.max_feed_mb * 1024 * 1024)
@@ -298,8 +183,8 @@ def cmd_add(args: argparse.Namespace, config: Config, cache: Path) -> int:
     if lookup.kind == "error":
         print(f"docbao: cannot fetch {url}: {lookup.error}", file=sys.stderr)
         return 1
-    if lookup.final_url and _key(lookup.final_url) in known and lookup.kind == "feed":
-        return _already(url, known[_key(lookup.final_url)])
+    if lookup.final_url and feed_key(lookup.final_url) in known and lookup.kind == "feed":
+        return _already(url, known[feed_key(lookup.final_url)])
     chosen = _choose(lookup, url, args.pick, known)
     if isinstance(chosen, int):
         return chosen
@@ -308,8 +193,8 @@ def cmd_add(args: argparse.Namespace, config: Config, cache: Path) -> int:
         if isinstance(checked, str):
             print(f"docbao: not subscribed: {chosen.url}: {checked}", file=sys.stderr)
             return 1
-        if checked.final_url and _key(checked.final_url) in known:
-            return _already(chosen.url, known[_key(checked.final_url)])
+        if checked.final_url and feed_key(checked.final_url) in known:
+            return _already(chosen.url, known[feed_key(checked.final_url)])
 
     path = _config_target(config)
     try:
@@ -353,7 +238,7 @@ def _choose(lookup: Lookup, url: str, pick: int | None, known: dict[str, FeedCon
     print(f"{_count(len(found), 'feed')} {how} {lookup.final_url}:")
     for number, candidate in enumerate(found, 1):
         mark = ""
-        if _key(candidate.url) in known:
+        if feed_key(candidate.url) in known:
             mark = "  (already subscribed)"
         print(f"  {number}. {candidate.title or '(untitled)'}  {candidate.url}{mark}")
     if pick is None and len(found) > 1:
@@ -363,14 +248,14 @@ def _choose(lookup: Lookup, url: str, pick: int | None, known: dict[str, FeedCon
     if number > len(found):
         return _usage(f"--pick {number}: the page names only {len(found)} feed(s)")
     chosen = found[number - 1]
-    if _key(chosen.url) in known:
-        return _already(chosen.url, known[_key(chosen.url)])
+    if feed_key(chosen.url) in known:
+        return _already(chosen.url, known[feed_key(chosen.url)])
     return chosen
 
 
 # ----------------------------------------------------------------------------- remove
 def cmd_remove(args: argparse.Namespace, config: Config, cache: Path) -> int:
-    from tui.sanitize import clean_line
+    from tui.content.sanitize import clean_line
 
     wanted = args.feed.strip()
     titles: dict[str, str] = {}
@@ -382,9 +267,9 @@ def cmd_remove(args: argparse.Namespace, config: Config, cache: Path) -> int:
             titles[row.url] = row.title
             rows[row.url] = row.id
     try:
-        key = _key(wanted)
+        key = feed_key(wanted)
         folded = wanted.casefold()
-        matches = [f for f in config.feeds if _key(f.url) == key]
+        matches = [f for f in config.feeds if feed_key(f.url) == key]
         if not matches:
             matches = [f for f in config.feeds
                        if folded in (f.title.casefold(), titles.get(f.url, "").casefold())]
@@ -447,7 +332,7 @@ def read_import(data: bytes) -> tuple[str, ImportResult, dict[str, Any] | None]:
     """(kind, subscriptions, JSON export) of an import file, told apart by its content.
 
     Raises ValueError with a reason a user can read when it is none of them."""
-    from tui.opml import read_newsboat_urls, read_opml
+    from tui.feeds.opml import read_newsboat_urls, read_opml
 
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
@@ -479,8 +364,8 @@ def _load_export(data: bytes) -> dict[str, Any]:
 def _export_subscriptions(document: dict[str, Any]) -> ImportResult:
     """The feeds and searches of a JSON export, through the same URL checks as OPML's;
     tags keep their order, which OPML folders cannot carry."""
-    from tui.opml import ImportResult, Subscription, check_feed_url
-    from tui.sanitize import clean_line
+    from tui.feeds.opml import ImportResult, Subscription, check_feed_url
+    from tui.content.sanitize import clean_line
 
     result = ImportResult()
     by_key: dict[str, Subscription] = {}
@@ -494,11 +379,11 @@ def _export_subscriptions(document: dict[str, Any]) -> ImportResult:
             continue
         raw_tags = entry.get("tags") if isinstance(entry.get("tags"), list) else []
         tags = [t for t in (clean_line(_str(tag)) for tag in raw_tags) if t]
-        known = by_key.get(_key(url))
+        known = by_key.get(feed_key(url))
         if known is None:
             sub = Subscription(url=url, title=clean_line(_str(entry.get("title"))),
                                tags=list(dict.fromkeys(tags)))
-            by_key[_key(url)] = sub
+            by_key[feed_key(url)] = sub
             result.subscriptions.append(sub)
         else:
             result.skipped.append((url, f"the same feed as {known.url}; merged into it"))
@@ -511,17 +396,17 @@ def _export_subscriptions(document: dict[str, Any]) -> ImportResult:
 
 def plan_import(config: Config, cache: Path, kind: str, result: ImportResult) -> ImportPlan:
     """Split what a file holds into new, already subscribed and skipped."""
-    from tui.sanitize import clean_line
+    from tui.content.sanitize import clean_line
 
     plan = ImportPlan(kind=kind, skipped=list(result.skipped))
     known = known_feeds(config, cache)
     for sub in result.subscriptions:
-        present = known.get(_key(sub.url))
+        present = known.get(feed_key(sub.url))
         if present is not None:
             plan.present.append((sub, present))
             continue
         plan.add.append(sub)
-        known[_key(sub.url)] = FeedConfig(url=sub.url)
+        known[feed_key(sub.url)] = FeedConfig(url=sub.url)
         if sub.hidden:
             plan.notes.append(f"{sub.url} was hidden in the file; docbao shows every feed")
     names = {s.name.casefold() for s in config.searches}
@@ -677,7 +562,7 @@ def _str(value: object) -> str:
 
 def _exported_article(raw: object, now: int) -> ArticleIn | str:
     """An article of a JSON export, cleaned as if it came from a feed, or why it is skipped."""
-    from tui.sanitize import clean_line, is_openable_url, sanitize_html
+    from tui.content.sanitize import clean_line, is_openable_url, sanitize_html
 
     if not isinstance(raw, dict):
         return "an article that is not an object"
@@ -710,7 +595,7 @@ def _digest_of(article: ArticleIn) -> str:
     """The store's fingerprint of what the feed said, so that a refresh that finds the
     article unchanged leaves it alone instead of rewriting it."""
     from tui.model import Enclosure, ParsedArticle
-    from tui.store import article_digest
+    from tui.store.cache import article_digest
 
     return article_digest(ParsedArticle(
         guid=article.guid, link=article.link, title=article.title, author=article.author,
@@ -729,7 +614,7 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
     known = known_feeds(config, cache)
     if dry_run:
         for sub in plan.add:
-            known.setdefault(_key(sub.url), FeedConfig(url=sub.url))
+            known.setdefault(feed_key(sub.url), FeedConfig(url=sub.url))
     now = int(time.time())
     store: Store | None = None
     if not dry_run or (cache / DB_NAME).exists():
@@ -742,7 +627,7 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
             if not isinstance(raw_articles, list):
                 counts.skip("a feed whose articles are not a list")
                 continue
-            feed = known.get(_key(entry["url"]))
+            feed = known.get(feed_key(entry["url"]))
             if feed is None:
                 for _ in raw_articles:
                     counts.skip("their feed was not imported")
@@ -797,7 +682,7 @@ def _restore_feed(store: Store | None, url: str, articles: list[ArticleIn], coun
 def cmd_export(args: argparse.Namespace, config: Config, cache: Path) -> int:
     store: Store | None = None
     if args.format == "opml":
-        from tui.opml import Subscription, write_opml
+        from tui.feeds.opml import Subscription, write_opml
 
         subs = [Subscription(url=f.url, title=f.title, tags=list(f.tags)) for f in config.feeds]
         chunks: Iterable[bytes] = [write_opml(subs)]
@@ -949,11 +834,11 @@ def docbao_guids(item: NewsboatItem) -> list[str]:
 
     newsboat's identity is the item's guid, else its link with the pubDate text appended,
     else its link, else its title; docbao's is the id, else the link as written, else a
-    SHA-1 of title and date (tui.parse). So a newsboat guid that is a link followed by a
+    SHA-1 of title and date (tui.feeds.parse). So a newsboat guid that is a link followed by a
     date which parses to the item's own pubDate loses the date; a title-only item gets
     docbao's hash (with the date, and without it, since newsboat stamps an undated item
     with the time it first saw it)."""
-    from tui.sanitize import clean_line
+    from tui.content.sanitize import clean_line
 
     guid = clean_line(item.guid)
     title = clean_line(item.title)
@@ -974,7 +859,7 @@ def docbao_guids(item: NewsboatItem) -> list[str]:
 def _newsboat_article(item: NewsboatItem, star_flags: str, now: int) -> ArticleIn:
     import html
 
-    from tui.sanitize import clean_line, is_openable_url, sanitize_html
+    from tui.content.sanitize import clean_line, is_openable_url, sanitize_html
 
     content = item.content
     if item.text_only:
@@ -1014,7 +899,7 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
     An article deleted in newsboat is kept out the way docbao keeps out pruned ones: its
     guid goes into the pruned list, so a feed that still lists it does not bring it back,
     and the copy a refresh just fetched goes, unless it is starred in docbao."""
-    from tui.sanitize import clean_line
+    from tui.content.sanitize import clean_line
 
     by_guid: dict[str, int] = {}
     guid_of: dict[int, str] = {}
@@ -1067,8 +952,8 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
 
 
 def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path) -> int:
-    from tui.refresh import refresh
-    from tui.sanitize import clean_line
+    from tui.feeds.refresh import refresh
+    from tui.content.sanitize import clean_line
 
     try:
         nb = open_newsboat_cache(Path(args.path))
@@ -1093,7 +978,7 @@ def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: P
     matched: dict[str, tuple[FeedConfig, list[NewsboatItem]]] = {}
     unmatched: list[tuple[str, int]] = []
     for url, feed_items in by_feed.items():
-        feed = known.get(_key(url))
+        feed = known.get(feed_key(url))
         if feed is None:
             if not url.lower().startswith("query:"):
                 unmatched.append((url, len(feed_items)))

@@ -232,7 +232,7 @@ class Store:
             conn.execute("PRAGMA cache_size = -16000")
             if version < SCHEMA_VERSION:
                 _migrate(conn, version)
-            from tui import search  # the full-text index is kept by triggers that call its folding
+            from tui.store import search  # the full-text index is kept by triggers that call its folding
 
             search.install(conn)
         except BaseException:

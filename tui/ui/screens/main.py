@@ -25,19 +25,20 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tui.config import Config, ConfigError, FeedConfig, resolve_cache_dir
-from tui.sanitize import clean_line, html_to_line, is_openable_url
-from tui.screens.link_prompt import LinkPrompt
-from tui.screens.prompts import Choose, Confirm, TextPrompt
-from tui.store import Article, Store, StoreError
-from tui.widgets.article_list import ArticleList
-from tui.widgets.article_view import ArticleView
-from tui.widgets.feed_list import FeedEntry, FeedList, build_entries
-from tui.widgets.keys import bind, display_key, effective_keys
-from tui.widgets.status_bar import StatusBar
-from tui.widgets.text import plain
+from tui.content.sanitize import clean_line, html_to_line, is_openable_url
+from tui.ui.screens.link_prompt import LinkPrompt
+from tui.ui.screens.prompts import Choose, Confirm, TextPrompt
+from tui.store.cache import Article, Store, StoreError
+from tui.feeds.subscriptions import feed_key
+from tui.ui.widgets.article_list import ArticleList
+from tui.ui.widgets.article_view import ArticleView
+from tui.ui.widgets.feed_list import FeedEntry, FeedList, build_entries
+from tui.ui.widgets.keys import bind, display_key, effective_keys
+from tui.ui.widgets.status_bar import StatusBar
+from tui.ui.widgets.text import plain
 
 if TYPE_CHECKING:
-    from tui.refresh import FeedOutcome
+    from tui.feeds.refresh import FeedOutcome
 
 PANES = ("feeds", "articles", "reader")
 SCROLL_MEMORY = 500  # articles whose scroll position is remembered
@@ -146,7 +147,7 @@ class MainScreen(Screen[None]):
         self._status_keys()
         self.call_after_refresh(self._restore)
         # the article renderer is not needed for the first frame; load it while the user looks
-        self.set_timer(0.3, lambda: self.run_worker(lambda: importlib.import_module("tui.render"), thread=True,
+        self.set_timer(0.3, lambda: self.run_worker(lambda: importlib.import_module("tui.content.render"), thread=True,
                                                    group="warm-up"))
         minutes = self.config.settings.auto_refresh_minutes
         if minutes > 0:
@@ -305,7 +306,7 @@ class MainScreen(Screen[None]):
             self.pane = "reader"
 
     def _show_article(self, article: Article, html: str, *, full: bool, line: int) -> None:
-        from tui.render import render_article
+        from tui.content.render import render_article
 
         reader = self.query_one(ArticleView)
         feed = self.feed_names.get(article.feed_id, "")
@@ -343,7 +344,7 @@ class MainScreen(Screen[None]):
 
     async def _fetch_full(self, article_id: int) -> None:
         """Runs as a worker: fetch_one writes the extract (or the error) to the cache."""
-        from tui.fulltext import fetch_one
+        from tui.feeds.fulltext import fetch_one
 
         status = self.query_one(StatusBar)
         try:
@@ -494,7 +495,7 @@ class MainScreen(Screen[None]):
     def _search_thread(self, entry: FeedEntry) -> None:
         from textual.worker import get_current_worker
 
-        from tui import search
+        from tui.store import search
 
         worker = get_current_worker()
         status = self.query_one(StatusBar)
@@ -550,7 +551,7 @@ class MainScreen(Screen[None]):
     def _count_thread(self) -> None:
         from textual.worker import get_current_worker
 
-        from tui import search
+        from tui.store import search
 
         worker = get_current_worker()
         counts: dict[str, int] = {}
@@ -592,7 +593,7 @@ class MainScreen(Screen[None]):
     def _ignored_thread(self) -> None:
         from textual.worker import get_current_worker
 
-        from tui import search
+        from tui.store import search
 
         worker = get_current_worker()
         try:
@@ -738,13 +739,13 @@ class MainScreen(Screen[None]):
 
     async def _refresh(self, urls: list[str] | None) -> None:
         """Runs as a worker: the network waits on the loop, parsing and writing happen in
-        threads inside tui.refresh, so keys keep working while it runs."""
+        threads inside tui.feeds.refresh, so keys keep working while it runs."""
         status = self.query_one(StatusBar)
         try:
             # the fetch and parse stack (httpx, feedparser) is imported off the event loop
-            for module in ("tui.refresh", "tui.fetch", "tui.parse"):
+            for module in ("tui.feeds.refresh", "tui.feeds.fetch", "tui.feeds.parse"):
                 await asyncio.to_thread(importlib.import_module, module)
-            from tui.refresh import refresh
+            from tui.feeds.refresh import refresh
 
             def progress(outcome: FeedOutcome, done: int, total: int) -> None:
                 status.set(refresh=f"refreshing {done}/{total}…")
@@ -806,16 +807,16 @@ class MainScreen(Screen[None]):
                                         hint="Enter looks it up, Esc cancels"), typed)
 
     def add_feed(self, raw: str) -> None:
-        from tui.opml import check_feed_url
-        from tui.subscribe import known_feeds
+        from tui.feeds.opml import check_feed_url
+        from tui.feeds.subscriptions import known_feeds
 
         url, reason = check_feed_url(raw)
         if reason:
             self.notify(f"Cannot subscribe to {clean_line(raw)}: {reason}", severity="warning", markup=False)
             return
         known = known_feeds(self.config, self.cache_dir)
-        if _feed_key(url) in known:
-            self._already(known[_feed_key(url)])
+        if feed_key(url) in known:
+            self._already(known[feed_key(url)])
             return
         self.query_one(StatusBar).set(task=f"looking up {url}…")
         self.run_worker(self._look_up(url, known), group="subscribe", exclusive=True, exit_on_error=False)
@@ -830,7 +831,7 @@ class MainScreen(Screen[None]):
 
     async def _look_up(self, url: str, known: dict[str, FeedConfig]) -> None:
         """Runs as a worker: fetch the URL; a feed is subscribed, a page's feeds are offered."""
-        from tui.subscribe import look_up
+        from tui.feeds.subscriptions import look_up
 
         settings = self.config.settings
         max_bytes = int(settings.max_feed_mb * 1024 * 1024)
@@ -846,8 +847,8 @@ class MainScreen(Screen[None]):
             self.notify(f"Cannot fetch {url}: {clean_line(lookup.error)}", severity="error", markup=False)
             return
         if lookup.kind == "feed":
-            if lookup.final_url and _feed_key(lookup.final_url) in known:
-                self._already(known[_feed_key(lookup.final_url)])
+            if lookup.final_url and feed_key(lookup.final_url) in known:
+                self._already(known[feed_key(lookup.final_url)])
                 return
             self._subscribe(lookup.candidates[0].url, "", verified=True, known=known)
             return
@@ -860,7 +861,7 @@ class MainScreen(Screen[None]):
             self._subscribe(found[0].url, found[0].title, verified=found[0].verified, known=known)
             return
         labels = [f"{clean_line(c.title) or '(untitled)'}  {c.url}"
-                  + ("  (already subscribed)" if _feed_key(c.url) in known else "") for c in found]
+                  + ("  (already subscribed)" if feed_key(c.url) in known else "") for c in found]
 
         def chosen(index: int | None) -> None:
             if index is not None:
@@ -871,8 +872,8 @@ class MainScreen(Screen[None]):
                              chosen)
 
     def _subscribe(self, url: str, title: str, *, verified: bool, known: dict[str, FeedConfig]) -> None:
-        if _feed_key(url) in known:
-            self._already(known[_feed_key(url)])
+        if feed_key(url) in known:
+            self._already(known[feed_key(url)])
             return
         if verified:
             self._write_feed(url, title)
@@ -883,7 +884,7 @@ class MainScreen(Screen[None]):
 
     async def _check_then_write(self, url: str, title: str, known: dict[str, FeedConfig]) -> None:
         """A feed a page names is fetched once before it is subscribed: pages name dead feeds."""
-        from tui.subscribe import check_is_feed
+        from tui.feeds.subscriptions import check_is_feed
 
         settings = self.config.settings
         try:
@@ -892,8 +893,8 @@ class MainScreen(Screen[None]):
             self.query_one(StatusBar).set(task="")
         if isinstance(checked, str):
             self.notify(f"Not subscribed: {url}: {clean_line(checked)}", severity="error", markup=False)
-        elif checked.final_url and _feed_key(checked.final_url) in known:
-            self._already(known[_feed_key(checked.final_url)])
+        elif checked.final_url and feed_key(checked.final_url) in known:
+            self._already(known[feed_key(checked.final_url)])
         else:
             self._write_feed(url, title)
 
@@ -1071,16 +1072,6 @@ class MainScreen(Screen[None]):
         if self._pending:
             pending, self._pending = self._pending, {}
             self.store.set_state(pending)
-
-
-def _feed_key(url: str) -> str:
-    """The form subscribed URLs are compared in (duplicates are refused)."""
-    from tui.opml import normalise_url
-
-    try:
-        return normalise_url(url)
-    except ValueError:
-        return url.strip()
 
 
 def _json_list(text: str) -> list[str]:

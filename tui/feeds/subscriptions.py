@@ -1,0 +1,131 @@
+"""Finding out what a URL is before subscribing to it: a feed, a page that names feeds, or
+neither; and which subscribed feed a URL already is. Used by `docbao add` and by the reader."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+from tui.config import Config, FeedConfig, url_problem
+from tui.store.cache import DB_NAME, Store
+
+if TYPE_CHECKING:
+    from tui.model import FetchResult
+
+_PROBE_DEADLINE = 15.0  # seconds for each guessed feed path: most answer 404 at once
+
+
+def feed_key(url: str) -> str:
+    """The form duplicates are compared in."""
+    from tui.feeds.opml import normalise_url
+
+    try:
+        return normalise_url(url)
+    except ValueError:
+        return url.strip()
+
+
+def known_feeds(config: Config, cache: Path) -> dict[str, FeedConfig]:
+    """Normalised URL -> subscribed feed, for each configured URL and for the redirect
+    target the cache recorded for it (a feed that moved is still the same feed)."""
+    known: dict[str, FeedConfig] = {}
+    for feed in config.feeds:
+        known.setdefault(feed_key(feed.url), feed)
+    if (cache / DB_NAME).exists() and config.feeds:
+        store = Store.open(cache)
+        try:
+            redirects = {row.url: row.redirect_url for row in store.feeds() if row.redirect_url}
+        finally:
+            store.close()
+        for feed in config.feeds:
+            target = redirects.get(feed.url)
+            if target:
+                known.setdefault(feed_key(target), feed)
+    return known
+
+
+@dataclass(slots=True)
+class Candidate:
+    url: str
+    title: str = ""
+    verified: bool = False  # fetched and seen to be a feed
+
+
+@dataclass(slots=True)
+class Lookup:
+    """What fetching the URL given to `add` found."""
+
+    kind: str  # "feed", "page" or "error"
+    final_url: str = ""
+    candidates: list[Candidate] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    error: str = ""
+    probed: bool = False  # the page named no feed and the usual paths were tried
+
+
+async def look_up(url: str, *, deadline: float, max_bytes: int) -> Lookup:
+    """Fetch `url`; a feed is itself the candidate, a page gives the feeds it announces,
+    else the COMMON_PATHS of its site that answer with a feed."""
+    from tui.feeds.discover import COMMON_PATHS, discover_feeds, looks_like_feed
+    from tui.feeds.fetch import fetch, host_is_private, make_client
+    from tui.feeds.opml import check_feed_url
+
+    async with make_client(len(COMMON_PATHS)) as client:
+        first = await fetch(client, url, deadline=deadline, max_bytes=max_bytes)
+        if first.status != "ok" or first.body is None:
+            return Lookup("error", error=first.error or f"the server answered {first.status}")
+        final = first.final_url or url
+        if looks_like_feed(first.body, first.content_type):
+            return Lookup("feed", final, [Candidate(url, verified=True)])
+        lookup = Lookup("page", final)
+        page_private = await host_is_private(urlsplit(final).hostname or "")
+        for found in discover_feeds(first.body, final):
+            checked, reason = check_feed_url(found.url)
+            if not reason and url_problem(checked):
+                reason = url_problem(checked)
+            if not reason and not page_private and await host_is_private(urlsplit(checked).hostname or ""):
+                reason = "a public page naming a feed on a private network address; not followed"
+            if reason:
+                lookup.skipped.append((found.url, reason))
+            else:
+                lookup.candidates.append(Candidate(checked, found.title))
+        if lookup.candidates or lookup.skipped:
+            return lookup
+        lookup.probed = True
+        parts = urlsplit(final)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        guesses = [urljoin(origin, path) for path in COMMON_PATHS]
+        results = await asyncio.gather(*(
+            fetch(client, guess, deadline=min(deadline, _PROBE_DEADLINE), max_bytes=max_bytes)
+            for guess in guesses
+        ))
+        bodies: set[bytes] = set()
+        for guess, result in zip(guesses, results):
+            if result.status != "ok" or result.body is None:
+                continue
+            if not looks_like_feed(result.body, result.content_type):
+                continue
+            digest = hashlib.sha1(result.body).digest()
+            if digest in bodies:  # one feed served at two paths (/feed and /rss)
+                continue
+            bodies.add(digest)
+            lookup.candidates.append(Candidate(guess, verified=True))
+        return lookup
+
+
+async def check_is_feed(url: str, *, deadline: float, max_bytes: int) -> FetchResult | str:
+    """The fetch of a feed, or why `url` is not one."""
+    from tui.feeds.discover import looks_like_feed
+    from tui.feeds.fetch import fetch, make_client
+
+    async with make_client(1) as client:
+        result = await fetch(client, url, deadline=deadline, max_bytes=max_bytes)
+    if result.status != "ok" or result.body is None:
+        return result.error or f"the server answered {result.status}"
+    if not looks_like_feed(result.body, result.content_type):
+        return "it does not answer with a feed (RSS, Atom or JSON Feed)"
+    return result
