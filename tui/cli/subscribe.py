@@ -2,7 +2,9 @@
 bringing a newsboat cache's history over.
 
 Every verb writes feeds.toml through tui.config's atomic tomlkit edits, so comments and
-layout survive, and reads the cache only through small SQL helpers here. Whatever comes
+layout survive, and reaches the cache only through the store (tui.store.backup for the
+JSON backup, tui.store.newsboat for newsboat's cache): this module handles arguments and
+prints. Whatever comes
 from outside (a web page, an OPML file, a JSON backup, a newsboat cache) is hostile until
 checked: only http(s) feed URLs are subscribed, commands are never run, titles are cleaned
 and stored HTML goes through the sanitizer again. Nothing a user has read or starred is
@@ -16,18 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import json
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from tui.config import (
     Config,
@@ -43,14 +40,29 @@ from tui.config import (
     write_atomic,
 )
 from tui.feeds.subscriptions import Candidate, Lookup, check_is_feed, feed_key, known_feeds, look_up
+from tui.store.backup import (
+    ArticleIn,
+    RestoreCounts,
+    exported_article,
+    export_json,
+    load_export,
+    restore_feed,
+)
+from tui.store.backup import text_or_empty as _str
 from tui.store.cache import DB_NAME, Store
+from tui.store.newsboat import (
+    NewsboatFeedCounts,
+    NewsboatItem,
+    import_newsboat_items,
+    newsboat_feed_titles,
+    no_articles,
+    open_newsboat_cache,
+    read_newsboat_items,
+)
 
 if TYPE_CHECKING:
     from tui.feeds.opml import ImportResult, Subscription
     from tui.feeds.refresh import RefreshReport
-
-EXPORT_FORMAT = "docbao-export"
-EXPORT_VERSION = 1
 
 
 def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -336,29 +348,13 @@ def read_import(data: bytes) -> tuple[str, ImportResult, dict[str, Any] | None]:
 
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
-        document = _load_export(data)
+        document = load_export(data)
         return "docbao export", _export_subscriptions(document), document
     if head.startswith(b"<") or data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "OPML", read_opml(data), None
     if b"\x00" in data[:4096]:
         raise ValueError("not OPML, a newsboat urls file or a docbao export (binary data)")
     return "newsboat urls", read_newsboat_urls(data.decode("utf-8-sig", errors="replace")), None
-
-
-def _load_export(data: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ValueError(f"not a docbao export: it is not valid JSON ({exc})") from None
-    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
-        raise ValueError(f"a JSON file that is not a docbao export (no \"format\": \"{EXPORT_FORMAT}\")")
-    version = document.get("version")
-    if not isinstance(version, int) or version > EXPORT_VERSION:
-        raise ValueError(f"a docbao export of version {version!r}; this docbao reads version "
-                         f"{EXPORT_VERSION} and older")
-    if not isinstance(document.get("feeds"), list):
-        raise ValueError("a docbao export without a list of feeds")
-    return document
 
 
 def _export_subscriptions(document: dict[str, Any]) -> ImportResult:
@@ -488,124 +484,7 @@ def print_import_report(plan: ImportPlan, source: str, path: Path, restored: Res
         print("dry run: nothing was written")
 
 
-# ----------------------------------------------------------------------------- articles in the cache
-@dataclass(slots=True)
-class RestoreCounts:
-    inserted: int = 0
-    merged: int = 0
-    read: int = 0
-    starred: int = 0
-    skipped: int = 0
-    reasons: list[str] = field(default_factory=list)
-
-    def skip(self, reason: str) -> None:
-        self.skipped += 1
-        if reason not in self.reasons:
-            self.reasons.append(reason)
-
-
-@dataclass(slots=True)
-class ArticleIn:
-    """An article to bring into the cache from outside (an export, newsboat)."""
-
-    guid: str
-    link: str = ""
-    title: str = ""
-    author: str = ""
-    published: int | None = None
-    updated: int | None = None
-    summary: str = ""
-    content: str = ""
-    enclosures: list[dict[str, Any]] = field(default_factory=list)
-    read: bool = False
-    starred: bool = False
-    first_seen: int = 0
-
-
-def existing_articles(conn: sqlite3.Connection, feed_id: int) -> dict[str, tuple[int, bool, bool]]:
-    """guid -> (id, read, starred) of a feed's cached articles."""
-    return {guid: (article_id, bool(read), bool(starred)) for article_id, guid, read, starred in conn.execute(
-        "SELECT id, guid, read, starred FROM articles WHERE feed_id = ?", (feed_id,))}
-
-
-def insert_article(conn: sqlite3.Connection, feed_id: int, article: ArticleIn, digest: str = "") -> int:
-    """Insert one article; the counters follow through the store's triggers.
-
-    The store's sort rule is kept: the published time, else when it was first seen."""
-    first_seen = article.first_seen or int(time.time())
-    cursor = conn.execute(
-        "INSERT INTO articles (feed_id, guid, link, title, author, published, updated, summary, content,"
-        " enclosures, read, starred, first_seen, sort_time, digest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (feed_id, article.guid, article.link, article.title, article.author, article.published,
-         article.updated, article.summary, article.content,
-         json.dumps(article.enclosures, ensure_ascii=False), int(article.read), int(article.starred),
-         first_seen, article.published or first_seen, digest),
-    )
-    return int(cursor.lastrowid or 0)
-
-
-def merge_state(conn: sqlite3.Connection, article_id: int, read: bool, starred: bool) -> None:
-    """Set read / starred when the import says so; never clear either."""
-    if read:
-        conn.execute("UPDATE articles SET read = 1 WHERE id = ? AND read = 0", (article_id,))
-    if starred:
-        conn.execute("UPDATE articles SET starred = 1 WHERE id = ? AND starred = 0", (article_id,))
-
-
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: object) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _exported_article(raw: object, now: int) -> ArticleIn | str:
-    """An article of a JSON export, cleaned as if it came from a feed, or why it is skipped."""
-    from tui.content.sanitize import clean_line, is_openable_url, sanitize_html
-
-    if not isinstance(raw, dict):
-        return "an article that is not an object"
-    guid = clean_line(_str(raw.get("guid")))
-    if not guid:
-        return "an article without a guid"
-    link = _str(raw.get("link")).strip()
-    enclosures = []
-    for enclosure in raw.get("enclosures") or []:
-        if isinstance(enclosure, dict) and is_openable_url(_str(enclosure.get("url"))):
-            enclosures.append({"url": enclosure["url"], "type": clean_line(_str(enclosure.get("type"))),
-                               "length": _int_or_none(enclosure.get("length"))})
-    return ArticleIn(
-        guid=guid,
-        link=link if is_openable_url(link) else "",
-        title=clean_line(_str(raw.get("title"))),
-        author=clean_line(_str(raw.get("author"))),
-        published=_int_or_none(raw.get("published")),
-        updated=_int_or_none(raw.get("updated")),
-        summary=sanitize_html(_str(raw.get("summary"))),
-        content=sanitize_html(_str(raw.get("content"))),
-        enclosures=enclosures,
-        read=raw.get("read") is True,
-        starred=raw.get("starred") is True,
-        first_seen=_int_or_none(raw.get("first_seen")) or now,
-    )
-
-
-def _digest_of(article: ArticleIn) -> str:
-    """The store's fingerprint of what the feed said, so that a refresh that finds the
-    article unchanged leaves it alone instead of rewriting it."""
-    from tui.model import Enclosure, ParsedArticle
-    from tui.store.cache import article_digest
-
-    return article_digest(ParsedArticle(
-        guid=article.guid, link=article.link, title=article.title, author=article.author,
-        published=article.published, updated=article.updated, summary=article.summary,
-        content=article.content,
-        enclosures=[Enclosure(str(e["url"]), str(e.get("type") or ""), _int_or_none(e.get("length")))
-                    for e in article.enclosures],
-    ))
-
-
+# ----------------------------------------------------------------------------- articles of a backup
 def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry_run: bool,
                      plan: ImportPlan) -> RestoreCounts:
     """Put an export's articles into the cache for the feeds now subscribed, one
@@ -634,48 +513,18 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
                 continue
             articles: list[ArticleIn] = []
             for raw in raw_articles:
-                article = _exported_article(raw, now)
+                article = exported_article(raw, now)
                 if isinstance(article, str):
                     counts.skip(article)
                 else:
                     articles.append(article)
-            _restore_feed(store, feed.url, articles, counts, dry_run=dry_run)
+            restore_feed(store, feed.url, articles, counts, dry_run=dry_run)
     finally:
         if store is not None:
             store.close()
     return counts
 
 
-def _restore_feed(store: Store | None, url: str, articles: list[ArticleIn], counts: RestoreCounts,
-                  *, dry_run: bool) -> None:
-    if dry_run:
-        feed_id = store.feed_ids([url]).get(url) if store is not None else None
-        cached = existing_articles(store.conn, feed_id) if store is not None and feed_id else {}
-        seen: set[str] = set()
-        for article in articles:
-            if article.guid in cached or article.guid in seen:
-                counts.merged += 1
-            else:
-                seen.add(article.guid)
-                counts.inserted += 1
-                counts.read += article.read
-                counts.starred += article.starred
-        return
-    assert store is not None
-    feed_id = store.ensure_feeds([url])[url]
-    with store.transaction() as conn:
-        cached = existing_articles(conn, feed_id)
-        for article in articles:
-            known = cached.get(article.guid)
-            if known is not None:
-                merge_state(conn, known[0], article.read, article.starred)
-                counts.merged += 1
-                continue
-            article_id = insert_article(conn, feed_id, article, _digest_of(article))
-            cached[article.guid] = (article_id, article.read, article.starred)
-            counts.inserted += 1
-            counts.read += article.read
-            counts.starred += article.starred
 
 
 # ----------------------------------------------------------------------------- export
@@ -709,248 +558,6 @@ def cmd_export(args: argparse.Namespace, config: Config, cache: Path) -> int:
     return 0
 
 
-def export_json(config: Config, store: Store | None) -> Iterator[bytes]:
-    """The JSON backup, produced piece by piece so that a cache of any size streams out,
-    read in one transaction so that a refresh running meanwhile cannot tear it."""
-    head = {
-        "format": EXPORT_FORMAT,
-        "version": EXPORT_VERSION,
-        "exported": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        "searches": [{"name": s.name, "query": s.query} for s in config.searches],
-    }
-    yield json.dumps(head, ensure_ascii=False, indent=1)[:-2].encode() + b',\n "feeds": ['
-    if store is not None:
-        store.conn.execute("BEGIN")
-    try:
-        ids = store.feed_ids([f.url for f in config.feeds]) if store is not None else {}
-        for index, feed in enumerate(config.feeds):
-            about = json.dumps({"url": feed.url, "title": feed.title, "tags": list(feed.tags)},
-                               ensure_ascii=False)
-            yield (b"," if index else b"") + b"\n  " + about[:-1].encode() + b', "articles": ['
-            feed_id = ids.get(feed.url)
-            if store is not None and feed_id is not None:
-                rows = store.conn.execute(
-                    "SELECT guid, link, title, author, published, updated, summary, content, enclosures,"
-                    " read, starred, first_seen FROM articles WHERE feed_id = ? ORDER BY id", (feed_id,))
-                for number, row in enumerate(rows):
-                    article = {
-                        "guid": row[0], "link": row[1], "title": row[2], "author": row[3],
-                        "published": row[4], "updated": row[5], "summary": row[6], "content": row[7],
-                        "enclosures": json.loads(row[8] or "[]"), "read": bool(row[9]),
-                        "starred": bool(row[10]), "first_seen": row[11],
-                    }
-                    yield (b"," if number else b"") + b"\n   " + json.dumps(article, ensure_ascii=False).encode()
-            yield b"]}"
-    finally:
-        if store is not None:
-            store.conn.execute("COMMIT")
-    yield b"\n ]\n}\n"
-
-
-# ----------------------------------------------------------------------------- newsboat's cache
-@dataclass(slots=True)
-class NewsboatItem:
-    guid: str
-    title: str
-    author: str
-    url: str
-    feedurl: str
-    pub_date: int
-    content: str
-    unread: bool
-    flags: str
-    deleted: bool
-    enclosure_url: str
-    enclosure_type: str
-    text_only: bool = False
-
-
-@dataclass(slots=True)
-class NewsboatFeedCounts:
-    title: str
-    url: str
-    matched: int = 0
-    inserted: int = 0
-    read: int = 0
-    starred: int = 0
-    deleted: int = 0
-
-
-def open_newsboat_cache(path: Path) -> sqlite3.Connection:
-    """newsboat's cache opened read-only and immutable, so that nothing of it can change
-    (not even a journal replay), with its tables checked. Raises ValueError."""
-    resolved = path.expanduser().resolve()
-    if not resolved.is_file():
-        raise ValueError(f"{path}: no such file")
-    uri = f"file:{quote(str(resolved), safe='/')}?mode=ro&immutable=1"
-    try:
-        conn = sqlite3.connect(uri, uri=True)
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as exc:
-        raise ValueError(f"{path}: not an SQLite database ({exc})") from None
-    if not {"rss_feed", "rss_item"} <= tables:
-        conn.close()
-        raise ValueError(f"{path}: not a newsboat cache (no rss_feed and rss_item tables)")
-    return conn
-
-
-def read_newsboat_items(conn: sqlite3.Connection) -> Iterator[NewsboatItem]:
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(rss_item)")}
-    mime = "content_mime_type" if "content_mime_type" in columns else "''"
-    flags = "flags" if "flags" in columns else "''"
-    deleted = "deleted" if "deleted" in columns else "0"
-    for row in conn.execute(
-        "SELECT guid, title, author, url, feedurl, pubDate, content, unread,"
-        f" {flags}, {deleted}, enclosure_url, enclosure_type, {mime} FROM rss_item ORDER BY id"
-    ):
-        yield NewsboatItem(
-            guid=_str(row[0]), title=_str(row[1]), author=_str(row[2]), url=_str(row[3]),
-            feedurl=_str(row[4]), pub_date=row[5] if isinstance(row[5], int) else 0,
-            content=_str(row[6]), unread=bool(row[7]), flags=_str(row[8]), deleted=bool(row[9]),
-            enclosure_url=_str(row[10]), enclosure_type=_str(row[11]),
-            text_only=_str(row[12]) == "text/plain",
-        )
-
-
-def _date_epoch(text: str) -> int | None:
-    """A date as newsboat reads one (RFC 822, else W3C/ISO 8601), in epoch seconds."""
-    text = text.strip()
-    if not text or not text[0].isalnum():
-        return None
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp())
-
-
-def docbao_guids(item: NewsboatItem) -> list[str]:
-    """The guid docbao's parser gives this item, best guess first.
-
-    newsboat's identity is the item's guid, else its link with the pubDate text appended,
-    else its link, else its title; docbao's is the id, else the link as written, else a
-    SHA-1 of title and date (tui.feeds.parse). So a newsboat guid that is a link followed by a
-    date which parses to the item's own pubDate loses the date; a title-only item gets
-    docbao's hash (with the date, and without it, since newsboat stamps an undated item
-    with the time it first saw it)."""
-    from tui.content.sanitize import clean_line
-
-    guid = clean_line(item.guid)
-    title = clean_line(item.title)
-    if item.url and guid and guid != item.url:
-        for cut in range(1, len(guid)):
-            prefix = guid[:cut]
-            if not (item.url.endswith(prefix) or prefix == item.url.rstrip("/")):
-                continue
-            if item.pub_date and _date_epoch(guid[cut:]) == item.pub_date:
-                return [prefix]
-    if not guid or (not item.url and guid == title):
-        dated = "sha1:" + hashlib.sha1(f"{title}\n{item.pub_date or ''}".encode("utf-8", "replace")).hexdigest()
-        undated = "sha1:" + hashlib.sha1(f"{title}\n".encode("utf-8", "replace")).hexdigest()
-        return [dated, undated]
-    return [guid]
-
-
-def _newsboat_article(item: NewsboatItem, star_flags: str, now: int) -> ArticleIn:
-    import html
-
-    from tui.content.sanitize import clean_line, is_openable_url, sanitize_html
-
-    content = item.content
-    if item.text_only:
-        content = "<p>" + html.escape(content).replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
-    enclosures = []
-    if is_openable_url(item.enclosure_url.strip()):
-        enclosures.append({"url": item.enclosure_url.strip(), "type": clean_line(item.enclosure_type),
-                           "length": None})
-    return ArticleIn(
-        guid=docbao_guids(item)[0],
-        link=item.url if is_openable_url(item.url) else "",
-        title=clean_line(item.title),
-        author=clean_line(item.author),
-        published=item.pub_date if item.pub_date > 0 else None,
-        content=sanitize_html(content),
-        enclosures=enclosures,
-        read=not item.unread,
-        starred=_flagged(item.flags, star_flags),
-        first_seen=now,
-    )
-
-
-def _flagged(flags: str, star_flags: str) -> bool:
-    """newsboat marks an article with any flag as flagged ("!" in its list)."""
-    flags = flags.strip()
-    if not star_flags:
-        return bool(flags)
-    return any(flag in star_flags for flag in flags)
-
-
-def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequence[NewsboatItem],
-                          counts: NewsboatFeedCounts, star_flags: str, *, write: bool) -> None:
-    """Match newsboat's items of one feed to the cached articles (by docbao's guid, then
-    newsboat's, then link, then title for link-less items) and carry their state over;
-    the ones the cache lacks are inserted.
-
-    An article deleted in newsboat is kept out the way docbao keeps out pruned ones: its
-    guid goes into the pruned list, so a feed that still lists it does not bring it back,
-    and the copy a refresh just fetched goes, unless it is starred in docbao."""
-    from tui.content.sanitize import clean_line
-
-    by_guid: dict[str, int] = {}
-    guid_of: dict[int, str] = {}
-    starred_ids: set[int] = set()
-    by_link: dict[str, list[int]] = {}
-    by_title: dict[str, list[int]] = {}
-    for article_id, guid, link, title, starred_now in conn.execute(
-            "SELECT id, guid, link, title, starred FROM articles WHERE feed_id = ?", (feed_id,)):
-        by_guid[guid] = article_id
-        guid_of[article_id] = guid
-        if starred_now:
-            starred_ids.add(article_id)
-        if link:
-            by_link.setdefault(link, []).append(article_id)
-        else:
-            by_title.setdefault(title, []).append(article_id)
-    now = int(time.time())
-    for item in items:
-        guids = docbao_guids(item)
-        match = next((by_guid[g] for g in [*guids, clean_line(item.guid)] if g in by_guid), None)
-        if match is None and item.url and len(by_link.get(item.url, [])) == 1:
-            match = by_link[item.url][0]
-        if match is None and not item.url and len(by_title.get(clean_line(item.title), [])) == 1:
-            match = by_title[clean_line(item.title)][0]
-        if item.deleted:
-            if match is not None and match in starred_ids:
-                continue  # starred in docbao: the user's own decision wins
-            counts.deleted += 1
-            if write:
-                guid = guid_of.get(match, guids[0]) if match is not None else guids[0]
-                conn.execute("INSERT OR IGNORE INTO pruned (feed_id, guid) VALUES (?, ?)", (feed_id, guid))
-                if match is not None:
-                    conn.execute("DELETE FROM articles WHERE id = ? AND starred = 0", (match,))
-            continue
-        read, starred = not item.unread, _flagged(item.flags, star_flags)
-        counts.read += read
-        counts.starred += starred
-        if match is not None:
-            counts.matched += 1
-            if write:
-                merge_state(conn, match, read, starred)
-            continue
-        article = _newsboat_article(item, star_flags, now)
-        counts.inserted += 1
-        article_id = insert_article(conn, feed_id, article) if write else -1
-        by_guid[article.guid] = article_id
-        guid_of[article_id] = article.guid
-        if article.link:
-            by_link.setdefault(article.link, []).append(article_id)
-
-
 def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path) -> int:
     from tui.feeds.refresh import refresh
     from tui.content.sanitize import clean_line
@@ -963,7 +570,7 @@ def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: P
     star_flags = "".join(ch for ch in args.star_flags if ch.isascii() and ch.isalpha())
     try:
         items = list(read_newsboat_items(nb))
-        nb_titles = dict(nb.execute("SELECT rssurl, title FROM rss_feed").fetchall())
+        nb_titles = newsboat_feed_titles(nb)
     except sqlite3.DatabaseError as exc:
         print(f"docbao: {args.path}: cannot read newsboat's cache ({exc})", file=sys.stderr)
         return 1
@@ -998,7 +605,7 @@ def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: P
 
     # A dry run on a cache that does not exist yet matches against an empty one.
     store = _open_store(cache) if not args.dry_run or (cache / DB_NAME).exists() else None
-    conn = store.conn if store is not None else _no_articles()
+    conn = store.conn if store is not None else no_articles()
     results: list[NewsboatFeedCounts] = []
     try:
         for url, (feed, feed_items) in matched.items():
@@ -1032,11 +639,3 @@ def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: P
     if args.dry_run:
         print("dry run: nothing was written")
     return 1 if failed else 0
-
-
-def _no_articles() -> sqlite3.Connection:
-    """An empty articles table, for a dry run on a cache that does not exist yet."""
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE articles (id INTEGER PRIMARY KEY, feed_id INTEGER, guid TEXT, link TEXT,"
-                 " title TEXT, starred INTEGER)")
-    return conn

@@ -1,0 +1,229 @@
+"""The JSON backup and articles brought into the cache from outside (a docbao export,
+newsboat's cache): the SQL that writes them, beside the schema it writes to.
+
+An imported article goes through the sanitizer again and keeps the store's rules: the
+counters follow through the triggers, the sort time is the published time else when it was
+first seen, and read / starred only ever get set by an import, never cleared.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from tui.config import Config
+from tui.store.cache import Store, article_digest
+from tui.model import Enclosure, ParsedArticle
+
+EXPORT_FORMAT = "docbao-export"
+EXPORT_VERSION = 1
+
+
+@dataclass(slots=True)
+class RestoreCounts:
+    inserted: int = 0
+    merged: int = 0
+    read: int = 0
+    starred: int = 0
+    skipped: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def skip(self, reason: str) -> None:
+        self.skipped += 1
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+
+@dataclass(slots=True)
+class ArticleIn:
+    """An article to bring into the cache from outside (an export, newsboat)."""
+
+    guid: str
+    link: str = ""
+    title: str = ""
+    author: str = ""
+    published: int | None = None
+    updated: int | None = None
+    summary: str = ""
+    content: str = ""
+    enclosures: list[dict[str, Any]] = field(default_factory=list)
+    read: bool = False
+    starred: bool = False
+    first_seen: int = 0
+
+
+def existing_articles(conn: sqlite3.Connection, feed_id: int) -> dict[str, tuple[int, bool, bool]]:
+    """guid -> (id, read, starred) of a feed's cached articles."""
+    return {guid: (article_id, bool(read), bool(starred)) for article_id, guid, read, starred in conn.execute(
+        "SELECT id, guid, read, starred FROM articles WHERE feed_id = ?", (feed_id,))}
+
+
+def insert_article(conn: sqlite3.Connection, feed_id: int, article: ArticleIn, digest: str = "") -> int:
+    """Insert one article; the counters follow through the store's triggers.
+
+    The store's sort rule is kept: the published time, else when it was first seen."""
+    first_seen = article.first_seen or int(time.time())
+    cursor = conn.execute(
+        "INSERT INTO articles (feed_id, guid, link, title, author, published, updated, summary, content,"
+        " enclosures, read, starred, first_seen, sort_time, digest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (feed_id, article.guid, article.link, article.title, article.author, article.published,
+         article.updated, article.summary, article.content,
+         json.dumps(article.enclosures, ensure_ascii=False), int(article.read), int(article.starred),
+         first_seen, article.published or first_seen, digest),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def merge_state(conn: sqlite3.Connection, article_id: int, read: bool, starred: bool) -> None:
+    """Set read / starred when the import says so; never clear either."""
+    if read:
+        conn.execute("UPDATE articles SET read = 1 WHERE id = ? AND read = 0", (article_id,))
+    if starred:
+        conn.execute("UPDATE articles SET starred = 1 WHERE id = ? AND starred = 0", (article_id,))
+
+
+def int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def text_or_empty(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+# ----------------------------------------------------------------------------- the JSON backup
+def load_export(data: bytes) -> dict[str, Any]:
+    """A docbao JSON export, its format and version checked. Raises ValueError with a
+    reason a user can read."""
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"not a docbao export: it is not valid JSON ({exc})") from None
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise ValueError(f"a JSON file that is not a docbao export (no \"format\": \"{EXPORT_FORMAT}\")")
+    version = document.get("version")
+    if not isinstance(version, int) or version > EXPORT_VERSION:
+        raise ValueError(f"a docbao export of version {version!r}; this docbao reads version "
+                         f"{EXPORT_VERSION} and older")
+    if not isinstance(document.get("feeds"), list):
+        raise ValueError("a docbao export without a list of feeds")
+    return document
+
+
+def exported_article(raw: object, now: int) -> ArticleIn | str:
+    """An article of a JSON export, cleaned as if it came from a feed, or why it is skipped."""
+    from tui.content.sanitize import clean_line, is_openable_url, sanitize_html
+
+    if not isinstance(raw, dict):
+        return "an article that is not an object"
+    guid = clean_line(text_or_empty(raw.get("guid")))
+    if not guid:
+        return "an article without a guid"
+    link = text_or_empty(raw.get("link")).strip()
+    enclosures = []
+    for enclosure in raw.get("enclosures") or []:
+        if isinstance(enclosure, dict) and is_openable_url(text_or_empty(enclosure.get("url"))):
+            enclosures.append({"url": enclosure["url"], "type": clean_line(text_or_empty(enclosure.get("type"))),
+                               "length": int_or_none(enclosure.get("length"))})
+    return ArticleIn(
+        guid=guid,
+        link=link if is_openable_url(link) else "",
+        title=clean_line(text_or_empty(raw.get("title"))),
+        author=clean_line(text_or_empty(raw.get("author"))),
+        published=int_or_none(raw.get("published")),
+        updated=int_or_none(raw.get("updated")),
+        summary=sanitize_html(text_or_empty(raw.get("summary"))),
+        content=sanitize_html(text_or_empty(raw.get("content"))),
+        enclosures=enclosures,
+        read=raw.get("read") is True,
+        starred=raw.get("starred") is True,
+        first_seen=int_or_none(raw.get("first_seen")) or now,
+    )
+
+
+def _digest_of(article: ArticleIn) -> str:
+    """The store's fingerprint of what the feed said, so that a refresh that finds the
+    article unchanged leaves it alone instead of rewriting it."""
+    return article_digest(ParsedArticle(
+        guid=article.guid, link=article.link, title=article.title, author=article.author,
+        published=article.published, updated=article.updated, summary=article.summary,
+        content=article.content,
+        enclosures=[Enclosure(str(e["url"]), str(e.get("type") or ""), int_or_none(e.get("length")))
+                    for e in article.enclosures],
+    ))
+
+
+def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], counts: RestoreCounts,
+                 *, dry_run: bool) -> None:
+    """One feed's articles of an export into the cache, in one transaction; articles already
+    cached keep theirs and gain read/starred. A dry run only counts (store None: no cache yet)."""
+    if dry_run:
+        feed_id = store.feed_ids([url]).get(url) if store is not None else None
+        cached = existing_articles(store.conn, feed_id) if store is not None and feed_id else {}
+        seen: set[str] = set()
+        for article in articles:
+            if article.guid in cached or article.guid in seen:
+                counts.merged += 1
+            else:
+                seen.add(article.guid)
+                counts.inserted += 1
+                counts.read += article.read
+                counts.starred += article.starred
+        return
+    assert store is not None
+    feed_id = store.ensure_feeds([url])[url]
+    with store.transaction() as conn:
+        cached = existing_articles(conn, feed_id)
+        for article in articles:
+            known = cached.get(article.guid)
+            if known is not None:
+                merge_state(conn, known[0], article.read, article.starred)
+                counts.merged += 1
+                continue
+            article_id = insert_article(conn, feed_id, article, _digest_of(article))
+            cached[article.guid] = (article_id, article.read, article.starred)
+            counts.inserted += 1
+            counts.read += article.read
+            counts.starred += article.starred
+
+
+def export_json(config: Config, store: Store | None) -> Iterator[bytes]:
+    """The JSON backup, produced piece by piece so that a cache of any size streams out,
+    read in one transaction so that a refresh running meanwhile cannot tear it."""
+    head = {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "exported": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "searches": [{"name": s.name, "query": s.query} for s in config.searches],
+    }
+    yield json.dumps(head, ensure_ascii=False, indent=1)[:-2].encode() + b',\n "feeds": ['
+    if store is not None:
+        store.conn.execute("BEGIN")
+    try:
+        ids = store.feed_ids([f.url for f in config.feeds]) if store is not None else {}
+        for index, feed in enumerate(config.feeds):
+            about = json.dumps({"url": feed.url, "title": feed.title, "tags": list(feed.tags)},
+                               ensure_ascii=False)
+            yield (b"," if index else b"") + b"\n  " + about[:-1].encode() + b', "articles": ['
+            feed_id = ids.get(feed.url)
+            if store is not None and feed_id is not None:
+                rows = store.conn.execute(
+                    "SELECT guid, link, title, author, published, updated, summary, content, enclosures,"
+                    " read, starred, first_seen FROM articles WHERE feed_id = ? ORDER BY id", (feed_id,))
+                for number, row in enumerate(rows):
+                    article = {
+                        "guid": row[0], "link": row[1], "title": row[2], "author": row[3],
+                        "published": row[4], "updated": row[5], "summary": row[6], "content": row[7],
+                        "enclosures": json.loads(row[8] or "[]"), "read": bool(row[9]),
+                        "starred": bool(row[10]), "first_seen": row[11],
+                    }
+                    yield (b"," if number else b"") + b"\n   " + json.dumps(article, ensure_ascii=False).encode()
+            yield b"]}"
+    finally:
+        if store is not None:
+            store.conn.execute("COMMIT")
+    yield b"\n ]\n}\n"
