@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tui.store import search  # noqa: E402
+from tui.store import index as fts_index, search  # noqa: E402
 from tui.model import FetchResult, ParsedArticle, ParsedFeed  # noqa: E402
 from tui.store.cache import Store  # noqa: E402
 
@@ -170,7 +170,7 @@ def make_queries(rng: random.Random, langs: dict[str, Language],
     """Queries a reader would type: words at several frequency ranks, words of one topic
     together, phrases taken from the text, prefixes, exclusions and every filter."""
     def plain(word: str) -> str:
-        return search.fold(word)
+        return fts_index.fold(word)
 
     queries: dict[str, list[str]] = {"one word": [], "multi-word": [], "phrase": [], "prefix": [],
                                      "excluding": [], "filtered": []}
@@ -245,7 +245,7 @@ def main() -> None:
     plain = Store.open(work / "plain")
     strip_search(plain)
     indexed = Store.open(work / "indexed")
-    search.install(indexed.conn)
+    fts_index.install(indexed.conn)
     rng = random.Random(42)
     langs = {"vi": Language(rng, seed_syllables(), 5000, vi_syllable),
              "en": Language(rng, list(EN_WORDS), 20000, en_word)}
@@ -274,8 +274,8 @@ def main() -> None:
         for name, store, feed_id in (order if index % 2 else order[::-1]):
             cost[name] += timed(store.save_fetch, feed_id, result, parsed, now=NOW)
         start = time.perf_counter()
-        rows = [(index * per_feed + n, search._sql_fold(a.title), search._sql_fold(a.author),
-                 search._sql_fold(parsed.title), search._sql_fold(search._sql_html_text(a.content or a.summary)), "")
+        rows = [(index * per_feed + n, fts_index._sql_fold(a.title), fts_index._sql_fold(a.author),
+                 fts_index._sql_fold(parsed.title), fts_index._sql_fold(fts_index._sql_html_text(a.content or a.summary)), "")
                 for n, a in enumerate(parsed.articles)]
         cost["folding"] += (time.perf_counter() - start) * 1000
         start = time.perf_counter()
@@ -303,11 +303,11 @@ def main() -> None:
     print(f"cache with index {cache / 2**20:.1f} MiB, of which the index {fts / 2**20:.1f} MiB"
           f" = {fts / cache * 100:.0f}% of the cache ({fts / without * 100:.0f}% of the cache without it)")
 
-    search.install(plain.conn)
+    fts_index.install(plain.conn)
     steps: list[tuple[int, int]] = []
-    build_ms = timed(search.build, plain.conn, lambda done, all_: steps.append((done, all_)))
+    build_ms = timed(fts_index.build, plain.conn, lambda done, all_: steps.append((done, all_)))
     print(f"build() of an existing cache: {build_ms / 1000:.1f} s for {total} articles"
-          f" ({len(steps)} progress reports), needs_build afterwards: {search.needs_build(plain.conn)}")
+          f" ({len(steps)} progress reports), needs_build afterwards: {fts_index.needs_build(plain.conn)}")
 
     tags = {"news": feed_ids[::4]}
     conn = indexed.conn

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tui.store import search
+from tui.store import index, search
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 from tui.store.search import QueryError
 from tui.store.cache import Store
@@ -55,7 +55,7 @@ def seed_article() -> ParsedArticle:
 
 def open_store(folder: Path) -> Store:
     store = Store.open(folder)
-    search.install(store.conn)
+    index.install(store.conn)
     return store
 
 
@@ -74,8 +74,8 @@ def ids(store: Store, query: str | search.ParsedQuery, **kwargs: Any) -> list[in
 
 def assert_index_exact(conn: sqlite3.Connection) -> None:
     """The index holds exactly what indexing the current articles afresh would hold."""
-    live_sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (search.FTS_TABLE,)).fetchone()[0]
-    fresh_sql = live_sql.replace(f"CREATE VIRTUAL TABLE {search.FTS_TABLE}", "CREATE VIRTUAL TABLE temp.fresh_fts")
+    live_sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (index.FTS_TABLE,)).fetchone()[0]
+    fresh_sql = live_sql.replace(f"CREATE VIRTUAL TABLE {index.FTS_TABLE}", "CREATE VIRTUAL TABLE temp.fresh_fts")
     fresh_sql = fresh_sql.replace(" content='',", "").replace(", content=''", "")
     assert "content=''" not in fresh_sql
     conn.execute("DROP TABLE IF EXISTS temp.fresh_fts")
@@ -84,13 +84,13 @@ def assert_index_exact(conn: sqlite3.Connection) -> None:
     conn.execute(fresh_sql)
     conn.execute("INSERT INTO temp.fresh_fts (rowid, title, author, feed, body, extract)"
                  " SELECT id, title, author, feed, body, extract FROM article_fts_source")
-    conn.execute(f"CREATE VIRTUAL TABLE temp.live_vocab USING fts5vocab(main, {search.FTS_TABLE}, instance)")
+    conn.execute(f"CREATE VIRTUAL TABLE temp.live_vocab USING fts5vocab(main, {index.FTS_TABLE}, instance)")
     conn.execute("CREATE VIRTUAL TABLE temp.fresh_vocab USING fts5vocab(temp, fresh_fts, instance)")
     live = Counter(conn.execute("SELECT term, doc, col, offset FROM temp.live_vocab").fetchall())
     fresh = Counter(conn.execute("SELECT term, doc, col, offset FROM temp.fresh_vocab").fetchall())
     assert live - fresh == Counter(), "stale or ghost postings in the index"
     assert fresh - live == Counter(), "postings missing from the index"
-    indexed = conn.execute(f"SELECT count(*) FROM {search.FTS_TABLE}_docsize").fetchone()[0]
+    indexed = conn.execute(f"SELECT count(*) FROM {index.FTS_TABLE}_docsize").fetchone()[0]
     assert indexed == conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     for name in ("fresh_fts", "fresh_vocab", "live_vocab"):
         conn.execute(f"DROP TABLE temp.{name}")
@@ -102,7 +102,7 @@ def strip_search(conn: sqlite3.Connection) -> None:
                                 ).fetchall():
         conn.execute(f"DROP TRIGGER {name}")
     conn.execute("DROP VIEW IF EXISTS article_fts_source")
-    conn.execute(f"DROP TABLE IF EXISTS {search.FTS_TABLE}")
+    conn.execute(f"DROP TABLE IF EXISTS {index.FTS_TABLE}")
     conn.execute("DROP TABLE IF EXISTS search_meta")
 
 
@@ -140,19 +140,19 @@ def seeded(store: Store) -> tuple[Store, int, int]:
     ("Ελληνικά άλφα", "ελληνικα αλφα"),
 ])
 def test_fold_removes_case_and_diacritics(text: str, folded: str) -> None:
-    assert search.fold(text) == folded
+    assert index.fold(text) == folded
 
 
 @given(st.text())
 def test_fold_is_the_same_for_nfc_and_nfd_and_is_stable(text: str) -> None:
-    assert search.fold(unicodedata.normalize("NFC", text)) == search.fold(unicodedata.normalize("NFD", text))
-    assert search.fold(search.fold(text)) == search.fold(text)
+    assert index.fold(unicodedata.normalize("NFC", text)) == index.fold(unicodedata.normalize("NFD", text))
+    assert index.fold(index.fold(text)) == index.fold(text)
 
 
 @given(st.text())
 def test_fold_works_character_by_character(text: str) -> None:
     """Snippets map folded offsets back to the text by folding one character at a time."""
-    assert search.fold(text) == "".join(search.fold(ch) for ch in text)
+    assert index.fold(text) == "".join(index.fold(ch) for ch in text)
 
 
 # ------------------------------------------------------------------- acceptance
@@ -170,8 +170,8 @@ def test_snippet_quotes_the_original_text_and_marks_the_matches(seeded: tuple[St
         assert hit.article_id == seed and hit.spans
         assert "\n" not in hit.snippet and len(hit.snippet) <= 170
         marked = [hit.snippet[start:end] for start, end in hit.spans]
-        assert {search.fold(word) for word in marked} == wanted
-        assert all(word != search.fold(word) for word in marked)  # the diacritics are still there
+        assert {index.fold(word) for word in marked} == wanted
+        assert all(word != index.fold(word) for word in marked)  # the diacritics are still there
         assert hit.spans == sorted(hit.spans)
 
 
@@ -401,7 +401,7 @@ def test_spans_mark_the_matched_word_in_any_spelling(shared_store: Store, before
     save(shared_store, "https://tricky.example/rss", [ParsedArticle(guid=title, title=title)])
     [hit] = search.search(shared_store.conn, f"lanh {marker}", limit=1000)
     marked = [hit.snippet[s:e] for s, e in hit.spans]
-    assert [search.fold(m) for m in marked] == ["lanh", marker]
+    assert [index.fold(m) for m in marked] == ["lanh", marker]
     assert word in hit.snippet
 
 
@@ -546,11 +546,11 @@ def test_a_second_process_writes_while_this_one_holds_the_lock(tmp_path: Path) -
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         from pathlib import Path
-        from tui.store import search
+        from tui.store import index, search
         from tui.model import FetchResult, ParsedArticle, ParsedFeed
         from tui.store.cache import Store
         store = Store.open(Path({str(tmp_path)!r}))
-        search.install(store.conn)
+        index.install(store.conn)
         feed_id = store.ensure_feeds(["https://b.example/rss"])["https://b.example/rss"]
         store.save_fetch(feed_id, FetchResult(status="ok", url="https://b.example/rss"),
                          ParsedFeed(title="Báo Điện tử", articles=[ParsedArticle(guid="2", title="Đường sắt cao tốc")]))
@@ -576,13 +576,13 @@ def test_a_cache_from_before_search_is_indexed_by_build(tmp_path: Path) -> None:
     strip_search(store.conn)
     old = save(store, "https://baothainguyen.vn/rss", [seed_article()] + [
         ParsedArticle(guid=str(n), title=f"Tin số {n}", summary="<p>Đảng bộ tỉnh họp.</p>") for n in range(30)])
-    search.install(store.conn)
-    assert search.needs_build(store.conn)
+    index.install(store.conn)
+    assert index.needs_build(store.conn)
     new = save(store, "https://b.example/rss", [ParsedArticle(guid="n", title="Đảng bộ huyện")])
     steps: list[tuple[int, int]] = []
-    search.build(store.conn, lambda done, total: steps.append((done, total)), batch=8)
+    index.build(store.conn, lambda done, total: steps.append((done, total)), batch=8)
     assert steps[0] == (0, 32) and steps[-1] == (32, 32) and len(steps) == 5
-    assert not search.needs_build(store.conn)
+    assert not index.needs_build(store.conn)
     assert ids(store, "dang bo huyen") == [new["n"]]
     assert len(ids(store, "dang bo")) == 32
     assert ids(store, "lanh dao trung uong") == [old["thai-nguyen-2020-05-23"]]
@@ -594,9 +594,9 @@ def test_new_articles_are_found_by_the_next_query(tmp_path: Path) -> None:
     """A refresh stores without indexing; the next query indexes what is new first."""
     store = Store.open(tmp_path)
     save(store, "https://a.example/rss", [ParsedArticle(guid="1", title="Mưa đá ở Thái Nguyên")])
-    assert search.needs_build(store.conn)
+    assert index.needs_build(store.conn)
     assert len(ids(store, "mua da")) == 1
-    assert not search.needs_build(store.conn)
+    assert not index.needs_build(store.conn)
     save(store, "https://a.example/rss", [ParsedArticle(guid="2", title="Mưa đá lần hai")])
     assert len(ids(store, "mua da")) == 2
     assert search.count_unread(store.conn, "thai nguyen") == 1
@@ -608,9 +608,9 @@ def test_build_inside_an_open_transaction(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
     strip_search(store.conn)
     save(store, "https://a.example/rss", [ParsedArticle(guid="1", title="Mưa đá")])
-    search.install(store.conn)
+    index.install(store.conn)
     with store.transaction() as conn:
-        search.build(conn, batch=1)
+        index.build(conn, batch=1)
         assert conn.in_transaction
     assert len(ids(store, "mua da")) == 1
     store.close()
@@ -620,20 +620,20 @@ def test_a_new_index_version_rebuilds(store: Store) -> None:
     save(store, "https://a.example/rss", [ParsedArticle(guid="1", title="Sông Hồng")])
     with store.transaction() as conn:
         conn.execute("UPDATE search_meta SET value = 'older' WHERE key = 'version'")
-    search.install(store.conn)
-    assert search.needs_build(store.conn)
+    index.install(store.conn)
+    assert index.needs_build(store.conn)
     assert store.conn.execute("SELECT count(*) FROM article_fts_docsize").fetchone()[0] == 0
     assert len(ids(store, "song hong")) == 1  # the query rebuilt the index first
-    assert not search.needs_build(store.conn)
+    assert not index.needs_build(store.conn)
     assert_index_exact(store.conn)
 
 
 def test_install_twice_and_from_a_second_connection_changes_nothing(store: Store, tmp_path: Path) -> None:
     save(store, "https://a.example/rss", [ParsedArticle(guid="1", title="Hồ Gươm")])
     schema = store.conn.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
-    search.install(store.conn)
+    index.install(store.conn)
     other = Store.open(tmp_path)
-    search.install(other.conn)
+    index.install(other.conn)
     assert other.conn.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall() == schema
-    assert len(ids(other, "ho guom")) == 1 and not search.needs_build(other.conn)
+    assert len(ids(other, "ho guom")) == 1 and not index.needs_build(other.conn)
     other.close()

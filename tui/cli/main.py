@@ -328,7 +328,7 @@ def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 
 def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
-    from tui.store import search
+    from tui.store import index, search
 
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -338,7 +338,7 @@ def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
         rows = store.feeds()
         titles = feed_titles(config, rows)
         urls = {row.id: row.url for row in rows}
-        if search.needs_build(store.conn):
+        if index.needs_build(store.conn):
             tty = sys.stderr.isatty()
 
             def progress(done: int, total: int) -> None:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.store import index
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 
 DB_NAME = "docbao.db"
@@ -232,9 +233,7 @@ class Store:
             conn.execute("PRAGMA cache_size = -16000")
             if version < SCHEMA_VERSION:
                 _migrate(conn, version)
-            from tui.store import search  # the full-text index is kept by triggers that call its folding
-
-            search.install(conn)
+            index.install(conn)  # the full-text index: its triggers call the folding functions
         except BaseException:
             conn.close()
             raise

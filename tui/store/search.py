@@ -1,19 +1,6 @@
-"""Full-text search over the cache, insensitive to case and diacritics.
-
-Readers type Vietnamese without its marks ("lanh dao" for "Lãnh đạo"), so both the index
-and the query are folded the same way: case folded, Unicode compatibility forms decomposed
-(NFKD), every combining mark dropped and the letters that carry no combining mark (đ, ø,
-ł ...) mapped to their base letter. The index is an FTS5 table kept by SQL triggers that
-call folding functions registered on the connection, so every write the store makes (a
-refresh, an edit, a prune, a forgotten feed) updates the index in the same transaction and
-the store needs to know nothing about search beyond calling `install()`.
-
-The index is contentless (it keeps only the postings, not a second copy of the text). A
-contentless FTS5 table on SQLite 3.40 can only forget a row when given the values it was
-indexed with, so the triggers recompute them from the rows as they are just before a
-change (BEFORE triggers) and index the new state after it (AFTER triggers); each side acts
-only when the row is, or is not, in the index (its `_docsize` entry), which keeps a row
-from being removed or added twice and lets `build()` index a cache that predates search.
+"""Full-text search over the cache, insensitive to case and diacritics: the query language
+and the queries. The index itself (tables, triggers, folding) is schema and lives in
+tui.store.index.
 
 User input never reaches FTS5 as syntax: the parser folds and splits each word into tokens
 and the MATCH expression is built from quoted tokens only.
@@ -21,54 +8,40 @@ and the MATCH expression is built from quoted tokens only.
 
 from __future__ import annotations
 
-import html
 import re
 import sqlite3
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from tui.store.index import (
+    CJK_CHAR,
+    FTS_TABLE,
+    SEPARATOR,
+    WORD_CHAR,
+    build,
+    fold,
+    fold_mapped,
+    html_text,
+    index_form,
+    needs_build,
+    tokens,
+)
 
 if TYPE_CHECKING:
     from tui.config import Config
     from tui.store.cache import FeedRow
 
-# Bump when folding, tokenizing or the index's columns change: install() then drops and
-# recreates the index and needs_build() reports that build() must run.
-INDEX_VERSION = "2"
 
-FTS_TABLE = "article_fts"
-_SOURCE_VIEW = "article_fts_source"
-_META_TABLE = "search_meta"
-_COLUMNS = ("title", "author", "feed", "body", "extract")
-# bm25 weights, in _COLUMNS order: a word in the title says more than one in the body.
+# bm25 weights, in COLUMNS order: a word in the title says more than one in the body.
 _WEIGHTS = (10.0, 3.0, 2.0, 1.0, 1.0)
 _SNIPPET_WIDTH = 160
 _SNIPPET_SCAN = 20_000  # characters of a text searched for a snippet
-_BUILD_BATCH = 2000
-_OPTIMIZE_FROM = 20_000  # articles indexed in one build() before the index is merged whole
 _MANY_MATCHES = 5000  # beyond this, list matches by walking an index rather than by id
 _SCORE = f"bm25({FTS_TABLE}, {', '.join(str(w) for w in _WEIGHTS)})"
 
-# Letters that have no decomposition but that people type without their stroke or slash.
-_BASE_LETTERS = {
-    "đ": "d", "ð": "d", "ø": "o", "ł": "l", "ħ": "h", "ŧ": "t", "ı": "i", "ŀ": "l",
-    "æ": "ae", "œ": "oe", "þ": "th", "ƀ": "b", "ɨ": "i", "ʉ": "u", "ƶ": "z",
-}
-
-# Han ideographs and kana are written without spaces: each is indexed as a token of its
-# own, and a query word in them becomes a phrase of those characters.
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-# These three take 9 ms to compile: they are left to re's cache, compiled on first use,
-# so that opening the cache does not pay for them.
-_CJK_CHAR = f"[{_CJK}]"
-_CJK_SPACED = f"([{_CJK}])"
-_WORD_CHAR = f"[^\\W_{_CJK}]"  # a letter or digit that is not CJK
-_TOKEN = f"[{_CJK}]|{_WORD_CHAR}+"
-_SEPARATOR = "[\\W_]"
 _SPACES = re.compile(r"\s+")
 _UNTIDY_SPACE = re.compile(r"\s{2,}|[^\S ]")  # what a one-line snippet turns into one space
 _NOT_SPACE = re.compile(r"\S")
@@ -76,345 +49,6 @@ _NOT_SPACE = re.compile(r"\S")
 
 class QueryError(Exception):
     """A query that cannot be read; the message says what to change."""
-
-
-# ------------------------------------------------------------------------- folding
-class _FoldTable(dict[int, str]):
-    """str.translate table that folds each character, filled on first sight.
-
-    Folding character by character gives the same result as folding the whole string
-    (NFKD, case folding and mark removal never look at neighbours once marks are dropped),
-    and it lets a snippet map folded offsets back to the original text.
-    """
-
-    def __missing__(self, codepoint: int) -> str:
-        text = unicodedata.normalize("NFKD", chr(codepoint))
-        text = unicodedata.normalize("NFKD", text.casefold())
-        folded = "".join(
-            _BASE_LETTERS.get(ch, ch) for ch in text if not unicodedata.category(ch).startswith("M")
-        )
-        self[codepoint] = folded
-        return folded
-
-
-_FOLD = _FoldTable()
-
-
-class _IndexFoldTable(dict[int, str]):
-    """Like _FOLD, with CJK characters spaced apart into tokens of their own: one
-    str.translate pass instead of a regex substitution per character."""
-
-    def __missing__(self, codepoint: int) -> str:
-        spaced = re.sub(_CJK_SPACED, r" \1 ", _FOLD[codepoint])
-        self[codepoint] = spaced
-        return spaced
-
-
-_INDEX_FOLD = _IndexFoldTable()
-_FOLDS_TO_ONE: set[str] = {chr(code) for code in range(128)}  # grows with the characters seen
-_NOT_LATIN = re.compile("[^\x00-\x7f\u0300-\u036f]")
-_COMBINING = re.compile("[\u0300-\u036f]")
-
-
-def fold(text: str) -> str:
-    """The form search compares: lower case, no diacritics, đ -> d, NFKD compatibility forms.
-
-    "Lãnh Đạo", "LÃNH ĐẠO" and "lanh dao" all fold to "lanh dao", whether the input is
-    NFC or NFD.
-    """
-    if text.isascii():
-        return text.lower()
-    latin = _fold_latin(text)
-    return latin if latin is not None else text.translate(_FOLD)
-
-
-def _fold_latin(text: str) -> str | None:
-    """fold(text) for text in Latin letters (Vietnamese included), else None.
-
-    Such text decomposes to ASCII and combining marks only, and then dropping the marks is
-    all that is left to do, at half the cost of the table.
-    """
-    decomposed = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    if _NOT_LATIN.search(decomposed) is not None:
-        return None
-    return decomposed.encode("ascii", "ignore").decode("ascii").lower()
-
-
-def _fold_mapped(text: str) -> tuple[str, list[int] | None]:
-    """fold(text), with the offsets that map it back to `text` when they are not one to one.
-
-    Latin text keeps one folded character per character unless it has combining marks of
-    its own (NFD) or expands (ligatures, "…"), and either shows in the length.
-    """
-    if text.isascii():
-        return text.lower(), None
-    latin = _fold_latin(text)
-    if latin is not None and len(latin) == len(text) and _COMBINING.search(text) is None:
-        return latin, None
-    return (latin if latin is not None else text.translate(_FOLD)), _folded_offsets(text)
-
-
-def _folded_offsets(text: str) -> list[int] | None:
-    """For each character of fold(text), the offset in `text` of the character it came from;
-    None when every character folds to exactly one (the usual case: offsets are equal)."""
-    unknown = set(text) - _FOLDS_TO_ONE
-    odd = False
-    for ch in unknown:
-        if len(_FOLD[ord(ch)]) == 1:
-            _FOLDS_TO_ONE.add(ch)
-        else:
-            odd = True
-    if not odd:
-        return None
-    offsets: list[int] = []
-    for index, ch in enumerate(text):
-        offsets.extend([index] * len(_FOLD[ord(ch)]))
-    offsets.append(len(text))
-    return offsets
-
-
-def _index_form(text: str) -> str:
-    """Folded text as the index sees it: CJK characters spaced apart into tokens."""
-    if text.isascii():
-        return text.lower()
-    latin = _fold_latin(text)
-    return latin if latin is not None else text.translate(_INDEX_FOLD)
-
-
-def _tokens(text: str) -> list[str]:
-    """The tokens FTS5 (unicode61 over the index form) finds in already folded text."""
-    return re.findall(_TOKEN, text)
-
-
-# Stored HTML comes out of the sanitizer, which writes tag names in lower case.
-_INLINE_TAGS = re.compile(
-    r"</?(?:a|abbr|acronym|b|bdi|big|cite|code|del|dfn|em|font|i|ins|kbd|mark|q|s|samp|small"
-    r"|span|strike|strong|sub|sup|time|tt|u|var)(?=[\s/>])[^>]*>"
-)
-_HIDDEN = re.compile(r"<(script|style|template)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
-_ANY_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
-
-
-def _html_text(fragment: str) -> str:
-    """Stored HTML as plain text: what is indexed and what a snippet quotes.
-
-    Inline tags vanish ("wo<b>rd</b>" is one word) while block tags separate words
-    ("<p>a</p><p>b</p>" is two). Whitespace is left as it comes: the tokenizer skips it
-    and a snippet tidies only its own few characters, which keeps this cheap enough to
-    run for every article a refresh writes.
-    """
-    if not fragment:
-        return ""
-    if "<" in fragment:
-        if "<!--" in fragment or "<script" in fragment or "<style" in fragment or "<template" in fragment:
-            fragment = _HIDDEN.sub(" ", fragment)
-        fragment = _INLINE_TAGS.sub("", fragment)
-        fragment = _ANY_TAG.sub(" ", fragment)
-    if "&" in fragment:
-        fragment = html.unescape(fragment)
-    return fragment
-
-
-def _sql_fold(value: object) -> str:
-    if value is None:
-        return ""
-    return _index_form(value if isinstance(value, str) else str(value))
-
-
-def _sql_html_text(value: object) -> str:
-    if value is None:
-        return ""
-    return _html_text(value if isinstance(value, str) else str(value))
-
-
-# ------------------------------------------------------------------------ the index
-def _remove(where: str) -> str:
-    """SQL that takes the matching rows out of the index, with the values they were indexed with."""
-    return (
-        f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, {', '.join(_COLUMNS)})"
-        f" SELECT 'delete', s.id, {', '.join('s.' + c for c in _COLUMNS)} FROM {_SOURCE_VIEW} s"
-        f" WHERE {where} AND EXISTS (SELECT 1 FROM {FTS_TABLE}_docsize d WHERE d.id = s.id)"
-    )
-
-
-def _add(where: str) -> str:
-    """SQL that indexes the matching rows as they are now (rows already indexed are left)."""
-    return (
-        f"INSERT INTO {FTS_TABLE} (rowid, {', '.join(_COLUMNS)})"
-        f" SELECT s.id, {', '.join('s.' + c for c in _COLUMNS)} FROM {_SOURCE_VIEW} s"
-        f" WHERE {where} AND NOT EXISTS (SELECT 1 FROM {FTS_TABLE}_docsize d WHERE d.id = s.id)"
-    )
-
-
-_ARTICLE_CHANGED = (
-    "OLD.title IS NOT NEW.title OR OLD.author IS NOT NEW.author OR OLD.content IS NOT NEW.content"
-    " OR OLD.summary IS NOT NEW.summary OR OLD.feed_id IS NOT NEW.feed_id OR OLD.id IS NOT NEW.id"
-)
-_ARTICLE_COLUMNS = "title, author, content, summary, feed_id, id"
-_EXTRACT_CHANGED = "OLD.text IS NOT NEW.text OR OLD.article_id IS NOT NEW.article_id"
-_EXTRACT_IDS = "s.id IN (OLD.article_id, NEW.article_id)"
-
-# name -> (when it fires, what it does); the BEFORE side removes the old state, the AFTER
-# side adds the new one. Deleting an article removes it BEFORE the delete, while its extract and its
-# feed are still there (the cascade that deletes them runs after the row is gone); deleting
-# a feed removes its articles before the cascade for the same reason.
-_TRIGGERS: dict[str, tuple[str, str]] = {
-    # New articles are not indexed as they are inserted: a refresh writing 25,000 of them
-    # would spend more time indexing than everything else. catch_up() indexes them in
-    # batches before any query reads the index.
-    "article_fts_article_update_old": (f"BEFORE UPDATE OF {_ARTICLE_COLUMNS} ON articles WHEN {_ARTICLE_CHANGED}",
-                                       _remove("s.id = OLD.id")),
-    "article_fts_article_update_new": (f"AFTER UPDATE OF {_ARTICLE_COLUMNS} ON articles WHEN {_ARTICLE_CHANGED}",
-                                       _add("s.id = NEW.id")),
-    "article_fts_article_delete": ("BEFORE DELETE ON articles", _remove("s.id = OLD.id")),
-    # BEFORE INSERT fires for every INSERT, also one that ends as an upsert's UPDATE or
-    # replaces a row (INSERT OR REPLACE runs no delete trigger): it removes whatever extract
-    # was indexed, and the AFTER side of whichever happened adds the article back. The
-    # AFTER UPDATE side therefore runs for any update, not only one that changes the text.
-    "article_fts_extract_insert_old": ("BEFORE INSERT ON extracts", _remove("s.id = NEW.article_id")),
-    "article_fts_extract_insert_new": ("AFTER INSERT ON extracts", _add("s.id = NEW.article_id")),
-    "article_fts_extract_update_old": (f"BEFORE UPDATE OF text, article_id ON extracts WHEN {_EXTRACT_CHANGED}",
-                                       _remove(_EXTRACT_IDS)),
-    "article_fts_extract_update_new": ("AFTER UPDATE ON extracts", _add(_EXTRACT_IDS)),
-    "article_fts_extract_delete_old": ("BEFORE DELETE ON extracts", _remove("s.id = OLD.article_id")),
-    "article_fts_extract_delete_new": ("AFTER DELETE ON extracts", _add("s.id = OLD.article_id")),
-    "article_fts_feed_title_old": ("BEFORE UPDATE OF title ON feeds WHEN OLD.title IS NOT NEW.title",
-                                   _remove("s.feed_id = OLD.id")),
-    "article_fts_feed_title_new": ("AFTER UPDATE OF title ON feeds WHEN OLD.title IS NOT NEW.title",
-                                   _add("s.feed_id = NEW.id")),
-    "article_fts_feed_delete": ("BEFORE DELETE ON feeds", _remove("s.feed_id = OLD.id")),
-}
-
-_SCHEMA: list[str] = [
-    f"CREATE TABLE IF NOT EXISTS {_META_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({', '.join(_COLUMNS)},"
-    " content='', tokenize='unicode61 remove_diacritics 0')",
-    # merge segments 16 at a time rather than 4: a refresh writes one small segment per
-    # feed, and merging them less eagerly cut indexing time by a fifth in the benchmark
-    # with no measurable cost to queries (100,000 articles)
-    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('automerge', 16)",
-    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('crisismerge', 64)",
-    # what the index holds for each article, computed from the rows as they are
-    f"""CREATE VIEW {_SOURCE_VIEW} AS SELECT a.id AS id, a.feed_id AS feed_id,
-        docbao_fold(a.title) AS title, docbao_fold(a.author) AS author,
-        docbao_fold(f.title) AS feed,
-        docbao_fold(docbao_html_text(CASE WHEN a.content != '' THEN a.content ELSE a.summary END)) AS body,
-        docbao_fold(e.text) AS extract
-        FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id LEFT JOIN extracts e ON e.article_id = a.id""",
-    *(f"CREATE TRIGGER {name} {when} BEGIN {action}; END" for name, (when, action) in _TRIGGERS.items()),
-    f"INSERT OR REPLACE INTO {_META_TABLE} (key, value) VALUES ('version', '{INDEX_VERSION}')",
-]
-
-
-def _register(conn: sqlite3.Connection) -> None:
-    conn.create_function("docbao_fold", 1, _sql_fold, deterministic=True)
-    conn.create_function("docbao_html_text", 1, _sql_html_text, deterministic=True)
-
-
-def _installed(conn: sqlite3.Connection) -> bool:
-    names = {row[0] for row in conn.execute(
-        "SELECT name FROM sqlite_master WHERE name IN (?, ?, ?" + ", ?" * len(_TRIGGERS) + ")",
-        (FTS_TABLE, _SOURCE_VIEW, _META_TABLE, *_TRIGGERS),
-    )}
-    if len(names) != 3 + len(_TRIGGERS):
-        return False
-    row = conn.execute(f"SELECT value FROM {_META_TABLE} WHERE key = 'version'").fetchone()
-    return row is not None and row[0] == INDEX_VERSION
-
-
-@contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[None]:
-    """A write inside the caller's transaction when one is open, else its own BEGIN IMMEDIATE."""
-    if conn.in_transaction:
-        conn.execute("SAVEPOINT docbao_search")
-        try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK TO docbao_search")
-            conn.execute("RELEASE docbao_search")
-            raise
-        conn.execute("RELEASE docbao_search")
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def install(conn: sqlite3.Connection) -> None:
-    """Register the folding functions on `conn` and create the index and its triggers if missing.
-
-    Call it on every connection that writes articles, feeds or extracts: the triggers call
-    the functions, and a connection without them cannot write those tables. When anything
-    is missing or was made by another INDEX_VERSION, everything is recreated with an empty
-    index; needs_build() then says build() must fill it. The triggers assume SQLite's
-    default recursive_triggers = OFF.
-    """
-    _register(conn)
-    if _installed(conn):
-        return
-    with _write(conn):
-        if _installed(conn):  # another process did it while this one waited for the lock
-            return
-        for name in _TRIGGERS:
-            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
-        conn.execute(f"DROP VIEW IF EXISTS {_SOURCE_VIEW}")
-        conn.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
-        for statement in _SCHEMA:
-            conn.execute(statement)
-
-
-def _unindexed(conn: sqlite3.Connection) -> int:
-    articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-    indexed = conn.execute(f"SELECT count(*) FROM {FTS_TABLE}_docsize").fetchone()[0]
-    return int(articles) - int(indexed)
-
-
-def needs_build(conn: sqlite3.Connection) -> bool:
-    """True when some articles are not in the index (a cache from before search, or a new INDEX_VERSION)."""
-    if not _installed(conn):
-        return True
-    return _unindexed(conn) > 0
-
-
-def build(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None,
-          *, batch: int = _BUILD_BATCH) -> None:
-    """Index every article that is not yet in the index, in batches of `batch` rows.
-
-    Each batch is its own transaction (or a savepoint in the caller's), so other processes
-    can write between batches and an interrupted build resumes where it stopped. Articles
-    inserted meanwhile wait for the next call. `progress(done, total)` follows each batch.
-    """
-    install(conn)
-    total = max(_unindexed(conn), 0)
-    done = 0
-    last_id = 0
-    if progress is not None:
-        progress(0, total)
-    while True:
-        with _write(conn):
-            ids = [row[0] for row in conn.execute(
-                f"SELECT a.id FROM articles a WHERE a.id > ? AND NOT EXISTS"
-                f" (SELECT 1 FROM {FTS_TABLE}_docsize d WHERE d.id = a.id) ORDER BY a.id LIMIT ?",
-                (last_id, batch),
-            )]
-            if ids:
-                conn.execute(_add("s.id >= ? AND s.id <= ?"), (ids[0], ids[-1]))
-        if not ids:
-            break
-        last_id = ids[-1]
-        done += len(ids)
-        if progress is not None:
-            progress(done, max(total, done))
-    if done >= _OPTIMIZE_FROM:
-        with _write(conn):
-            # one segment instead of one per batch: smaller and faster to query (about
-            # 1.5 s for 100,000 articles, so not after the catch-up of an ordinary refresh,
-            # whose few segments FTS5's automerge folds in)
-            conn.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('optimize')")
 
 
 def feed_tags(config: Config, rows: Sequence[FeedRow]) -> dict[str, list[int]]:
@@ -528,10 +162,10 @@ def _lex(text: str) -> Iterator[tuple[bool, str, str | None, bool]]:
 
 
 def _term(text: str, prefix: bool) -> Term | None:
-    tokens = tuple(_tokens(_index_form(text)))
-    if not tokens:
+    found = tuple(tokens(index_form(text)))
+    if not found:
         return None
-    return Term(tokens, prefix)
+    return Term(found, prefix)
 
 
 def _date(key: str, value: str) -> When:
@@ -908,14 +542,14 @@ def _term_pattern(term: Term) -> str:
     parts: list[str] = []
     for index, token in enumerate(term.tokens):
         if index:
-            joined_cjk = re.match(_CJK_CHAR, token) or re.match(_CJK_CHAR, term.tokens[index - 1][-1])
-            parts.append(f"{_SEPARATOR}*" if joined_cjk else f"{_SEPARATOR}+")
+            joined_cjk = re.match(CJK_CHAR, token) or re.match(CJK_CHAR, term.tokens[index - 1][-1])
+            parts.append(f"{SEPARATOR}*" if joined_cjk else f"{SEPARATOR}+")
         parts.append(re.escape(token))
-        if index == 0 and not re.match(_CJK_CHAR, token):
-            parts.append(f"(?<!{_WORD_CHAR}{re.escape(token)})")
+        if index == 0 and not re.match(CJK_CHAR, token):
+            parts.append(f"(?<!{WORD_CHAR}{re.escape(token)})")
     last = term.tokens[-1][-1]
-    if not re.match(_CJK_CHAR, last):
-        parts.append(f"{_WORD_CHAR}*" if term.prefix else f"(?!{_WORD_CHAR})")
+    if not re.match(CJK_CHAR, last):
+        parts.append(f"{WORD_CHAR}*" if term.prefix else f"(?!{WORD_CHAR})")
     return "".join(parts)
 
 
@@ -940,7 +574,7 @@ def _to_original(text: str, offsets: list[int] | None, start: int, end: int) -> 
 def _snippet(text: str, matcher: re.Pattern[str]) -> tuple[int, str, list[tuple[int, int]]]:
     """(distinct terms found, snippet, spans) for the window of `text` with the most terms."""
     text = text[:_SNIPPET_SCAN]
-    folded, offsets = _fold_mapped(text)
+    folded, offsets = fold_mapped(text)
     found = [(m.start(), m.end(), m.lastgroup) for _, m in zip(range(60), matcher.finditer(folded))]
     if not found:
         return 0, "", []
@@ -1015,7 +649,7 @@ def _snippets(conn: sqlite3.Connection, ids: list[int], terms: list[Term]) -> di
             "SELECT a.id, a.title, a.content, a.summary, e.text FROM articles a LEFT JOIN extracts e"
             f" ON e.article_id = a.id WHERE a.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
     for article_id, title, content, summary, extract in rows:
-        sources = [_html_text(content or summary or ""), extract or "", title or ""]
+        sources = [html_text(content or summary or ""), extract or "", title or ""]
         chosen: tuple[str, list[tuple[int, int]]] | None = None
         if matcher is not None:
             best = 0
