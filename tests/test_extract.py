@@ -20,7 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui.content.extract import Extract, decode_html, extract_article
+from tui.content.charset import decode_html
+from tui.content.extract import Extract, extract_article
 from tui.model import FeedError
 
 PAGES = Path(__file__).parent / "data" / "pages"

@@ -7,8 +7,8 @@ buttons, related-article lists, comments and footers. Everything here is pure an
 at once, and nothing here keeps state between calls.
 
 trafilatura does the boilerplate removal. Around it this module adds what a feed reader needs
-and trafilatura leaves to its caller: decoding legacy charsets (gb2312, windows-1252,
-windows-1258 with its combining tone marks), keeping a lead paragraph that sits outside the
+and trafilatura leaves to its caller: decoding legacy charsets through tui.content.charset
+(gb2312, windows-1252, windows-1258 with its combining tone marks), keeping a lead paragraph that sits outside the
 body container (Vietnamese sites put the "sapo" in its own heading), a byline written as the
 last bold line of the body, a publication time with its time zone, links resolved against the
 page, and HTML sanitized for the renderer.
@@ -16,11 +16,9 @@ page, and HTML sanitized for the renderer.
 
 from __future__ import annotations
 
-import codecs
 import json
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from tui.model import FeedError
+from tui.content.charset import decode_html
 from tui.content.sanitize import (
     clean_line, clean_text, drop_control_refs, html_to_line, is_openable_url, sanitize_html,
 )
@@ -53,175 +52,6 @@ class Extract:
     published: int | None = None  # epoch seconds UTC
     image: str = ""  # lead image URL (absolute http/https), "" when the page names none
     lead: str = ""  # the standfirst / description, plain text
-
-
-# ---------------------------------------------------------------------------------------------
-# Decoding
-
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-
-# Labels browsers treat as a superset (WHATWG Encoding Standard): a page declared gb2312 or
-# iso-8859-1 routinely uses characters only the superset has, and decoding it with the narrow
-# codec would turn them into replacement characters.
-_SUPERSETS = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "gb_2312-80": "gb18030",
-    "gb_2312": "gb18030",
-    "csgb2312": "gb18030",
-    "chinese": "gb18030",
-    "euc-cn": "gb18030",
-    "iso-8859-1": "cp1252",
-    "iso8859-1": "cp1252",
-    "iso_8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "l1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-    "iso-8859-9": "cp1254",
-    "latin5": "cp1254",
-    "tis-620": "cp874",
-    "iso-8859-11": "cp874",
-    "windows-874": "cp874",
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "sjis": "cp932",
-    "x-sjis": "cp932",
-    "windows-31j": "cp932",
-    "euc-kr": "cp949",
-    "ks_c_5601-1987": "cp949",
-    "big5": "big5hkscs",
-    "x-x-big5": "big5hkscs",
-}
-_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9._:\-]+)""", re.I)
-_META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9._:\-]+)""", re.I)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._:\-]+)""", re.I)
-_PRESCAN_BYTES = 16384
-# A declared charset is kept when only a few bytes are invalid in it (a truncated or lightly
-# damaged page); past this share the declaration is taken to be wrong.
-_MAX_BAD_SHARE = 0.001
-
-
-def _codec(label: str, *, from_meta: bool = False) -> str | None:
-    """The Python codec for a charset label, or None for a label Python does not know."""
-    label = label.strip().strip("\"'").lower()
-    if not label:
-        return None
-    label = _SUPERSETS.get(label, label)
-    try:
-        name = codecs.lookup(label).name
-    except LookupError:
-        return None
-    if from_meta and name.startswith(("utf-16", "utf-32")):
-        # A <meta> that could be read as ASCII cannot be right about UTF-16 (WHATWG rule).
-        return "utf-8"
-    return name
-
-
-def _decode_declared(data: bytes, codec: str) -> str | None:
-    """Decode with a declared charset unless the bytes show the declaration is wrong."""
-    try:
-        return data.decode(codec)
-    except UnicodeDecodeError:
-        pass
-    except LookupError:
-        return None
-    text = data.decode(codec, "replace")
-    bad = text.count("\ufffd")
-    if bad <= max(2, len(text) * _MAX_BAD_SHARE):
-        return text
-    return None
-
-
-# The legacy encodings web pages are written in (WHATWG Encoding Standard). Detection picks
-# among these only: DOS and Mac-Central-European code pages read short Latin pages "cleanly"
-# too, and no web page uses them.
-_WEB_CODECS = [
-    "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258",
-    "iso8859_2", "iso8859_3", "iso8859_4", "iso8859_5", "iso8859_6", "iso8859_7", "iso8859_8",
-    "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16", "koi8_r", "koi8_u",
-    "cp866", "mac_roman", "mac_cyrillic", "cp874", "gb18030", "big5hkscs", "euc_jp", "iso2022_jp",
-    "cp932", "cp949",
-]
-_UTF16 = ["utf_16", "utf_16_le", "utf_16_be"]
-
-
-def _detect(data: bytes) -> str | None:
-    """Guess the charset of undeclared bytes that are not UTF-8.
-
-    Short Latin-script pages decode equally cleanly in several code pages, and
-    charset-normalizer then ranks them by a language guess that a few accented words cannot
-    support; among the cleanest readings windows-1252, the web's default for undeclared
-    pages, wins. Vietnamese (windows-1258) and Cyrillic pages do not read cleanly as
-    windows-1252, so this never overrides them. UTF-16 is only considered when there are NUL
-    bytes: HTML in UTF-16 is mostly ASCII, which UTF-16 writes with a NUL in every other byte.
-    """
-    from charset_normalizer import from_bytes
-
-    candidates = _WEB_CODECS + _UTF16 if b"\x00" in data else _WEB_CODECS
-    matches = list(from_bytes(data, cp_isolation=candidates))
-    if not matches:
-        return None
-    cleanest = min(match.chaos for match in matches)
-    best = next(
-        (m for m in matches if m.encoding == "cp1252" and m.chaos <= cleanest), matches[0]
-    )
-    if not best.encoding:
-        return None
-    return data.decode(_codec(best.encoding) or best.encoding, "replace")
-
-
-def decode_html(data: bytes, content_type: str = "") -> str:
-    """The page as text, NFC, whatever charset it came in.
-
-    Order: a byte-order mark; then bytes that are valid UTF-8 are UTF-8; then the charset of
-    the HTTP Content-Type; then <meta charset> / <meta http-equiv> (or an XML declaration) in
-    the first 16 KB; then detection by charset-normalizer. A BOM cannot be there by accident,
-    and neither can a page of valid multi-byte UTF-8: pages saved or re-served as UTF-8 keep
-    their old "gb2312" or "iso-8859-1" declaration, and trusting it would garble every line.
-    Declared gb2312/gbk and iso-8859-1/ascii decode as their supersets gb18030 and
-    windows-1252, as in browsers. Never raises: a page that cannot be decoded any better
-    comes back as UTF-8 with replacement characters.
-    """
-    try:
-        text = _decode(bytes(data), content_type or "")
-    except Exception:  # noqa: BLE001 - the contract is "always a str"; codecs raise odd things
-        text = bytes(data).decode("utf-8", "replace")
-    # windows-1258 writes Vietnamese tone marks as combining characters; NFC composes them.
-    return unicodedata.normalize("NFC", text.lstrip("\ufeff"))
-
-
-def _decode(data: bytes, content_type: str) -> str:
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(codec, "replace")
-    if b"\x00" not in data:  # UTF-16 without a BOM is valid UTF-8 full of NULs
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    declared: list[str] = []
-    if match := _HEADER_CHARSET.search(content_type):
-        if codec := _codec(match.group(1)):
-            declared.append(codec)
-    head = data[:_PRESCAN_BYTES]
-    for pattern in (_XML_ENCODING, _META_CHARSET):
-        if match := pattern.search(head):
-            codec = _codec(match.group(1).decode("ascii", "replace"), from_meta=True)
-            if codec and codec not in declared:
-                declared.append(codec)
-    for codec in declared:
-        if (text := _decode_declared(data, codec)) is not None:
-            return text
-    if (text := _detect(data)) is not None:
-        return text
-    return data.decode(declared[0] if declared else "utf-8", "replace")
 
 
 # ---------------------------------------------------------------------------------------------

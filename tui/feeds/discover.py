@@ -7,13 +7,13 @@ that a typo'd URL answering with an HTML page is never added as a feed.
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 from tui.feeds.opml import normalise_url
+from tui.content.charset import decode_html, wide_encoding
 from tui.content.sanitize import clean_line, is_openable_url
 
 # Paths where blog engines publish a feed when the page does not announce one: WordPress
@@ -30,7 +30,6 @@ FEED_TYPES = (
     "application/json",
 )
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
 _SNIFF_BYTES = 8192
 
 
@@ -62,26 +61,6 @@ class _LinkCollector(HTMLParser):
             self.base = first["href"]
 
 
-def _decode_html(data: bytes) -> str:
-    """Page text: BOM first, then a <meta charset> near the top, then UTF-8, then cp1252."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                          (codecs.BOM_UTF16_BE, "utf-16-be")):
-        if data.startswith(bom):
-            return data[len(bom):].decode(encoding, errors="replace")
-    match = _META_CHARSET.search(data[:4096])
-    if match:
-        try:
-            encoding = codecs.lookup(match.group(1).decode("ascii")).name
-        except (LookupError, UnicodeDecodeError):
-            encoding = ""
-        if encoding and not encoding.startswith("utf-16"):  # a page read as bytes is not UTF-16
-            return data.decode(encoding, errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
 def discover_feeds(html: bytes, base_url: str) -> list[DiscoveredFeed]:
     """The feeds a page announces with <link rel="alternate" type="…feed type…">.
 
@@ -92,7 +71,7 @@ def discover_feeds(html: bytes, base_url: str) -> list[DiscoveredFeed]:
     left out.
     """
     parser = _LinkCollector()
-    parser.feed(_decode_html(html))
+    parser.feed(decode_html(html))
     parser.close()
     base = base_url
     if parser.base:
@@ -131,22 +110,6 @@ _JSON_FEED_KEYS = re.compile(rb'"(?:feed_url|home_page_url)"\s*:')
 _RSS_RDF_NAMESPACES = ("purl.org/rss/1.0", "my.netscape.com/rdf/simple/0.9")
 _FEED_CONTENT_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml",
                        "application/feed+json")
-
-
-def _wide_encoding(data: bytes) -> str | None:
-    """UTF-16 or UTF-32, told by a BOM or by the zero bytes around the first "<" or "{"."""
-    # UTF-32 first: its little-endian BOM begins with UTF-16's.
-    for marks, encoding in (
-        ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
-        ((b"<\x00\x00\x00", b"{\x00\x00\x00"), "utf-32-le"),
-        ((b"\x00\x00\x00<", b"\x00\x00\x00{"), "utf-32-be"),
-        ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
-        ((b"<\x00", b"{\x00"), "utf-16-le"),
-        ((b"\x00<", b"\x00{"), "utf-16-be"),
-    ):
-        if data.startswith(marks):
-            return encoding
-    return None
 
 
 def _sniff_text(data: bytes, encoding: str | None) -> str:
@@ -200,7 +163,7 @@ def looks_like_feed(data: bytes, content_type: str) -> bool:
     names its JSON Feed version, wherever that key sits.
     """
     kind = content_type.split(";", 1)[0].strip().lower()
-    encoding = _wide_encoding(data)
+    encoding = wide_encoding(data)
     text = _sniff_text(data, encoding)
     if text.lstrip("\ufeff\xef\xbb\xbf \t\r\n").startswith("{"):
         body = data if encoding is None else data.decode(encoding, errors="replace").encode()

@@ -10,7 +10,6 @@ expanded, only http(s) feed URLs are accepted, and commands (`|cmd`, newsboat's 
 
 from __future__ import annotations
 
-import codecs
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from tui.content.charset import to_utf8_xml
 from tui.content.sanitize import clean_line, is_openable_url
 
 # docbao's own attributes in OPML (only `hidden` so far). Other readers ignore a namespaced
@@ -33,7 +33,6 @@ MAX_FOLDER_DEPTH = 16
 MAX_URL_LENGTH = 4096
 _WHAT_LENGTH = 200
 
-_DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*(["'])([A-Za-z0-9._:-]+)(["'])""")
 _BARE_AMPERSAND = re.compile(rb"&(?!(?:[A-Za-z_][\w.-]*|#[0-9]+|#x[0-9A-Fa-f]+);)")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -200,7 +199,7 @@ def _parse_xml(data: bytes) -> ET.Element:
         data = stripped  # whitespace before the declaration is an error to expat
     if not data.strip():
         raise ValueError("not an OPML file: it is empty")
-    data = _to_utf8(data)
+    data = to_utf8_xml(data)
     try:
         return _defused_fromstring(data)
     except ET.ParseError as first:
@@ -211,25 +210,6 @@ def _parse_xml(data: bytes) -> ET.Element:
             except ET.ParseError:
                 pass
         raise ValueError(f"not an OPML file: it is not well-formed XML ({first})") from None
-
-
-def _to_utf8(data: bytes) -> bytes:
-    """The document re-encoded as UTF-8 when it declares an 8-bit or multi-byte codec.
-
-    expat reads only UTF-8, UTF-16, ASCII and Latin-1 itself and refuses multi-byte codecs
-    such as Shift_JIS or GB2312 outright; Python's codecs read them all.
-    """
-    match = _DECLARED_ENCODING.match(data)
-    if not match:
-        return data
-    try:
-        codec = codecs.lookup(match.group(2).decode("ascii")).name
-    except (LookupError, UnicodeDecodeError):
-        return data  # expat reports the unknown encoding
-    if codec in ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "ascii"):
-        return data
-    text = data.decode(codec, errors="replace")
-    return re.sub(r"(<\?xml[^>]*?encoding\s*=\s*[\"'])[^\"']*", r"\g<1>UTF-8", text, count=1).encode()
 
 
 def _defused_fromstring(data: bytes) -> ET.Element:

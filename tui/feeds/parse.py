@@ -33,7 +33,6 @@ by when it was first seen, which the same bytes never change.
 from __future__ import annotations
 
 import calendar
-import codecs
 import datetime as dt
 import hashlib
 import html
@@ -49,6 +48,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from tui.model import Enclosure, FeedError, ParsedArticle, ParsedFeed
+from tui.content.charset import decode_feed
 from tui.content.sanitize import clean_line, html_to_line, is_openable_url, sanitize_html
 
 __all__ = ["parse_feed"]
@@ -85,7 +85,7 @@ def _parse(data: bytes, url: str, content_type: str, reader: str = "auto") -> Pa
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
         raise FeedError("empty document")
     mime, http_charset = _split_content_type(content_type)
-    text, warnings, pristine = _decode(data, http_charset)
+    text, warnings, pristine = decode_feed(data, http_charset)
     if text.startswith("\ufeff"):
         text = text[1:]
         pristine = False
@@ -128,143 +128,6 @@ def _split_content_type(content_type: str) -> tuple[str, str]:
     if match:
         charset = match.group(1)
     return mime.strip().lower(), charset
-
-
-# Names Python does not know, and legacy charsets read through the superset that
-# browsers use for them, so that bytes in the superset's extra range still decode.
-_CHARSET_ALIASES = {
-    "windows-874": "cp874", "x-mac-roman": "mac_roman", "macintosh": "mac_roman",
-    "x-sjis": "cp932", "x-euc-jp": "euc_jp", "ks_c_5601-1987": "cp949", "unicode": "utf-16",
-}
-_SUPERSETS = {
-    "ascii": "cp1252", "iso8859-1": "cp1252", "gb2312": "gb18030", "gbk": "gb18030",
-    "shift_jis": "cp932", "euc_kr": "cp949", "iso8859-9": "cp1254", "tis-620": "cp874",
-    "iso8859-11": "cp874", "big5": "big5hkscs",
-}
-# Codecs that are not character encodings a document can be in, or that smuggle escapes.
-_REFUSED_CODECS = {"unicode-escape", "raw-unicode-escape", "undefined", "idna", "punycode", "utf-7"}
-# What charset detection may be trusted for: a script other than Latin. For Latin text
-# detection cannot tell windows-1250/1252/1257 apart from little text, and 1252 is by far
-# the most common legacy charset of feeds.
-_NON_LATIN_GUESSES = (
-    "cp1251", "koi8", "iso8859-5", "mac_cyrillic", "cp866", "cp855", "iso8859_5", "kz1048",
-    "cp1253", "iso8859-7", "iso8859_7", "cp1255", "iso8859-8", "iso8859_8", "cp1256",
-    "iso8859-6", "iso8859_6", "cp874", "tis", "gb", "big5", "euc", "shift_jis", "cp932",
-    "cp949", "johab", "hz", "iso2022", "cp950", "ptcp154", "mac_greek",
-)
-_XML_DECL_ENCODING = re.compile(
-    r"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""", re.IGNORECASE
-)
-_XML_DECL_ENCODING_BYTES = re.compile(_XML_DECL_ENCODING.pattern.encode(), re.IGNORECASE)
-# C0 controls that XML 1.0 forbids; libxml2 stops reading text at one of them.
-_C0_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
-_C0_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _codec(name: str) -> str | None:
-    """A usable Python codec name for a declared charset, widened to its superset."""
-    name = name.strip().lower()
-    name = _CHARSET_ALIASES.get(name, name)
-    try:
-        info = codecs.lookup(name)
-    except LookupError:
-        return None
-    if not getattr(info, "_is_text_encoding", True) or info.name in _REFUSED_CODECS:
-        return None
-    return _SUPERSETS.get(info.name, info.name)
-
-
-def _sniff_utf16_32(data: bytes) -> str | None:
-    """UTF-16/32 from the byte order mark, or from the NUL pattern of text without one."""
-    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
-        return "utf-32"
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return "utf-16"
-    head = data[:256]
-    if len(head) < 8 or head.count(0) < len(head) // 3:
-        return None
-    if head[:4] == b"\x00\x00\x00<" or head[:4] == b"<\x00\x00\x00":
-        return "utf-32-be" if head[0] == 0 else "utf-32-le"
-    even, odd = head[0::2].count(0), head[1::2].count(0)
-    if odd > len(head) // 4 and even < odd // 4:
-        return "utf-16-le"
-    if even > len(head) // 4 and odd < even // 4:
-        return "utf-16-be"
-    return None
-
-
-def _decode(data: bytes, http_charset: str) -> tuple[str, list[str], bool]:
-    """Bytes -> text by docbao's encoding policy (see the module docstring).
-
-    Returns the text, warnings for the user, and whether the bytes are already the UTF-8
-    a parser can be handed unchanged."""
-    wide = _sniff_utf16_32(data)
-    if wide:
-        text = data.decode(wide, errors="replace")
-        return _C0_CHARS.sub("", text), [], False
-    declared_match = _XML_DECL_ENCODING_BYTES.match(data[:512])
-    declared = declared_match.group(1).decode("ascii") if declared_match else ""
-    pristine = True
-    if not declared.lower().startswith("iso-2022"):
-        cleaned = data.translate(None, _C0_BYTES)
-        if len(cleaned) != len(data):
-            data, pristine = cleaned, False
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        if declared and _codec(declared) != "utf-8":
-            pristine = False  # the declaration must be rewritten to say UTF-8
-        return text, [], pristine
-    warnings: list[str] = []
-    for source, name in (("HTTP charset", http_charset), ("declared encoding", declared)):
-        if not name:
-            continue
-        codec = _codec(name)
-        if codec is None:
-            warnings.append(f"unknown {source} {name!r} ignored")
-            continue
-        if codec == "utf-8":
-            text = data.decode("utf-8", errors="replace")
-            if _has_real_non_ascii(text):
-                return text, [*warnings, "invalid UTF-8 bytes replaced"], False
-            warnings.append(f"{source} UTF-8 does not match the bytes")
-            continue
-        try:
-            return data.decode(codec), warnings, False
-        except UnicodeDecodeError:
-            text = data.decode(codec, errors="replace")
-            return text, [*warnings, f"bytes invalid in {name} replaced"], False
-    guess = _guess_legacy_charset(data)
-    text = data.decode(guess, errors="replace")
-    shown = "windows-1252" if guess == "cp1252" else guess
-    return text, [*warnings, f"encoding not declared; read as {shown}"], False
-
-
-_REAL_NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
-
-
-def _has_real_non_ascii(text: str) -> bool:
-    """True when replacement-decoded UTF-8 still holds real non-ASCII characters, i.e.
-    the document is UTF-8 with a few broken bytes rather than legacy 8-bit text."""
-    return _REAL_NON_ASCII.search(text) is not None
-
-
-def _guess_legacy_charset(data: bytes) -> str:
-    """Undeclared 8-bit text: detection decides only between Latin and other scripts."""
-    try:
-        from charset_normalizer import from_bytes
-    except ImportError:  # pragma: no cover - a declared dependency
-        return "cp1252"
-    best = from_bytes(data[:65536]).best()
-    if best is not None:
-        name = best.encoding.lower()
-        if any(name.startswith(prefix) for prefix in _NON_LATIN_GUESSES):
-            codec = _codec(name)
-            if codec:
-                return codec
-    return "cp1252"
 
 
 # --------------------------------------------------------------------------- hardening
