@@ -1,0 +1,83 @@
+"""What every part of the reading screen shares: the cache, the config, the view shown, and
+the few entry points the parts call in each other.
+
+The reading screen (screens/main.py) is put together from parts, one per responsibility:
+reading (reading.py), links (links.py), search (searching.py), refresh (refreshing.py) and
+subscriptions (subscribing.py). Each part is a Screen subclass with its own keys, handlers
+and workers; they all build on this base, which declares what one part may ask of another.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.reactive import var
+from textual.screen import Screen
+
+from tui.config import Config
+from tui.store.cache import Store
+from tui.ui.screens.ui_state import UIState
+from tui.ui.widgets.feed_list import FeedEntry
+
+FIXED_VIEWS = ("search", "ignored")  # search views whose ids are found once, not when shown
+
+
+class ReaderBase(Screen[None]):
+    """The shared state of the reading screen's parts."""
+
+    pane: var[str] = var("feeds")  # the focused pane: "feeds", "articles" or "reader"
+
+    def __init__(self, store: Store, config: Config, cache_dir: Path) -> None:
+        super().__init__()
+        self.store = store
+        self.config = config
+        self.cache_dir = cache_dir
+        self.state = UIState(self, store)
+        self.oldest_first = config.settings.oldest_first
+        self.entry: FeedEntry | None = None  # the view the article list shows
+        self.feed_names: dict[int, str] = {}  # feed id -> the label the feed list shows
+        self.total = 0  # articles of the subscribed feeds
+        self.refreshing = False
+        self._virtual_ids: dict[str, list[int]] = {}  # search view key -> its article ids, in order
+        self._ignored: set[int] = set()  # articles the [[ignore]] queries match: hidden from every list
+        self._search_counts: dict[str, int] = {}  # saved search key -> unread matches
+
+    def remember(self, values: dict[str, str]) -> None:
+        self.state.remember(values)
+
+    # Entry points one part calls in another; each is defined by the part named.
+    def show_entry(self, entry: FeedEntry | None, *, keep: bool = False, select: int | None = None) -> None:
+        """main: fill the article pane with the view `entry` stands for."""
+        raise NotImplementedError
+
+    def update_counts(self, *, searches: bool = True) -> None:
+        """main: read the counters again into the feed list and the status line."""
+        raise NotImplementedError
+
+    def open_article(self, article_id: int, *, focus: bool = True) -> None:
+        """reading: show an article in the reader and mark it read."""
+        raise NotImplementedError
+
+    def current_article(self) -> int | None:
+        """reading: the article a mark or a link key acts on."""
+        raise NotImplementedError
+
+    def run_search(self, entry: FeedEntry) -> None:
+        """searching: find the articles of a search view."""
+        raise NotImplementedError
+
+    def count_searches(self) -> None:
+        """searching: count the saved searches' unread matches."""
+        raise NotImplementedError
+
+    def find_ignored(self) -> None:
+        """searching: find the articles the [[ignore]] queries hide."""
+        raise NotImplementedError
+
+    def end_search(self) -> None:
+        """searching: back from typed search results to the view they replaced."""
+        raise NotImplementedError
+
+    def start_refresh(self, urls: list[str] | None) -> None:
+        """refreshing: fetch these feeds (None: every feed)."""
+        raise NotImplementedError

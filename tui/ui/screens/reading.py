@@ -1,0 +1,227 @@
+"""Reading: open an article, page through it, reader mode, the next unread article, and the
+marks (read, starred, all read) and the sort order of the list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.content import Content
+
+from tui.config import Config
+from tui.content.sanitize import clean_line, html_to_line
+from tui.store.cache import Article, Store
+from tui.ui.screens.base import ReaderBase
+from tui.ui.widgets.article_list import ArticleList
+from tui.ui.widgets.article_view import ArticleView
+from tui.ui.widgets.feed_list import FeedEntry, FeedList
+from tui.ui.widgets.keys import bind
+from tui.ui.widgets.status_bar import StatusBar
+from tui.ui.widgets.text import plain
+
+SHORT_FEED_TEXT = 600  # characters: a feed text shorter than this opens on the full article when one is cached
+
+
+class ReadingPart(ReaderBase):
+    BINDINGS = [
+        bind("article_page_down", "article_page_down"),
+        bind("article_page_up", "article_page_up"),
+        bind("next_unread", "next_unread"),
+        bind("previous_unread", "previous_unread"),
+        bind("reader_mode", "reader_mode"),
+        bind("toggle_read", "toggle_read"),
+        bind("mark_all_read", "mark_all_read"),
+        bind("star", "star"),
+        bind("sort", "sort"),
+    ]
+
+    def __init__(self, store: Store, config: Config, cache_dir: Path) -> None:
+        super().__init__(store, config, cache_dir)
+        self.full_article = False  # the reader shows the fetched full article, not the feed's text
+        self._fetching: int | None = None  # the article whose full text is being fetched
+
+    def open_article(self, article_id: int, *, focus: bool = True) -> None:
+        """Show an article in the reader and mark it read. The feed's text by default; the
+        full article when a copy is cached and the feed gave only a few lines."""
+        article = self.store.article(article_id)
+        if article is None:
+            self.notify("That article is no longer in the cache.", severity="warning", markup=False)
+            return
+        extract = self.store.extract(article_id)
+        feed_html = article.content or article.summary
+        full = (extract is not None and extract.fetched is not None and bool(extract.text.strip())
+                and len(html_to_line(feed_html)) < SHORT_FEED_TEXT)
+        self._show_article(article, extract.html if full and extract else feed_html, full=full,
+                           line=self.state.scroll_of(article_id))
+        self.remember({"ui.open": str(article_id)})
+        if not article.read:
+            self.store.set_read([article_id])
+            self.query_one(ArticleList).update_row(article_id, read=True)
+            self.update_counts()
+        if focus:
+            self.pane = "reader"
+
+    def _show_article(self, article: Article, html: str, *, full: bool, line: int) -> None:
+        from tui.content.render import render_article
+
+        reader = self.query_one(ArticleView)
+        feed = self.feed_names.get(article.feed_id, "")
+        width = reader.scrollable_content_region.width or None
+        rendered = render_article(title=clean_line(article.title), feed=feed, author=clean_line(article.author),
+                                  published=article.published, link=article.link, html=html, width=width)
+        reader.show(article.id, rendered, line=line)
+        reader.border_title = plain(feed)
+        reader.border_subtitle = Content("full article" if full else "")
+        self.full_article = full
+
+    def action_reader_mode(self) -> None:
+        """`t`: the full article in place of the feed's text, and back. The page is fetched
+        (in a worker) the first time; the feed's text stays on screen if that fails."""
+        reader = self.query_one(ArticleView)
+        article_id = reader.article_id
+        if article_id is None:
+            self.notify("Open an article first.", markup=False)
+            return
+        article = self.store.article(article_id)
+        if article is None:
+            return
+        if self.full_article:
+            self._show_article(article, article.content or article.summary, full=False, line=0)
+            return
+        extract = self.store.extract(article_id)
+        if extract is not None and extract.fetched is not None:
+            self._show_article(article, extract.html, full=True, line=0)
+            return
+        if self._fetching == article_id:
+            return
+        self._fetching = article_id
+        self.query_one(StatusBar).set(task="fetching the full article…")
+        self.run_worker(self._fetch_full(article_id), group="fulltext", exclusive=True, exit_on_error=False)
+
+    async def _fetch_full(self, article_id: int) -> None:
+        """Runs as a worker: fetch_one writes the extract (or the error) to the cache."""
+        from tui.feeds.fulltext import fetch_one
+
+        status = self.query_one(StatusBar)
+        try:
+            outcome = await fetch_one(self.config, self.cache_dir, article_id)
+        finally:
+            if self._fetching == article_id:
+                self._fetching = None
+                status.set(task="")
+        if not outcome.ok:
+            self.notify(f"No full article: {clean_line(outcome.error) or 'the page could not be read'}",
+                        title="Reader mode", severity="warning", markup=False)
+            return
+        reader = self.query_one(ArticleView)
+        article = self.store.article(article_id)
+        extract = self.store.extract(article_id)
+        if reader.article_id != article_id or article is None or extract is None or extract.fetched is None:
+            return  # the reader moved on; the copy is cached for next time
+        self._show_article(article, extract.html, full=True, line=0)
+
+    def current_article(self) -> int | None:
+        """The article a mark or a link key acts on: the one being read when the reader
+        has focus, else the one under the list cursor."""
+        reader = self.query_one(ArticleView)
+        articles = self.query_one(ArticleList)
+        if self.pane == "reader" and reader.article_id is not None:
+            return reader.article_id
+        return articles.current_id if articles.current_id is not None else reader.article_id
+
+    def action_article_page_down(self) -> None:
+        reader = self.query_one(ArticleView)
+        articles = self.query_one(ArticleList)
+        if reader.article_id is None and articles.current_id is not None:
+            self.open_article(articles.current_id)
+        else:
+            reader.action_page_down()
+
+    def action_article_page_up(self) -> None:
+        self.query_one(ArticleView).action_page_up()
+
+    def action_next_unread(self) -> None:
+        self._jump_unread(forward=True)
+
+    def action_previous_unread(self) -> None:
+        self._jump_unread(forward=False)
+
+    def _jump_unread(self, *, forward: bool) -> None:
+        """Open the next (or previous) unread article, moving on to the next feed with
+        unread articles when this one has no more."""
+        entry = self.entry
+        if entry is None:
+            return
+        articles = self.query_one(ArticleList)
+        reader = self.query_one(ArticleView)
+        if articles.ids:
+            here = articles.cursor
+            reading = reader.article_id is not None and reader.article_id == articles.current_id
+            start = here + 1 if forward and reading else here if forward else here - 1
+            found = self._find_unread(entry, articles.ids, start, forward)
+            if found is not None:
+                articles.move_cursor(found)
+                self.open_article(articles.ids[found])
+                return
+        if entry.kind not in ("view", "search"):
+            covered = set(entry.feed_ids or ())
+            feeds = self.query_one(FeedList)
+            order = feeds.entries if forward else list(reversed(feeds.entries))
+            position = next((i for i, e in enumerate(order) if e.key == entry.key), -1)
+            for candidate in order[position + 1:]:
+                if candidate.kind == "feed" and candidate.count and not covered.intersection(candidate.feed_ids or ()):
+                    feeds.select(candidate.key, announce=False)
+                    self.show_entry(candidate)
+                    ids = articles.ids
+                    found = self._find_unread(candidate, ids, 0 if forward else len(ids) - 1, forward)
+                    if found is not None:
+                        articles.move_cursor(found)
+                        self.open_article(ids[found])
+                        return
+        self.notify("No more unread articles.", markup=False)
+
+    def _find_unread(self, entry: FeedEntry, ids: list[int], start: int, forward: bool) -> int | None:
+        unread = set(self.store.article_ids(feed_ids=entry.feed_ids, unread=True, starred=entry.starred_only))
+        if not unread:
+            return None
+        indexes = range(start, len(ids)) if forward else range(min(start, len(ids) - 1), -1, -1)
+        return next((i for i in indexes if ids[i] in unread), None)
+
+    def action_toggle_read(self) -> None:
+        article_id = self.current_article()
+        rows = self.store.rows([article_id]) if article_id is not None else []
+        if not rows:
+            return
+        read = not rows[0].read
+        self.store.set_read([rows[0].id], read)
+        self.query_one(ArticleList).update_row(rows[0].id, read=read)
+        self.update_counts()
+
+    def action_star(self) -> None:
+        article_id = self.current_article()
+        rows = self.store.rows([article_id]) if article_id is not None else []
+        if not rows:
+            return
+        starred = not rows[0].starred
+        self.store.set_starred(rows[0].id, starred)
+        self.query_one(ArticleList).update_row(rows[0].id, starred=starred)
+        self.update_counts()
+
+    def action_mark_all_read(self) -> None:
+        entry = self.entry
+        if entry is None:
+            return
+        if entry.virtual:  # only what the search shows, never every feed
+            ids = [row.id for row in self.store.rows(self.query_one(ArticleList).ids) if not row.read]
+            self.store.set_read(ids)
+            count = len(ids)
+        else:
+            count = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only)
+        self.query_one(ArticleList).reload_rows()
+        self.update_counts()
+        self.notify(f"Marked {count} article{'s' if count != 1 else ''} read.", markup=False)
+
+    def action_sort(self) -> None:
+        self.oldest_first = not self.oldest_first
+        articles = self.query_one(ArticleList)
+        self.show_entry(self.entry, select=articles.current_id)
+        self.notify("Oldest first." if self.oldest_first else "Newest first.", markup=False)

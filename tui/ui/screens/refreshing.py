@@ -1,0 +1,123 @@
+"""Refresh: fetch the feeds in a worker, merge what it stores into the lists as it goes
+(at most every MERGE_DELAY seconds), and say how it went."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tui.config import Config
+from tui.content.sanitize import clean_line
+from tui.store.cache import Store
+from tui.ui.screens.base import FIXED_VIEWS, ReaderBase
+from tui.ui.widgets.keys import bind
+from tui.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from tui.feeds.refresh import FeedOutcome
+
+MERGE_DELAY = 0.4  # seconds: a running refresh is merged into the lists at most this often
+MINUTE = 60  # seconds; Settings.auto_refresh_minutes counts these
+
+
+class RefreshPart(ReaderBase):
+    BINDINGS = [
+        bind("refresh", "refresh"),
+        bind("refresh_all", "refresh_all"),
+    ]
+
+    def __init__(self, store: Store, config: Config, cache_dir: Path) -> None:
+        super().__init__(store, config, cache_dir)
+        self._merge_due = False
+        self._merge_timer_running = False
+
+    def start_auto_refresh(self) -> None:
+        minutes = self.config.settings.auto_refresh_minutes
+        if minutes > 0:
+            self.set_interval(minutes * MINUTE, self._refresh_on_timer, name="auto-refresh")
+
+    def action_refresh(self) -> None:
+        entry = self.entry
+        self.start_refresh(list(entry.urls) if entry is not None and entry.urls else None)
+
+    def action_refresh_all(self) -> None:
+        self.start_refresh(None)
+
+    def _refresh_on_timer(self) -> None:
+        if not self.refreshing:
+            self.start_refresh(None)
+
+    def start_refresh(self, urls: list[str] | None) -> None:
+        if self.refreshing:
+            self.notify("A refresh is already running.", markup=False)
+            return
+        if not self.config.feeds:
+            self.notify("No feeds are subscribed: add [[feed]] entries to the config.", severity="warning",
+                        markup=False)
+            return
+        self.refreshing = True
+        total = len(urls) if urls is not None else len(self.config.feeds)
+        self.query_one(StatusBar).set(refresh=f"refreshing 0/{total}…")
+        self.run_worker(self._refresh(urls), group="refresh", name="refresh", exit_on_error=False)
+
+    async def _refresh(self, urls: list[str] | None) -> None:
+        """Runs as a worker: the network waits on the loop, parsing and writing happen in
+        threads inside tui.feeds.refresh, so keys keep working while it runs."""
+        status = self.query_one(StatusBar)
+        try:
+            # the fetch and parse stack (httpx, feedparser) is imported off the event loop
+            for module in ("tui.feeds.refresh", "tui.feeds.fetch", "tui.feeds.parse"):
+                await asyncio.to_thread(importlib.import_module, module)
+            from tui.feeds.refresh import refresh
+
+            def progress(outcome: FeedOutcome, done: int, total: int) -> None:
+                status.set(refresh=f"refreshing {done}/{total}…")
+                if outcome.new or outcome.updated or outcome.status in ("error", "gone"):
+                    self._merge_soon()
+
+            report = await refresh(self.config, self.cache_dir, only=urls, progress=progress)
+        except Exception as exc:  # a refresh that cannot run at all is reported, never fatal
+            self.notify(f"Refresh failed: {exc}", severity="error", markup=False)
+            status.set(refresh="refresh failed")
+            return
+        finally:
+            self.refreshing = False
+        self._merge()
+        self.find_ignored()
+        failed = report.failed
+        summary = f"{report.new} new" + (f", {len(failed)} failed" if failed else "")
+        status.set(refresh=f"refreshed {time.strftime('%H:%M')}: {summary}")
+        for outcome in failed[:3]:
+            self.notify(f"{clean_line(outcome.title)}: {clean_line(outcome.error)}", title="Feed not refreshed",
+                        severity="error", markup=False)
+        if len(failed) > 3:
+            self.notify(f"{len(failed) - 3} more feeds were not refreshed; they are marked ! in the feed list.",
+                        severity="error", markup=False)
+
+    def _merge_soon(self) -> None:
+        self._merge_due = True
+        if not self._merge_timer_running:
+            self._merge_timer_running = True
+            self.set_timer(MERGE_DELAY, self._merge_tick)
+
+    def _merge_tick(self) -> None:
+        self._merge_timer_running = False
+        if self._merge_due:
+            self._merge()
+
+    def _merge(self) -> None:
+        """Read counts and the current view again after a refresh wrote to the cache,
+        keeping the cursor on its article."""
+        self._merge_due = False
+        self.update_counts()
+        for key in [k for k in self._virtual_ids if k not in FIXED_VIEWS]:
+            del self._virtual_ids[key]  # new articles may match: found again when shown
+        entry = self.entry
+        if entry is not None:
+            if entry.virtual and entry.key not in FIXED_VIEWS:
+                self.run_search(entry)  # keeps the old list until the new one is ready
+            else:
+                self.show_entry(entry, keep=True)  # draws the rows from the store again

@@ -1,0 +1,252 @@
+"""Subscriptions: `a` subscribes to a feed or a site that names one (looked up in a worker),
+`d` unsubscribes, `T` edits a feed's tags; each writes feeds.toml and reads it again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui.config import ConfigError, FeedConfig, resolve_cache_dir
+from tui.content.sanitize import clean_line
+from tui.feeds.subscriptions import feed_key
+from tui.store.cache import Store, StoreError
+from tui.ui.screens.base import ReaderBase
+from tui.ui.screens.prompts import Choose, Confirm, TextPrompt
+from tui.ui.widgets.article_list import ArticleList
+from tui.ui.widgets.feed_list import FeedEntry, FeedList
+from tui.ui.widgets.keys import bind
+from tui.ui.widgets.status_bar import StatusBar
+
+
+class SubscribePart(ReaderBase):
+    BINDINGS = [
+        bind("add_feed", "add_feed"),
+        bind("remove_feed", "remove_feed"),
+        bind("edit_tags", "edit_tags"),
+    ]
+
+    def action_add_feed(self) -> None:
+        """`a`: a URL, looked up in a worker; a page naming several feeds offers a choice."""
+        def typed(url: str | None) -> None:
+            if url:
+                self.add_feed(url)
+
+        self.app.push_screen(TextPrompt("Subscribe to (a feed's or a site's URL):", placeholder="https://…",
+                                        hint="Enter looks it up, Esc cancels"), typed)
+
+    def add_feed(self, raw: str) -> None:
+        from tui.feeds.opml import check_feed_url
+        from tui.feeds.subscriptions import known_feeds
+
+        url, reason = check_feed_url(raw)
+        if reason:
+            self.notify(f"Cannot subscribe to {clean_line(raw)}: {reason}", severity="warning", markup=False)
+            return
+        known = known_feeds(self.config, self.cache_dir)
+        if feed_key(url) in known:
+            self._already(known[feed_key(url)])
+            return
+        self.query_one(StatusBar).set(task=f"looking up {url}…")
+        self.run_worker(self._look_up(url, known), group="subscribe", exclusive=True, exit_on_error=False)
+
+    def _already(self, feed: FeedConfig) -> None:
+        name = self.feed_names.get(self._feed_id(feed.url) or -1) or feed.title or feed.url
+        self.notify(f"Already subscribed: {clean_line(name)}", severity="warning", markup=False)
+
+    def _feed_id(self, url: str) -> int | None:
+        ids = self.store.feed_ids([url])
+        return ids.get(url)
+
+    async def _look_up(self, url: str, known: dict[str, FeedConfig]) -> None:
+        """Runs as a worker: fetch the URL; a feed is subscribed, a page's feeds are offered."""
+        from tui.feeds.subscriptions import look_up
+
+        settings = self.config.settings
+        max_bytes = int(settings.max_feed_mb * 1024 * 1024)
+        status = self.query_one(StatusBar)
+        try:
+            lookup = await look_up(url, deadline=settings.timeout, max_bytes=max_bytes)
+        except Exception as exc:  # reported, never fatal
+            self.notify(f"Cannot look up {url}: {exc}", severity="error", markup=False)
+            return
+        finally:
+            status.set(task="")
+        if lookup.kind == "error":
+            self.notify(f"Cannot fetch {url}: {clean_line(lookup.error)}", severity="error", markup=False)
+            return
+        if lookup.kind == "feed":
+            if lookup.final_url and feed_key(lookup.final_url) in known:
+                self._already(known[feed_key(lookup.final_url)])
+                return
+            self._subscribe(lookup.candidates[0].url, "", verified=True, known=known)
+            return
+        found = lookup.candidates
+        if not found:
+            where = " (nor at the usual feed paths of the site)" if lookup.probed else ""
+            self.notify(f"{url} is a web page that names no feed{where}.", severity="warning", markup=False)
+            return
+        if len(found) == 1:
+            self._subscribe(found[0].url, found[0].title, verified=found[0].verified, known=known)
+            return
+        labels = [f"{clean_line(c.title) or '(untitled)'}  {c.url}"
+                  + ("  (already subscribed)" if feed_key(c.url) in known else "") for c in found]
+
+        def chosen(index: int | None) -> None:
+            if index is not None:
+                pick = found[index]
+                self._subscribe(pick.url, pick.title, verified=pick.verified, known=known)
+
+        self.app.push_screen(Choose(f"{len(found)} feeds are named by {lookup.final_url}; subscribe to:", labels),
+                             chosen)
+
+    def _subscribe(self, url: str, title: str, *, verified: bool, known: dict[str, FeedConfig]) -> None:
+        if feed_key(url) in known:
+            self._already(known[feed_key(url)])
+            return
+        if verified:
+            self._write_feed(url, title)
+            return
+        self.query_one(StatusBar).set(task=f"checking {url}…")
+        self.run_worker(self._check_then_write(url, title, known), group="subscribe", exclusive=True,
+                        exit_on_error=False)
+
+    async def _check_then_write(self, url: str, title: str, known: dict[str, FeedConfig]) -> None:
+        """A feed a page names is fetched once before it is subscribed: pages name dead feeds."""
+        from tui.feeds.subscriptions import check_is_feed
+
+        settings = self.config.settings
+        try:
+            checked = await check_is_feed(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024))
+        finally:
+            self.query_one(StatusBar).set(task="")
+        if isinstance(checked, str):
+            self.notify(f"Not subscribed: {url}: {clean_line(checked)}", severity="error", markup=False)
+        elif checked.final_url and feed_key(checked.final_url) in known:
+            self._already(known[feed_key(checked.final_url)])
+        else:
+            self._write_feed(url, title)
+
+    def _write_feed(self, url: str, title: str) -> None:
+        """Add the feed to the config file (created where docbao looks when there is none),
+        read the config again and fetch the new feed."""
+        from tui.config import add_feeds, default_config_path
+
+        path = self.config.path or default_config_path()
+        default_cache = self.config.path is None and self.cache_dir == resolve_cache_dir(self.config)
+        try:
+            add_feeds(path, [FeedConfig(url=url, title=clean_line(title))])
+        except ConfigError as exc:
+            self.notify(f"Not subscribed: {exc}", severity="error", markup=False)
+            return
+        if not self._reload_config(path):
+            return
+        if default_cache and resolve_cache_dir(self.config) != self.cache_dir:
+            # a config just created keeps its cache beside it, where the next start looks
+            self._use_cache(resolve_cache_dir(self.config))
+        self.update_counts()
+        feed_id = self._feed_id(url)
+        feeds = self.query_one(FeedList)
+        if feed_id is not None and feeds.select(f"feed:{feed_id}", announce=False):
+            self.show_entry(feeds.current)
+        self.notify(f"Subscribed to {url}", markup=False)
+        if self.refreshing:
+            self.notify("It is fetched by the next refresh (one is running).", markup=False)
+        else:
+            self.start_refresh([url])
+
+    def _use_cache(self, folder: Path) -> None:
+        """Go on with the cache at `folder` (the old one is closed by whoever opened it)."""
+        try:
+            store = Store.open(folder)
+        except StoreError as exc:
+            self.notify(f"Cannot open the cache {folder}: {exc}", severity="error", markup=False)
+            return
+        self.state.flush()
+        self.store, self.cache_dir = store, folder
+        self.state.store = store
+        self.query_one(ArticleList).use_source(store.rows)
+        adopt = getattr(self.app, "adopt_store", None)
+        if adopt is not None:
+            adopt(store, folder)
+
+    def _reload_config(self, path: Path) -> bool:
+        from tui.config import load_config
+
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            self.notify(f"The config cannot be read again: {exc}", severity="error", markup=False)
+            return False
+        self.config = config
+        if hasattr(self.app, "config"):
+            self.app.config = config
+        return True
+
+    def _selected_feed(self) -> tuple[FeedEntry, FeedConfig] | None:
+        """The feed under the feed list's cursor and its config entry, or None (saying why)."""
+        entry = self.query_one(FeedList).current
+        if entry is None or entry.kind != "feed" or not entry.urls:
+            self.notify("Select a feed in the feed list first.", severity="warning", markup=False)
+            return None
+        feed = next((f for f in self.config.feeds if f.url == entry.urls[0]), None)
+        if feed is None or self.config.path is None:
+            self.notify("This feed is not in a config file docbao can edit.", severity="warning", markup=False)
+            return None
+        return entry, feed
+
+    def action_remove_feed(self) -> None:
+        """`d`: unsubscribe after a confirmation; the cached articles stay."""
+        from tui.config import remove_feed
+
+        selected = self._selected_feed()
+        if selected is None:
+            return
+        entry, feed = selected
+        path = self.config.path
+        assert path is not None
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                remove_feed(path, feed.url)
+            except ConfigError as exc:
+                self.notify(f"Not removed: {exc}", severity="error", markup=False)
+                return
+            if self._reload_config(path):
+                self.update_counts()
+                self.show_entry(self.query_one(FeedList).current)
+                self.notify(f"Unsubscribed from {entry.label}; its articles stay in the cache.", markup=False)
+
+        self.app.push_screen(Confirm(f"Unsubscribe from {entry.label}? Its articles stay in the cache."), answered)
+
+    def action_edit_tags(self) -> None:
+        """`T`: the feed's tags as "a, b"; each tag is a folder of the feed list."""
+        from tui.config import set_feed_tags
+
+        selected = self._selected_feed()
+        if selected is None:
+            return
+        entry, feed = selected
+        path = self.config.path
+        assert path is not None
+
+        def typed(text: str | None) -> None:
+            if text is None:
+                return
+            tags = list(dict.fromkeys(t for t in (clean_line(part) for part in text.split(",")) if t))
+            try:
+                set_feed_tags(path, feed.url, tags)
+            except ConfigError as exc:
+                self.notify(f"Tags not changed: {exc}", severity="error", markup=False)
+                return
+            if self._reload_config(path):
+                self.update_counts()
+                feeds = self.query_one(FeedList)
+                key = f"tag:{tags[0]}/feed:{entry.feed_ids[0]}" if tags and entry.feed_ids else \
+                    f"feed:{entry.feed_ids[0]}" if entry.feed_ids else ""
+                if key and feeds.select(key, announce=False):
+                    self.show_entry(feeds.current)
+
+        self.app.push_screen(TextPrompt(f"Tags of {entry.label} (comma-separated, empty for none):",
+                                        ", ".join(feed.tags)), typed)
+

@@ -1,0 +1,103 @@
+"""Where the reader is: the view, the selected and the open article, the pane, the folded
+folders and how far each article was scrolled, kept in the cache's state table so that the
+next start comes back to it. Changes are gathered and written at most every STATE_DELAY
+seconds: moving the cursor down a list writes once, not once per line."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.message_pump import MessagePump
+
+    from tui.store.cache import Store
+
+SCROLL_MEMORY = 500  # articles whose scroll position is remembered
+STATE_DELAY = 0.5  # seconds: state changes are written at most this often
+
+
+class UIState:
+    """The reading screen's memory, written through `store` on `owner`'s timers."""
+
+    def __init__(self, owner: MessagePump, store: Store) -> None:
+        self.owner = owner
+        self.store = store
+        self.scrolls: dict[str, int] = {}  # article id -> line, oldest first
+        self._scrolls_changed = False
+        self._pending: dict[str, str] = {}
+        self._timer_running = False
+
+    def get(self, key: str, default: str = "") -> str:
+        return self.store.get_state(key, default)
+
+    def get_int(self, key: str) -> int | None:
+        return _int(self.store.get_state(key))
+
+    def collapsed(self) -> list[str]:
+        return _json_list(self.store.get_state("ui.collapsed", "[]"))
+
+    def load_scrolls(self) -> None:
+        self.scrolls = {k: int(v) for k, v in _json_dict(self.store.get_state("ui.scroll", "{}")).items()}
+
+    def scrolled(self, article_id: int, line: int) -> None:
+        """The reader scrolled an article: its line is remembered (the most recent last, so
+        the oldest are forgotten first)."""
+        key = str(article_id)
+        self.scrolls.pop(key, None)
+        if line:
+            self.scrolls[key] = line
+        while len(self.scrolls) > SCROLL_MEMORY:
+            self.scrolls.pop(next(iter(self.scrolls)))
+        self._scrolls_changed = True
+        self._schedule()
+
+    def scroll_of(self, article_id: int) -> int:
+        return self.scrolls.get(str(article_id), 0)
+
+    def remember(self, values: dict[str, str]) -> None:
+        """Note where the reader is; written to the cache at most every STATE_DELAY seconds."""
+        self._pending.update(values)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._timer_running:
+            self._timer_running = True
+            self.owner.set_timer(STATE_DELAY, self._tick)
+
+    def _tick(self) -> None:
+        self._timer_running = False
+        self.flush()
+
+    def flush(self) -> None:
+        if self._scrolls_changed:
+            self._scrolls_changed = False
+            self._pending["ui.scroll"] = json.dumps(self.scrolls)
+        if self._pending:
+            pending, self._pending = self._pending, {}
+            self.store.set_state(pending)
+
+
+def _json_list(text: str) -> list[str]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _json_dict(text: str) -> dict[str, int]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, int)}
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
