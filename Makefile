@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench lint clean
+.PHONY: run test tools bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,20 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-deps
 	$(BIN)/docbao --config feeds.toml --cache cache
 
-test: $(VENV)/.test-deps
+# Programs the suite drives besides docbao: newsboat (the reader docbao is compared with)
+# and tmux. Installed when missing where this machine can (Debian's apt-get, as root);
+# elsewhere the tests that need them skip and say why.
+TOOLS := newsboat tmux
+tools:
+	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "not installed:$$missing (the tests that need them skip)"; fi; \
+	fi
+
+test: $(VENV)/.test-deps tools
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
