@@ -30,6 +30,7 @@ from tui.model import FetchResult, ParsedArticle, ParsedFeed  # noqa: E402
 from tui.store.cache import Store  # noqa: E402
 
 GEN = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
+PAGES = ROOT.parent / "shared" / "corpus" / "html-articles"
 
 
 def timed(fn, repeat: int = 5) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
@@ -115,17 +116,62 @@ def bench_views(work: Path, feeds: int, items: int) -> list[str]:
     return lines
 
 
+def bench_content() -> list[str]:
+    """Sanitizing and rendering real article pages, each against a peer on the same text in
+    the same process: nh3 alone (the sanitizer adds its linear rebuild and the control
+    character passes) and the standard library's HTML tokenizer (the renderer also builds
+    the tree, lays out and wraps)."""
+    if not PAGES.exists():
+        return [f"| sanitize, render | – | – | skipped: {PAGES} not found |"]
+    from html.parser import HTMLParser
+
+    from tui.content.charset import decode_html
+    from tui.content.render import render_html
+    from tui.content.sanitize import _cleaner, sanitize_html
+
+    pages = [decode_html(p.read_bytes()) for p in sorted(PAGES.glob("*.html"))]
+    size = sum(map(len, pages)) / 1e6
+    clean = [sanitize_html(page) for page in pages]
+    cleaner = _cleaner()
+    sanitize = timed(lambda: [sanitize_html(page) for page in pages], 5)
+    nh3_alone = timed(lambda: [cleaner.clean(page) for page in pages], 5)
+
+    def stdlib_tokenize() -> None:
+        for page in clean:
+            parser = HTMLParser()
+            parser.feed(page)
+            parser.close()
+
+    render = timed(lambda: [render_html(page, width=100) for page in clean], 5)
+    tokenize = timed(stdlib_tokenize, 5)
+    return [
+        row(f"sanitize {len(pages)} article pages ({size:.1f} MB of HTML)", sanitize,
+            f"{sanitize[0] / nh3_alone[0]:.2f}x nh3 alone ({nh3_alone[0] * 1000:.0f} ms)"),
+        row(f"render the sanitized pages ({sum(map(len, clean)) / 1e6:.1f} MB) at 100 columns", render,
+            f"{render[0] / tokenize[0]:.2f}x html.parser tokenizing alone ({tokenize[0] * 1000:.0f} ms)"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
+    parser.add_argument("--only", choices=("parse", "store", "views", "content"), help="run one section")
     args = parser.parse_args()
     feeds, items = (50, 20) if args.quick else (500, 50)
     big_items = 20 if args.quick else 200
     with tempfile.TemporaryDirectory(prefix="docbao-bench-") as tmp:
         work = Path(tmp)
         print("| what | median ms | min–max ms | note |\n|---|---:|---:|---|")
-        for line in [*bench_parse(work, feeds, items), *bench_store(work), *bench_views(work, 500, big_items)]:
-            print(line, flush=True)
+        sections = {
+            "parse": lambda: bench_parse(work, feeds, items),
+            "store": lambda: bench_store(work),
+            "views": lambda: bench_views(work, 500, big_items),
+            "content": bench_content,
+        }
+        for name, section in sections.items():
+            if args.only in (None, name):
+                for line in section():
+                    print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -621,3 +621,14 @@ def test_blocks_inside_quotes_and_list_items_keep_their_prefix() -> None:
 
 def test_embedded_frames_show_no_fallback_markup() -> None:
     assert plain("<p>a <iframe src='https://v.example/'><p>fallback</p></iframe>b</p>") == "a b"
+
+
+def test_a_tag_reads_the_same_however_long_the_fragment() -> None:
+    # One tokenizer for the sanitizer's rebuild (fragments of more than 64 tags) and the
+    # renderer: an unquoted value ending in "/" right before ">" keeps its slash, as in
+    # browsers and as nh3 alone reads a short fragment, and <image> is the void <img>.
+    tail = '<p><a href=mailto:news@e.org/>write</a> <IMAGE src=https://e.org/i.png alt=pic>after</p>'
+    short, long = sanitize_html(tail), sanitize_html("<p>x</p>" * 70 + tail)
+    assert long == "<p>x</p>" * 70 + short
+    assert '<a href="mailto:news@e.org/">write</a>' in short
+    assert plain(long).endswith("write[1] [image: pic][2]after\n\n[1] mailto:news@e.org/\n[2] https://e.org/i.png")

@@ -34,7 +34,8 @@ from rich.cells import cell_len, get_character_cell_size
 from rich.style import Style
 from rich.text import Span, Text
 
-from tui.content.sanitize import clean_line, clean_text, is_openable_url, read_attributes
+from tui.content.sanitize import clean_line, clean_text, is_openable_url
+from tui.content.tokens import ESCAPABLE_RAW, VOID, Attrs, attribute_pairs, tokenize
 
 __all__ = ["Rendered", "render_article", "render_html", "rewrap", "to_plain"]
 
@@ -163,12 +164,6 @@ def _local_time(published: int | None) -> str:
 # --------------------------------------------------------------------------------------------
 # Tokenizer and tree
 
-VOID = frozenset(
-    "area base basefont bgsound br col embed frame hr img input keygen link meta param source "
-    "track wbr".split()
-)
-RAW_TEXT = frozenset("script style xmp iframe noembed noframes plaintext textarea title".split())
-ESCAPABLE_RAW = frozenset({"textarea", "title"})  # entities decoded inside, tags not
 P_CLOSERS = frozenset(
     "address article aside blockquote center details dialog dir div dl fieldset figcaption "
     "figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre section "
@@ -182,9 +177,7 @@ CONTAINERS = frozenset(
 HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 KEEP_ATTRS = frozenset("href src alt start type reversed value colspan width height".split())
 
-_TAG_OPEN = re.compile(r"<(?:(/?)([A-Za-z][^\t\n\f\r />]*)|(!--)|([!?/]))")
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_RAW_END: dict[str, re.Pattern[str]] = {}
 
 
 class _Node:
@@ -215,9 +208,24 @@ class _TreeBuilder:
         self.counts: dict[str, int] = {}
         self.pending: list[str] = []
 
-    def text(self, data: str) -> None:
-        if data:
-            self.pending.append(data)
+    # ------------------------------------------------------------ the tokenizer's sink
+    def text(self, raw: str) -> None:
+        if raw:
+            self.pending.append(_html.unescape(raw) if "&" in raw else raw)
+
+    def start(self, tag: str, attrs: Attrs, self_closing: bool = False) -> None:
+        kept: dict[str, str] = {}
+        if attrs:
+            for name, value in attribute_pairs(attrs):
+                if name in KEEP_ATTRS and name not in kept:
+                    kept[name] = _html.unescape(value) if "&" in value else value
+        self.open(tag, kept)
+
+    def raw_text(self, tag: str, attrs: Attrs, raw: str) -> None:
+        self.start(tag, attrs)
+        if raw:
+            self.pending.append(_html.unescape(raw) if tag in ESCAPABLE_RAW and "&" in raw else raw)
+        self.end(tag)
 
     def _flush_text(self) -> None:
         """Adjacent text runs become one child, joined once (not by repeated +=)."""
@@ -243,7 +251,8 @@ class _TreeBuilder:
             if top == tag:
                 return
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
+    # ------------------------------------------------------------------ the tree
+    def open(self, tag: str, attrs: dict[str, str]) -> None:
         self._flush_text()
         if tag in P_CLOSERS and self.p_open[-1]:
             self._close("p")
@@ -284,77 +293,17 @@ class _TreeBuilder:
         self._flush_text()
         if not self.counts.get(tag):
             if tag == "br":  # "</br>" is a line break in every browser
-                self.start("br", {})
+                self.open("br", {})
             return
         self._close(tag)
 
 
 def _parse(source: str) -> _Node:
     """Tokenise and build the tree in one linear pass over `source`."""
-    source = _SURROGATES.sub("\ufffd", source)
     builder = _TreeBuilder()
-    unescape = _html.unescape
-    pos = 0
-    n = len(source)
-    while pos < n:
-        lt = source.find("<", pos)
-        if lt < 0:
-            builder.text(unescape(source[pos:]))
-            break
-        if lt > pos:
-            builder.text(unescape(source[pos:lt]))
-        match = _TAG_OPEN.match(source, lt)
-        if match is None:  # a "<" that starts no tag is text
-            builder.text("<")
-            pos = lt + 1
-            continue
-        if match.group(3):  # comment, unterminated ones run to the end
-            if source.startswith(">", lt + 4):
-                pos = lt + 5
-            elif source.startswith("->", lt + 4):
-                pos = lt + 6
-            else:
-                end = source.find("-->", lt + 4)
-                pos = n if end < 0 else end + 3
-            continue
-        if match.group(4):  # <!doctype>, <?pi>, </3>: bogus comments up to ">"
-            end = source.find(">", lt + 2)
-            pos = n if end < 0 else end + 1
-            continue
-        closing = bool(match.group(1))
-        tag = match.group(2).lower()
-        pos, attrs = _read_attributes(source, match.end())
-        if pos < 0:  # end of input inside a tag: the tag is dropped, as browsers do
-            break
-        if closing:
-            builder.end(tag)
-            continue
-        builder.start(tag, attrs)
-        if tag in RAW_TEXT:
-            pattern = _RAW_END.get(tag)
-            if pattern is None:
-                pattern = _RAW_END[tag] = re.compile(r"</" + tag + r"(?=[\t\n\f\r />]|$)", re.I)
-            found = pattern.search(source, pos)
-            raw = source[pos : found.start() if found else n]
-            builder.text(unescape(raw) if tag in ESCAPABLE_RAW else raw)
-            if found is None:
-                pos = n
-            else:
-                gt = source.find(">", found.end())
-                pos = n if gt < 0 else gt + 1
-            builder.end(tag)
+    tokenize(_SURROGATES.sub("\ufffd", source), builder)
     builder._flush_text()
     return builder.root
-
-
-def _read_attributes(source: str, pos: int) -> tuple[int, dict[str, str]]:
-    """The attributes the renderer uses, entities decoded; (-1, ...) when the input ends first."""
-    pos, pairs, _ = read_attributes(source, pos)
-    attrs: dict[str, str] = {}
-    for name, value in pairs:
-        if name in KEEP_ATTRS and name not in attrs:
-            attrs[name] = _html.unescape(value)
-    return pos, attrs
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ import unicodedata
 
 import nh3
 
+from tui.content.tokens import ESCAPABLE_RAW, VOID, Attrs, tokenize
+
 # C0 controls except \t and \n, DEL, C1 controls, bidi embeddings/overrides/isolates,
 # the byte-order mark and the Unicode "interlinear annotation" and specials that some
 # terminals mishandle.
@@ -115,20 +117,7 @@ def _cleaner() -> nh3.Cleaner:
 _FEW_TAGS = 64  # below this, the worst html5ever can do is ~4x the input, in microseconds
 _MAX_DEPTH = 100
 _MAX_REOPEN = 12
-_TOKEN = re.compile(r"<(?:(/?)([A-Za-z][^\t\n\f\r />]*)|(!--)|([!?/]))")
-_ATTR_GAP = re.compile(r"[\t\n\f\r /]*")
-_ATTR_NAME = re.compile(r"[^\t\n\f\r />][^\t\n\f\r /=>]*")
-_ATTR_EQ = re.compile(r"[\t\n\f\r ]*=[\t\n\f\r ]*")
-_UNQUOTED = re.compile(r"[^\t\n\f\r >]*")
 _PLAIN_NAME = re.compile(r"[a-z_:][-a-z0-9_:.]*")
-# A tag whose attributes any HTML tokenizer reads the same way, so they can be copied.
-_SIMPLE_TAG = re.compile(
-    r"""<(/?)([A-Za-z][A-Za-z0-9]*)((?:[ \t\n]+[A-Za-z_:][-A-Za-z0-9_:.]*"""
-    r"""(?:[ \t\n]*=[ \t\n]*(?:"[^"]*"|'[^']*'|[^ \t\n\f\r"'=<>`/]+))?)*)[ \t\n]*(/?)>"""
-)
-_VOID = frozenset("area base basefont bgsound br col embed frame hr image img input keygen link meta "
-                  "param source track wbr".split())
-_RAW_TEXT = frozenset("script style xmp iframe noembed noframes plaintext textarea title".split())
 _FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u".split())
 _CLOSES_P = frozenset("address article aside blockquote center details dialog dir div dl fieldset "
                       "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr li dd dt "
@@ -260,13 +249,20 @@ class _Nesting:
             self.reopen()
         self.out.append(data)
 
-    def start(self, tag: str, attrs: str, self_closing: bool) -> None:
+    # ------------------------------------------------------------ the tokenizer's sink
+    def raw_text(self, tag: str, attrs: Attrs, raw: str) -> None:
+        """Raw text is text: kept as such, escaped (nh3 drops scripts and styles whole anyway)."""
+        if tag not in ("script", "style"):
+            self.text(html.escape(html.unescape(raw) if tag in ESCAPABLE_RAW else raw, quote=False))
+
+    def start(self, tag: str, attrs: Attrs, self_closing: bool) -> None:
+        attrs = _attributes(attrs)
         self.implied_end_tags(tag)
         if tag == "a":
             self.forget("a")
         if tag not in _CLOSES_P and tag not in _TABLE_PARTS:
             self.reopen()
-        if tag in _VOID:
+        if tag in VOID:
             self.out.append(f"<{tag}{attrs}>")
         elif self_closing and (self.foreign or tag in ("svg", "math")):
             # "<stop/>" in SVG; written out as an empty element, so that it is one in HTML too
@@ -302,99 +298,21 @@ def _nest_shallowly(fragment: str) -> str:
     comments dropped, the text of raw-text elements escaped."""
     out: list[str] = []
     nesting = _Nesting(out)
-    pos, end = 0, len(fragment)
-    while pos < end:
-        lt = fragment.find("<", pos)
-        if lt < 0:
-            nesting.text(fragment[pos:])
-            break
-        if lt > pos:
-            nesting.text(fragment[pos:lt])
-        simple = _SIMPLE_TAG.match(fragment, lt)
-        if simple:  # plain attributes (nearly every tag): kept as written
-            closing, name, attrs, slash = simple.groups()
-            tag, self_closing, pos = name.lower(), slash == "/", simple.end()
-        else:
-            match = _TOKEN.match(fragment, lt)
-            if match is None:
-                nesting.text("&lt;")
-                pos = lt + 1
-                continue
-            closing, name, comment, bogus = match.groups()
-            if comment:  # an unterminated one runs to the end
-                if fragment.startswith((">", "->"), lt + 4):
-                    pos = fragment.find(">", lt + 4) + 1
-                else:
-                    close = fragment.find("-->", lt + 4)
-                    pos = end if close < 0 else close + 3
-                continue
-            if bogus:  # <!doctype>, <?pi>, </3>: bogus comments up to ">"
-                close = fragment.find(">", lt + 2)
-                pos = end if close < 0 else close + 1
-                continue
-            tag = name.lower()
-            pos, attrs, self_closing = _attributes(fragment, match.end())
-            if pos < 0:  # the input ends inside a tag: browsers drop it
-                break
-        if closing:
-            nesting.end(tag)
-        elif tag in _RAW_TEXT:
-            # Raw text is text: kept as such (nh3 drops scripts and styles whole anyway).
-            found = re.compile(rf"</{re.escape(tag)}(?=[\t\n\f\r />]|$)", re.IGNORECASE).search(fragment, pos)
-            raw = fragment[pos : found.start() if found else end]
-            if tag not in ("script", "style"):
-                nesting.text(html.escape(html.unescape(raw) if tag in ("textarea", "title") else raw, quote=False))
-            gt = fragment.find(">", found.end()) if found else -1
-            pos = end if gt < 0 else gt + 1
-        else:
-            nesting.start(tag, attrs, self_closing)
+    tokenize(fragment, nesting)
     nesting.pop_to(0)
     return "".join(out)
 
 
-def read_attributes(source: str, pos: int) -> tuple[int, list[tuple[str, str]], bool]:
-    """The attributes of a start tag read from `pos` the way browsers read them: (position
-    after its ">", (lower-cased name, raw value) pairs in order, whether it ended with
-    "/>"), or (-1, [], False) when the input ends first. Shared by the sanitizer's
-    rebuild and the renderer's tokenizer so that both see the same tag."""
-    pairs: list[tuple[str, str]] = []
-    end = len(source)
-    while True:
-        start = pos
-        pos = _ATTR_GAP.match(source, pos).end()  # type: ignore[union-attr]
-        if pos >= end:
-            return -1, [], False
-        if source[pos] == ">":
-            return pos + 1, pairs, pos > start and source[pos - 1] == "/"
-        name_match = _ATTR_NAME.match(source, pos)
-        assert name_match is not None  # the gap consumed every character a name cannot start with
-        name = name_match.group(0).lower()
-        pos = name_match.end()
-        value = ""
-        eq = _ATTR_EQ.match(source, pos)
-        if eq:
-            pos = eq.end()
-            if pos < end and source[pos] in "\"'":
-                close = source.find(source[pos], pos + 1)
-                if close < 0:
-                    return -1, [], False
-                value = source[pos + 1 : close]
-                pos = close + 1
-            else:
-                value = _UNQUOTED.match(source, pos).group(0)  # type: ignore[union-attr]
-                pos += len(value)
-        pairs.append((name, value))
-
-
-def _attributes(fragment: str, pos: int) -> tuple[int, str, bool]:
-    """read_attributes, written out again: the first of each name, and only names an
-    allowlist could hold."""
-    pos, pairs, self_closing = read_attributes(fragment, pos)
+def _attributes(attrs: Attrs) -> str:
+    """Attributes written out again: as written when the tokenizer found them plain, else
+    the first of each name, and only names an allowlist could hold."""
+    if isinstance(attrs, str):
+        return attrs
     kept: dict[str, str] = {}
-    for name, value in pairs:
+    for name, value in attrs:
         if name not in kept and _PLAIN_NAME.fullmatch(name):
             kept[name] = value.replace('"', "&quot;")
-    return pos, "".join(f' {name}="{value}"' for name, value in kept.items()), self_closing
+    return "".join(f' {name}="{value}"' for name, value in kept.items())
 
 
 def is_openable_url(url: str) -> bool:
