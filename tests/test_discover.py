@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import DATA, SHARED
+from tests.helpers import DATA, SHARED
 from tests.server import LocalServer
 from tui.feeds.discover import COMMON_PATHS, DiscoveredFeed, discover_feeds, looks_like_feed
 

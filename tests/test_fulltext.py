@@ -8,20 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import PAGES, body_paragraphs
 from tests.server import LocalServer
 from tui.cli.main import main
 from tui.config import Config, FeedConfig, Settings
 from tui.feeds.refresh import refresh
 from tui.store.cache import Store
-
-PAGES = Path(__file__).parent / "data" / "pages"
-SEED_TEXT = (PAGES / "article-thai-nguyen.txt").read_text(encoding="utf-8")
-
-
-def body_paragraphs() -> list[str]:
-    """The seed article's body paragraphs: the long lines after the headline and time."""
-    lines = [line.strip() for line in SEED_TEXT.splitlines() if len(line.strip()) > 120]
-    return lines
 
 
 def lead_only_feed(base: str, count: int = 1) -> bytes:

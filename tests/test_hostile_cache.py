@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.server import LocalServer
-from tests.test_hostile_common import (
+from tests.hostile import (
     articles_of,
     cache_db,
     docbao,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.server import LocalServer
-from tests.test_hostile_common import cache_db, docbao, query, rss, simple_items, unsafe_output
+from tests.hostile import cache_db, docbao, query, rss, simple_items, unsafe_output
 
 
 def run_refresh(folder: Path, text: str) -> tuple[int, str, str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.server import LocalServer
-from tests.test_hostile_common import Run, cache_db, controls_in, docbao, query, write_config
+from tests.hostile import Run, cache_db, controls_in, docbao, query, write_config
 from tui.content.sanitize import is_openable_url
 
 TITLE = "Lãnh đạo tỉnh Thái Nguyên làm việc"

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.server import LocalServer, abort
-from tests.test_hostile_common import Run, cache_db, docbao, query, rss, simple_items, write_config
+from tests.hostile import Run, cache_db, docbao, query, rss, simple_items, write_config
 from tui.store.cache import Store
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.server import LocalServer, RawServer, read_request_head
-from tests.test_hostile_common import (
+from tests.hostile import (
     PEAK_RSS_LIMIT,
     Run,
     cache_db,

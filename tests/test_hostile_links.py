@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.server import LocalServer
-from tests.test_hostile_common import cache_db, docbao, query, rss, write_config
+from tests.hostile import cache_db, docbao, query, rss, write_config
 from tui.content.sanitize import is_openable_url
 
 OPENABLE = [

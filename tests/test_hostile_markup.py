@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.server import LocalServer
-from tests.test_hostile_common import Run, cache_db, docbao, query, rss, write_config
+from tests.hostile import Run, cache_db, docbao, query, rss, write_config
 
 MARKUP = [
     "[/]",

@@ -17,7 +17,7 @@ import nh3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_hostile_common import control_refs_in, controls_in
+from tests.hostile import control_refs_in, controls_in
 from tui.model import FeedError, ParsedFeed
 from tui.feeds.parse import parse_feed
 from tui.content.sanitize import (

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.server import LocalServer
-from tests.test_hostile_common import (
+from tests.hostile import (
     CONTROLS,
     Run,
     cache_db,

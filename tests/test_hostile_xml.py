@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.server import LocalServer
-from tests.test_hostile_common import (
+from tests.hostile import (
     PEAK_RSS_LIMIT,
     Run,
     cache_db,
@@ -85,7 +85,7 @@ def documents(port: int) -> dict[str, bytes]:
         "doctype-inside-the-channel": ('<?xml version="1.0"?><rss version="2.0"><channel><title>Stray</title>'
                                        '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
                                        + item.format(title="&xxe;", guid="x", body="&xxe;") + "</channel></rss>"),
-        "dtd-only": f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "b">]>',
+        "dtd-only": '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "b">]>',
         "dtd-only-external": f'<!DOCTYPE rss SYSTEM "{base}/only.dtd">',
         "unterminated-doctype": '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "b">' + " " * 1000,
         "xinclude": feed("", body="x", extra=f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd" parse="text"/>'

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import DATA, SHARED
+from tests.helpers import DATA, SHARED
 from tests.server import LocalServer
 from tui.feeds.opml import (
     MAX_FOLDER_DEPTH,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared_path
+from tests.helpers import shared_path
 from tests.server import LocalServer
 from tui.cli.main import main
 from tui.config import Config, FeedConfig, Settings

@@ -9,7 +9,6 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +18,7 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
-from tests.conftest import DATA, shared_path
+from tests.helpers import DATA, shared_path
 from tui.content.render import Rendered, render_article, render_html, rewrap, to_plain
 from tui.content.sanitize import sanitize_html
 

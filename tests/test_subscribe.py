@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import DATA, SHARED, shared_path
+from tests.helpers import DATA, SHARED, shared_path
 from tests.server import LocalServer
 from tui.cli.main import main
 from tui.config import default_config_path, load_config

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.test_app import SIZE, flat, go_to_feed, panes, status
-from tests.test_fulltext import PAGES, body_paragraphs
+from tests.helpers import PAGES, body_paragraphs
 from tests.test_ui_cache import UICache
 from tui.ui.app import DocbaoApp
 from tui.config import Config, FeedConfig

@@ -1,0 +1,27 @@
+"""What more than one test module needs: where the test data lives, and the seed article
+of reader mode. Fixtures are in conftest.py; the adversarial suite's tools in hostile.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+PAGES = DATA / "pages"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or a skip when that folder is not beside the checkout."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return path
+
+
+def body_paragraphs() -> list[str]:
+    """The seed article's body paragraphs (tests/data/pages): the long lines after the
+    headline and time, as reader mode must show them."""
+    text = (PAGES / "article-thai-nguyen.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if len(line.strip()) > 120]
