@@ -9,7 +9,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from tests.e2e.conftest import ROOT, Installed, Reader, write_config
+from tests.e2e.harness import ROOT, Installed, Reader, write_config
 
 PACKAGE_FILES = ("*.py", "*.tcss", "py.typed")
 
