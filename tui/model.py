@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 class Enclosure:
     url: str
     type: str = ""
-    length: int | None = None
+    length: int | None = None  # bytes
+    duration: int | None = None  # seconds (itunes:duration, Media RSS duration)
 
 
 @dataclass(slots=True)
@@ -29,6 +30,7 @@ class ParsedArticle:
     summary: str = ""  # sanitized HTML: the description, "" when it is the only body
     content: str = ""  # sanitized HTML: the full body, else the description
     enclosures: list[Enclosure] = field(default_factory=list)
+    image: str = ""  # the lead image's URL: thumbnail, image media, itunes:image, else the body's first <img>
 
 
 @dataclass(slots=True)

@@ -13,18 +13,26 @@ The pipeline, and why each step exists:
    (a reference to one stays visible text); entities that refer to other entities (billion
    laughs), carry markup or are long get the document refused. HTML named entities, which
    RSS 0.91's DTD used to supply, become numeric references.
-3. fastfeedparser (lxml, native extractor) reads the document; feedparser 6 reads it too
-   when fastfeedparser fails, finds fewer entries than the document holds, or the document
-   is not well-formed, and the better reading wins. Both go through one normaliser, so an
-   entry's identity (guid, link) does not depend on the parser: a feed that is malformed on
-   one refresh and fine on the next keeps its articles.
-4. Every text field is cleaned with tui.content.sanitize: titles as one plain line, HTML bodies
-   through the allowlist sanitizer, once, after relative URLs were made absolute.
+3. fastfeedparser (lxml, native extractor) reads the documents it reads as feedparser
+   does; feedparser 6 reads the others, and those fastfeedparser fails on, finds fewer
+   entries in, or that are not well-formed. fastfeedparser keeps only the text before an
+   element's first child and knows no Media RSS, iTunes, base64 or feedparser's aliases,
+   so a document holding any of these (found from its element names, which the
+   well-formedness check reads anyway) goes to feedparser alone: its reading wins. Both
+   go through one normaliser, so an entry's identity (guid, link) does not depend on the
+   parser: a feed that is malformed on one refresh and fine on the next keeps its articles.
+4. Every text field is cleaned with tui.content.sanitize: titles as one plain line (a plain
+   text title keeps a literal "<T>" or "&"; an HTML title goes through an HTML parser, its
+   scripts and styles dropped whole), HTML bodies through the allowlist sanitizer, once,
+   after relative URLs were made absolute.
 
 Entries: guid is the entry's id, else its link as written in the document, else a SHA-1 of
 title and date. The first of several entries with one guid is kept (feeds list newest
 first). `content` holds the full body (content:encoded, Atom content, or the description
-when that is all there is) and `summary` the description only when it differs from it.
+when that is all there is, a Media RSS description included) and `summary` the description
+only when it differs from it. Media: enclosures (RSS, Atom, audio/video Media RSS content,
+JSON Feed attachments) with their durations, and one lead image (media:thumbnail, an image
+media:content, itunes:image, JSON Feed image/banner_image, else the body's first <img>).
 Dates are epoch seconds; a date more than two days ahead, and a date on or before 1970-01-01
 (what broken generators emit for "no date"), become None: the store then dates the article
 by when it was first seen, which the same bytes never change.
@@ -36,6 +44,7 @@ import calendar
 import datetime as dt
 import hashlib
 import html
+import html.entities
 import io
 import json
 import re
@@ -44,6 +53,8 @@ import zlib
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from html.entities import html5 as _HTML5_ENTITIES
+from html.parser import HTMLParser
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin
 
@@ -323,8 +334,11 @@ class _Raw:
     summary: str = ""
     content: str = ""
     content_is_text: bool = False
-    enclosures: list[tuple[str, str, Any]] = field(default_factory=list)
+    # (url, type, length, duration) as written
+    enclosures: list[tuple[str, str, Any, Any]] = field(default_factory=list)
     links: list[tuple[str, str, str]] = field(default_factory=list)  # (rel, type, href)
+    title_is_html: bool | None = None  # None: guess as feedparser does (RSS)
+    image: str = ""
 
 
 @dataclass(slots=True)
@@ -332,6 +346,7 @@ class _RawFeed:
     title: str = ""
     link: str = ""
     format: str = ""
+    title_is_html: bool | None = None
     entries: list[_Raw] = field(default_factory=list)
 
 
@@ -345,6 +360,28 @@ _CONTENT_START = re.compile(
 )
 _XML_DECL = re.compile(r"^<\?xml[^>]{0,300}?\?>")
 _FEED_MARKERS = ("<rss", "<feed", "<rdf:RDF", "<RDF", "<channel")
+
+
+def _root_start(text: str) -> int:
+    """Where the root element's start tag begins: after the prolog's declarations,
+    comments and processing instructions (a comment may hold markup)."""
+    i, n = 0, len(text)
+    while i < n:
+        lt = text.find("<", i)
+        if lt < 0:
+            return n
+        if text.startswith("<?", lt):
+            close = text.find("?>", lt)
+            i = close + 2 if close >= 0 else n
+        elif text.startswith("<!--", lt):
+            close = text.find("-->", lt)
+            i = close + 3 if close >= 0 else n
+        elif text.startswith("<!", lt):
+            close = text.find(">", lt)
+            i = close + 1 if close >= 0 else n
+        else:
+            return lt
+    return n
 
 
 def _root_info(text: str) -> tuple[str, str, str]:
@@ -439,18 +476,17 @@ def _parse_xml(
         text = _XML_BASE_ATTR.sub("", text)  # docbao resolves; parsers must report raw values
         document = _utf8_document(text)
     expected = _count_entry_tags(document, fmt)
-    malformed = _xml_error(document)
+    malformed, names = _xml_check(document)
 
     fast: _RawFeed | None = None
-    if reader != "feedparser":
-        try:
-            fast = _read_fastfeedparser(document, _has_ids(document))
-        except Exception:  # noqa: BLE001 - any failure of the fast path means: try feedparser
-            fast = None
+    unsafe = reader == "auto" and _fast_reading_unsafe(document, fmt, names)
+    if reader != "feedparser" and not unsafe:
+        fast = _try_fast(document, fmt)
     best = fast
     xhtml_titles = b'type="xhtml"' in document or b"type='xhtml'" in document
     if reader != "fastfeedparser" and (
-        fast is None
+        unsafe
+        or fast is None
         or malformed
         or len(fast.entries) < expected
         or any(not (e.id or e.link) or (xhtml_titles and not e.title) for e in fast.entries)
@@ -459,8 +495,12 @@ def _parse_xml(
             slow = _read_feedparser(document)
         except Exception:  # noqa: BLE001 - feedparser is the last resort; report, not crash
             slow = None
-        if slow is not None and (fast is None or _better(slow, fast, bool(malformed))):
+        if slow is not None and (fast is None or unsafe or _better(slow, fast, bool(malformed))):
             best = slow
+        if unsafe and (slow is None or (expected and not slow.entries)):
+            fast = _try_fast(document, fmt)  # feedparser gave up: the fast reading beats none
+            if fast is not None and (slow is None or len(fast.entries) > len(slow.entries)):
+                best = fast
     if best is None or (not best.entries and not best.format and not fmt):
         if root == "html":
             raise FeedError("not a feed (HTML page)")
@@ -474,6 +514,8 @@ def _parse_xml(
             del best.entries[closed:]
     fmt = fmt or best.format
     head = _channel_head(text, fmt, bases.feed if bases else url)
+    if best is fast:
+        best.title_is_html = head.title_is_html
     if b'rel="enclosure"' in document or b"rel='enclosure'" in document:
         _fill_enclosure_lengths(best, text)
     feed = _finish(best, url, fmt, warnings, bases, head)
@@ -481,6 +523,73 @@ def _parse_xml(
         # Broken and empty: nothing could be read, which is an error, not an empty feed.
         raise FeedError(f"not well-formed XML ({malformed}); no entries could be read")
     return feed
+
+
+# What fastfeedparser misreads, so that feedparser reads the document instead: markup
+# written as child elements of a text element (fastfeedparser keeps only the text before
+# the first child; Atom xhtml content is such markup), base64 or other non-text content,
+# feedparser's <body>/<fullitem> aliases of the content, another namespace's element with
+# an RSS name (taken for the RSS one), and Media RSS or iTunes markup (descriptions,
+# thumbnails, durations, which only feedparser reports). The element names come from the
+# well-formedness check, which reads the whole document anyway.
+_FEED_ELEMENTS = frozenset(
+    "rss channel item title link description language copyright managingEditor webMaster"
+    " pubDate lastBuildDate category generator docs cloud ttl image url width height rating"
+    " textInput textinput name skipHours skipDays hour day author comments enclosure guid"
+    " source feed entry id updated published email uri contributor content summary subtitle"
+    " rights icon logo items modified issued created tagline info".split()
+)
+_RSS_NAMES = frozenset("description title link guid summary".split())
+_RSS_NAME_PREFIXES = frozenset("content atom atom10 atom03 dc dcterms rdf".split())
+_UNSAFE_PREFIXES = frozenset("media itunes xhtml html".split())
+_ATOM_CONTENT_TYPE = re.compile(
+    rb"<(?:[\w.-]++:)?+(?:content|summary|title|subtitle|rights)\s[^>]*?type\s*=\s*[\"']"
+    rb"(?!(?:text|html|xhtml|text/html|text/plain)[\"'])"
+)
+_TITLE_TAG = re.compile(rb"<title\b([^>]*)>")
+_TYPE_ATTR = re.compile(rb"""\btype\s*=\s*["']([^"']*)["']""")
+
+
+def _fast_reading_unsafe(document: bytes, fmt: str, names: Iterable[str]) -> bool:
+    """Whether fastfeedparser would lose something feedparser reads (see _FEED_ELEMENTS),
+    or cannot say whether an Atom entry's title is HTML (entries whose titles differ in
+    type). `names` are the document's element names."""
+    for name in names:
+        prefix, colon, local = name.rpartition(":")
+        if not colon:
+            if name not in _FEED_ELEMENTS:
+                return True
+        elif prefix in _UNSAFE_PREFIXES or (local in _RSS_NAMES and prefix not in _RSS_NAME_PREFIXES):
+            return True
+    if b"base64" in document:
+        return True
+    if fmt.startswith("atom"):
+        return bool(_ATOM_CONTENT_TYPE.search(document)) or len(_entry_title_kinds(document)) > 1
+    return False
+
+
+def _entry_title_kinds(document: bytes) -> set[str]:
+    first = _ENTRY_START_BYTES.search(document)
+    if not first:
+        return set()
+    kinds = set()
+    for match in _TITLE_TAG.finditer(document, first.start()):
+        kind = _TYPE_ATTR.search(match.group(1))
+        kinds.add(kind.group(1).decode("ascii", "replace").strip().lower() if kind else "text")
+    return kinds
+
+
+def _try_fast(document: bytes, fmt: str) -> _RawFeed | None:
+    try:
+        fast = _read_fastfeedparser(document, _has_ids(document))
+    except Exception:  # noqa: BLE001 - any failure of the fast path means: try feedparser
+        return None
+    if fmt.startswith("atom"):
+        kinds = _entry_title_kinds(document)
+        is_html = kinds <= {"html", "text/html"} if kinds else False
+        for entry in fast.entries:
+            entry.title_is_html = is_html
+    return fast
 
 
 def _fill_enclosure_lengths(feed: _RawFeed, text: str) -> None:
@@ -492,25 +601,28 @@ def _fill_enclosure_lengths(feed: _RawFeed, text: str) -> None:
             lengths.setdefault(attrs["href"].strip(), attrs["length"])
     for entry in feed.entries:
         entry.enclosures = [
-            (href, kind, length if length not in (None, "") else lengths.get(href))
-            for href, kind, length in entry.enclosures
+            (href, kind, length if length not in (None, "") else lengths.get(href), duration)
+            for href, kind, length, duration in entry.enclosures
         ]
 
 
-def _xml_error(document: bytes) -> str:
-    """"" for a well-formed document, else where and why it is not. fastfeedparser
-    recovers from errors without a word; this check (expat, no tree, a third of the
-    cost of a parse) is how docbao knows to warn and to ask feedparser as well."""
+def _xml_check(document: bytes) -> tuple[str, Iterable[str]]:
+    """("", element names) for a well-formed document, else where and why it is not, and
+    the names read up to there. fastfeedparser recovers from errors without a word; this
+    check (expat, no tree, a third of the cost of a parse) is how docbao knows to warn and
+    to ask feedparser as well."""
     import xml.parsers.expat
 
     parser = xml.parsers.expat.ParserCreate()
+    names: dict[str, Any] = {}
+    parser.StartElementHandler = names.__setitem__  # a C call per element, no Python frame
     try:
         parser.Parse(document, True)
     except xml.parsers.expat.ExpatError as exc:
-        return f"line {exc.lineno}: {xml.parsers.expat.errors.messages[exc.code]}"
+        return f"line {exc.lineno}: {xml.parsers.expat.errors.messages[exc.code]}", names.keys()
     except (ValueError, RecursionError):
-        return "unreadable"
-    return ""
+        return "unreadable", names.keys()
+    return "", names.keys()
 
 
 def _has_ids(document: bytes) -> bool:
@@ -566,7 +678,7 @@ def _xml_bases(text: str, url: str) -> _Bases:
             return base
 
     feed_base = url
-    root = _ROOT_TAG.search(text)
+    root = _ROOT_TAG.match(text, _root_start(text))
     if root:
         feed_base = join(feed_base, base_in(root.group(0)))
     channel = re.search(r"<channel\b[^>]*>", text[:65536])
@@ -647,12 +759,12 @@ def _read_fastfeedparser(document: bytes, has_ids: bool = True) -> _RawFeed:
             if probe.get("description") == description:
                 description = ""  # fastfeedparser made it up from the content
         enclosures = [
-            (_text(e.get("url")), _text(e.get("type")), e.get("length"))
+            (_text(e.get("url")), _text(e.get("type")), e.get("length"), None)
             for e in entry.get("enclosures") or []
             if isinstance(e, dict)
         ]
         enclosures += [
-            (_text(link.get("href")), _text(link.get("type")), link.get("length"))
+            (_text(link.get("href")), _text(link.get("type")), link.get("length"), None)
             for link in entry.get("links") or []
             if isinstance(link, dict) and link.get("rel") == "enclosure"
         ]
@@ -722,6 +834,7 @@ def _read_feedparser(document: bytes) -> _RawFeed:
         title=_text(feed.get("title")),
         link=feed_link,
         format=_FP_FORMATS.get(parsed.get("version") or "", parsed.get("version") or ""),
+        title_is_html=_fp_is_html(feed.get("title_detail")),
     )
     for entry in parsed.get("entries") or []:
         content = ""
@@ -733,10 +846,7 @@ def _read_feedparser(document: bytes) -> _RawFeed:
         summary = entry.get("summary") or ""
         if summary == content:
             summary = ""
-        enclosures = [
-            (_text(e.get("href") or e.get("url")), _text(e.get("type")), e.get("length"))
-            for e in entry.get("enclosures") or []
-        ]
+        enclosures, image = _fp_media(entry)
         out.entries.append(
             _Raw(
                 id=_text(entry.get("id")),
@@ -752,9 +862,53 @@ def _read_feedparser(document: bytes) -> _RawFeed:
                 content_is_text=content_is_text,
                 enclosures=enclosures,
                 links=_links(entry.get("links")),
+                title_is_html=_fp_is_html(entry.get("title_detail")),
+                image=image,
             )
         )
     return out
+
+
+def _fp_is_html(detail: Any) -> bool:
+    kind = (detail or {}).get("type") if isinstance(detail, dict) else None
+    return kind in ("text/html", "application/xhtml+xml")
+
+
+def _fp_media(entry: Any) -> tuple[list[tuple[str, str, Any, Any]], str]:
+    """Enclosures (RSS enclosure, Atom enclosure link, audio/video Media RSS content, with
+    durations from Media RSS or itunes:duration) and the lead image (media:thumbnail, an
+    image media:content, itunes:image) as feedparser reports them."""
+    media = [m for m in entry.get("media_content") or [] if isinstance(m, dict) and m.get("url")]
+    durations = {_text(m.get("url")): m.get("duration") for m in media if m.get("duration")}
+    enclosures: list[tuple[str, str, Any, Any]] = []
+    for item in entry.get("enclosures") or []:
+        href = _text(item.get("href") or item.get("url"))
+        enclosures.append((href, _text(item.get("type")), item.get("length"), durations.get(href)))
+    for item in media:
+        kind, medium = _text(item.get("type")).lower(), _text(item.get("medium")).lower()
+        if medium in ("audio", "video") or kind.startswith(("audio/", "video/")):
+            enclosures.append(
+                (_text(item.get("url")), kind, item.get("filesize") or item.get("fileSize"), item.get("duration"))
+            )
+    itunes_duration = entry.get("itunes_duration")
+    if itunes_duration and enclosures and not enclosures[0][3]:
+        enclosures[0] = (*enclosures[0][:3], itunes_duration)
+    image = ""
+    for item in entry.get("media_thumbnail") or []:
+        if isinstance(item, dict) and _text(item.get("url")):
+            image = _text(item.get("url"))
+            break
+    if not image:
+        for item in media:
+            kind, medium = _text(item.get("type")).lower(), _text(item.get("medium")).lower()
+            if medium == "image" or kind.startswith("image/"):
+                image = _text(item.get("url"))
+                break
+    if not image:
+        itunes_image = entry.get("image")
+        if isinstance(itunes_image, dict):
+            image = _text(itunes_image.get("href"))
+    return enclosures, image
 
 
 def _fp_author(entry: Any) -> str:
@@ -806,7 +960,10 @@ def _parse_json_feed(text: str, url: str, warnings: list[str]) -> ParsedFeed:
         if not base and isinstance(value, str) and is_openable_url(value.strip()):
             base = value.strip()
     raw = _RawFeed(
-        title=_json_str(doc.get("title")), link=_json_str(doc.get("home_page_url")), format=fmt
+        title=_json_str(doc.get("title")),
+        link=_json_str(doc.get("home_page_url")),
+        format=fmt,
+        title_is_html=False,
     )
     for item in items:
         if not isinstance(item, dict):
@@ -825,6 +982,7 @@ def _parse_json_feed(text: str, url: str, warnings: list[str]) -> ParsedFeed:
                         _json_str(attachment.get("url")),
                         _json_str(attachment.get("mime_type")),
                         attachment.get("size_in_bytes"),
+                        attachment.get("duration_in_seconds"),
                     )
                 )
         item_id = item.get("id")
@@ -842,6 +1000,8 @@ def _parse_json_feed(text: str, url: str, warnings: list[str]) -> ParsedFeed:
                 content=content,
                 content_is_text=content_is_text,
                 enclosures=enclosures,
+                title_is_html=None,  # plain text by the spec; entities are common: guess
+                image=_json_str(item.get("image")) or _json_str(item.get("banner_image")),
             )
         )
     return _finish(raw, base, fmt, warnings, None)
@@ -1012,6 +1172,98 @@ def _text_to_html(value: str) -> str:
     return "<p>" + html.escape(value).replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
 
 
+# The sanitizer writes attributes double-quoted.
+_FIRST_IMG = re.compile(r'<img\b[^>]*?\ssrc="([^"]+)"')
+_TITLE_TAGS = re.compile(r"</?(\w+)")
+_TITLE_ENTITIES = re.compile(r"&(\w+);")
+
+
+def _first_image(body: str) -> str:
+    """The URL of a sanitized body's first <img>, or ""."""
+    start = body.find("<img")
+    while start >= 0:
+        match = _FIRST_IMG.match(body, start)
+        if match:
+            return _absolute("", html.unescape(match.group(1)))
+        start = body.find("<img", start + 4)
+    return ""
+
+
+def _looks_like_html(value: str) -> bool:
+    """feedparser's guess for an RSS title: HTML when it has an end tag or an entity
+    reference, and only known HTML tags and entities."""
+    if not (re.search(r"</(\w+)>", value) or re.search(r"&#?\w+;", value)):
+        return False
+    from feedparser.sanitizer import _HTMLSanitizer
+
+    known = _HTMLSanitizer.acceptable_elements
+    if any(tag.lower() not in known for tag in _TITLE_TAGS.findall(value)):
+        return False
+    return all(name in html.entities.entitydefs for name in _TITLE_ENTITIES.findall(value))
+
+
+class _TextOfHtml(HTMLParser):
+    """The text of an HTML title: tags gone, references decoded, scripts and styles
+    dropped with their content."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+        self.closing = False
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("script", "style"):
+            self.hidden += 1
+        elif tag in ("br", "p", "div", "li"):
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self.hidden:
+            self.hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden and not (self.closing and data.startswith("<!")):
+            self.parts.append(data)
+
+    def close(self) -> None:
+        self.closing = True  # an unclosed comment hides the rest, as in a browser
+        super().close()
+
+
+def _title_line(value: str, is_html: bool | None) -> str:
+    """A title as the one plain line a reader sees. Plain text stays as written (a literal
+    "<T>" or "&" included); HTML goes through an HTML parser. is_html None: guess as
+    feedparser does for RSS."""
+    if not value:
+        return ""
+    if is_html is None:
+        is_html = ("<" in value or "&" in value) and _looks_like_html(value)
+    if not is_html or ("<" not in value and "&" not in value):
+        return clean_line(value)
+    parser = _TextOfHtml()
+    parser.feed(value)
+    parser.close()
+    return clean_line("".join(parser.parts))
+
+
+def _duration(value: Any) -> int | None:
+    """Seconds from "3600", "59:30", "1:02:03" (itunes:duration) or "12.5"."""
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    try:
+        parts = [float(part) for part in text.split(":")] if text else []
+    except ValueError:
+        return None
+    if not parts or len(parts) > 3 or any(part < 0 or part != part for part in parts):
+        return None
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return int(seconds) if 0 < seconds < 10**7 else None
+
+
 def _epoch(value: int | None, now: int) -> int | None:
     """A stored date: None for the epoch's first day or earlier (the "no date" value of
     broken generators, in any time zone) and for dates more than two days ahead (a
@@ -1064,9 +1316,10 @@ class _Head:
 
     title: str = ""
     link: str = ""
+    title_is_html: bool | None = None  # None: RSS, where feedparser guesses from the text
 
 
-_HEAD_TITLE = re.compile(r"<title(?:\s[^>]*)?>(.*?)</title>", re.DOTALL)
+_HEAD_TITLE = re.compile(r"<((?:dc:)?title)(\s[^>]*)?>(.*?)</\1>", re.DOTALL | re.IGNORECASE)
 _HEAD_LINK = re.compile(r"<link>\s*([^<\s]+)\s*</link>")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 
@@ -1089,7 +1342,16 @@ def _channel_head(text: str, fmt: str, base: str) -> _Head:
     head = text[: first.start() if first else 65536][:65536]
     head = re.sub(r"<image\b.*?</image>", "", head, flags=re.DOTALL)
     title = _HEAD_TITLE.search(head)
-    title_text = _CDATA.sub(lambda m: html.escape(m.group(1)), title.group(1)) if title else ""
+    title_text = _CDATA.sub(lambda m: html.escape(m.group(1)), title.group(3)) if title else ""
+    title_is_html: bool | None = None
+    kind = ""
+    if title and title.group(2):
+        kind_match = _TYPE_ATTR.search(title.group(2).encode("utf-8", "replace"))
+        kind = kind_match.group(1).decode("utf-8", "replace").strip().lower() if kind_match else ""
+    if fmt.startswith("atom") or kind:
+        title_is_html = kind in ("html", "text/html", "xhtml", "application/xhtml+xml")
+    if "xhtml" not in kind:  # xhtml is markup as written; the others are escaped text
+        title_text = html.unescape(title_text)
     link = ""
     if fmt.startswith("rss"):
         match = _HEAD_LINK.search(head)
@@ -1101,7 +1363,7 @@ def _channel_head(text: str, fmt: str, base: str) -> _Head:
             if attrs.get("href"):
                 links.append((attrs.get("rel", ""), attrs.get("type", ""), attrs["href"]))
         link = _choose_link("atom", "", links, base)[1]
-    return _Head(html.unescape(title_text), link)
+    return _Head(title_text, link, title_is_html)
 
 
 def _finish(
@@ -1125,7 +1387,7 @@ def _finish(
     for index, entry in enumerate(raw.entries):
         if not (
             entry.title or entry.id or entry.link or entry.content or entry.summary
-            or entry.enclosures or entry.author or entry.published is not None
+            or entry.enclosures or entry.image or entry.author or entry.published is not None
             or entry.updated is not None
         ):
             continue  # an empty element, e.g. an <item> illegally nested in another
@@ -1133,7 +1395,7 @@ def _finish(
         written_link, link = _choose_link(fmt, entry.link, entry.links, link_base)
         if not link and _SCHEME.match(entry.id):
             link = _absolute("", entry.id)
-        title = html_to_line(_unmojibake_line(entry.title))
+        title = _title_line(_unmojibake_line(entry.title), entry.title_is_html)
         published = _epoch(entry.published, now)
         updated = _epoch(entry.updated, now)
         if published is None:
@@ -1164,10 +1426,15 @@ def _finish(
         content = sanitize_html(_absolutize_html(content, html_base))
         summary = sanitize_html(_absolutize_html(summary, html_base)) if summary else ""
         enclosures: list[Enclosure] = []
-        for enc_url, enc_type, enc_length in entry.enclosures:
+        for enc_url, enc_type, enc_length, enc_duration in entry.enclosures:
             resolved = _absolute(link_base, enc_url)
             if resolved and all(e.url != resolved for e in enclosures):
-                enclosures.append(Enclosure(resolved, clean_line(enc_type), _length(enc_length)))
+                enclosures.append(
+                    Enclosure(resolved, clean_line(enc_type), _length(enc_length), _duration(enc_duration))
+                )
+        image = _absolute(link_base, entry.image) if entry.image else ""
+        if not image:
+            image = _first_image(content) or _first_image(summary)
         articles.append(
             ParsedArticle(
                 guid=guid,
@@ -1179,10 +1446,15 @@ def _finish(
                 summary=summary,
                 content=content,
                 enclosures=enclosures,
+                image=image,
             )
         )
+    if raw.title or not head:
+        feed_title = _title_line(_unmojibake_line(raw.title), raw.title_is_html)
+    else:
+        feed_title = _title_line(_unmojibake_line(head.title), head.title_is_html)
     return ParsedFeed(
-        title=html_to_line(_unmojibake_line(raw.title or (head.title if head else ""))),
+        title=feed_title,
         link=head.link if head else _absolute(feed_base, raw.link),
         format=fmt,
         articles=articles,
