@@ -114,7 +114,7 @@ def test_a_duplicate_feed_is_reported_and_fetched_once(tmp_path: Path, server: L
     assert "repeats the url of the feed at line 1" in err and ":4:" in err and ":8:" in err
     assert len(server.hits("/f.xml")) == 1
     assert query(cache_db(tmp_path), "SELECT count(*) FROM feeds") == [(1,)]
-    assert "1 feeds: 2 new" in out
+    assert "1 feed: 2 new" in out
 
 
 def test_control_characters_in_names_never_reach_the_terminal(tmp_path: Path, server: LocalServer) -> None:

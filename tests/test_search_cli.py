@@ -68,3 +68,23 @@ def test_hostile_queries_answer_or_explain(config: Path, capsys: pytest.CaptureF
         assert captured.err.startswith("docbao: ")
     assert main(["articles", "--config", str(config), "--json"]) == 0  # the cache is intact
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_articles_and_refresh_take_the_feeds_own_title(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # feeds.toml names no title: the one `docbao feeds` shows is the feed's own
+    assert main(["feeds", "--config", str(config)]) == 0
+    assert "Báo Tỉnh Nhà" in capsys.readouterr().out
+    assert main(["articles", "--config", str(config), "--feed", "báo tỉnh nhà"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 3 and all("Báo Tỉnh Nhà" in line for line in listed)
+    assert main(["refresh", "--config", str(config), "--feed", "Báo Tỉnh Nhà"]) == 0
+    out = capsys.readouterr().out
+    assert "unchanged" in out and "Báo Tỉnh Nhà" in out and out.rstrip().splitlines()[-1].startswith("1 feed: 0 new,")
+    assert main(["articles", "--config", str(config), "--feed", "Báo Tỉnh"]) == 2
+    assert "no subscribed feed has the URL or title 'Báo Tỉnh'" in capsys.readouterr().err
+
+
+def test_search_output_ends_with_a_newline(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "--config", str(config), "cafe"]) == 0
+    out = capsys.readouterr().out
+    assert "Một ly café ở Hà Nội" in out and out.endswith("\n") and not out.endswith("\n\n")

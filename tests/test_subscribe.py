@@ -85,7 +85,8 @@ def cached(cache: Path, url: str) -> list[dict[str, object]]:
 
 
 def default_cache() -> Path:
-    return default_config_path().parent / "cache"
+    """Where the cache is with no config, and stays once a first subscription made one."""
+    return Path(os.environ["XDG_CACHE_HOME"]) / "docbao"
 
 
 def file_digest(path: Path) -> str:
@@ -93,6 +94,39 @@ def file_digest(path: Path) -> str:
 
 
 # ----------------------------------------------------------------------------- add
+def test_a_first_subscription_keeps_the_cache_in_use_before_any_config(
+        server: LocalServer, capsys: pytest.CaptureFixture[str]) -> None:
+    # The reader was opened with no config: its cache (with where it was) is in the XDG cache
+    # folder. The first `add` creates the config in the XDG config folder; the cache stays.
+    store = Store.open(default_cache())
+    store.set_state({"feed": "all"})
+    store.close()
+    url = server.route_file("/thoi-su.xml", NEWSBOAT / "thoi-su.xml", content_type="application/rss+xml")
+    assert main(["add", url]) == 0
+    capsys.readouterr()
+    assert default_config_path().exists() and not (default_config_path().parent / "cache").exists()
+    store = Store.open(default_cache())
+    try:
+        assert store.get_state("feed") == "all" and store.count() == 7
+    finally:
+        store.close()
+    assert main(["feeds"]) == 0
+    assert "7/7" in capsys.readouterr().out
+
+
+def test_a_cache_already_beside_the_default_config_is_still_used(
+        server: LocalServer, capsys: pytest.CaptureFixture[str]) -> None:
+    url = server.route_file("/thoi-su.xml", NEWSBOAT / "thoi-su.xml", content_type="application/rss+xml")
+    beside = default_config_path().parent / "cache"
+    beside.mkdir(parents=True)  # made by an older docbao, which kept the cache beside the config
+    write_config(default_config_path(), [(url, "", [])])
+    assert main(["refresh", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["articles"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 7
+    assert (beside / "docbao.db").exists() and not default_cache().exists()
+
+
 def test_add_a_feed_url_subscribes_creates_the_config_and_refreshes(server: LocalServer,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     url = server.route_file("/thoi-su.xml", NEWSBOAT / "thoi-su.xml", content_type="application/rss+xml")

@@ -213,12 +213,13 @@ async def test_dialogs_show_a_hostile_feed_title_as_text(cache: UICache) -> None
         assert EVIL in [f.url for f in load_config(cache.config.path).feeds]
 
 
-async def test_a_first_subscription_moves_to_the_cache_beside_the_new_config(server) -> None:  # type: ignore[no-untyped-def]
+async def test_a_first_subscription_keeps_the_cache_it_started_with(server) -> None:  # type: ignore[no-untyped-def]
     from tui.config import Config, default_config_path, resolve_cache_dir
 
     url = server.route("/new.xml", rss(NEW_ITEMS), content_type="application/rss+xml")
     no_config = Config(path=None)
-    app = DocbaoApp(no_config, resolve_cache_dir(no_config))
+    first = resolve_cache_dir(no_config)  # the XDG cache folder
+    app = DocbaoApp(no_config, first)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("a")
@@ -227,9 +228,10 @@ async def test_a_first_subscription_moves_to_the_cache_beside_the_new_config(ser
         feeds, articles, _ = panes(app)
         assert len(articles.ids) == 2 and "Fourth story" in lines(articles)[0]
         await pilot.press("s")
-    beside = default_config_path().parent / "cache"
-    assert resolve_cache_dir(load_config(default_config_path())) == beside  # where the next start looks
-    store = Store.open(beside)
+    assert default_config_path().exists()
+    assert resolve_cache_dir(load_config(default_config_path())) == first  # where the next start looks
+    assert not (default_config_path().parent / "cache").exists()  # no second cache left behind
+    store = Store.open(first)
     try:
         assert len(store.article_ids()) == 2 and store.count(starred=True) == 1
     finally:

@@ -104,15 +104,29 @@ def find_config(cli_path: str | None = None) -> Path | None:
 
 
 def resolve_cache_dir(config: Config, cli_cache: str | None = None) -> Path:
-    """--cache, then [settings] cache_dir (relative to the config file), then cache/ beside it."""
+    """--cache, then [settings] cache_dir (relative to the config file), then cache/ beside it;
+    with no config, or with the config in the XDG config folder, the XDG cache folder.
+
+    So the first subscription made with no config (which creates the config in the XDG
+    config folder) goes on with the cache already in use instead of starting a second one
+    beside the new file. A cache/ folder that is already beside that config (made by an
+    older docbao) is still used."""
     if cli_cache:
         return Path(cli_cache).expanduser()
     if config.settings.cache_dir:
         return (config.folder / Path(config.settings.cache_dir).expanduser()).resolve()
-    if config.path is None:
+    beside = config.folder / "cache"
+    if config.path is None or (_is_default_config(config.path) and not beside.is_dir()):
         xdg_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         return xdg_cache / "docbao"
-    return config.folder / "cache"
+    return beside
+
+
+def _is_default_config(path: Path) -> bool:
+    try:
+        return path.resolve() == default_config_path().resolve()
+    except OSError:
+        return False
 
 
 _SETTING_TYPES: dict[str, tuple[type, ...]] = {

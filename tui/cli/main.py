@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tui import __version__
+from tui.cli.words import count
 from tui.config import Config, ConfigError, find_config, load_config, resolve_cache_dir
 from tui.store.cache import FeedRow, Store, StoreError, failure_notice
 
@@ -162,12 +163,14 @@ def run_reader(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
-    from tui.feeds.refresh import SelectionError, refresh, select_feeds
+    from tui.feeds.refresh import refresh
+    from tui.feeds.subscriptions import UnknownFeed, named_feeds
 
     try:
-        total = len(select_feeds(config, args.feed))
-    except SelectionError as exc:
+        chosen = named_feeds(config, cache, args.feed)
+    except UnknownFeed as exc:
         raise UsageError(str(exc)) from exc
+    total = len(chosen)
     if not total:
         print("docbao: no feeds to refresh: add [[feed]] entries to the config", file=sys.stderr)
         return 0
@@ -184,7 +187,8 @@ def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
         callback = lambda outcome, done, count: progress_bar.update(task, completed=done)  # noqa: E731
         progress_bar.start()
     try:
-        report = asyncio.run(refresh(config, cache, only=args.feed, progress=callback, full_text=args.full_text))
+        only = [feed.url for feed in chosen] if args.feed else None
+        report = asyncio.run(refresh(config, cache, only=only, progress=callback, full_text=args.full_text))
     finally:
         if progress_bar is not None:
             progress_bar.stop()
@@ -210,7 +214,7 @@ def print_summary(report: object, out: TextIO, *, quiet: bool = False) -> None:
         bad = [p for p in report.pages if not p.ok]
         print(f"full articles: {len(report.pages) - len(bad)} fetched, {len(bad)} failed", file=out)
     failed = len(report.failed)
-    print(f"{len(report.outcomes)} feeds: {report.new} new, {report.updated} updated, "
+    print(f"{count(len(report.outcomes), 'feed')}: {report.new} new, {report.updated} updated, "
           f"{failed} failed{f', {report.pruned} pruned' if report.pruned else ''} "
           f"in {report.elapsed:.1f} s", file=out)
 
@@ -245,7 +249,7 @@ def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
         if not args.json:
             unread = sum(r.unread for r in rows)
             total = sum(r.total for r in rows)
-            print(f"{len(config.feeds)} feeds, {unread} unread of {total} articles")
+            print(f"{count(len(config.feeds), 'feed')}, {unread} unread of {count(total, 'article')}")
     finally:
         store.close()
     return 0
@@ -259,11 +263,11 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
         urls = {row.id: row.url for row in rows}
         feed_ids: list[int] | None = list(urls)
         if args.feed:
-            from tui.feeds.refresh import SelectionError, select_feeds
+            from tui.feeds.subscriptions import UnknownFeed, named_feeds
 
             try:
-                wanted = {f.url for f in select_feeds(config, args.feed)}
-            except SelectionError as exc:
+                wanted = {f.url for f in named_feeds(config, cache, args.feed)}
+            except UnknownFeed as exc:
                 raise UsageError(str(exc)) from exc
             feed_ids = [row.id for row in rows if row.url in wanted]
         if args.limit is not None and args.limit < 1:

@@ -39,6 +39,7 @@ from tui.config import (
     resolve_cache_dir,
     write_atomic,
 )
+from tui.cli.words import count
 from tui.feeds.subscriptions import Candidate, Lookup, check_is_feed, feed_key, known_feeds, look_up
 from tui.store.backup import (
     ArticleIn,
@@ -144,15 +145,10 @@ def _config_target(config: Config) -> Path:
 
 
 def _cache_after_write(path: Path, args: argparse.Namespace) -> tuple[Config, Path]:
-    """The config as written and the cache it points at: a config just created at the
-    default place moves the default cache beside it, and later runs will look there."""
+    """The config as written and the cache it points at (a config just created at the
+    default place goes on with the XDG cache folder in use before it existed)."""
     config = load_config(path)
     return config, resolve_cache_dir(config, getattr(args, "cache", None))
-
-
-def _count(number: int, word: str) -> str:
-    """ "1 feed", "2 feeds"."""
-    return f"{number} {word}{'' if number == 1 else 's'}"
 
 
 def _label(feed: FeedConfig, titles: dict[str, str] | None = None) -> str:
@@ -165,7 +161,7 @@ def _print_refresh(report: RefreshReport) -> bool:
     ok = True
     for outcome in report.outcomes:
         if outcome.status in ("ok", "not_modified"):
-            print(f"  {outcome.title}: {outcome.new} new articles")
+            print(f"  {outcome.title}: {count(outcome.new, 'new article')}")
         else:
             ok = False
             print(f"  {outcome.title}: {outcome.status}: {outcome.error}")
@@ -247,7 +243,7 @@ def _choose(lookup: Lookup, url: str, pick: int | None, known: dict[str, FeedCon
         how = "answers at the usual paths of" if one else "answer at the usual paths of"
     else:
         how = "is named by" if one else "are named by"
-    print(f"{_count(len(found), 'feed')} {how} {lookup.final_url}:")
+    print(f"{count(len(found), 'feed')} {how} {lookup.final_url}:")
     for number, candidate in enumerate(found, 1):
         mark = ""
         if feed_key(candidate.url) in known:
@@ -315,12 +311,12 @@ def cmd_remove(args: argparse.Namespace, config: Config, cache: Path) -> int:
         print(f"Removed {label} ({feed.url}) from {config.path}")
         feed_id = rows.get(feed.url)
         if store is not None and feed_id is not None:
-            count = store.count(feed_ids=[feed_id])
+            cached = store.count(feed_ids=[feed_id])
             if args.purge:
                 store.forget_feed(feed_id)
-                print(f"  deleted its {count} cached articles")
-            elif count:
-                print(f"  its {count} cached articles stay in the cache "
+                print(f"  deleted its {count(cached, 'cached article')}")
+            elif cached:
+                print(f"  its {count(cached, 'cached article')} {'stays' if cached == 1 else 'stay'} in the cache "
                       "(they come back if it is added again; --purge deletes them)")
         return 0
     finally:
@@ -458,7 +454,7 @@ def print_import_report(plan: ImportPlan, source: str, path: Path, restored: Res
     """What was (or would be) added, what was already there and what was left out, and why."""
     would = "would be " if dry_run else ""
     print(f"{source}: {plan.kind}")
-    print(f"{_count(len(plan.add), 'feed')} {would}added" + (f" to {path}" if plan.add else "")
+    print(f"{count(len(plan.add), 'feed')} {would}added" + (f" to {path}" if plan.add else "")
           + (":" if plan.add else ""))
     for sub in plan.add:
         extra = f"  [{', '.join(sub.tags)}]" if sub.tags else ""
@@ -477,7 +473,7 @@ def print_import_report(plan: ImportPlan, source: str, path: Path, restored: Res
     for note in plan.notes:
         print(f"note: {note}")
     if restored is not None:
-        print(f"{_count(restored.inserted, 'article')} {would}restored ({restored.read} read, {restored.starred} "
+        print(f"{count(restored.inserted, 'article')} {would}restored ({restored.read} read, {restored.starred} "
               f"starred), {restored.merged} already in the cache (read/starred kept or added)"
               + (f", {restored.skipped} skipped ({'; '.join(restored.reasons)})" if restored.skipped else ""))
     if dry_run:
@@ -541,7 +537,7 @@ def cmd_export(args: argparse.Namespace, config: Config, cache: Path) -> int:
     try:
         if args.output:
             write_atomic(Path(args.output), chunks)
-            print(f"exported {_count(len(config.feeds), 'feed')} to {args.output}", file=sys.stderr)
+            print(f"exported {count(len(config.feeds), 'feed')} to {args.output}", file=sys.stderr)
         else:
             out = sys.stdout.buffer
             for chunk in chunks:
@@ -593,13 +589,13 @@ def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: P
         entry = matched.setdefault(feed.url, (feed, []))
         entry[1].extend(feed_items)
     if not matched:
-        print(f"docbao: none of the {len(unmatched)} feeds in {args.path} is subscribed in docbao; "
+        print(f"docbao: none of the feeds in {args.path} ({count(len(unmatched), 'feed')}) is subscribed in docbao; "
               "import newsboat's urls file first (docbao import ~/.newsboat/urls)", file=sys.stderr)
         return 1
 
     failed = False
     if not args.no_refresh and not args.dry_run:
-        print(f"refreshing {_count(len(matched), 'feed')} first, so that articles match what docbao reads:")
+        print(f"refreshing {count(len(matched), 'feed')} first, so that articles match what docbao reads:")
         report = asyncio.run(refresh(config, cache, only=list(matched)))
         failed = not _print_refresh(report)
 
@@ -626,15 +622,15 @@ def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: P
     would = "would be " if args.dry_run else ""
     print(f"{args.path}: newsboat cache")
     for counts in results:
-        line = (f"  {clean_line(counts.title)}: {_count(counts.inserted, 'article')} {would}added, {counts.matched} "
+        line = (f"  {clean_line(counts.title)}: {count(counts.inserted, 'article')} {would}added, {counts.matched} "
                 f"matched in the cache; {counts.read} read, {counts.starred} starred")
         if counts.deleted:
             line += f"; {counts.deleted} deleted in newsboat, kept out"
         print(line)
-    for url, count in unmatched:
-        print(f"  - {clean_line(url)}: not subscribed in docbao; its {count} articles were left out")
+    for url, number in unmatched:
+        print(f"  - {clean_line(url)}: not subscribed in docbao; its {count(number, 'article')} {'was' if number == 1 else 'were'} left out")
     total = sum(c.inserted for c in results)
-    print(f"{_count(total, 'article')} {would}added, {sum(c.matched for c in results)} matched, "
+    print(f"{count(total, 'article')} {would}added, {sum(c.matched for c in results)} matched, "
           f"{sum(c.read for c in results)} read, {sum(c.starred for c in results)} starred")
     if args.dry_run:
         print("dry run: nothing was written")

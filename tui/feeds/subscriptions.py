@@ -48,6 +48,45 @@ def known_feeds(config: Config, cache: Path) -> dict[str, FeedConfig]:
     return known
 
 
+class UnknownFeed(ValueError):
+    """A name given on the command line that is no subscribed feed."""
+
+
+def own_titles(cache: Path) -> dict[str, str]:
+    """URL -> the feed's own title as the cache holds it (empty without a cache)."""
+    if not (cache / DB_NAME).exists():
+        return {}
+    store = Store.open(cache)
+    try:
+        return {row.url: row.title for row in store.feeds() if row.title}
+    finally:
+        store.close()
+
+
+def named_feeds(config: Config, cache: Path, names: list[str] | None) -> list[FeedConfig]:
+    """The subscribed feeds that `names` name, in the order named; every feed when none are.
+
+    A name is a feed's URL (compared normalised), the title written in feeds.toml or the
+    feed's own title as the cache holds it (what `docbao feeds` shows), without regard to
+    case; a title several feeds share names them all. Raises UnknownFeed."""
+    if not names:
+        return list(config.feeds)
+    own: dict[str, str] | None = None  # read only when a name is no URL or configured title
+    chosen: list[FeedConfig] = []
+    for name in names:
+        wanted = name.strip().casefold()
+        key = feed_key(name.strip())
+        matches = [f for f in config.feeds
+                   if f.url.casefold() == wanted or feed_key(f.url) == key or f.title.casefold() == wanted]
+        if wanted and not matches:
+            own = own_titles(cache) if own is None else own
+            matches = [f for f in config.feeds if own.get(f.url, "").casefold() == wanted]
+        if not wanted or not matches:
+            raise UnknownFeed(f"no subscribed feed has the URL or title '{name}'")
+        chosen.extend(m for m in matches if m not in chosen)
+    return chosen
+
+
 @dataclass(slots=True)
 class Candidate:
     url: str
