@@ -1,5 +1,5 @@
 """The installed `docbao` command in a real pseudo-terminal: it starts on a small cache, draws
-the feed list, quits on `q` with status 0, and never lets a hostile feed's escape sequences
+the feed list, quits on `q` (from the feed list) or `Q` with status 0, and never lets a hostile feed's escape sequences
 (OSC 52 clipboard, OSC 0 window title, C1 CSI, bidi override) reach the terminal."""
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def test_hostile_feed_sends_no_control_sequence_to_the_terminal(tmp_path: Path) 
         child.expect(b"closing tag first")
         child.send("\r")  # the hostile article, with the feed's full title in its header
         child.expect(b"Click me")
-        child.send("q")
+        child.send("Q")
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)

@@ -116,7 +116,7 @@ def test_counters_follow_every_change(store: Store) -> None:
     assert store.totals() == (5, 7)
     store.set_read(some[:1], False)
     assert store.totals() == (6, 7)
-    assert store.mark_all_read(feed_ids=[ids["u2"]]) == 2
+    assert len(store.mark_all_read(feed_ids=[ids["u2"]])) == 2
     counts = {r.url: (r.unread, r.total) for r in store.feeds()}
     assert counts == {"u1": (4, 5), "u2": (0, 2)}
     assert counts["u1"][0] == store.count(feed_ids=[ids["u1"]], unread=True)

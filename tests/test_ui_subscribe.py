@@ -140,7 +140,7 @@ async def test_d_unsubscribes_after_asking_and_keeps_the_articles(cache: UICache
         assert PLAIN not in [f.url for f in load_config(cache.config.path).feeds]
         assert cache.config.path.read_text(encoding="utf-8").startswith(COMMENT)  # type: ignore[union-attr]
         assert "Plain Feed" not in "\n".join(lines(feeds))
-        assert "Unsubscribed from Plain Feed; its articles stay in the cache." in messages(app)
+        assert "Unsubscribed from Plain Feed; its articles stay in the cache (u undoes it)." in messages(app)
         assert lines(feeds)[0].split() == ["All", "7"]
     store = Store.open(cache.folder)
     try:

@@ -461,10 +461,11 @@ class Store:
         with self.transaction() as conn:
             conn.execute("UPDATE articles SET starred = ? WHERE id = ?", (int(starred), article_id))
 
-    def mark_all_read(self, *, feed_ids: Sequence[int] | None = None, starred: bool = False) -> int:
+    def mark_all_read(self, *, feed_ids: Sequence[int] | None = None, starred: bool = False) -> list[int]:
+        """Mark the unread articles of these feeds read; the ids it marked (to undo it)."""
         clauses, params = self._filters(feed_ids, True, starred)
         with self.transaction() as conn:
-            return conn.execute(f"UPDATE articles SET read = 1 {clauses}", params).rowcount
+            return [row[0] for row in conn.execute(f"UPDATE articles SET read = 1 {clauses} RETURNING id", params)]
 
     def count(self, *, feed_ids: Sequence[int] | None = None, unread: bool = False,
               starred: bool = False) -> int:

@@ -6,24 +6,27 @@ config and the cache, and offers every key in the command palette.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from tui.config import Config
 from tui.ui.screens.main import MainScreen
 from tui.store.cache import Store, StoreError
+from tui.ui.typeahead import CHECK_EVERY, ReleaseKey, TypeAhead
 from tui.ui.widgets.keys import KEYS, bind, check_keymap, display_key, effective_keys
 
 
 class DocbaoApp(App[int]):
     CSS_PATH = "docbao.tcss"
     TITLE = "docbao"
-    BINDINGS = [bind("help", "help"), bind("quit", "quit")]
+    BINDINGS = [bind("help", "help"), bind("quit", "quit"), bind("suspend", "suspend_process")]
 
     def __init__(self, config: Config, cache_dir: Path, *, store: Store | None = None) -> None:
         super().__init__()
@@ -33,6 +36,7 @@ class DocbaoApp(App[int]):
         self.store = store if store is not None else Store.open(cache_dir)
         self.keymap, key_warnings = check_keymap(config.keys)
         self.warnings = [*config.warnings, *key_warnings, *([self.store.notice] if self.store.notice else [])]
+        self._typeahead = TypeAhead()
 
     def get_default_screen(self) -> Screen:
         return MainScreen(self.store, self.config, self.cache_dir)
@@ -42,6 +46,26 @@ class DocbaoApp(App[int]):
             self.set_keymap(self.keymap)
         for warning in self.warnings:
             self.notify(warning, severity="warning", timeout=10, markup=False)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys typed ahead wait until what the previous key did has landed (see typeahead)."""
+        if isinstance(event, events.Key) and not event.is_forwarded and self._typeahead.hold(event, self.screen):
+            self._look_at_held_keys()
+            return
+        await super().on_event(event)
+
+    def _look_at_held_keys(self) -> None:
+        if not self._typeahead.looking:
+            self._typeahead.looking = True
+            asyncio.get_running_loop().call_later(CHECK_EVERY, self.post_message, ReleaseKey())
+
+    async def on_release_key(self, message: ReleaseKey) -> None:
+        self._typeahead.looking = False
+        key = self._typeahead.next_key(self.screen)
+        if key is not None:
+            await super().on_event(key)
+        if self._typeahead.held:
+            self._look_at_held_keys()
 
     def on_ready(self) -> None:
         # Everything built to start (Textual, styles, the feed list) lives as long as the

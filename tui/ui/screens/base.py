@@ -17,7 +17,9 @@ from textual.screen import Screen
 from tui.config import Config
 from tui.store.cache import Store
 from tui.ui.screens.ui_state import UIState
+from tui.ui.undo import UndoLog
 from tui.ui.widgets.feed_list import FeedEntry
+from tui.ui.widgets.keys import display_key, effective_keys
 
 FIXED_VIEWS = ("search", "ignored")  # search views whose ids are found once, not when shown
 
@@ -41,6 +43,12 @@ class ReaderBase(Screen[None]):
         self._virtual_ids: dict[str, list[int]] = {}  # search view key -> its article ids, in order
         self._ignored: set[int] = set()  # articles the [[ignore]] queries match: hidden from every list
         self._search_counts: dict[str, int] = {}  # saved search key -> unread matches
+        self.undo_log = UndoLog()  # marks and unsubscriptions since the reader started, for `u`
+
+    def key_name(self, binding_id: str) -> str:
+        """The first key of an action as the user's keymap has it, to name it in a message."""
+        keymap = getattr(self.app, "keymap", {})
+        return display_key(effective_keys(binding_id, keymap).split(",")[0])
 
     def remember(self, values: dict[str, str]) -> None:
         self.state.remember(values)
@@ -76,6 +84,10 @@ class ReaderBase(Screen[None]):
 
     def end_search(self) -> None:
         """searching: back from typed search results to the view they replaced."""
+        raise NotImplementedError
+
+    def reload_config(self, path: Path) -> bool:
+        """subscribing: read the config file again (after it was written)."""
         raise NotImplementedError
 
     def start_refresh(self, urls: list[str] | None) -> None:

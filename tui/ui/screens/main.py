@@ -27,7 +27,7 @@ from tui.ui.screens.subscribing import SubscribePart
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
 from tui.ui.widgets.feed_list import FeedEntry, FeedList, build_entries
-from tui.ui.widgets.keys import bind, display_key, effective_keys
+from tui.ui.widgets.keys import bind
 from tui.ui.widgets.status_bar import StatusBar
 from tui.ui.widgets.text import plain
 
@@ -41,6 +41,7 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         bind("back", "back"),
+        bind("back_or_quit", "back_or_quit"),
         bind("next_pane", "next_pane"),
         bind("previous_pane", "previous_pane"),
     ]
@@ -136,6 +137,13 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
             self.end_search()
         elif self.pane == "articles":
             self.pane = "feeds"
+
+    def action_back_or_quit(self) -> None:
+        """`q` as in newsboat: back one pane (article, articles, feeds); quit from the feeds."""
+        if self.pane == "feeds":
+            self.app.exit()
+        else:
+            self.action_back()
 
     def action_next_pane(self) -> None:
         self.pane = PANES[(PANES.index(self.pane) + 1) % len(PANES)]
@@ -236,7 +244,5 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
             self.query_one(StatusBar).set(view=f"{len(articles.ids)} in view")
 
     def _status_keys(self) -> None:
-        keymap = getattr(self.app, "keymap", {})
-        help_key = display_key(effective_keys("help", keymap).split(",")[0])
-        quit_key = display_key(effective_keys("quit", keymap).split(",")[0])
-        self.query_one(StatusBar).set(keys=f"{help_key} keys  {quit_key} quit")
+        keys = f"{self.key_name('help')} keys  {self.key_name('back_or_quit')} back  {self.key_name('quit')} quit"
+        self.query_one(StatusBar).set(keys=keys)

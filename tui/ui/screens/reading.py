@@ -7,10 +7,12 @@ from pathlib import Path
 
 from textual.content import Content
 
-from tui.config import Config
+from tui.config import Config, ConfigError
 from tui.content.sanitize import clean_line, html_to_line
 from tui.store.cache import Article, Store
 from tui.ui.screens.base import ReaderBase
+from tui.ui.screens.prompts import Confirm
+from tui.ui.undo import StarMark, Unsubscribed, articles
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
 from tui.ui.widgets.feed_list import FeedEntry, FeedList
@@ -31,6 +33,7 @@ class ReadingPart(ReaderBase):
         bind("toggle_read", "toggle_read"),
         bind("mark_all_read", "mark_all_read"),
         bind("star", "star"),
+        bind("undo", "undo"),
         bind("sort", "sort"),
     ]
 
@@ -193,6 +196,7 @@ class ReadingPart(ReaderBase):
             return
         read = not rows[0].read
         self.store.set_read([rows[0].id], read)
+        self.undo_log.read([rows[0].id], read)
         self.query_one(ArticleList).update_row(rows[0].id, read=read)
         self.update_counts()
 
@@ -203,22 +207,68 @@ class ReadingPart(ReaderBase):
             return
         starred = not rows[0].starred
         self.store.set_starred(rows[0].id, starred)
+        self.undo_log.record(StarMark(rows[0].id, starred))
         self.query_one(ArticleList).update_row(rows[0].id, starred=starred)
         self.update_counts()
 
     def action_mark_all_read(self) -> None:
+        """`A`: every unread article of the view read; asked first when the view is longer
+        than the list can show (the user cannot see what they mark)."""
         entry = self.entry
         if entry is None:
             return
+        articles = self.query_one(ArticleList)
         if entry.virtual:  # only what the search shows, never every feed
-            ids = [row.id for row in self.store.rows(self.query_one(ArticleList).ids) if not row.read]
-            self.store.set_read(ids)
-            count = len(ids)
+            unread = [row.id for row in self.store.rows(articles.ids) if not row.read]
+            count = len(unread)
         else:
-            count = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only)
+            unread = None
+            count = self.store.count(feed_ids=entry.feed_ids, unread=True, starred=entry.starred_only)
+        if not count:
+            self.notify("Every article here is read already.", markup=False)
+            return
+        if len(articles.ids) <= articles.scrollable_content_region.height:
+            self._mark_all_read(entry, unread)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.entry is not None and self.entry.key == entry.key:
+                self._mark_all_read(entry, unread)
+
+        self.app.push_screen(Confirm(f"Mark {count:,} {'article' if count == 1 else 'articles'} of "
+                                     f"{clean_line(entry.label)} read? ({self.key_name('undo')} undoes it)"), answered)
+
+    def _mark_all_read(self, entry: FeedEntry, unread: list[int] | None) -> None:
+        if unread is not None:
+            self.store.set_read(unread)
+            marked = unread
+        else:
+            marked = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only)
+        self.undo_log.read(marked, True)
         self.query_one(ArticleList).reload_rows()
         self.update_counts()
-        self.notify(f"Marked {count} article{'s' if count != 1 else ''} read.", markup=False)
+        self.query_one(StatusBar).say(f"Marked {articles(len(marked))} read ({self.key_name('undo')} undoes it).")
+
+    def action_undo(self) -> None:
+        """`u`: undo the last mark, mark all read, star or unsubscribe, one per press."""
+        change = self.undo_log.take()
+        status = self.query_one(StatusBar)
+        if change is None:
+            status.say("Nothing to undo.")
+            return
+        try:
+            change.undo(self.store)
+        except (OSError, ConfigError) as exc:
+            self.notify(f"Cannot undo {change.description}: {exc}", severity="error", markup=False)
+            return
+        if isinstance(change, Unsubscribed):
+            if self.config.path is not None:
+                self.reload_config(self.config.path)
+        else:
+            self.query_one(ArticleList).reload_rows()
+        self.update_counts()
+        left = len(self.undo_log)
+        status.say(f"Undone: {change.description}" + (f" ({left} more to undo)" if left else ""))
 
     def action_sort(self) -> None:
         self.oldest_first = not self.oldest_first

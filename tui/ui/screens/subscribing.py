@@ -11,6 +11,7 @@ from tui.feeds.subscriptions import feed_key
 from tui.store.cache import Store, StoreError
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import Choose, Confirm, TextPrompt
+from tui.ui.undo import Unsubscribed
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.feed_list import FeedEntry, FeedList
 from tui.ui.widgets.keys import bind
@@ -137,7 +138,7 @@ class SubscribePart(ReaderBase):
         except ConfigError as exc:
             self.notify(f"Not subscribed: {exc}", severity="error", markup=False)
             return
-        if not self._reload_config(path):
+        if not self.reload_config(path):
             return
         if default_cache and resolve_cache_dir(self.config) != self.cache_dir:
             # a config just created keeps its cache beside it, where the next start looks
@@ -168,7 +169,7 @@ class SubscribePart(ReaderBase):
         if adopt is not None:
             adopt(store, folder)
 
-    def _reload_config(self, path: Path) -> bool:
+    def reload_config(self, path: Path) -> bool:
         from tui.config import load_config
 
         try:
@@ -208,14 +209,19 @@ class SubscribePart(ReaderBase):
             if not yes:
                 return
             try:
+                before = path.read_bytes()
                 remove_feed(path, feed.url)
-            except ConfigError as exc:
+                after = path.read_bytes()
+            except (OSError, ConfigError) as exc:
                 self.notify(f"Not removed: {exc}", severity="error", markup=False)
                 return
-            if self._reload_config(path):
+            self.undo_log.record(Unsubscribed(path, before, after, feed.url, feed.title, tuple(feed.tags),
+                                              entry.label))
+            if self.reload_config(path):
                 self.update_counts()
                 self.show_entry(self.query_one(FeedList).current)
-                self.notify(f"Unsubscribed from {entry.label}; its articles stay in the cache.", markup=False)
+                self.notify(f"Unsubscribed from {entry.label}; its articles stay in the cache "
+                            f"({self.key_name('undo')} undoes it).", markup=False)
 
         self.app.push_screen(Confirm(f"Unsubscribe from {entry.label}? Its articles stay in the cache."), answered)
 
@@ -239,7 +245,7 @@ class SubscribePart(ReaderBase):
             except ConfigError as exc:
                 self.notify(f"Tags not changed: {exc}", severity="error", markup=False)
                 return
-            if self._reload_config(path):
+            if self.reload_config(path):
                 self.update_counts()
                 feeds = self.query_one(FeedList)
                 key = f"tag:{tags[0]}/feed:{entry.feed_ids[0]}" if tags and entry.feed_ids else \

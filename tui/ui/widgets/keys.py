@@ -22,7 +22,9 @@ class KeySpec:
 
 KEYS: tuple[KeySpec, ...] = (
     KeySpec("help", "question_mark", "Show the keys", "App"),
-    KeySpec("quit", "q", "Quit", "App"),
+    KeySpec("back_or_quit", "q", "Back one pane; quit from the feed list", "App"),
+    KeySpec("quit", "Q", "Quit from any pane", "App"),
+    KeySpec("suspend", "ctrl+z", "Suspend to the shell (fg comes back)", "App"),
     KeySpec("down", "j,down", "Move down (scroll down in the article)", "Move"),
     KeySpec("up", "k,up", "Move up (scroll up in the article)", "Move"),
     KeySpec("first", "g,home", "Go to the first line", "Move"),
@@ -45,6 +47,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("toggle_read", "m", "Mark the article read or unread", "Mark"),
     KeySpec("mark_all_read", "A", "Mark every article of the feed or view read", "Mark"),
     KeySpec("star", "s", "Star or unstar the article", "Mark"),
+    KeySpec("undo", "u", "Undo the last mark, mark all read, star or unsubscribe", "Mark"),
     KeySpec("sort", "O", "Sort oldest or newest first", "Mark"),
     KeySpec("open_browser", "o", "Open the article's link in the browser", "Links"),
     KeySpec("copy_link", "y", "Copy the article's link", "Links"),

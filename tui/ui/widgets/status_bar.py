@@ -5,9 +5,13 @@ a new layout."""
 from __future__ import annotations
 
 from textual.content import Content
+from textual.timer import Timer
 from textual.widget import Widget
 
 from tui.content.sanitize import clean_line
+
+
+NOTE_SECONDS = 6.0
 
 
 class StatusBar(Widget):
@@ -24,7 +28,15 @@ class StatusBar(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._parts = {"counts": "", "view": "", "refresh": "", "task": "", "keys": ""}
+        self._parts = {"counts": "", "view": "", "refresh": "", "task": "", "note": "", "keys": ""}
+        self._note_timer: Timer | None = None
+
+    def say(self, text: str, seconds: float = NOTE_SECONDS) -> None:
+        """A short note (what a key just did) that goes after `seconds`; a new one replaces it."""
+        if self._note_timer is not None:
+            self._note_timer.stop()
+        self.set(note=text)
+        self._note_timer = self.set_timer(seconds, lambda: self.set(note=""))
 
     def set(self, **parts: str) -> None:
         """Change some parts (counts, view, refresh, task, keys); plain text, never markup.
@@ -44,7 +56,7 @@ class StatusBar(Widget):
         parts = self._parts
         left = Content.assemble(f" {parts['counts']}  ", (parts["view"], muted), "  ",
                                 (parts["refresh"], accent), "  " if parts["task"] else "",
-                                (parts["task"], accent))
+                                (parts["task"], accent), "  " if parts["note"] else "", parts["note"])
         right = Content.assemble((f"{parts['keys']} ", muted))
         room = self.size.width - right.cell_length
         if left.cell_length > room:

@@ -1,0 +1,231 @@
+"""What a daily reader does, the way they do it: `q` backs out and `Q` quits, keys typed in
+a burst all land, `A` asks before marking more than a screenful and `u` takes marks back,
+untitled articles show their text, and the small things met in a day of use."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from textual import events
+
+from tests.test_app import SIZE, browser, browser_args, feed_key, go_to_feed, lines, panes, read_state, status  # noqa: F401
+from tests.test_ui_cache import EVIL, PLAIN, TECH, VN, UICache, build_ui_cache
+from tui.config import Config, FeedConfig, load_config
+from tui.model import FetchResult, ParsedArticle, ParsedFeed
+from tui.store.cache import Store
+from tui.ui.app import DocbaoApp
+from tui.ui.screens.main import MainScreen
+from tui.ui.screens.prompts import Confirm
+
+@pytest.fixture
+def cache(tmp_path: Path) -> UICache:
+    return build_ui_cache(tmp_path / "cache")
+
+
+async def burst(pilot, *keys: str) -> None:  # type: ignore[no-untyped-def]
+    """Send keys the way a fast typist or a script does: all queued at once, no pause for
+    the app between them (Pilot's press waits for the app after every key)."""
+    app = pilot.app
+    for key in keys:
+        char = {"enter": "\r", "escape": "\x1b", "space": " "}.get(key, key if len(key) == 1 else None)
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+    await asyncio.sleep(0)
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+
+
+# ---------------------------------------------------------------------------- q and Q
+async def test_q_goes_back_pane_by_pane_and_quits_from_the_feeds(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        feeds, articles, reader = panes(app)
+        await pilot.press("enter", "enter")
+        assert app.focused is reader and reader.article_id == cache.articles[VN][0]
+        await pilot.press("q")
+        assert app.is_running and app.focused is articles
+        await pilot.press("q")
+        assert app.is_running and app.focused is feeds
+        assert "? keys q back Q quit" in status(app)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+    assert app.return_code == 0
+
+
+async def test_capital_q_quits_from_the_article(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        await pilot.press("enter", "enter", "Q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_back_and_quit_keys_are_remapped_from_the_config(cache: UICache) -> None:
+    cache.config.keys = {"back_or_quit": "x", "quit": "q"}  # the old way: q quits anywhere
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        feeds, articles, _ = panes(app)
+        await pilot.press("enter", "x")
+        assert app.is_running and app.focused is feeds
+        assert "x back q quit" in status(app)
+        await pilot.press("enter", "enter", "q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+# ------------------------------------------------------------------------ key bursts
+async def test_l_l_in_a_burst_opens_the_feed_then_the_article(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        _, _, reader = panes(app)
+        await burst(pilot, "l", "l")
+        assert reader.article_id == cache.articles[VN][0]
+        assert app.focused is reader
+
+
+async def test_f_and_a_number_in_a_burst_open_the_link(cache: UICache, browser: Path) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        await burst(pilot, "l", "l", "f", "2", "enter")
+        assert await browser_args(browser) == ["1", "https://example.com/rss"]
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_a_burst_through_the_lists_does_what_slow_keys_do(cache: UICache) -> None:
+    """The same walk typed slowly and in one burst ends on the same article, marked alike."""
+    walk = ["j", "j", "j", "j", "l", "j", "l", "s", "q", "q", "j", "j", "j", "j", "l", "l", "m"]
+    ends = []
+    for fast in (False, True):
+        fresh = build_ui_cache(cache.folder.parent / f"walk-{fast}")
+        app = DocbaoApp(fresh.config, fresh.folder)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            if fast:
+                await burst(pilot, *walk)
+            else:
+                await pilot.press(*walk)
+            _, articles, reader = panes(app)
+            ends.append((app.screen.pane, reader.article_id, articles.current_id, status(app).split("  ")[0]))
+        store = Store.open(fresh.folder)
+        try:
+            ends[-1] += (sorted((r.id, r.read, r.starred) for r in store.rows(store.article_ids())),)
+        finally:
+            store.close()
+    assert ends[0] == ends[1]
+    assert ends[0][0] == "reader"
+
+
+async def test_a_search_typed_in_a_burst_runs_whole(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await burst(pilot, "slash", *"sqlite", "enter")
+        _, articles, _ = panes(app)
+        assert app.screen.entry is not None and app.screen.entry.query == "sqlite"
+        assert articles.ids == [cache.articles[TECH][0]]
+
+
+# ------------------------------------------------------------------ mark all and undo
+def long_feed_cache(folder: Path, count: int) -> tuple[Config, int]:
+    url = "http://127.0.0.1:9/long.xml"
+    store = Store.open(folder)
+    try:
+        feed_id = store.ensure_feeds([url])[url]
+        store.save_fetch(feed_id, FetchResult("ok", url), ParsedFeed(title="Long", articles=[
+            ParsedArticle(guid=f"g{n}", title=f"Item {n}", link=f"https://example.com/{n}",
+                          published=1_590_000_000 - n * 60, summary="<p>x</p>") for n in range(count)]))
+    finally:
+        store.close()
+    return Config(path=None, feeds=[FeedConfig(url=url, title="Long")]), feed_id
+
+
+def unread_count(folder: Path) -> int:
+    store = Store.open(folder)
+    try:
+        return store.count(unread=True)
+    finally:
+        store.close()
+
+
+async def test_mark_all_read_asks_for_more_than_a_screen_and_u_takes_it_back(tmp_path: Path) -> None:
+    config, feed_id = long_feed_cache(tmp_path / "cache", 1956)
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        await pilot.press("A")
+        assert isinstance(app.screen, Confirm)
+        assert "Mark 1,956 articles of Long read? (u undoes it)" in app.screen.question
+        await pilot.press("n")
+        assert isinstance(app.screen, MainScreen) and unread_count(tmp_path / "cache") == 1956
+        await pilot.press("A", "y")
+        assert unread_count(tmp_path / "cache") == 0
+        assert "Marked 1956 articles read" in status(app)
+        assert "0 unread" in status(app)
+        await pilot.press("u")
+        assert unread_count(tmp_path / "cache") == 1956
+        assert "Undone: 1956 articles marked read" in status(app)
+        assert "1956 unread" in status(app)
+        _, articles, _ = panes(app)
+        assert all("●" in line for line in lines(articles) if line.strip())
+        await pilot.press("u")
+        assert "Nothing to undo" in status(app)
+
+
+async def test_a_screenful_is_marked_without_a_question(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        await pilot.press("A")
+        assert isinstance(app.screen, MainScreen)
+        assert all(read_state(cache, a)[0] for a in cache.articles[TECH])
+
+
+async def test_u_undoes_marks_and_stars_one_by_one_last_first(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        first, second = cache.articles[PLAIN]
+        await pilot.press("enter")  # the article list; nothing is opened, nothing marked
+        await pilot.press("m", "s", "j", "m")
+        assert read_state(cache, first) == (True, True)
+        assert read_state(cache, second) == (True, True)  # it was starred already
+        await pilot.press("u")
+        assert read_state(cache, second) == (False, True)
+        assert "Undone: 1 article marked read (2 more to undo)" in status(app)
+        await pilot.press("u")
+        assert read_state(cache, first) == (True, False)
+        assert "Undone: star" in status(app)
+        await pilot.press("u")
+        assert read_state(cache, first) == (False, False)
+        _, articles, _ = panes(app)
+        assert lines(articles)[0].lstrip().startswith("●")
+
+
+async def test_u_brings_an_unsubscribed_feed_back_with_the_file_as_it_was(cache: UICache, tmp_path: Path) -> None:
+    path = tmp_path / "feeds.toml"
+    text = (f'# my feeds\n[[feed]]\nurl = "{VN}"\ntitle = "Báo Thái Nguyên"  # the seed\n'
+            f'tags = ["Việt Nam", "Tin tức"]\n\n[[feed]]\nurl = "{TECH}"\ntags = ["Tech"]\n\n'
+            f'[[feed]]\nurl = "{EVIL}"\ntags = ["Tech"]\n\n[[feed]]\nurl = "{PLAIN}"\ntitle = "Plain Feed"\n')
+    path.write_text(text, encoding="utf-8")
+    app = DocbaoApp(load_config(path), cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        await pilot.press("d", "y")
+        assert TECH not in path.read_text(encoding="utf-8")
+        feeds, _, _ = panes(app)
+        assert all(e.urls != (TECH,) for e in feeds.entries)
+        assert any("u undoes it" in n.message for n in app._notifications)
+        await pilot.press("u")
+        assert path.read_text(encoding="utf-8") == text
+        assert any(e.urls == (TECH,) for e in feeds.entries)
+        assert "Undone: unsubscribe from Tech Weekly" in status(app)

@@ -1,0 +1,72 @@
+"""Keys typed ahead are handed on in order, each once the previous one has taken effect.
+
+Textual picks the widget a key goes to (the focused one) when the app reads the key, but
+what a key does often lands a little later, in another widget's message queue: `l` on a
+feed posts "opened", and the screen moves the focus to the article list when it handles
+that message; `f` pushes a prompt whose input is composed and focused by the new screen's
+own task. Typed slowly, each key finds the UI settled. Typed in a burst (or sent by a
+script), the second `l` still went to the feed list and `2` to a prompt not yet mounted:
+lost. So a key is held while the screen it would go to still has work queued, and handed
+on when that work is done (or after HOLD_LIMIT, so a busy screen never swallows keys).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from textual import events
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from textual.message_pump import MessagePump
+    from textual.screen import Screen
+
+HOLD_LIMIT = 1.0  # seconds a key waits at most for the screen to settle (a long handler counts)
+CHECK_EVERY = 0.002  # seconds between looks at a screen that is still busy
+
+
+class ReleaseKey(Message):
+    """Look again whether the first held key can go (handled in the app's own task)."""
+
+
+def settled(screen: Screen) -> bool:
+    """The screen and everything on it have handled what they were sent, and the screen
+    is mounted (a prompt pushed a moment ago has its input focused only then)."""
+    if not screen.is_mounted or screen._callbacks:
+        return False
+    nodes: list[MessagePump] = [screen, *screen.walk_children(with_self=False)]
+    for node in nodes:
+        queue = node._message_queue
+        if not queue.empty() or getattr(queue, "_unfinished_tasks", 0) or node._next_callbacks:
+            return False
+    return True
+
+
+class TypeAhead:
+    """The held keys of one app, oldest first, and when the first of them was held."""
+
+    def __init__(self) -> None:
+        self.held: deque[events.Key] = deque()
+        self.since = 0.0
+        self.looking = False  # a look at the held keys is on its way
+
+    def hold(self, key: events.Key, screen: Screen) -> bool:
+        """True when `key` must wait (keys before it wait, or the screen is busy)."""
+        if not self.held and settled(screen):
+            return False
+        if not self.held:
+            self.since = time.monotonic()
+        self.held.append(key)
+        return True
+
+    def next_key(self, screen: Screen) -> events.Key | None:
+        """The first held key when it may go now; None while it must wait."""
+        if not self.held:
+            return None
+        if not settled(screen) and time.monotonic() - self.since < HOLD_LIMIT:
+            return None
+        key = self.held.popleft()
+        self.since = time.monotonic()
+        return key

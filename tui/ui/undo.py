@@ -1,0 +1,106 @@
+"""`u`: the reader's marks since it started, undone one by one, the last first.
+
+Marking a read article unread, a whole view read, a star and an unsubscription each leave
+a Change here; undoing writes the state before back through the store (articles) or the
+config file as it was (an unsubscription, when nobody edited the file since). The screen
+redraws what changed. A refresh never touches read or starred marks, so the marks written
+back are still the ones the user saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui.store.cache import Store
+
+UNDO_LIMIT = 200  # changes kept; the oldest are forgotten first
+
+
+def articles(count: int) -> str:
+    return f"{count} article{'s' if count != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class ReadMarks:
+    """Articles marked read (or unread): undo gives them the other mark back."""
+
+    ids: tuple[int, ...]
+    read: bool  # the mark they were given
+
+    @property
+    def description(self) -> str:
+        return f"{articles(len(self.ids))} marked {'read' if self.read else 'unread'}"
+
+    def undo(self, store: Store) -> None:
+        store.set_read(self.ids, not self.read)
+
+
+@dataclass(frozen=True)
+class StarMark:
+    article_id: int
+    starred: bool  # the mark it was given
+
+    @property
+    def description(self) -> str:
+        return "star" if self.starred else "unstar"
+
+    def undo(self, store: Store) -> None:
+        store.set_starred(self.article_id, not self.starred)
+
+
+@dataclass(frozen=True)
+class Unsubscribed:
+    """A feed removed from the config file: undo writes the file back as it was, unless it
+    was changed since (then the feed is appended again, keeping the other change)."""
+
+    path: Path
+    before: bytes  # the file before the feed was removed
+    after: bytes  # the file right after
+    url: str
+    title: str
+    tags: tuple[str, ...]
+    label: str
+
+    @property
+    def description(self) -> str:
+        return f"unsubscribe from {self.label}"
+
+    def undo(self, store: Store) -> None:
+        from tui.config import FeedConfig, add_feeds, write_atomic
+
+        try:
+            now = self.path.read_bytes()
+        except OSError:
+            now = None
+        if now == self.after:
+            write_atomic(self.path, [self.before])
+        else:
+            add_feeds(self.path, [FeedConfig(url=self.url, title=self.title, tags=list(self.tags))])
+
+
+Change = ReadMarks | StarMark | Unsubscribed
+
+
+class UndoLog:
+    """The changes made since the reader started, the most recent last."""
+
+    def __init__(self) -> None:
+        self._done: list[Change] = []
+
+    def __len__(self) -> int:
+        return len(self._done)
+
+    def record(self, change: Change) -> None:
+        if isinstance(change, ReadMarks) and not change.ids:
+            return  # nothing was marked: nothing to undo
+        self._done.append(change)
+        del self._done[:-UNDO_LIMIT]
+
+    def read(self, ids: Sequence[int], read: bool) -> None:
+        self.record(ReadMarks(tuple(ids), read))
+
+    def take(self) -> Change | None:
+        """The last change, forgotten here (the caller undoes it)."""
+        return self._done.pop() if self._done else None
