@@ -453,6 +453,23 @@ def test_both_query_plans_agree(news: tuple[Store, dict[str, int], dict[str, lis
     assert few[0][0] and few[4][1]
 
 
+def test_title_filter_matches_the_title_alone(news: tuple[Store, dict[str, int], dict[str, list[int]]]) -> None:
+    store, a, _tags = news
+    assert sorted(ids(store, "archive")) == sorted([a["a"], a["b"]])  # a's title, b's body
+    assert ids(store, "title:archive") == [a["a"]]
+    assert ids(store, "title:ARCHIVE source") == [a["a"]]
+    assert ids(store, "source -title:archive") == [a["b"]]
+    assert ids(store, 'title:"open source"') == [a["a"]]
+    assert sorted(ids(store, "title:relea*")) == sorted([a["a"], a["e"]])
+    assert ids(store, "title:relea") == []
+    assert ids(store, "title:mien") == [a["c"]]  # folded like every word
+    assert ids(store, "title:nguyen") == [a["d"]]  # not a and c, whose authors are Nguyễn
+    with pytest.raises(QueryError, match="title: needs a value after the colon, like title:bitcoin"):
+        search.parse_query("title:")
+    with pytest.raises(QueryError, match="title: needs a word"):
+        search.parse_query('title:"…"')
+
+
 def test_matching_ids_newest_first_and_killfile(news: tuple[Store, dict[str, int], dict[str, list[int]]]) -> None:
     store, a, tags = news
     assert search.matching_ids(store.conn, "release") == [a["a"], a["e"]]
@@ -461,6 +478,10 @@ def test_matching_ids_newest_first_and_killfile(news: tuple[Store, dict[str, int
         a["e"], a["b"], a["d"]}
     with pytest.raises(QueryError, match="is:never"):
         search.ignored_ids(store.conn, ["metro", "is:never"])
+    problems: list[str] = []
+    assert search.ignored_ids(store.conn, ["metro", "is:never", "title:archive"], problems=problems) == {
+        a["e"], a["a"]}  # the unreadable rule hides nothing; the others still apply
+    assert len(problems) == 1 and "'is:never' not applied: is: takes unread, read or starred" in problems[0]
 
 
 # ------------------------------------------------------------ keeping it right

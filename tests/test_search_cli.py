@@ -88,3 +88,21 @@ def test_search_output_ends_with_a_newline(config: Path, capsys: pytest.CaptureF
     assert main(["search", "--config", str(config), "cafe"]) == 0
     out = capsys.readouterr().out
     assert "Một ly café ở Hà Nội" in out and out.endswith("\n") and not out.endswith("\n\n")
+
+
+def test_ignored_articles_are_hidden_and_a_bad_rule_disables_only_itself(
+        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config.write_text(config.read_text(encoding="utf-8")
+                      + '\n[[ignore]]\nquery = "title:cafe"\n\n[[ignore]]\nquery = "is:never"\n', encoding="utf-8")
+    assert main(["articles", "--config", str(config)]) == 0
+    captured = capsys.readouterr()
+    listed = captured.out.splitlines()
+    assert len(listed) == 2 and not any("café" in line for line in listed)
+    assert "warning: ignore query 'is:never' not applied: is: takes unread, read or starred" in captured.err
+    assert main(["articles", "--config", str(config), "--limit", "1", "--json"]) == 0
+    assert [json.loads(line)["title"] for line in capsys.readouterr().out.splitlines()] == ["Giá vàng hôm nay"]
+    assert main(["search", "--config", str(config), "ha noi"]) == 0  # the café article's words
+    captured = capsys.readouterr()
+    assert captured.out == "" and "no articles match" in captured.err
+    assert [hit["title"] for hit in results(capsys, config, "vang")] == ["Giá vàng hôm nay"]
+    assert [hit["title"] for hit in results(capsys, config, "title:ha")] == []

@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Search titles, authors, feed names, bodies and full articles; diacritics and "
                     "case do not matter (\"lanh dao\" finds \"Lãnh đạo\"). Words must all match; "
                     "\"quoted phrases\", prefix*, -exclusion, and the filters feed:NAME tag:NAME "
-                    "author:NAME is:unread is:read is:starred before:DATE after:DATE (2020-05-23, 7d).")
+                    "author:NAME title:WORD is:unread is:read is:starred before:DATE after:DATE "
+                    "(2020-05-23, 7d). Articles an [[ignore]] query matches are not listed.")
     find.add_argument("query", nargs="+", metavar="QUERY", help="the query (several words are joined)")
     find.add_argument("--limit", type=int, default=50, metavar="N", help="at most N results (default 50)")
     find.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -145,6 +146,20 @@ def open_store(cache: Path) -> Store:
     if store.notice:
         print(f"docbao: warning: {store.notice}", file=sys.stderr)
     return store
+
+
+def ignored(config: Config, store: Store, rows: Sequence[FeedRow]) -> set[int]:
+    """The articles the [[ignore]] queries hide from every list and search. A query that
+    cannot be read hides nothing and is reported; the others still apply."""
+    if not config.ignores:
+        return set()
+    from tui.store import search
+
+    problems: list[str] = []
+    found = search.ignored_ids(store.conn, config.ignores, tags=search.feed_tags(config, rows), problems=problems)
+    for problem in problems:
+        print(f"docbao: warning: {problem}", file=sys.stderr)
+    return found
 
 
 def iso(timestamp: int | None) -> str | None:
@@ -272,8 +287,10 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
             feed_ids = [row.id for row in rows if row.url in wanted]
         if args.limit is not None and args.limit < 1:
             raise UsageError("--limit must be at least 1")
-        ids = store.article_ids(feed_ids=feed_ids or [-1], unread=args.unread, starred=args.starred,
-                                limit=args.limit)
+        hidden = ignored(config, store, rows)
+        limit = None if args.limit is None else args.limit + len(hidden)
+        ids = [i for i in store.article_ids(feed_ids=feed_ids or [-1], unread=args.unread, starred=args.starred,
+                                            limit=limit) if i not in hidden][:args.limit]
         for start in range(0, len(ids), 1000):
             for article in store.rows(ids[start:start + 1000]):
                 if args.json:
@@ -352,11 +369,13 @@ def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
             search.catch_up(store.conn, progress)
             if tty:
                 print(file=sys.stderr)
+        hidden = ignored(config, store, rows)
         try:
-            hits = search.search(store.conn, query, limit=args.limit, tags=search.feed_tags(config, rows))
+            hits = search.search(store.conn, query, limit=args.limit + len(hidden), tags=search.feed_tags(config, rows))
         except search.QueryError as exc:
             print(f"docbao: {exc}", file=sys.stderr)
             return 2
+        hits = [hit for hit in hits if hit.article_id not in hidden][:args.limit]
         articles = {a.id: a for a in store.rows([hit.article_id for hit in hits])}
     finally:
         store.close()

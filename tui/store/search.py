@@ -103,6 +103,8 @@ class ParsedQuery:
     excluded_tags: list[str] = field(default_factory=list)
     authors: list[Term] = field(default_factory=list)  # author:NAME, matched in the author field
     excluded_authors: list[Term] = field(default_factory=list)
+    titles: list[Term] = field(default_factory=list)  # title:WORD, matched in the title alone
+    excluded_titles: list[Term] = field(default_factory=list)
     read: bool | None = None  # is:read / is:unread
     starred: bool | None = None  # is:starred / -is:starred
     before: When | None = None  # sort_time earlier than this
@@ -117,11 +119,12 @@ class ParsedQuery:
     @property
     def has_filters(self) -> bool:
         return bool(self.feeds or self.excluded_feeds or self.tags or self.excluded_tags
-                    or self.authors or self.excluded_authors or self.read is not None
+                    or self.authors or self.excluded_authors or self.titles or self.excluded_titles
+                    or self.read is not None
                     or self.starred is not None or self.before or self.after)
 
 
-_FILTER = re.compile(r"(?i)(feed|tag|author|is|before|after):(.*)", re.DOTALL)
+_FILTER = re.compile(r"(?i)(feed|tag|author|title|is|before|after):(.*)", re.DOTALL)
 _QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201d", "\u201d": "\u201d"}
 _AGE = re.compile(r"(\d{1,5})([hdwmy])")
 _AGE_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400, "m": 30 * 86400, "y": 365 * 86400}
@@ -192,8 +195,8 @@ def parse_query(text: str) -> ParsedQuery:
 
     Words must all appear (in any field); "quoted phrases" must appear as typed; a word
     ending in * matches any word it begins; -word, -"phrase" and -filter:X exclude. Filters:
-    feed:NAME (feed title or url), tag:NAME, author:NAME, is:unread|read|starred,
-    before:DATE and after:DATE (2020-05-23, 7d, 12h, 2w, today, yesterday). Values with
+    feed:NAME (feed title or url), tag:NAME, author:NAME, title:WORD (or title:"a phrase",
+    title:pre*: in the title alone), is:unread|read|starred, before:DATE and after:DATE (2020-05-23, 7d, 12h, 2w, today, yesterday). Values with
     spaces go in quotes: author:"Thu Hiền". Raises QueryError with a message fit to show.
     """
     if not isinstance(text, str):
@@ -206,7 +209,7 @@ def parse_query(text: str) -> ParsedQuery:
             value = quoted if quoted is not None else match.group(2)
             if prefix and quoted is None:
                 value = value.rstrip("*")
-            _add_filter(query, key, value, negated)
+            _add_filter(query, key, value, negated, prefix)
             continue
         if match:
             raise QueryError(f"{match.group(1).lower()}: needs a value after the colon,"
@@ -225,7 +228,7 @@ def parse_query(text: str) -> ParsedQuery:
 
 
 _EXAMPLES = {
-    "feed": "feed:vnexpress", "tag": "tag:news", "author": 'author:"Thu Hiền"',
+    "feed": "feed:vnexpress", "tag": "tag:news", "author": 'author:"Thu Hiền"', "title": "title:bitcoin",
     "is": "is:unread", "before": "before:2020-05-23", "after": "after:7d",
 }
 
@@ -244,7 +247,7 @@ def _add_term(query: ParsedQuery, text: str, negated: bool, prefix: bool, *, phr
         query.phrases.append(term.tokens)
 
 
-def _add_filter(query: ParsedQuery, key: str, value: str, negated: bool) -> None:
+def _add_filter(query: ParsedQuery, key: str, value: str, negated: bool, prefix: bool = False) -> None:
     if key in ("feed", "tag"):
         name = fold(value).strip()
         if not name:
@@ -257,6 +260,11 @@ def _add_filter(query: ParsedQuery, key: str, value: str, negated: bool) -> None
         if term is None:
             raise QueryError(f"author: needs a name, like {_EXAMPLES['author']}")
         (query.excluded_authors if negated else query.authors).append(term)
+    elif key == "title":
+        term = _term(value, prefix)
+        if term is None:
+            raise QueryError(f"title: needs a word, like {_EXAMPLES['title']}")
+        (query.excluded_titles if negated else query.titles).append(term)
     elif key == "is":
         state = fold(value).strip()
         if state in ("unread", "read"):
@@ -288,8 +296,10 @@ def _match_expression(query: ParsedQuery) -> tuple[str | None, str | None]:
     """(what must match, what must not) as FTS5 expressions of quoted tokens only."""
     positive = [_quote(t) for t in query.terms]
     positive += [f"author : {_quote(t)}" for t in query.authors]
+    positive += [f"title : {_quote(t)}" for t in query.titles]
     negative = [_quote(t) for t in query.excluded]
     negative += [f"author : {_quote(t)}" for t in query.excluded_authors]
+    negative += [f"title : {_quote(t)}" for t in query.excluded_titles]
     return (" AND ".join(positive) or None), (" OR ".join(negative) or None)
 
 
@@ -515,11 +525,13 @@ def count_unread(conn: sqlite3.Connection, query: str | ParsedQuery, *,
 
 
 def ignored_ids(conn: sqlite3.Connection, queries: Iterable[str | ParsedQuery], *,
-                tags: dict[str, list[int]] | None = None, now: float | None = None) -> set[int]:
+                tags: dict[str, list[int]] | None = None, now: float | None = None,
+                problems: list[str] | None = None) -> set[int]:
     """Articles matched by any of the killfile's queries (the caller hides them or marks them read).
 
-    A query that cannot be read raises QueryError naming it, so a bad killfile line is
-    reported rather than silently hiding nothing.
+    With `problems`, a query that cannot be read hides nothing, every other one still
+    applies, and a message naming it is added to `problems`. Without, the first such query
+    raises QueryError naming it, so a bad killfile line is never silently ignored.
     """
     found: set[int] = set()
     for query in queries:
@@ -527,7 +539,9 @@ def ignored_ids(conn: sqlite3.Connection, queries: Iterable[str | ParsedQuery], 
             found.update(matching_ids(conn, query, tags=tags, now=now))
         except QueryError as exc:
             text = query if isinstance(query, str) else query.text
-            raise QueryError(f"ignore query {text!r}: {exc}") from exc
+            if problems is None:
+                raise QueryError(f"ignore query {text!r}: {exc}") from exc
+            problems.append(f"ignore query {text!r} not applied: {exc}")
     return found
 
 
