@@ -520,6 +520,9 @@ def test_json_export_then_import_restores_feeds_articles_and_state(
     assert main(["export", "--format", "json", "--config", str(source), "-o", str(backup)]) == 0
     document = json.loads(backup.read_text(encoding="utf-8"))
     assert document["format"] == "docbao-export" and len(document["feeds"]) == 4
+    # every feed is named as the reader names it, the feed's own title marked as such
+    assert [(f["title"] != "", f.get("title_from_feed", False)) for f in document["feeds"]] == [
+        (True, False), (True, True), (True, False), (True, True)]
 
     target = tmp_path / "b" / "feeds.toml"
     target.parent.mkdir()
@@ -540,6 +543,41 @@ def test_json_export_then_import_restores_feeds_articles_and_state(
     # Importing the same backup again changes nothing.
     status, again = import_report(capsys, ["import", str(backup), "--config", str(target)])
     assert "0 feeds added" in again and "0 articles restored" in again and "50 already in the cache" in again
+
+
+def test_exports_name_a_feed_by_its_own_title_when_feeds_toml_gives_none(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = server.route_file("/thoi-su.xml", NEWSBOAT / "thoi-su.xml", content_type="application/rss+xml")
+    config = write_config(tmp_path / "feeds.toml", [(url, "", ["tin"]), ("https://never.example/rss", "", [])])
+    assert main(["refresh", "--config", str(config), "-q"]) == 1  # the second feed cannot be fetched
+    assert main(["feeds", "--config", str(config)]) == 0
+    own = next(line for line in capsys.readouterr().out.splitlines() if "7/7" in line).split(maxsplit=2)[2]
+    assert main(["export", "--config", str(config)]) == 0
+    (outline,) = [s for s in read_opml(capsys.readouterr().out.encode()).subscriptions if s.url == url]
+    assert outline.title == own and own != url
+    assert main(["export", "--format", "json", "--config", str(config)]) == 0
+    feeds = json.loads(capsys.readouterr().out)["feeds"]
+    assert (feeds[0]["title"], feeds[0]["title_from_feed"]) == (own, True)
+    assert feeds[1]["title"] == "" and "title_from_feed" not in feeds[1]  # never fetched: no title to give
+
+
+def test_json_backup_keeps_local_file_feeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    local = tmp_path / "tin-dia-phuong.xml"
+    shutil.copy(NEWSBOAT / "thoi-su.xml", local)
+    (tmp_path / "a").mkdir()
+    source = write_config(tmp_path / "a" / "feeds.toml", [(str(local), "Tin địa phương", ["tỉnh"]),
+                                                          (local.as_uri(), "", [])])
+    assert main(["refresh", "--config", str(source), "-q"]) == 0
+    backup = tmp_path / "backup.json"
+    assert main(["export", "--format", "json", "--config", str(source), "-o", str(backup)]) == 0
+    target = tmp_path / "b" / "feeds.toml"
+    target.parent.mkdir()
+    target.write_text("")
+    status, report = import_report(capsys, ["import", str(backup), "--config", str(target)])
+    assert status == 0 and "malformed" not in report and "0 skipped" in report
+    assert "14 articles restored" in report
+    assert subscriptions(target) == subscriptions(source)
+    assert cached(tmp_path / "b" / "cache", str(local)) == cached(tmp_path / "a" / "cache", str(local))
 
 
 def test_json_import_merges_state_and_never_unreads_or_unstars(

@@ -37,10 +37,19 @@ from tui.config import (
     load_config,
     remove_feed,
     resolve_cache_dir,
+    url_problem,
     write_atomic,
 )
 from tui.cli.words import count
-from tui.feeds.subscriptions import Candidate, Lookup, check_is_feed, feed_key, known_feeds, look_up
+from tui.feeds.subscriptions import (
+    Candidate,
+    Lookup,
+    check_is_feed,
+    feed_key,
+    known_feeds,
+    look_up,
+    own_titles,
+)
 from tui.store.backup import (
     ArticleIn,
     RestoreCounts,
@@ -366,6 +375,8 @@ def _export_subscriptions(document: dict[str, Any]) -> ImportResult:
             result.skipped.append((f"feed #{number}", "not an object with a url string"))
             continue
         url, reason = check_feed_url(entry["url"])
+        if reason and _local_feed(entry["url"]):
+            url, reason = entry["url"].strip(), ""  # a backup keeps the local files feeds.toml allows
         if reason:
             result.skipped.append((clean_line(entry["url"])[:200] or f"feed #{number}", reason))
             continue
@@ -373,8 +384,9 @@ def _export_subscriptions(document: dict[str, Any]) -> ImportResult:
         tags = [t for t in (clean_line(_str(tag)) for tag in raw_tags) if t]
         known = by_key.get(feed_key(url))
         if known is None:
-            sub = Subscription(url=url, title=clean_line(_str(entry.get("title"))),
-                               tags=list(dict.fromkeys(tags)))
+            # a title the export took from the feed itself stays the feed's, not feeds.toml's
+            title = "" if entry.get("title_from_feed") is True else clean_line(_str(entry.get("title")))
+            sub = Subscription(url=url, title=title, tags=list(dict.fromkeys(tags)))
             by_key[feed_key(url)] = sub
             result.subscriptions.append(sub)
         else:
@@ -384,6 +396,12 @@ def _export_subscriptions(document: dict[str, Any]) -> ImportResult:
         if isinstance(search, dict) and isinstance(search.get("name"), str) and isinstance(search.get("query"), str):
             result.searches.append((search["name"], search["query"]))
     return result
+
+
+def _local_feed(url: str) -> bool:
+    """A local file path (or file: URL) that feeds.toml accepts as a feed."""
+    url = url.strip()
+    return bool(url) and not url.lower().startswith(("http:", "https:")) and not url_problem(url)
 
 
 def plan_import(config: Config, cache: Path, kind: str, result: ImportResult) -> ImportPlan:
@@ -529,7 +547,9 @@ def cmd_export(args: argparse.Namespace, config: Config, cache: Path) -> int:
     if args.format == "opml":
         from tui.feeds.opml import Subscription, write_opml
 
-        subs = [Subscription(url=f.url, title=f.title, tags=list(f.tags)) for f in config.feeds]
+        own = own_titles(cache)  # a feed with no title in feeds.toml is named as the reader names it
+        subs = [Subscription(url=f.url, title=f.title or own.get(f.url, ""), tags=list(f.tags))
+                for f in config.feeds]
         chunks: Iterable[bytes] = [write_opml(subs)]
     else:
         store = _open_store(cache) if (cache / DB_NAME).exists() else None

@@ -205,10 +205,15 @@ def export_json(config: Config, store: Store | None) -> Iterator[bytes]:
         store.conn.execute("BEGIN")
     try:
         ids = store.feed_ids([f.url for f in config.feeds]) if store is not None else {}
+        own = {row.url: row.title for row in store.feeds()} if store is not None else {}
         for index, feed in enumerate(config.feeds):
-            about = json.dumps({"url": feed.url, "title": feed.title, "tags": list(feed.tags)},
-                               ensure_ascii=False)
-            yield (b"," if index else b"") + b"\n  " + about[:-1].encode() + b', "articles": ['
+            # the title feeds.toml gives, else the feed's own (what the reader shows), marked
+            # as such so that an import does not write it into feeds.toml
+            about: dict[str, object] = {"url": feed.url, "title": feed.title, "tags": list(feed.tags)}
+            if not feed.title and own.get(feed.url):
+                about.update(title=own[feed.url], title_from_feed=True)
+            about_text = json.dumps(about, ensure_ascii=False)
+            yield (b"," if index else b"") + b"\n  " + about_text[:-1].encode() + b', "articles": ['
             feed_id = ids.get(feed.url)
             if store is not None and feed_id is not None:
                 rows = store.conn.execute(
