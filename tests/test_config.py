@@ -188,3 +188,45 @@ def test_editing_keeps_crlf_and_refuses_unknown_feed(tmp_path: Path) -> None:
 def test_scheme_case_does_not_make_a_url_local(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[[feed]]\nurl = "HTTPS://Example.org/feed"\n\n[[feed]]\nurl = "feeds/a.xml"\n'))
     assert [f.is_local for f in config.feeds] == [False, True]
+
+
+@pytest.mark.parametrize("on_disk", [
+    '[settings]\nconcurrency = 0\n\n[[feed]]\nurl = "https://a.example/"\n',  # reads as TOML, not as a config
+    '[[feed]]\nurl = "https://a.example/"\ntags = ["x"\n',  # not TOML at all
+])
+def test_an_edit_is_validated_before_it_is_written(tmp_path: Path, on_disk: str) -> None:
+    # The reader loaded a good file; then it was broken in an editor. Subscribing or
+    # changing tags from the reader must leave the file as the user left it.
+    from tui.config import FeedConfig, add_feeds, set_feed_tags
+
+    path = write(tmp_path, on_disk)
+    before = path.read_bytes()
+    with pytest.raises(ConfigError, match="not changed"):
+        add_feeds(path, [FeedConfig(url="https://new.example/rss")])
+    with pytest.raises(ConfigError, match="not changed"):
+        set_feed_tags(path, "https://a.example/", ["y"])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["feeds.toml"]
+
+
+def test_an_edit_that_would_not_read_back_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.config import add_feeds, FeedConfig
+
+    path = write(tmp_path, '# mine\n[[feed]]\nurl = "https://a.example/"\n')
+    before = path.read_bytes()
+    with pytest.raises(ConfigError, match="not changed, the edit would not read back: .*is empty"):
+        add_feeds(path, [FeedConfig(url="")])
+    assert path.read_bytes() == before
+
+
+def test_the_cache_of_the_config_in_the_xdg_folder_is_the_xdg_cache(tmp_path: Path) -> None:
+    from tui.config import default_config_path
+
+    path = default_config_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('[[feed]]\nurl = "https://a.example/"\n', encoding="utf-8")
+    xdg_cache = resolve_cache_dir(load_config(None))
+    assert xdg_cache.name == "docbao" and xdg_cache != path.parent / "cache"
+    assert resolve_cache_dir(load_config(path)) == xdg_cache
+    (path.parent / "cache").mkdir()  # kept beside it by an older docbao: still used
+    assert resolve_cache_dir(load_config(path)) == path.parent / "cache"

@@ -189,9 +189,15 @@ def load_config(path: Path | None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     try:
-        text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    return read_config_text(path, text)
+
+
+def read_config_text(path: Path, text: str) -> Config:
+    """Validate `text` as the config file at `path` would be (nothing is read or written)."""
+    text = text.replace("\r\n", "\n")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -364,19 +370,32 @@ def default_config_path() -> Path:
 
 def _edit(path: Path, change: Callable[[Any], None]) -> None:
     """Apply `change` to the TOML document at `path`, keeping comments and layout, and
-    write it back atomically (a crash leaves the old file or the new one, never half)."""
-    import tomlkit
+    write it back atomically (a crash leaves the old file or the new one, never half).
 
-    original = path.read_bytes().decode("utf-8-sig") if path.exists() else ""
+    The new text is validated before it is written: an edit that would leave a file docbao
+    cannot read raises ConfigError and the file stays as it was."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        original = path.read_bytes().decode("utf-8-sig") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it to edit it: {exc}") from exc
     crlf = "\r\n" in original
-    document = tomlkit.parse(original.replace("\r\n", "\n"))
-    change(document)
-    text = tomlkit.dumps(document)
+    try:
+        document = tomlkit.parse(original.replace("\r\n", "\n"))
+        change(document)
+        text = tomlkit.dumps(document)
+    except TOMLKitError as exc:
+        raise ConfigError(f"{path}: not changed: {exc}") from exc
+    try:
+        read_config_text(path, text)
+    except ConfigError as exc:
+        raise ConfigError(f"not changed, the edit would not read back: {exc}") from exc
     if crlf:
         text = text.replace("\n", "\r\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, [text.encode("utf-8")])
-    load_config(path)  # what was written must read back; raises ConfigError otherwise
 
 
 def write_atomic(path: Path, chunks: Iterable[bytes]) -> None:
