@@ -87,6 +87,13 @@ async def go_to_feed(pilot, app: DocbaoApp, key: str) -> None:  # type: ignore[n
     await pilot.pause()
 
 
+async def laid_out(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the article asked for: it is laid out in a thread and shown when it arrives."""
+    app = pilot.app
+    await app.workers.wait_for_complete([w for w in app.workers if w.group == "render"])
+    await pilot.pause()
+
+
 def read_state(cache: UICache, article_id: int) -> tuple[bool, bool]:
     store = Store.open(cache.folder)
     try:
@@ -130,6 +137,7 @@ async def test_reading_an_article_marks_it_read_and_updates_counts(cache: UICach
         assert app.focused is articles
         await pilot.press("enter")
         assert app.focused is reader
+        await laid_out(pilot)
         assert reader.article_id == cache.articles[VN][0]
         assert SEED_TITLE in flat(reader.text) and "Thu Hiền" in reader.text
         assert "Đảng bộ tỉnh lần thứ XIX" in flat(reader.text)  # the body, diacritics intact
@@ -146,6 +154,7 @@ async def test_long_lines_wrap_to_the_pane_and_space_pages(cache: UICache) -> No
     async with app.run_test(size=SIZE) as pilot:
         await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
         await pilot.press("enter", "enter")
+        await laid_out(pilot)
         _, _, reader = panes(app)
         width = reader.scrollable_content_region.width
         drawn = lines(reader)
@@ -190,6 +199,7 @@ async def test_next_unread_crosses_feeds_and_previous_goes_back(cache: UICache) 
         opened = []
         for _ in range(5):
             await pilot.press("n")
+            await laid_out(pilot)
             opened.append((feeds.current.key if feeds.current else "", reader.article_id))
         assert opened == [
             (feed_key(cache, TECH, "Tech"), cache.articles[TECH][0]),
@@ -200,6 +210,7 @@ async def test_next_unread_crosses_feeds_and_previous_goes_back(cache: UICache) 
         ]
         assert all(read_state(cache, article) == (True, False) for _, article in opened[:4])
         await pilot.press("p")  # nothing unread before it here or in Tech: back to the Vietnamese feed
+        await laid_out(pilot)
         assert feeds.current is not None and feeds.current.key == feed_key(cache, VN, "Tin tức")
         assert reader.article_id == cache.articles[VN][-1]
         assert articles.current_id == cache.articles[VN][-1]
@@ -210,6 +221,7 @@ async def test_next_unread_says_so_when_there_is_none(cache: UICache) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await go_to_feed(pilot, app, feed_key(cache, PLAIN))
         await pilot.press("n", "n", "n")
+        await laid_out(pilot)
         _, _, reader = panes(app)
         assert reader.article_id == cache.articles[PLAIN][1]
         assert any("No more unread articles" in n.message for n in app._notifications)
@@ -263,7 +275,8 @@ async def test_restart_restores_feed_article_and_scroll_position(cache: UICache)
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:
         await go_to_feed(pilot, app, feed_key(cache, VN, "Tin tức"))
-        await pilot.press("enter", "enter", "j", "j", "j", "j", "j")
+        await pilot.press("enter", "enter", "j", "j", "j", "j", "j")  # typed before the article is laid out
+        await laid_out(pilot)
         _, _, reader = panes(app)
         assert reader.line == 5
         await pilot.press("h", "j", "enter")  # another article, scrolled to its top
@@ -273,12 +286,14 @@ async def test_restart_restores_feed_article_and_scroll_position(cache: UICache)
     again = DocbaoApp(cache.config, cache.folder)
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        await laid_out(pilot)
         feeds, articles, reader = panes(again)
         assert feeds.current is not None and feeds.current.key == feed_key(cache, VN, "Tin tức")
         assert articles.current_id == cache.articles[VN][1]
         assert reader.article_id == cache.articles[VN][1]
         assert again.focused is reader
         await pilot.press("h", "k", "enter")
+        await laid_out(pilot)
         assert reader.article_id == cache.articles[VN][0]
         assert reader.line == 5  # where the reader left the seed article
 
@@ -293,6 +308,7 @@ async def test_hostile_titles_and_bodies_show_as_text(cache: UICache) -> None:
         assert "─ [bold]Evil[/] ]52;c;SGFja2Vk]0;pwned31m [RFC] [@click=app.quit]" in top
         assert "[@click=app.quit]Quit now[/] [b]not bold[/b]" in lines(articles)[0]
         await pilot.press("enter", "enter")
+        await laid_out(pilot)
         assert screen_lines(app)[0].count("─ [bold]Evil[/] ]52;c;SGFja2Vk]0;pwned31m [RFC]") == 2  # and the reader
         text = flat(reader.text)
         assert "[@click=app.quit]Quit now[/] [b]not bold[/b] [WIP]" in text
@@ -378,6 +394,7 @@ async def test_a_focused_pane_does_not_swallow_screen_keys(cache: UICache, pane:
         await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
         feeds, articles, reader = panes(app)
         await pilot.press("enter", "enter")  # the seed article is open
+        await laid_out(pilot)
         widget = {"feeds": feeds, "articles": articles, "reader": reader}[pane]
         widget.focus()
         await pilot.pause()
@@ -466,6 +483,7 @@ async def test_link_numbers_open_links_of_the_article(cache: UICache, browser: P
     async with app.run_test(size=SIZE) as pilot:
         await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
         await pilot.press("enter", "enter")
+        await laid_out(pilot)
         _, _, reader = panes(app)
         assert reader.links == ["https://example.com/chinh-tri", "https://example.com/rss"]
         assert "Chính trị[1]" in flat(reader.text)
@@ -500,6 +518,7 @@ async def test_narrow_terminal_shows_one_pane_at_a_time(cache: UICache) -> None:
         await pilot.press("j", "j", "j", "j", "enter")
         assert visible() == ["articles"] and app.focused is articles
         await pilot.press("enter")
+        await laid_out(pilot)
         assert visible() == ["reader"] and reader.article_id == cache.articles[VN][0]
         assert all(len(line) <= reader.scrollable_content_region.width for line in lines(reader))
         await pilot.press("h")
@@ -570,6 +589,7 @@ async def test_refresh_while_reading_merges_without_moving_the_selection(tmp_pat
         await go_to_feed(pilot, app, feed_key(cache, url))
         feeds, articles, reader = panes(app)
         await pilot.press("enter", "j", "enter")  # reading the older article
+        await laid_out(pilot)
         reading = cache.articles[url][1]
         assert reader.article_id == reading
         await pilot.press("r")
@@ -661,6 +681,7 @@ async def test_unread_view_keeps_what_was_read_when_a_refresh_merges(tmp_path: P
         await go_to_feed(pilot, app, "unread")
         feeds, articles, reader = panes(app)
         await pilot.press("enter", "enter")  # reading the newest: now read, still listed
+        await laid_out(pilot)
         reading = cache.articles[url][0]
         assert reader.article_id == reading and read_state(cache, reading) == (True, False)
         await pilot.press("R")
@@ -689,6 +710,7 @@ async def test_resizing_rewraps_the_article_and_keeps_the_place(cache: UICache) 
     async with app.run_test(size=SIZE) as pilot:
         await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
         await pilot.press("enter", "enter", "space")
+        await laid_out(pilot)
         _, _, reader = panes(app)
         wide_lines = reader.virtual_size.height
         place = reader.line / wide_lines

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_app import feed_key, go_to_feed
+from tests.test_app import feed_key, go_to_feed, laid_out
 from tests.test_ui_cache import BROKEN, EVIL, VN, UICache, build_ui_cache
 from tui.ui.app import DocbaoApp
 
@@ -32,6 +32,7 @@ def test_vietnamese_article(snap_compare, cache: UICache) -> None:  # type: igno
     async def open_seed(pilot) -> None:  # type: ignore[no-untyped-def]
         await go_to_feed(pilot, pilot.app, feed_key(cache, VN, "Việt Nam"))
         await pilot.press("enter", "enter")
+        await laid_out(pilot)
 
     assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, run_before=open_seed)
 
@@ -40,6 +41,7 @@ def test_hostile_feed_and_article(snap_compare, cache: UICache) -> None:  # type
     async def open_hostile(pilot) -> None:  # type: ignore[no-untyped-def]
         await go_to_feed(pilot, pilot.app, feed_key(cache, EVIL, "Tech"))
         await pilot.press("enter", "enter")
+        await laid_out(pilot)
 
     assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, run_before=open_hostile)
 
@@ -71,6 +73,7 @@ def test_narrow_vietnamese_article(snap_compare, cache: UICache) -> None:  # typ
     async def open_seed(pilot) -> None:  # type: ignore[no-untyped-def]
         await go_to_feed(pilot, pilot.app, feed_key(cache, VN, "Việt Nam"))
         await pilot.press("enter", "enter")
+        await laid_out(pilot)
 
     assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=NARROW, run_before=open_seed)
 

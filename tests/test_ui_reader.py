@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_app import SIZE, flat, go_to_feed, panes, status
+from tests.test_app import SIZE, flat, go_to_feed, laid_out, panes, status
 from tests.helpers import PAGES, body_paragraphs
 from tests.test_ui_cache import UICache
 from tui.ui.app import DocbaoApp
@@ -47,11 +47,12 @@ async def test_t_fetches_the_full_article_and_back(tmp_path: Path, server) -> No
         await go_to_feed(pilot, app, f"feed:{cache.feed_ids[FEED]}")
         _, _, reader = panes(app)
         await pilot.press("enter", "enter")
+        await laid_out(pilot)
         assert LEAD in flat(reader.text) and "Thu Hiền" not in reader.text
         await pilot.press("t")
         assert "fetching the full article" in status(app)
         await app.workers.wait_for_complete()
-        await pilot.pause()
+        await laid_out(pilot)
         assert "fetching" not in status(app)
         assert "Thu Hiền" in reader.text
         shown = flat(reader.text)
@@ -60,9 +61,11 @@ async def test_t_fetches_the_full_article_and_back(tmp_path: Path, server) -> No
         assert "Hotline" not in shown
         assert str(reader.border_subtitle) == "full article"
         await pilot.press("t")  # back to the feed's text, without asking the server again
+        await laid_out(pilot)
         assert LEAD in flat(reader.text) and flat(body_paragraphs()[0]) not in flat(reader.text)
         assert "Thu Hiền" in reader.text  # the author the page named is kept for the feed's text too
         await pilot.press("t")
+        await laid_out(pilot)
         assert flat(body_paragraphs()[0]) in flat(reader.text)
         assert len(server.hits("/bai-viet.html")) == 1
 
@@ -80,8 +83,10 @@ async def test_a_cached_full_article_opens_first_when_the_feed_text_is_short(tmp
         await go_to_feed(pilot, app, f"feed:{cache.feed_ids[FEED]}")
         _, _, reader = panes(app)
         await pilot.press("enter", "enter")
+        await laid_out(pilot)
         assert flat(body_paragraphs()[0]) in flat(reader.text) and LEAD not in flat(reader.text)
         await pilot.press("t")
+        await laid_out(pilot)
         assert LEAD in flat(reader.text) and flat(body_paragraphs()[0]) not in flat(reader.text)
     assert len(server.hits("/bai-viet.html")) == 1
 
@@ -95,7 +100,7 @@ async def test_a_page_that_cannot_be_fetched_keeps_the_feed_text(tmp_path: Path,
         _, _, reader = panes(app)
         await pilot.press("enter", "enter", "t")
         await app.workers.wait_for_complete()
-        await pilot.pause()
+        await laid_out(pilot)
         assert len(server.hits("/missing.html")) == 1
         assert LEAD in flat(reader.text)
         assert reader.article_id == cache.articles[FEED][0]

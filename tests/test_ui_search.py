@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_app import SIZE, feed_key, go_to_feed, lines, panes, read_state, status
+from tests.test_app import SIZE, feed_key, go_to_feed, laid_out, lines, panes, read_state, status
 from tests.test_ui_cache import SEED_TITLE, TECH, VN, UICache, build_ui_cache
 from tui.ui.app import DocbaoApp
 from tui.ui.screens.main import MainScreen
@@ -44,6 +44,7 @@ async def test_search_without_diacritics_finds_the_vietnamese_article(cache: UIC
         await pilot.press("s")  # star works on a result
         assert read_state(cache, cache.articles[VN][0]) == (False, True)
         await pilot.press("enter")
+        await laid_out(pilot)
         assert reader.article_id == cache.articles[VN][0] and SEED_TITLE in " ".join(reader.text.split())
         assert read_state(cache, cache.articles[VN][0]) == (True, True)
         await pilot.press("m")  # and marking unread
@@ -122,6 +123,7 @@ async def test_saved_searches_are_views_with_unread_counts(cache: UICache) -> No
         await pilot.pause()
         assert articles.ids == cache.articles[VN]  # newest first, like any view
         await pilot.press("enter", "enter")
+        await laid_out(pilot)
         assert reader.article_id == cache.articles[VN][0]
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -10,18 +10,35 @@ and workers; they all build on this base, which declares what one part may ask o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual.reactive import var
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from tui.config import Config
+from tui.content.sanitize import clean_line
 from tui.store.cache import Store
 from tui.ui.screens.ui_state import UIState
 from tui.ui.undo import UndoLog
 from tui.ui.widgets.feed_list import FeedEntry
 from tui.ui.widgets.keys import display_key, effective_keys
+from tui.ui.widgets.status_bar import StatusBar
 
 FIXED_VIEWS = ("search", "ignored")  # search views whose ids are found once, not when shown
+# What the notification says when a worker of this group fails (a search view's group is
+# "search-" and its key).
+FAILURES = {
+    "refresh": "Refresh failed",
+    "fulltext": "No full article",
+    "render": "The article cannot be shown",
+    "subscribe": "Not subscribed",
+    "search": "Search failed",
+    "search-counts": "Saved searches not counted",
+    "ignored": "Ignore list not applied",
+    "browser": "The browser did not start",
+    "warm-up": "The article renderer cannot be loaded",
+}
 
 
 class ReaderBase(Screen[None]):
@@ -44,6 +61,8 @@ class ReaderBase(Screen[None]):
         self._ignored: set[int] = set()  # articles the [[ignore]] queries match: hidden from every list
         self._search_counts: dict[str, int] = {}  # saved search key -> unread matches
         self.undo_log = UndoLog()  # marks and unsubscriptions since the reader started, for `u`
+        self._job_workers: dict[str, Worker[Any]] = {}  # status slot -> the worker whose message it shows
+        self._job_failed: dict[str, str] = {}  # status slot -> what it says if that worker fails
 
     def key_name(self, binding_id: str) -> str:
         """The first key of an action as the user's keymap has it, to name it in a message."""
@@ -52,6 +71,41 @@ class ReaderBase(Screen[None]):
 
     def remember(self, values: dict[str, str]) -> None:
         self.state.remember(values)
+
+    # ------------------------------------------------------------------ jobs
+    def show_job(self, job: str, text: str, worker: Worker[Any] | None = None, *, failed: str = "") -> None:
+        """Put a job's message in its own slot of the status line. With `worker`, the slot
+        belongs to it: it is emptied when that worker ends (or says `failed` if it fails),
+        and a worker that was replaced in the meantime no longer writes there."""
+        self.query_one(StatusBar).set_job(job, text)
+        if worker is None:
+            self._job_workers.pop(job, None)
+        else:
+            self._job_workers[job] = worker
+            self._job_failed[job] = failed
+
+    def job_progress(self, job: str, text: str, worker: Worker[Any]) -> None:
+        """A worker's progress, shown only while the slot is still that worker's."""
+        if self._job_workers.get(job) is worker:
+            self.query_one(StatusBar).set_job(job, text)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker of the screen ends here: its status slot is freed, and a failure is
+        told to the user (a worker never fails in silence)."""
+        worker = event.worker
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        for job, owner in list(self._job_workers.items()):
+            if owner is worker:
+                del self._job_workers[job]
+                failed = self._job_failed.pop(job, "")
+                self.query_one(StatusBar).set_job(job, failed if event.state == WorkerState.ERROR else "")
+        if event.state == WorkerState.ERROR:
+            group = worker.group
+            what = FAILURES.get(group) or FAILURES.get(group.split("-")[0], "A background job failed")
+            error = worker.error
+            reason = clean_line(str(error)) or type(error).__name__
+            self.notify(f"{what}: {reason}", severity="error", markup=False)
 
     # Entry points one part calls in another; each is defined by the part named.
     def show_entry(self, entry: FeedEntry | None, *, keep: bool = False, select: int | None = None) -> None:

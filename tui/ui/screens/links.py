@@ -87,7 +87,8 @@ class LinksPart(ReaderBase):
             self.run_worker(lambda: self._system_browser(url), thread=True, group="browser")
 
     def _system_browser(self, url: str) -> None:
-        """In a thread: finding the system's browser probes the PATH, and some wait."""
+        """In a thread: finding the system's browser probes the PATH, and some wait. What
+        happened is posted back as a notification."""
         import webbrowser
 
         try:
@@ -96,8 +97,9 @@ class LinksPart(ReaderBase):
             controller = None
         if controller is None or getattr(controller, "name", "") in CONSOLE_BROWSERS:
             # a text-mode browser would fight the reader for the terminal
-            self.notify("No graphical browser found; set $BROWSER.", severity="warning", markup=False)
+            said, severity = "No graphical browser found; set $BROWSER.", "warning"
         elif controller.open(url):
-            self.notify(f"Opening {url}", markup=False)
+            said, severity = f"Opening {url}", "information"
         else:
-            self.notify("The browser did not start; set $BROWSER.", severity="warning", markup=False)
+            said, severity = "The browser did not start; set $BROWSER.", "warning"
+        self.app.call_from_thread(self.notify, said, severity=severity, markup=False)

@@ -103,7 +103,7 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
         if opened is not None and opened == self.query_one(ArticleList).current_id:
             self.open_article(opened, focus=False)
         pane = self.state.get("ui.pane", "feeds")
-        if pane == "reader" and self.query_one(ArticleView).article_id is None:
+        if pane == "reader" and self.reading is None:
             pane = "articles"
         self.pane = pane if pane in PANES else "feeds"
         self.count_searches()

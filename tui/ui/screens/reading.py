@@ -3,9 +3,15 @@ marks (read, starred, all read) and the sort order of the list."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from textual import on, work
+from textual.cache import LRUCache
 from textual.content import Content
+from textual.message import Message
+from textual.worker import get_current_worker
 
 from tui.config import Config, ConfigError
 from tui.content.sanitize import clean_line, html_to_line
@@ -20,7 +26,33 @@ from tui.ui.widgets.keys import bind
 from tui.ui.widgets.status_bar import StatusBar
 from tui.ui.widgets.text import plain
 
+if TYPE_CHECKING:
+    from tui.content.render import Rendered
+
 SHORT_FEED_TEXT = 600  # characters: a feed text shorter than this opens on the full article when one is cached
+RENDERED_MEMORY = 32  # articles laid out recently, shown again without laying them out again
+
+
+@dataclass(frozen=True, slots=True)
+class RenderRequest:
+    """What laying out one article needs: plain values, read on the event loop."""
+
+    serial: int
+    article_id: int
+    full: bool
+    line: int  # where to scroll once shown
+    title: str
+    feed: str
+    author: str
+    published: int | None
+    link: str
+    html: str
+    width: int | None
+
+    @property
+    def cache_key(self) -> tuple[object, ...]:
+        return (self.article_id, self.full, self.width,
+                hash((self.title, self.feed, self.author, self.published, self.link, self.html)))
 
 
 class ReadingPart(ReaderBase):
@@ -39,8 +71,18 @@ class ReadingPart(ReaderBase):
 
     def __init__(self, store: Store, config: Config, cache_dir: Path) -> None:
         super().__init__(store, config, cache_dir)
-        self.full_article = False  # the reader shows the fetched full article, not the feed's text
+        self.reading: int | None = None  # the article the reader shows, or is laying out to show
+        self.full_article = False  # it is the fetched full article, not the feed's text
         self._fetching: int | None = None  # the article whose full text is being fetched
+        self._render_serial = 0  # the latest layout asked for: only it is shown
+        self._rendered: LRUCache[tuple[object, ...], Rendered] = LRUCache(RENDERED_MEMORY)
+
+    @dataclass
+    class ArticleLaidOut(Message):
+        """An article laid out in a thread, for the reader to show."""
+
+        request: RenderRequest
+        rendered: Rendered
 
     def open_article(self, article_id: int, *, focus: bool = True) -> None:
         """Show an article in the reader and mark it read. The feed's text by default; the
@@ -64,23 +106,49 @@ class ReadingPart(ReaderBase):
             self.pane = "reader"
 
     def _show_article(self, article: Article, html: str, *, full: bool, line: int) -> None:
+        """Lay the article out off the event loop and show it when it arrives; an article
+        laid out before at this width is shown at once."""
+        reader = self.query_one(ArticleView)
+        self.reading = article.id
+        self.full_article = full
+        self._render_serial += 1
+        request = RenderRequest(self._render_serial, article.id, full, line, clean_line(article.title),
+                                self.feed_names.get(article.feed_id, ""), clean_line(article.author),
+                                article.published, article.link, html,
+                                reader.scrollable_content_region.width or None)
+        cached = self._rendered.get(request.cache_key)
+        if cached is not None:
+            self._show_rendered(request, cached)
+        else:
+            reader.expect(article.id, line)
+            self._lay_out(request)
+
+    @work(thread=True, group="render", exclusive=True, exit_on_error=False)
+    def _lay_out(self, request: RenderRequest) -> None:
         from tui.content.render import render_article
 
+        rendered = render_article(title=request.title, feed=request.feed, author=request.author,
+                                  published=request.published, link=request.link, html=request.html,
+                                  width=request.width)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.ArticleLaidOut(request, rendered))
+
+    @on(ArticleLaidOut)
+    def _laid_out(self, message: ReadingPart.ArticleLaidOut) -> None:
+        self._rendered.set(message.request.cache_key, message.rendered)
+        if message.request.serial == self._render_serial:  # else another article was asked for since
+            self._show_rendered(message.request, message.rendered)
+
+    def _show_rendered(self, request: RenderRequest, rendered: Rendered) -> None:
         reader = self.query_one(ArticleView)
-        feed = self.feed_names.get(article.feed_id, "")
-        width = reader.scrollable_content_region.width or None
-        rendered = render_article(title=clean_line(article.title), feed=feed, author=clean_line(article.author),
-                                  published=article.published, link=article.link, html=html, width=width)
-        reader.show(article.id, rendered, line=line)
-        reader.border_title = plain(feed)
-        reader.border_subtitle = Content("full article" if full else "")
-        self.full_article = full
+        reader.show(request.article_id, rendered, line=request.line, width=request.width or 0)
+        reader.border_title = plain(request.feed)
+        reader.border_subtitle = Content("full article" if request.full else "")
 
     def action_reader_mode(self) -> None:
         """`t`: the full article in place of the feed's text, and back. The page is fetched
         (in a worker) the first time; the feed's text stays on screen if that fails."""
-        reader = self.query_one(ArticleView)
-        article_id = reader.article_id
+        article_id = self.reading
         if article_id is None:
             self.notify("Open an article first.", markup=False)
             return
@@ -97,47 +165,43 @@ class ReadingPart(ReaderBase):
         if self._fetching == article_id:
             return
         self._fetching = article_id
-        self.query_one(StatusBar).set(task="fetching the full article…")
-        self.run_worker(self._fetch_full(article_id), group="fulltext", exclusive=True, exit_on_error=False)
+        self.show_job("reader mode", "fetching the full article…", self._fetch_full(article_id))
 
+    @work(group="fulltext", exclusive=True, exit_on_error=False)
     async def _fetch_full(self, article_id: int) -> None:
-        """Runs as a worker: fetch_one writes the extract (or the error) to the cache."""
+        """fetch_one writes the extract (or the error) to the cache; the worker then shows
+        the full article if the reader is still on it."""
         from tui.feeds.fulltext import fetch_one
 
-        status = self.query_one(StatusBar)
         try:
             outcome = await fetch_one(self.config, self.cache_dir, article_id)
         finally:
             if self._fetching == article_id:
                 self._fetching = None
-                status.set(task="")
         if not outcome.ok:
             self.notify(f"No full article: {clean_line(outcome.error) or 'the page could not be read'}",
                         title="Reader mode", severity="warning", markup=False)
             return
-        reader = self.query_one(ArticleView)
         article = self.store.article(article_id)
         extract = self.store.extract(article_id)
-        if reader.article_id != article_id or article is None or extract is None or extract.fetched is None:
+        if self.reading != article_id or article is None or extract is None or extract.fetched is None:
             return  # the reader moved on; the copy is cached for next time
         self._show_article(article, extract.html, full=True, line=0)
 
     def current_article(self) -> int | None:
         """The article a mark or a link key acts on: the one being read when the reader
         has focus, else the one under the list cursor."""
-        reader = self.query_one(ArticleView)
         articles = self.query_one(ArticleList)
-        if self.pane == "reader" and reader.article_id is not None:
-            return reader.article_id
-        return articles.current_id if articles.current_id is not None else reader.article_id
+        if self.pane == "reader" and self.reading is not None:
+            return self.reading
+        return articles.current_id if articles.current_id is not None else self.reading
 
     def action_article_page_down(self) -> None:
-        reader = self.query_one(ArticleView)
         articles = self.query_one(ArticleList)
-        if reader.article_id is None and articles.current_id is not None:
+        if self.reading is None and articles.current_id is not None:
             self.open_article(articles.current_id)
         else:
-            reader.action_page_down()
+            self.query_one(ArticleView).action_page_down()
 
     def action_article_page_up(self) -> None:
         self.query_one(ArticleView).action_page_up()
@@ -155,10 +219,9 @@ class ReadingPart(ReaderBase):
         if entry is None:
             return
         articles = self.query_one(ArticleList)
-        reader = self.query_one(ArticleView)
         if articles.ids:
             here = articles.cursor
-            reading = reader.article_id is not None and reader.article_id == articles.current_id
+            reading = self.reading is not None and self.reading == articles.current_id
             start = here + 1 if forward and reading else here if forward else here - 1
             found = self._find_unread(entry, articles.ids, start, forward)
             if found is not None:

@@ -9,12 +9,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import work
+from textual.worker import get_current_worker
+
 from tui.config import Config
 from tui.content.sanitize import clean_line
 from tui.store.cache import Store
 from tui.ui.screens.base import FIXED_VIEWS, ReaderBase
 from tui.ui.widgets.keys import bind
-from tui.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from tui.feeds.refresh import FeedOutcome
@@ -60,13 +62,14 @@ class RefreshPart(ReaderBase):
             return
         self.refreshing = True
         total = len(urls) if urls is not None else len(self.config.feeds)
-        self.query_one(StatusBar).set(refresh=f"refreshing 0/{total}…")
-        self.run_worker(self._refresh(urls), group="refresh", name="refresh", exit_on_error=False)
+        self.show_job("refresh", f"refreshing 0/{total}…", self._refresh(urls), failed="refresh failed")
 
+    @work(group="refresh", name="refresh", exit_on_error=False)
     async def _refresh(self, urls: list[str] | None) -> None:
-        """Runs as a worker: the network waits on the loop, parsing and writing happen in
-        threads inside tui.feeds.refresh, so keys keep working while it runs."""
-        status = self.query_one(StatusBar)
+        """The network waits on the event loop, parsing and writing happen in threads
+        inside tui.feeds.refresh, so keys keep working while it runs. Whatever it stored
+        is shown even when it stops part-way; the failure then reaches the worker handler."""
+        worker = get_current_worker()
         try:
             # the fetch and parse stack (httpx, feedparser) is imported off the event loop
             for module in ("tui.feeds.refresh", "tui.feeds.fetch", "tui.feeds.parse"):
@@ -74,22 +77,19 @@ class RefreshPart(ReaderBase):
             from tui.feeds.refresh import refresh
 
             def progress(outcome: FeedOutcome, done: int, total: int) -> None:
-                status.set(refresh=f"refreshing {done}/{total}…")
+                self.job_progress("refresh", f"refreshing {done}/{total}…", worker)
                 if outcome.new or outcome.updated or outcome.status in ("error", "gone"):
                     self._merge_soon()
 
             report = await refresh(self.config, self.cache_dir, only=urls, progress=progress)
-        except Exception as exc:  # a refresh that cannot run at all is reported, never fatal
-            self.notify(f"Refresh failed: {exc}", severity="error", markup=False)
-            status.set(refresh="refresh failed")
-            return
         finally:
             self.refreshing = False
-        self._merge()
-        self.find_ignored()
+            if not worker.is_cancelled:
+                self._merge()
+                self.find_ignored()
         failed = report.failed
         summary = f"{report.new} new" + (f", {len(failed)} failed" if failed else "")
-        status.set(refresh=f"refreshed {time.strftime('%H:%M')}: {summary}")
+        self.show_job("refresh", f"refreshed {time.strftime('%H:%M')}: {summary}")
         for outcome in failed[:3]:
             self.notify(f"{clean_line(outcome.title)}: {clean_line(outcome.error)}", title="Feed not refreshed",
                         severity="error", markup=False)
@@ -110,7 +110,9 @@ class RefreshPart(ReaderBase):
 
     def _merge(self) -> None:
         """Read counts and the current view again after a refresh wrote to the cache,
-        keeping the cursor on its article."""
+        keeping the cursor on its article. A search view is searched again once the
+        refresh has ended, not at each merge: its first query indexes the new articles,
+        which would take the index's write lock against the refresh's writer."""
         self._merge_due = False
         self.update_counts()
         for key in [k for k in self._virtual_ids if k not in FIXED_VIEWS]:
@@ -118,6 +120,7 @@ class RefreshPart(ReaderBase):
         entry = self.entry
         if entry is not None:
             if entry.virtual and entry.key not in FIXED_VIEWS:
-                self.run_search(entry)  # keeps the old list until the new one is ready
+                if not self.refreshing:
+                    self.run_search(entry)  # keeps the old list until the new one is ready
             else:
                 self.show_entry(entry, keep=True)  # draws the rows from the store again

@@ -1,31 +1,68 @@
 """Search: a typed search that replaces the article list until Esc, the saved searches of
 feeds.toml with their unread counts, and the killfile ([[ignore]]) that hides articles from
-every list. Each runs in a thread on a connection of its own."""
+every list. All three are queries of the full-text index, run by one thread body on a
+connection of its own; each posts what it found back to the screen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.message import Message
+from textual.worker import Worker, get_current_worker
 
 from tui.config import Config
 from tui.content.sanitize import clean_line
 from tui.store.cache import Store
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import TextPrompt
-from tui.ui.widgets.feed_list import FeedEntry, FeedList
+from tui.ui.widgets.feed_list import FeedEntry, FeedList, saved_search_views
 from tui.ui.widgets.keys import bind
-from tui.ui.widgets.status_bar import StatusBar
 
 SEARCH_LIMIT = 500  # results of a typed search
+
+
+@dataclass(frozen=True)
+class Query:
+    """One job for the query thread: what it is for, and the queries to run. `run` gets the
+    thread's own store and the feeds' tags and returns (what was found, what could not be
+    read)."""
+
+    kind: str  # "search" (a search view), "counts" (the saved searches), "ignored" (the killfile)
+    cache_dir: Path
+    config: Config
+    run: Callable[[Store, dict[str, list[int]]], tuple[Any, list[str]]]
+    entry: FeedEntry | None = None  # the search view it fills
+    index_first: bool = False  # index the new articles first, showing the progress
 
 
 class SearchPart(ReaderBase):
     BINDINGS = [bind("search", "search")]
 
+    @dataclass
+    class Found(Message):
+        """A query thread's answer."""
+
+        query: Query
+        result: Any
+        problems: list[str] = field(default_factory=list)  # queries that could not be read
+
+    @dataclass
+    class Indexing(Message):
+        """The index catching up with new articles before a search: done of total."""
+
+        worker: Worker[Any]
+        done: int
+        total: int
+
     def __init__(self, store: Store, config: Config, cache_dir: Path) -> None:
         super().__init__(store, config, cache_dir)
         self._ignores_failed = False
         self._before_search: FeedEntry | None = None  # the view a typed search replaced
-        self._bad_searches: set[str] = set()  # saved searches whose query cannot be read
+        self._bad_searches: set[str] = set()  # saved searches whose query cannot be read, already said
         self._pending_select: int | None = None  # the article to select when a saved search has run
 
     def action_search(self) -> None:
@@ -41,49 +78,62 @@ class SearchPart(ReaderBase):
                             hint="Enter searches, Esc cancels. No marks needed: lanh dao finds Lãnh đạo.")
         self.app.push_screen(prompt, typed)
 
-    def run_search(self, entry: FeedEntry) -> None:
-        """Find the articles of a search view in a thread, on a connection of its own:
-        the first query after a refresh indexes the new articles first."""
-        self.query_one(StatusBar).set(task="searching…")
-        self.run_worker(lambda: self._search_thread(entry), thread=True, group=f"search-{entry.key}",
-                        exclusive=True, exit_on_error=False)
+    # ------------------------------------------------------------------ the thread
+    def _start(self, query: Query, group: str) -> Worker[None]:
+        return self.run_worker(lambda: self._query_thread(query), thread=True, group=group, exclusive=True,
+                               exit_on_error=False)
 
-    def _search_thread(self, entry: FeedEntry) -> None:
-        from textual.worker import get_current_worker
-
+    def _query_thread(self, query: Query) -> None:
+        """Runs in a thread: open the cache, run the query, post what it found. A cache
+        that cannot be read raises, and the worker handler says so."""
         from tui.store import search
 
         worker = get_current_worker()
-        status = self.query_one(StatusBar)
-
-        def progress(done: int, total: int) -> None:
-            self.app.call_from_thread(status.set, task=f"indexing {done}/{total}…")
-
+        store = Store.open(query.cache_dir)
         try:
-            store = Store.open(self.cache_dir)
-            try:
-                search.catch_up(store.conn, progress)
-                tags = search.feed_tags(self.config, store.feeds())
-                if entry.key == "search":
-                    ids = [hit.article_id for hit in search.search(store.conn, entry.query, limit=SEARCH_LIMIT,
-                                                                   tags=tags)]
-                else:
-                    ids = search.matching_ids(store.conn, entry.query, tags=tags)
-            finally:
-                store.close()
-        except search.QueryError as exc:
-            self.app.call_from_thread(self.notify, f"Search: {exc}", title="Search", severity="warning",
-                                      markup=False)
-            ids = None
-        except Exception as exc:  # a cache that cannot be read is reported, never fatal
-            self.app.call_from_thread(self.notify, f"Search failed: {exc}", severity="error", markup=False)
-            ids = None
+            if query.index_first:
+                search.catch_up(store.conn, lambda done, total: self.post_message(self.Indexing(worker, done, total)))
+            tags = search.feed_tags(query.config, store.feeds())
+            result, problems = query.run(store, tags)
         finally:
-            self.app.call_from_thread(status.set, task="")
-        if ids is not None and not worker.is_cancelled:
-            self.app.call_from_thread(self._search_done, entry, ids)
+            store.close()
+        if not worker.is_cancelled:
+            self.post_message(self.Found(query, result, problems))
 
-    def _search_done(self, entry: FeedEntry, ids: list[int]) -> None:
+    @on(Indexing)
+    def _indexing(self, message: SearchPart.Indexing) -> None:
+        self.job_progress("search", f"indexing {message.done}/{message.total}…", message.worker)
+
+    @on(Found)
+    def _found(self, message: SearchPart.Found) -> None:
+        {"search": self._search_done, "counts": self._counts_done, "ignored": self._ignored_done}[
+            message.query.kind](message)
+
+    # ---------------------------------------------------------------- search views
+    def run_search(self, entry: FeedEntry) -> None:
+        """Find the articles of a search view (a typed search or a saved one): the first
+        query after a refresh indexes the new articles first."""
+        from tui.store import search
+
+        def run(store: Store, tags: dict[str, list[int]]) -> tuple[list[int] | None, list[str]]:
+            try:
+                if entry.key == "search":
+                    return [hit.article_id for hit in search.search(store.conn, entry.query, limit=SEARCH_LIMIT,
+                                                                    tags=tags)], []
+                return search.matching_ids(store.conn, entry.query, tags=tags), []
+            except search.QueryError as exc:
+                return None, [str(exc)]
+
+        query = Query("search", self.cache_dir, self.config, run, entry=entry, index_first=True)
+        self.show_job("search", "searching…", self._start(query, f"search-{entry.key}"))
+
+    def _search_done(self, message: SearchPart.Found) -> None:
+        entry, ids = message.query.entry, message.result
+        assert entry is not None
+        for problem in message.problems:
+            self.notify(f"Search: {problem}", title="Search", severity="warning", markup=False)
+        if ids is None:
+            return
         self._virtual_ids[entry.key] = ids
         if entry.key == "search":
             if self.entry is not None and self.entry.key != "search":
@@ -96,88 +146,6 @@ class SearchPart(ReaderBase):
             select, self._pending_select = self._pending_select, None
             self.show_entry(entry, keep=True, select=select)
 
-    def count_searches(self) -> None:
-        """Unread matches of the saved searches, in a thread after the first frame (never
-        before it: start-up stays as fast without them), after marks, and once a refresh has
-        ended (not at each of its merges)."""
-        if self.config.searches and not self.refreshing:
-            self.run_worker(self._count_thread, thread=True, group="search-counts", exclusive=True,
-                            exit_on_error=False)
-
-    def _count_thread(self) -> None:
-        from textual.worker import get_current_worker
-
-        from tui.store import search
-
-        worker = get_current_worker()
-        counts: dict[str, int] = {}
-        try:
-            store = Store.open(self.cache_dir)
-            try:
-                tags = search.feed_tags(self.config, store.feeds())
-                for saved in self.config.searches:
-                    try:
-                        counts[f"search:{saved.name}"] = search.count_unread(store.conn, saved.query, tags=tags)
-                    except search.QueryError as exc:
-                        if saved.name not in self._bad_searches:  # said once, not after every mark
-                            self._bad_searches.add(saved.name)
-                            self.app.call_from_thread(self.notify, f"Saved search {saved.name}: {exc}",
-                                                      severity="warning", markup=False)
-            finally:
-                store.close()
-        except Exception as exc:  # counts are a nicety: say why they are missing, go on
-            self.app.call_from_thread(self.notify, f"Saved searches not counted: {exc}", severity="warning",
-                                      markup=False)
-            return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._counts_done, counts)
-
-    def _counts_done(self, counts: dict[str, int]) -> None:
-        if counts != self._search_counts:
-            self._search_counts = counts
-            self.update_counts(searches=False)
-
-    def find_ignored(self) -> None:
-        """The killfile: articles matched by the [[ignore]] queries, found in a thread after
-        the first frame and after each refresh, then hidden from every list."""
-        if self.config.ignores:
-            self.run_worker(self._ignored_thread, thread=True, group="ignored", exclusive=True,
-                            exit_on_error=False)
-        elif self._ignored:
-            self._ignored_done([])
-
-    def _ignored_thread(self) -> None:
-        from textual.worker import get_current_worker
-
-        from tui.store import search
-
-        worker = get_current_worker()
-        try:
-            store = Store.open(self.cache_dir)
-            try:
-                found = search.ignored_ids(store.conn, self.config.ignores, tags=search.feed_tags(self.config, store.feeds()))
-                ordered = [i for i in store.article_ids() if i in found] if found else []
-            finally:
-                store.close()
-        except Exception as exc:  # QueryError names the bad [[ignore]] line; nothing is hidden then
-            if not self._ignores_failed:
-                self._ignores_failed = True
-                self.app.call_from_thread(self.notify, f"Ignore list not applied: {exc}", severity="warning",
-                                          markup=False)
-            return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._ignored_done, ordered)
-
-    def _ignored_done(self, ordered: list[int]) -> None:
-        found = set(ordered)
-        self._virtual_ids["ignored"] = ordered
-        if found == self._ignored:
-            return
-        self._ignored = found
-        self.update_counts(searches=False)
-        if self.entry is not None:
-            self.show_entry(self.entry, keep=True)
-
     def end_search(self) -> None:
         """Esc on search results: back to the view they replaced."""
         self._virtual_ids.pop("search", None)
@@ -187,3 +155,74 @@ class SearchPart(ReaderBase):
         if entry is not None:
             entry = next((e for e in feeds.entries if e.key == entry.key), entry)
             self.show_entry(entry)
+
+    # -------------------------------------------------------------- saved searches
+    def count_searches(self) -> None:
+        """Unread matches of the saved searches, in a thread after the first frame (never
+        before it: start-up stays as fast without them), after marks, and once a refresh has
+        ended: never during one, where catching the index up would take its write lock
+        against the refresh's writer."""
+        if not self.config.searches or self.refreshing:
+            return
+        from tui.store import search
+
+        saved = [(key, one) for (key, _), one in zip(saved_search_views(self.config.searches), self.config.searches)]
+
+        def run(store: Store, tags: dict[str, list[int]]) -> tuple[dict[str, int], list[str]]:
+            counts: dict[str, int] = {}
+            problems: list[str] = []
+            for key, one in saved:
+                try:
+                    counts[key] = search.count_unread(store.conn, one.query, tags=tags)
+                except search.QueryError as exc:
+                    problems.append(f"Saved search {one.name}: {exc}")
+            return counts, problems
+
+        self._start(Query("counts", self.cache_dir, self.config, run), "search-counts")
+
+    def _counts_done(self, message: SearchPart.Found) -> None:
+        for problem in message.problems:
+            if problem not in self._bad_searches:  # said once, not after every mark
+                self._bad_searches.add(problem)
+                self.notify(problem, severity="warning", markup=False)
+        if message.result != self._search_counts:
+            self._search_counts = message.result
+            self.update_counts(searches=False)
+
+    # ------------------------------------------------------------------- killfile
+    def find_ignored(self) -> None:
+        """The killfile: articles matched by the [[ignore]] queries, found in a thread after
+        the first frame and after each refresh, then hidden from every list."""
+        if not self.config.ignores:
+            if self._ignored:
+                self._apply_ignored([])
+            return
+        from tui.store import search
+
+        ignores = list(self.config.ignores)
+
+        def run(store: Store, tags: dict[str, list[int]]) -> tuple[list[int] | None, list[str]]:
+            try:
+                found = search.ignored_ids(store.conn, ignores, tags=tags)
+            except search.QueryError as exc:  # names the bad [[ignore]] line; nothing is hidden then
+                return None, [str(exc)]
+            return ([i for i in store.article_ids() if i in found] if found else []), []  # in list order
+
+        self._start(Query("ignored", self.cache_dir, self.config, run), "ignored")
+
+    def _ignored_done(self, message: SearchPart.Found) -> None:
+        if message.problems and not self._ignores_failed:
+            self._ignores_failed = True
+            self.notify(f"Ignore list not applied: {message.problems[0]}", severity="warning", markup=False)
+        if message.result is not None:
+            self._apply_ignored(message.result)
+
+    def _apply_ignored(self, ordered: list[int]) -> None:
+        found = set(ordered)
+        self._virtual_ids["ignored"] = ordered
+        if found == self._ignored:
+            return
+        self._ignored = found
+        self.update_counts(searches=False)
+        if self.entry is not None:
+            self.show_entry(self.entry, keep=True)

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+from textual import work
 
 from tui.config import ConfigError, FeedConfig, resolve_cache_dir
 from tui.content.sanitize import clean_line
@@ -15,7 +18,6 @@ from tui.ui.undo import Unsubscribed
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.feed_list import FeedEntry, FeedList
 from tui.ui.widgets.keys import bind
-from tui.ui.widgets.status_bar import StatusBar
 
 
 class SubscribePart(ReaderBase):
@@ -36,18 +38,12 @@ class SubscribePart(ReaderBase):
 
     def add_feed(self, raw: str) -> None:
         from tui.feeds.opml import check_feed_url
-        from tui.feeds.subscriptions import known_feeds
 
         url, reason = check_feed_url(raw)
         if reason:
             self.notify(f"Cannot subscribe to {clean_line(raw)}: {reason}", severity="warning", markup=False)
             return
-        known = known_feeds(self.config, self.cache_dir)
-        if feed_key(url) in known:
-            self._already(known[feed_key(url)])
-            return
-        self.query_one(StatusBar).set(task=f"looking up {url}…")
-        self.run_worker(self._look_up(url, known), group="subscribe", exclusive=True, exit_on_error=False)
+        self.show_job("subscribe", f"looking up {url}…", self._look_up(url))
 
     def _already(self, feed: FeedConfig) -> None:
         name = self.feed_names.get(self._feed_id(feed.url) or -1) or feed.title or feed.url
@@ -57,20 +53,18 @@ class SubscribePart(ReaderBase):
         ids = self.store.feed_ids([url])
         return ids.get(url)
 
-    async def _look_up(self, url: str, known: dict[str, FeedConfig]) -> None:
-        """Runs as a worker: fetch the URL; a feed is subscribed, a page's feeds are offered."""
-        from tui.feeds.subscriptions import look_up
+    @work(group="subscribe", exclusive=True, exit_on_error=False)
+    async def _look_up(self, url: str) -> None:
+        """Fetch the URL: a feed is subscribed, a page's feeds are offered. The network
+        waits on the event loop, the cache is read in a thread."""
+        from tui.feeds.subscriptions import known_feeds, look_up
 
-        settings = self.config.settings
-        max_bytes = int(settings.max_feed_mb * 1024 * 1024)
-        status = self.query_one(StatusBar)
-        try:
-            lookup = await look_up(url, deadline=settings.timeout, max_bytes=max_bytes)
-        except Exception as exc:  # reported, never fatal
-            self.notify(f"Cannot look up {url}: {exc}", severity="error", markup=False)
+        known = await asyncio.to_thread(known_feeds, self.config, self.cache_dir)
+        if feed_key(url) in known:
+            self._already(known[feed_key(url)])
             return
-        finally:
-            status.set(task="")
+        settings = self.config.settings
+        lookup = await look_up(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024))
         if lookup.kind == "error":
             self.notify(f"Cannot fetch {url}: {clean_line(lookup.error)}", severity="error", markup=False)
             return
@@ -81,6 +75,11 @@ class SubscribePart(ReaderBase):
             self._subscribe(lookup.candidates[0].url, "", verified=True, known=known)
             return
         found = lookup.candidates
+        if not found and lookup.skipped:
+            reasons = "; ".join(f"{clean_line(what)}: {clean_line(why)}" for what, why in lookup.skipped)
+            self.notify(f"{url} names {len(lookup.skipped)} feed{'s' if len(lookup.skipped) != 1 else ''}, "
+                        f"none of which can be subscribed to: {reasons}", severity="warning", markup=False)
+            return
         if not found:
             where = " (nor at the usual feed paths of the site)" if lookup.probed else ""
             self.notify(f"{url} is a web page that names no feed{where}.", severity="warning", markup=False)
@@ -106,19 +105,15 @@ class SubscribePart(ReaderBase):
         if verified:
             self._write_feed(url, title)
             return
-        self.query_one(StatusBar).set(task=f"checking {url}…")
-        self.run_worker(self._check_then_write(url, title, known), group="subscribe", exclusive=True,
-                        exit_on_error=False)
+        self.show_job("subscribe", f"checking {url}…", self._check_then_write(url, title, known))
 
+    @work(group="subscribe", exclusive=True, exit_on_error=False)
     async def _check_then_write(self, url: str, title: str, known: dict[str, FeedConfig]) -> None:
         """A feed a page names is fetched once before it is subscribed: pages name dead feeds."""
         from tui.feeds.subscriptions import check_is_feed
 
         settings = self.config.settings
-        try:
-            checked = await check_is_feed(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024))
-        finally:
-            self.query_one(StatusBar).set(task="")
+        checked = await check_is_feed(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024))
         if isinstance(checked, str):
             self.notify(f"Not subscribed: {url}: {clean_line(checked)}", severity="error", markup=False)
         elif checked.final_url and feed_key(checked.final_url) in known:

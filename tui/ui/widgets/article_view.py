@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tui.content.render import Rendered
 
 PLACEHOLDER = "Open an article to read it here."
+LAST_LINE = 1 << 30  # a line past any article's end: its last page
 
 
 class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -64,21 +65,35 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._base = Style()
         self._wrapped_at = 0
         self._pending_line: int | None = 0
+        self._expected: int | None = None  # an article being laid out for the view
+        self._expected_line = 0  # where it opens: its remembered line, moved by the keys pressed meanwhile
 
     @property
     def links(self) -> list[str]:
-        return self.rendered.links if self.rendered is not None else []
+        """The numbered links of the article shown (none while another is on its way)."""
+        return self.rendered.links if self.rendered is not None and self._expected is None else []
 
     @property
     def text(self) -> str:
         """The article as plain text (what a reader sees, without styles)."""
         return self.rendered.text.plain if self.rendered is not None else ""
 
-    def show(self, article_id: int, rendered: Rendered, *, line: int = 0) -> None:
-        """Show an article (laid out for the current width), scrolled to `line`."""
+    def expect(self, article_id: int, line: int = 0) -> None:
+        """An article is being laid out (off the event loop) to be shown here at `line`:
+        scrolling keys pressed before it arrives move where it opens, so none is lost."""
+        self._expected = article_id
+        self._expected_line = line
+
+    def show(self, article_id: int, rendered: Rendered, *, line: int = 0, width: int | None = None) -> None:
+        """Show an article laid out for `width` (0: for no width; None: for the current
+        width), laid out again if the view is wider or narrower now, scrolled to `line`
+        (or where the keys moved it while it was expected)."""
+        if article_id == self._expected:
+            line = self._expected_line
+        self._expected = None
         self.article_id = article_id
         self.rendered = rendered
-        self._wrapped_at = self.scrollable_content_region.width
+        self._wrapped_at = width if width is not None else self.scrollable_content_region.width
         self._pending_line = line
         self._wrap(force=True)
         self.refresh()
@@ -145,22 +160,35 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.article_id is not None and round(old_value) != round(new_value):
             self.post_message(self.Scrolled(self.article_id, round(new_value)))
 
+    def _move(self, lines: int) -> None:
+        if self._expected is not None:  # the article on its way opens there
+            self._expected_line = max(0, self._expected_line + lines)
+        else:
+            self.scroll_to(y=self.scroll_y + lines, animate=False, immediate=True)
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
     def action_line_down(self) -> None:
-        self.scroll_to(y=self.scroll_y + 1, animate=False, immediate=True)
+        self._move(1)
 
     def action_line_up(self) -> None:
-        self.scroll_to(y=self.scroll_y - 1, animate=False, immediate=True)
+        self._move(-1)
 
     def action_top(self) -> None:
-        self.scroll_to(y=0, animate=False, immediate=True)
+        if self._expected is not None:
+            self._expected_line = 0
+        else:
+            self.scroll_to(y=0, animate=False, immediate=True)
 
     def action_bottom(self) -> None:
-        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        if self._expected is not None:
+            self._expected_line = LAST_LINE
+        else:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
 
     def action_page_down(self) -> None:
-        self.scroll_to(y=self.scroll_y + max(1, self.scrollable_content_region.height - 1), animate=False,
-                       immediate=True)
+        self._move(self._page())
 
     def action_page_up(self) -> None:
-        self.scroll_to(y=self.scroll_y - max(1, self.scrollable_content_region.height - 1), animate=False,
-                       immediate=True)
+        self._move(-self._page())

@@ -12,7 +12,7 @@ from rich.style import Style
 from textual.geometry import Size
 from textual.message import Message
 
-from tui.config import Config
+from tui.config import Config, SavedSearch
 from tui.content.sanitize import clean_line
 from tui.store.cache import FeedRow
 from tui.ui.widgets.keys import bind
@@ -48,6 +48,22 @@ def feed_label(title: str, row: FeedRow | None, url: str) -> str:
     return clean_line(title) or clean_line(row.title if row else "") or clean_line(url)
 
 
+def saved_search_views(searches: Sequence[SavedSearch]) -> list[tuple[str, str]]:
+    """The feed list key and label of each [[search]] entry: "search:NAME", and for later
+    entries with the same name "search:NAME#2" labelled "NAME (2)", and so on, so that two
+    of them never share a view, a count or a remembered place."""
+    views: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    for saved in searches:
+        label = clean_line(saved.name) or clean_line(saved.query)
+        number = seen[saved.name] = seen.get(saved.name, 0) + 1
+        if number == 1:
+            views.append((f"search:{saved.name}", label))
+        else:
+            views.append((f"search:{saved.name}#{number}", f"{label} ({number})"))
+    return views
+
+
 def build_entries(config: Config, rows: Iterable[FeedRow], starred: int,
                   search_counts: dict[str, int] | None = None, *, ignored: int = 0) -> list[FeedEntry]:
     """Every line of the feeds pane, in order, from the config and the counters; saved
@@ -64,10 +80,8 @@ def build_entries(config: Config, rows: Iterable[FeedRow], starred: int,
         FeedEntry("starred", "view", "Starred", every, starred_only=True, count=starred),
     ]
     counts = search_counts or {}
-    for saved in config.searches:
-        key = f"search:{saved.name}"
-        entries.append(FeedEntry(key, "search", clean_line(saved.name) or clean_line(saved.query), None,
-                                 count=counts.get(key, 0), query=saved.query))
+    for (key, label), saved in zip(saved_search_views(config.searches), config.searches):
+        entries.append(FeedEntry(key, "search", label, None, count=counts.get(key, 0), query=saved.query))
     if ignored:
         entries.append(FeedEntry("ignored", "search", "Ignored", None, count=ignored))
     folders: dict[str, list[FeedEntry]] = {}

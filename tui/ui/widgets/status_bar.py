@@ -1,10 +1,11 @@
-"""The status line: counts and the view on the left, the refresh state, the key hint on
-the right. One widget drawing one line, so an update repaints one line and never asks for
-a new layout."""
+"""The status line: counts and the view on the left, then one slot per running job (the
+refresh, reader mode, a search, a subscription...), the key hint on the right. One widget
+drawing one line, so an update repaints one line and never asks for a new layout."""
 
 from __future__ import annotations
 
 from textual.content import Content
+from textual.style import Style
 from textual.timer import Timer
 from textual.widget import Widget
 
@@ -28,7 +29,8 @@ class StatusBar(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._parts = {"counts": "", "view": "", "refresh": "", "task": "", "note": "", "keys": ""}
+        self._parts = {"counts": "", "view": "", "note": "", "keys": ""}
+        self._jobs: dict[str, str] = {}  # job -> what it says, in the order the jobs started
         self._note_timer: Timer | None = None
 
     def say(self, text: str, seconds: float = NOTE_SECONDS) -> None:
@@ -39,8 +41,7 @@ class StatusBar(Widget):
         self._note_timer = self.set_timer(seconds, lambda: self.set(note=""))
 
     def set(self, **parts: str) -> None:
-        """Change some parts (counts, view, refresh, task, keys); plain text, never markup.
-        "task" is a one-article job (fetching a full article) beside the refresh state."""
+        """Change some fixed parts (counts, view, note, keys); plain text, never markup."""
         changed = False
         for name, text in parts.items():
             text = clean_line(text)
@@ -50,13 +51,26 @@ class StatusBar(Widget):
         if changed:
             self.refresh()
 
+    def set_job(self, job: str, text: str) -> None:
+        """What one job says ("" takes its slot away); other jobs' messages stay."""
+        text = clean_line(text)
+        if self._jobs.get(job, "") == text:
+            return
+        if text:
+            self._jobs[job] = text
+        else:
+            del self._jobs[job]
+        self.refresh()
+
     def render(self) -> Content:
         muted = self.get_visual_style("status-bar--muted")
         accent = self.get_visual_style("status-bar--refresh")
         parts = self._parts
-        left = Content.assemble(f" {parts['counts']}  ", (parts["view"], muted), "  ",
-                                (parts["refresh"], accent), "  " if parts["task"] else "",
-                                (parts["task"], accent), "  " if parts["note"] else "", parts["note"])
+        jobs: list[str | tuple[str, Style]] = []
+        for text in self._jobs.values():
+            jobs.extend(("  ", (text, accent)))
+        left = Content.assemble(f" {parts['counts']}  ", (parts["view"], muted), *jobs,
+                                "  " if parts["note"] else "", parts["note"])
         right = Content.assemble((f"{parts['keys']} ", muted))
         room = self.size.width - right.cell_length
         if left.cell_length > room:
