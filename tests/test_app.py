@@ -603,6 +603,83 @@ async def test_refresh_while_reading_merges_without_moving_the_selection(tmp_pat
         assert "refreshed" in status(app) and "2 new" in status(app)
 
 
+async def test_a_refresh_that_stops_part_way_shows_what_it_stored_then_says_why(
+        tmp_path: Path, server, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The feed is stored, then the reader-mode prefetch cannot start its workers (as when
+    a process pool could not be started): the new articles are listed and counted, the
+    ignore list covers them, and the failure is told."""
+    import tui.feeds.fulltext
+
+    def no_pool(pages: int) -> object:
+        raise OSError("bad value(s) in fds_to_keep")
+
+    monkeypatch.setattr(tui.feeds.fulltext, "extraction_pool", no_pool)
+    url = server.route("/feed.xml", rss(NEW_ITEMS + OLD_ITEMS), content_type="application/rss+xml")
+    cache = served_cache(tmp_path / "cache", url)
+    cache.config.feeds[0].full_text = True
+    cache.config.ignores = ["third"]
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, url))
+        feeds, articles, _ = panes(app)
+        await pilot.press("r")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert [n.message for n in app._notifications if n.message.startswith("Refresh failed")] == [
+            "Refresh failed: bad value(s) in fds_to_keep"]
+        assert "refresh failed" in status(app)
+        assert lines(feeds)[0].split() == ["All", "4"]  # the new articles are counted...
+        assert "Fourth story" in lines(articles)[0]  # ...and listed
+        assert not any("Third story" in line for line in lines(articles))  # the ignore list ran on them
+        assert lines(feeds)[3].split() == ["Ignored", "1"]
+
+
+async def test_saved_searches_are_counted_after_a_refresh_not_during_it(
+        tmp_path: Path, server, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Counting catches the index up, which writes: never while the refresh writes."""
+    from tui.config import SavedSearch
+
+    urls = [server.route(f"/feed{n}.xml", rss([(f"n{n}", f"Story {n}", "Mon, 25 May 2020 10:00:00 GMT")]),
+                         content_type="application/rss+xml", delay=0.2 * n) for n in range(4)]
+    cache = served_cache(tmp_path / "cache", urls[0])
+    from tui.config import FeedConfig
+
+    cache.config.feeds = [FeedConfig(url=u, title=f"Feed {n}") for n, u in enumerate(urls)]
+    cache.config.searches = [SavedSearch("Stories", "story")]
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        assert lines(feeds)[3].split() == ["Stories", "2"]  # the two stored stories
+        await go_to_feed(pilot, app, "search:Stories")  # the saved search's view is shown
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(articles.ids) == 2
+        started: list[tuple[str, bool]] = []  # each worker's group, and whether a refresh ran as it started
+        add_worker = app.workers.add_worker
+
+        def noting(worker, start: bool = True, exclusive: bool = True) -> None:  # type: ignore[no-untyped-def]
+            started.append((worker.group, screen.refreshing))
+            add_worker(worker, start=start, exclusive=exclusive)
+
+        monkeypatch.setattr(app.workers, "add_worker", noting)
+        await pilot.press("R")
+        while screen.refreshing:
+            await pilot.pause(0.05)
+        during = {group for group, refreshing in started if refreshing}
+        assert "refresh" in during and not [g for g in during if g.startswith("search")], started
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert lines(feeds)[3].split() == ["Stories", "6"]  # counted once the refresh ended
+        assert len(articles.ids) == 6  # and the view searched again
+
+
 async def test_keys_answer_while_a_refresh_runs(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
     url = server.route("/feed.xml", rss(NEW_ITEMS + OLD_ITEMS), content_type="application/rss+xml", delay=2.0)
     cache = served_cache(tmp_path / "cache", url)

@@ -118,3 +118,26 @@ async def test_t_without_an_open_article_says_so(tmp_path: Path, server) -> None
         await pilot.press("t")
         assert any("Open an article first" in n.message for n in app._notifications)
         assert not server.hits("/bai-viet.html")
+
+
+async def test_reader_mode_says_so_when_the_cache_cannot_be_opened(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """fetch_one opens the cache on its own connection; when that fails, the worker's
+    failure is told, and the feed's text stays."""
+    page, _ = seed_server(server)
+    cache = lead_only_cache(tmp_path / "cache", [page])
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{cache.feed_ids[FEED]}")
+        _, _, reader = panes(app)
+        await pilot.press("enter", "enter")
+        await laid_out(pilot)
+        cache.folder.rename(tmp_path / "moved")  # the reader keeps its open connection
+        cache.folder.write_text("not a folder")
+        await pilot.press("t")
+        await app.workers.wait_for_complete()
+        await laid_out(pilot)
+        failures = [n.message for n in app._notifications if n.message.startswith("No full article:")]
+        assert failures and "cache" in failures[0].lower(), [n.message for n in app._notifications]
+        assert "fetching" not in status(app)
+        assert LEAD in flat(reader.text)
+        assert not server.hits("/bai-viet.html")

@@ -206,3 +206,25 @@ async def test_an_unreadable_ignore_query_hides_nothing_and_says_so(cache: UICac
         assert "Ignored" not in "\n".join(lines(feeds))
         assert any(n.message.startswith("Ignore list not applied: ignore query 'is:bogus'")
                    for n in app._notifications), [n.message for n in app._notifications]
+
+
+async def test_two_saved_searches_with_one_name_are_two_views(cache: UICache) -> None:
+    from tui.config import SavedSearch
+
+    cache.config.searches = [SavedSearch("News", "thai nguyen"), SavedSearch("News", "tag:Tech is:unread")]
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        assert lines(feeds)[3].split() == ["News", "3"]
+        assert lines(feeds)[4].split() == ["News", "(2)", "4"]
+        await go_to_feed(pilot, app, "search:News#2")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert sorted(articles.ids) == sorted(cache.articles[TECH][:2] + cache.articles["http://127.0.0.1:9/evil.xml"])
+        await go_to_feed(pilot, app, "search:News")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert articles.ids == cache.articles[VN]

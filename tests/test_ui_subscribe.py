@@ -126,6 +126,27 @@ async def test_a_refuses_what_is_not_a_feed(cache: UICache, server) -> None:  # 
         assert cache.config.path.read_text(encoding="utf-8") == before  # type: ignore[union-attr]
 
 
+async def test_a_page_whose_feeds_are_all_refused_says_why(cache: UICache, server) -> None:  # type: ignore[no-untyped-def]
+    long = "/feed.xml?x=" + "a" * 5000  # longer than any URL docbao fetches
+    page = server.route("/site.html", (
+        f'<html><head><link rel="alternate" type="application/rss+xml" title="Long" href="{long}">'
+        f'<link rel="alternate" type="application/atom+xml" href="/atom.xml?y={"b" * 5000}"></head></html>'),
+        content_type="text/html; charset=utf-8")
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        before = cache.config.path.read_text(encoding="utf-8")  # type: ignore[union-attr]
+        await pilot.press("a")
+        await answer(pilot, app, page)
+        await settle(pilot, app)
+        shown = messages(app)
+        assert not any("names no feed" in m for m in shown), shown
+        refused = [m for m in shown if m.startswith(f"{page} names 2 feeds, none of which can be subscribed to:")]
+        assert refused and refused[0].count("malformed URL (too long)") == 2, shown
+        assert len(refused[0]) < 400  # the URLs are shortened
+        assert cache.config.path.read_text(encoding="utf-8") == before  # type: ignore[union-attr]
+
+
 async def test_d_unsubscribes_after_asking_and_keeps_the_articles(cache: UICache) -> None:
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:

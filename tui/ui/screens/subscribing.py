@@ -76,7 +76,7 @@ class SubscribePart(ReaderBase):
             return
         found = lookup.candidates
         if not found and lookup.skipped:
-            reasons = "; ".join(f"{clean_line(what)}: {clean_line(why)}" for what, why in lookup.skipped)
+            reasons = "; ".join(f"{_short(clean_line(what))}: {clean_line(why)}" for what, why in lookup.skipped)
             self.notify(f"{url} names {len(lookup.skipped)} feed{'s' if len(lookup.skipped) != 1 else ''}, "
                         f"none of which can be subscribed to: {reasons}", severity="warning", markup=False)
             return
@@ -251,3 +251,7 @@ class SubscribePart(ReaderBase):
         self.app.push_screen(TextPrompt(f"Tags of {entry.label} (comma-separated, empty for none):",
                                         ", ".join(feed.tags)), typed)
 
+
+
+def _short(url: str, room: int = 80) -> str:
+    return url if len(url) <= room else url[:room - 1] + "…"
