@@ -105,6 +105,23 @@ def test_gone_redirect_and_retry_after_recorded(store: Store) -> None:
     assert store.feeds()[0].gone
 
 
+def test_a_moved_feed_keeps_its_articles_and_state_at_its_new_address(store: Store) -> None:
+    ids = store.ensure_feeds(["https://old.example/rss", "https://other.example/rss"])
+    store.save_fetch(ids["https://old.example/rss"], FetchResult("ok", "https://old.example/rss",
+                                                                 permanent_url="https://new.example/rss"),
+                     feed_of(art("a"), art("b")))
+    store.set_starred(store.article_ids()[0], True)
+    assert store.move_feed("https://old.example/rss", "https://new.example/rss")
+    (moved,) = [row for row in store.feeds() if row.url == "https://new.example/rss"]
+    assert (moved.id, moved.total, moved.redirect_url) == (ids["https://old.example/rss"], 2, "")
+    assert store.count(starred=True) == 1
+    store.save_fetch(ids["https://other.example/rss"], FetchResult("ok", "https://other.example/rss"),
+                     feed_of(art("c")))
+    assert not store.move_feed("https://new.example/rss", "https://other.example/rss")  # both hold articles
+    assert {row.url: row.total for row in store.feeds()} == {"https://new.example/rss": 2,
+                                                             "https://other.example/rss": 1}
+
+
 def test_counters_follow_every_change(store: Store) -> None:
     ids = store.ensure_feeds(["u1", "u2"])
     store.save_fetch(ids["u1"], OK, feed_of(*(art(str(i)) for i in range(5))))

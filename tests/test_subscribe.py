@@ -291,6 +291,36 @@ def test_add_real_site_pages_finds_their_feeds(page: str, server: LocalServer,
     assert len(cached(default_cache(), chosen)) > 0
 
 
+# ----------------------------------------------------------------------------- moved feeds
+def test_a_permanent_move_is_shown_and_written_into_feeds_toml(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = server.route_file("/new/thoi-su.xml", NEWSBOAT / "thoi-su.xml", content_type="application/rss+xml")
+    old = server.route("/thoi-su.rss", status=301, headers={"Location": new})
+    config = write_config(tmp_path / "feeds.toml", [(old, "Thời sự", ["tin"]), ("https://never.example/", "", [])],
+                          extra="# keep this comment\n")
+    assert main(["refresh", "--config", str(config), "--feed", "Thời sự", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["feeds", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert f"Thời sự\n{'':26}moved permanently to {new}\n" in out
+    assert "1 feed moved permanently: 'docbao feeds --apply-moves' writes its new address into" in out
+    assert main(["feeds", "--config", str(config), "--json"]) == 0
+    assert [json.loads(line)["moved_to"] for line in capsys.readouterr().out.splitlines()] == [new, None]
+
+    assert main(["feeds", "--config", str(config), "--apply-moves"]) == 0
+    assert f"Thời sự: {old} -> {new}" in capsys.readouterr().out
+    text = config.read_text(encoding="utf-8")
+    assert "# my subscriptions" in text and "# keep this comment" in text and old not in text
+    assert subscriptions(config)[new] == ("Thời sự", frozenset({"tin"}))
+    assert main(["feeds", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "7/7" in out and "moved" not in out  # the articles came along, read and starred kept
+    assert main(["refresh", "--config", str(config), "--feed", new, "-q"]) == 0
+    assert len(server.hits("/thoi-su.rss")) == 1 and len(server.hits("/new/thoi-su.xml")) == 2
+    assert main(["feeds", "--config", str(config), "--apply-moves"]) == 0
+    assert capsys.readouterr().out.endswith("no feed has moved\n")
+
+
 # ----------------------------------------------------------------------------- remove
 @pytest.fixture
 def two_feeds(server: LocalServer, tmp_path: Path) -> tuple[Path, list[str]]:

@@ -457,6 +457,19 @@ def remove_feed(path: Path, url: str) -> None:
     _edit(path, change)
 
 
+def set_feed_url(path: Path, url: str, new_url: str) -> None:
+    """Give the feed whose url is `url` its new address (a permanent redirect), in place."""
+
+    def change(document: Any) -> None:
+        for table in document.get("feed", []):
+            if table.get("url", "").strip() == url:
+                table["url"] = new_url
+                return
+        raise ConfigError(f"{path}: no [[feed]] has the url {url}")
+
+    _edit(path, change)
+
+
 def set_feed_tags(path: Path, url: str, tags: list[str]) -> None:
     """Replace the tags of the feed whose url is `url` (no tags: the key goes)."""
 

@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     feeds = verbs.add_parser("feeds", parents=[common], help="list subscriptions with counts and status",
                              description="Each feed with its article and unread counts and its last fetch status.")
     feeds.add_argument("--json", action="store_true", help="one JSON object per line")
+    feeds.add_argument("--apply-moves", action="store_true",
+                       help="write the new address of every feed that moved permanently (HTTP 301/308) "
+                            "into feeds.toml, comments kept")
     feeds.set_defaults(handler=cmd_feeds)
 
     articles = verbs.add_parser("articles", parents=[common], help="list cached articles, newest first",
@@ -235,6 +238,8 @@ def print_summary(report: object, out: TextIO, *, quiet: bool = False) -> None:
 
 
 def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    if args.apply_moves:
+        return apply_moves(config, cache)
     store = open_store(cache)
     try:
         rows = subscribed_rows(config, store)
@@ -247,24 +252,78 @@ def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
                     "id": row.id, "url": row.url, "title": titles[row.id], "tags": tags.get(row.url, []),
                     "articles": row.total, "unread": row.unread, "status": row.last_status or "never",
                     "error": row.last_error, "last_fetch": iso(row.last_fetch), "gone": row.gone,
+                    "moved_to": moved(row),
                 }, ensure_ascii=False))
             else:
                 status = row.last_status or "never fetched"
                 line = f"{row.unread:6d}/{row.total:<6d} {status:12} {titles[row.id]}"
                 if row.last_error:
                     line += f"\n{'':26}{row.last_error}"
+                if moved(row):
+                    line += f"\n{'':26}moved permanently to {moved(row)}"
                 print(line)
         for feed in unfetched:
             if args.json:
                 print(json.dumps({"id": None, "url": feed.url, "title": feed.title or feed.url,
                                   "tags": feed.tags, "articles": 0, "unread": 0, "status": "never",
-                                  "error": "", "last_fetch": None, "gone": False}, ensure_ascii=False))
+                                  "error": "", "last_fetch": None, "gone": False, "moved_to": None},
+                                 ensure_ascii=False))
             else:
                 print(f"{0:6d}/{0:<6d} {'never fetched':12} {feed.title or feed.url}")
         if not args.json:
             unread = sum(r.unread for r in rows)
             total = sum(r.total for r in rows)
             print(f"{count(len(config.feeds), 'feed')}, {unread} unread of {count(total, 'article')}")
+            moves = sum(1 for row in rows if moved(row))
+            if moves:
+                print(f"{count(moves, 'feed')} moved permanently: 'docbao feeds --apply-moves' writes "
+                      f"{'its' if moves == 1 else 'their'} new address into {config.path}")
+    finally:
+        store.close()
+    return 0
+
+
+def moved(row: FeedRow) -> str | None:
+    """Where a feed moved permanently (HTTP 301/308), if it did."""
+    return row.redirect_url if row.redirect_url and row.redirect_url != row.url else None
+
+
+def apply_moves(config: Config, cache: Path) -> int:
+    """Write the new address of every feed that moved permanently into feeds.toml
+    (comments kept), and carry its cached articles over to that address."""
+    from tui.config import set_feed_url, url_problem
+    from tui.content.sanitize import clean_line
+
+    store = open_store(cache)
+    try:
+        rows = subscribed_rows(config, store)
+        titles = feed_titles(config, rows)
+        configured = {f.url for f in config.feeds}
+        done = 0
+        for row in rows:
+            target = moved(row)
+            if target is None:
+                continue
+            label = clean_line(titles[row.id])
+            if target in configured:
+                print(f"  {label}: not moved, {target} is subscribed already")
+                continue
+            if url_problem(target):
+                print(f"  {label}: not moved, {clean_line(target)} {url_problem(target)}")
+                continue
+            if config.path is None:
+                raise UsageError("no feeds.toml to write the new addresses into")
+            try:
+                set_feed_url(config.path, row.url, target)
+            except ConfigError as exc:
+                print(f"docbao: {exc}", file=sys.stderr)
+                return 2
+            configured.add(target)
+            kept = store.move_feed(row.url, target)
+            print(f"  {label}: {row.url} -> {target}"
+                  + ("" if kept else f" (the cache already had {target}; the old articles stay under the old address)"))
+            done += 1
+        print(f"{count(done, 'feed')} moved in {config.path}" if done else "no feed has moved")
     finally:
         store.close()
     return 0

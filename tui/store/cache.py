@@ -290,6 +290,19 @@ class Store:
         with self.transaction() as conn:
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
 
+    def move_feed(self, old_url: str, new_url: str) -> bool:
+        """The cached feed at `old_url` goes on at `new_url` (its address in feeds.toml
+        changed after a permanent redirect), with its articles and their state. False,
+        and nothing changed, when the cache already holds articles under `new_url`."""
+        with self.transaction() as conn:
+            target = conn.execute("SELECT id, total FROM feeds WHERE url = ?", (new_url,)).fetchone()
+            if target is not None:
+                if target[1]:
+                    return False
+                conn.execute("DELETE FROM feeds WHERE id = ?", (target[0],))
+            conn.execute("UPDATE feeds SET url = ?, redirect_url = '' WHERE url = ?", (new_url, old_url))
+        return True
+
     # ----------------------------------------------------------------- refresh
     def save_fetch(self, feed_id: int, result: FetchResult, parsed: ParsedFeed | None,
                    *, now: int | None = None) -> StoreStats:
