@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from html.parser import HTMLParser
 from typing import Any
 
 _SPACE = re.compile(r"\s+")
 _DROPPED = frozenset({"script", "style"})
+# Where text on either side reads as two words, whatever the markup's whitespace.
+_BLOCKS = frozenset(
+    "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6"
+    " header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+)
 
 
 class _Text(HTMLParser):
@@ -25,10 +31,14 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: Any) -> None:
         if tag in _DROPPED:
             self.skip += 1
+        elif tag in _BLOCKS:
+            self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _DROPPED and self.skip:
             self.skip -= 1
+        elif tag in _BLOCKS:
+            self.parts.append(" ")
 
     def handle_data(self, data: str) -> None:
         if not self.skip:
@@ -46,9 +56,14 @@ def html_text(markup: str | None) -> str:
 
 
 def squash(text: str | None) -> str:
-    """Whitespace collapsed, controls dropped: how docbao stores one line."""
-    text = "".join(ch for ch in (text or "") if ch >= " " or ch in "\t\n\r")
-    return _SPACE.sub(" ", text).strip()
+    """Whitespace collapsed; controls, invisible format characters (bidi marks, BOM, zero
+    widths) and the like dropped: what a reader sees, and what docbao stores of a line."""
+    text = "".join(
+        ch for ch in (text or "")
+        if (ch >= " " or ch in "\t\n\r") and unicodedata.category(ch) not in ("Cf", "Cc", "Co", "Cs")
+        or ch in "\t\n\r"
+    )
+    return unicodedata.normalize("NFC", _SPACE.sub(" ", text).strip())
 
 
 def fp_title(detail: Any, value: str) -> str:

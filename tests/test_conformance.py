@@ -242,6 +242,11 @@ def _body_as(fp_entry: Any, stored: str) -> str:
     return _PlainBody(stored) if contents[0].get("type") == "text/plain" else _Body(stored)
 
 
+def _summary_as(fp_entry: Any, stored: str) -> str:
+    detail = fp_entry.get("summary_detail") or {}
+    return _PlainBody(stored) if detail.get("type") == "text/plain" else _Body(stored)
+
+
 def _docbao_view(feed: ParsedFeed, fp: Any) -> dict[str, Any]:
     """docbao's reading shaped as feedparser's result, for the expressions."""
     entries = []
@@ -256,8 +261,8 @@ def _docbao_view(feed: ParsedFeed, fp: Any) -> dict[str, Any]:
             id=article.guid,
             guid=article.guid,
             author=_Line(article.author),
-            summary=_Body(article.summary or article.content),
-            description=_Body(article.summary or article.content),
+            summary=_summary_as(fp_entry, article.summary or article.content),
+            description=_summary_as(fp_entry, article.summary or article.content),
             content=[_D(value=_body_as(fp_entry, article.content), type="text/html")],
             enclosures=[
                 _D(href=e.url, type=e.type, length=str(e.length) if e.length else "")

@@ -154,3 +154,17 @@ def test_json_feed_image_and_attachment_duration() -> None:
     assert first.title == "Vec<T> rocks"
     assert first.image == "https://j.example/i.png" and first.enclosures[0].duration == 61
     assert second.image == "https://j.example/b.png"
+
+
+def test_a_plain_text_description_keeps_its_brackets() -> None:
+    doc = rss(
+        "<item><guid>1</guid><title>T</title><description>Use Vec&lt;T&gt; when x &lt; y</description></item>"
+        "<item><guid>2</guid><title>U</title><description>Line&lt;br&gt;break &lt;em&gt;kept&lt;/em&gt;"
+        "</description></item>"
+        '<item><guid>3</guid><title>V</title><description>safe&lt;applet code="x"&gt;&lt;/applet&gt; text'
+        "</description></item>"
+    )
+    first, second, third = parse_feed(doc).articles
+    assert "Use Vec&lt;T&gt; when x &lt; y" in first.content
+    assert "<br>" in second.content and "<em>kept</em>" in second.content
+    assert "applet" not in third.content and "safe" in third.content and "text" in third.content

@@ -50,11 +50,11 @@ import json
 import re
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from html.entities import html5 as _HTML5_ENTITIES
 from html.parser import HTMLParser
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin
 
@@ -334,6 +334,7 @@ class _Raw:
     summary: str = ""
     content: str = ""
     content_is_text: bool = False
+    summary_is_text: bool = False
     # (url, type, length, duration) as written
     enclosures: list[tuple[str, str, Any, Any]] = field(default_factory=list)
     links: list[tuple[str, str, str]] = field(default_factory=list)  # (rel, type, href)
@@ -529,8 +530,9 @@ def _parse_xml(
 # written as child elements of a text element (fastfeedparser keeps only the text before
 # the first child; Atom xhtml content is such markup), base64 or other non-text content,
 # feedparser's <body>/<fullitem> aliases of the content, another namespace's element with
-# an RSS name (taken for the RSS one), and Media RSS or iTunes markup (descriptions,
-# thumbnails, durations, which only feedparser reports). The element names come from the
+# an RSS name (taken for the RSS one), Media RSS or iTunes markup (descriptions,
+# thumbnails, durations, which only feedparser reports), and RSS 1.0's content:encoded.
+# The element names come from the
 # well-formedness check, which reads the whole document anyway.
 _FEED_ELEMENTS = frozenset(
     "rss channel item title link description language copyright managingEditor webMaster"
@@ -554,6 +556,7 @@ def _fast_reading_unsafe(document: bytes, fmt: str, names: Iterable[str]) -> boo
     """Whether fastfeedparser would lose something feedparser reads (see _FEED_ELEMENTS),
     or cannot say whether an Atom entry's title is HTML (entries whose titles differ in
     type). `names` are the document's element names."""
+    rdf = fmt in ("rss10", "rss090")
     for name in names:
         prefix, colon, local = name.rpartition(":")
         if not colon:
@@ -561,6 +564,8 @@ def _fast_reading_unsafe(document: bytes, fmt: str, names: Iterable[str]) -> boo
                 return True
         elif prefix in _UNSAFE_PREFIXES or (local in _RSS_NAMES and prefix not in _RSS_NAME_PREFIXES):
             return True
+        elif rdf and local == "encoded":
+            return True  # fastfeedparser reads no content:encoded in RSS 1.0
     if b"base64" in document:
         return True
     if fmt.startswith("atom"):
@@ -589,6 +594,7 @@ def _try_fast(document: bytes, fmt: str) -> _RawFeed | None:
         is_html = kinds <= {"html", "text/html"} if kinds else False
         for entry in fast.entries:
             entry.title_is_html = is_html
+            entry.summary_is_text = False  # Atom says what a summary is; the type is the rule
     return fast
 
 
@@ -777,6 +783,7 @@ def _read_fastfeedparser(document: bytes, has_ids: bool = True) -> _RawFeed:
                 published=_iso_to_epoch(entry.get("published")),
                 updated=_iso_to_epoch(entry.get("updated")),
                 summary=description.strip(),
+                summary_is_text=_reads_as_text(description),
                 content=content.strip(),
                 content_is_text=content_is_text,
                 enclosures=enclosures,
@@ -836,6 +843,7 @@ def _read_feedparser(document: bytes) -> _RawFeed:
         format=_FP_FORMATS.get(parsed.get("version") or "", parsed.get("version") or ""),
         title_is_html=_fp_is_html(feed.get("title_detail")),
     )
+    atom = out.format.startswith("atom")
     for entry in parsed.get("entries") or []:
         content = ""
         content_is_text = False
@@ -858,6 +866,8 @@ def _read_feedparser(document: bytes) -> _RawFeed:
                 published=_struct_to_epoch(dict.get(entry, "published_parsed")),
                 updated=_struct_to_epoch(dict.get(entry, "updated_parsed")),
                 summary=summary.strip(),
+                summary_is_text=(entry.get("summary_detail") or {}).get("type") == "text/plain"
+                or (not atom and _reads_as_text(summary)),
                 content=content.strip(),
                 content_is_text=content_is_text,
                 enclosures=enclosures,
@@ -1178,6 +1188,31 @@ _TITLE_TAGS = re.compile(r"</?(\w+)")
 _TITLE_ENTITIES = re.compile(r"&(\w+);")
 
 
+_COMPLETE_TAG = re.compile(r"<(/?)([A-Za-z][\w]*)(?=[\s/>])([^<>]*)>")
+# Elements feedparser's sanitizer does not keep, which still make a body HTML.
+_OTHER_HTML_ELEMENTS = frozenset(
+    "applet base basefont blink body embed form frame frameset head html iframe input link"
+    " marquee math meta noscript object param script select style svg textarea title".split()
+)
+
+
+def _reads_as_text(value: str) -> bool:
+    """Whether an RSS description is plain text that holds a "<" ("Vec<T>", "x <y"): it
+    has no end tag, no tag with attributes and no tag of an HTML element. (feedparser
+    reads every RSS description as HTML, where "<T>" is an unknown tag and vanishes.)"""
+    if "<" not in value:
+        return False
+    from feedparser.sanitizer import _HTMLSanitizer
+
+    known = _HTMLSanitizer.acceptable_elements
+    for match in _COMPLETE_TAG.finditer(value):
+        end, name, rest = match.groups()
+        name = name.lower()
+        if end or "=" in rest or name in known or name in _OTHER_HTML_ELEMENTS:
+            return False
+    return True
+
+
 def _first_image(body: str) -> str:
     """The URL of a sanitized body's first <img>, or ""."""
     start = body.find("<img")
@@ -1416,9 +1451,11 @@ def _finish(
         seen.add(guid)
         html_base = content_base if bases else (link or feed_base)
         content = fix(entry.content)
-        if entry.content_is_text:
-            content = _text_to_html(content)
+        if entry.content_is_text or (entry.summary_is_text and entry.content == entry.summary):
+            content = _text_to_html(content)  # (fastfeedparser copies a description into content)
         summary = fix(entry.summary)
+        if entry.summary_is_text and summary:
+            summary = _text_to_html(summary)
         if summary == content:
             summary = ""
         if not content:
