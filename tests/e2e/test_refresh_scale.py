@@ -1,0 +1,111 @@
+"""The reader's own refresh in the installed command, for 1, 24, 200 and 1,000 feeds served
+on 127.0.0.1: `R`, `r` on All, `r` on a folder, the automatic refresh, and the reader-mode
+pages of a `full_text = true` feed fetched by the refresh. Each ends with the right counts
+in the status line. (Inside the running app, the parse workers once got a terminal whose
+stderr had no file descriptor, and every refresh of 24 feeds or more failed.)"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import Reader, number, pane_text, pane_title, rss, synthetic_feeds, write_config
+from tests.server import LocalServer
+
+REFRESHED = r"refreshed \d\d:\d\d: {new} new(?!, \d+ failed)"
+
+
+def refreshed(reader: Reader, new: int, total: int, unread: int | None = None, timeout: float = 120) -> None:
+    """Wait for the end of a refresh that stored `new` articles, with no feed failed, and for
+    the counts to read `unread` unread of `total`."""
+    unread = total if unread is None else unread
+    # the counts first: the words of the previous refresh's end may still be on the line
+    reader.wait_for_status(rf"{number(unread)} unread · {number(total)} articles", timeout=timeout)
+    reader.wait_for_status(REFRESHED.format(new=number(new)), timeout=timeout)
+
+
+def add_one_article(server: LocalServer, urls: list[str], round_: int) -> None:
+    """Every feed publishes one more article (the server answers the new version)."""
+    for i, url in enumerate(urls, start=1):
+        path = url.split(str(server.port), 1)[1]
+        items = [dict(title=f"Story {j} of feed {i:04d}", link=server.url(f"/synthetic/{i:04d}/{j}.html"),
+                      guid=f"synthetic-{i:04d}-{j}", date=f"Tue, {1 + j % 28:02d} Jan 2024 {j % 24:02d}:00:00 GMT",
+                      body=f"Body of story {j} of feed {i:04d}.") for j in range(1, 4 + round_)]
+        server.route(path, rss(f"Synthetic feed {i:04d}", items), content_type="application/rss+xml",
+                     etag=f'"s{i}-r{round_}"')
+
+
+@pytest.mark.parametrize("count", [1, 24, 200, 1000])
+def test_R_then_r_on_all_then_r_on_a_folder(count: int, reader: Reader, feed_server: LocalServer,
+                                            tmp_path: Path) -> None:
+    """With 1,000 feeds, `auto_refresh_minutes = 1` too: a minute after the start (the other
+    refreshes are done by then), the reader refreshes by itself."""
+    urls = synthetic_feeds(feed_server, count, items=3)
+    settings = {"auto_refresh_minutes": 1} if count == 1000 else None
+    config = write_config(tmp_path / "feeds.toml", urls, settings=settings, tags={url: "bulk" for url in urls})
+    reader.start(config, tmp_path / "cache")
+    reader.wait_for_status(r"0 unread · 0 articles")
+
+    reader.keys("R")
+    refreshed(reader, 3 * count, 3 * count)
+    assert re.search(r"All\s+" + number(3 * count), reader.text())
+
+    # r with the cursor on All: every feed again, one new article in each
+    add_one_article(feed_server, urls, 1)
+    reader.keys(["g", "r"])
+    refreshed(reader, count, 4 * count)
+
+    # r on the folder: its feeds, once more one new article in each
+    add_one_article(feed_server, urls, 2)
+    reader.keys("jjj")
+    reader.wait_for(lambda rows: pane_title(rows) == "bulk")
+    reader.keys("r")
+    refreshed(reader, count, 5 * count)
+
+    if settings:  # no key: the timer
+        add_one_article(feed_server, urls, 3)
+        refreshed(reader, count, 6 * count, timeout=150)
+    assert reader.quit() == 0
+
+
+ARTICLE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+<article><h1>{title}</h1>
+<p>{lead}</p>
+<p>The harbour committee met on Tuesday morning to discuss the winter timetable of the ferries, which
+has been the subject of many letters from residents of the outer islands since the autumn storms.</p>
+<p>Officials said the new timetable would add two crossings on weekdays and keep the Sunday service,
+and that the changes would be reviewed in the spring after a survey of passengers and crews.</p>
+<p>Residents who spoke at the meeting welcomed the extra crossings but asked for earlier departures
+so that children could reach the schools on the mainland before the first bell.</p>
+</article><footer>Copyright the harbour gazette. All rights reserved.</footer></body></html>"""
+
+
+def test_a_full_text_feed_of_8_unread_articles_gets_its_pages_with_the_refresh(
+        reader: Reader, feed_server: LocalServer, tmp_path: Path) -> None:
+    items = []
+    for j in range(1, 9):
+        page = f"/pages/{j}.html"
+        lead = f"Full text of harbour story number {j}, fetched by the refresh."
+        feed_server.route(page, ARTICLE_PAGE.format(title=f"Harbour story {j}", lead=lead),
+                          content_type="text/html; charset=utf-8")
+        items.append(dict(title=f"Harbour story {j}", link=feed_server.url(page), guid=f"harbour-{j}",
+                          date=f"Mon, {j:02d} Jan 2024 08:00:00 GMT", body="A short summary."))
+    url = feed_server.route("/harbour.xml", rss("Harbour gazette", items), content_type="application/rss+xml")
+    config = write_config(tmp_path / "feeds.toml", [url], feed_options={url: {"full_text": True}})
+    reader.start(config, tmp_path / "cache")
+    reader.wait_for_status(r"0 unread · 0 articles")
+    reader.keys("R")
+    refreshed(reader, 8, 8)
+    assert len({r.path for r in feed_server.requests if r.path.startswith("/pages/")}) == 8
+    # the newest article opens on its full text, read from the cache
+    reader.keys("G")
+    reader.wait_for(lambda rows: pane_title(rows) == "Harbour gazette")
+    reader.keys("l")  # into the article list (typed fast, `l l` loses the second: tests/e2e/test_keys.py)
+    reader.wait_for(lambda rows: "Harbour story" in pane_text(rows, 1))
+    reader.keys("l")
+    reader.wait_for(lambda rows: "Harbour story 8" in pane_title(rows, 2) or "Harbour story 8" in pane_text(rows))
+    reader.wait_for(lambda rows: "harbour story number 8, fetched by the refresh" in pane_text(rows))
+    assert reader.quit() == 0
