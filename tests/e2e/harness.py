@@ -130,10 +130,11 @@ class Reader:
         self.home.mkdir(parents=True, exist_ok=True)
         self._conf = self.home.parent / f"{self.name}.tmux.conf"
         self._conf.write_text(TMUX_CONF, encoding="utf-8")
+        self._socket = self.name
 
     # -- the terminal
     def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["tmux", "-L", self.name, "-f", str(self._conf), *args],
+        return subprocess.run(["tmux", "-L", self._socket, "-f", str(self._conf), *args],
                               capture_output=True, text=True, check=check, timeout=30)
 
     @property
@@ -157,6 +158,7 @@ class Reader:
         command = ("exec env -i " + " ".join(shlex.quote(f"{k}={v}") for k, v in self.env.items())
                    + " sh -c " + shlex.quote(wrapper) + " sh " + shlex.join(argv))
         self.size = size
+        self._socket = f"{self.name}-{next(_sessions)}"  # a new tmux server: the last one may still be ending
         self._tmux("new-session", "-d", "-s", "main", "-x", str(size[0]), "-y", str(size[1]),
                    "-c", str(self.home), command)
         self.started = True
