@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -871,3 +873,103 @@ async def test_reader_mode_prefetch_of_many_pages_from_the_reader(tmp_path: Path
     finally:
         store.close()
     assert extracted == 10
+
+
+async def run_docbao(*args: str) -> subprocess.CompletedProcess[str]:
+    """Another docbao process (a shell or cron `docbao ...`), run while the reader is open."""
+    return await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "tui", *args], capture_output=True,
+                                   text=True, timeout=120)
+
+
+async def until(pilot, check, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Let the reader run until `check()` holds (it notices other processes on a timer)."""
+    for _ in range(int(seconds / 0.1)):
+        if check():
+            return
+        await pilot.pause(0.1)
+    assert check()
+
+
+async def test_what_another_docbao_stores_shows_in_the_open_reader(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """A `docbao refresh` and a `docbao add` from a shell while the reader is open: counts,
+    the new feed and its articles appear, and a search finds them under the feed's title."""
+    from tui.config import load_config
+
+    first = server.route("/feed.xml", rss(NEW_ITEMS + OLD_ITEMS), content_type="application/rss+xml")
+    second = server.route("/other.xml", rss([("o1", "Orchard news", "Tue, 26 May 2020 10:00:00 GMT")]).replace(
+        "<title>Local</title>", "<title>Other Site</title>"), content_type="application/rss+xml")
+    config_path = tmp_path / "feeds.toml"
+    config_path.write_text(f'[[feed]]\nurl = "{first}"\ntitle = "First"\n', encoding="utf-8")
+    cache = tmp_path / "cache"
+    where = ["--config", str(config_path), "--cache", str(cache)]
+    app = DocbaoApp(load_config(config_path), cache)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        assert lines(feeds)[0].split() == ["All"]
+        done = await run_docbao(*where, "refresh")
+        assert done.returncode == 0, done.stderr
+        await until(pilot, lambda: lines(feeds)[0].split() == ["All", "4"])
+        assert "4 unread · 4 articles" in status(app)
+        assert "Fourth story" in lines(articles)[0]  # the view shown is read again
+        done = await run_docbao(*where, "add", second)
+        assert done.returncode == 0, done.stderr
+        await until(pilot, lambda: any(line.split() == ["Other", "Site", "1"] for line in lines(feeds)))
+        assert lines(feeds)[0].split() == ["All", "5"]
+        await pilot.press("slash")
+        await pilot.pause()
+        app.screen.query_one("Input").value = "orchard"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert len(articles.ids) == 1
+        assert "Other Site" in lines(articles)[0] and "Orchard news" in lines(articles)[0]
+
+
+async def test_first_start_on_an_empty_cache_says_how_to_fetch(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    from tui.config import Config, FeedConfig
+
+    url = server.route("/feed.xml", rss(NEW_ITEMS), content_type="application/rss+xml")
+    app = DocbaoApp(Config(path=None, feeds=[FeedConfig(url=url, title="Local")]), tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        assert lines(articles)[0].strip() == "Press R to fetch the feeds."
+        assert "nothing fetched yet: press R to fetch every feed" in status(app)
+        await pilot.press("R")
+        assert "press R" not in status(app)
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert "Fourth story" in lines(articles)[0]
+        assert "press R" not in status(app) and "2 unread · 2 articles" in status(app)
+    app = DocbaoApp(Config(path=None), tmp_path / "empty")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        assert lines(articles)[0].strip() == "Press a to subscribe to a feed."
+        assert "no feeds yet: press a to subscribe to one" in status(app)
+
+
+async def test_refresh_on_start_fetches_as_the_reader_opens(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    from tui.config import ConfigError, load_config
+
+    url = server.route("/feed.xml", rss(NEW_ITEMS), content_type="application/rss+xml")
+    config_path = tmp_path / "feeds.toml"
+    config_path.write_text(f'[settings]\nrefresh_on_start = "yes"\n\n[[feed]]\nurl = "{url}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="refresh_on_start"):
+        load_config(config_path)
+    config_path.write_text(config_path.read_text(encoding="utf-8").replace('"yes"', "true"), encoding="utf-8")
+    app = DocbaoApp(load_config(config_path), tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        feeds, articles, _ = panes(app)
+        await until(pilot, lambda: lines(feeds)[0].split() == ["All", "2"])
+        assert len(server.hits("/feed.xml")) == 1
+        assert "refreshed" in status(app)
+    config_path.write_text(config_path.read_text(encoding="utf-8").replace("true", "false"), encoding="utf-8")
+    app = DocbaoApp(load_config(config_path), tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert len(server.hits("/feed.xml")) == 1  # off: the cache is shown as it is

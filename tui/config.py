@@ -62,6 +62,7 @@ class Settings:
     keep_articles: int = 0  # per feed, read articles beyond the newest N are pruned; 0 keeps all
     keep_days: int = 0  # read articles older than this are pruned; 0 keeps all
     auto_refresh_minutes: int = 0  # 0: off
+    refresh_on_start: bool = False  # the reader refreshes every feed as it opens (newsboat's refresh-on-startup)
     full_text: bool = False  # prefetch the full article of new items for every feed
     full_text_concurrency: int = 8
     oldest_first: bool = False
@@ -137,6 +138,7 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "keep_articles": (int,),
     "keep_days": (int,),
     "auto_refresh_minutes": (int,),
+    "refresh_on_start": (bool,),
     "full_text": (bool,),
     "full_text_concurrency": (int,),
     "oldest_first": (bool,),

@@ -242,6 +242,12 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def data_version(self) -> int:
+        """A number that changes when another connection (another docbao, a refresh's
+        writer) commits to the cache; this connection's own writes leave it as it is.
+        Cheap: in WAL mode it takes no lock and reads no page."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE: take the write lock at once (and wait for it), so two

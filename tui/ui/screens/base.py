@@ -147,3 +147,7 @@ class ReaderBase(Screen[None]):
     def start_refresh(self, urls: list[str] | None) -> None:
         """refreshing: fetch these feeds (None: every feed)."""
         raise NotImplementedError
+
+    def start_watching(self) -> None:
+        """refreshing: notice what other docbao processes store, and merge it."""
+        raise NotImplementedError

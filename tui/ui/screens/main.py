@@ -108,6 +108,9 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
         self.pane = pane if pane in PANES else "feeds"
         self.count_searches()
         self.find_ignored()
+        self.start_watching()
+        if self.config.settings.refresh_on_start:
+            self.start_refresh(None)
 
     def on_unmount(self) -> None:
         self.state.flush()
@@ -237,6 +240,21 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
         unread = self.query_one(FeedList).entries[0].count
         self.query_one(StatusBar).set(counts=f"{unread} unread · {self.total} articles")
         self._status_view()
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        """On an empty cache, what to press to fill it: in the empty article list, and in
+        the status line while no refresh runs."""
+        if not self.config.feeds:
+            short = f"Press {self.key_name('add_feed')} to subscribe to a feed."
+            hint = f"no feeds yet: press {self.key_name('add_feed')} to subscribe to one"
+        elif self.total == 0:
+            short = f"Press {self.key_name('refresh_all')} to fetch the feeds."
+            hint = f"nothing fetched yet: press {self.key_name('refresh_all')} to fetch every feed"
+        else:
+            short = hint = ""
+        self.query_one(ArticleList).set_empty(short or ArticleList.EMPTY)
+        self.show_job("hint", "" if self.refreshing else hint)
 
     def _status_view(self) -> None:
         articles = self.query_one(ArticleList)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,10 +20,13 @@ from tui.ui.screens.base import FIXED_VIEWS, ReaderBase
 from tui.ui.widgets.keys import bind
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from tui.feeds.refresh import FeedOutcome
 
 MERGE_DELAY = 0.4  # seconds: a running refresh is merged into the lists at most this often
 MINUTE = 60  # seconds; Settings.auto_refresh_minutes counts these
+WATCH_SECONDS = 1.5  # how often the reader looks whether another docbao process wrote to the cache
 
 
 class RefreshPart(ReaderBase):
@@ -35,11 +39,45 @@ class RefreshPart(ReaderBase):
         super().__init__(store, config, cache_dir)
         self._merge_due = False
         self._merge_timer_running = False
+        self._seen_version = 0  # the cache's data_version last merged
+        self._config_stamp: tuple[int, int] | None = None  # feeds.toml's mtime and size last read
+        self._watch_timer: Timer | None = None
 
     def start_auto_refresh(self) -> None:
         minutes = self.config.settings.auto_refresh_minutes
         if minutes > 0:
             self.set_interval(minutes * MINUTE, self._refresh_on_timer, name="auto-refresh")
+
+    def start_watching(self) -> None:
+        """Notice what another docbao process stores (a cron or shell `docbao refresh`, a
+        `docbao add`) and merge it as the reader's own refresh is merged."""
+        self._seen_version = self.store.data_version()
+        self._config_stamp = _stamp(self.config.path)
+        self._watch_timer = self.set_interval(WATCH_SECONDS, self._watch, name="watch-cache")
+
+    def _watch(self) -> None:
+        """PRAGMA data_version on the reader's own connection: it changes only when another
+        connection commits. It costs about 4 µs and takes no lock (WAL), so it is asked on
+        the event loop: a thread for each look would cost more than the look."""
+        if self.refreshing:
+            return  # the refresh merges as it goes; what others stored meanwhile is merged at its end
+        try:
+            version = self.store.data_version()
+        except sqlite3.Error as exc:
+            self.notify(f"Changes made by other docbao processes are no longer noticed: {exc}",
+                        severity="warning", markup=False)
+            if self._watch_timer is not None:
+                self._watch_timer.stop()
+            return
+        if version == self._seen_version:
+            return
+        self._seen_version = version
+        stamp = _stamp(self.config.path)
+        if stamp != self._config_stamp and self.config.path is not None:  # `docbao add` wrote feeds.toml
+            self._config_stamp = stamp
+            self.reload_config(self.config.path)
+        self._merge()
+        self.find_ignored()
 
     def action_refresh(self) -> None:
         entry = self.entry
@@ -61,6 +99,7 @@ class RefreshPart(ReaderBase):
                         markup=False)
             return
         self.refreshing = True
+        self.show_job("hint", "")
         total = len(urls) if urls is not None else len(self.config.feeds)
         self.show_job("refresh", f"refreshing 0/{total}…", self._refresh(urls), failed="refresh failed")
 
@@ -87,6 +126,7 @@ class RefreshPart(ReaderBase):
             if not worker.is_cancelled:
                 self._merge()
                 self.find_ignored()
+                self._seen_version = self.store.data_version()  # what it stored is merged
         failed = report.failed
         summary = f"{report.new} new" + (f", {len(failed)} failed" if failed else "")
         self.show_job("refresh", f"refreshed {time.strftime('%H:%M')}: {summary}")
@@ -124,3 +164,11 @@ class RefreshPart(ReaderBase):
                     self.run_search(entry)  # keeps the old list until the new one is ready
             else:
                 self.show_entry(entry, keep=True)  # draws the rows from the store again
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    try:
+        info = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size) if info is not None else None

@@ -66,6 +66,7 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(id=id, classes=classes)
         self.cursor = 0
         self._strips: dict[object, Strip] = {}  # drawn lines, by what they show
+        self.empty = self.EMPTY
         self._parts: dict[tuple[str, bool], Style] = {}
         self._signature: tuple[Style, ...] = ()
 
@@ -122,13 +123,19 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
                 self._signature = signature
                 self._strips.clear()
 
+    def set_empty(self, text: str) -> None:
+        """What the first line says while there are no lines (plain text)."""
+        if text != self.empty:
+            self.empty = text
+            self.refresh()
+
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
         base = self.rich_style
         if index >= self.line_count:
-            if index == 0 and self.EMPTY:
-                return Strip([Segment(fit(" " + self.EMPTY, width), base + self.part("virtual-list--empty", False))])
+            if index == 0 and self.empty:
+                return Strip([Segment(fit(" " + self.empty, width), base + self.part("virtual-list--empty", False))])
             return Strip.blank(width, base)
         selected = index == self.cursor
         if selected:
