@@ -67,8 +67,9 @@ def test_first_start_on_an_empty_cache_shows_the_feeds_and_no_article(
         reader: Reader, corpus_site: CorpusSite, tmp_path: Path) -> None:
     assert len(corpus_site.feeds) >= 150
     reader.start(corpus_site.config(tmp_path / "feeds.toml"), tmp_path / "cache")
-    rows = reader.wait_for("No articles here.")
+    rows = reader.wait_for("Press R to fetch the feeds.")  # in the empty article list
     assert re.match(r"\s*0 unread · 0 articles", rows[-1]), rows[-1]
+    assert "press R to fetch every feed" in rows[-1]
     assert "atom" in "\n".join(rows)  # the folders (the feeds' tags) are listed before any fetch
     assert reader.quit() == 0
 
@@ -78,7 +79,7 @@ def test_a_day_refresh_read_reader_mode_search_star_add_quit_and_come_back(
     config = slow_site.config(tmp_path / "feeds.toml")
     cache = tmp_path / "cache"
     reader.start(config, cache)
-    reader.wait_for("No articles here.")
+    reader.wait_for("Press R to fetch the feeds.")
 
     # R: every feed is fetched, the status line counts them, the keys answer meanwhile
     reader.keys("R")
