@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from tui.store.cache import FeedRow
 
 
-# bm25 weights, in COLUMNS order: a word in the title says more than one in the body.
+# bm25 weights, in the order of tui.store.index.COLUMNS: a word in the title says more than one in the body.
 _WEIGHTS = (10.0, 3.0, 2.0, 1.0, 1.0)
 _SNIPPET_WIDTH = 160
 _SNIPPET_SCAN = 20_000  # characters of a text searched for a snippet
