@@ -607,6 +607,11 @@ def test_json_backup_keeps_local_file_feeds(tmp_path: Path, capsys: pytest.Captu
     assert status == 0 and "malformed" not in report and "0 skipped" in report
     assert "14 articles restored" in report
     assert subscriptions(target) == subscriptions(source)
+    assert main(["feeds", "--config", str(source)]) == 0
+    before = [line.split(maxsplit=2)[2] for line in capsys.readouterr().out.splitlines()[:2]]
+    assert main(["feeds", "--config", str(target)]) == 0  # named as before, though not refreshed yet
+    after = [line.split(maxsplit=3)[3] for line in capsys.readouterr().out.splitlines()[:2]]
+    assert before[1] != local.as_uri() and after == before
     assert cached(tmp_path / "b" / "cache", str(local)) == cached(tmp_path / "a" / "cache", str(local))
 
 

@@ -503,6 +503,8 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
                      plan: ImportPlan) -> RestoreCounts:
     """Put an export's articles into the cache for the feeds now subscribed, one
     transaction per feed; articles already cached keep theirs and gain read/starred."""
+    from tui.content.sanitize import clean_line
+
     counts = RestoreCounts()
     known = known_feeds(config, cache)
     if dry_run:
@@ -532,7 +534,8 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
                     counts.skip(article)
                 else:
                     articles.append(article)
-            restore_feed(store, feed.url, articles, counts, dry_run=dry_run)
+            own_title = clean_line(_str(entry.get("title"))) if entry.get("title_from_feed") is True else ""
+            restore_feed(store, feed.url, articles, counts, dry_run=dry_run, own_title=own_title)
     finally:
         if store is not None:
             store.close()

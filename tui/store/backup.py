@@ -158,9 +158,10 @@ def _digest_of(article: ArticleIn) -> str:
 
 
 def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], counts: RestoreCounts,
-                 *, dry_run: bool) -> None:
+                 *, dry_run: bool, own_title: str = "") -> None:
     """One feed's articles of an export into the cache, in one transaction; articles already
-    cached keep theirs and gain read/starred. A dry run only counts (store None: no cache yet)."""
+    cached keep theirs and gain read/starred, and the feed its own title (`own_title`) until
+    a refresh reads it again. A dry run only counts (store None: no cache yet)."""
     if dry_run:
         feed_id = store.feed_ids([url]).get(url) if store is not None else None
         cached = existing_articles(store.conn, feed_id) if store is not None and feed_id else {}
@@ -177,6 +178,8 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
     assert store is not None
     feed_id = store.ensure_feeds([url])[url]
     with store.transaction() as conn:
+        if own_title:
+            conn.execute("UPDATE feeds SET title = ? WHERE id = ? AND title = ''", (own_title, feed_id))
         cached = existing_articles(conn, feed_id)
         for article in articles:
             known = cached.get(article.guid)
