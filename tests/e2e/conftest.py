@@ -21,7 +21,8 @@ A `Reader` runs `docbao` in a tmux pane of a private tmux server (its own socket
 the end), 120x36 unless told otherwise. tmux is a real terminal emulator: `screen()` is what
 a person would see, character for character.
 
-    reader.start(config=None, cache=None, size=(120, 36), args=())   # waits for the first frame
+    reader.start(config=None, cache=None, size=(120, 36), args=(), env={"BROWSER": ...})
+                                            # waits for the first frame; env adds to the user's
     reader.keys("nn ")                      # a str is typed literally, all at once
     reader.keys(["f", "12", "Enter"])       # a list mixes tmux key names (Enter, Escape, Space,
                                             # Up, Down, PageDown, BSpace, C-z ...) and literal

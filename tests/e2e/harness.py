@@ -125,6 +125,7 @@ class Reader:
     name: str = field(default_factory=lambda: f"docbao-e2e-{os.getpid()}-{next(_sessions)}")
     started: bool = False
     size: tuple[int, int] = (120, 36)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -139,13 +140,15 @@ class Reader:
 
     @property
     def env(self) -> dict[str, str]:
-        return user_env(self.installed, self.home)
+        return {**user_env(self.installed, self.home), **self.extra_env}
 
     def start(self, config: Path | None = None, cache: Path | None = None, size: tuple[int, int] = (120, 36),
-              args: Sequence[str] = (), wait: bool = True) -> "Reader":
-        """Open the reader (`docbao [--config C] [--cache D] ARGS`) and wait for its first frame."""
+              args: Sequence[str] = (), wait: bool = True, env: dict[str, str] | None = None) -> "Reader":
+        """Open the reader (`docbao [--config C] [--cache D] ARGS`) and wait for its first frame;
+        `env` adds to (or changes) the user's environment, for this start and for `cli`."""
         if self.started:
             self.close()
+        self.extra_env = dict(env or {})
         argv = [str(self.installed.docbao)]
         if config is not None:
             argv += ["--config", str(config)]
