@@ -177,8 +177,8 @@ def test_the_server_goes_away_mid_refresh(reader: Reader, slow_site: CorpusSite,
 
 def test_docbao_refresh_from_another_process_while_the_reader_is_open(
         new_reader, corpus_site: CorpusSite, expected: dict[str, int], tmp_path: Path) -> None:
-    """A shell or cron `docbao refresh` on the cache the reader has open: both work, and the
-    reader's next refresh shows everything the other process stored."""
+    """A shell or cron `docbao refresh` on the cache the reader has open: both work, the
+    reader shows what the other process stored, and its own next refresh finds nothing new."""
     config = corpus_site.config(tmp_path / "feeds.toml")
     cache = tmp_path / "cache"
     reader = new_reader()
@@ -189,11 +189,26 @@ def test_docbao_refresh_from_another_process_while_the_reader_is_open(
     other = reader.cli("--config", str(config), "--cache", str(cache), "refresh", "--quiet")
     assert other.returncode in (0, 1), other.stderr  # 1: the corpus's broken feeds failed
     assert "locked" not in other.stdout + other.stderr
-    assert reader.dead() is None
+    # the open reader notices, with no key pressed
+    reader.wait_for_status(rf"{number(expected['articles'])} unread · {number(expected['articles'])} articles",
+                           timeout=30)
+    assert re.search(r"All\s+" + number(expected["articles"]), reader.text())
 
     reader.keys("R")
     reader.wait_for_status(rf"{number(expected['articles'])} unread · {number(expected['articles'])} articles",
                            timeout=120)
     done = reader.wait_for_status(REFRESHED, timeout=60)
     assert as_int(done["new"]) == 0  # all of it was stored by the other process
+    assert reader.quit() == 0
+
+
+def test_refresh_on_start_fetches_every_feed_as_the_reader_opens(
+        reader: Reader, corpus_site: CorpusSite, expected: dict[str, int], tmp_path: Path) -> None:
+    config = corpus_site.config(tmp_path / "feeds.toml", settings={"refresh_on_start": True})
+    reader.start(config, tmp_path / "cache")
+    reader.wait_for_status(rf"{number(expected['articles'])} unread · {number(expected['articles'])} articles",
+                           timeout=120)
+    done = reader.wait_for_status(REFRESHED, timeout=60)
+    assert as_int(done["new"]) == expected["articles"]
+    assert as_int(done["failed"]) == expected["failed"]
     assert reader.quit() == 0
