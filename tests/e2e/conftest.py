@@ -23,6 +23,7 @@ a person would see, character for character.
 
     reader.start(config=None, cache=None, size=(120, 36), args=(), env={"BROWSER": ...})
                                             # waits for the first frame; env adds to the user's
+    reader.start(config, cache, shell=True)  # typed into an interactive bash (Ctrl+Z, fg work)
     reader.keys("nn ")                      # a str is typed literally, all at once
     reader.keys(["f", "12", "Enter"])       # a list mixes tmux key names (Enter, Escape, Space,
                                             # Up, Down, PageDown, BSpace, C-z ...) and literal

@@ -111,6 +111,7 @@ def user_env(installed: Installed, home: Path) -> dict[str, str]:
 
 
 EXIT_MARK = "[docbao exited with status]"
+SHELL_PROMPT = "docbao-user$"
 EXIT_RE = re.compile(re.escape(EXIT_MARK) + r" (\d+)")
 
 
@@ -126,6 +127,7 @@ class Reader:
     started: bool = False
     size: tuple[int, int] = (120, 36)
     extra_env: dict[str, str] = field(default_factory=dict)
+    _shell: bool = False
 
     def __post_init__(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -143,9 +145,11 @@ class Reader:
         return {**user_env(self.installed, self.home), **self.extra_env}
 
     def start(self, config: Path | None = None, cache: Path | None = None, size: tuple[int, int] = (120, 36),
-              args: Sequence[str] = (), wait: bool = True, env: dict[str, str] | None = None) -> "Reader":
+              args: Sequence[str] = (), wait: bool = True, env: dict[str, str] | None = None,
+              shell: bool = False) -> "Reader":
         """Open the reader (`docbao [--config C] [--cache D] ARGS`) and wait for its first frame;
-        `env` adds to (or changes) the user's environment, for this start and for `cli`."""
+        `env` adds to (or changes) the user's environment, for this start and for `cli`.
+        `shell=True` types the command into an interactive bash (job control: Ctrl+Z, fg)."""
         if self.started:
             self.close()
         self.extra_env = dict(env or {})
@@ -155,18 +159,28 @@ class Reader:
         if cache is not None:
             argv += ["--cache", str(cache)]
         argv += list(args)
-        # a shell waits for docbao and prints its exit status into the terminal (tmux itself
-        # may take seconds to notice an exit); a traceback stays on the screen above it
-        wrapper = '"$@"; s=$?; printf "\\n%s %s\\n" "' + EXIT_MARK + '" "$s"; exec sleep 86400'
-        command = ("exec env -i " + " ".join(shlex.quote(f"{k}={v}") for k, v in self.env.items())
-                   + " sh -c " + shlex.quote(wrapper) + " sh " + shlex.join(argv))
         self.size = size
         self._socket = f"{self.name}-{next(_sessions)}"  # a new tmux server: the last one may still be ending
-        self._tmux("new-session", "-d", "-s", "main", "-x", str(size[0]), "-y", str(size[1]),
-                   "-c", str(self.home), command)
+        variables = " ".join(shlex.quote(f"{k}={v}") for k, v in self.env.items())
+        self._shell = False  # (set once the reader shows: until then bash has no child to watch)
+        if shell:
+            # an interactive bash with job control, the command typed into it
+            self._tmux("new-session", "-d", "-s", "main", "-x", str(size[0]), "-y", str(size[1]),
+                       "-c", str(self.home), f"exec env -i {variables} PS1={shlex.quote(SHELL_PROMPT + ' ')} "
+                       "bash --norc --noprofile -i")
+            self.wait_for(lambda rows: SHELL_PROMPT in "\n".join(rows), timeout=30)
+            self.keys([shlex.join(argv), "Enter"])
+        else:
+            # a shell waits for docbao and prints its exit status into the terminal (tmux itself
+            # may take seconds to notice an exit); a traceback stays on the screen above it
+            wrapper = '"$@"; s=$?; printf "\\n%s %s\\n" "' + EXIT_MARK + '" "$s"; exec sleep 86400'
+            self._tmux("new-session", "-d", "-s", "main", "-x", str(size[0]), "-y", str(size[1]),
+                       "-c", str(self.home),
+                       f"exec env -i {variables} sh -c {shlex.quote(wrapper)} sh {shlex.join(argv)}")
         self.started = True
-        if wait:
+        if wait or shell:
             self.wait_for(lambda rows: any("quit" in row for row in rows[-1:]), timeout=60)
+        self._shell = shell
         return self
 
     def keys(self, burst: str | list[str]) -> None:
@@ -197,8 +211,22 @@ class Reader:
 
     def dead(self) -> int | None:
         """docbao's exit status once it has ended, else None."""
+        if self._shell and EXIT_MARK not in self.text():
+            shell_pid = self._tmux("display-message", "-p", "-t", "main", "#{pane_pid}").stdout.strip()
+            children = subprocess.run(["ps", "-o", "pid=", "--ppid", shell_pid], capture_output=True, text=True)
+            if children.stdout.strip():
+                return None  # running, or stopped by Ctrl+Z
+            self.keys([f'printf "%s %s\\n" "{EXIT_MARK}" "$?"', "Enter"])
+            self.wait_for_text(EXIT_MARK)
         match = EXIT_RE.search(self.text())
         return int(match[1]) if match else None
+
+    def wait_for_text(self, text: str, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.text():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never showed:\n" + self._dump(self.screen()))
+            time.sleep(0.05)
 
     def wait_for(self, what: str | Callable[[list[str]], bool], timeout: float = 30) -> list[str]:
         """Wait until `what` (text anywhere on the screen, or a predicate on the rows) holds;
