@@ -168,3 +168,8 @@ def test_a_plain_text_description_keeps_its_brackets() -> None:
     assert "Use Vec&lt;T&gt; when x &lt; y" in first.content
     assert "<br>" in second.content and "<em>kept</em>" in second.content
     assert "applet" not in third.content and "safe" in third.content and "text" in third.content
+
+
+def test_an_html_title_drops_references_to_control_characters() -> None:
+    doc = atom('<entry><id>1</id><title type="html">A &amp;#155;31m B &amp;#x1b;[2J C</title></entry>')
+    assert parse_feed(doc).articles[0].title == "A 31m B [2J C"

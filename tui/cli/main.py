@@ -351,14 +351,16 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
         ids = [i for i in store.article_ids(feed_ids=feed_ids or [-1], unread=args.unread, starred=args.starred,
                                             limit=limit) if i not in hidden][:args.limit]
         for start in range(0, len(ids), 1000):
+            media = store.media(ids[start:start + 1000]) if args.json else {}
             for article in store.rows(ids[start:start + 1000]):
                 if args.json:
+                    enclosures, image = media.get(article.id, ([], ""))
                     print(json.dumps({
                         "id": article.id, "feed_url": urls[article.feed_id],
                         "feed_title": titles[article.feed_id], "title": article.title,
                         "link": article.link, "author": article.author,
                         "published": iso(article.published), "read": article.read,
-                        "starred": article.starred,
+                        "starred": article.starred, "enclosures": enclosures, "image": image,
                     }, ensure_ascii=False))
                 else:
                     mark = ("N" if not article.read else " ") + ("*" if article.starred else " ")
@@ -372,7 +374,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
 def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
     import shutil
 
-    from tui.content.render import render_article, to_plain
+    from tui.content.render import media_lines, render_article, to_plain
 
     if args.width is not None and args.width < 20:
         raise UsageError("--width must be at least 20")
@@ -402,7 +404,8 @@ def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
         store.close()
     width = args.width or (shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80)
     rendered = render_article(title=article.title, feed=title, author=article.author,
-                              published=article.published, link=article.link, html=html)
+                              published=article.published, link=article.link, html=html,
+                              media=media_lines(article.enclosures, article.image))
     print(to_plain(rendered, width))
     return 0
 

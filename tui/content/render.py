@@ -25,7 +25,7 @@ import gc
 import html as _html
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
@@ -37,7 +37,7 @@ from rich.text import Span, Text
 from tui.content.sanitize import clean_line, clean_text, is_openable_url
 from tui.content.tokens import ESCAPABLE_RAW, VOID, Attrs, attribute_pairs, tokenize
 
-__all__ = ["Rendered", "render_article", "render_html", "rewrap", "to_plain"]
+__all__ = ["Rendered", "media_lines", "render_article", "render_html", "rewrap", "to_plain"]
 
 # --------------------------------------------------------------------------------------------
 # Styles. Foreground and background are set together where a background is used, so code
@@ -112,8 +112,10 @@ def render_article(
     link: str,
     html: str,
     width: int | None = None,
+    media: Sequence[str] = (),
 ) -> Rendered:
-    """Header (title, feed · author · local date, link), a rule, then the body."""
+    """Header (title, feed · author · local date, link, the media lines), a rule, then the
+    body."""
     header: list[_Block] = []
     title_line = clean_line(title)
     if title_line:
@@ -124,11 +126,47 @@ def render_article(
     link_line = clean_line(link)
     if link_line:
         header.append(_text_para(link_line, META))
+    for line in media:
+        if clean_line(line):
+            header.append(_text_para(clean_line(line), META))
     header.append(_Para([], [], "", [], _RULE))
     with _gc_paused(len(html)):
         body, links = _body_blocks(html, link_line)
         blocks = header + ([_Blank([])] + body if body else []) + _link_list_blocks(links)
         return Rendered(_to_text(blocks, width), links, blocks)
+
+
+def media_lines(enclosures: Sequence[Mapping[str, object]], image: str) -> list[str]:
+    """The article header's lines for its media, as stored: "Audio · 1:02:03 · 12.1 MB ·
+    <url>" for each enclosure, then "Image · <url>" for the lead image."""
+    lines = []
+    for enclosure in enclosures:
+        url = clean_line(str(enclosure.get("url") or ""))
+        if not url:
+            continue
+        kind = clean_line(str(enclosure.get("type") or ""))
+        family = kind.partition("/")[0]
+        parts = [{"audio": "Audio", "video": "Video", "image": "Image"}.get(family, "Attachment")]
+        if kind and family not in ("audio", "video", "image"):
+            parts[0] += f" ({kind})"
+        duration, length = enclosure.get("duration"), enclosure.get("length")
+        if isinstance(duration, int) and duration > 0:
+            hours, rest = divmod(duration, 3600)
+            parts.append(f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}")
+        if isinstance(length, int) and length > 0:
+            parts.append(_size(length))
+        lines.append(" · ".join([*parts, url]))
+    image_url = clean_line(image)
+    if image_url:
+        lines.append("Image · " + image_url)
+    return lines
+
+
+def _size(length: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if length >= scale:
+            return f"{length / scale:.1f} {unit}"
+    return f"{length} B"
 
 
 def rewrap(rendered: Rendered, width: int | None) -> Rendered:

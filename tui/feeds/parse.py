@@ -60,7 +60,13 @@ from urllib.parse import urljoin
 
 from tui.model import Enclosure, FeedError, ParsedArticle, ParsedFeed
 from tui.content.charset import decode_feed
-from tui.content.sanitize import clean_line, html_to_line, is_openable_url, sanitize_html
+from tui.content.sanitize import (
+    clean_line,
+    drop_control_refs,
+    html_to_line,
+    is_openable_url,
+    sanitize_html,
+)
 
 __all__ = ["parse_feed"]
 
@@ -1277,7 +1283,7 @@ def _title_line(value: str, is_html: bool | None) -> str:
     if not is_html or ("<" not in value and "&" not in value):
         return clean_line(value)
     parser = _TextOfHtml()
-    parser.feed(value)
+    parser.feed(drop_control_refs(value))  # "&#155;" is no "›" but a control character
     parser.close()
     return clean_line("".join(parser.parts))
 

@@ -52,6 +52,7 @@ class ArticleIn:
     summary: str = ""
     content: str = ""
     enclosures: list[dict[str, Any]] = field(default_factory=list)
+    image: str = ""
     read: bool = False
     starred: bool = False
     first_seen: int = 0
@@ -70,10 +71,11 @@ def insert_article(conn: sqlite3.Connection, feed_id: int, article: ArticleIn, d
     first_seen = article.first_seen or int(time.time())
     cursor = conn.execute(
         "INSERT INTO articles (feed_id, guid, link, title, author, published, updated, summary, content,"
-        " enclosures, read, starred, first_seen, sort_time, digest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " enclosures, image, read, starred, first_seen, sort_time, digest)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (feed_id, article.guid, article.link, article.title, article.author, article.published,
          article.updated, article.summary, article.content,
-         json.dumps(article.enclosures, ensure_ascii=False), int(article.read), int(article.starred),
+         json.dumps(article.enclosures, ensure_ascii=False), article.image, int(article.read), int(article.starred),
          first_seen, article.published or first_seen, digest),
     )
     return int(cursor.lastrowid or 0)
@@ -127,8 +129,12 @@ def exported_article(raw: object, now: int) -> ArticleIn | str:
     enclosures = []
     for enclosure in raw.get("enclosures") or []:
         if isinstance(enclosure, dict) and is_openable_url(text_or_empty(enclosure.get("url"))):
-            enclosures.append({"url": enclosure["url"], "type": clean_line(text_or_empty(enclosure.get("type"))),
-                               "length": int_or_none(enclosure.get("length"))})
+            item = {"url": enclosure["url"], "type": clean_line(text_or_empty(enclosure.get("type"))),
+                    "length": int_or_none(enclosure.get("length"))}
+            if int_or_none(enclosure.get("duration")) is not None:
+                item["duration"] = int_or_none(enclosure.get("duration"))
+            enclosures.append(item)
+    image = text_or_empty(raw.get("image")).strip()
     return ArticleIn(
         guid=guid,
         link=link if is_openable_url(link) else "",
@@ -139,6 +145,7 @@ def exported_article(raw: object, now: int) -> ArticleIn | str:
         summary=sanitize_html(text_or_empty(raw.get("summary"))),
         content=sanitize_html(text_or_empty(raw.get("content"))),
         enclosures=enclosures,
+        image=image if is_openable_url(image) else "",
         read=raw.get("read") is True,
         starred=raw.get("starred") is True,
         first_seen=int_or_none(raw.get("first_seen")) or now,
@@ -152,8 +159,10 @@ def _digest_of(article: ArticleIn) -> str:
         guid=article.guid, link=article.link, title=article.title, author=article.author,
         published=article.published, updated=article.updated, summary=article.summary,
         content=article.content,
-        enclosures=[Enclosure(str(e["url"]), str(e.get("type") or ""), int_or_none(e.get("length")))
+        enclosures=[Enclosure(str(e["url"]), str(e.get("type") or ""), int_or_none(e.get("length")),
+                              int_or_none(e.get("duration")))
                     for e in article.enclosures],
+        image=article.image,
     ))
 
 
@@ -221,13 +230,13 @@ def export_json(config: Config, store: Store | None) -> Iterator[bytes]:
             if store is not None and feed_id is not None:
                 rows = store.conn.execute(
                     "SELECT guid, link, title, author, published, updated, summary, content, enclosures,"
-                    " read, starred, first_seen FROM articles WHERE feed_id = ? ORDER BY id", (feed_id,))
+                    " read, starred, first_seen, image FROM articles WHERE feed_id = ? ORDER BY id", (feed_id,))
                 for number, row in enumerate(rows):
                     article = {
                         "guid": row[0], "link": row[1], "title": row[2], "author": row[3],
                         "published": row[4], "updated": row[5], "summary": row[6], "content": row[7],
                         "enclosures": json.loads(row[8] or "[]"), "read": bool(row[9]),
-                        "starred": bool(row[10]), "first_seen": row[11],
+                        "starred": bool(row[10]), "first_seen": row[11], "image": row[12],
                     }
                     yield (b"," if number else b"") + b"\n   " + json.dumps(article, ensure_ascii=False).encode()
             yield b"]}"

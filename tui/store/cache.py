@@ -22,7 +22,7 @@ from tui.store import index
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 
 DB_NAME = "docbao.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -68,9 +68,10 @@ class Article(ArticleRow):
     guid: str
     summary: str
     content: str
-    enclosures: list[dict[str, object]]
+    enclosures: list[dict[str, object]]  # url, type, length (bytes), duration (seconds)
     first_seen: int
     updated: int | None
+    image: str  # the lead image's URL, "" when the feed named none
 
 
 @dataclass(slots=True)
@@ -165,6 +166,10 @@ _MIGRATIONS: list[str] = [
         UPDATE feeds SET unread = unread + (NEW.read = 0) - (OLD.read = 0) WHERE id = NEW.feed_id;
     END;
     """,
+    # 2: media. The lead image of an article; enclosures (JSON) may carry a duration.
+    """
+    ALTER TABLE articles ADD COLUMN image TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 
@@ -177,7 +182,22 @@ def article_digest(article: ParsedArticle) -> str:
         hasher.update(b"\x00")
     for enclosure in article.enclosures:
         hasher.update(f"{enclosure.url}\x00{enclosure.type}\x00{enclosure.length}".encode())
+        if enclosure.duration is not None:  # only then: a digest without media is as it was
+            hasher.update(f"\x00{enclosure.duration}".encode())
+    if article.image:
+        hasher.update(f"\x01{article.image}".encode("utf-8", "surrogatepass"))
     return hasher.hexdigest()
+
+
+def enclosures_json(article: ParsedArticle) -> str:
+    """The enclosures column: url, type, length, and the duration when one is known."""
+    items: list[dict[str, object]] = []
+    for enclosure in article.enclosures:
+        item: dict[str, object] = {"url": enclosure.url, "type": enclosure.type, "length": enclosure.length}
+        if enclosure.duration is not None:
+            item["duration"] = enclosure.duration
+        items.append(item)
+    return json.dumps(items, ensure_ascii=False)
 
 
 class Store:
@@ -364,31 +384,30 @@ class Store:
         unchanged = 0
         for guid, article in by_guid.items():
             digest = article_digest(article)
-            enclosures = json.dumps(
-                [{"url": e.url, "type": e.type, "length": e.length} for e in article.enclosures],
-                ensure_ascii=False,
-            )
+            enclosures = enclosures_json(article)
             if guid not in known:
                 inserts.append((feed_id, guid, article.link, article.title, article.author,
                                 article.published, article.updated, article.summary, article.content,
-                                enclosures, now, article.published or now, digest))
+                                enclosures, article.image, now, article.published or now, digest))
             elif known[guid][0] == 0 or known[guid][1] == digest:
                 unchanged += 1
             else:
                 updates.append((article.link, article.title, article.author, article.published,
                                 article.updated, article.summary, article.content, enclosures,
-                                article.published, digest, known[guid][0]))
+                                article.image, article.published, digest, known[guid][0]))
         new_ids: list[int] = []
         for row in inserts:
             cursor = conn.execute(
                 "INSERT INTO articles (feed_id, guid, link, title, author, published, updated, summary,"
-                " content, enclosures, first_seen, sort_time, digest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " content, enclosures, image, first_seen, sort_time, digest)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 row,
             )
             new_ids.append(int(cursor.lastrowid or 0))
         conn.executemany(
             "UPDATE articles SET link = ?, title = ?, author = ?, published = ?, updated = ?, summary = ?,"
-            " content = ?, enclosures = ?, sort_time = coalesce(?, first_seen), digest = ? WHERE id = ?",
+            " content = ?, enclosures = ?, image = ?, sort_time = coalesce(?, first_seen), digest = ?"
+            " WHERE id = ?",
             updates,
         )
         return StoreStats(len(inserts), len(updates), unchanged, tuple(new_ids))
@@ -458,16 +477,28 @@ class Store:
                 found[row[0]] = ArticleRow(*row[:7], bool(row[7]), bool(row[8]))
         return [found[i] for i in ids if i in found]
 
+    def media(self, ids: Sequence[int]) -> dict[int, tuple[list[dict[str, object]], str]]:
+        """Enclosures and lead image of the given articles, by id (for listings that do
+        not read the bodies)."""
+        found: dict[int, tuple[list[dict[str, object]], str]] = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for article_id, enclosures, image in self.conn.execute(
+                f"SELECT id, enclosures, image FROM articles WHERE id IN ({marks})", chunk
+            ):
+                found[article_id] = (json.loads(enclosures or "[]"), image)
+        return found
+
     def article(self, article_id: int) -> Article | None:
         row = self.conn.execute(
             "SELECT id, feed_id, title, link, author, published, sort_time, read, starred,"
-            " guid, summary, content, enclosures, first_seen, updated FROM articles WHERE id = ?",
+            " guid, summary, content, enclosures, first_seen, updated, image FROM articles WHERE id = ?",
             (article_id,),
         ).fetchone()
         if row is None:
             return None
         return Article(*row[:7], bool(row[7]), bool(row[8]), row[9], row[10], row[11],
-                       json.loads(row[12] or "[]"), row[13], row[14])
+                       json.loads(row[12] or "[]"), row[13], row[14], row[15])
 
     def set_read(self, ids: Sequence[int], read: bool = True) -> None:
         with self.transaction() as conn:

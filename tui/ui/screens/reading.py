@@ -48,11 +48,12 @@ class RenderRequest:
     link: str
     html: str
     width: int | None
+    media: tuple[str, ...] = ()  # the header's lines for enclosures and the lead image
 
     @property
     def cache_key(self) -> tuple[object, ...]:
         return (self.article_id, self.full, self.width,
-                hash((self.title, self.feed, self.author, self.published, self.link, self.html)))
+                hash((self.title, self.feed, self.author, self.published, self.link, self.html, self.media)))
 
 
 class ReadingPart(ReaderBase):
@@ -108,6 +109,8 @@ class ReadingPart(ReaderBase):
     def _show_article(self, article: Article, html: str, *, full: bool, line: int) -> None:
         """Lay the article out off the event loop and show it when it arrives; an article
         laid out before at this width is shown at once."""
+        from tui.content.render import media_lines
+
         reader = self.query_one(ArticleView)
         self.reading = article.id
         self.full_article = full
@@ -115,7 +118,8 @@ class ReadingPart(ReaderBase):
         request = RenderRequest(self._render_serial, article.id, full, line, clean_line(article.title),
                                 self.feed_names.get(article.feed_id, ""), clean_line(article.author),
                                 article.published, article.link, html,
-                                reader.scrollable_content_region.width or None)
+                                reader.scrollable_content_region.width or None,
+                                tuple(media_lines(article.enclosures, article.image)))
         cached = self._rendered.get(request.cache_key)
         if cached is not None:
             self._show_rendered(request, cached)
@@ -129,7 +133,7 @@ class ReadingPart(ReaderBase):
 
         rendered = render_article(title=request.title, feed=request.feed, author=request.author,
                                   published=request.published, link=request.link, html=request.html,
-                                  width=request.width)
+                                  width=request.width, media=request.media)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ArticleLaidOut(request, rendered))
 
