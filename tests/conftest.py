@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import stat
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.server import LocalServer
+
+if TYPE_CHECKING:
+    from tests.pilot import UICache
 
 
 @pytest.fixture(autouse=True)
@@ -29,3 +35,22 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def server() -> Iterator[LocalServer]:
     with LocalServer() as srv:
         yield srv
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> UICache:
+    """The reader's fixed test cache (tests/pilot.py), in a folder of its own."""
+    from tests.pilot import build_ui_cache  # imports Textual: only for the tests that ask
+
+    return build_ui_cache(tmp_path / "cache")
+
+
+@pytest.fixture
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$BROWSER: a script that writes how many arguments it got, then each one."""
+    out = tmp_path / "browser-args"
+    script = tmp_path / "fake-browser"
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$#" "$@" > "{out}.part" && mv "{out}.part" "{out}"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("BROWSER", str(script))
+    return out

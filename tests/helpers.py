@@ -1,5 +1,7 @@
 """What more than one test module needs: where the test data lives, and the seed article
-of reader mode. Fixtures are in conftest.py; the adversarial suite's tools in hostile.py."""
+of reader mode. Fixtures are in conftest.py; the reader's test cache and Pilot helpers in
+pilot.py (it imports Textual); the adversarial suite's tools in hostile.py. No test module
+imports from another test module."""
 
 from __future__ import annotations
 

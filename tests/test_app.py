@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,17 +10,33 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
-from tests.test_ui_cache import (
+from tests.pilot import (
     BROKEN,
     EVIL,
     NEVER,
+    NEW_ITEMS,
+    OLD_ITEMS,
     PLAIN,
     SEED_TITLE,
     SHOWN_FEED,
+    SIZE,
     TECH,
     VN,
     UICache,
+    browser_args,
     build_ui_cache,
+    feed_key,
+    flat,
+    go_to_feed,
+    laid_out,
+    lines,
+    panes,
+    plain,
+    read_state,
+    rss,
+    screen_lines,
+    served_cache,
+    status,
 )
 from tui.ui.app import DocbaoApp
 from tui.ui.screens.help import HelpScreen
@@ -31,78 +45,6 @@ from tui.store.cache import Store
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
 from tui.ui.widgets.feed_list import FeedList
-from tui.ui.widgets.status_bar import StatusBar
-
-SIZE = (120, 36)
-
-
-@pytest.fixture
-def cache(tmp_path: Path) -> UICache:
-    return build_ui_cache(tmp_path / "cache")
-
-
-def panes(app: DocbaoApp) -> tuple[FeedList, ArticleList, ArticleView]:
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    return screen.query_one(FeedList), screen.query_one(ArticleList), screen.query_one(ArticleView)
-
-
-def lines(widget: FeedList | ArticleList | ArticleView) -> list[str]:
-    """The text of the widget's lines as drawn on screen."""
-    return [widget.render_line(y).text.rstrip() for y in range(widget.scrollable_content_region.height)]
-
-
-def screen_lines(app: DocbaoApp) -> list[str]:
-    """Every line of the terminal as the app would draw it now."""
-    update = app.screen._compositor.render_full_update()
-    return ["".join(strip.text for strip in row) for row in update.strips]
-
-
-def flat(text: str) -> str:
-    """Text with its wrapping undone, to look for a sentence in it."""
-    return " ".join(text.split())
-
-
-def plain(visual: object) -> str:
-    """What a Content / Text / str shows, without markup escapes."""
-    return str(getattr(visual, "plain", visual))
-
-
-def status(app: DocbaoApp) -> str:
-    return plain(app.screen.query_one(StatusBar).render())
-
-
-def feed_key(cache: UICache, url: str, folder: str = "") -> str:
-    key = f"feed:{cache.feed_ids[url]}"
-    return f"tag:{folder}/{key}" if folder else key
-
-
-async def go_to_feed(pilot, app: DocbaoApp, key: str) -> None:  # type: ignore[no-untyped-def]
-    """Walk the feed list with j/k, as a reader would, to the entry `key`."""
-    await pilot.pause()
-    feeds, _, _ = panes(app)
-    feeds.focus()
-    await pilot.pause()
-    target = next(i for i, e in enumerate(feeds.shown) if e.key == key)
-    while feeds.cursor != target:
-        await pilot.press("j" if feeds.cursor < target else "k")
-    await pilot.pause()
-
-
-async def laid_out(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Wait for the article asked for: it is laid out in a thread and shown when it arrives."""
-    app = pilot.app
-    await app.workers.wait_for_complete([w for w in app.workers if w.group == "render"])
-    await pilot.pause()
-
-
-def read_state(cache: UICache, article_id: int) -> tuple[bool, bool]:
-    store = Store.open(cache.folder)
-    try:
-        row = store.rows([article_id])[0]
-        return row.read, row.starred
-    finally:
-        store.close()
 
 
 async def test_opens_on_the_cache_with_feeds_folders_and_counts(cache: UICache) -> None:
@@ -451,27 +393,6 @@ async def test_command_palette_runs_every_key_action(cache: UICache) -> None:
         assert commands["Next unread article (crosses feeds)"] == "key: n"
 
 
-@pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """$BROWSER: a script that writes how many arguments it got, then each one."""
-    out = tmp_path / "browser-args"
-    script = tmp_path / "fake-browser"
-    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$#" "$@" > "{out}.part" && mv "{out}.part" "{out}"\n')
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("BROWSER", str(script))
-    return out
-
-
-async def browser_args(out: Path) -> list[str]:
-    for _ in range(200):
-        if out.exists():
-            arguments = out.read_text().splitlines()
-            out.unlink()
-            return arguments
-        await asyncio.sleep(0.025)
-    raise AssertionError("the browser was not started")
-
-
 async def test_o_opens_the_link_as_one_argument_without_a_shell(cache: UICache, browser: Path) -> None:
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:
@@ -545,42 +466,21 @@ async def test_folders_fold_and_unfold(cache: UICache) -> None:
 
 
 async def test_never_fetched_feed_and_empty_views(cache: UICache) -> None:
+    """Keys that act on an article do nothing on a view that has none: nothing opens,
+    nothing is marked, the list keeps saying why it is empty."""
     app = DocbaoApp(cache.config, cache.folder)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await go_to_feed(pilot, app, feed_key(cache, NEVER))
-        _, articles, _ = panes(app)
-        assert articles.ids == []
+        feeds, articles, reader = panes(app)
+        assert articles.ids == [] and lines(articles)[0].strip() == "No articles here."
+        counts = lines(feeds)
         await pilot.press("enter", "enter", "m", "s", "o", "y", "n")
-        assert app.is_running
-
-
-def rss(items: list[tuple[str, str, str]]) -> str:
-    """An RSS 2.0 document with items (guid, title, RFC 822 date)."""
-    body = "".join(f"<item><guid>{g}</guid><title>{t}</title><link>https://example.com/{g}</link>"
-                   f"<pubDate>{d}</pubDate><description>{t} body</description></item>" for g, t, d in items)
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Local</title>{body}</channel></rss>'
-
-
-OLD_ITEMS = [("a2", "Second story", "Sat, 23 May 2020 10:00:00 GMT"),
-             ("a1", "First story", "Fri, 22 May 2020 10:00:00 GMT")]
-NEW_ITEMS = [("a4", "Fourth story", "Mon, 25 May 2020 10:00:00 GMT"),
-             ("a3", "Third story", "Sun, 24 May 2020 10:00:00 GMT")]
-
-
-def served_cache(folder: Path, url: str) -> UICache:
-    """A cache holding the first two items of a feed served on 127.0.0.1."""
-    from tui.config import Config, FeedConfig
-    from tui.model import FetchResult, ParsedArticle, ParsedFeed
-
-    config = Config(path=None, feeds=[FeedConfig(url=url, title="Local feed")])
-    store = Store.open(folder)
-    ids = store.ensure_feeds([url])
-    articles = [ParsedArticle(guid=g, title=t, link=f"https://example.com/{g}", summary=f"<p>{t} body</p>",
-                              published=1_590_228_000 - i * 86_400) for i, (g, t, _) in enumerate(OLD_ITEMS)]
-    store.save_fetch(ids[url], FetchResult("ok", url), ParsedFeed(title="Local", articles=articles))
-    stored = store.article_ids()
-    store.close()
-    return UICache(folder, config, ids, {url: stored})
+        await pilot.pause()
+        assert lines(articles)[0].strip() == "No articles here."
+        assert reader.article_id is None and "Open an article to read it here." in screen_lines(app)[1]
+        assert lines(feeds) == counts  # nothing was marked read or starred
+        assert "9 unread · 11 articles" in status(app)
+        assert "No more unread articles." in [n.message for n in app._notifications]
 
 
 async def test_refresh_while_reading_merges_without_moving_the_selection(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
@@ -719,7 +619,6 @@ async def test_auto_refresh(tmp_path: Path, server, monkeypatch: pytest.MonkeyPa
                 break
         assert lines(feeds)[0].split() == ["All", "4"]
         assert server.hits("/feed.xml")
-    assert os.environ.get("TZ") == "UTC"
 
 
 async def test_a_theme_change_redraws_the_lists(cache: UICache) -> None:

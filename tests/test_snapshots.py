@@ -6,21 +6,11 @@ look at the SVGs (snapshot_report.html shows the differences when a snapshot fai
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from tests.test_app import feed_key, go_to_feed, laid_out
-from tests.test_ui_cache import BROKEN, EVIL, VN, UICache, build_ui_cache
+from tests.pilot import BROKEN, EVIL, VN, UICache, feed_key, go_to_feed, laid_out
 from tui.ui.app import DocbaoApp
 
 WIDE = (120, 36)
 NARROW = (80, 24)
-
-
-@pytest.fixture
-def cache(tmp_path: Path) -> UICache:
-    return build_ui_cache(tmp_path / "cache")
 
 
 def test_first_screen_all_articles(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]

@@ -7,21 +7,30 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from textual import events
 
-from tests.test_app import SIZE, browser, browser_args, feed_key, go_to_feed, lines, panes, read_state, status  # noqa: F401
-from tests.test_ui_cache import EVIL, PLAIN, TECH, VN, UICache, build_ui_cache
+from tests.pilot import (
+    EVIL,
+    PLAIN,
+    SIZE,
+    TECH,
+    VN,
+    UICache,
+    browser_args,
+    build_ui_cache,
+    feed_key,
+    go_to_feed,
+    lines,
+    panes,
+    read_state,
+    status,
+)
 from tui.config import Config, FeedConfig, load_config
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 from tui.store.cache import Store
 from tui.ui.app import DocbaoApp
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.prompts import Confirm
-
-@pytest.fixture
-def cache(tmp_path: Path) -> UICache:
-    return build_ui_cache(tmp_path / "cache")
 
 
 async def burst(pilot, *keys: str) -> None:  # type: ignore[no-untyped-def]

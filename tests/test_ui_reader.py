@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_app import SIZE, flat, go_to_feed, laid_out, panes, status
+from tests.pilot import SIZE, UICache, flat, go_to_feed, laid_out, panes, status
 from tests.helpers import PAGES, body_paragraphs
-from tests.test_ui_cache import UICache
 from tui.ui.app import DocbaoApp
 from tui.config import Config, FeedConfig
 from tui.model import FetchResult, ParsedArticle, ParsedFeed

@@ -3,20 +3,23 @@ and star work there as anywhere), Esc goes back to the view they replaced."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from tests.test_app import SIZE, feed_key, go_to_feed, laid_out, lines, panes, read_state, status
-from tests.test_ui_cache import SEED_TITLE, TECH, VN, UICache, build_ui_cache
+from tests.pilot import (
+    SEED_TITLE,
+    SIZE,
+    TECH,
+    VN,
+    UICache,
+    feed_key,
+    go_to_feed,
+    laid_out,
+    lines,
+    panes,
+    read_state,
+    status,
+)
 from tui.ui.app import DocbaoApp
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.prompts import TextPrompt
-
-
-@pytest.fixture
-def cache(tmp_path: Path) -> UICache:
-    return build_ui_cache(tmp_path / "cache")
 
 
 async def search_for(pilot, app: DocbaoApp, query: str) -> None:  # type: ignore[no-untyped-def]

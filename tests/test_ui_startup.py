@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_ui_cache import build_ui_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +16,7 @@ PROBE = """
 import json, sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from tests.test_ui_cache import build_ui_cache
+from tests.pilot import build_ui_cache
 import tui.ui.app
 
 class Probe(tui.ui.app.DocbaoApp):

@@ -9,8 +9,18 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from tests.test_app import NEW_ITEMS, SIZE, feed_key, go_to_feed, lines, panes, rss
-from tests.test_ui_cache import PLAIN, UICache, build_ui_cache
+from tests.pilot import (
+    NEW_ITEMS,
+    PLAIN,
+    SIZE,
+    UICache,
+    build_ui_cache,
+    feed_key,
+    go_to_feed,
+    lines,
+    panes,
+    rss,
+)
 from tui.ui.app import DocbaoApp
 from tui.config import load_config
 from tui.ui.screens.main import MainScreen
@@ -216,7 +226,7 @@ async def test_d_and_t_need_a_feed_and_a_new_config_is_created(tmp_path: Path, s
 async def test_dialogs_show_a_hostile_feed_title_as_text(cache: UICache) -> None:
     from textual.widgets import Label
 
-    from tests.test_ui_cache import EVIL, SHOWN_FEED
+    from tests.pilot import EVIL, SHOWN_FEED
 
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:
