@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_app import SIZE, flat, go_to_feed, laid_out, panes
-from tests.test_ui_cache import UICache
+from tests.pilot import SIZE, UICache, flat, go_to_feed, laid_out, panes
 from tui.config import Config, FeedConfig
 from tui.model import Enclosure, FetchResult, ParsedArticle, ParsedFeed
 from tui.store.cache import Store
