@@ -238,3 +238,27 @@ async def test_u_brings_an_unsubscribed_feed_back_with_the_file_as_it_was(cache:
         assert path.read_text(encoding="utf-8") == text
         assert any(e.urls == (TECH,) for e in feeds.entries)
         assert "Undone: unsubscribe from Tech Weekly" in status(app)
+
+
+# ------------------------------------------------------------------------- browsers
+def test_the_browser_setting_is_an_argument_list(tmp_path: Path) -> None:
+    from tui.config import ConfigError
+
+    path = tmp_path / "feeds.toml"
+    path.write_text('[settings]\nbrowser = ["w3m", "-o", "confirm_qq=false", "%u"]\n', encoding="utf-8")
+    assert load_config(path).settings.browser == ["w3m", "-o", "confirm_qq=false", "%u"]
+    for wrong in ('"w3m %u"', "[]", '["w3m", 3]'):
+        path.write_text(f"[settings]\nbrowser = {wrong}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="browser"):
+            load_config(path)
+
+
+def test_a_text_mode_browser_is_recognised_and_the_link_stays_one_argument() -> None:
+    from tui.ui.screens.links import command_line, is_text_mode
+
+    url = "https://example.com/a?b=1&c=$(id) d"
+    assert command_line(["w3m", "%u"], url, "%u") == ["w3m", url]
+    assert command_line(["/usr/bin/lynx", "-accept_all_cookies"], url, "%u") == ["/usr/bin/lynx",
+                                                                                 "-accept_all_cookies", url]
+    assert is_text_mode(["/usr/bin/lynx", url]) and is_text_mode(["w3m", url])
+    assert not is_text_mode(["firefox", url])

@@ -66,6 +66,7 @@ class Settings:
     full_text: bool = False  # prefetch the full article of new items for every feed
     full_text_concurrency: int = 8
     oldest_first: bool = False
+    browser: list[str] = field(default_factory=list)  # argv, "%u" the link; run in the terminal
 
 
 @dataclass(slots=True)
@@ -142,6 +143,7 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "full_text": (bool,),
     "full_text_concurrency": (int,),
     "oldest_first": (bool,),
+    "browser": (list,),
 }
 _POSITIVE = {"concurrency", "timeout", "max_feed_mb", "full_text_concurrency"}
 _FEED_KEYS = {"url", "title", "tags", "full_text", "timeout"}
@@ -231,6 +233,8 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
         types = _SETTING_TYPES[key]
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
             error(line, f"[settings] key '{key}' must be {_type_name(types)}, not {_type_name((type(value),))}")
+        elif key == "browser" and not (value and all(isinstance(part, str) and part.strip() for part in value)):
+            error(line, "[settings] key 'browser' must be a command as a list of strings, e.g. [\"w3m\", \"%u\"]")
         elif key in _POSITIVE and value <= 0 or isinstance(value, int) and not isinstance(value, bool) and value < 0:
             error(line, f"[settings] key '{key}' must be positive")
         else:

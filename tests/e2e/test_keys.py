@@ -1,15 +1,17 @@
 """Keys typed the way people type them, in the installed reader: whole commands in one burst,
-no pause between the keys. Each burst must do what the same keys typed slowly do."""
+no pause between the keys. Each burst must do what the same keys typed slowly do. A text-mode\nbrowser gets the terminal and gives it back; Ctrl+Z and `fg` work as in any terminal program."""
 
 from __future__ import annotations
 
+import shlex
 import stat
 from pathlib import Path
 
-import pytest
 
 from tests.e2e.harness import SHELL_PROMPT, Reader, pane_text, pane_title, rss, synthetic_feeds, write_config
 from tests.server import LocalServer
+from tui.model import FetchResult, ParsedArticle, ParsedFeed
+from tui.store.cache import Store
 
 
 def links_feed(server: LocalServer) -> str:
@@ -37,9 +39,6 @@ def test_f_12_enter_in_one_burst_opens_link_12(reader: Reader, feed_server: Loca
     assert reader.quit() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="after Ctrl+Z and fg the reader's screen stays blank until it is redrawn "
-                   "for another reason: Textual 8.2.8's action_suspend_process repaints nothing on resume "
-                   "(App._resume_signal only publishes app_resume_signal); issue 10")
 def test_ctrl_z_suspends_and_fg_comes_back_as_it_was(reader: Reader, feed_server: LocalServer,
                                                      tmp_path: Path) -> None:
     urls = synthetic_feeds(feed_server, 3, items=2)
@@ -56,3 +55,101 @@ def test_ctrl_z_suspends_and_fg_comes_back_as_it_was(reader: Reader, feed_server
     reader.wait_for(lambda rows: pane_title(rows) == "Synthetic feed 0002" and "6 unread" in rows[-1], timeout=15)
     assert reader.screen()[:3] == before[:3]
     assert reader.quit() == 0
+
+
+FEED = "http://127.0.0.1:9/links.xml"
+LINKS = [f"https://example.com/link-{n}" for n in range(1, 13)]
+
+
+def cached_links(folder: Path) -> None:
+    """One feed, one article with twelve numbered links (cached: no network needed)."""
+    body = "".join(f'<p>Item <a href="{link}">number {n}</a>.</p>' for n, link in enumerate(LINKS, 1))
+    store = Store.open(folder)
+    try:
+        feed_id = store.ensure_feeds([FEED])[FEED]
+        store.save_fetch(feed_id, FetchResult("ok", FEED), ParsedFeed(title="Twelve links", articles=[
+            ParsedArticle(guid="a", title="An article with twelve links", link="https://example.com/a",
+                          published=1_590_000_000, summary=body),
+            ParsedArticle(guid="b", title="An older article", link="https://example.com/b",
+                          published=1_589_000_000, summary="<p>Older.</p>"),
+        ]))
+    finally:
+        store.close()
+
+
+def recording_browser(folder: Path, name: str = "browser") -> tuple[Path, Path]:
+    """A text-mode browser stand-in: writes its arguments and whether stdin, stdout and
+    stderr are the terminal,
+    shows the link, waits for a line typed on the terminal, then exits."""
+    out = folder / f"{name}-args"
+    script = folder / name
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ -t 0 ] && [ -t 1 ] && [ -t 2 ]; then on=terminal; else on=not-a-terminal; fi\n'
+        f'printf "%s\\n" "$#" "$@" "$on" > {shlex.quote(str(out))}.part\n'
+        f'mv {shlex.quote(str(out))}.part {shlex.quote(str(out))}\n'
+        'echo "TEXT BROWSER ON $1"\n'
+        "read line\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script, out
+
+
+def wait_file(path: Path, reader: Reader) -> list[str]:
+    reader.wait_for(lambda rows: path.exists(), timeout=30)
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_l_l_f_12_enter_in_one_burst_open_link_12_in_a_text_browser(reader: Reader, tmp_path: Path) -> None:
+    cached_links(tmp_path / "cache")
+    browser, out = recording_browser(tmp_path)
+    config = write_config(tmp_path / "feeds.toml", [FEED], settings={"browser": [str(browser), "%u"]})
+    reader.start(config, tmp_path / "cache")
+    reader.keys(["l", "l", "f", "12", "Enter"])  # one burst, as fast typing sends it
+    reader.wait_for("TEXT BROWSER ON https://example.com/link-12")
+    args = wait_file(out, reader)
+    assert args == ["1", LINKS[11], "terminal"]  # the link as one argument (no shell), on the terminal
+    assert "Feeds" not in reader.text()  # the reader stepped aside
+    reader.keys(["Enter"])
+    rows = reader.wait_for("An article with twelve links")
+    assert "Feeds" in rows[0] and "TEXT BROWSER" not in "\n".join(rows)  # back, redrawn whole
+    assert "quit" in rows[-1]
+    reader.keys(["q", "j", "Enter"])  # the keys work again: back to the list, the older article
+    reader.wait_for("Older.")
+    assert reader.quit() == 0
+
+
+def test_q_goes_back_and_quits_only_from_the_feed_list(reader: Reader, tmp_path: Path) -> None:
+    cached_links(tmp_path / "cache")
+    config = write_config(tmp_path / "feeds.toml", [FEED])
+    reader.start(config, tmp_path / "cache")
+    reader.keys(["l", "l"])
+    reader.wait_for("number 12")
+    reader.keys("qq")  # article -> list -> feeds, in one burst
+    reader.wait_for(lambda rows: "q back" in rows[-1])
+    assert reader.dead() is None
+    reader.keys("llQ")  # into an article and out of the program from there
+    reader.wait_for(lambda rows: reader.dead() is not None)
+    assert reader.dead() == 0
+
+
+def test_after_fg_a_text_browser_from_browser_env_gets_the_terminal(reader: Reader, tmp_path: Path) -> None:
+    cached_links(tmp_path / "cache")
+    browser, out = recording_browser(tmp_path, "w3m")  # $BROWSER names a text-mode browser
+    config = write_config(tmp_path / "feeds.toml", [FEED])
+    reader.start(config, tmp_path / "cache", shell=True, env={"BROWSER": str(browser)})
+    reader.keys(["l", "l"])
+    reader.wait_for("number 12")
+    reader.keys(["C-z"])
+    reader.wait_for("Stopped")
+    reader.keys(["echo still-here", "Enter"])
+    reader.wait_for("still-here")
+    reader.keys(["fg", "Enter"])
+    rows = reader.wait_for(lambda rows: "Feeds" in rows[0] and "q back" in rows[-1])
+    assert "number 12" in "\n".join(rows) and "still-here" not in "\n".join(rows)  # as it was, redrawn
+    reader.keys("o")  # run in the terminal, not detached
+    reader.wait_for("TEXT BROWSER ON https://example.com/a")
+    assert wait_file(out, reader) == ["1", "https://example.com/a", "terminal"]
+    reader.keys(["Enter"])
+    reader.wait_for(lambda rows: "Feeds" in rows[0] and "number 12" in "\n".join(rows))
+    assert reader.quit("Q") == 0

@@ -42,6 +42,8 @@ class DocbaoApp(App[int]):
         return MainScreen(self.store, self.config, self.cache_dir)
 
     def on_mount(self) -> None:
+        # back from Ctrl+Z (`fg`): the terminal was the shell's meanwhile, so draw it all again
+        self.app_resume_signal.subscribe(self, lambda _app: self.refresh(layout=True))
         if self.keymap:
             self.set_keymap(self.keymap)
         for warning in self.warnings:

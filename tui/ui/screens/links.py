@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
+import sys
+from pathlib import Path
+
+from textual.app import SuspendNotSupported
 
 from tui.content.sanitize import clean_line, is_openable_url
 from tui.ui.screens.base import ReaderBase
@@ -12,7 +17,8 @@ from tui.ui.screens.link_prompt import LinkPrompt
 from tui.ui.widgets.article_view import ArticleView
 from tui.ui.widgets.keys import bind
 
-CONSOLE_BROWSERS = {"www-browser", "links", "elinks", "lynx", "w3m"}
+# Browsers that draw in the terminal: the reader is suspended while they run.
+TEXT_BROWSERS = {"www-browser", "links", "links2", "elinks", "lynx", "w3m", "browsh", "carbonyl", "chawan", "cha"}
 
 
 class LinksPart(ReaderBase):
@@ -59,47 +65,123 @@ class LinksPart(ReaderBase):
         self.app.push_screen(LinkPrompt(count), chosen)
 
     def open_url(self, url: str) -> None:
-        """Hand a link to $BROWSER (or the system's browser) as one argument, no shell."""
+        """Hand a link to a browser as one argument, never through a shell: the `browser`
+        command of feeds.toml (run in this terminal), else $BROWSER, else the system's. A
+        text-mode browser gets the terminal while the reader is suspended; a graphical one
+        is started on its own and the reader goes on."""
         if not is_openable_url(url):
             self.notify("This link cannot be opened in a browser (only http and https links are).",
                         severity="warning", markup=False)
             return
+        configured = self.config.settings.browser
+        if configured:
+            self.run_in_terminal(command_line(configured, url, "%u"))
+            return
         browser = os.environ.get("BROWSER", "").split(os.pathsep)[0].strip()
-        if browser:
-            try:
-                parts = shlex.split(browser)
-            except ValueError:
-                parts = []
-            if not parts:
-                self.notify("$BROWSER is not a command docbao can run.", severity="error", markup=False)
-                return
-            argv = [part.replace("%s", url) for part in parts]
-            if not any("%s" in part for part in parts):
-                argv.append(url)
-            try:
-                subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True)
-            except OSError as exc:
-                self.notify(f"Cannot run $BROWSER: {exc.strerror or exc}", severity="error", markup=False)
-                return
-            self.notify(f"Opening {url}", markup=False)
-        else:
+        if not browser:
             self.run_worker(lambda: self._system_browser(url), thread=True, group="browser")
+            return
+        try:
+            parts = shlex.split(browser)
+        except ValueError:
+            parts = []
+        if not parts:
+            self.notify("$BROWSER is not a command docbao can run.", severity="error", markup=False)
+            return
+        argv = command_line(parts, url, "%s")
+        if is_text_mode(argv):
+            self.run_in_terminal(argv)
+        else:
+            self.start_detached(argv, url)
+
+    def start_detached(self, argv: list[str], url: str) -> None:
+        """A graphical browser, in a session of its own, with nothing of the terminal."""
+        try:
+            subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:
+            self.notify(f"Cannot run {clean_line(argv[0])}: {exc.strerror or exc}", severity="error", markup=False)
+            return
+        self.notify(f"Opening {url}", markup=False)
+
+    def run_in_terminal(self, argv: list[str]) -> None:
+        """A text-mode browser: the reader steps aside (suspended) until it exits, then comes
+        back as it was. The browser gets the terminal's own descriptors: inside the app,
+        sys.stderr is Textual's and has none."""
+        try:
+            with self.app.suspend():
+                status = run_on_terminal(argv)
+        except SuspendNotSupported:
+            self.notify("This terminal cannot hand itself to a text-mode browser.", severity="warning",
+                        markup=False)
+            return
+        except OSError as exc:
+            self.notify(f"Cannot run {clean_line(argv[0])}: {exc.strerror or exc}", severity="error", markup=False)
+            return
+        if status != 0:
+            self.notify(f"{clean_line(Path(argv[0]).name)} ended with status {status}.", severity="warning",
+                        markup=False)
 
     def _system_browser(self, url: str) -> None:
-        """In a thread: finding the system's browser probes the PATH, and some wait. What
-        happened is posted back as a notification."""
+        """In a thread: finding the system's browser probes the PATH, and some wait."""
         import webbrowser
 
         try:
             controller: webbrowser.BaseBrowser | None = webbrowser.get()
         except webbrowser.Error:
             controller = None
-        if controller is None or getattr(controller, "name", "") in CONSOLE_BROWSERS:
-            # a text-mode browser would fight the reader for the terminal
-            said, severity = "No graphical browser found; set $BROWSER.", "warning"
+        if controller is None:
+            self.app.call_from_thread(self.notify, "No browser found; set $BROWSER or browser in feeds.toml.",
+                                      severity="warning", markup=False)
+            return
+        argv = controller_command(controller, url)
+        if argv is not None and is_text_mode(argv):
+            self.app.call_from_thread(self.run_in_terminal, argv)
+        elif argv is not None:
+            self.app.call_from_thread(self.start_detached, argv, url)
         elif controller.open(url):
-            said, severity = f"Opening {url}", "information"
+            self.app.call_from_thread(self.notify, f"Opening {url}", markup=False)
         else:
-            said, severity = "The browser did not start; set $BROWSER.", "warning"
-        self.app.call_from_thread(self.notify, said, severity=severity, markup=False)
+            self.app.call_from_thread(self.notify, "The browser did not start; set $BROWSER.",
+                                      severity="warning", markup=False)
+
+
+def command_line(parts: list[str], url: str, placeholder: str) -> list[str]:
+    """The browser's argv with the link in place of `placeholder` (or last), one argument."""
+    argv = [part.replace(placeholder, url) for part in parts]
+    if not any(placeholder in part for part in parts):
+        argv.append(url)
+    return argv
+
+
+def is_text_mode(argv: list[str]) -> bool:
+    return Path(argv[0]).name in TEXT_BROWSERS
+
+
+def controller_command(controller: object, url: str) -> list[str] | None:
+    """The argv a webbrowser controller would run, so that docbao starts it itself (with
+    real descriptors, detached or in the terminal); None for a kind it cannot read."""
+    args = getattr(controller, "args", None)
+    if isinstance(args, list) and args and all(isinstance(a, str) for a in args):
+        return command_line(args, url, "%s")
+    name = getattr(controller, "name", "")
+    if name and shutil.which(name) and getattr(controller, "remote_args", None) is not None:
+        return [name, url]
+    return None
+
+
+def run_on_terminal(argv: list[str]) -> int:
+    """Run `argv` on the controlling terminal (stdin, stdout and stderr all on it), wait."""
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        tty = None
+    try:
+        if tty is not None:
+            return subprocess.call(argv, stdin=tty, stdout=tty, stderr=tty)
+        streams = [sys.__stdin__, sys.__stdout__, sys.__stderr__]
+        fds = [s.fileno() if s is not None else subprocess.DEVNULL for s in streams]
+        return subprocess.call(argv, stdin=fds[0], stdout=fds[1], stderr=fds[2])
+    finally:
+        if tty is not None:
+            os.close(tty)
