@@ -130,7 +130,7 @@ async def test_a_burst_through_the_lists_does_what_slow_keys_do(cache: UICache) 
             ends[-1] += (sorted((r.id, r.read, r.starred) for r in store.rows(store.article_ids())),)
         finally:
             store.close()
-    assert ends[0] == ends[1]
+    assert ends[0] == ends[1], f"slow: {ends[0]}\nburst: {ends[1]}"
     assert ends[0][0] == "reader"
 
 

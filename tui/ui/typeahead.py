@@ -6,25 +6,30 @@ feed posts "opened", and the screen moves the focus to the article list when it 
 that message; `f` pushes a prompt whose input is composed and focused by the new screen's
 own task. Typed slowly, each key finds the UI settled. Typed in a burst (or sent by a
 script), the second `l` still went to the feed list and `2` to a prompt not yet mounted:
-lost. So a key is held while the screen it would go to still has work queued, and handed
-on when that work is done (or after HOLD_LIMIT, so a busy screen never swallows keys).
+lost; and an article is laid out in a thread, so `f` right after `l` found no links yet.
+So a key is held while the screen it would go to still has work queued, or is filling
+what the next key acts on (VIEW_WORKERS: the article's layout, a search's results), and handed
+on when that work is done (or after HOLD_LOOKS looks, so a busy screen never swallows keys).
+Looks are counted, not seconds: while a long handler holds the event loop (the first
+article imports the renderer) nobody looks, and the key still waits for what it queued.
 """
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from typing import TYPE_CHECKING
 
 from textual import events
 from textual.message import Message
+from textual.worker import WorkerState
 
 if TYPE_CHECKING:
     from textual.message_pump import MessagePump
     from textual.screen import Screen
 
-HOLD_LIMIT = 1.0  # seconds a key waits at most for the screen to settle (a long handler counts)
 CHECK_EVERY = 0.002  # seconds between looks at a screen that is still busy
+HOLD_LOOKS = 250  # looks (at least half a second) before a key goes to a screen that stays busy
+VIEW_WORKERS = ("render", "search-")  # worker groups (or their prefixes) that fill what keys act on
 
 
 class ReleaseKey(Message):
@@ -32,10 +37,15 @@ class ReleaseKey(Message):
 
 
 def settled(screen: Screen) -> bool:
-    """The screen and everything on it have handled what they were sent, and the screen
-    is mounted (a prompt pushed a moment ago has its input focused only then)."""
+    """The screen and everything on it have handled what they were sent, the screen is
+    mounted (a prompt pushed a moment ago has its input focused only then), and nothing
+    that fills the view is still running."""
     if not screen.is_mounted or screen._callbacks:
         return False
+    for worker in screen.app.workers:
+        if (worker.node is screen and worker.group.startswith(VIEW_WORKERS)
+                and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)):
+            return False
     nodes: list[MessagePump] = [screen, *screen.walk_children(with_self=False)]
     for node in nodes:
         queue = node._message_queue
@@ -45,19 +55,17 @@ def settled(screen: Screen) -> bool:
 
 
 class TypeAhead:
-    """The held keys of one app, oldest first, and when the first of them was held."""
+    """The held keys of one app, oldest first, and how long the first has waited."""
 
     def __init__(self) -> None:
         self.held: deque[events.Key] = deque()
-        self.since = 0.0
+        self.looks = 0  # at the first held key
         self.looking = False  # a look at the held keys is on its way
 
     def hold(self, key: events.Key, screen: Screen) -> bool:
         """True when `key` must wait (keys before it wait, or the screen is busy)."""
         if not self.held and settled(screen):
             return False
-        if not self.held:
-            self.since = time.monotonic()
         self.held.append(key)
         return True
 
@@ -65,8 +73,8 @@ class TypeAhead:
         """The first held key when it may go now; None while it must wait."""
         if not self.held:
             return None
-        if not settled(screen) and time.monotonic() - self.since < HOLD_LIMIT:
+        if not settled(screen) and self.looks < HOLD_LOOKS:
+            self.looks += 1
             return None
-        key = self.held.popleft()
-        self.since = time.monotonic()
-        return key
+        self.looks = 0
+        return self.held.popleft()
