@@ -1,12 +1,12 @@
 """Keys typed the way people type them, in the installed reader: whole commands in one burst,
-no pause between the keys. Each burst must do what the same keys typed slowly do. A text-mode\nbrowser gets the terminal and gives it back; Ctrl+Z and `fg` work as in any terminal program."""
+no pause between the keys. Each burst must do what the same keys typed slowly do. A text-mode
+browser gets the terminal and gives it back; Ctrl+Z and `fg` work as in any terminal program."""
 
 from __future__ import annotations
 
 import shlex
 import stat
 from pathlib import Path
-
 
 from tests.e2e.harness import SHELL_PROMPT, Reader, pane_text, pane_title, rss, synthetic_feeds, write_config
 from tests.server import LocalServer
