@@ -20,6 +20,9 @@ PODCAST = b"""<?xml version="1.0" encoding="utf-8"?>
 <description>Show notes for two.</description>
 <enclosure url="https://cdn.pod.example/ep2.mp3" type="audio/mpeg" length="12345678"/>
 <itunes:duration>1:02:03</itunes:duration><itunes:image href="https://cdn.pod.example/ep2.jpg"/></item>
+<item><guid>ep-1</guid><title>Episode 1</title><link>https://pod.example/1</link>
+<pubDate>Fri, 22 May 2020 21:00:00 +0700</pubDate>
+<description>&lt;p&gt;Notes &lt;img src="/pics/one.png" alt=""&gt; &lt;img src="/pics/two.png"&gt;&lt;/p&gt;</description></item>
 </channel></rss>"""
 
 
@@ -38,7 +41,9 @@ def test_read_articles_json_and_backup_carry_the_media(
     capsys.readouterr()
 
     assert main(["articles", "--config", str(config), "--json"]) == 0
-    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    line, older = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert older["image"] == "https://pod.example/pics/one.png"  # the body's first picture stands in
+    assert older["enclosures"] == []
     assert line["title"] == "Episode 2: Vec<T> and <blink>"
     assert line["image"] == "https://cdn.pod.example/ep2.jpg"
     assert line["enclosures"] == [{"url": "https://cdn.pod.example/ep2.mp3", "type": "audio/mpeg",
@@ -53,7 +58,7 @@ def test_read_articles_json_and_backup_carry_the_media(
 
     backup = tmp_path / "backup.json"
     assert main(["export", "--format", "json", "--config", str(config), "-o", str(backup)]) == 0
-    (article,) = json.loads(backup.read_text(encoding="utf-8"))["feeds"][0]["articles"]
+    article, _ = json.loads(backup.read_text(encoding="utf-8"))["feeds"][0]["articles"]
     assert article["image"] == "https://cdn.pod.example/ep2.jpg"
     assert article["enclosures"][0]["duration"] == 3723
 
@@ -64,7 +69,7 @@ def test_read_articles_json_and_backup_carry_the_media(
     capsys.readouterr()
     store = Store.open(tmp_path / "b" / "cache")
     try:
-        (article_id,) = store.article_ids()
+        article_id, _ = store.article_ids()
         restored = store.article(article_id)
         assert restored is not None and restored.image == "https://cdn.pod.example/ep2.jpg"
         assert restored.enclosures[0]["duration"] == 3723
@@ -74,3 +79,23 @@ def test_read_articles_json_and_backup_carry_the_media(
     assert main(["refresh", "--config", str(target)]) == 0
     out = capsys.readouterr().out
     assert "0 new" in out and "updated" not in out.replace("0 updated", "")
+    assert main(["read", str(older["id"]), "--config", str(config), "--width", "100"]) == 0
+    assert "Image · https://pod.example/pics/one.png" in capsys.readouterr().out.split("Notes")[0]
+
+
+def test_media_lines_name_kind_duration_size_and_url() -> None:
+    from tui.content.render import lead_image, media_lines
+
+    enclosures = [
+        {"url": "https://c.example/a.mp3", "type": "audio/mpeg", "length": 999, "duration": 59},
+        {"url": "https://c.example/b.pdf", "type": "application/pdf", "length": 3 * 1024 * 1024},
+        {"url": "", "type": "audio/mpeg"},
+    ]
+    assert media_lines(enclosures, "") == [
+        "Audio · 0:59 · 999 B · https://c.example/a.mp3",
+        "Attachment (application/pdf) · 3.0 MB · https://c.example/b.pdf",
+    ]
+    body = '<p><img src="javascript:alert(1)"><img alt="x" src="https://c.example/p.png"></p>'
+    assert lead_image("", body) == "https://c.example/p.png"
+    assert lead_image("https://c.example/cover.jpg", body) == "https://c.example/cover.jpg"
+    assert media_lines([], "", body) == ["Image · https://c.example/p.png"]

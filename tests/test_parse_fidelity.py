@@ -137,12 +137,15 @@ def test_media_content_video_is_an_enclosure_with_its_duration() -> None:
     assert article.image == "https://cdn.example/p.jpg"
 
 
-def test_lead_image_falls_back_to_the_first_img_of_the_body() -> None:
+def test_the_body_image_is_not_stored_as_the_lead_image() -> None:
+    """The body's first <img> stands in for a lead image where one is shown; storing it
+    would rewrite every cached article with a picture."""
     doc = rss(
         '<item><guid>1</guid><title>T</title><link>https://example.org/a</link><description>'
-        '&lt;p&gt;Text &lt;img src="/pics/one.png"&gt; &lt;img src="/pics/two.png"&gt;&lt;/p&gt;</description></item>'
+        '&lt;p&gt;Text &lt;img src="/pics/one.png"&gt;&lt;/p&gt;</description></item>'
     )
-    assert parse_feed(doc).articles[0].image == "https://example.org/pics/one.png"
+    article = parse_feed(doc).articles[0]
+    assert article.image == "" and 'src="https://example.org/pics/one.png"' in article.content
 
 
 def test_json_feed_image_and_attachment_duration() -> None:

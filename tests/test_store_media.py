@@ -14,6 +14,7 @@ from tui.store.cache import SCHEMA_VERSION, Store
 OLD_CACHE = Path(__file__).parent / "data" / "cache-v1"
 YOUTUBE = "https://www.youtube.com/feeds/videos.xml?channel_id=UC7_gcs09iThXybpVgjHZ_7g"
 TECH = "https://tech.example/feed"
+PLAIN = "https://plain.example/rss"
 
 
 def _old_cache(tmp_path: Path) -> Path:
@@ -73,6 +74,19 @@ def test_a_refresh_mends_what_the_old_parser_stored_empty_or_wrong(tmp_path: Pat
 
         again = store.save_fetch(ids[TECH], FetchResult("ok", TECH), tech)
         assert (again.new, again.updated, again.unchanged) == (0, 0, 2)  # mended once, not at every refresh
+    finally:
+        store.close()
+
+
+def test_articles_the_old_parser_read_right_are_left_alone(tmp_path: Path) -> None:
+    """No mass rewrite after the upgrade: a body with a picture or an enclosure without a
+    duration fingerprints as before."""
+    store = Store.open(_old_cache(tmp_path))
+    try:
+        feed_id = store.feed_ids([PLAIN])[PLAIN]
+        plain = parse_feed((OLD_CACHE / "plain.rss").read_bytes(), url=PLAIN)
+        stats = store.save_fetch(feed_id, FetchResult("ok", PLAIN), plain)
+        assert (stats.new, stats.updated, stats.unchanged) == (0, 0, 2)
     finally:
         store.close()
 

@@ -350,11 +350,14 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
         limit = None if args.limit is None else args.limit + len(hidden)
         ids = [i for i in store.article_ids(feed_ids=feed_ids or [-1], unread=args.unread, starred=args.starred,
                                             limit=limit) if i not in hidden][:args.limit]
+        if args.json:
+            from tui.content.render import lead_image
         for start in range(0, len(ids), 1000):
             media = store.media(ids[start:start + 1000]) if args.json else {}
             for article in store.rows(ids[start:start + 1000]):
                 if args.json:
-                    enclosures, image = media.get(article.id, ([], ""))
+                    enclosures, image, body = media.get(article.id, ([], "", ""))
+                    image = lead_image(image, body)
                     print(json.dumps({
                         "id": article.id, "feed_url": urls[article.feed_id],
                         "feed_title": titles[article.feed_id], "title": article.title,
@@ -405,7 +408,8 @@ def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
     width = args.width or (shutil.get_terminal_size((80, 24)).columns if sys.stdout.isatty() else 80)
     rendered = render_article(title=article.title, feed=title, author=article.author,
                               published=article.published, link=article.link, html=html,
-                              media=media_lines(article.enclosures, article.image))
+                              media=media_lines(article.enclosures, article.image,
+                                                article.content or article.summary))
     print(to_plain(rendered, width))
     return 0
 

@@ -37,7 +37,7 @@ from rich.text import Span, Text
 from tui.content.sanitize import clean_line, clean_text, is_openable_url
 from tui.content.tokens import ESCAPABLE_RAW, VOID, Attrs, attribute_pairs, tokenize
 
-__all__ = ["Rendered", "media_lines", "render_article", "render_html", "rewrap", "to_plain"]
+__all__ = ["Rendered", "lead_image", "media_lines", "render_article", "render_html", "rewrap", "to_plain"]
 
 # --------------------------------------------------------------------------------------------
 # Styles. Foreground and background are set together where a background is used, so code
@@ -136,9 +136,28 @@ def render_article(
         return Rendered(_to_text(blocks, width), links, blocks)
 
 
-def media_lines(enclosures: Sequence[Mapping[str, object]], image: str) -> list[str]:
-    """The article header's lines for its media, as stored: "Audio · 1:02:03 · 12.1 MB ·
-    <url>" for each enclosure, then "Image · <url>" for the lead image."""
+_IMG_SRC = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+
+
+def lead_image(image: str, html: str) -> str:
+    """An article's lead image: the one its feed names, else the first <img> of its body
+    that docbao could open, else ""."""
+    if image:
+        return image
+    start = html.find("<img")
+    while start >= 0:
+        match = _IMG_SRC.match(html, start)
+        if match:
+            url = _html.unescape(next(g for g in match.groups() if g is not None)).strip()
+            if is_openable_url(url):
+                return url
+        start = html.find("<img", start + 4)
+    return ""
+
+
+def media_lines(enclosures: Sequence[Mapping[str, object]], image: str, html: str = "") -> list[str]:
+    """The article header's lines for its media: "Audio · 1:02:03 · 12.1 MB · <url>" for
+    each enclosure, then "Image · <url>" for the lead image (see lead_image)."""
     lines = []
     for enclosure in enclosures:
         url = clean_line(str(enclosure.get("url") or ""))
@@ -156,7 +175,7 @@ def media_lines(enclosures: Sequence[Mapping[str, object]], image: str) -> list[
         if isinstance(length, int) and length > 0:
             parts.append(_size(length))
         lines.append(" · ".join([*parts, url]))
-    image_url = clean_line(image)
+    image_url = clean_line(lead_image(image, html))
     if image_url:
         lines.append("Image · " + image_url)
     return lines

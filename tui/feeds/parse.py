@@ -31,8 +31,10 @@ title and date. The first of several entries with one guid is kept (feeds list n
 first). `content` holds the full body (content:encoded, Atom content, or the description
 when that is all there is, a Media RSS description included) and `summary` the description
 only when it differs from it. Media: enclosures (RSS, Atom, audio/video Media RSS content,
-JSON Feed attachments) with their durations, and one lead image (media:thumbnail, an image
-media:content, itunes:image, JSON Feed image/banner_image, else the body's first <img>).
+JSON Feed attachments) with their durations, and the lead image the feed names
+(media:thumbnail, an image media:content, itunes:image, JSON Feed image/banner_image); the
+body's first <img> stands in for it where it is shown (tui.content.render.lead_image), so
+that a cache does not rewrite every article with a picture to store a copy of its URL.
 Dates are epoch seconds; a date more than two days ahead, and a date on or before 1970-01-01
 (what broken generators emit for "no date"), become None: the store then dates the article
 by when it was first seen, which the same bytes never change.
@@ -436,9 +438,10 @@ def _format_of(local: str, attrs: str, head: str) -> str:
 _CLOSED_ENTRY = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
 
 
-def _count_entry_tags(document: bytes, fmt: str) -> int:
+def _count_entry_tags(document: bytes, fmt: str, names: Iterable[str] | None = None) -> int:
     """How many item/entry elements the document appears to hold. Cheap, and it may
-    overcount (<itemList>, tags quoted in CDATA): that only costs a second parse."""
+    overcount (<itemList>, tags quoted in CDATA): that only costs a second parse. `names`,
+    the element names of a well-formed document, spare a search for prefixed ones."""
     if fmt.startswith("atom"):
         tag = b"<entry"
     elif fmt:
@@ -449,6 +452,10 @@ def _count_entry_tags(document: bytes, fmt: str) -> int:
     if fmt in ("rss10", "rss090"):
         count -= document.count(b"<items")  # RDF's table of contents
     prefixed = b":" + tag[1:]
+    if names is not None:
+        suffix = prefixed.decode()
+        if not any(name.endswith(suffix) for name in names):
+            return count
     if prefixed in document:
         count += len(re.findall(rb"<[\w.-]+" + prefixed + rb"[\s>]", document))
     return count
@@ -482,21 +489,21 @@ def _parse_xml(
         bases = _xml_bases(text, url)
         text = _XML_BASE_ATTR.sub("", text)  # docbao resolves; parsers must report raw values
         document = _utf8_document(text)
-    expected = _count_entry_tags(document, fmt)
     malformed, names = _xml_check(document)
+    expected = _count_entry_tags(document, fmt, None if malformed else names)
 
     fast: _RawFeed | None = None
     unsafe = reader == "auto" and _fast_reading_unsafe(document, fmt, names)
     if reader != "feedparser" and not unsafe:
         fast = _try_fast(document, fmt)
     best = fast
-    xhtml_titles = b'type="xhtml"' in document or b"type='xhtml'" in document
     if reader != "fastfeedparser" and (
         unsafe
         or fast is None
         or malformed
         or len(fast.entries) < expected
-        or any(not (e.id or e.link) or (xhtml_titles and not e.title) for e in fast.entries)
+        or any(not (e.id or e.link) for e in fast.entries)
+        or (any(not e.title for e in fast.entries) and _has_xhtml_type(document))
     ):
         try:
             slow = _read_feedparser(document)
@@ -523,7 +530,9 @@ def _parse_xml(
     head = _channel_head(text, fmt, bases.feed if bases else url)
     if best is fast:
         best.title_is_html = head.title_is_html
-    if b'rel="enclosure"' in document or b"rel='enclosure'" in document:
+    if any(length in (None, "") for e in best.entries for _url, _kind, length, _ in e.enclosures) and (
+        b'rel="enclosure"' in document or b"rel='enclosure'" in document
+    ):
         _fill_enclosure_lengths(best, text)
     feed = _finish(best, url, fmt, warnings, bases, head)
     if malformed and not feed.articles:
@@ -572,10 +581,9 @@ def _fast_reading_unsafe(document: bytes, fmt: str, names: Iterable[str]) -> boo
             return True
         elif rdf and local == "encoded":
             return True  # fastfeedparser reads no content:encoded in RSS 1.0
-    if b"base64" in document:
-        return True
-    if fmt.startswith("atom"):
-        return bool(_ATOM_CONTENT_TYPE.search(document)) or len(_entry_title_kinds(document)) > 1
+    if fmt.startswith("atom"):  # base64 (Atom 0.3's mode, Atom 1.0's media types) is Atom's
+        return (b"base64" in document or bool(_ATOM_CONTENT_TYPE.search(document))
+                or len(_entry_title_kinds(document)) > 1)
     return False
 
 
@@ -602,6 +610,10 @@ def _try_fast(document: bytes, fmt: str) -> _RawFeed | None:
             entry.title_is_html = is_html
             entry.summary_is_text = False  # Atom says what a summary is; the type is the rule
     return fast
+
+
+def _has_xhtml_type(document: bytes) -> bool:
+    return b'type="xhtml"' in document or b"type='xhtml'" in document
 
 
 def _fill_enclosure_lengths(feed: _RawFeed, text: str) -> None:
@@ -1188,8 +1200,17 @@ def _text_to_html(value: str) -> str:
     return "<p>" + html.escape(value).replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
 
 
-# The sanitizer writes attributes double-quoted.
-_FIRST_IMG = re.compile(r'<img\b[^>]*?\ssrc="([^"]+)"')
+# The HTML elements feedparser's sanitizer keeps, which its guesses (is a title HTML?) go
+# by; copied here so that the fast path never imports feedparser.
+_FEEDPARSER_HTML_ELEMENTS = frozenset(
+    "a abbr acronym address area article aside audio b big blockquote br button canvas caption"
+    " center cite code col colgroup command datagrid datalist dd del details dfn dialog dir div"
+    " dl dt em event-source fieldset figcaption figure font footer form h1 h2 h3 h4 h5 h6 header"
+    " hr i img input ins kbd keygen label legend li m map menu meter multicol nav nextid noscript"
+    " ol optgroup option output p pre progress q s samp section select small sound source spacer"
+    " span strike strong sub sup table tbody td textarea tfoot th thead time tr tt u ul var"
+    " video".split()
+)
 _TITLE_TAGS = re.compile(r"</?(\w+)")
 _TITLE_ENTITIES = re.compile(r"&(\w+);")
 
@@ -1208,26 +1229,12 @@ def _reads_as_text(value: str) -> bool:
     reads every RSS description as HTML, where "<T>" is an unknown tag and vanishes.)"""
     if "<" not in value:
         return False
-    from feedparser.sanitizer import _HTMLSanitizer
-
-    known = _HTMLSanitizer.acceptable_elements
     for match in _COMPLETE_TAG.finditer(value):
         end, name, rest = match.groups()
         name = name.lower()
-        if end or "=" in rest or name in known or name in _OTHER_HTML_ELEMENTS:
+        if end or "=" in rest or name in _FEEDPARSER_HTML_ELEMENTS or name in _OTHER_HTML_ELEMENTS:
             return False
     return True
-
-
-def _first_image(body: str) -> str:
-    """The URL of a sanitized body's first <img>, or ""."""
-    start = body.find("<img")
-    while start >= 0:
-        match = _FIRST_IMG.match(body, start)
-        if match:
-            return _absolute("", html.unescape(match.group(1)))
-        start = body.find("<img", start + 4)
-    return ""
 
 
 def _looks_like_html(value: str) -> bool:
@@ -1235,10 +1242,7 @@ def _looks_like_html(value: str) -> bool:
     reference, and only known HTML tags and entities."""
     if not (re.search(r"</(\w+)>", value) or re.search(r"&#?\w+;", value)):
         return False
-    from feedparser.sanitizer import _HTMLSanitizer
-
-    known = _HTMLSanitizer.acceptable_elements
-    if any(tag.lower() not in known for tag in _TITLE_TAGS.findall(value)):
+    if any(tag.lower() not in _FEEDPARSER_HTML_ELEMENTS for tag in _TITLE_TAGS.findall(value)):
         return False
     return all(name in html.entities.entitydefs for name in _TITLE_ENTITIES.findall(value))
 
@@ -1476,8 +1480,6 @@ def _finish(
                     Enclosure(resolved, clean_line(enc_type), _length(enc_length), _duration(enc_duration))
                 )
         image = _absolute(link_base, entry.image) if entry.image else ""
-        if not image:
-            image = _first_image(content) or _first_image(summary)
         articles.append(
             ParsedArticle(
                 guid=guid,

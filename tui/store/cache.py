@@ -71,7 +71,7 @@ class Article(ArticleRow):
     enclosures: list[dict[str, object]]  # url, type, length (bytes), duration (seconds)
     first_seen: int
     updated: int | None
-    image: str  # the lead image's URL, "" when the feed named none
+    image: str  # the lead image the feed named, "" when none (see render.lead_image)
 
 
 @dataclass(slots=True)
@@ -477,16 +477,17 @@ class Store:
                 found[row[0]] = ArticleRow(*row[:7], bool(row[7]), bool(row[8]))
         return [found[i] for i in ids if i in found]
 
-    def media(self, ids: Sequence[int]) -> dict[int, tuple[list[dict[str, object]], str]]:
-        """Enclosures and lead image of the given articles, by id (for listings that do
-        not read the bodies)."""
-        found: dict[int, tuple[list[dict[str, object]], str]] = {}
+    def media(self, ids: Sequence[int]) -> dict[int, tuple[list[dict[str, object]], str, str]]:
+        """Enclosures, the image the feed named and the body of the given articles, by id
+        (for listings that show media without the rest of the article)."""
+        found: dict[int, tuple[list[dict[str, object]], str, str]] = {}
         for chunk in _chunks(list(ids), 500):
             marks = ",".join("?" * len(chunk))
-            for article_id, enclosures, image in self.conn.execute(
-                f"SELECT id, enclosures, image FROM articles WHERE id IN ({marks})", chunk
+            for article_id, enclosures, image, body in self.conn.execute(
+                "SELECT id, enclosures, image, CASE WHEN content != '' THEN content ELSE summary END"
+                f" FROM articles WHERE id IN ({marks})", chunk
             ):
-                found[article_id] = (json.loads(enclosures or "[]"), image)
+                found[article_id] = (json.loads(enclosures or "[]"), image, body)
         return found
 
     def article(self, article_id: int) -> Article | None:

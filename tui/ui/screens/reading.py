@@ -119,7 +119,7 @@ class ReadingPart(ReaderBase):
                                 self.feed_names.get(article.feed_id, ""), clean_line(article.author),
                                 article.published, article.link, html,
                                 reader.scrollable_content_region.width or None,
-                                tuple(media_lines(article.enclosures, article.image)))
+                                tuple(media_lines(article.enclosures, article.image, article.content or article.summary)))
         cached = self._rendered.get(request.cache_key)
         if cached is not None:
             self._show_rendered(request, cached)
