@@ -48,4 +48,4 @@ def test_feed_labels_fall_back_and_lose_control_characters(tmp_path: Path) -> No
     broken = entries[f"feed:{cache.feed_ids[BROKEN]}"]
     assert broken.error.startswith("HTTP 500 [b]Internal[/b] Server Error")
     assert "\x1b" not in broken.error
-    assert entries[f"feed:{cache.feed_ids[NEVER]}"].label == NEVER
+    assert entries[f"feed:{cache.feed_ids[NEVER]}"].label == "127.0.0.1:9/never-fetched.xml"  # NEVER, named

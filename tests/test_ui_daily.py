@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from textual import events
 
 from tests.pilot import (
@@ -262,3 +263,158 @@ def test_a_text_mode_browser_is_recognised_and_the_link_stays_one_argument() -> 
                                                                                  "-accept_all_cookies", url]
     assert is_text_mode(["/usr/bin/lynx", url]) and is_text_mode(["w3m", url])
     assert not is_text_mode(["firefox", url])
+
+
+# ------------------------------------------------------------------ untitled articles
+async def test_untitled_articles_show_the_start_of_their_text_marked(tmp_path: Path) -> None:
+    from tests.helpers import shared_path
+    from tui.feeds.parse import parse_feed
+
+    data = shared_path("corpus", "rss2", "rsparser__scriptingNews.rss").read_bytes()
+    url = "http://127.0.0.1:9/scripting.xml"
+    parsed = parse_feed(data, url=url)
+    untitled_count = sum(1 for a in parsed.articles if not a.title.strip())
+    store = Store.open(tmp_path / "cache")
+    try:
+        feed_id = store.ensure_feeds([url])[url]
+        store.save_fetch(feed_id, FetchResult("ok", url), parsed)
+        rows = store.rows(store.article_ids(feed_ids=[feed_id]))
+    finally:
+        store.close()
+    assert untitled_count >= 30 and sum(1 for r in rows if not r.title) == untitled_count
+    first = next(i for i, r in enumerate(rows) if not r.title)
+    config = Config(path=None, feeds=[FeedConfig(url=url)])
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        _, articles, reader = panes(app)
+        shown = lines(articles)
+        assert not any("(no title" in line for line in shown)
+        assert shown[first].split("  ")[-1].lstrip().startswith("… ")
+        titled = next(i for i, r in enumerate(rows) if r.title)
+        assert not shown[titled].split("  ")[-1].lstrip().startswith("… ")
+        await pilot.press("enter", *["j"] * first, "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        header = reader.text.splitlines()[0]
+        assert header.startswith("… ") and len(header) > 20
+        body = " ".join(reader.text.split())
+        assert " ".join(header[2:].rstrip("…").split()) in body  # the start of the text, as the text says it
+
+
+# ------------------------------------------------------------------------ small things
+def test_short_list_dates_keep_the_year_of_older_articles() -> None:
+    import time
+
+    from tui.ui.widgets.article_list import format_date
+
+    now = int(time.time())
+    this_year = time.strftime("%b %d", time.localtime(now))
+    assert format_date(now, short=True) == this_year + " "
+    nov_2015 = 1_447_286_400  # 2015-11-12 UTC
+    assert format_date(nov_2015, short=True) == "2015-11"
+    assert format_date(nov_2015) == "2015-11-12"
+    assert len({len(format_date(t, short=True)) for t in (now, nov_2015, None)}) == 1
+
+
+async def test_a_feed_all_ignored_says_why_it_is_empty(cache: UICache) -> None:
+    cache.config.ignores = ['"plain news"']
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        _, articles, _ = panes(app)
+        assert articles.ids == []
+        text = " ".join(" ".join(lines(articles)).split())
+        assert "2 are hidden by the [[ignore]] rules" in text
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        assert lines(articles)[0].strip() and "hidden" not in " ".join(lines(articles))
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))  # not the one the cursor was on
+        await go_to_feed(pilot, app, "ignored")
+        assert sorted(articles.ids) == sorted(cache.articles[PLAIN])
+
+
+def many_feeds(folder: Path, count: int) -> tuple[Config, dict[str, int]]:
+    urls = [f"http://127.0.0.1:9/site/feed-{n:02d}/atom.xml" for n in range(count)]
+    store = Store.open(folder)
+    try:
+        ids = store.ensure_feeds(urls)
+        for n, url in enumerate(urls[:3]):
+            store.save_fetch(ids[url], FetchResult("ok", url), ParsedFeed(title=f"Feed {n}", articles=[
+                ParsedArticle(guid="only", title=f"The only article of {n}", link=f"https://example.com/{n}",
+                              published=1_590_000_000 + n, summary="<p>x</p>")]))
+    finally:
+        store.close()
+    return Config(path=None, feeds=[FeedConfig(url=u) for u in urls]), ids
+
+
+@pytest.mark.parametrize("size", [SIZE, (80, 24)])
+async def test_restart_scrolls_the_feed_pane_to_the_restored_feed(tmp_path: Path, size: tuple[int, int]) -> None:
+    config, ids = many_feeds(tmp_path / "cache", 60)
+    target = f"feed:{ids[config.feeds[55].url]}"
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=size) as pilot:
+        await go_to_feed(pilot, app, target)
+        await pilot.press("enter", "Q")  # left in the article list (on 80 columns the feeds are hidden)
+    again = DocbaoApp(config, tmp_path / "cache")
+    async with again.run_test(size=size) as pilot:
+        await pilot.pause()
+        feeds, articles, _ = panes(again)
+        assert again.focused is articles
+        await pilot.press("h")
+        assert again.focused is feeds
+        assert feeds.current is not None and feeds.current.key == target
+        top, height = round(feeds.scroll_y), feeds.scrollable_content_region.height
+        assert top <= feeds.cursor < top + height, (top, feeds.cursor, height)
+        # never fetched, no title in feeds.toml: named by the telling end of the URL
+        assert feeds.current.label == "127.0.0.1:9/…/feed-55/atom.xml"
+        assert any(line.strip() == "127.0.0.1:9/…/feed-55/atom.xml" for line in lines(feeds))
+
+
+async def test_next_unread_at_the_end_says_so_once(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        await pilot.press("n", "n", "n", "n", "n")
+        assert "No more unread articles." in status(app)
+        assert not [n for n in app._notifications if "unread" in n.message]
+        assert len(app.screen.query("Toast")) == 0
+
+
+async def test_several_failed_feeds_make_one_small_toast(tmp_path: Path) -> None:
+    config, ids = many_feeds(tmp_path / "cache", 5)  # 127.0.0.1:9 refuses every one
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("R")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        failures = [n for n in app._notifications if n.severity == "error"]
+        assert [n.title for n in failures] == ["Feeds not refreshed"]
+        assert failures[0].message.startswith("5 feeds failed; they are marked ! in the feed list")
+        assert "5 failed" in status(app)
+        assert "3 unread · 3 articles" in status(app)
+
+
+async def test_one_article_is_not_articles(tmp_path: Path) -> None:
+    config, _ = many_feeds(tmp_path / "cache", 1)
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "1 unread · 1 article " in status(app) + " "
+        assert "1 articles" not in status(app)
+
+
+async def test_a_search_that_cannot_be_read_keeps_what_was_typed(cache: UICache) -> None:
+    from tui.ui.screens.prompts import TextPrompt
+    from textual.widgets import Input
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *'"unclosed phrase and more', "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("slash")
+        assert isinstance(app.screen, TextPrompt)
+        assert app.screen.query_one(Input).value == '"unclosed phrase and more'

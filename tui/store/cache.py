@@ -477,6 +477,17 @@ class Store:
                 found[row[0]] = ArticleRow(*row[:7], bool(row[7]), bool(row[8]))
         return [found[i] for i in ids if i in found]
 
+    def leads(self, ids: Sequence[int], length: int = 1500) -> dict[int, str]:
+        """The start of the body (HTML, `length` characters) of the untitled articles among
+        `ids`: lists show it in place of a title."""
+        found: dict[int, str] = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            found.update(self.conn.execute(
+                "SELECT id, substr(CASE WHEN summary != '' THEN summary ELSE content END, 1, ?)"
+                f" FROM articles WHERE id IN ({marks}) AND title = ''", (length, *chunk)).fetchall())
+        return found
+
     def media(self, ids: Sequence[int]) -> dict[int, tuple[list[dict[str, object]], str, str]]:
         """Enclosures, the image the feed named and the body of the given articles, by id
         (for listings that show media without the rest of the article)."""

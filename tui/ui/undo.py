@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.store.cache import Store
+from tui.ui.widgets.text import plural
 
 UNDO_LIMIT = 200  # changes kept; the oldest are forgotten first
-
-
-def articles(count: int) -> str:
-    return f"{count} article{'s' if count != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -31,7 +28,7 @@ class ReadMarks:
 
     @property
     def description(self) -> str:
-        return f"{articles(len(self.ids))} marked {'read' if self.read else 'unread'}"
+        return f"{plural(len(self.ids), 'article')} marked {'read' if self.read else 'unread'}"
 
     def undo(self, store: Store) -> None:
         store.set_read(self.ids, not self.read)

@@ -29,7 +29,7 @@ from tui.ui.widgets.article_view import ArticleView
 from tui.ui.widgets.feed_list import FeedEntry, FeedList, build_entries
 from tui.ui.widgets.keys import bind
 from tui.ui.widgets.status_bar import StatusBar
-from tui.ui.widgets.text import plain
+from tui.ui.widgets.text import plain, plural
 
 PANES = ("feeds", "articles", "reader")
 
@@ -56,7 +56,7 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
             yield feeds
             with Vertical(id="articles-pane", classes="pane"):
                 yield Static(id="banner", markup=False)
-                yield ArticleList(self.store.rows, id="articles")
+                yield ArticleList(self.store.rows, self.store.leads, id="articles")
             yield ArticleView(id="reader", classes="pane")
         yield StatusBar(id="status")
 
@@ -164,8 +164,10 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
             self.run_search(entry)  # shown when found; the list is empty meanwhile
         articles = self.query_one(ArticleList)
         articles.feed_names = self.feed_names
-        articles.show(self._view_ids(entry, articles.ids if keep else None), show_feed=entry.kind != "feed",
-                      keep=keep, select=select)
+        ids = self._view_ids(entry, articles.ids if keep else None)
+        self._ignored_note = self._all_ignored(entry, ids)
+        articles.set_empty(self._cache_note or self._ignored_note or ArticleList.EMPTY)
+        articles.show(ids, show_feed=entry.kind != "feed", keep=keep, select=select)
         pane = self.query_one("#articles-pane")
         pane.border_title = plain(entry.label)
         order = "oldest first" if self.oldest_first else "newest first"
@@ -178,6 +180,21 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
         if articles.current_id is not None:
             self.remember({"ui.article": str(articles.current_id)})
         self._status_view()
+
+    def _all_ignored(self, entry: FeedEntry, ids: list[int]) -> str:
+        """Why a view is empty when the [[ignore]] rules hid everything in it ("" if not)."""
+        if ids or not self._ignored or entry.key == "ignored":
+            return ""
+        if entry.virtual:
+            every = self._virtual_ids.get(entry.key, [])
+        else:
+            every = self.store.article_ids(feed_ids=entry.feed_ids, unread=entry.unread_only,
+                                           starred=entry.starred_only)
+        hidden = sum(1 for i in every if i in self._ignored)
+        if not hidden:
+            return ""
+        return (f"No articles here: {hidden} {'is' if hidden == 1 else 'are'} hidden by the [[ignore]] rules "
+                "of feeds.toml (listed under Ignored in the feed list).")
 
     def _view_ids(self, entry: FeedEntry, shown: list[int] | None) -> list[int]:
         """The ids of a view in display order. When a filtered view ("Unread", "Starred") is
@@ -238,7 +255,7 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
 
     def _show_counts(self) -> None:
         unread = self.query_one(FeedList).entries[0].count
-        self.query_one(StatusBar).set(counts=f"{unread} unread · {self.total} articles")
+        self.query_one(StatusBar).set(counts=f"{unread} unread · {plural(self.total, 'article')}")
         self._status_view()
         self._show_hint()
 
@@ -253,7 +270,8 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
             hint = f"nothing fetched yet: press {self.key_name('refresh_all')} to fetch every feed"
         else:
             short = hint = ""
-        self.query_one(ArticleList).set_empty(short or ArticleList.EMPTY)
+        self._cache_note = short
+        self.query_one(ArticleList).set_empty(short or self._ignored_note or ArticleList.EMPTY)
         self.show_job("hint", "" if self.refreshing else hint)
 
     def _status_view(self) -> None:

@@ -18,13 +18,13 @@ from tui.content.sanitize import clean_line, html_to_line
 from tui.store.cache import Article, Store
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import Confirm
-from tui.ui.undo import StarMark, Unsubscribed, articles
+from tui.ui.undo import StarMark, Unsubscribed
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
 from tui.ui.widgets.feed_list import FeedEntry, FeedList
 from tui.ui.widgets.keys import bind
 from tui.ui.widgets.status_bar import StatusBar
-from tui.ui.widgets.text import plain
+from tui.ui.widgets.text import plain, plural, untitled
 
 if TYPE_CHECKING:
     from tui.content.render import Rendered
@@ -115,7 +115,8 @@ class ReadingPart(ReaderBase):
         self.reading = article.id
         self.full_article = full
         self._render_serial += 1
-        request = RenderRequest(self._render_serial, article.id, full, line, clean_line(article.title),
+        title = clean_line(article.title) or untitled(article.summary or article.content or html)
+        request = RenderRequest(self._render_serial, article.id, full, line, title,
                                 self.feed_names.get(article.feed_id, ""), clean_line(article.author),
                                 article.published, article.link, html,
                                 reader.scrollable_content_region.width or None,
@@ -247,7 +248,7 @@ class ReadingPart(ReaderBase):
                         articles.move_cursor(found)
                         self.open_article(ids[found])
                         return
-        self.notify("No more unread articles.", markup=False)
+        self.query_one(StatusBar).say("No more unread articles.")  # said again, not stacked
 
     def _find_unread(self, entry: FeedEntry, ids: list[int], start: int, forward: bool) -> int | None:
         unread = set(self.store.article_ids(feed_ids=entry.feed_ids, unread=True, starred=entry.starred_only))
@@ -302,7 +303,7 @@ class ReadingPart(ReaderBase):
             if yes and self.entry is not None and self.entry.key == entry.key:
                 self._mark_all_read(entry, unread)
 
-        self.app.push_screen(Confirm(f"Mark {count:,} {'article' if count == 1 else 'articles'} of "
+        self.app.push_screen(Confirm(f"Mark {count:,} article{'' if count == 1 else 's'} of "
                                      f"{clean_line(entry.label)} read? ({self.key_name('undo')} undoes it)"), answered)
 
     def _mark_all_read(self, entry: FeedEntry, unread: list[int] | None) -> None:
@@ -314,7 +315,7 @@ class ReadingPart(ReaderBase):
         self.undo_log.read(marked, True)
         self.query_one(ArticleList).reload_rows()
         self.update_counts()
-        self.query_one(StatusBar).say(f"Marked {articles(len(marked))} read ({self.key_name('undo')} undoes it).")
+        self.query_one(StatusBar).say(f"Marked {plural(len(marked), 'article')} read ({self.key_name('undo')} undoes it).")
 
     def action_undo(self) -> None:
         """`u`: undo the last mark, mark all read, star or unsubscribe, one per press."""

@@ -130,12 +130,12 @@ class RefreshPart(ReaderBase):
         failed = report.failed
         summary = f"{report.new} new" + (f", {len(failed)} failed" if failed else "")
         self.show_job("refresh", f"refreshed {time.strftime('%H:%M')}: {summary}")
-        for outcome in failed[:3]:
-            self.notify(f"{clean_line(outcome.title)}: {clean_line(outcome.error)}", title="Feed not refreshed",
+        if len(failed) == 1:
+            self.notify(f"{clean_line(failed[0].title)}: {clean_line(failed[0].error)}", title="Feed not refreshed",
                         severity="error", markup=False)
-        if len(failed) > 3:
-            self.notify(f"{len(failed) - 3} more feeds were not refreshed; they are marked ! in the feed list.",
-                        severity="error", markup=False)
+        elif failed:  # one small toast, not one per feed over the article list
+            self.notify(f"{len(failed)} feeds failed; they are marked ! in the feed list, with their error "
+                        "above their articles.", title="Feeds not refreshed", severity="error", markup=False)
 
     def _merge_soon(self) -> None:
         self._merge_due = True

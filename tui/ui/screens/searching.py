@@ -64,13 +64,15 @@ class SearchPart(ReaderBase):
         self._before_search: FeedEntry | None = None  # the view a typed search replaced
         self._bad_searches: set[str] = set()  # saved searches whose query cannot be read, already said
         self._pending_select: int | None = None  # the article to select when a saved search has run
+        self._failed_query = ""  # a typed search that could not be read
 
     def action_search(self) -> None:
         """`/`: ask for a query; the results replace the article list until Esc."""
-        current = self.entry.query if self.entry is not None and self.entry.key == "search" else ""
+        current = self.entry.query if self.entry is not None and self.entry.key == "search" else self._failed_query
 
         def typed(query: str | None) -> None:
             if query:
+                self._failed_query = ""
                 entry = FeedEntry("search", "search", f"Search: {clean_line(query)}", None, query=query)
                 self.run_search(entry)
 
@@ -133,6 +135,8 @@ class SearchPart(ReaderBase):
         for problem in message.problems:
             self.notify(f"Search: {problem}", title="Search", severity="warning", markup=False)
         if ids is None:
+            if entry.key == "search":
+                self._failed_query = entry.query  # the next `/` offers it again, to be mended
             return
         self._virtual_ids[entry.key] = ids
         if entry.key == "search":

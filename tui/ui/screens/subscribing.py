@@ -159,7 +159,7 @@ class SubscribePart(ReaderBase):
         self.state.flush()
         self.store, self.cache_dir = store, folder
         self.state.store = store
-        self.query_one(ArticleList).use_source(store.rows)
+        self.query_one(ArticleList).use_source(store.rows, store.leads)
         adopt = getattr(self.app, "adopt_store", None)
         if adopt is not None:
             adopt(store, folder)

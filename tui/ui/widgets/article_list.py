@@ -16,6 +16,7 @@ from textual.message import Message
 
 from tui.content.sanitize import clean_line
 from tui.store.cache import ArticleRow
+from tui.ui.widgets.text import untitled
 from tui.ui.widgets.virtual_list import VirtualList, fit
 
 WINDOW_LIMIT = 4000  # rows kept before the window is dropped and fetched again
@@ -23,11 +24,15 @@ WINDOW_LIMIT = 4000  # rows kept before the window is dropped and fetched again
 
 def format_date(epoch: int | None, *, short: bool = False) -> str:
     """A list date in local time, fixed width so the columns line up: "2020-05-23", or
-    "May 23" where room is short."""
-    width = 6 if short else 10
+    where room is short "May 23" this year and "2015-11" for an older article (never a
+    date that reads as this year's when it is not)."""
+    width = 7 if short else 10
     if not epoch:
         return " " * width
-    return time.strftime("%b %d" if short else "%Y-%m-%d", time.localtime(epoch))
+    when = time.localtime(epoch)
+    if not short:
+        return time.strftime("%Y-%m-%d", when)
+    return time.strftime("%b %d" if when.tm_year == time.localtime().tm_year else "%Y-%m", when).ljust(width)
 
 
 SHORT_DATES_BELOW = 70  # cells of list width under which dates lose their year
@@ -43,11 +48,12 @@ class ArticleList(VirtualList):
     ArticleList > .article-list--star { color: $text-warning; }
     ArticleList > .article-list--date { color: $text-muted; }
     ArticleList > .article-list--feed { color: $text-secondary; }
+    ArticleList > .article-list--untitled { text-style: italic; color: $text-muted; }
     """
     EMPTY = "No articles here."
     COMPONENT_CLASSES = VirtualList.COMPONENT_CLASSES | {
         "article-list--unread", "article-list--read", "article-list--marker", "article-list--star",
-        "article-list--date", "article-list--feed",
+        "article-list--date", "article-list--feed", "article-list--untitled",
     }
 
     @dataclass
@@ -58,17 +64,22 @@ class ArticleList(VirtualList):
     class Opened(Message):
         article_id: int
 
-    def __init__(self, rows: Callable[[Sequence[int]], list[ArticleRow]], *, id: str | None = None) -> None:
+    def __init__(self, rows: Callable[[Sequence[int]], list[ArticleRow]],
+                 leads: Callable[[Sequence[int]], dict[int, str]], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._fetch_rows = rows
+        self._fetch_leads = leads
+        self._untitled: set[int] = set()  # rows whose title is the start of their text
         self.ids: list[int] = []
         self.feed_names: dict[int, str] = {}
         self.show_feed = False
         self._window: dict[int, ArticleRow] = {}
 
-    def use_source(self, rows: Callable[[Sequence[int]], list[ArticleRow]]) -> None:
+    def use_source(self, rows: Callable[[Sequence[int]], list[ArticleRow]],
+                   leads: Callable[[Sequence[int]], dict[int, str]]) -> None:
         """Read rows from another cache from now on (the screen moved to a new one)."""
         self._fetch_rows = rows
+        self._fetch_leads = leads
         self._window.clear()
 
     @property
@@ -94,8 +105,15 @@ class ArticleList(VirtualList):
         height = max(self.scrollable_content_region.height, 20)
         start = max(0, min(index, round(self.scroll_y)) - height)
         wanted = [i for i in self.ids[start:start + 3 * height + (index - start)] if i not in self._window]
-        for row in self._fetch_rows(wanted):
-            row.title = clean_line(row.title) or "(no title)"
+        rows = self._fetch_rows(wanted)
+        missing = [row.id for row in rows if not clean_line(row.title)]
+        leads = self._fetch_leads(missing) if missing else {}
+        for row in rows:
+            title = clean_line(row.title)
+            if not title:
+                title = untitled(leads.get(row.id)) or "(no title, no text)"
+                self._untitled.add(row.id)
+            row.title = title
             self._window[row.id] = row
 
     def show(self, ids: list[int], *, show_feed: bool, keep: bool = False, select: int | None = None) -> None:
@@ -171,6 +189,8 @@ class ArticleList(VirtualList):
             name = self.feed_names.get(row.feed_id, "")
             segments.append(Segment(fit(name, feed_width) + "  ", base + self.part("article-list--feed", selected)))
             room -= feed_width + 2
+        if row.id in self._untitled:
+            text_style = text_style + self.part("article-list--untitled", selected)
         segments.append(Segment(fit(row.title, room), text_style))
         return segments
 

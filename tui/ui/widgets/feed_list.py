@@ -19,6 +19,8 @@ from tui.ui.widgets.keys import bind
 from tui.ui.widgets.virtual_list import VirtualList, fit
 
 FAILED = ("error", "gone")
+# last path parts that name no feed in particular ("…/atom.xml"): the part before them is shown too
+GENERIC_FEED_NAMES = frozenset({"atom", "rss", "rss2", "feed", "feeds", "index", "default", "all", "posts", "news"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +46,29 @@ class FeedEntry:
 
 
 def feed_label(title: str, row: FeedRow | None, url: str) -> str:
-    """The config title, else the feed's own title, else its URL, as one plain line."""
-    return clean_line(title) or clean_line(row.title if row else "") or clean_line(url)
+    """The config title, else the feed's own title, else the telling part of its URL, as
+    one plain line."""
+    return clean_line(title) or clean_line(row.title if row else "") or short_url(url)
+
+
+def short_url(url: str) -> str:
+    """A feed's URL as a name: the host and the last part of the path ("example.com/…/ruby.xml",
+    "example.com/…/ruby/atom.xml"), so that feeds of one site differ where their URLs do, not
+    after a cut shared prefix."""
+    from urllib.parse import urlsplit
+
+    text = clean_line(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    if not parts.netloc:  # a local file: its name
+        return text.rstrip("/").rsplit("/", 1)[-1] or text
+    host = parts.netloc.rsplit("@", 1)[-1].removeprefix("www.")
+    segments = [s for s in parts.path.split("/") if s]
+    keep = 2 if len(segments) > 1 and segments[-1].split(".")[0].lower() in GENERIC_FEED_NAMES else 1
+    tail = ("/…/" if len(segments) > keep else "/") + "/".join(segments[-keep:]) if segments else ""
+    return host + tail + (f"?{parts.query}" if parts.query else "")
 
 
 def saved_search_views(searches: Sequence[SavedSearch]) -> list[tuple[str, str]]:

@@ -7,6 +7,8 @@ lines there are and how to draw line `i`, and only the lines on screen are ever 
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
@@ -134,8 +136,11 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         width = self.scrollable_content_region.width
         base = self.rich_style
         if index >= self.line_count:
-            if index == 0 and self.empty:
-                return Strip([Segment(fit(" " + self.empty, width), base + self.part("virtual-list--empty", False))])
+            if self.line_count == 0 and self.empty:  # the empty text, wrapped to the width
+                wrapped = textwrap.wrap(self.empty, max(10, width - 2))
+                if index < len(wrapped):
+                    return Strip([Segment(fit(" " + wrapped[index], width),
+                                          base + self.part("virtual-list--empty", False))])
             return Strip.blank(width, base)
         selected = index == self.cursor
         if selected:
