@@ -21,7 +21,7 @@ def test_feeds_pane_order_folders_then_untagged(tmp_path: Path) -> None:
         ("folder", "Tin tức", "Tin tức"), ("feed", "Báo Thái Nguyên", "Tin tức"),
         ("folder", "Tech", "Tech"), ("feed", "Tech Weekly", "Tech"),
         ("feed", entries[9].label, "Tech"),
-        ("feed", "Plain Feed", ""), ("feed", "Broken Feed", ""), ("feed", NEVER, ""),
+        ("feed", "Plain Feed", ""), ("feed", "Broken Feed", ""), ("feed", "127.0.0.1:9/never-fetched.xml", ""),
     ]
 
 

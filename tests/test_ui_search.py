@@ -40,7 +40,7 @@ async def test_search_without_diacritics_finds_the_vietnamese_article(cache: UIC
         await search_for(pilot, app, "lanh dao")
         assert articles.ids == [cache.articles[VN][0]]
         assert app.focused is articles
-        assert "Lãnh đạo Trung ư" in lines(articles)[0]
+        assert "Lãnh đạo Trung" in lines(articles)[0]
         assert "Báo Thái" in lines(articles)[0]  # results name their feed
         assert str(app.screen.query_one("#articles-pane").border_title) == "Search: lanh dao"
         assert "1 in view" in status(app)
@@ -192,7 +192,7 @@ async def test_the_killfile_hides_articles_everywhere_and_lists_them_under_ignor
         assert articles.ids == []  # the starred article is ignored too
         await go_to_feed(pilot, app, "ignored")
         assert articles.ids == [cache.articles[TECH][1], cache.articles[plain_url][1]]  # newest first
-        assert "Terminal UIs are" in lines(articles)[0]
+        assert "Terminal UIs a" in lines(articles)[0]
         await search_for(pilot, app, "terminal")
         assert articles.ids == []  # a search does not bring them back
 
