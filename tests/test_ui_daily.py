@@ -21,6 +21,7 @@ from tests.pilot import (
     build_ui_cache,
     feed_key,
     go_to_feed,
+    laid_out,
     lines,
     panes,
     read_state,
@@ -418,3 +419,30 @@ async def test_a_search_that_cannot_be_read_keeps_what_was_typed(cache: UICache)
         await pilot.press("slash")
         assert isinstance(app.screen, TextPrompt)
         assert app.screen.query_one(Input).value == '"unclosed phrase and more'
+
+
+async def test_code_lines_are_cut_with_a_mark_never_broken_inside_a_word(tmp_path: Path) -> None:
+    url = "http://127.0.0.1:9/code.xml"
+    code = ("def a_function_with_a_rather_long_name(first_argument, second_argument, third_argument):\n"
+            "    return first_argument")
+    store = Store.open(tmp_path / "cache")
+    try:
+        feed_id = store.ensure_feeds([url])[url]
+        store.save_fetch(feed_id, FetchResult("ok", url), ParsedFeed(title="Code", articles=[
+            ParsedArticle(guid="c", title="Some code", link="https://example.com/c", published=1_590_000_000,
+                          summary=f"<p>Before.</p><pre>{code}</pre><p>After the code.</p>")]))
+    finally:
+        store.close()
+    app = DocbaoApp(Config(path=None, feeds=[FeedConfig(url=url)]), tmp_path / "cache")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        await pilot.press("enter", "enter")
+        await laid_out(pilot)
+        _, _, reader = panes(app)
+        shown = [line.rstrip() for line in reader.text.splitlines()]
+        cut = [line for line in shown if "a_function_with" in line]
+        assert len(cut) == 1 and cut[0].endswith("→")
+        assert not any(line.lstrip().startswith(("argument", "second_argument", "third_argument", "_argument"))
+                       for line in shown)
+        assert "    return first_argument" in shown
+        assert "After the code." in " ".join(shown)

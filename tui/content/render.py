@@ -56,6 +56,7 @@ STRIKE = Style(strike=True)
 MARK = Style(reverse=True)
 CODE = Style(color="grey93", bgcolor="grey23")
 CODE_BLOCK = Style(color="grey93", bgcolor="grey15")
+CUT_MARK = "→"  # ends a code line cut at the right edge of the reader (code is never folded mid-word)
 LINK = Style(underline=True)
 FOOTNOTE = Style(dim=True)
 IMAGE = Style(italic=True, dim=True)
@@ -1075,6 +1076,24 @@ def _fold(text: str, start: int, width: int) -> list[tuple[int, int]]:
     return pieces
 
 
+def _cut_ranges(plain: str, first_width: int, rest_width: int) -> tuple[list[tuple[int, int]], set[int]]:
+    """Line ranges of verbatim text on screen: one per hard line, a line too wide cut (never
+    folded inside a word) to leave room for CUT_MARK; the second value is the cut lines."""
+    ranges: list[tuple[int, int]] = []
+    cut: set[int] = set()
+    offset = 0
+    for hard in plain.split("\n"):
+        width = max(2, first_width if not ranges else rest_width)
+        end = offset + len(hard)
+        if cell_len(hard) <= width:
+            ranges.append((offset, end))
+        else:
+            cut.add(len(ranges))
+            ranges.append(_fold(hard, offset, width - cell_len(CUT_MARK))[0])
+        offset = end + 1
+    return ranges, cut
+
+
 def _wrap_ranges(plain: str, first_width: int | None, rest_width: int | None, verbatim: bool) -> list[tuple[int, int]]:
     """Line ranges of `plain`: hard breaks kept, long lines wrapped at spaces (or folded)."""
     ranges: list[tuple[int, int]] = []
@@ -1214,8 +1233,14 @@ def _layout(blocks: list[_Block], width: int | None, *, plain: bool) -> list[Lin
             body = [[("─" * size, RULE)]]
         else:
             verbatim = block.kind == _PRE
-            ranges = _wrap_ranges(block.plain, first_width, rest_width, verbatim)
+            cut: set[int] = set()
+            if verbatim and not plain and first_width is not None and rest_width is not None:
+                ranges, cut = _cut_ranges(block.plain, first_width, rest_width)  # code keeps its words
+            else:
+                ranges = _wrap_ranges(block.plain, first_width, rest_width, verbatim)
             body = _range_segments(block.plain, block.spans, ranges)
+            for index in cut:
+                body[index] = [*body[index], (CUT_MARK, None)]
             if verbatim:
                 body = _style_verbatim(body, rest_width, plain=plain)
         for index, line in enumerate(body):
