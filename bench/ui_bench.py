@@ -190,6 +190,18 @@ class Pane:
         self.wait_for(pattern, timeout)
         return time.perf_counter() - started
 
+    def press_until_new(self, key: str, pattern: re.Pattern[str], timeout: float = 10) -> float:
+        """Seconds from sending `key` until a match of `pattern` not on the screen before shows."""
+        before = set(pattern.findall(self.screen()))
+        started = time.perf_counter()
+        subprocess.run(["tmux", "send-keys", "-t", self.session, key], check=True)
+        deadline = started + timeout
+        while time.perf_counter() < deadline:
+            if set(pattern.findall(self.screen())) - before:
+                return time.perf_counter() - started
+            time.sleep(0.005)
+        raise TimeoutError(key)
+
     def send(self, key: str) -> None:
         """A key whose effect does not show as text (focus moves): no timing."""
         subprocess.run(["tmux", "send-keys", "-t", self.session, key], check=True)
@@ -208,8 +220,9 @@ class Pane:
 
 
 def interactive(cache: Path, feeds: int) -> dict[str, float]:
-    """Keys sent to the real docbao in tmux; each figure is key -> screen changed (about
-    5 ms of polling resolution and tmux's own delay included)."""
+    """Keys sent to the real docbao in tmux; each figure is key -> screen changed (for an
+    article: -> its header on screen), about 5 ms of polling resolution and tmux's own delay
+    included."""
     docbao = shutil.which("docbao", path=str(Path(sys.executable).parent))
     if docbao is None or shutil.which("tmux") is None:
         return {}
@@ -233,9 +246,10 @@ def interactive(cache: Path, feeds: int) -> dict[str, float]:
         steps = [pane.press("k") for _ in range(20)]
         figures["cursor up in All (median of 20)"] = sorted(steps)[len(steps) // 2]
         opens = []
+        link = re.compile(r"http://127\.0\.0\.1:9/\d+/\d+\.html")  # the header of the article opened
         for _ in range(10):
             pane.press("k")
-            opens.append(pane.press("Enter"))
+            opens.append(pane.press_until_new("Enter", link))
             pane.send("h")
         figures["open an article (median of 10)"] = sorted(opens)[len(opens) // 2]
         figures["open an article (max of 10)"] = max(opens)

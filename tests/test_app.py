@@ -480,7 +480,8 @@ async def test_never_fetched_feed_and_empty_views(cache: UICache) -> None:
         assert reader.article_id is None and "Open an article to read it here." in screen_lines(app)[1]
         assert lines(feeds) == counts  # nothing was marked read or starred
         assert "9 unread · 11 articles" in status(app)
-        assert "No more unread articles." in status(app)
+        assert "No more unread articles." in status(app)  # a note in the status line
+        assert [n.message for n in app._notifications] == ["Select an article first."] * 2
 
 
 async def test_refresh_while_reading_merges_without_moving_the_selection(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]

@@ -42,3 +42,19 @@ def test_the_keys_block_of_feeds_toml_is_every_action_and_loads_clean(tmp_path: 
     applied, warnings = check_keymap(config.keys)
     assert warnings == []
     assert applied == {spec.id: spec.keys for spec in KEYS}
+
+
+def test_the_settings_block_of_feeds_toml_names_every_setting_with_its_default(tmp_path: Path) -> None:
+    from dataclasses import fields
+
+    from tui.config import Settings
+
+    text = (ROOT / "feeds.toml").read_text(encoding="utf-8")
+    block = text[text.index("\n[settings]\n"):].split("\n\n", 1)[0]
+    keys = re.findall(r"^#? ?([a-z_]+) += ", block, re.M)
+    assert sorted(keys) == sorted(f.name for f in fields(Settings))
+    path = tmp_path / "feeds.toml"
+    path.write_text(block, encoding="utf-8")
+    config = load_config(path)
+    assert config.warnings == []
+    assert config.settings == Settings()  # the values written are the defaults

@@ -29,16 +29,25 @@ class LinksPart(ReaderBase):
         bind("copy_link", "copy_link"),
     ]
 
-    def _article_link(self) -> str:
+    def _article_link(self) -> str | None:
+        """The link of the article a key acts on; None (said) when there is no article."""
         article_id = self.current_article()
         rows = self.store.rows([article_id]) if article_id is not None else []
-        return rows[0].link if rows else ""
+        if not rows:
+            self.notify("Select an article first.", severity="warning", markup=False)
+            return None
+        return rows[0].link
 
     def action_open_browser(self) -> None:
-        self.open_url(self._article_link())
+        link = self._article_link()
+        if link is not None:
+            self.open_url(link)
 
     def action_copy_link(self) -> None:
-        link = clean_line(self._article_link())
+        link = self._article_link()
+        if link is None:
+            return
+        link = clean_line(link)
         if not link:
             self.notify("This article has no link.", severity="warning", markup=False)
             return
