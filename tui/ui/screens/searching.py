@@ -60,7 +60,7 @@ class SearchPart(ReaderBase):
 
     def __init__(self, store: Store, config: Config, cache_dir: Path) -> None:
         super().__init__(store, config, cache_dir)
-        self._ignores_failed = False
+        self._bad_ignores: set[str] = set()  # [[ignore]] queries that cannot be read, already said
         self._before_search: FeedEntry | None = None  # the view a typed search replaced
         self._bad_searches: set[str] = set()  # saved searches whose query cannot be read, already said
         self._pending_select: int | None = None  # the article to select when a saved search has run
@@ -196,7 +196,8 @@ class SearchPart(ReaderBase):
     # ------------------------------------------------------------------- killfile
     def find_ignored(self) -> None:
         """The killfile: articles matched by the [[ignore]] queries, found in a thread after
-        the first frame and after each refresh, then hidden from every list."""
+        the first frame and after each refresh, then hidden from every list. A query that
+        cannot be read is named once and hides nothing; the others still apply."""
         if not self.config.ignores:
             if self._ignored:
                 self._apply_ignored([])
@@ -205,21 +206,19 @@ class SearchPart(ReaderBase):
 
         ignores = list(self.config.ignores)
 
-        def run(store: Store, tags: dict[str, list[int]]) -> tuple[list[int] | None, list[str]]:
-            try:
-                found = search.ignored_ids(store.conn, ignores, tags=tags)
-            except search.QueryError as exc:  # names the bad [[ignore]] line; nothing is hidden then
-                return None, [str(exc)]
-            return ([i for i in store.article_ids() if i in found] if found else []), []  # in list order
+        def run(store: Store, tags: dict[str, list[int]]) -> tuple[list[int], list[str]]:
+            problems: list[str] = []  # an unreadable rule hides nothing; the others still apply
+            found = search.ignored_ids(store.conn, ignores, tags=tags, problems=problems)
+            return ([i for i in store.article_ids() if i in found] if found else []), problems  # in list order
 
         self._start(Query("ignored", self.cache_dir, self.config, run), "ignored")
 
     def _ignored_done(self, message: SearchPart.Found) -> None:
-        if message.problems and not self._ignores_failed:
-            self._ignores_failed = True
-            self.notify(f"Ignore list not applied: {message.problems[0]}", severity="warning", markup=False)
-        if message.result is not None:
-            self._apply_ignored(message.result)
+        for problem in message.problems:
+            if problem not in self._bad_ignores:  # said once, not after every refresh
+                self._bad_ignores.add(problem)
+                self.notify(f"Ignore list: {problem}", severity="warning", markup=False)
+        self._apply_ignored(message.result)
 
     def _apply_ignored(self, ordered: list[int]) -> None:
         found = set(ordered)
