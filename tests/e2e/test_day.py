@@ -18,6 +18,7 @@ from tests.e2e.harness import (
     Installed,
     Reader,
     number,
+    panes,
     pane_text,
     pane_title,
     rss,
@@ -165,6 +166,9 @@ def test_the_server_goes_away_mid_refresh(reader: Reader, slow_site: CorpusSite,
     assert as_int(done["new"]) == 0
     assert as_int(done["failed"]) == len(slow_site.feeds)
     assert "Feeds not refreshed" in reader.text()  # one toast for them all
+    screen = reader.screen()  # every feed in view is marked as failed
+    feed_rows = [row[1:panes(screen)[0][1]] for row in screen[1:-2] if row[1:4] == "   "]
+    assert feed_rows and all(row.lstrip().startswith("!") for row in feed_rows), "\n".join(feed_rows)
     assert re.search(rf"{number(expected['articles'])} unread · {number(expected['articles'])} articles",
                      reader.status())
 
