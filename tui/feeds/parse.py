@@ -22,8 +22,8 @@ The pipeline, and why each step exists:
    go through one normaliser, so an entry's identity (guid, link) does not depend on the
    parser: a feed that is malformed on one refresh and fine on the next keeps its articles.
 4. Every text field is cleaned with tui.content.sanitize: titles as one plain line (a plain
-   text title keeps a literal "<T>" or "&"; an HTML title goes through an HTML parser, its
-   scripts and styles dropped whole), HTML bodies through the allowlist sanitizer, once,
+   text title keeps a literal "<T>" or "&"; an HTML title goes through an HTML parser,
+   html5ever, its scripts and styles dropped whole), HTML bodies through the allowlist sanitizer, once,
    after relative URLs were made absolute.
 
 Entries: guid is the entry's id, else its link as written in the document, else a SHA-1 of
@@ -56,7 +56,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from html.entities import html5 as _HTML5_ENTITIES
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin
 
@@ -1247,33 +1246,33 @@ def _looks_like_html(value: str) -> bool:
     return all(name in html.entities.entitydefs for name in _TITLE_ENTITIES.findall(value))
 
 
-class _TextOfHtml(HTMLParser):
-    """The text of an HTML title: tags gone, references decoded, scripts and styles
-    dropped with their content."""
+# A title is one line: longer markup is cut before it is parsed (html5ever's work grows with
+# the nesting depth, and 100,000 nested <div>s would take it seconds).
+_MAX_TITLE_MARKUP = 4096
+# Elements whose edges separate words: kept through the parse, each then becomes a space.
+_TITLE_BREAKS = frozenset(
+    "br p div li tr td th dt dd blockquote h1 h2 h3 h4 h5 h6".split()
+)
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-        self.closing = False
 
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in ("script", "style"):
-            self.hidden += 1
-        elif tag in ("br", "p", "div", "li"):
-            self.parts.append(" ")
+def _html_title_text(value: str) -> str:
+    """The text of an HTML title, read by an HTML parser (html5ever, through nh3): tags
+    gone, references decoded, scripts and styles dropped with their content, comments
+    dropped (an unclosed one hides the rest, as in a browser)."""
+    import nh3
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self.hidden:
-            self.hidden -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden and not (self.closing and data.startswith("<!")):
-            self.parts.append(data)
-
-    def close(self) -> None:
-        self.closing = True  # an unclosed comment hides the rest, as in a browser
-        super().close()
+    markup = nh3.clean(
+        drop_control_refs(value[:_MAX_TITLE_MARKUP]),  # "&#155;" is no "›" but a control
+        tags=set(_TITLE_BREAKS),
+        attributes={},
+        clean_content_tags={"script", "style"},
+        strip_comments=True,
+        link_rel=None,
+    )
+    if "<" in markup:  # the parser's own output: "<" opens one of the kept tags, bare
+        for tag in _TITLE_BREAKS:
+            markup = markup.replace(f"<{tag}>", " ").replace(f"</{tag}>", " ")
+    return html.unescape(markup)
 
 
 def _title_line(value: str, is_html: bool | None) -> str:
@@ -1286,10 +1285,7 @@ def _title_line(value: str, is_html: bool | None) -> str:
         is_html = ("<" in value or "&" in value) and _looks_like_html(value)
     if not is_html or ("<" not in value and "&" not in value):
         return clean_line(value)
-    parser = _TextOfHtml()
-    parser.feed(drop_control_refs(value))  # "&#155;" is no "›" but a control character
-    parser.close()
-    return clean_line("".join(parser.parts))
+    return clean_line(_html_title_text(value))
 
 
 def _duration(value: Any) -> int | None:
