@@ -51,7 +51,8 @@ class DocbaoApp(App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         """Keys typed ahead wait until what the previous key did has landed (see typeahead)."""
-        if isinstance(event, events.Key) and not event.is_forwarded and self._typeahead.hold(event, self.screen):
+        if (isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack
+                and self._typeahead.hold(event, self.screen)):
             self._look_at_held_keys()
             return
         await super().on_event(event)
@@ -63,6 +64,8 @@ class DocbaoApp(App[int]):
 
     async def on_release_key(self, message: ReleaseKey) -> None:
         self._typeahead.looking = False
+        if not self.screen_stack:  # closing
+            return
         key = self._typeahead.next_key(self.screen)
         if key is not None:
             await super().on_event(key)
