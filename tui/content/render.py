@@ -1089,7 +1089,13 @@ def _cut_ranges(plain: str, first_width: int, rest_width: int) -> tuple[list[tup
             ranges.append((offset, end))
         else:
             cut.add(len(ranges))
-            ranges.append(_fold(hard, offset, width - cell_len(CUT_MARK))[0])
+            room, pos = width - cell_len(CUT_MARK), offset
+            for grapheme in _graphemes(hard):
+                room -= cell_len(grapheme)
+                if room < 0:
+                    break
+                pos += len(grapheme)
+            ranges.append((offset, pos))
         offset = end + 1
     return ranges, cut
 
