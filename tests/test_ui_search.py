@@ -129,6 +129,7 @@ async def test_saved_searches_are_views_with_unread_counts(cache: UICache) -> No
         await laid_out(pilot)
         assert reader.article_id == cache.articles[VN][0]
         await app.workers.wait_for_complete()
+        await pilot.press("escape")
         await pilot.pause()
         assert lines(feeds)[3].split() == ["Thái", "Nguyên", "2"]  # counted again after the read
         assert articles.ids == cache.articles[VN]  # what was read stays in the list

@@ -66,6 +66,7 @@ class Settings:
     full_text: bool = False  # prefetch the full article of new items for every feed
     full_text_concurrency: int = 8
     oldest_first: bool = False
+    reading_width: int = 100  # columns of article text at most, centred in a wider reader; 0: the reader's width
     browser: list[str] = field(default_factory=list)  # argv, "%u" the link; run in the terminal
 
 
@@ -143,8 +144,10 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "full_text": (bool,),
     "full_text_concurrency": (int,),
     "oldest_first": (bool,),
+    "reading_width": (int,),
     "browser": (list,),
 }
+MIN_READING_WIDTH = 30  # columns: a narrower measure is no longer comfortable, and likely a typo
 _POSITIVE = {"concurrency", "timeout", "max_feed_mb", "full_text_concurrency"}
 _FEED_KEYS = {"url", "title", "tags", "full_text", "timeout"}
 _TOP_KEYS = {"settings", "feed", "search", "ignore", "keys"}
@@ -235,6 +238,8 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
             error(line, f"[settings] key '{key}' must be {_type_name(types)}, not {_type_name((type(value),))}")
         elif key == "browser" and not (value and all(isinstance(part, str) and part.strip() for part in value)):
             error(line, "[settings] key 'browser' must be a command as a list of strings, e.g. [\"w3m\", \"%u\"]")
+        elif key == "reading_width" and 0 < value < MIN_READING_WIDTH:
+            error(line, f"[settings] key 'reading_width' must be 0 (the reader's width) or at least {MIN_READING_WIDTH} columns")
         elif key in _POSITIVE and value <= 0 or isinstance(value, int) and not isinstance(value, bool) and value < 0:
             error(line, f"[settings] key '{key}' must be positive")
         else:

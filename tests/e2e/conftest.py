@@ -37,8 +37,9 @@ a person would see, character for character.
     reader.cli("refresh", "--config", ...)  # the same install, same HOME, as another process
 
 Helpers on rows: `pane_title(rows, 1)` (the title in a pane's top border: 0 feeds,
-1 articles, 2 the article), `pane_text(rows, 2)` (a pane's text with its lines joined, so a
-wrapped sentence is found whole), `number(n)` (a regex for a count, however it is grouped).
+1 articles, 2 the article, alone on the screen while it is read), `pane_text(rows, 2)` (a
+pane's text with its lines joined, so a wrapped sentence is found whole), `number(n)` (a
+regex for a count, however it is grouped).
 
 A reader that dies (a traceback) fails the next `wait_for` at once, with the screen, which
 then shows the traceback: the pane stays open after the process exits.

@@ -295,21 +295,30 @@ def panes(rows: list[str]) -> list[tuple[int, int]]:
     return list(zip(starts, ends))
 
 
+def _pane_span(rows: list[str], pane: int) -> tuple[int, int] | None:
+    """Pane 0 (feeds), 1 (articles) or 2 (the article). An article being read fills the
+    screen alone: then it is pane 2 (and the feeds and the list are not shown)."""
+    spans = panes(rows)
+    if pane == 2 and len(spans) == 1:
+        return spans[0]
+    return spans[pane] if pane < len(spans) else None
+
+
 def pane_title(rows: list[str], pane: int = 1) -> str:
     """The title in the top border of pane 0 (feeds), 1 (articles) or 2 (the article)."""
-    spans = panes(rows)
-    if pane >= len(spans):
+    span = _pane_span(rows, pane)
+    if span is None:
         return ""
-    start, end = spans[pane]
+    start, end = span
     return rows[0][start + 1:end].strip("─ ")
 
 
 def pane_text(rows: list[str], pane: int = 2) -> str:
     """The text inside a pane, its lines joined by spaces: wrapped sentences read whole."""
-    spans = panes(rows)
-    if pane >= len(spans):
+    span = _pane_span(rows, pane)
+    if span is None:
         return ""
-    start, end = spans[pane]
+    start, end = span
     inner = [row[start + 1:end].strip("│▁▂▃▄▅▆▇█▔ ") for row in rows[1:-2]]
     return " ".join(" ".join(inner).split())
 

@@ -114,8 +114,9 @@ def test_a_day_refresh_read_reader_mode_search_star_add_quit_and_come_back(
     reader.wait_for(lambda rows: "common sense gun safety laws" not in pane_text(rows)
                     and "Mr Obama" in pane_text(rows))
 
-    # star it: its row in the list shows the star
+    # star it, and back to the list (the article had the screen): its row shows the star
     reader.keys("s")
+    reader.keys("q")
     reader.wait_for(lambda rows: "★" in row_with(rows, BBC_TITLE[:20]))
 
     # search without diacritics finds the Vietnamese article

@@ -56,6 +56,7 @@ STRIKE = Style(strike=True)
 MARK = Style(reverse=True)
 CODE = Style(color="grey93", bgcolor="grey23")
 CODE_BLOCK = Style(color="grey93", bgcolor="grey15")
+CUT_LINE_MARK = "…"  # ends a header line (a long URL) cut to keep the header compact
 CUT_MARK = "→"  # ends a code line cut at the right edge of the reader (code is never folded mid-word)
 LINK = Style(underline=True)
 FOOTNOTE = Style(dim=True)
@@ -126,10 +127,10 @@ def render_article(
         header.append(_text_para(" · ".join(meta), META))
     link_line = clean_line(link)
     if link_line:
-        header.append(_text_para(link_line, META))
+        header.append(_text_para(link_line, META, _CUT))
     for line in media:
         if clean_line(line):
-            header.append(_text_para(clean_line(line), META))
+            header.append(_text_para(clean_line(line), META, _CUT))
     header.append(_Para([], [], "", [], _RULE))
     with _gc_paused(len(html)):
         body, links = _body_blocks(html, link_line)
@@ -367,7 +368,7 @@ def _parse(source: str) -> _Node:
 # --------------------------------------------------------------------------------------------
 # Blocks: the width-independent result of the walk
 
-_TEXT, _PRE, _RULE = 0, 1, 2
+_TEXT, _PRE, _RULE, _CUT = 0, 1, 2, 3  # _CUT: one line on screen, cut with CUT_LINE_MARK (whole in plain text)
 
 
 @dataclass(slots=True)
@@ -398,9 +399,9 @@ class _Table:
 _Block = _Para | _Blank | _Table
 
 
-def _text_para(text: str, style: Style | None) -> _Para:
+def _text_para(text: str, style: Style | None, kind: int = _TEXT) -> _Para:
     spans = [(0, len(text), style)] if style and text else []
-    return _Para([], [], text, spans)
+    return _Para([], [], text, spans, kind)
 
 
 def _link_list_blocks(links: list[str]) -> list[_Block]:
@@ -1237,6 +1238,9 @@ def _layout(blocks: list[_Block], width: int | None, *, plain: bool) -> list[Lin
         elif block.kind == _RULE:
             size = NATURAL_RULE_WIDTH if first_width is None else first_width
             body = [[("─" * size, RULE)]]
+        elif block.kind == _CUT and not plain and first_width is not None and cell_len(block.plain) > first_width:
+            cut_range = _fold(block.plain, 0, max(1, first_width - cell_len(CUT_LINE_MARK)))[0]
+            body = [[*_range_segments(block.plain, block.spans, [cut_range])[0], (CUT_LINE_MARK, META)]]
         else:
             verbatim = block.kind == _PRE
             cut: set[int] = set()

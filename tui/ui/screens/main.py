@@ -32,13 +32,15 @@ from tui.ui.widgets.status_bar import StatusBar
 from tui.ui.widgets.text import plain, plural
 
 PANES = ("feeds", "articles", "reader")
+ROOMY = 200  # columns from which the article read last stays in view beside the list
 
 
 class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart):
     """Composition, the panes and moving between them, the view the article list shows,
     and the counts; what each key does lives in the part it belongs to."""
 
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    # narrow: one pane at a time; wide: the feeds and the list; roomy: the last article read beside them
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide"), (ROOMY, "-roomy")]
     BINDINGS = [
         bind("back", "back"),
         bind("back_or_quit", "back_or_quit"),
@@ -57,7 +59,7 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
             with Vertical(id="articles-pane", classes="pane"):
                 yield Static(id="banner", markup=False)
                 yield ArticleList(self.store.rows, self.store.leads, id="articles")
-            yield ArticleView(id="reader", classes="pane")
+            yield ArticleView(reading_width=self.config.settings.reading_width, id="reader", classes="pane")
         yield StatusBar(id="status")
 
     def _entries(self) -> list[FeedEntry]:
@@ -121,7 +123,9 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
         self.remember({"ui.pane": pane})
 
     def _show_pane(self, pane: str) -> None:
-        """Focus the pane; on a narrow terminal it is also the only one shown."""
+        """Focus the pane; on a narrow terminal it is also the only one shown, and the
+        article being read always is (the feeds and the list step aside until back)."""
+        self.set_class(pane == "reader", "-reading")
         for name in PANES:
             self.query_one(f"#{'articles-pane' if name == 'articles' else name}").set_class(name == pane, "-active")
         widget = {"feeds": FeedList, "articles": ArticleList, "reader": ArticleView}[pane]

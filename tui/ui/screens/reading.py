@@ -92,6 +92,8 @@ class ReadingPart(ReaderBase):
         if article is None:
             self.notify("That article is no longer in the cache.", severity="warning", markup=False)
             return
+        if focus:  # first, so that the article is laid out for the room it will have
+            self.pane = "reader"
         extract = self.store.extract(article_id)
         feed_html = article.content or article.summary
         full = (extract is not None and extract.fetched is not None and bool(extract.text.strip())
@@ -103,8 +105,6 @@ class ReadingPart(ReaderBase):
             self.store.set_read([article_id])
             self.query_one(ArticleList).update_row(article_id, read=True)
             self.update_counts()
-        if focus:
-            self.pane = "reader"
 
     def _show_article(self, article: Article, html: str, *, full: bool, line: int) -> None:
         """Lay the article out off the event loop and show it when it arrives; an article
@@ -118,8 +118,7 @@ class ReadingPart(ReaderBase):
         title = clean_line(article.title) or untitled(article.summary or article.content or html)
         request = RenderRequest(self._render_serial, article.id, full, line, title,
                                 self.feed_names.get(article.feed_id, ""), clean_line(article.author),
-                                article.published, article.link, html,
-                                reader.scrollable_content_region.width or None,
+                                article.published, article.link, html, self._reader_measure() or None,
                                 tuple(media_lines(article.enclosures, article.image, article.content or article.summary)))
         cached = self._rendered.get(request.cache_key)
         if cached is not None:
@@ -127,6 +126,15 @@ class ReadingPart(ReaderBase):
         else:
             reader.expect(article.id, line)
             self._lay_out(request)
+
+    def _reader_measure(self) -> int:
+        """The width an article is laid out for: the reader's measure, or the one it will
+        have once laid out alone on the screen (the reader with focus fills the width)."""
+        reader = self.query_one(ArticleView)
+        if self.pane != "reader":
+            return reader.measure
+        chrome = reader.styles.gutter.width + reader.styles.scrollbar_size_vertical
+        return reader.measure_for(self.size.width - chrome)
 
     @work(thread=True, group="render", exclusive=True, exit_on_error=False)
     def _lay_out(self, request: RenderRequest) -> None:

@@ -1,8 +1,9 @@
 """The article pane: the rendered article, wrapped to the pane, scrolled by line or page.
 
-The text is wrapped once per width into lines and drawn with the Line API, so a long
-article opens in one pass and the scroll position is a plain line number that can be
-remembered and restored exactly.
+The text is wrapped to the pane's width, or to a comfortable measure (`reading_width`)
+centred in a wider pane. It is wrapped once per width into lines and drawn with the Line
+API, so a long article opens in one pass and the scroll position is a plain line number
+that can be remembered and restored exactly.
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         article_id: int
         line: int
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *, reading_width: int = 0, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self.reading_width = reading_width  # the widest the text is laid out (0: the pane's width)
+        self._strip_shape = (0, 0)  # the left margin and width the kept strips were drawn with
         self.article_id: int | None = None
         self.rendered: Rendered | None = None
         self._lines: list[list[Segment]] = []
@@ -93,18 +96,27 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._expected = None
         self.article_id = article_id
         self.rendered = rendered
-        self._wrapped_at = width if width is not None else self.scrollable_content_region.width
+        self._wrapped_at = width if width is not None else self.measure
         self._pending_line = line
         self._wrap(force=True)
         self.refresh()
+
+    def measure_for(self, width: int) -> int:
+        """The text's width in a pane whose content is `width` cells wide."""
+        return min(width, self.reading_width) if self.reading_width > 0 else width
+
+    @property
+    def measure(self) -> int:
+        """How wide the text is laid out now (what an article is rendered for)."""
+        return self.measure_for(self.scrollable_content_region.width)
 
     @property
     def line(self) -> int:
         return round(self.scroll_y)
 
     def _wrap(self, *, force: bool = False) -> None:
-        """Lay the article out in lines for the current width (again when it changed)."""
-        width = self.scrollable_content_region.width
+        """Lay the article out in lines for the current measure (again when it changed)."""
+        width = self.measure
         if width <= 0 or (width == self._wrapped_at and not force):
             return
         if self.rendered is None:
@@ -126,7 +138,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=min(line, len(self._lines)), animate=False, immediate=True, force=True)
 
     def on_resize(self, event: events.Resize) -> None:
-        width = self.scrollable_content_region.width
+        width = self.measure
         if width <= 0 or width == self._wrapped_at:
             return
         if self._pending_line is not None:  # shown while hidden: its line is still to come
@@ -142,9 +154,16 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         base = self.rich_style
         if index >= len(self._lines):
             return Strip.blank(width, base)
+        margin = max(0, width - self.measure) // 2  # the measure centred in a wider pane
+        if (margin, width) != self._strip_shape:
+            self._strip_shape = (margin, width)
+            self._strips.clear()
         strip = self._strips.get(index)
         if strip is None:
-            strip = Strip(self._lines[index]).apply_style(base).adjust_cell_length(width, base)
+            segments = self._lines[index]
+            if margin:
+                segments = [Segment(" " * margin), *segments]
+            strip = Strip(segments).apply_style(base).adjust_cell_length(width, base)
             self._strips[index] = strip
         return strip
 

@@ -1,0 +1,170 @@
+"""The reading layout: an opened article gets the screen, its text at a comfortable measure
+centred in it, under a compact header; back returns to the panes as they were. Snapshots of
+an article open at four terminal sizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.pilot import T0, laid_out, lines, panes
+from tui.config import Config, ConfigError, FeedConfig, load_config
+from tui.model import FetchResult, ParsedArticle, ParsedFeed
+from tui.store.cache import Store
+from tui.ui.app import DocbaoApp
+
+FEED = "http://127.0.0.1:9/long-reads.xml"
+LONG_TITLE = ("Hội nghị lần thứ mười một Ban Chấp hành Trung ương Đảng khóa XIII bàn về sắp xếp đơn vị "
+              "hành chính, tổ chức chính quyền địa phương hai cấp và công tác nhân sự")
+LONG_URL = ("https://example.com/thoi-su/chinh-tri/2025/04/10/hoi-nghi-lan-thu-muoi-mot-ban-chap-hanh-trung-uong-"
+            "dang-khoa-xiii-ban-ve-sap-xep-don-vi-hanh-chinh?utm_source=rss&utm_medium=feed&utm_campaign=long")
+SENTENCE = ("The committee met for three days in Hà Nội and agreed on the plan to merge the provinces, "
+            "which the National Assembly is to vote on in its next session. ")
+BODY = "".join(f"<p>{SENTENCE * 4}</p>" for _ in range(12))
+OTHERS = 30  # short articles after the long one, to scroll the list
+
+SIZES = [(80, 24), (120, 36), (160, 48), (240, 60)]
+
+
+def long_reads(folder: Path) -> Config:
+    """One feed: a long article (long headline, long URL, long paragraphs) and 30 short ones."""
+    articles = [ParsedArticle(guid="long", link=LONG_URL, title=LONG_TITLE, author="Phóng viên",
+                              published=T0, content=BODY)]
+    articles += [ParsedArticle(guid=f"s{n}", link=f"https://example.com/s/{n}", title=f"Short story {n}",
+                               published=T0 - (n + 1) * 3600, summary=f"<p>Story {n}.</p>")
+                 for n in range(OTHERS)]
+    config = Config(path=None, feeds=[FeedConfig(url=FEED, title="Long Reads")])
+    store = Store.open(folder)
+    try:
+        ids = store.ensure_feeds([FEED])
+        store.save_fetch(ids[FEED], FetchResult("ok", FEED), ParsedFeed(title="Long Reads", articles=articles), now=T0)
+    finally:
+        store.close()
+    return config
+
+
+def shown(app: DocbaoApp) -> set[str]:
+    """The panes on screen: "feeds", "articles", "reader"."""
+    return {name for name, selector in (("feeds", "#feeds"), ("articles", "#articles-pane"), ("reader", "#reader"))
+            if app.screen.query_one(selector).display}
+
+
+@pytest.fixture
+def reads(tmp_path: Path) -> tuple[Config, Path]:
+    folder = tmp_path / "cache"
+    return long_reads(folder), folder
+
+
+async def open_feed(pilot) -> None:  # type: ignore[no-untyped-def]
+    """The feed (the last line of the feed list), then its list."""
+    await pilot.pause()
+    await pilot.press("G", "enter")
+    await pilot.pause()
+
+
+async def open_long(pilot) -> None:  # type: ignore[no-untyped-def]
+    """The feed's list, its first article (the long one) opened."""
+    await open_feed(pilot)
+    await pilot.press("g", "enter")
+    await laid_out(pilot)
+
+
+async def test_an_open_article_gets_the_screen_at_a_centred_measure(reads: tuple[Config, Path]) -> None:
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_long(pilot)
+        feeds, articles, reader = panes(app)
+        assert app.focused is reader
+        assert shown(app) == {"reader"}
+        assert reader.outer_size.width == 120
+        drawn = lines(reader)
+        body = [line for line in drawn if "committee" in line or "Assembly" in line]
+        widths = [len(line.strip()) for line in body]
+        assert max(widths) > 80 and max(widths) <= 100  # wide, and capped by reading_width
+        margin = (reader.scrollable_content_region.width - 100) // 2
+        assert margin > 0
+        assert all(line.startswith(" " * margin) and line[margin] != " " for line in body)  # centred
+        # a compact header: the URL on one line, cut with an ellipsis
+        url_lines = [line.strip() for line in drawn if "example.com" in line]
+        assert len(url_lines) == 1 and url_lines[0].endswith("…") and url_lines[0][:-1] in LONG_URL
+        title_lines = next(i for i, line in enumerate(drawn) if "Phóng viên" in line)
+        assert title_lines <= 2  # the headline takes two lines at this measure, then the byline
+
+
+@pytest.mark.parametrize("key", ["escape", "q", "h"])
+async def test_back_returns_to_the_panes_where_they_were(reads: tuple[Config, Path], key: str) -> None:
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(120, 24)) as pilot:  # the list scrolled to show the cursor
+        await open_feed(pilot)
+        feeds, articles, reader = panes(app)
+        await pilot.press(*["j"] * 25)
+        top = articles.scroll_offset.y
+        assert articles.cursor == 25 and top > 0
+        await pilot.press("enter")
+        await laid_out(pilot)
+        assert shown(app) == {"reader"}
+        assert "Short story 24" in " ".join(lines(reader))
+        await pilot.press(key)
+        await pilot.pause()
+        assert app.focused is articles
+        assert shown(app) == {"feeds", "articles"}  # the list has the room again
+        assert articles.cursor == 25 and articles.scroll_offset.y == top
+        assert articles.outer_size.width > 80
+        await pilot.press("j", "enter")  # and reading on from there
+        await laid_out(pilot)
+        assert "Short story 25" in " ".join(lines(reader))
+
+
+async def test_a_roomy_terminal_keeps_the_article_beside_the_list(reads: tuple[Config, Path]) -> None:
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(240, 60)) as pilot:
+        await open_long(pilot)
+        feeds, articles, reader = panes(app)
+        assert shown(app) == {"reader"} and reader.outer_size.width == 240
+        await pilot.press("escape")
+        await pilot.pause()
+        assert shown(app) == {"feeds", "articles", "reader"}
+        assert any("committee" in line for line in lines(reader))  # laid out again for the pane
+
+
+async def test_reading_width_zero_is_the_reader_width(reads: tuple[Config, Path]) -> None:
+    config, folder = reads
+    config.settings.reading_width = 0
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_long(pilot)
+        _, _, reader = panes(app)
+        body = [line for line in lines(reader) if "committee" in line or "Assembly" in line]
+        assert max(len(line.rstrip()) for line in body) > 120
+        assert all(line.startswith("The") or not line.startswith(" ") for line in body)
+
+
+async def test_y_copies_the_whole_url_the_header_cuts(reads: tuple[Config, Path]) -> None:
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_long(pilot)
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard == LONG_URL
+
+
+@pytest.mark.parametrize("value, ok", [(100, True), (0, True), (30, True), (29, False), (-1, False), ("wide", False)])
+def test_reading_width_is_validated(tmp_path: Path, value: object, ok: bool) -> None:
+    path = tmp_path / "feeds.toml"
+    path.write_text(f"[settings]\nreading_width = {value!r}\n".replace("'", '"'), encoding="utf-8")
+    if ok:
+        assert load_config(path).settings.reading_width == value
+    else:
+        with pytest.raises(ConfigError, match="reading_width"):
+            load_config(path)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_snapshot_article_open(snap_compare, reads: tuple[Config, Path], size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    config, folder = reads
+    assert snap_compare(DocbaoApp(config, folder), terminal_size=size, run_before=open_long)
