@@ -118,6 +118,25 @@ async def test_back_returns_to_the_panes_where_they_were(reads: tuple[Config, Pa
         assert "Short story 25" in " ".join(lines(reader))
 
 
+async def test_an_article_that_arrives_before_the_reader_has_its_size_is_shown(reads: tuple[Config, Path]) -> None:
+    """Keys typed in one burst ("l l") can open an article and have it laid out before the
+    reader, never shown yet, has its size: its lines are made once it has."""
+    from tui.content.render import render_article
+
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_feed(pilot)
+        _, articles, reader = panes(app)
+        assert reader.size.width == 0  # hidden since the start
+        rendered = render_article(title=LONG_TITLE, feed="Long Reads", author="", published=T0, link=LONG_URL,
+                                  html=BODY, width=100)
+        reader.show(articles.ids[0], rendered, width=100)  # as the reading screen does, at the measure to come
+        app.screen.pane = "reader"
+        await pilot.pause()
+        assert any("committee" in line for line in lines(reader))
+
+
 async def test_a_roomy_terminal_keeps_the_article_beside_the_list(reads: tuple[Config, Path]) -> None:
     config, folder = reads
     app = DocbaoApp(config, folder)

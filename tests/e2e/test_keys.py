@@ -112,7 +112,7 @@ def test_l_l_f_12_enter_in_one_burst_open_link_12_in_a_text_browser(reader: Read
     assert "Feeds" not in reader.text()  # the reader stepped aside
     reader.keys(["Enter"])
     rows = reader.wait_for("An article with twelve links")
-    assert "Feeds" in rows[0] and "TEXT BROWSER" not in "\n".join(rows)  # back, redrawn whole
+    assert "Twelve links" in rows[0] and "TEXT BROWSER" not in "\n".join(rows)  # the article back, redrawn whole
     assert "quit" in rows[-1]
     reader.keys(["q", "j", "Enter"])  # the keys work again: back to the list, the older article
     reader.wait_for("Older.")
@@ -145,11 +145,11 @@ def test_after_fg_a_text_browser_from_browser_env_gets_the_terminal(reader: Read
     reader.keys(["echo still-here", "Enter"])
     reader.wait_for("still-here")
     reader.keys(["fg", "Enter"])
-    rows = reader.wait_for(lambda rows: "Feeds" in rows[0] and "q back" in rows[-1])
+    rows = reader.wait_for(lambda rows: "Twelve links" in rows[0] and "q back" in rows[-1])  # the article, alone
     assert "number 12" in "\n".join(rows) and "still-here" not in "\n".join(rows)  # as it was, redrawn
     reader.keys("o")  # run in the terminal, not detached
     reader.wait_for("TEXT BROWSER ON https://example.com/a")
     assert wait_file(out, reader) == ["1", "https://example.com/a", "terminal"]
     reader.keys(["Enter"])
-    reader.wait_for(lambda rows: "Feeds" in rows[0] and "number 12" in "\n".join(rows))
+    reader.wait_for(lambda rows: "Twelve links" in rows[0] and "number 12" in "\n".join(rows))
     assert reader.quit("Q") == 0

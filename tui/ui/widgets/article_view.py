@@ -139,10 +139,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_resize(self, event: events.Resize) -> None:
         width = self.measure
-        if width <= 0 or width == self._wrapped_at:
+        if width <= 0:
             return
-        if self._pending_line is not None:  # shown while hidden: its line is still to come
-            self._wrap()
+        if self._pending_line is not None:  # shown before it had a size: its lines are still to make
+            self._wrap(force=True)
+            return
+        if width == self._wrapped_at:
             return
         place = self.line / max(1, len(self._lines))  # keep the same place in the text
         self._wrap()
