@@ -31,6 +31,7 @@ def test_f_12_enter_in_one_burst_opens_link_12(reader: Reader, feed_server: Loca
     reader.start(config, tmp_path / "cache", env={"BROWSER": str(browser)})
     reader.keys("R")
     reader.wait_for_status(r"1 unread · 1 article")
+    reader.wait_for_status(r"refreshed \d\d:\d\d")  # the refresh has ended (its last merge redraws the lists)
     reader.keys(["G", "l", "l"])  # the feed, its list, its article: typed fast
     reader.wait_for(lambda rows: "Twelve links" in pane_title(rows, 2) or "number 12" in pane_text(rows))
     reader.keys(["f", "12", "Enter"])
