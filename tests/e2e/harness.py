@@ -276,6 +276,9 @@ class Reader:
         if self.started:
             self._tmux("kill-server", check=False)
             self.started = False
+            # tmux leaves its socket file behind after kill-server
+            sockets = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+            (sockets / self._socket).unlink(missing_ok=True)
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run `docbao ARGS` as another process, as the same user."""
