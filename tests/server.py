@@ -102,6 +102,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # A refresh opens 64 connections at once; the default backlog of 5 left the rest to
+    # retry until their deadline, and a 200-feed refresh lost a feed to it.
+    request_queue_size = 1024
     owner: "LocalServer"
 
     def handle_error(self, request: object, client_address: object) -> None:

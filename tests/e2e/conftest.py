@@ -106,9 +106,6 @@ def reader(new_reader: Callable[[], Reader]) -> Reader:
 @pytest.fixture
 def feed_server() -> Iterator[LocalServer]:
     with LocalServer() as srv:
-        # the reader opens 64 connections at once: with the default backlog of 5, the
-        # connections beyond it wait for SYN retries (1 s, 3 s, 7 s ...) up to its deadline
-        srv._httpd.socket.listen(1024)
         yield srv
 
 
