@@ -183,7 +183,100 @@ def test_reading_width_is_validated(tmp_path: Path, value: object, ok: bool) -> 
             load_config(path)
 
 
+@pytest.mark.parametrize("value, ok", [("nord", True), ("", False), ("  ", False), (3, False)])
+def test_theme_is_validated(tmp_path: Path, value: object, ok: bool) -> None:
+    path = tmp_path / "feeds.toml"
+    path.write_text(f"[settings]\ntheme = {value!r}\n".replace("'", '"'), encoding="utf-8")
+    if ok:
+        assert load_config(path).settings.theme == value
+    else:
+        with pytest.raises(ConfigError, match="theme"):
+            load_config(path)
+
+
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def test_snapshot_article_open(snap_compare, reads: tuple[Config, Path], size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     config, folder = reads
     assert snap_compare(DocbaoApp(config, folder), terminal_size=size, run_before=open_long)
+
+
+# ---------------------------------------------------------------------------- themes
+async def palette_settled(pilot) -> None:  # type: ignore[no-untyped-def]
+    """The command palette has searched what was typed (its search runs in workers)."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_the_theme_from_the_settings(reads: tuple[Config, Path]) -> None:
+    config, folder = reads
+    config.settings.theme = "nord"
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert app.theme == "nord"
+
+
+async def test_a_theme_picked_in_the_palette_is_remembered_until_the_setting_changes(
+        reads: tuple[Config, Path]) -> None:
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p", *"theme")  # the command palette's Theme command
+        await palette_settled(pilot)
+        await pilot.press("enter", *"gruvbox")
+        await palette_settled(pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.theme == "gruvbox"
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert app.theme == "gruvbox"
+    config.settings.theme = "dracula"  # feeds.toml names another since: it wins
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert app.theme == "dracula"
+
+
+async def test_an_unknown_theme_is_a_warning_and_the_default(reads: tuple[Config, Path]) -> None:
+    config, folder = reads
+    config.settings.theme = "[b]no-such-theme"
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await pilot.pause()
+        assert app.theme == "textual-dark"
+        assert any("there is no theme '[b]no-such-theme'" in n.message and "nord" in n.message
+                   for n in app._notifications)
+
+
+async def test_unread_and_error_colours_follow_the_theme(reads: tuple[Config, Path]) -> None:
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_feed(pilot)
+        _, articles, _ = panes(app)
+        colours = {}
+        for theme in ("textual-dark", "nord", "textual-light"):
+            app.theme = theme
+            await pilot.pause()
+            colours[theme] = (articles.get_component_rich_style("article-list--marker").color,
+                              articles.get_component_rich_style("article-list--star").color)
+        assert len(set(colours.values())) == 3
+
+
+async def test_no_color_draws_without_colour(reads: tuple[Config, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_feed(pilot)
+        svg = app.export_screenshot()
+    colours = set(re.findall(r"fill: #([0-9a-f]{6})", svg)) | set(re.findall(r'fill="#([0-9a-f]{6})"', svg))
+    assert colours
+    colours -= {"ff5f57", "febc2e", "28c840", "c5c8c6"}  # the export's window buttons and default text
+    assert [c for c in colours if not c[0:2] == c[2:4] == c[4:6]] == []  # greys only

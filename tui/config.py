@@ -67,6 +67,7 @@ class Settings:
     full_text_concurrency: int = 8
     oldest_first: bool = False
     reading_width: int = 100  # columns of article text at most, centred in a wider reader; 0: the reader's width
+    theme: str = ""  # a Textual theme by name ("nord", "gruvbox", ...); "": Textual's default
     browser: list[str] = field(default_factory=list)  # argv, "%u" the link; run in the terminal
 
 
@@ -145,6 +146,7 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "full_text_concurrency": (int,),
     "oldest_first": (bool,),
     "reading_width": (int,),
+    "theme": (str,),
     "browser": (list,),
 }
 MIN_READING_WIDTH = 30  # columns: a narrower measure is no longer comfortable, and likely a typo
@@ -238,6 +240,8 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
             error(line, f"[settings] key '{key}' must be {_type_name(types)}, not {_type_name((type(value),))}")
         elif key == "browser" and not (value and all(isinstance(part, str) and part.strip() for part in value)):
             error(line, "[settings] key 'browser' must be a command as a list of strings, e.g. [\"w3m\", \"%u\"]")
+        elif key == "theme" and not value.strip():
+            error(line, "[settings] key 'theme' must name a theme, e.g. \"nord\" (leave it out for the default)")
         elif key == "reading_width" and 0 < value < MIN_READING_WIDTH:
             error(line, f"[settings] key 'reading_width' must be 0 (the reader's width) or at least {MIN_READING_WIDTH} columns")
         elif key in _POSITIVE and value <= 0 or isinstance(value, int) and not isinstance(value, bool) and value < 0:

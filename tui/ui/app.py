@@ -37,6 +37,27 @@ class DocbaoApp(App[int]):
         self.keymap, key_warnings = check_keymap(config.keys)
         self.warnings = [*config.warnings, *key_warnings, *([self.store.notice] if self.store.notice else [])]
         self._typeahead = TypeAhead()
+        self._theme_note = self._first_theme()
+
+    def _first_theme(self) -> str:
+        """Set the theme chosen last in the command palette, or the one feeds.toml names
+        when that changed since; a warning to show when the name is not a theme."""
+        configured = self.config.settings.theme
+        chosen = self.store.get_state("ui.theme", "")
+        name = chosen if chosen and self.store.get_state("ui.theme_config", "") == configured else configured
+        if not name:
+            return ""
+        if name not in self.available_themes:
+            themes = ", ".join(sorted(self.available_themes))
+            return f"[settings] theme: there is no theme '{name}'; the default is used. Themes: {themes}"
+        self.theme = name
+        return ""
+
+    def watch_theme(self, theme: str) -> None:
+        """A theme picked in the command palette is remembered (with the setting it
+        overrode, so that a new setting in feeds.toml wins)."""
+        if self.is_mounted:
+            self.store.set_state({"ui.theme": theme, "ui.theme_config": self.config.settings.theme})
 
     def get_default_screen(self) -> Screen:
         return MainScreen(self.store, self.config, self.cache_dir)
@@ -46,7 +67,7 @@ class DocbaoApp(App[int]):
         self.app_resume_signal.subscribe(self, lambda _app: self.refresh(layout=True))
         if self.keymap:
             self.set_keymap(self.keymap)
-        for warning in self.warnings:
+        for warning in [*self.warnings, *([self._theme_note] if self._theme_note else [])]:
             self.notify(warning, severity="warning", timeout=10, markup=False)
 
     async def on_event(self, event: events.Event) -> None:
