@@ -44,7 +44,10 @@ class DocbaoApp(App[int]):
         when that changed since; a warning to show when the name is not a theme."""
         configured = self.config.settings.theme
         chosen = self.store.get_state("ui.theme", "")
-        name = chosen if chosen and self.store.get_state("ui.theme_config", "") == configured else configured
+        if chosen in self.available_themes and self.store.get_state("ui.theme_config", "") == configured:
+            name = chosen
+        else:
+            name = configured
         if not name:
             return ""
         if name not in self.available_themes:
