@@ -370,10 +370,11 @@ _XML_DECL = re.compile(r"^<\?xml[^>]{0,300}?\?>")
 _FEED_MARKERS = ("<rss", "<feed", "<rdf:RDF", "<RDF", "<channel")
 
 
-def _root_start(text: str) -> int:
-    """Where the root element's start tag begins: after the prolog's declarations,
-    comments and processing instructions (a comment may hold markup)."""
-    i, n = 0, len(text)
+def _root_start(text: str, start: int = 0) -> int:
+    """Where the root element's start tag begins (the first "<" from `start` that is not
+    the prolog's declarations, comments or processing instructions: a comment may hold
+    markup); len(text) when there is none."""
+    i, n = start, len(text)
     while i < n:
         lt = text.find("<", i)
         if lt < 0:
@@ -394,27 +395,13 @@ def _root_start(text: str) -> int:
 
 def _root_info(text: str) -> tuple[str, str, str]:
     """The root element's local name, its start tag's attributes, and the format string."""
-    i, n = 0, len(text)
-    while i < n:
-        lt = text.find("<", i)
-        if lt < 0:
-            return "", "", ""
-        if text.startswith("<?", lt):
-            close = text.find("?>", lt)
-            i = close + 2 if close >= 0 else n
-        elif text.startswith("<!--", lt):
-            close = text.find("-->", lt)
-            i = close + 3 if close >= 0 else n
-        elif text.startswith("<!", lt):
-            close = text.find(">", lt)
-            i = close + 1 if close >= 0 else n
-        else:
-            match = _ROOT_TAG.match(text, lt)
-            if not match:
-                i = lt + 1
-                continue
-            local, attrs = match.group(2), match.group(3)
-            return local.lower(), attrs, _format_of(local.lower(), attrs, text[lt : lt + 4096])
+    lt = _root_start(text)
+    while lt < len(text):
+        match = _ROOT_TAG.match(text, lt)
+        if match:
+            local, attrs = match.group(2).lower(), match.group(3)
+            return local, attrs, _format_of(local, attrs, text[lt : lt + 4096])
+        lt = _root_start(text, lt + 1)
     return "", "", ""
 
 

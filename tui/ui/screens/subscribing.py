@@ -177,8 +177,9 @@ class SubscribePart(ReaderBase):
             self.app.config = config
         return True
 
-    def _selected_feed(self) -> tuple[FeedEntry, FeedConfig] | None:
-        """The feed under the feed list's cursor and its config entry, or None (saying why)."""
+    def _selected_feed(self) -> tuple[FeedEntry, FeedConfig, Path] | None:
+        """The feed under the feed list's cursor, its config entry and the config file to
+        edit, or None (saying why)."""
         entry = self.query_one(FeedList).current
         if entry is None or entry.kind != "feed" or not entry.urls:
             self.notify("Select a feed in the feed list first.", severity="warning", markup=False)
@@ -187,7 +188,7 @@ class SubscribePart(ReaderBase):
         if feed is None or self.config.path is None:
             self.notify("This feed is not in a config file docbao can edit.", severity="warning", markup=False)
             return None
-        return entry, feed
+        return entry, feed, self.config.path
 
     def action_remove_feed(self) -> None:
         """`d`: unsubscribe after a confirmation; the cached articles stay."""
@@ -196,9 +197,7 @@ class SubscribePart(ReaderBase):
         selected = self._selected_feed()
         if selected is None:
             return
-        entry, feed = selected
-        path = self.config.path
-        assert path is not None
+        entry, feed, path = selected
 
         def answered(yes: bool | None) -> None:
             if not yes:
@@ -227,9 +226,7 @@ class SubscribePart(ReaderBase):
         selected = self._selected_feed()
         if selected is None:
             return
-        entry, feed = selected
-        path = self.config.path
-        assert path is not None
+        entry, feed, path = selected
 
         def typed(text: str | None) -> None:
             if text is None:
