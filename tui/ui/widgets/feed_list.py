@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.geometry import Size
 from textual.message import Message
 
@@ -194,6 +195,12 @@ class FeedList(VirtualList):
     @property
     def current(self) -> FeedEntry | None:
         return self.shown[self.cursor] if self.shown else None
+
+    def on_resize(self, event: events.Resize) -> None:
+        super().on_resize(event)
+        # the scroll range follows the new virtual size only after this refresh: the scroll
+        # above was clamped to the old one (a feed restored far down stayed out of view)
+        self.call_after_refresh(self.scroll_to_cursor)
 
     def set_entries(self, entries: Sequence[FeedEntry]) -> None:
         """New counts or feeds: keep the cursor on the same entry, draw only what changed."""

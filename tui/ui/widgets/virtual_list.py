@@ -158,9 +158,7 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, self.line_count)
-        # the scroll range follows the new virtual size only after this refresh: scrolling
-        # now would be clamped to the old one (a restored cursor far down stayed out of view)
-        self.call_after_refresh(self.scroll_to_cursor)
+        self.scroll_to_cursor()
 
     # ---------------------------------------------------------------------- cursor
     def move_cursor(self, index: int, *, announce: bool = True, center: bool = False) -> None:
