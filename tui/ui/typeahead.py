@@ -37,21 +37,30 @@ class ReleaseKey(Message):
 
 
 def settled(screen: Screen) -> bool:
-    """The screen and everything on it have handled what they were sent, the screen is
-    mounted (a prompt pushed a moment ago has its input focused only then), and nothing
-    that fills the view is still running."""
+    """The screen and everything on it have handled what they were sent (and no key is
+    still bubbling up to the app's bindings), the screen is mounted (a prompt pushed a
+    moment ago has its input focused only then), and nothing that fills the view is
+    still running."""
     if not screen.is_mounted or screen._callbacks:
         return False
     for worker in screen.app.workers:
         if (worker.node is screen and worker.group.startswith(VIEW_WORKERS)
                 and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)):
             return False
+    # A key the focused widget did not handle bubbles up to the app, whose bindings (`f`
+    # on the article) run only when the app reads it there: until then it is on its way.
+    if any(isinstance(message, events.Key) and message.is_forwarded for message in waiting(screen.app)):
+        return False
     nodes: list[MessagePump] = [screen, *screen.walk_children(with_self=False)]
-    for node in nodes:
-        queue = node._message_queue
-        if not queue.empty() or getattr(queue, "_unfinished_tasks", 0) or node._next_callbacks:
-            return False
-    return True
+    return not any(node._next_callbacks or any(waiting(node)) for node in nodes)
+
+
+def waiting(node: MessagePump) -> list[Message]:
+    """What `node` was sent and has not read yet: its queue, and the message it looked
+    at ahead (a pump peeks at the next message to see whether it replaces the one in
+    hand, and keeps it aside meanwhile, out of the queue)."""
+    pending = node._pending_message
+    return [*([pending] if pending is not None else []), *node._message_queue.values]
 
 
 class TypeAhead:
