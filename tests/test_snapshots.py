@@ -83,3 +83,9 @@ def test_saved_searches_ignored_and_the_search_prompt(snap_compare, cache: UICac
         await pilot.press("slash", *"lanh dao")
 
     assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, run_before=open_prompt)
+
+
+def test_feed_finder(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]
+    """`F` over the screen: the tag and the feed whose names hold "te", the tag first,
+    where each feed is listed beside it, and how many of all match."""
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, press=["F", "t", "e"])

@@ -46,6 +46,7 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
         bind("back_or_quit", "back_or_quit"),
         bind("next_pane", "next_pane"),
         bind("previous_pane", "previous_pane"),
+        bind("find_feed", "find_feed"),
     ]
 
     # ------------------------------------------------------------------ building
@@ -157,6 +158,16 @@ class MainScreen(ReadingPart, LinksPart, SearchPart, RefreshPart, SubscribePart)
 
     def action_previous_pane(self) -> None:
         self.pane = PANES[(PANES.index(self.pane) - 1) % len(PANES)]
+
+    def action_find_feed(self) -> None:
+        """`F`: type part of a feed's or tag's name; Enter puts the feed list on it."""
+        from tui.ui.screens.finder import FeedFinder
+
+        def chosen(key: str | None) -> None:
+            if key is not None and self.query_one(FeedList).select(key):
+                self.pane = "feeds"
+
+        self.app.push_screen(FeedFinder(self.query_one(FeedList).entries), chosen)
 
     # --------------------------------------------------------------------- views
     def show_entry(self, entry: FeedEntry | None, *, keep: bool = False, select: int | None = None) -> None:

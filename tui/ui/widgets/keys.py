@@ -37,6 +37,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("previous_pane", "shift+tab", "Previous pane", "Move"),
     KeySpec("fold", "z", "Fold or unfold a folder", "Move"),
     KeySpec("search", "slash", "Search the articles (Esc goes back to the view)", "Move"),
+    KeySpec("find_feed", "F", "Find a feed or tag by typing part of its name", "Move"),
     KeySpec("article_page_down", "space", "Page the article down", "Read"),
     KeySpec("article_page_up", "b", "Page the article up", "Read"),
     KeySpec("next_unread", "n", "Next unread article (crosses feeds)", "Read"),

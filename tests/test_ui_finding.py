@@ -1,0 +1,86 @@
+"""Finding and filtering in the reader: the feed finder (`F`), hiding what is read, sorting
+per view, the date format and the mouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, OptionList
+
+from tests.pilot import SHOWN_FEED, SIZE, VN, UICache, feed_key, go_to_feed, lines, panes
+from tests.test_ui_daily import many_feeds
+from tui.ui.app import DocbaoApp
+from tui.ui.screens.finder import FeedFinder
+
+
+def offered(app: DocbaoApp) -> list[str]:
+    """The finder's lines as shown."""
+    options = app.screen.query_one(OptionList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def test_f_finds_a_feed_by_part_of_its_name_without_diacritics(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("F")
+        assert isinstance(app.screen, FeedFinder)
+        await pilot.press(*"thai ng")
+        assert offered(app) == ["Báo Thái Nguyên  in Việt Nam"]
+        await pilot.press("enter")
+        feeds, articles, _ = panes(app)
+        assert app.focused is feeds
+        assert feeds.current is not None and feeds.current.key == feed_key(cache, VN, "Việt Nam")
+        assert sorted(articles.ids) == sorted(cache.articles[VN])
+        assert any("Báo Thái Nguyên" in line for line in lines(feeds))
+
+
+async def test_the_finder_lists_tags_and_puts_names_that_start_with_the_text_first(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("F", *"TIN")
+        assert offered(app) == ["Tin tức  tag"]
+        await pilot.press("backspace", "backspace", "backspace", *"te")
+        # "Tech" (a tag, then the feed named by its own title) before "Broken Feed" ... "te" inside
+        assert offered(app)[:2] == ["Tech  tag", "Tech Weekly  in Tech"]
+        assert SHOWN_FEED + "  in Tech" not in offered(app)
+        await pilot.press("enter")
+        feeds, _, _ = panes(app)
+        assert feeds.current is not None and feeds.current.key == "tag:Tech"
+
+
+async def test_the_finder_shows_hostile_names_as_text_and_esc_changes_nothing(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        feeds, _, _ = panes(app)
+        await pilot.pause()
+        before = feeds.current
+        await pilot.press("F", *"rfc")
+        assert offered(app) == [SHOWN_FEED + "  in Tech"]
+        await pilot.press("escape")
+        assert not isinstance(app.screen, FeedFinder)
+        assert feeds.current == before
+
+
+async def test_the_finder_goes_to_a_feed_far_down_240_feeds_and_into_a_folded_folder(tmp_path: Path) -> None:
+    config, ids = many_feeds(tmp_path / "cache", 240)
+    for feed in config.feeds[200:]:
+        feed.tags = ["Later"]
+    target = f"tag:Later/feed:{ids[config.feeds[235].url]}"
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, "tag:Later")
+        await pilot.press("z")  # folded: its 40 feeds are out of the list
+        feeds, _, _ = panes(app)
+        assert all(not e.key.startswith("tag:Later/") for e in feeds.shown)
+        await pilot.press("F")
+        assert offered(app)[0] == "Later  tag" and len(offered(app)) == 241
+        await pilot.press(*"feed-23")
+        assert len(offered(app)) == 11  # feed-230 ... feed-239 (in Later, listed first), feed-23
+        await pilot.press("down", "down", "down", "down", "down")
+        await pilot.press("enter")
+        assert feeds.current is not None and feeds.current.key == target
+        top, height = round(feeds.scroll_y), feeds.scrollable_content_region.height
+        assert top <= feeds.cursor < top + height
+        assert any("/feed-235/" in line for line in lines(feeds)), lines(feeds)
