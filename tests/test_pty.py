@@ -49,18 +49,25 @@ def write_config(path: Path) -> Path:
     return path
 
 
-def spawn(tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
-    env = {
+def pty_env(home: Path, **extra: str) -> dict[str, str]:
+    """A user's environment with `home` as HOME and XDG folders, and `extra` added."""
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_CACHE_HOME": str(home / "xdg-cache"),
         "TERM": "xterm-256color",
         "COLORTERM": "truecolor",
         "LANG": "C.UTF-8",
         "TZ": "UTC",
+        **extra,
     }
-    child = pexpect.spawn(docbao_command(), list(args), env=env, dimensions=(24, 80), timeout=30)
+
+
+def spawn(tmp_path: Path, *args: str, columns: int = 80, **extra: str):  # type: ignore[no-untyped-def]
+    """The installed docbao on a pty of 24 lines, run in `tmp_path` with `extra` in its environment."""
+    child = pexpect.spawn(docbao_command(), list(args), env=pty_env(tmp_path, **extra), cwd=str(tmp_path),
+                          dimensions=(24, columns), timeout=30)
     child.logfile_read = io.BytesIO()
     return child
 

@@ -17,7 +17,7 @@ def readme_keys() -> dict[str, str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("\n## Keys\n", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| (.+?) \| `([a-z_0-9]+)`(?: … `link_9`)? \| .+ \|$", section, re.M)
-    return {action: keys for keys, action in rows}
+    return {action: keys.replace("\\|", "|") for keys, action in rows}  # `\|`: a | in a table cell
 
 
 def test_readme_lists_every_key_with_its_default() -> None:

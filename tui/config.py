@@ -69,6 +69,8 @@ class Settings:
     reading_width: int = 100  # columns of article text at most, centred in a wider reader; 0: the reader's width
     theme: str = ""  # a Textual theme by name ("nord", "gruvbox", ...); "": Textual's default
     browser: list[str] = field(default_factory=list)  # argv, "%u" the link; run in the terminal
+    pipe_command: list[str] = field(default_factory=list)  # argv: `|` gives it the article's text on stdin
+    bookmark_command: list[str] = field(default_factory=list)  # argv, "%u" the link, "%t" the title
 
 
 @dataclass(slots=True)
@@ -148,7 +150,13 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "reading_width": (int,),
     "theme": (str,),
     "browser": (list,),
+    "pipe_command": (list,),
+    "bookmark_command": (list,),
 }
+# Commands docbao runs: argv lists read only from [settings] of the user's own file, never a
+# shell string, never from a feed, an OPML file or an import.
+COMMAND_SETTINGS = {"browser": '["w3m", "%u"]', "pipe_command": '["wc", "-w"]',
+                    "bookmark_command": '["buku", "--nostdin", "-a", "%u", "--title", "%t"]'}
 MIN_READING_WIDTH = 30  # columns: a narrower measure is no longer comfortable, and likely a typo
 _POSITIVE = {"concurrency", "timeout", "max_feed_mb", "full_text_concurrency"}
 _FEED_KEYS = {"url", "title", "tags", "full_text", "timeout"}
@@ -236,10 +244,12 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
             config.warnings.append(f"{path}:{line}: [settings] unknown key '{key}' ignored")
             continue
         types = _SETTING_TYPES[key]
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        if key in COMMAND_SETTINGS and not (isinstance(value, list) and value
+                                            and all(isinstance(part, str) and part.strip() for part in value)):
+            error(line, f"[settings] key '{key}' must be a command as a list of strings (no shell), "
+                        f"e.g. {COMMAND_SETTINGS[key]}")
+        elif isinstance(value, bool) and bool not in types or not isinstance(value, types):
             error(line, f"[settings] key '{key}' must be {_type_name(types)}, not {_type_name((type(value),))}")
-        elif key == "browser" and not (value and all(isinstance(part, str) and part.strip() for part in value)):
-            error(line, "[settings] key 'browser' must be a command as a list of strings, e.g. [\"w3m\", \"%u\"]")
         elif key == "theme" and not value.strip():
             error(line, "[settings] key 'theme' must name a theme, e.g. \"nord\" (leave it out for the default)")
         elif key == "reading_width" and 0 < value < MIN_READING_WIDTH:
@@ -261,7 +271,10 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
             error(start, f"{label} must be a table")
             continue
         for key in entry:
-            if key not in _FEED_KEYS:
+            if key in COMMAND_SETTINGS:
+                config.warnings.append(f"{path}:{where.key(start, key)}: {label} key '{key}' ignored: "
+                                       "commands are read only from [settings]")
+            elif key not in _FEED_KEYS:
                 config.warnings.append(f"{path}:{where.key(start, key)}: {label} unknown key '{key}' ignored")
         url = entry.get("url")
         if url is None:

@@ -2,8 +2,8 @@
 the few entry points the parts call in each other.
 
 The reading screen (screens/main.py) is put together from parts, one per responsibility:
-reading (reading.py), links (links.py), search (searching.py), refresh (refreshing.py) and
-subscriptions (subscribing.py). Each part is a Screen subclass with its own keys, handlers
+reading (reading.py), links (links.py), commands of the user's own (commands.py), search
+(searching.py), refresh (refreshing.py) and subscriptions (subscribing.py). Each part is a Screen subclass with its own keys, handlers
 and workers; they all build on this base, which declares what one part may ask of another.
 """
 
@@ -37,6 +37,7 @@ FAILURES = {
     "search-counts": "Saved searches not counted",
     "ignored": "Ignore list not applied",
     "browser": "The browser did not start",
+    "bookmark": "Not bookmarked",
     "warm-up": "The article renderer cannot be loaded",
 }
 
@@ -124,6 +125,10 @@ class ReaderBase(Screen[None]):
 
     def current_article(self) -> int | None:
         """reading: the article a mark or a link key acts on."""
+        raise NotImplementedError
+
+    def run_in_terminal(self, argv: list[str], *, text: str | None = None, env: dict[str, str] | None = None) -> None:
+        """links: run a terminal program while the reader steps aside, `text` its stdin."""
         raise NotImplementedError
 
     def run_search(self, entry: FeedEntry) -> None:

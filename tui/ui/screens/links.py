@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -113,19 +114,25 @@ class LinksPart(ReaderBase):
             return
         self.notify(f"Opening {url}", markup=False)
 
-    def run_in_terminal(self, argv: list[str]) -> None:
-        """A text-mode browser: the reader steps aside (suspended) until it exits, then comes
-        back as it was. The browser gets the terminal's own descriptors: inside the app,
-        sys.stderr is Textual's and has none."""
+    def run_in_terminal(self, argv: list[str], *, text: str | None = None, env: dict[str, str] | None = None) -> None:
+        """A terminal program (a text-mode browser, a pager, the pipe command): the reader
+        steps aside (suspended) until it exits, then comes back as it was; `text` is its
+        stdin. It gets the terminal's own descriptors: inside the app, sys.stderr is
+        Textual's and has none. A failure is said with the exit status."""
+        failure: OSError | None = None
         try:
             with self.app.suspend():
-                status = run_on_terminal(argv)
+                try:  # an exception leaving the block would leave the reader suspended
+                    status = run_on_terminal(argv, text=text, env=env)
+                except OSError as exc:
+                    failure = exc
         except SuspendNotSupported:
-            self.notify("This terminal cannot hand itself to a text-mode browser.", severity="warning",
+            self.notify("This terminal cannot hand itself to a terminal program.", severity="warning",
                         markup=False)
             return
-        except OSError as exc:
-            self.notify(f"Cannot run {clean_line(argv[0])}: {exc.strerror or exc}", severity="error", markup=False)
+        if failure is not None:
+            self.notify(f"Cannot run {clean_line(argv[0])}: {failure.strerror or failure}", severity="error",
+                        markup=False)
             return
         if status != 0:
             self.notify(f"{clean_line(Path(argv[0]).name)} ended with status {status}.", severity="warning",
@@ -179,18 +186,32 @@ def controller_command(controller: object, url: str) -> list[str] | None:
     return None
 
 
-def run_on_terminal(argv: list[str]) -> int:
-    """Run `argv` on the controlling terminal (stdin, stdout and stderr all on it), wait."""
+def run_on_terminal(argv: list[str], *, text: str | None = None, env: dict[str, str] | None = None) -> int:
+    """Run `argv` on the controlling terminal (stdout and stderr on it; stdin too, or a
+    pipe carrying `text`), wait; the exit status."""
     try:
         tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         tty = None
     try:
         if tty is not None:
-            return subprocess.call(argv, stdin=tty, stdout=tty, stderr=tty)
-        streams = [sys.__stdin__, sys.__stdout__, sys.__stderr__]
-        fds = [s.fileno() if s is not None else subprocess.DEVNULL for s in streams]
-        return subprocess.call(argv, stdin=fds[0], stdout=fds[1], stderr=fds[2])
+            fds = [tty, tty, tty]
+        else:
+            streams = [sys.__stdin__, sys.__stdout__, sys.__stderr__]
+            fds = [s.fileno() if s is not None else subprocess.DEVNULL for s in streams]
+        if text is None:
+            return subprocess.call(argv, stdin=fds[0], stdout=fds[1], stderr=fds[2], env=env)
+        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=fds[1], stderr=fds[2], env=env)
+        assert process.stdin is not None
+        try:
+            process.stdin.write(text.encode("utf-8"))
+            process.stdin.close()
+        except BrokenPipeError:  # a pager quit before reading it all
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        return process.wait()
     finally:
         if tty is not None:
             os.close(tty)
