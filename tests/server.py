@@ -5,7 +5,10 @@
         url = srv.url("/feed.xml")
 
 A route answers conditional GETs (If-None-Match / If-Modified-Since) with 304 when it has
-an ETag / Last-Modified, gzips when asked and allowed, and can be slowed down. For
+an ETag / Last-Modified, gzips when asked and allowed, and can be slowed down. With
+`ranges=True` it answers `Range: bytes=N-` with 206 (or 416 past the end) and honours
+If-Range; `pace` sleeps between 64 KiB pieces of the body; `length` announces another
+Content-Length than the body has (a lying server: it hangs up after the body). For
 misbehaving servers, pass `raw=callable(handler)`: it gets the BaseHTTPRequestHandler
 and writes whatever bytes it likes to `handler.wfile`.
 
@@ -37,6 +40,9 @@ class Route:
     last_modified: str = ""
     delay: float = 0.0
     gzip: bool = True
+    ranges: bool = False
+    pace: float = 0.0
+    length: int | None = None
     raw: Callable[[BaseHTTPRequestHandler], None] | None = None
 
 
@@ -83,20 +89,43 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(304, b"", headers)
             return
         body = route.body
+        status = route.status
+        asked = self.headers.get("Range", "")
+        if_range = self.headers.get("If-Range")
+        if route.ranges and status == 200 and asked.startswith("bytes=") and asked.endswith("-") \
+                and (if_range is None or if_range == route.etag):
+            start = int(asked[6:-1])
+            if start >= len(body):
+                self._send(416, b"", {"Content-Range": f"bytes */{len(body)}"})
+                return
+            headers["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
+            body, status = body[start:], 206
+        if route.ranges:
+            headers["Accept-Ranges"] = "bytes"
         if route.gzip and "gzip" in self.headers.get("Accept-Encoding", "") and body:
             body = gzip.compress(body)
             headers["Content-Encoding"] = "gzip"
-        self._send(route.status, body, headers)
+        self._send(status, body, headers, pace=route.pace, length=route.length)
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+    def _send(self, status: int, body: bytes, headers: dict[str, str], *, pace: float = 0.0,
+              length: int | None = None) -> None:
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
         if status != 304:
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
-        if status != 304:
+        if status == 304:
+            return
+        if not pace:
             self.wfile.write(body)
+        else:
+            for start in range(0, len(body), 65536):
+                self.wfile.write(body[start:start + 65536])
+                self.wfile.flush()
+                time.sleep(pace)
+        if length is not None and length != len(body):
+            self.close_connection = True
 
 
 class _Server(ThreadingHTTPServer):

@@ -47,7 +47,7 @@ def test_read_articles_json_and_backup_carry_the_media(
     assert line["title"] == "Episode 2: Vec<T> and <blink>"
     assert line["image"] == "https://cdn.pod.example/ep2.jpg"
     assert line["enclosures"] == [{"url": "https://cdn.pod.example/ep2.mp3", "type": "audio/mpeg",
-                                   "length": 12345678, "duration": 3723}]
+                                   "length": 12345678, "duration": 3723, "download": None}]
 
     assert main(["read", str(line["id"]), "--config", str(config), "--width", "100"]) == 0
     shown = capsys.readouterr().out

@@ -32,6 +32,7 @@ class FeedConfig:
     tags: list[str] = field(default_factory=list)
     full_text: bool | None = None  # None: follow [settings] full_text
     timeout: float | None = None  # None: follow [settings] timeout
+    download: bool = False  # a refresh queues the enclosures of new articles for `docbao download`
     line: int = 0
 
     @property
@@ -71,6 +72,8 @@ class Settings:
     browser: list[str] = field(default_factory=list)  # argv, "%u" the link; run in the terminal
     pipe_command: list[str] = field(default_factory=list)  # argv: `|` gives it the article's text on stdin
     bookmark_command: list[str] = field(default_factory=list)  # argv, "%u" the link, "%t" the title
+    download_dir: str = ""  # where enclosures are downloaded; "": the XDG download folder
+    player: list[str] = field(default_factory=list)  # argv, "%f" the file or URL; no player: no play key
 
 
 @dataclass(slots=True)
@@ -152,14 +155,17 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "browser": (list,),
     "pipe_command": (list,),
     "bookmark_command": (list,),
+    "download_dir": (str,),
+    "player": (list,),
 }
 # Commands docbao runs: argv lists read only from [settings] of the user's own file, never a
 # shell string, never from a feed, an OPML file or an import.
 COMMAND_SETTINGS = {"browser": '["w3m", "%u"]', "pipe_command": '["wc", "-w"]',
-                    "bookmark_command": '["buku", "--nostdin", "-a", "%u", "--title", "%t"]'}
+                    "bookmark_command": '["buku", "--nostdin", "-a", "%u", "--title", "%t"]',
+                    "player": '["mpv", "%f"]'}
 MIN_READING_WIDTH = 30  # columns: a narrower measure is no longer comfortable, and likely a typo
 _POSITIVE = {"concurrency", "timeout", "max_feed_mb", "full_text_concurrency"}
-_FEED_KEYS = {"url", "title", "tags", "full_text", "timeout"}
+_FEED_KEYS = {"url", "title", "tags", "full_text", "timeout", "download"}
 _TOP_KEYS = {"settings", "feed", "search", "ignore", "keys"}
 # Bidi embeddings, overrides, isolates and marks: "https://e.example/\u202egnp.exe" shows
 # as "https://e.example/exe.png".
@@ -250,6 +256,8 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
                         f"e.g. {COMMAND_SETTINGS[key]}")
         elif isinstance(value, bool) and bool not in types or not isinstance(value, types):
             error(line, f"[settings] key '{key}' must be {_type_name(types)}, not {_type_name((type(value),))}")
+        elif key == "download_dir" and not value.strip():
+            error(line, "[settings] key 'download_dir' must name a folder (leave it out for the XDG download folder)")
         elif key == "theme" and not value.strip():
             error(line, "[settings] key 'theme' must name a theme, e.g. \"nord\" (leave it out for the default)")
         elif key == "reading_width" and 0 < value < MIN_READING_WIDTH:
@@ -305,6 +313,11 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
                 error(where.key(start, "full_text"), f"{label} key 'full_text' must be true or false")
             else:
                 feed.full_text = entry["full_text"]
+        if "download" in entry:
+            if not isinstance(entry["download"], bool):
+                error(where.key(start, "download"), f"{label} key 'download' must be true or false")
+            else:
+                feed.download = entry["download"]
         if "timeout" in entry:
             value = entry["timeout"]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:

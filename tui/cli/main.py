@@ -126,6 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--json", action="store_true", help="one JSON object per line")
     find.set_defaults(handler=cmd_search)
 
+    download = verbs.add_parser(
+        "download", parents=[common], help="download the queued enclosures (podcasts, videos)",
+        description="Download every queued enclosure into [settings] download_dir (the XDG download "
+                    "folder by default), one folder per feed. Interrupted downloads resume where they "
+                    "stopped. Enclosures are queued from the reader, and by a refresh of a feed with "
+                    "download = true. Exit status 1 when some download failed.")
+    download.add_argument("--feed", action="append", metavar="URL_OR_TITLE", help="only this feed's (repeatable)")
+    download.add_argument("--retry", action="store_true", help="also try the failed downloads again")
+    download.add_argument("--list", action="store_true", help="list the downloads and their state; download nothing")
+    download.set_defaults(handler=cmd_download)
+
     from tui.cli import subscribe
     subscribe.add_parsers(verbs, common)
     return parser
@@ -231,6 +242,8 @@ def print_summary(report: object, out: TextIO, *, quiet: bool = False) -> None:
     if report.pages:
         bad = [p for p in report.pages if not p.ok]
         print(f"full articles: {len(report.pages) - len(bad)} fetched, {len(bad)} failed", file=out)
+    if report.queued:
+        print(f"{count(report.queued, 'enclosure')} queued: 'docbao download' fetches them", file=out)
     failed = len(report.failed)
     print(f"{count(len(report.outcomes), 'feed')}: {report.new} new, {report.updated} updated, "
           f"{failed} failed{f', {report.pruned} pruned' if report.pruned else ''} "
@@ -352,12 +365,17 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
                                             limit=limit) if i not in hidden][:args.limit]
         if args.json:
             from tui.content.render import lead_image
+            from tui.store import downloads
         for start in range(0, len(ids), 1000):
             media = store.media(ids[start:start + 1000]) if args.json else {}
+            fetched = downloads.of_articles(store, ids[start:start + 1000]) if args.json else {}
             for article in store.rows(ids[start:start + 1000]):
                 if args.json:
                     enclosures, image, body = media.get(article.id, ([], "", ""))
                     image = lead_image(image, body)
+                    for enclosure in enclosures:
+                        got = fetched.get((article.id, str(enclosure.get("url"))))
+                        enclosure["download"] = got.as_json() if got else None
                     print(json.dumps({
                         "id": article.id, "feed_url": urls[article.feed_id],
                         "feed_title": titles[article.feed_id], "title": article.title,
@@ -372,6 +390,72 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
     finally:
         store.close()
     return 0
+
+
+def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    from tui.content.render import file_size as size
+    from tui.feeds.downloads import download_dir, run_queue
+    from tui.store import downloads
+
+    feed_ids: list[int] | None = None
+    store = open_store(cache)
+    try:
+        if args.feed:
+            from tui.feeds.subscriptions import UnknownFeed, named_feeds
+
+            try:
+                wanted = {f.url for f in named_feeds(config, cache, args.feed)}
+            except UnknownFeed as exc:
+                raise UsageError(str(exc)) from exc
+            feed_ids = [row.id for row in store.feeds() if row.url in wanted]
+        if args.list:
+            for row in downloads.rows(store, feed_ids=feed_ids):
+                state = "queued" if row.stale else row.state
+                done = size(row.received) + (f" of {size(row.total)}" if row.total else "")
+                print(f"{row.id:6d} {state:11} {done:20} {row.path or row.url}")
+                if row.error:
+                    print(f"{'':19}{row.error}")
+            return 0
+    finally:
+        store.close()
+    bar = None
+    progress = started = None
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                                   TransferSpeedColumn)
+
+        bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
+                       TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        task = bar.add_task("", total=None)
+
+        def started(row: object) -> None:
+            from tui.content.sanitize import clean_line
+
+            assert isinstance(row, downloads.DownloadRow)
+            bar.update(task, description=clean_line(row.title or row.url)[:40], completed=0, total=None)
+
+        def progress(row: object, received: int, total: int | None) -> None:
+            bar.update(task, completed=received, total=total)
+
+        bar.start()
+    try:
+        ended = asyncio.run(run_queue(config, cache, feed_ids=feed_ids, retry=args.retry,
+                                      progress=progress, started=started))
+    finally:
+        if bar is not None:
+            bar.stop()
+    failed = [row for row in ended if row.state == "failed"]
+    for row in ended:
+        if row.state == "done":
+            print(f"done    {size(row.received):>10}  {row.path}")
+        elif row.state == "failed":
+            print(f"FAILED  {size(row.received):>10}  {row.url}\n        {row.error}")
+    if not ended:
+        print(f"nothing to download (files go to {download_dir(config)})")
+    else:
+        print(f"{count(len(ended) - len(failed), 'download')} done, {len(failed)} failed")
+    return 1 if failed else 0
 
 
 def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:

@@ -37,7 +37,7 @@ from rich.text import Span, Text
 from tui.content.sanitize import clean_line, clean_text, is_openable_url
 from tui.content.tokens import ESCAPABLE_RAW, VOID, Attrs, attribute_pairs, tokenize
 
-__all__ = ["Rendered", "lead_image", "media_lines", "render_article", "render_html", "rewrap", "to_plain"]
+__all__ = ["Rendered", "file_size", "lead_image", "media_lines", "render_article", "render_html", "rewrap", "to_plain"]
 
 # --------------------------------------------------------------------------------------------
 # Styles. Foreground and background are set together where a background is used, so code
@@ -175,7 +175,7 @@ def media_lines(enclosures: Sequence[Mapping[str, object]], image: str, html: st
             hours, rest = divmod(duration, 3600)
             parts.append(f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}")
         if isinstance(length, int) and length > 0:
-            parts.append(_size(length))
+            parts.append(file_size(length))
         lines.append(" · ".join([*parts, url]))
     image_url = clean_line(lead_image(image, html))
     if image_url:
@@ -183,7 +183,8 @@ def media_lines(enclosures: Sequence[Mapping[str, object]], image: str, html: st
     return lines
 
 
-def _size(length: int) -> str:
+def file_size(length: int) -> str:
+    """A size as people read it: "11.8 MB"."""
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
         if length >= scale:
             return f"{length / scale:.1f} {unit}"

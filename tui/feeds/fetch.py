@@ -14,6 +14,7 @@ truncated document passed off as whole.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ipaddress
 import re
@@ -21,7 +22,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -180,29 +181,10 @@ async def _fetch(
         try:
             status = response.status_code
             if status in _REDIRECTS:
-                location = str(
-                    response.extensions.get(_LOCATION) or response.headers.get("Location", "")
-                ).strip()
-                if not location:
-                    raise _Failure(f"HTTP {status} redirect without a Location", status)
-                if redirects >= max_redirects:
-                    raise _Failure(f"too many redirects ({max_redirects})", status)
-                scheme = _SCHEME.match(location)
-                if scheme and scheme.group(1).lower() not in ("http", "https"):
-                    raise _Failure("redirect to a non-http(s) URL refused", status)
-                try:
-                    target = current.join(location)
-                except (httpx.InvalidURL, ValueError) as exc:
-                    raise _Failure("redirect to an invalid URL refused", status) from exc
-                if target.scheme not in ("http", "https") or not target.host:
-                    raise _Failure("redirect to a non-http(s) URL refused", status)
-                if origin_private is None:
-                    origin_private = await host_is_private(current.host)
-                if not origin_private and await host_is_private(target.host):
-                    raise _Failure("redirect to a private network address refused", status)
+                current, origin_private = await _next_hop(current, response, redirects, max_redirects,
+                                                          origin_private)
                 permanent = permanent and status in _PERMANENT
                 redirects += 1
-                current = target
                 continue
             final_url = str(current)
             moved = final_url if permanent and redirects else ""
@@ -222,7 +204,7 @@ async def _fetch(
                     last_modified=_validator(response.headers.get("Last-Modified")),
                     permanent_url=moved,
                 )
-            message = f"HTTP {status} {_reason(response)}".rstrip()
+            message = status_message(response)
             if status == 410:
                 return FetchResult(
                     status="gone", url=url, final_url=final_url, http_status=status, error=message
@@ -240,6 +222,82 @@ async def _fetch(
             raise _Failure(message, status, final_url)
         finally:
             await response.aclose()
+
+
+async def _next_hop(current: httpx.URL, response: httpx.Response, redirects: int, max_redirects: int,
+                    origin_private: bool | None) -> tuple[httpx.URL, bool]:
+    """Where a redirect leads, checked (scheme, count, no private address for a public
+    origin); and whether the origin is private, decided at the first redirect."""
+    status = response.status_code
+    location = str(response.extensions.get(_LOCATION) or response.headers.get("Location", "")).strip()
+    if not location:
+        raise _Failure(f"HTTP {status} redirect without a Location", status)
+    if redirects >= max_redirects:
+        raise _Failure(f"too many redirects ({max_redirects})", status)
+    scheme = _SCHEME.match(location)
+    if scheme and scheme.group(1).lower() not in ("http", "https"):
+        raise _Failure("redirect to a non-http(s) URL refused", status)
+    try:
+        target = current.join(location)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise _Failure("redirect to an invalid URL refused", status) from exc
+    if target.scheme not in ("http", "https") or not target.host:
+        raise _Failure("redirect to a non-http(s) URL refused", status)
+    if origin_private is None:
+        origin_private = await host_is_private(current.host)
+    if not origin_private and await host_is_private(target.host):
+        raise _Failure("redirect to a private network address refused", status)
+    return target, origin_private
+
+
+class StreamError(Exception):
+    """A download that could not start or went wrong; the message is fit to show as it is."""
+
+
+@contextlib.asynccontextmanager
+async def stream(client: httpx.AsyncClient, url: str, *, headers: dict[str, str], deadline: float,
+                 max_redirects: int = 10) -> AsyncIterator[httpx.Response]:
+    """GET `url` for a download: redirects followed by fetch's rules within `deadline`
+    seconds; yields the final response with its body unread (read it with aiter_raw:
+    no Content-Encoding is asked for). Reading stalls longer than `deadline` time out.
+    Every failure is a StreamError."""
+    response: httpx.Response | None = None
+    try:
+        async with asyncio.timeout(deadline):
+            current = _parse_url(url)
+            origin_private: bool | None = None
+            redirects = 0
+            while True:
+                request = client.build_request("GET", current, headers={"Accept-Encoding": "identity", **headers},
+                                               timeout=deadline)
+                response = await client.send(request, stream=True)
+                if response.status_code not in _REDIRECTS:
+                    break
+                await response.aclose()
+                current, origin_private = await _next_hop(current, response, redirects, max_redirects,
+                                                          origin_private)
+                redirects += 1
+    except TimeoutError as exc:
+        if response is not None:
+            await response.aclose()
+        raise StreamError(f"timed out after {_seconds(deadline)}") from exc
+    except _Failure as exc:
+        raise StreamError(exc.message) from exc
+    except httpx.HTTPError as exc:
+        raise StreamError(describe_error(exc)) from exc
+    try:
+        yield response
+    except httpx.TimeoutException as exc:
+        raise StreamError(f"stalled: nothing received for {_seconds(deadline)}") from exc
+    except httpx.HTTPError as exc:
+        raise StreamError(describe_error(exc, in_body=True)) from exc
+    finally:
+        await response.aclose()
+
+
+def status_message(response: httpx.Response) -> str:
+    """"HTTP 404 Not Found": a status as the user is told it."""
+    return f"HTTP {response.status_code} {_reason(response)}".rstrip()
 
 
 async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:

@@ -49,6 +49,7 @@ class RefreshReport:
     elapsed: float = 0.0
     pruned: int = 0
     pages: list["PageOutcome"] = field(default_factory=list)  # reader-mode prefetch
+    queued: int = 0  # enclosures of `download = true` feeds queued for `docbao download`
 
     @property
     def new(self) -> int:
@@ -128,6 +129,12 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
                        for _ in range(shards)]
             client = clients[0]
             await asyncio.gather(*(one(feed, clients[n % shards]) for n, feed in enumerate(feeds)))
+            podcasts = {ids[f.url] for f in feeds if f.download}
+            fresh = [i for o in report.outcomes if o.feed_id in podcasts for i in o.new_ids]
+            if fresh:
+                from tui.store.downloads import queue_enclosures
+
+                report.queued = await in_db(queue_enclosures, store, fresh)
             wanted = [ids[f.url] for f in feeds
                       if full_text or (settings.full_text if f.full_text is None else f.full_text)]
             if wanted:

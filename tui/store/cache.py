@@ -22,7 +22,7 @@ from tui.store import index
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 
 DB_NAME = "docbao.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -169,6 +169,27 @@ _MIGRATIONS: list[str] = [
     # 2: media. The lead image of an article; enclosures (JSON) may carry a duration.
     """
     ALTER TABLE articles ADD COLUMN image TEXT NOT NULL DEFAULT '';
+    """,
+    # 3: downloads of enclosures. `path` is the file the download becomes (its partial
+    # copy is path + ".part" until whole); `owner` the pid of the process downloading it.
+    """
+    CREATE TABLE downloads (
+        id          INTEGER PRIMARY KEY,
+        article_id  INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        url         TEXT NOT NULL,
+        type        TEXT NOT NULL DEFAULT '',
+        state       TEXT NOT NULL DEFAULT 'queued',
+        path        TEXT NOT NULL DEFAULT '',
+        received    INTEGER NOT NULL DEFAULT 0,
+        total       INTEGER,
+        etag        TEXT NOT NULL DEFAULT '',
+        error       TEXT NOT NULL DEFAULT '',
+        owner       INTEGER,
+        queued      INTEGER NOT NULL,
+        finished    INTEGER,
+        UNIQUE (article_id, url)
+    );
+    CREATE INDEX downloads_by_state ON downloads (state, id);
     """,
 ]
 

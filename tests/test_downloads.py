@@ -1,0 +1,293 @@
+"""Downloading enclosures against a loopback server: the queue a refresh fills, `docbao
+download`, resuming with Range after a kill, a server without Range, a lying
+Content-Length, 416, a full disk and hostile file names."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.server import LocalServer
+from tui.cli.main import main
+from tui.config import ConfigError, load_config
+from tui.feeds.downloads import default_download_dir, file_name, run_queue, safe_name
+from tui.store import downloads
+from tui.store.cache import Store
+
+HOSTILE = "..%2F..%2Fevil%1B%5D0%3Bpwned%07%E2%80%AEpm3.mp3"
+LONG = "episode-" + "x" * 400 + ".mp3"
+
+
+def _media(size: int, seed: int = 1) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def _podcast(server: LocalServer, enclosures: list[tuple[str, str]]) -> str:
+    items = "".join(
+        f"<item><guid>ep-{n}</guid><title>Episode {n}: a/b\\c &lt;x&gt;</title>"
+        f'<enclosure url="{server.url(path)}" type="{kind}" length="999"/></item>'
+        for n, (path, kind) in enumerate(enclosures))
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Pod</title>{items}</channel></rss>'
+    return server.route("/pod.rss", feed, content_type="application/rss+xml")
+
+
+def _config(tmp_path: Path, url: str, download: bool = True) -> Path:
+    config = tmp_path / "feeds.toml"
+    config.write_text(f'[settings]\ndownload_dir = "media"\ncache_dir = "cache"\n\n'
+                      f'[[feed]]\nurl = "{url}"\ntitle = "../Pod: one"\ndownload = {str(download).lower()}\n',
+                      encoding="utf-8")
+    return config
+
+
+def _json_articles(config: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    capsys.readouterr()
+    assert main(["articles", "--config", str(config), "--json"]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def _download(config: Path) -> int:
+    return main(["download", "--config", str(config)])
+
+
+def _queue_one(tmp_path: Path, server: LocalServer, body: bytes, **route: object) -> tuple[Path, Path]:
+    """A feed with one enclosure served with `route`'s options, refreshed (so queued)."""
+    server.route("/ep.mp3", body, content_type="audio/mpeg", gzip=False, **route)
+    config = _config(tmp_path, _podcast(server, [("/ep.mp3", "audio/mpeg")]))
+    assert main(["refresh", "--config", str(config), "-q"]) == 0
+    return config, tmp_path / "media" / "_Pod_ one" / "ep.mp3"
+
+
+def test_refresh_queues_and_download_fetches_with_safe_names(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bodies = {"/a/ep1.mp3": _media(300_000, 1), f"/a/{HOSTILE}": _media(1000, 2), f"/a/{LONG}": _media(10, 3),
+              "/a/noext": _media(20, 4)}
+    for path, body in bodies.items():
+        server.route(path, body, content_type="audio/mpeg", gzip=False)
+    config = _config(tmp_path, _podcast(server, [(p, "audio/mpeg") for p in bodies]))
+    folder = tmp_path / "media" / "_Pod_ one"  # the feed's title made safe: no "..", no "/"
+    folder.mkdir(parents=True)
+    (folder / "ep1.mp3").write_bytes(b"the user's own file")  # never clobbered
+
+    assert main(["refresh", "--config", str(config)]) == 0
+    assert "4 enclosures queued: 'docbao download' fetches them" in capsys.readouterr().out
+    states = [e["download"]["state"] for a in _json_articles(config, capsys) for e in a["enclosures"]]
+    assert states == ["queued"] * 4
+
+    assert _download(config) == 0
+    out = capsys.readouterr().out
+    assert "4 downloads done, 0 failed" in out
+    files = sorted(p.name for p in folder.iterdir())
+    assert (folder / "ep1.mp3").read_bytes() == b"the user's own file"
+    assert (folder / "ep1 (2).mp3").read_bytes() == bodies["/a/ep1.mp3"]
+    hostile = [name for name in files if "evil" in name]
+    assert hostile == ["_.._evil]0;pwnedpm3.mp3"]  # no separator, no escape, no bidi override
+    assert (folder / hostile[0]).read_bytes() == bodies[f"/a/{HOSTILE}"]
+    long = [name for name in files if name.startswith("episode-")]
+    assert len(long) == 1 and long[0].endswith(".mp3") and len(long[0].encode()) <= 200
+    assert (folder / "noext.mp3").read_bytes() == bodies["/a/noext"]  # its type gives the extension
+    assert not list(tmp_path.rglob("*.part"))
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()
+                  and "cache" not in p.parts) == sorted([f"media/_Pod_ one/{name}" for name in files] + ["feeds.toml"])
+
+    shown = {e["url"]: e["download"] for a in _json_articles(config, capsys) for e in a["enclosures"]}
+    done = shown[server.url("/a/ep1.mp3")]
+    assert done == {"state": "done", "path": str(folder / "ep1 (2).mp3"), "received": 300_000,
+                    "total": 300_000, "error": ""}
+    assert _download(config) == 0  # nothing left: nothing fetched again
+    assert "nothing to download" in capsys.readouterr().out
+    assert len(server.hits("/a/ep1.mp3")) == 1
+
+
+def test_a_feed_without_download_queues_nothing(server: LocalServer, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    server.route("/ep.mp3", b"x", content_type="audio/mpeg")
+    config = _config(tmp_path, _podcast(server, [("/ep.mp3", "audio/mpeg")]), download=False)
+    assert main(["refresh", "--config", str(config), "-q"]) == 0
+    [article] = _json_articles(config, capsys)
+    assert article["enclosures"][0]["download"] is None
+    assert _download(config) == 0
+    assert server.hits("/ep.mp3") == []
+
+
+def test_a_server_without_range_support_starts_over(server: LocalServer, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    body = _media(500_000)
+    config, target = _queue_one(tmp_path, server, body)
+    # an earlier run left a partial copy whose bytes are not the file's
+    store = Store.open(tmp_path / "cache")
+    [row] = downloads.rows(store)
+    target.parent.mkdir(parents=True)
+    downloads.update(store, row.id, path=str(target))
+    store.close()
+    target.with_name("ep.mp3.part").write_bytes(b"\x00" * 100_000)
+    assert _download(config) == 0
+    assert server.hits("/ep.mp3")[-1].headers["range"] == "bytes=100000-"  # it asked for the rest
+    assert target.read_bytes() == body  # got all of it, and started over
+
+
+def test_a_lying_content_length_fails_then_resumes_and_416_means_whole(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    body = _media(400_000)
+    config, target = _queue_one(tmp_path, server, body, length=len(body) + 50_000, ranges=True)
+    assert _download(config) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "cut short" in out, out
+    assert not target.exists()
+    assert target.with_name("ep.mp3.part").read_bytes() == body  # kept for a resume
+    [article] = _json_articles(config, capsys)
+    assert article["enclosures"][0]["download"]["state"] == "failed"
+
+    assert _download(config) == 0  # failed ones wait for --retry
+    assert "nothing to download" in capsys.readouterr().out
+    server.routes["/ep.mp3"].length = None
+    assert main(["download", "--retry", "--config", str(config)]) == 0
+    assert server.hits("/ep.mp3")[-1].headers["range"] == f"bytes={len(body)}-"
+    assert target.read_bytes() == body  # the server said 416 (nothing left): the part was whole
+
+
+def test_416_for_a_part_longer_than_the_file_starts_over(server: LocalServer, tmp_path: Path) -> None:
+    body = _media(200_000)
+    config, target = _queue_one(tmp_path, server, body, ranges=True)
+    store = Store.open(tmp_path / "cache")
+    [row] = downloads.rows(store)
+    target.parent.mkdir(parents=True)
+    downloads.update(store, row.id, path=str(target))
+    store.close()
+    target.with_name("ep.mp3.part").write_bytes(b"\x01" * 300_000)  # the file on the server got shorter
+    assert _download(config) == 0
+    assert [h.headers.get("range") for h in server.hits("/ep.mp3")] == ["bytes=300000-", None]
+    assert target.read_bytes() == body
+
+
+def test_a_changed_file_is_not_resumed_onto_its_old_part(server: LocalServer, tmp_path: Path) -> None:
+    old, new = _media(300_000, 1), _media(300_000, 2)
+    config, target = _queue_one(tmp_path, server, old, ranges=True, etag='"v1"', length=len(old) + 1)
+    assert _download(config) == 1  # cut short: the part is kept with its ETag
+    server.route("/ep.mp3", new, content_type="audio/mpeg", gzip=False, ranges=True, etag='"v2"')
+    assert main(["download", "--retry", "--config", str(config)]) == 0
+    assert server.hits("/ep.mp3")[-1].headers["if-range"] == '"v1"'
+    assert target.read_bytes() == new
+
+
+def _installed() -> str:
+    command = Path(sys.executable).parent / "docbao"
+    if not command.exists():
+        pytest.skip("the docbao command is not installed")
+    return str(command)
+
+
+def test_a_full_disk_fails_clearly_and_the_part_resumes(server: LocalServer, tmp_path: Path) -> None:
+    body = _media(3_000_000)
+    config, target = _queue_one(tmp_path, server, body, ranges=True)
+    limit = 1_000_000
+
+    def small_disk() -> None:  # a file may not grow past `limit` bytes: EFBIG, as ENOSPC would be
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    run = subprocess.run([_installed(), "download", "--config", str(config)], capture_output=True, text=True,
+                         preexec_fn=small_disk, timeout=120, stdin=subprocess.DEVNULL)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "disk full" in run.stdout and "resumes from there" in run.stdout, run.stdout
+    part = target.with_name("ep.mp3.part")
+    assert 0 < part.stat().st_size <= limit and part.read_bytes() == body[:part.stat().st_size]
+    assert not target.exists()
+
+    run = subprocess.run([_installed(), "download", "--retry", "--config", str(config)], capture_output=True,
+                         text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert server.hits("/ep.mp3")[-1].headers["range"] == f"bytes={limit}-"
+    assert hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(body).digest()
+
+
+def test_resume_after_the_download_process_is_killed(server: LocalServer, tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    body = _media(6 * 1024 * 1024)
+    config, target = _queue_one(tmp_path, server, body, ranges=True, pace=0.02)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm-256color",
+           "LANG": "C.UTF-8", "TZ": "UTC"}
+    child = pexpect.spawn(_installed(), ["download", "--config", str(config)], env=env, dimensions=(24, 100),
+                          timeout=60)
+    child.expect("Episode 0")  # the progress bar names the episode on the terminal
+    part = target.with_name("ep.mp3.part")
+    deadline = time.monotonic() + 60
+    while not (part.exists() and part.stat().st_size > 1024 * 1024):
+        assert time.monotonic() < deadline and child.isalive()
+        time.sleep(0.05)
+    child.kill(9)
+    child.wait()
+    assert not target.exists() and part.stat().st_size < len(body)
+
+    server.routes["/ep.mp3"].pace = 0.0
+    child = pexpect.spawn(_installed(), ["download", "--config", str(config)], env=env, dimensions=(24, 100),
+                          timeout=60)
+    child.expect("1 download done, 0 failed")
+    child.expect(pexpect.EOF)
+    child.wait()
+    assert child.exitstatus == 0
+    resumed = server.hits("/ep.mp3")[-1].headers["range"]
+    assert resumed.startswith("bytes=") and int(resumed[6:-1]) > 1024 * 1024
+    assert hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(body).digest()
+    assert not part.exists()
+
+
+def test_file_names_are_made_safe() -> None:
+    assert safe_name("../../etc/passwd") == "_.._etc_passwd"
+    assert safe_name("..") == "download"
+    assert safe_name(".hidden") == "hidden"
+    assert safe_name("a\x1b[31mb\x00c\u202e\u2028d.mp3") == "a[31mbc d.mp3"
+    assert safe_name("e" * 300 + ".mp3").endswith(".mp3") and len(safe_name("e" * 300 + ".mp3")) == 200
+    assert len(safe_name("ễ" * 300).encode()) <= 200
+    assert file_name("https://x.example/feed/", "Tập 1: Hà Nội/Huế", "audio/mpeg") == "Tập 1_ Hà Nội_Huế.mp3"
+    assert file_name("https://x.example/a/b.m4a?token=1", "", "audio/mp4") == "b.m4a"
+
+
+def test_the_xdg_download_folder_is_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(tmp_path / "Tải về"))
+    assert default_download_dir() == tmp_path / "Tải về"
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # no xdg-user-dir
+    assert default_download_dir() == tmp_path / "Downloads"
+    (tmp_path / "bin").mkdir()
+    tool = tmp_path / "bin" / "xdg-user-dir"
+    tool.write_text(f'#!/bin/sh\n[ "$1" = DOWNLOAD ] && echo "{tmp_path}/Hent"\n')
+    tool.chmod(0o755)
+    assert default_download_dir() == tmp_path / "Hent"
+
+
+def test_player_and_download_keys_are_validated(tmp_path: Path) -> None:
+    config = tmp_path / "feeds.toml"
+    config.write_text('[settings]\nplayer = ["mpv", "--no-video", "%f"]\ndownload_dir = "~/Pods"\n\n'
+                      '[[feed]]\nurl = "https://pod.example/rss"\ndownload = true\n', encoding="utf-8")
+    loaded = load_config(config)
+    assert loaded.settings.player == ["mpv", "--no-video", "%f"] and loaded.feeds[0].download
+    for bad, message in (('player = "mpv %f"', "'player' must be a command as a list of strings"),
+                         ('player = []', "'player' must be a command as a list of strings"),
+                         ('download_dir = ""', "'download_dir' must name a folder")):
+        config.write_text(f"[settings]\n{bad}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=message):
+            load_config(config)
+    config.write_text('[[feed]]\nurl = "https://pod.example/rss"\ndownload = "yes"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="'download' must be true or false"):
+        load_config(config)
+
+
+def test_a_download_another_live_process_holds_is_left_to_it(server: LocalServer, tmp_path: Path) -> None:
+    config, target = _queue_one(tmp_path, server, b"abc")
+    store = Store.open(tmp_path / "cache")
+    [row] = downloads.rows(store)
+    parent = os.getppid()  # alive, and not this process
+    downloads.update(store, row.id, state="downloading", owner=parent)
+    store.close()
+    ended = asyncio.run(run_queue(load_config(config), tmp_path / "cache"))
+    assert ended == [] and server.hits("/ep.mp3") == []
