@@ -84,3 +84,69 @@ async def test_the_finder_goes_to_a_feed_far_down_240_feeds_and_into_a_folded_fo
         top, height = round(feeds.scroll_y), feeds.scrollable_content_region.height
         assert top <= feeds.cursor < top + height
         assert any("/feed-235/" in line for line in lines(feeds)), lines(feeds)
+
+
+# ------------------------------------------------------------------ hiding what is read
+async def test_h_hides_read_feeds_and_articles_and_says_so(cache: UICache) -> None:
+    from tests.pilot import BROKEN, NEVER, TECH, status
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        assert len(articles.ids) == 11 and "read hidden" not in status(app)
+        await pilot.press("H")
+        assert "9 in view · read hidden" in status(app)
+        assert set(cache.articles[TECH][2:]).isdisjoint(articles.ids)
+        shown = [line.strip() for line in lines(feeds)]
+        assert not any("Broken Feed" in line or "never-fetched" in line for line in shown)
+        assert feed_key(cache, BROKEN) not in [e.key for e in feeds.shown]
+        assert feed_key(cache, NEVER) not in [e.key for e in feeds.shown]
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        assert articles.ids == cache.articles[TECH][:2]
+        await pilot.press("H")
+        assert "read hidden" not in status(app)
+        assert articles.ids == cache.articles[TECH]
+        assert feed_key(cache, BROKEN) in [e.key for e in feeds.shown]
+
+
+async def test_a_feed_read_to_the_end_stays_under_the_cursor_then_goes(cache: UICache) -> None:
+    from tests.pilot import PLAIN
+
+    cache.config.settings.hide_read = True
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        feeds, articles, _ = panes(app)
+        await pilot.press("enter", "A")  # both articles read
+        assert articles.ids == cache.articles[PLAIN]  # still listed while the feed is shown
+        await pilot.press("h")
+        assert feeds.current is not None and feeds.current.key == feed_key(cache, PLAIN)
+        await pilot.press("k")  # away from it: the next time the list is read, it has gone
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert feed_key(cache, PLAIN) not in [e.key for e in feeds.shown]
+        await pilot.press("F", *"plain", "enter")  # the finder still goes there
+        assert feeds.current is not None and feeds.current.key == feed_key(cache, PLAIN)
+        assert articles.ids == [] and "H shows the read ones" in lines(articles)[0]
+
+
+async def test_hiding_read_is_remembered_until_the_setting_changes(cache: UICache) -> None:
+    from tests.pilot import status
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("H", "Q")
+    again = DocbaoApp(cache.config, cache.folder)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "read hidden" in status(again)
+        assert len(panes(again)[1].ids) == 9
+        await pilot.press("H", "Q")  # shown again, as the setting has it
+    cache.config.settings.hide_read = True  # a new setting wins over the older choice
+    changed = DocbaoApp(cache.config, cache.folder)
+    async with changed.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "read hidden" in status(changed)

@@ -67,6 +67,7 @@ class Settings:
     full_text: bool = False  # prefetch the full article of new items for every feed
     full_text_concurrency: int = 8
     oldest_first: bool = False
+    hide_read: bool = False  # feeds and articles with nothing unread left out of the lists (`H` toggles)
     reading_width: int = 100  # columns of article text at most, centred in a wider reader; 0: the reader's width
     theme: str = ""  # a Textual theme by name ("nord", "gruvbox", ...); "": Textual's default
     browser: list[str] = field(default_factory=list)  # argv, "%u" the link; run in the terminal
@@ -150,6 +151,7 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "full_text": (bool,),
     "full_text_concurrency": (int,),
     "oldest_first": (bool,),
+    "hide_read": (bool,),
     "reading_width": (int,),
     "theme": (str,),
     "browser": (list,),

@@ -22,7 +22,7 @@ from tui.store import index
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 
 DB_NAME = "docbao.db"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -190,6 +190,11 @@ _MIGRATIONS: list[str] = [
         UNIQUE (article_id, url)
     );
     CREATE INDEX downloads_by_state ON downloads (state, id);
+    """,
+    # 4: the unread articles of some feeds (a folder, or a feed, with read ones hidden) read
+    # from one index, without a look at each row
+    """
+    CREATE INDEX articles_unread_by_feed ON articles (feed_id, sort_time DESC, id DESC) WHERE read = 0;
     """,
 ]
 

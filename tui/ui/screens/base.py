@@ -54,6 +54,7 @@ class ReaderBase(Screen[None]):
         self.cache_dir = cache_dir
         self.state = UIState(self, store)
         self.oldest_first = config.settings.oldest_first
+        self.hide_read = self.state.toggle("hide_read", config.settings.hide_read)  # `H`
         self.entry: FeedEntry | None = None  # the view the article list shows
         self.feed_names: dict[int, str] = {}  # feed id -> the label the feed list shows
         self.total = 0  # articles of the subscribed feeds

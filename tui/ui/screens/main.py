@@ -48,6 +48,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, SearchPart, RefreshPart, 
         bind("next_pane", "next_pane"),
         bind("previous_pane", "previous_pane"),
         bind("find_feed", "find_feed"),
+        bind("hide_read", "hide_read"),
     ]
 
     # ------------------------------------------------------------------ building
@@ -55,7 +56,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, SearchPart, RefreshPart, 
         entries = self._entries()
         collapsed = self.state.collapsed()
         with Horizontal(id="panes"):
-            feeds = FeedList(entries, collapsed=collapsed, id="feeds", classes="pane")
+            feeds = FeedList(entries, collapsed=collapsed, hide_read=self.hide_read, id="feeds", classes="pane")
             feeds.border_title = "Feeds"
             yield feeds
             with Vertical(id="articles-pane", classes="pane"):
@@ -182,7 +183,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, SearchPart, RefreshPart, 
         articles.feed_names = self.feed_names
         ids = self._view_ids(entry, articles.ids if keep else None)
         self._ignored_note = self._all_ignored(entry, ids)
-        articles.set_empty(self._cache_note or self._ignored_note or ArticleList.EMPTY)
+        articles.set_empty(self._empty_note())
         articles.show(ids, show_feed=entry.kind != "feed", keep=keep, select=select)
         pane = self.query_one("#articles-pane")
         pane.border_title = plain(entry.label)
@@ -196,6 +197,28 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, SearchPart, RefreshPart, 
         if articles.current_id is not None:
             self.remember({"ui.article": str(articles.current_id)})
         self._status_view()
+
+    def _empty_note(self) -> str:
+        """What the article list says when it has no line."""
+        if self._cache_note or self._ignored_note:
+            return self._cache_note or self._ignored_note
+        if self.entry is not None and self._hiding_read(self.entry):
+            return f"No unread articles here ({self.key_name('hide_read')} shows the read ones too)."
+        return ArticleList.EMPTY
+
+    def _hiding_read(self, entry: FeedEntry) -> bool:
+        """`H` leaves read articles out of the feeds, folders and All; Starred and the
+        searches list everything they hold."""
+        return self.hide_read and not entry.starred_only and not entry.virtual
+
+    def action_hide_read(self) -> None:
+        """`H`: leave out (or show again) the feeds and articles with nothing unread."""
+        self.hide_read = not self.hide_read
+        self.state.flipped("hide_read", self.hide_read, self.config.settings.hide_read)
+        self.query_one(FeedList).set_hide_read(self.hide_read)
+        self.show_entry(self.entry, select=self.query_one(ArticleList).current_id)
+        self.query_one(StatusBar).say("Read feeds and articles hidden." if self.hide_read
+                                      else "Read feeds and articles shown.")
 
     def _all_ignored(self, entry: FeedEntry, ids: list[int]) -> str:
         """Why a view is empty when the [[ignore]] rules hid everything in it ("" if not)."""
@@ -222,9 +245,10 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, SearchPart, RefreshPart, 
         if entry.virtual:
             ids = [i for i in self._virtual_ids.get(entry.key, []) if i not in self._ignored]
             return ids[::-1] if self.oldest_first and entry.key != "search" else ids
-        ids = self.store.article_ids(feed_ids=entry.feed_ids, unread=entry.unread_only,
+        unread = entry.unread_only or self._hiding_read(entry)
+        ids = self.store.article_ids(feed_ids=entry.feed_ids, unread=unread,
                                      starred=entry.starred_only, oldest_first=self.oldest_first)
-        if shown is None or not (entry.unread_only or entry.starred_only):
+        if shown is None or not (unread or entry.starred_only):
             return [i for i in ids if i not in self._ignored] if self._ignored else ids
         keep = set(ids)
         keep.update(shown)
@@ -287,13 +311,14 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, SearchPart, RefreshPart, 
         else:
             short = hint = ""
         self._cache_note = short
-        self.query_one(ArticleList).set_empty(short or self._ignored_note or ArticleList.EMPTY)
+        self.query_one(ArticleList).set_empty(self._empty_note())
         self.show_job("hint", "" if self.refreshing else hint)
 
     def _status_view(self) -> None:
         articles = self.query_one(ArticleList)
         if self.entry is not None:
-            self.query_one(StatusBar).set(view=f"{len(articles.ids)} in view")
+            hidden = " · read hidden" if self.hide_read else ""
+            self.query_one(StatusBar).set(view=f"{len(articles.ids)} in view{hidden}")
 
     def _status_keys(self) -> None:
         keys = f"{self.key_name('help')} keys  {self.key_name('back_or_quit')} back  {self.key_name('quit')} quit"

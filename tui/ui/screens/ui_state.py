@@ -34,6 +34,16 @@ class UIState:
     def get_int(self, key: str) -> int | None:
         return _int(self.store.get_state(key))
 
+    def toggle(self, name: str, configured: bool) -> bool:
+        """A switch the user flipped with a key, or the setting when it changed in
+        feeds.toml since (a new setting wins over an old choice)."""
+        if self.store.get_state(f"ui.{name}_config", "") == str(configured):
+            return self.store.get_state(f"ui.{name}", "") == "1"
+        return configured
+
+    def flipped(self, name: str, value: bool, configured: bool) -> None:
+        self.remember({f"ui.{name}": "1" if value else "0", f"ui.{name}_config": str(configured)})
+
     def collapsed(self) -> list[str]:
         return _json_list(self.store.get_state("ui.collapsed", "[]"))
 

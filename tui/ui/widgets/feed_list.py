@@ -170,17 +170,24 @@ class FeedList(VirtualList):
 
         collapsed: frozenset[str]
 
-    def __init__(self, entries: Sequence[FeedEntry] = (), *, collapsed: Iterable[str] = (),
+    def __init__(self, entries: Sequence[FeedEntry] = (), *, collapsed: Iterable[str] = (), hide_read: bool = False,
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.entries: list[FeedEntry] = list(entries)
         self.collapsed: set[str] = set(collapsed)
+        self.hide_read = hide_read  # feeds and folders with nothing unread are left out
         self.shown: list[FeedEntry] = []
         self.natural_width = 0
         self._layout()
 
-    def _layout(self) -> None:
-        self.shown = [e for e in self.entries if not (e.kind == "feed" and e.folder in self.collapsed)]
+    def _layout(self, keep: str = "") -> None:
+        """The lines shown: folded feeds and, when hiding read ones, feeds and folders with
+        nothing unread are left out; the entry `keep` (where the cursor is) and its folder
+        stay, so that reading a feed to the end never pulls it from under the cursor."""
+        kept_folder = keep.split("/", 1)[0] if keep.startswith("tag:") else ""
+        self.shown = [e for e in self.entries if not (e.kind == "feed" and e.folder in self.collapsed)
+                      and not (self.hide_read and e.kind in ("feed", "folder") and not e.count
+                               and e.key not in (keep, kept_folder))]
         # wide enough for every name and count, folded or not (the CSS caps it)
         self.natural_width = 1 + max((1 + _indent(e) + (2 if e.error else 0) + cell_len(e.label)
                                       + (len(str(e.count)) + 2 if e.count else 1) for e in self.entries), default=0)
@@ -207,7 +214,7 @@ class FeedList(VirtualList):
         key = self.current.key if self.current else ""
         old, old_width = self.shown, self.natural_width
         self.entries = list(entries)
-        self._layout()
+        self._layout(keep=key)
         if self.natural_width != old_width:
             self.refresh(layout=True)
         if len(old) == len(self.shown) and all(a.key == b.key for a, b in zip(old, self.shown)):
@@ -219,6 +226,15 @@ class FeedList(VirtualList):
         self.cursor = index if index is not None else self.cursor
         self.lines_changed()
 
+    def set_hide_read(self, hide: bool) -> None:
+        """Leave out (or show again) the feeds and folders with nothing unread."""
+        key = self.current.key if self.current else ""
+        self.hide_read = hide
+        self._layout(keep=key)
+        self.cursor = self.index_of(key) or 0
+        self.lines_changed()
+        self.scroll_to_cursor()
+
     def index_of(self, key: str) -> int | None:
         return next((i for i, e in enumerate(self.shown) if e.key == key), None)
 
@@ -229,9 +245,12 @@ class FeedList(VirtualList):
             return False
         if entry.kind == "feed" and entry.folder in self.collapsed:
             self.collapsed.discard(entry.folder)
-            self._layout()
+            self._layout(keep=key)
             self.lines_changed()
             self.post_message(self.Folded(frozenset(self.collapsed)))
+        elif self.index_of(key) is None:  # a read feed while read ones are hidden
+            self._layout(keep=key)
+            self.lines_changed()
         index = self.index_of(key)
         assert index is not None
         self.move_cursor(index, announce=announce)
@@ -245,7 +264,7 @@ class FeedList(VirtualList):
             self.collapsed.discard(entry.folder)
         else:
             self.collapsed.add(entry.folder)
-        self._layout()
+        self._layout(keep=f"tag:{entry.folder}")
         self.cursor = self.index_of(f"tag:{entry.folder}") or 0
         self.lines_changed()
         self.scroll_to_cursor()
