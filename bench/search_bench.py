@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """How fast is search, how big is its index, and what does it cost a refresh?
 
-Builds two caches from the same synthetic articles (a third Vietnamese with full
-diacritics, the rest English; 0.5-5 KB of HTML each), one without the search index and
+Builds two caches from the same synthetic articles (bench/corpus.py: Vietnamese,
+English and Russian; 0.5-5 KB of HTML each), one without the search index and
 one with it, saving each feed through Store.save_fetch as a refresh does, and reports:
 
 - the time store inserts take with the index against without it, measured feed by feed
@@ -13,12 +13,9 @@ one with it, saving each feed through Store.save_fetch as a refresh does, and re
   count_unread() over a mix of one-word, multi-word, phrase, prefix, excluding and
   filtered queries.
 
-The text follows Zipf's law over a realistic vocabulary (the seed article's syllables and
-common English words at the top ranks, generated Vietnamese syllables and English-like
-words below), and each article also draws on the words of one of 200 topics, so that rare
-words cluster in a few articles as they do in news.
-
 Run by hand: python bench/search_bench.py [--articles 100000] [--feeds 1000] [--keep DIR]
+or, on a cache written by bench/populate.py (its words, the same queries, search() only):
+python bench/search_bench.py --cache DIR
 """
 
 from __future__ import annotations
@@ -31,138 +28,19 @@ import statistics
 import sys
 import tempfile
 import time
-import unicodedata
-from collections import Counter
 from collections.abc import Callable
-from itertools import accumulate
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from corpus import Language, language_of, languages, make_feed  # noqa: E402
 from tui.store import index as fts_index, search  # noqa: E402
-from tui.model import FetchResult, ParsedArticle, ParsedFeed  # noqa: E402
+from tui.model import FetchResult  # noqa: E402
 from tui.store.cache import Store  # noqa: E402
 
-SEED_TEXT = ROOT / "tests" / "data" / "search" / "article-thai-nguyen.txt"
 NOW = int(time.time())
-
-EN_WORDS = """
-the of and to in for on with by from at as that this it is was are be has have will would
-could new more first after before over under about into through during between against
-government minister council city state national local global market markets company shares
-investors economy growth inflation rates bank policy report data study research science
-scientists university students school health hospital patients doctors climate weather storm
-rain energy solar power grid oil prices fuel transport rail airport flights road traffic
-housing rents homes software developers open source release update security vulnerability
-patch kernel browser cloud servers network internet users privacy court judge law ruling
-election voters campaign parliament vote team season match league players coach final
-record game fans stadium music film festival museum artists book writer culture food
-restaurant travel officials said says announced plans expected according reported warned
-agreed approved rejected launched opened closed raised cut increased fell rose million
-billion percent year week month today yesterday morning evening people residents workers
-families children community region district province café naïve résumé Zürich
-""".split()
-EN_AUTHORS = ["Jane Doe", "Sam O'Neill", "Priya Raman", "Lucas Müller", "Amara Okafor", "Élodie Martin"]
-VI_AUTHORS = ["Nguyễn Văn An", "Trần Thị Bích Ngọc", "Lê Hoàng Phúc", "Phạm Thu Hà",
-              "Đặng Quốc Việt", "Vũ Minh Châu", "Thu Hiền"]
-VI_FEEDS = ["Tin tức Thời sự", "Báo Điện tử Nhân Dân", "Kinh tế & Đầu tư", "Đời sống Xã hội",
-            "Công nghệ Số", "Thể thao 24h", "Giáo dục Việt Nam", "Báo Thái Nguyên"]
-EN_FEEDS = ["Daily Dispatch", "Tech Ledger", "The Harbor Times", "Open Source Weekly",
-            "Metro Wire", "Science Notes", "Market Watch Blog", "Court Reporter"]
-
-VI_ONSETS = ["", "b", "c", "ch", "d", "đ", "g", "gi", "h", "k", "kh", "l", "m", "n", "ng", "nh",
-             "ph", "qu", "r", "s", "t", "th", "tr", "v", "x"]
-VI_NUCLEI = [("a", 0), ("ă", 0), ("â", 0), ("e", 0), ("ê", 0), ("i", 0), ("o", 0), ("ô", 0),
-             ("ơ", 0), ("u", 0), ("ư", 0), ("y", 0), ("ai", 0), ("ao", 0), ("au", 0), ("ay", 0),
-             ("âu", 0), ("ây", 0), ("eo", 0), ("êu", 0), ("ia", 0), ("iê", 1), ("iu", 0), ("oa", 1),
-             ("oe", 1), ("oi", 0), ("ôi", 0), ("ơi", 0), ("ua", 0), ("uâ", 1), ("uê", 1), ("ui", 0),
-             ("uô", 1), ("uy", 1), ("ưa", 0), ("ươ", 1), ("yê", 1)]
-VI_CODAS = ["", "c", "ch", "m", "n", "ng", "nh", "p", "t"]
-VI_TONES = ["", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323"]
-EN_ONSETS = ["b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w",
-             "br", "cr", "dr", "fr", "gr", "pr", "tr", "st", "sp", "ch", "sh", "th", "pl", "cl"]
-EN_VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ee", "oo", "ou", "y"]
-EN_CODAS = ["", "n", "r", "s", "t", "l", "nd", "st", "ng", "ck", "m", "x"]
-
-
-class Language:
-    """A Zipf vocabulary with topics: real words at the top ranks, generated ones below, and
-    articles that mix common words with the words of one topic, as news text does."""
-
-    def __init__(self, rng: random.Random, words: list[str], size: int,
-                 make_word: Callable[[random.Random], str]) -> None:
-        seen = set(words)
-        while len(words) < size:
-            word = make_word(rng)
-            if word not in seen:
-                seen.add(word)
-                words.append(word)
-        self.words = words
-        self.cum = list(accumulate(1.0 / (rank + 1) for rank in range(len(words))))
-        self.topics = [rng.sample(words[50:], 120) for _ in range(200)]
-        self.topic_cum = list(accumulate(1.0 / (rank + 1) ** 0.8 for rank in range(120)))
-
-    def tokens(self, rng: random.Random, topic: list[str], count: int) -> list[str]:
-        common = rng.choices(self.words, cum_weights=self.cum, k=count)
-        special = rng.choices(topic, cum_weights=self.topic_cum, k=count)
-        return [special[i] if rng.random() < 0.35 else common[i] for i in range(count)]
-
-    def sentence(self, rng: random.Random, topic: list[str], lo: int, hi: int) -> str:
-        text = " ".join(self.tokens(rng, topic, rng.randint(lo, hi)))
-        return text[:1].upper() + text[1:] + "."
-
-
-def vi_syllable(rng: random.Random) -> str:
-    nucleus, tone_at = rng.choice(VI_NUCLEI)
-    word = (rng.choice(VI_ONSETS) + nucleus[:tone_at + 1] + rng.choice(VI_TONES)
-            + nucleus[tone_at + 1:] + rng.choice(VI_CODAS))
-    return unicodedata.normalize("NFC", word)
-
-
-def en_word(rng: random.Random) -> str:
-    return "".join(rng.choice(EN_ONSETS) + rng.choice(EN_VOWELS) + rng.choice(EN_CODAS)
-                   for _ in range(rng.choice((1, 2, 2, 3))))
-
-
-def seed_syllables() -> list[str]:
-    """Vietnamese syllables of the seed article, most frequent first."""
-    words = Counter(w.strip(".,;:…/()\"'").lower() for w in SEED_TEXT.read_text("utf-8").split())
-    return [w for w, _ in words.most_common() if w and w.isalpha()]
-
-
-def make_feed(index: int, per_feed: int, rng: random.Random,
-              langs: dict[str, Language]) -> tuple[str, ParsedFeed]:
-    lang = "vi" if index % 3 == 0 else "en"
-    language = langs[lang]
-    names = VI_FEEDS if lang == "vi" else EN_FEEDS
-    authors = VI_AUTHORS if lang == "vi" else EN_AUTHORS
-    articles = []
-    for number in range(per_feed):
-        topic = rng.choice(language.topics)
-        paragraphs: list[str] = []
-        size = rng.triangular(500, 5000, 1200)
-        while sum(len(p) for p in paragraphs) < size:
-            body = " ".join(language.sentence(rng, topic, 8, 22) for _ in range(rng.randint(2, 5)))
-            if rng.random() < 0.3:
-                body = f"<strong>{body}</strong>"
-            if rng.random() < 0.4:
-                anchor = language.sentence(rng, topic, 2, 4)
-                body += f' <a href="https://example.org/{index}/{number}">{anchor}</a>'
-            paragraphs.append(f"<p>{body}</p>")
-        html = "\n".join(paragraphs)
-        full = rng.random() < 0.4
-        articles.append(ParsedArticle(
-            guid=f"f{index}-{number}",
-            link=f"https://example.org/{index}/{number}",
-            title=language.sentence(rng, topic, 6, 14).rstrip("."),
-            author=rng.choice(authors),
-            published=NOW - rng.randint(0, 2 * 365 * 86400),
-            summary=html if not full else paragraphs[0],
-            content=html if full else "",
-        ))
-    url = f"https://feeds.example.org/f{index:04d}.xml"
-    return url, ParsedFeed(title=f"{rng.choice(names)} #{index}", articles=articles)
 
 
 def make_queries(rng: random.Random, langs: dict[str, Language],
@@ -173,7 +51,7 @@ def make_queries(rng: random.Random, langs: dict[str, Language],
         return fts_index.fold(word)
 
     queries: dict[str, list[str]] = {"one word": [], "multi-word": [], "phrase": [], "prefix": [],
-                                     "excluding": [], "filtered": []}
+                                     "excluding": [], "filtered": [], "filters alone": []}
     for lang, language in langs.items():
         words = language.words
         queries["one word"] += [plain(words[rank]) for rank in (2, 20, 200, 2000)]
@@ -192,8 +70,10 @@ def make_queries(rng: random.Random, langs: dict[str, Language],
         queries["filtered"] += [f"is:unread {common}", f"is:starred {rare}", f"after:30d {common}",
                                 f"before:{time.strftime('%Y-%m-%d', time.localtime(NOW - 400 * 86400))} {rare}",
                                 f"tag:news {rare}", f"feed:f0013 {common}", f"feed:f0012 {rare}"]
-    queries["multi-word"] += ["lanh dao trung uong", "thai nguyen"]
-    queries["filtered"] += ["author:nguyen", "is:unread -is:starred feed:nhan"]
+    queries["multi-word"] += ["lanh dao trung uong", "thai nguyen", "government energy"]
+    queries["filtered"] += ["author:nguyen", "is:unread dang"]
+    queries["filters alone"] += ["is:unread", "is:starred", "after:7d", "feed:f0013", "tag:news",
+                                 "is:unread -is:starred feed:nhan", "is:read before:1y"]
     return queries
 
 
@@ -231,13 +111,59 @@ def timed(fn: Callable[..., object], *args: object, **kwargs: object) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+def time_queries(conn: sqlite3.Connection, queries: dict[str, list[str]], tags: dict[str, list[int]],
+                 reps: int, lists: bool) -> None:
+    """Median / p95 / max of search() (and with `lists`, matching_ids and count_unread), and
+    how many articles each query's words match."""
+    times: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    for kind, texts in queries.items():
+        for query in texts:
+            search.search(conn, query, tags=tags)  # warm
+            for _ in range(reps):
+                times.setdefault(f"search: {kind}", []).append(timed(search.search, conn, query, tags=tags))
+                if lists:
+                    times.setdefault("matching_ids", []).append(timed(search.matching_ids, conn, query, tags=tags))
+                    times.setdefault("count_unread", []).append(timed(search.count_unread, conn, query, tags=tags))
+            compiled = search._compile(conn, search.parse_query(query), tags, None)
+            counts[query] = (search._match_count(conn, compiled.match) if compiled and compiled.match
+                             else len(search.matching_ids(conn, query, tags=tags)))
+    every_search = [t for name, values in times.items() if name.startswith("search") for t in values]
+    print(f"\nquery times in ms, {reps} runs of each query: median / p95 / max")
+    for name, values in [("search: all kinds", every_search), *times.items()]:
+        print(f"  {name:22} {statistics.median(values):7.1f} {percentile(values, 0.95):7.1f} {max(values):7.1f}")
+    print("\narticles the words match (filters aside):")
+    for query, count in counts.items():
+        print(f"  {count:8}  {query}")
+
+
+def existing_cache(folder: Path, reps: int) -> None:
+    """Time the queries on a cache written by bench/populate.py (same seed, same words)."""
+    langs = languages(random.Random(42))
+    store = Store.open(folder / "cache")
+    conn = store.conn
+    search.catch_up(conn)
+    titles: dict[str, list[str]] = {lang: [] for lang in langs}
+    for feed_id, title in conn.execute("SELECT feed_id, title FROM articles WHERE id % 997 = 0"):
+        titles[language_of(int(feed_id) - 1)].append(title)
+    feed_ids = [int(r[0]) for r in conn.execute("SELECT id FROM feeds ORDER BY id")]
+    total = conn.execute("SELECT sum(total) FROM feeds").fetchone()[0]
+    print(f"{total} articles in {folder}")
+    time_queries(conn, make_queries(random.Random(7), langs, titles), {"news": feed_ids[::4]}, reps, lists=False)
+    store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--reps", type=int, default=5, help="runs of each query")
     parser.add_argument("--keep", type=Path, help="keep the caches in this folder")
+    parser.add_argument("--cache", type=Path, help="only time the queries, on this populate.py folder")
     args = parser.parse_args()
+    if args.cache:
+        existing_cache(args.cache, args.reps)
+        return
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="docbao-search-bench-"))
     for folder in ("plain", "indexed", "fts5-only"):
@@ -247,8 +173,7 @@ def main() -> None:
     indexed = Store.open(work / "indexed")
     fts_index.install(indexed.conn)
     rng = random.Random(42)
-    langs = {"vi": Language(rng, seed_syllables(), 5000, vi_syllable),
-             "en": Language(rng, list(EN_WORDS), 20000, en_word)}
+    langs = languages(rng)
     per_feed = max(1, args.articles // args.feeds)
 
     # FTS5 on its own, fed text folded beforehand: the part of the cost no trigger design avoids
@@ -262,10 +187,10 @@ def main() -> None:
     print(f"{args.feeds} feeds x {per_feed} articles in {work}", flush=True)
     cost = dict.fromkeys(("plain", "indexed", "folding", "fts5"), 0.0)
     feed_ids: list[int] = []
-    titles: dict[str, list[str]] = {"vi": [], "en": []}
+    titles: dict[str, list[str]] = {lang: [] for lang in langs}
     for index in range(args.feeds):
-        url, parsed = make_feed(index, per_feed, rng, langs)
-        titles["vi" if index % 3 == 0 else "en"].append(parsed.articles[0].title)
+        url, parsed = make_feed(rng, langs, index, range(per_feed), per_feed, NOW)
+        titles[language_of(index)].append(parsed.articles[0].title)
         pid = plain.ensure_feeds([url])[url]
         iid = indexed.ensure_feeds([url])[url]
         feed_ids.append(iid)
@@ -309,25 +234,7 @@ def main() -> None:
     print(f"build() of an existing cache: {build_ms / 1000:.1f} s for {total} articles"
           f" ({len(steps)} progress reports), needs_build afterwards: {fts_index.needs_build(plain.conn)}")
 
-    tags = {"news": feed_ids[::4]}
-    conn = indexed.conn
-    times: dict[str, list[float]] = {}
-    counts: dict[str, int] = {}
-    for kind, queries in make_queries(rng, langs, titles).items():
-        for query in queries:
-            search.search(conn, query, tags=tags)  # warm
-            for _ in range(args.reps):
-                times.setdefault(f"search: {kind}", []).append(timed(search.search, conn, query, tags=tags))
-                times.setdefault("matching_ids", []).append(timed(search.matching_ids, conn, query, tags=tags))
-                times.setdefault("count_unread", []).append(timed(search.count_unread, conn, query, tags=tags))
-            counts[query] = len(search.matching_ids(conn, query, tags=tags))
-    every_search = [t for name, values in times.items() if name.startswith("search") for t in values]
-    print(f"\nquery times in ms, {args.reps} runs of each query: median / p95 / max")
-    for name, values in [("search: all kinds", every_search), *times.items()]:
-        print(f"  {name:22} {statistics.median(values):7.1f} {percentile(values, 0.95):7.1f} {max(values):7.1f}")
-    print("\nmatches per query:")
-    for query, count in counts.items():
-        print(f"  {count:7}  {query}")
+    time_queries(indexed.conn, make_queries(rng, langs, titles), {"news": feed_ids[::4]}, args.reps, lists=True)
     plain.close()
     indexed.close()
     if not args.keep:

@@ -8,9 +8,11 @@ and the MATCH expression is built from quoted tokens only.
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -335,6 +337,9 @@ class _Compiled:
     match: str | None
     where: list[str]
     params: list[object]
+    feeds: list[int] | None = None  # the only feeds allowed, when feed: or tag: says so
+    refused: list[int] = field(default_factory=list)  # feeds -feed: or -tag: leaves out
+    read: bool | None = None
 
 
 def _compile(conn: sqlite3.Connection, query: ParsedQuery, tags: dict[str, list[int]] | None,
@@ -382,7 +387,7 @@ def _compile(conn: sqlite3.Connection, query: ParsedQuery, tags: dict[str, list[
         else:
             where.append(f"a.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)")
             params.append(exclude)
-    return _Compiled(match, where, params)
+    return _Compiled(match, where, params, None if allowed is None else sorted(allowed), sorted(refused), query.read)
 
 
 def catch_up(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None) -> None:
@@ -442,65 +447,118 @@ class Hit:
 
 def search(conn: sqlite3.Connection, query: str | ParsedQuery, *, limit: int = 100,
            tags: dict[str, list[int]] | None = None, offset: int = 0,
-           now: float | None = None) -> list[Hit]:
-    """The best matches first (bm25 with title words weighing most, then newest), with snippets.
+           now: float | None = None, snippets: bool = True) -> list[Hit]:
+    """A page of matches, in an order whose cost is set by the page, not by how many match.
 
-    A query with only filters (is:unread feed:x) lists its articles newest first. Raises
-    QueryError for a query that cannot be read; never another exception for any text.
+    - Words alone: the matches in blocks of BLOCK, the most recently stored first (the
+      index walks article ids in order and stops after the page's blocks); each block is
+      ranked by bm25 (title words weigh most), ties newest first. A query with at most
+      BLOCK matches is therefore ranked as a whole.
+    - Words with filters (is:unread, feed:, after: ...): the matches most recently stored
+      first, like the list of a feed.
+    - Filters alone: newest first by date, read from the store's indexes.
+
+    `snippets=False` leaves every snippet empty (a caller that shows only the articles).
+    Raises QueryError for a query that cannot be read; never another exception for any text.
     """
     parsed, compiled = _prepare(conn, query, tags, now)
     if compiled is None or limit <= 0:
         return []
     offset = max(0, int(offset))
+    need = offset + int(limit)
     if compiled.match is None:
         where, params = _where(conn, compiled)
         rows = _run(conn, f"SELECT a.id, 0.0 FROM articles a{where} ORDER BY a.sort_time DESC, a.id DESC"
                     " LIMIT ? OFFSET ?", [*params, int(limit), offset])
-    elif compiled.where and _match_count(conn, compiled.match) <= _MANY_MATCHES:
-        filters = "".join(f" AND {clause}" for clause in compiled.where)
-        rows = _run(conn, (
-            f"SELECT a.id, {_SCORE} AS score FROM {FTS_TABLE} JOIN articles a ON a.id = {FTS_TABLE}.rowid"
-            f" WHERE {FTS_TABLE} MATCH ?{filters} ORDER BY score, a.sort_time DESC, a.id DESC LIMIT ? OFFSET ?"
-        ), [compiled.match, *compiled.params, int(limit), offset])
+    elif compiled.where:
+        rows = [(article_id, 0.0) for article_id in _newest_matches(conn, compiled, need)][offset:]
     else:
-        rows = _best(conn, compiled.match, compiled.where, compiled.params, offset + int(limit))[offset:]
+        rows = _ranked_blocks(conn, compiled.match, need)[offset:need]
     if not rows:
         return []
-    snippets = _snippets(conn, [int(r[0]) for r in rows], parsed.terms)
-    return [Hit(int(r[0]), float(r[1]), *snippets[int(r[0])]) for r in rows]
+    found = [int(r[0]) for r in rows]
+    texts = _snippets(conn, found, parsed.terms) if snippets else {}
+    return [Hit(int(r[0]), float(r[1]), *texts.get(int(r[0]), ("", []))) for r in rows]
+
+
+BLOCK = 1000  # matches ranked together; see search()
+_SEEK_COST = 1.7  # a lookup of one article in the index costs about 1.7 reads of an article row
+
+
+def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int) -> list[tuple[int, float]]:
+    """The first `need` matches in search()'s order for words alone: walk the index from
+    the newest article id down, stop after the blocks that hold the page, rank each block.
+
+    bm25 is computed over a block's id range only (FTS5 reads nothing outside it), which
+    holds exactly the block's matches; recency is read only for rows whose scores tie.
+    """
+    blocks = -(-need // BLOCK)
+    ids = [int(r[0]) for r in _run(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
+                                         " ORDER BY rowid DESC LIMIT ?", (match, blocks * BLOCK))]
+    ranked: list[tuple[int, float]] = []
+    for start in range(0, len(ids), BLOCK):
+        block = ids[start:start + BLOCK]
+        rows = _run(conn, f"SELECT rowid, {_SCORE} FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
+                          " AND rowid >= ? AND rowid <= ?", (match, block[-1], block[0]))
+        scores = Counter(score for _, score in rows)
+        tied = [int(i) for i, score in rows if scores[score] > 1]
+        times = _sort_times(conn, tied)
+        rows.sort(key=lambda r: (r[1], -times.get(r[0], 0), -r[0]))
+        ranked += [(int(i), float(score)) for i, score in rows]
+    return ranked
+
+
+def _sort_times(conn: sqlite3.Connection, ids: list[int]) -> dict[int, int]:
+    times: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        times.update(conn.execute(
+            f"SELECT id, sort_time FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    return times
+
+
+def _newest_matches(conn: sqlite3.Connection, compiled: _Compiled, need: int) -> list[int]:
+    """The `need` matches with the highest ids that pass the filters, by whichever walk
+    reads fewer rows: the index's matches from the newest down, reading each article to
+    test the filters (it stops after `need`), or every article that passes the filters,
+    read from the store's indexes, each looked up in the index (a seek costs more than a
+    row). How many rows each side holds is counted only up to the point where the choice
+    is made, or read from the feeds' counters, so choosing never costs more than walking."""
+    assert compiled.match is not None
+    filters = " AND ".join(compiled.where)
+    feeds = "SELECT coalesce(sum(total), 0), coalesce(sum(unread), 0) FROM feeds"
+    total = max(1, int(conn.execute(feeds).fetchone()[0]))
+    if compiled.feeds is not None:
+        feeds += f" WHERE id IN ({','.join(map(str, compiled.feeds))})"
+    elif compiled.refused:
+        feeds += f" WHERE id NOT IN ({','.join(map(str, compiled.refused))})"
+    in_feeds, unread = (int(n) for n in conn.execute(feeds).fetchone())
+    bound = {None: in_feeds, False: unread, True: in_feeds - unread}[compiled.read]
+    cap = math.isqrt(need * total) + 1  # from here on the walk over the matches is the cheaper
+    passing = bound if bound >= cap else _capped(conn, f"SELECT a.id FROM articles a WHERE {filters}",
+                                                 compiled.params, cap)
+    if passing < cap:
+        matches = _capped(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?", [compiled.match], cap)
+        by_text = min(matches, need * total / max(passing, 1))
+        if passing * _SEEK_COST < by_text:
+            rows = _run(conn, f"SELECT a.id FROM articles a WHERE {filters} AND EXISTS (SELECT 1 FROM {FTS_TABLE}"
+                              f" WHERE {FTS_TABLE} MATCH ? AND {FTS_TABLE}.rowid = a.id)",
+                        [*compiled.params, compiled.match])
+            return sorted((int(r[0]) for r in rows), reverse=True)[:need]
+    rows = _run(conn, f"SELECT a.id FROM {FTS_TABLE} CROSS JOIN articles a ON a.id = {FTS_TABLE}.rowid"
+                      f" WHERE {FTS_TABLE} MATCH ? AND {filters} ORDER BY {FTS_TABLE}.rowid DESC LIMIT ?",
+                [compiled.match, *compiled.params, need])
+    return [int(r[0]) for r in rows]
+
+
+def _capped(conn: sqlite3.Connection, sql: str, params: Sequence[object], cap: int) -> int:
+    """How many rows `sql` gives, counting no further than `cap`."""
+    return int(_run(conn, f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, cap])[0][0])
 
 
 def _match_count(conn: sqlite3.Connection, match: str) -> int:
     """How many articles match: cheap (no ranking, no article read), it picks the plan."""
     return int(_run(conn, f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?", (match,))[0][0])
-
-
-def _best(conn: sqlite3.Connection, match: str, where: list[str], params: list[object],
-          count: int) -> list[tuple[int, float]]:
-    """The `count` best matches by bm25, ties newest first, ranked inside the index.
-
-    Joining articles to every match costs more than the ranking itself (sort_time and the
-    flags lie past the article's text), so filters become a set of ids read from the
-    store's indexes, bm25 is computed only for matches in that set, and recency is read
-    only for the rows kept and for every row that ties with the last one kept.
-    """
-    restrict = f" AND +rowid IN (SELECT a.id FROM articles a WHERE {' AND '.join(where)})" if where else ""
-    base = f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?{restrict}"
-    params = [match, *params]
-    rows = _run(conn, f"SELECT rowid, {_SCORE} AS score {base} ORDER BY score LIMIT ?", [*params, count + 1])
-    if len(rows) > count and rows[count][1] == rows[count - 1][1]:
-        cut = rows[count][1]
-        rows = [r for r in rows if r[1] != cut] + _run(
-            conn, f"SELECT rowid, {_SCORE} {base} AND {_SCORE} = ?", [*params, cut])
-    times: dict[int, int] = {}
-    ids = [int(r[0]) for r in rows]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        times.update(conn.execute(
-            f"SELECT id, sort_time FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk))
-    ranked = [(int(r[0]), float(r[1])) for r in rows if r[0] in times]
-    ranked.sort(key=lambda r: (r[1], -times[r[0]], -r[0]))
-    return ranked[:count]
 
 
 def matching_ids(conn: sqlite3.Connection, query: str | ParsedQuery, *,

@@ -120,8 +120,8 @@ class SearchPart(ReaderBase):
         def run(store: Store, tags: dict[str, list[int]]) -> tuple[list[int] | None, list[str]]:
             try:
                 if entry.key == "search":
-                    return [hit.article_id for hit in search.search(store.conn, entry.query, limit=SEARCH_LIMIT,
-                                                                    tags=tags)], []
+                    hits = search.search(store.conn, entry.query, limit=SEARCH_LIMIT, tags=tags, snippets=False)
+                    return [hit.article_id for hit in hits], []
                 return search.matching_ids(store.conn, entry.query, tags=tags), []
             except search.QueryError as exc:
                 return None, [str(exc)]
