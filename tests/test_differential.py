@@ -38,14 +38,8 @@ _LINK_RULE = ("Atom alternates: docbao takes an HTML alternate, then the shortes
 CORPUS_DIFFERENCES: dict[str, str] = {
     "rss2/rss-parser__reddit-atom.rss":
         "relative href= inside escaped text is made absolute too (the body shows markup as text)",
-    "atom/rsparser__4fsodonline.atom":
-        "an unclosed <iframe> swallows the rest of the body as text in HTML5 (the sanitizer's parser)",
     "atom/rsparser__OneFootTsunami.atom": _LINK_RULE,
     "awkward/feed-extractor__atom-multilinks.xml": _LINK_RULE,
-    "atom/feedjira__SamRuby.xml": "the body sanitizer keeps no SVG: its text goes with it",
-    "atom/node-feedparser__intertwingly.atom": "the body sanitizer keeps no SVG: its text goes with it",
-    "feedparser-suite/feedparser__wellformed__namespace__atommathml.xml":
-        "the body sanitizer keeps no MathML: its text goes with it",
     "atom/feedreader-cs__AtomAdobe.xml":
         "escaped HTML in an Atom <content> without a type is shown as HTML, not as its tags",
     "rss09x/newsboat__rss091_1.xml": "an unterminated tag at the end of an HTML body is dropped",

@@ -176,3 +176,25 @@ def test_a_plain_text_description_keeps_its_brackets() -> None:
 def test_an_html_title_drops_references_to_control_characters() -> None:
     doc = atom('<entry><id>1</id><title type="html">A &amp;#155;31m B &amp;#x1b;[2J C</title></entry>')
     assert parse_feed(doc).articles[0].title == "A 31m B [2J C"
+
+
+def test_a_date_given_twice_is_the_last_one() -> None:
+    doc = atom(
+        "<entry><id>1</id><title>T</title><updated>2010-12-01T10:14:55Z</updated>"
+        "<updated>2003-12-31T10:14:55Z</updated><published>2003-01-01T00:00:00Z</published></entry>"
+    )
+    assert parse_feed(doc).articles[0].updated == 1072865695  # 2003-12-31T10:14:55Z
+    old = (b'<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry><id>1</id><title>T</title>'
+           b"<issued>2004-01-01T19:48:21Z</issued><modified>2010-01-01T19:48:21Z</modified>"
+           b"<issued>2010-01-01T19:48:21Z</issued></entry></feed>")
+    assert parse_feed(old).articles[0].published == 1262375301  # the second <issued>
+
+
+def test_html_titles_lose_no_text_to_comments_or_declarations() -> None:
+    doc = atom(
+        '<entry><id>1</id><title type="html">sa&lt;!-- -- x &gt;fe&lt;script&gt;alert(1)&lt;/script&gt;</title></entry>'
+        '<entry><id>2</id><title type="html">&lt;!DOCTYPE ~</title></entry>'
+        '<entry><id>3</id><title type="html">kept&lt;!-- closed --&gt; too</title></entry>'
+        '<entry><id>4</id><title type="html">open&lt;!--</title></entry>'
+    )
+    assert [a.title for a in parse_feed(doc).articles] == ["safe", "<!DOCTYPE ~", "kept too", "open"]

@@ -622,6 +622,27 @@ def test_embedded_frames_show_no_fallback_markup() -> None:
     assert plain("<p>a <iframe src='https://v.example/'><p>fallback</p></iframe>b</p>") == "a b"
 
 
+def test_stored_frames_show_their_fallback_as_markup_never_as_tags() -> None:
+    stored = sanitize_html("<p>a <iframe src='https://v.example/e'><a href='https://v.example/w'>watch</a>"
+                           "</iframe> b</p>")
+    assert plain(stored) == "a watch[1] b\n\n[1] https://v.example/w"
+
+
+def test_stored_mathml_and_svg_keep_their_text_not_their_scripts() -> None:
+    stored = sanitize_html(
+        "<p>so <math><mrow><mi>a</mi><mo>+</mo><mi>b</mi></mrow></math> holds</p>"
+        "<svg viewBox='0 0 9 9'><title>Chart</title><script>alert(1)</script><style>t{}</style>"
+        "<text>left</text><text>right</text><circle r='4'/></svg>"
+    )
+    assert words(plain(stored)) == ["so", "a+b", "holds", "Chart", "left", "right"]
+
+
+def test_stored_cdata_markers_and_unclosed_comments_hide_no_text() -> None:
+    assert plain(sanitize_html("<p>one <![CDATA[<b>two</b>]]> three</p>")) == "one <![CDATA[two]]> three"
+    assert plain(sanitize_html("<p>one <!-- never closed > two</p><p>three</p>")) == "one two\n\nthree"
+    assert plain(sanitize_html("<p>one <!-- closed --> two</p>")) == "one two"
+
+
 def test_a_tag_reads_the_same_however_long_the_fragment() -> None:
     # One tokenizer for the sanitizer's rebuild (fragments of more than 64 tags) and the
     # renderer: an unquoted value ending in "/" right before ">" keeps its slash, as in

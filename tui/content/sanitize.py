@@ -31,9 +31,11 @@ _CONTROL_REFS = re.compile(
 )
 _SPACE_RUN = re.compile(r"\s+")
 _WHITESPACE = re.compile(r"\s")
-# nh3 parses <noscript> content as raw text (scripting on) and would keep it as escaped,
-# visible markup; unwrapping the tags lets its images and text be parsed like the rest.
-_NOSCRIPT_TAG = re.compile(r"</?noscript\b[^>]*>", re.IGNORECASE)
+# nh3 parses the content of <noscript> (scripting on), <iframe>, <noembed> and <noframes>
+# as raw text and would keep it as escaped, visible markup. It is the fallback for what a
+# terminal cannot show: unwrapping the tags lets its images, links and text be parsed like
+# the rest.
+_FALLBACK_TAG = re.compile(r"</?(?:noscript|iframe|noembed|noframes)\b[^>]*>", re.IGNORECASE)
 
 ALLOWED_TAGS = {
     "a", "abbr", "acronym", "b", "bdi", "big", "blockquote", "br", "caption", "cite", "code",
@@ -82,6 +84,36 @@ def html_to_line(fragment: str | None) -> str:
     return clean_line(html.unescape(_CONTROL_REFS.sub("", fragment)))
 
 
+_UNCLOSED_DECLARATION = re.compile(r"<!(?!--)")
+
+
+def mend_declarations(markup: str) -> str:
+    """Markup whose "<!" constructs cannot swallow text. HTML5 reads a comment to "-->" or
+    to the end, a CDATA section outside SVG/MathML as a comment to the next ">", and "<!x"
+    without a ">" as a doctype: a stray "<!--" would hide the rest of an article, and
+    "<![CDATA[" (a feed's escaping done once too often) the start of the next tag. So, as
+    feedparser reads them: a comment without "-->" ends at the next ">", a CDATA marker is
+    text, and so is a "<!" that no ">" follows."""
+    if "<!" not in markup:
+        return markup
+    markup = markup.replace("<![CDATA[", "&lt;![CDATA[")
+    start = markup.find("<!--")
+    while start >= 0:
+        close = markup.find("-->", start + 4)
+        if close >= 0:
+            start = markup.find("<!--", close + 3)
+            continue
+        end = markup.find(">", start + 4)
+        if end < 0:
+            break  # nothing closes it: it hides the rest, as in a browser
+        markup = markup[:start] + markup[end + 1 :]
+        start = markup.find("<!--", start)
+    last = markup.rfind(">") + 1
+    if "<!" in markup[last:]:
+        markup = markup[:last] + _UNCLOSED_DECLARATION.sub("&lt;!", markup[last:])
+    return markup
+
+
 def drop_control_refs(markup: str) -> str:
     """Markup without the character references that would decode to a control character
     (`&#x1b;`, `&#7;`): lxml refuses such text half-way through a page."""
@@ -94,10 +126,32 @@ def sanitize_html(fragment: str | None) -> str:
     either raw or as character references."""
     if not fragment:
         return ""
-    fragment = _NOSCRIPT_TAG.sub("", _CONTROL_REFS.sub("", clean_text(fragment)))
+    fragment = mend_declarations(_CONTROL_REFS.sub("", clean_text(fragment)))
+    fragment = _FALLBACK_TAG.sub("", fragment)
+    if _FOREIGN_START.search(fragment):
+        fragment = _FOREIGN.sub(_foreign_text, fragment)
     if fragment.count("<") > _FEW_TAGS:
         fragment = _nest_shallowly(fragment)
     return _CONTROLS.sub("", _cleaner().clean(fragment))
+
+
+# MathML and SVG: the allowlist keeps neither (nh3 drops them with all they hold), but
+# their text is part of the article: a formula's "a+b", a figure's title and labels. The
+# element is replaced by that text, its scripts and styles dropped whole; MathML's tokens
+# make one expression, SVG's texts are separate labels. What is left is text for nh3.
+_FOREIGN_START = re.compile(r"<(?:svg|math)(?=[\s/>])", re.IGNORECASE)
+_FOREIGN = re.compile(
+    r"<(svg|math)(?=[\s/>])[^>]*?(?:/>|>(.*?)(?:</\1\s*>|\Z))", re.IGNORECASE | re.DOTALL
+)
+_FOREIGN_DROPPED = re.compile(
+    r"<(script|style)(?=[\s/>]).*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)", re.IGNORECASE | re.DOTALL
+)
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
+def _foreign_text(match: re.Match[str]) -> str:
+    inner = _FOREIGN_DROPPED.sub("", match.group(2) or "")
+    return _ANY_TAG.sub(" " if match.group(1).lower() == "svg" else "", inner)
 
 
 @functools.cache

@@ -66,6 +66,7 @@ from tui.content.sanitize import (
     drop_control_refs,
     html_to_line,
     is_openable_url,
+    mend_declarations,
     sanitize_html,
 )
 
@@ -479,7 +480,9 @@ def _parse_xml(
     expected = _count_entry_tags(document, fmt, None if malformed else names)
 
     fast: _RawFeed | None = None
-    unsafe = reader == "auto" and _fast_reading_unsafe(document, fmt, names)
+    unsafe = reader == "auto" and (
+        _fast_reading_unsafe(document, fmt, names) or _dates_repeated(document, expected)
+    )
     if reader != "feedparser" and not unsafe:
         fast = _try_fast(document, fmt)
     best = fast
@@ -571,6 +574,23 @@ def _fast_reading_unsafe(document: bytes, fmt: str, names: Iterable[str]) -> boo
         return (b"base64" in document or bool(_ATOM_CONTENT_TYPE.search(document))
                 or len(_entry_title_kinds(document)) > 1)
     return False
+
+
+# Date elements by the field feedparser maps them to (Atom 0.3's issued and modified are
+# published and updated; RSS's pubDate is published).
+_DATE_TAGS = ((b"<published", b"<issued", b"<pubDate"), (b"<updated", b"<modified"))
+
+
+def _dates_repeated(document: bytes, entries: int) -> bool:
+    """Whether some entry may give one date twice (two <updated>, or <issued> and
+    <published>): feedparser keeps the last, fastfeedparser the first. Counted from the
+    first entry on, so that the feed's own dates do not count; a date in an entry's
+    <source> counts too, which only costs feedparser's reading."""
+    first = _ENTRY_START_BYTES.search(document)
+    if not first or not entries:
+        return False
+    start = first.start()
+    return any(sum(document.count(tag, start) for tag in tags) > entries for tags in _DATE_TAGS)
 
 
 def _entry_title_kinds(document: bytes) -> set[str]:
@@ -1245,11 +1265,12 @@ _TITLE_BREAKS = frozenset(
 def _html_title_text(value: str) -> str:
     """The text of an HTML title, read by an HTML parser (html5ever, through nh3): tags
     gone, references decoded, scripts and styles dropped with their content, comments
-    dropped (an unclosed one hides the rest, as in a browser)."""
+    dropped ("<!" constructs mended first: see mend_declarations)."""
     import nh3
 
     markup = nh3.clean(
-        drop_control_refs(value[:_MAX_TITLE_MARKUP]),  # "&#155;" is no "›" but a control
+        # "&#155;" is no "›" but a control
+        mend_declarations(drop_control_refs(value[:_MAX_TITLE_MARKUP])),
         tags=set(_TITLE_BREAKS),
         attributes={},
         clean_content_tags={"script", "style"},
@@ -1481,9 +1502,14 @@ def _finish(
         feed_title = _title_line(_unmojibake_line(raw.title), raw.title_is_html)
     else:
         feed_title = _title_line(_unmojibake_line(head.title), head.title_is_html)
+    feed_link = head.link if head else ""
+    if not feed_link and not (head and fmt.startswith("atom")):
+        # the parser's, where the head scan found none (CDF's is its root's HREF); not
+        # Atom's, for which fastfeedparser gives the rel="self" link when there is no other
+        feed_link = _absolute(feed_base, raw.link)
     return ParsedFeed(
         title=feed_title,
-        link=head.link if head else _absolute(feed_base, raw.link),
+        link=feed_link,
         format=fmt,
         articles=articles,
         warning=clean_line("; ".join(dict.fromkeys(warnings))),
