@@ -10,6 +10,7 @@ fixtures built on it (`cache`, `browser`) are in conftest.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,6 +201,16 @@ OLD_ITEMS = [("a2", "Second story", "Sat, 23 May 2020 10:00:00 GMT"),
 
 NEW_ITEMS = [("a4", "Fourth story", "Mon, 25 May 2020 10:00:00 GMT"),
              ("a3", "Third story", "Sun, 24 May 2020 10:00:00 GMT")]
+
+
+def fetched_ago(folder: Path, seconds: int, url: str | None = None) -> None:
+    """Move the last fetch of the cache's feeds (or of the one at `url`) `seconds` back in time."""
+    import sqlite3
+
+    from tui.store.cache import DB_NAME
+
+    with contextlib.closing(sqlite3.connect(folder / DB_NAME)) as conn, conn:
+        conn.execute("UPDATE feeds SET last_fetch = last_fetch - ? WHERE ? IS NULL OR url = ?", (seconds, url, url))
 
 
 def served_cache(folder: Path, url: str) -> UICache:

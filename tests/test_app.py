@@ -26,6 +26,7 @@ from tests.pilot import (
     browser_args,
     build_ui_cache,
     feed_key,
+    fetched_ago,
     flat,
     go_to_feed,
     laid_out,
@@ -614,6 +615,7 @@ async def test_auto_refresh(tmp_path: Path, server, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(tui.ui.screens.refreshing, "MINUTE", 0.05)
     url = server.route("/feed.xml", rss(NEW_ITEMS + OLD_ITEMS), content_type="application/rss+xml")
     cache = served_cache(tmp_path / "cache", url)
+    fetched_ago(cache.folder, 3600)
     cache.config.settings.auto_refresh_minutes = 1
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:

@@ -33,6 +33,7 @@ class FeedConfig:
     full_text: bool | None = None  # None: follow [settings] full_text
     timeout: float | None = None  # None: follow [settings] timeout
     download: bool = False  # a refresh queues the enclosures of new articles for `docbao download`
+    refresh_minutes: int | None = None  # None: follow [settings] auto_refresh_minutes
     line: int = 0
 
     @property
@@ -46,6 +47,10 @@ class FeedConfig:
         if url.startswith("file:"):
             url = urlsplit(url).path
         return Path(url).expanduser()
+
+    def interval(self, settings: Settings) -> int:
+        """Minutes between two automatic refreshes of this feed (0: none of its own)."""
+        return self.refresh_minutes or settings.auto_refresh_minutes
 
 
 @dataclass(slots=True)
@@ -70,6 +75,7 @@ class Settings:
     hide_read: bool = False  # feeds and articles with nothing unread left out of the lists (`H` toggles)
     reading_width: int = 100  # columns of article text at most, centred in a wider reader; 0: the reader's width
     theme: str = ""  # a Textual theme by name ("nord", "gruvbox", ...); "": Textual's default
+    user_agent: str = ""  # the User-Agent header of every request; "": docbao's own
     browser: list[str] = field(default_factory=list)  # argv, "%u" the link; run in the terminal
     pipe_command: list[str] = field(default_factory=list)  # argv: `|` gives it the article's text on stdin
     bookmark_command: list[str] = field(default_factory=list)  # argv, "%u" the link, "%t" the title
@@ -154,6 +160,7 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "hide_read": (bool,),
     "reading_width": (int,),
     "theme": (str,),
+    "user_agent": (str,),
     "browser": (list,),
     "pipe_command": (list,),
     "bookmark_command": (list,),
@@ -167,7 +174,7 @@ COMMAND_SETTINGS = {"browser": '["w3m", "%u"]', "pipe_command": '["wc", "-w"]',
                     "player": '["mpv", "%f"]'}
 MIN_READING_WIDTH = 30  # columns: a narrower measure is no longer comfortable, and likely a typo
 _POSITIVE = {"concurrency", "timeout", "max_feed_mb", "full_text_concurrency"}
-_FEED_KEYS = {"url", "title", "tags", "full_text", "timeout", "download"}
+_FEED_KEYS = {"url", "title", "tags", "full_text", "timeout", "download", "refresh_minutes"}
 _TOP_KEYS = {"settings", "feed", "search", "ignore", "keys"}
 # Bidi embeddings, overrides, isolates and marks: "https://e.example/\u202egnp.exe" shows
 # as "https://e.example/exe.png".
@@ -260,6 +267,8 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
             error(line, f"[settings] key '{key}' must be {_type_name(types)}, not {_type_name((type(value),))}")
         elif key == "download_dir" and not value.strip():
             error(line, "[settings] key 'download_dir' must name a folder (leave it out for the XDG download folder)")
+        elif key == "user_agent" and (not value.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in value)):
+            error(line, "[settings] key 'user_agent' must be one line of text (leave it out for docbao's own)")
         elif key == "theme" and not value.strip():
             error(line, "[settings] key 'theme' must name a theme, e.g. \"nord\" (leave it out for the default)")
         elif key == "reading_width" and 0 < value < MIN_READING_WIDTH:
@@ -326,6 +335,13 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
                 error(where.key(start, "timeout"), f"{label} key 'timeout' must be a positive number of seconds")
             else:
                 feed.timeout = float(value)
+        if "refresh_minutes" in entry:
+            value = entry["refresh_minutes"]
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                error(where.key(start, "refresh_minutes"), f"{label} key 'refresh_minutes' must be a positive "
+                                                           "number of minutes")
+            else:
+                feed.refresh_minutes = value
         if feed.url in seen:
             config.warnings.append(
                 f"{path}:{start}: {label} repeats the url of the feed at line {seen[feed.url]}; ignored"

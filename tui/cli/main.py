@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--full-text", action="store_true",
                          help="also fetch the full article of every unread article that lacks one, "
                               "for every feed (reader mode, readable offline)")
+    refresh.add_argument("--due", action="store_true",
+                         help="only the feeds whose interval (refresh_minutes, else [settings] "
+                              "auto_refresh_minutes) has passed since their last fetch; for a timer or cron")
     refresh.set_defaults(handler=cmd_refresh)
 
     feeds = verbs.add_parser("feeds", parents=[common], help="list subscriptions with counts and status",
@@ -113,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the full article from its web page (cached copy, else fetched now)")
     read.add_argument("--width", type=int, metavar="N", help="wrap to N columns (default: the terminal's, or 80)")
     read.set_defaults(handler=cmd_read)
+
+    mark = verbs.add_parser("mark", parents=[common], help="mark articles read, unread, starred or unstarred",
+                            description="Mark articles by id (as `docbao articles --json` prints them). "
+                                        "An unknown id marks nothing and exits 1.")
+    mark.add_argument("ids", type=int, nargs="+", metavar="ID", help="article ids")
+    how = mark.add_mutually_exclusive_group(required=True)
+    for flag, meaning in (("read", "read"), ("unread", "unread"), ("star", "starred"), ("unstar", "not starred")):
+        how.add_argument(f"--{flag}", dest="how", action="store_const", const=flag, help=f"mark them {meaning}")
+    mark.set_defaults(handler=cmd_mark)
 
     find = verbs.add_parser(
         "search", parents=[common], help="full-text search of the cache",
@@ -217,7 +229,8 @@ def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
         progress_bar.start()
     try:
         only = [feed.url for feed in chosen] if args.feed else None
-        report = asyncio.run(refresh(config, cache, only=only, progress=callback, full_text=args.full_text))
+        report = asyncio.run(refresh(config, cache, only=only, progress=callback, full_text=args.full_text,
+                                     due=args.due))
     finally:
         if progress_bar is not None:
             progress_bar.stop()
@@ -495,6 +508,24 @@ def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
                               media=media_lines(article.enclosures, article.image,
                                                 article.content or article.summary))
     print(to_plain(rendered, width))
+    return 0
+
+
+def cmd_mark(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    ids = list(dict.fromkeys(args.ids))
+    store = open_store(cache)
+    try:
+        found = {row.id for row in store.rows(ids)}
+        unknown = [str(i) for i in ids if i not in found]
+        if unknown:
+            print(f"docbao: no article has the id {', '.join(unknown)}; nothing was marked", file=sys.stderr)
+            return 1
+        if args.how in ("read", "unread"):
+            store.set_read(ids, args.how == "read")
+        else:
+            store.set_starred_many(ids, args.how == "star")
+    finally:
+        store.close()
     return 0
 
 

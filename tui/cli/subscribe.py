@@ -196,7 +196,7 @@ def cmd_add(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
     settings = config.settings
     max_bytes = int(settings.max_feed_mb * 1024 * 1024)
-    lookup = asyncio.run(look_up(url, deadline=settings.timeout, max_bytes=max_bytes))
+    lookup = asyncio.run(look_up(url, deadline=settings.timeout, max_bytes=max_bytes, user_agent=settings.user_agent))
     if lookup.kind == "error":
         print(f"docbao: cannot fetch {url}: {lookup.error}", file=sys.stderr)
         return 1
@@ -206,7 +206,8 @@ def cmd_add(args: argparse.Namespace, config: Config, cache: Path) -> int:
     if isinstance(chosen, int):
         return chosen
     if not chosen.verified:
-        checked = asyncio.run(check_is_feed(chosen.url, deadline=settings.timeout, max_bytes=max_bytes))
+        checked = asyncio.run(check_is_feed(chosen.url, deadline=settings.timeout, max_bytes=max_bytes,
+                                            user_agent=settings.user_agent))
         if isinstance(checked, str):
             print(f"docbao: not subscribed: {chosen.url}: {checked}", file=sys.stderr)
             return 1

@@ -82,11 +82,12 @@ class _NoCookies(CookiePolicy):
         return False
 
 
-def make_client(concurrency: int = 16) -> httpx.AsyncClient:
-    """One client per refresh: a pool as wide as the refresh, no redirects, no cookies, no env."""
+def make_client(concurrency: int = 16, user_agent: str = "") -> httpx.AsyncClient:
+    """One client per refresh: a pool as wide as the refresh, no redirects, no cookies, no env;
+    `user_agent` ([settings] user_agent) replaces docbao's own."""
     concurrency = max(1, concurrency)
     return httpx.AsyncClient(
-        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+        headers={"User-Agent": user_agent or USER_AGENT, "Accept-Encoding": "gzip, deflate"},
         limits=httpx.Limits(
             max_connections=concurrency,
             max_keepalive_connections=concurrency,

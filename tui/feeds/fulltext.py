@@ -98,7 +98,7 @@ async def fetch_one(config: Config, cache_dir: Path, article_id: int) -> PageOut
             return PageOutcome(article_id, False, f"no article has the id {article_id}")
         if not article.link.startswith(("http://", "https://")):
             return PageOutcome(article_id, False, "this article has no web page to fetch")
-        async with make_client(1) as client:
+        async with make_client(1, config.settings.user_agent) as client:
             (outcome,) = await fetch_pages([(article_id, article.link)], client=client, in_db=in_db,
                                            store=store, config=config, pool=pool)
         return outcome

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 FAILED = ("error", "gone")
+DUE_SLACK = 60  # seconds: a feed fetched a little less than its interval ago is due (a timer's run
+                # starts on the minute; the fetch it made last time was stored seconds later)
 CONNECTIONS_PER_CLIENT = 8
 
 
@@ -85,11 +87,26 @@ def select_feeds(config: Config, only: Sequence[str] | None) -> list[FeedConfig]
     return chosen
 
 
+def due_feeds(feeds: Sequence[FeedConfig], last_fetch: Mapping[str, int | None], config: Config,
+              now: int | None = None) -> list[FeedConfig]:
+    """The feeds whose interval (refresh_minutes, else [settings] auto_refresh_minutes) has
+    passed since their last fetch, within DUE_SLACK; a feed never fetched, or with no
+    interval, is always due. `last_fetch` maps a feed's URL to its last fetch time."""
+    clock = int(time.time()) if now is None else now
+    chosen = []
+    for feed in feeds:
+        fetched = last_fetch.get(feed.url)
+        if fetched is None or clock - fetched + DUE_SLACK >= feed.interval(config.settings) * 60:
+            chosen.append(feed)
+    return chosen
+
+
 async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None = None,
                   progress: Progress | None = None, full_text: bool = False,
                   page_progress: Callable[["PageOutcome", int, int], None] | None = None,
-                  now: int | None = None) -> RefreshReport:
-    """Refresh the chosen feeds into the cache in `cache_dir` and report per feed.
+                  now: int | None = None, due: bool = False) -> RefreshReport:
+    """Refresh the chosen feeds into the cache in `cache_dir` and report per feed; with
+    `due`, only those of them whose interval has passed (see due_feeds).
 
     Then, for feeds with full_text (or all of them when `full_text` is set), fetch the
     full article of every unread article that lacks one, so it reads offline.
@@ -106,6 +123,8 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
     try:
         ids = await in_db(store.ensure_feeds, [f.url for f in feeds])
         rows = {row.id: row for row in await in_db(store.feeds)}
+        if due:
+            feeds = due_feeds(feeds, {feed.url: rows[ids[feed.url]].last_fetch for feed in feeds}, config, now)
         settings = config.settings
         limit = asyncio.Semaphore(settings.concurrency)
         done = 0
@@ -125,7 +144,7 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
         # more CPU than parsing the feeds.
         shards = max(1, -(-settings.concurrency // CONNECTIONS_PER_CLIENT))
         async with contextlib.AsyncExitStack() as stack:
-            clients = [await stack.enter_async_context(make_client(CONNECTIONS_PER_CLIENT))
+            clients = [await stack.enter_async_context(make_client(CONNECTIONS_PER_CLIENT, settings.user_agent))
                        for _ in range(shards)]
             client = clients[0]
             await asyncio.gather(*(one(feed, clients[n % shards]) for n, feed in enumerate(feeds)))

@@ -106,14 +106,14 @@ class Lookup:
     probed: bool = False  # the page named no feed and the usual paths were tried
 
 
-async def look_up(url: str, *, deadline: float, max_bytes: int) -> Lookup:
+async def look_up(url: str, *, deadline: float, max_bytes: int, user_agent: str = "") -> Lookup:
     """Fetch `url`; a feed is itself the candidate, a page gives the feeds it announces,
     else the COMMON_PATHS of its site that answer with a feed."""
     from tui.feeds.discover import COMMON_PATHS, discover_feeds, looks_like_feed
     from tui.feeds.fetch import fetch, host_is_private, make_client
     from tui.feeds.opml import check_feed_url
 
-    async with make_client(len(COMMON_PATHS)) as client:
+    async with make_client(len(COMMON_PATHS), user_agent) as client:
         first = await fetch(client, url, deadline=deadline, max_bytes=max_bytes)
         if first.status != "ok" or first.body is None:
             return Lookup("error", error=first.error or f"the server answered {first.status}")
@@ -156,12 +156,12 @@ async def look_up(url: str, *, deadline: float, max_bytes: int) -> Lookup:
         return lookup
 
 
-async def check_is_feed(url: str, *, deadline: float, max_bytes: int) -> FetchResult | str:
+async def check_is_feed(url: str, *, deadline: float, max_bytes: int, user_agent: str = "") -> FetchResult | str:
     """The fetch of a feed, or why `url` is not one."""
     from tui.feeds.discover import looks_like_feed
     from tui.feeds.fetch import fetch, make_client
 
-    async with make_client(1) as client:
+    async with make_client(1, user_agent) as client:
         result = await fetch(client, url, deadline=deadline, max_bytes=max_bytes)
     if result.status != "ok" or result.body is None:
         return result.error or f"the server answered {result.status}"

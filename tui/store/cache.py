@@ -546,8 +546,13 @@ class Store:
                              (int(read), *chunk, int(read)))
 
     def set_starred(self, article_id: int, starred: bool) -> None:
+        self.set_starred_many([article_id], starred)
+
+    def set_starred_many(self, ids: Sequence[int], starred: bool) -> None:
         with self.transaction() as conn:
-            conn.execute("UPDATE articles SET starred = ? WHERE id = ?", (int(starred), article_id))
+            for chunk in _chunks(list(ids), 500):
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"UPDATE articles SET starred = ? WHERE id IN ({marks})", (int(starred), *chunk))
 
     def mark_all_read(self, *, feed_ids: Sequence[int] | None = None, starred: bool = False) -> list[int]:
         """Mark the unread articles of these feeds read; the ids it marked (to undo it)."""

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from tui.feeds.refresh import FeedOutcome
 
 MERGE_DELAY = 0.4  # seconds: a running refresh is merged into the lists at most this often
-MINUTE = 60  # seconds; Settings.auto_refresh_minutes counts these
+MINUTE = 60  # seconds: how often the automatic refresh looks for feeds that are due
 WATCH_SECONDS = 1.5  # how often the reader looks whether another docbao process wrote to the cache
 
 
@@ -44,9 +44,10 @@ class RefreshPart(ReaderBase):
         self._watch_timer: Timer | None = None
 
     def start_auto_refresh(self) -> None:
-        minutes = self.config.settings.auto_refresh_minutes
-        if minutes > 0:
-            self.set_interval(minutes * MINUTE, self._refresh_on_timer, name="auto-refresh")
+        """Once a minute, the feeds whose interval has passed (refresh_minutes, else
+        auto_refresh_minutes) are refreshed; feeds with neither are left to the keys."""
+        if self.config.settings.auto_refresh_minutes > 0 or any(f.refresh_minutes for f in self.config.feeds):
+            self.set_interval(MINUTE, self.refresh_due, name="auto-refresh")
 
     def start_watching(self) -> None:
         """Notice what another docbao process stores (a cron or shell `docbao refresh`, a
@@ -86,9 +87,17 @@ class RefreshPart(ReaderBase):
     def action_refresh_all(self) -> None:
         self.start_refresh(None)
 
-    def _refresh_on_timer(self) -> None:
-        if not self.refreshing:
-            self.start_refresh(None)
+    def refresh_due(self) -> None:
+        """The automatic refresh: only the feeds that are due (nothing when none is)."""
+        if self.refreshing:
+            return
+        from tui.feeds.refresh import due_feeds
+
+        timed = [feed for feed in self.config.feeds if feed.interval(self.config.settings) > 0]
+        last_fetch = {row.url: row.last_fetch for row in self.store.feeds()}
+        due = due_feeds(timed, last_fetch, self.config)
+        if due:
+            self.start_refresh([feed.url for feed in due])
 
     def start_refresh(self, urls: list[str] | None) -> None:
         if self.refreshing:

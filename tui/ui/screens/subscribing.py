@@ -64,7 +64,8 @@ class SubscribePart(ReaderBase):
             self._already(known[feed_key(url)])
             return
         settings = self.config.settings
-        lookup = await look_up(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024))
+        lookup = await look_up(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024),
+                               user_agent=settings.user_agent)
         if lookup.kind == "error":
             self.notify(f"Cannot fetch {url}: {clean_line(lookup.error)}", severity="error", markup=False)
             return
@@ -113,7 +114,8 @@ class SubscribePart(ReaderBase):
         from tui.feeds.subscriptions import check_is_feed
 
         settings = self.config.settings
-        checked = await check_is_feed(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024))
+        checked = await check_is_feed(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024),
+                                      user_agent=settings.user_agent)
         if isinstance(checked, str):
             self.notify(f"Not subscribed: {url}: {clean_line(checked)}", severity="error", markup=False)
         elif checked.final_url and feed_key(checked.final_url) in known:
