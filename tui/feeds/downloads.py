@@ -269,7 +269,7 @@ async def run_queue(config: Config, cache_dir: Path, *, feed_ids: Sequence[int] 
         names = feed_folders(config, store)
         states = ("queued", "failed") if retry else ("queued",)
         finished: dict[int, DownloadRow] = {}
-        async with make_client(2) as client:
+        async with make_client(2, config.settings.user_agent) as client:
             while True:
                 pending = [row for row in queue.rows(store, states=states, feed_ids=feed_ids, ids=ids)
                            if row.id not in finished]
