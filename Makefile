@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test tools bench lint clean
+.PHONY: run test tools php bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,26 @@ run: $(VENV)/.run-deps
 # and tmux. Installed when missing where this machine can (Debian's apt-get, as root);
 # elsewhere the tests that need them skip and say why.
 TOOLS := newsboat tmux
-tools:
+tools: php
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "not installed:$$missing (the tests that need them skip)"; fi; \
+	fi
+
+# PHP for the FreshRSS sync server the sync tests start (../shared/sync-server): installed
+# the same way; without it those tests skip and say why.
+PHP_PKGS := php8.2-cli php8.2-sqlite3 php8.2-curl php8.2-xml php8.2-mbstring php8.2-intl php8.2-zip php8.2-gmp
+php:
+	@if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qx pdo_sqlite; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing PHP (for the sync tests' FreshRSS)"; \
+	    (apt-cache show php8.2-cli >/dev/null 2>&1 || apt-get update -qq) && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PHP_PKGS) >/dev/null \
+	    || echo "PHP could not be installed (the sync tests skip)"; \
+	  else echo "not installed: php (the sync tests skip)"; fi; \
 	fi
 
 test: $(VENV)/.test-deps tools

@@ -11,6 +11,7 @@ import pytest
 from tests.server import LocalServer
 
 if TYPE_CHECKING:
+    from tests.freshrss import FreshRSS, User
     from tests.pilot import UICache
 
 
@@ -54,3 +55,25 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("BROWSER", str(script))
     return out
+
+
+@pytest.fixture(scope="session")
+def freshrss(tmp_path_factory: pytest.TempPathFactory) -> Iterator["FreshRSS"]:
+    """A real FreshRSS on 127.0.0.1 for the session (PHP is installed when missing)."""
+    from tests.freshrss import FreshRSS, Unavailable
+
+    server = FreshRSS(tmp_path_factory.mktemp("freshrss"))
+    try:
+        server.start()
+    except Unavailable as exc:
+        pytest.skip(f"no FreshRSS sync server: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def freshrss_user(freshrss: "FreshRSS") -> "User":
+    """A user of its own on the session's FreshRSS, with no feeds."""
+    if not freshrss.base:
+        freshrss.start()
+    return freshrss.new_user()

@@ -11,7 +11,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,10 +35,11 @@ class FeedConfig:
     download: bool = False  # a refresh queues the enclosures of new articles for `docbao download`
     refresh_minutes: int | None = None  # None: follow [settings] auto_refresh_minutes
     line: int = 0
+    account: str = ""  # the [[account]] this feed comes from ("": fetched over HTTP)
 
     @property
     def is_local(self) -> bool:
-        return not self.url.lower().startswith(("http://", "https://"))
+        return not self.account and not self.url.lower().startswith(("http://", "https://"))
 
     @property
     def local_path(self) -> Path:
@@ -51,6 +52,19 @@ class FeedConfig:
     def interval(self, settings: Settings) -> int:
         """Minutes between two automatic refreshes of this feed (0: none of its own)."""
         return self.refresh_minutes or settings.auto_refresh_minutes
+
+
+@dataclass(slots=True)
+class AccountConfig:
+    """An account on a sync server speaking the Google Reader API."""
+
+    name: str
+    url: str  # the API address, e.g. https://HOST/api/greader.php for FreshRSS
+    user: str
+    type: str = "greader"
+    password_command: list[str] = field(default_factory=list)  # argv; its stdout is the password
+    password: str = ""  # written in the file: only safe in a private file
+    line: int = 0
 
 
 @dataclass(slots=True)
@@ -88,6 +102,7 @@ class Config:
     path: Path | None
     settings: Settings = field(default_factory=Settings)
     feeds: list[FeedConfig] = field(default_factory=list)
+    accounts: list[AccountConfig] = field(default_factory=list)
     searches: list[SavedSearch] = field(default_factory=list)
     ignores: list[str] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
@@ -175,7 +190,9 @@ COMMAND_SETTINGS = {"browser": '["w3m", "%u"]', "pipe_command": '["wc", "-w"]',
 MIN_READING_WIDTH = 30  # columns: a narrower measure is no longer comfortable, and likely a typo
 _POSITIVE = {"concurrency", "timeout", "max_feed_mb", "full_text_concurrency"}
 _FEED_KEYS = {"url", "title", "tags", "full_text", "timeout", "download", "refresh_minutes"}
-_TOP_KEYS = {"settings", "feed", "search", "ignore", "keys"}
+_TOP_KEYS = {"settings", "feed", "account", "search", "ignore", "keys"}
+_ACCOUNT_KEYS = {"name", "type", "url", "user", "password_command", "password"}
+ACCOUNT_TYPES = ("greader",)
 # Bidi embeddings, overrides, isolates and marks: "https://e.example/\u202egnp.exe" shows
 # as "https://e.example/exe.png".
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -278,23 +295,8 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
         else:
             setattr(config.settings, key, float(value) if float in types else value)
 
-    feeds = data.get("feed", [])
-    if not isinstance(feeds, list):
-        error(where.key(0, "feed"), "feeds are [[feed]] tables")
-        feeds = []
     seen: dict[str, int] = {}
-    for index, entry in enumerate(feeds):
-        start = where.table("feed", index)
-        label = f"[[feed]] #{index + 1}"
-        if not isinstance(entry, dict):
-            error(start, f"{label} must be a table")
-            continue
-        for key in entry:
-            if key in COMMAND_SETTINGS:
-                config.warnings.append(f"{path}:{where.key(start, key)}: {label} key '{key}' ignored: "
-                                       "commands are read only from [settings]")
-            elif key not in _FEED_KEYS:
-                config.warnings.append(f"{path}:{where.key(start, key)}: {label} unknown key '{key}' ignored")
+    for start, label, entry in _tables(path, data, "feed", _FEED_KEYS, where, config, error):
         url = entry.get("url")
         if url is None:
             error(start, f"{label} has no 'url'")
@@ -350,6 +352,8 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
         seen[feed.url] = start
         config.feeds.append(feed)
 
+    _validate_accounts(path, data, where, config, error)
+
     for kind, target in (("search", config.searches), ("ignore", config.ignores)):
         entries = data.get(kind, [])
         if not isinstance(entries, list):
@@ -384,6 +388,81 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
     if errors:
         raise ConfigError("\n".join(errors))
     return config
+
+
+def _tables(path: Path, data: dict[str, Any], kind: str, keys: set[str], where: _Locator, config: Config,
+            error: Callable[[int, str], None]) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """The [[kind]] tables of the file as (line, label, table); unknown keys are warned about."""
+    entries = data.get(kind, [])
+    if not isinstance(entries, list):
+        error(where.key(0, kind), f"{kind}s are [[{kind}]] tables")
+        return
+    for index, entry in enumerate(entries):
+        start = where.table(kind, index)
+        label = f"[[{kind}]] #{index + 1}"
+        if not isinstance(entry, dict):
+            error(start, f"{label} must be a table")
+            continue
+        for key in entry:
+            if key in COMMAND_SETTINGS:
+                config.warnings.append(f"{path}:{where.key(start, key)}: {label} key '{key}' ignored: "
+                                       "commands are read only from [settings]")
+            elif key not in keys:
+                config.warnings.append(f"{path}:{where.key(start, key)}: {label} unknown key '{key}' ignored")
+        yield start, label, entry
+
+
+def _validate_accounts(path: Path, data: dict[str, Any], where: _Locator, config: Config,
+                       error: Callable[[int, str], None]) -> None:
+    names: set[str] = set()
+    for start, label, entry in _tables(path, data, "account", _ACCOUNT_KEYS, where, config, error):
+        values: dict[str, str] = {}
+        for key in ("name", "url", "user"):
+            value = entry.get(key)
+            if not isinstance(value, str) or not value.strip():
+                error(where.key(start, key), f"{label} needs a '{key}' string")
+            else:
+                values[key] = value.strip()
+        kind = entry.get("type", "greader")
+        if kind not in ACCOUNT_TYPES:
+            error(where.key(start, "type"), f"{label} key 'type' must be one of: {', '.join(ACCOUNT_TYPES)}")
+        if "url" in values:
+            problem = url_problem(values["url"])
+            if problem or not values["url"].lower().startswith(("http://", "https://")):
+                error(where.key(start, "url"), f"{label} key 'url' must be the server's http(s) API address"
+                      + (f": {problem}" if problem else ""))
+                values.pop("url")
+        if "name" in values:
+            if not re.fullmatch(r"[\w .-]{1,64}", values["name"]):
+                error(where.key(start, "name"), f"{label} key 'name' must be letters, digits, spaces, '.', '-' or '_'")
+                values.pop("name")
+            elif values["name"] in names:
+                error(where.key(start, "name"), f"{label} repeats the name '{values['name']}'")
+                values.pop("name")
+        command = entry.get("password_command", [])
+        if not isinstance(command, list) or not all(isinstance(part, str) and part for part in command):
+            error(where.key(start, "password_command"),
+                  f"{label} key 'password_command' must be a command as a list of strings, e.g. [\"pass\", \"freshrss\"]")
+            command = []
+        password = entry.get("password", "")
+        if not isinstance(password, str):
+            error(where.key(start, "password"), f"{label} key 'password' must be a string")
+            password = ""
+        if password and _readable_by_others(path):
+            config.warnings.append(
+                f"{path}:{where.key(start, 'password')}: {label} has a password in a file others can read:"
+                f" make it private (chmod 600 {path}) or use password_command")
+        if len(values) == 3:
+            names.add(values["name"])
+            config.accounts.append(AccountConfig(values["name"], values["url"], values["user"], "greader",
+                                                 list(command), password, start))
+
+
+def _readable_by_others(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & 0o077)
+    except OSError:
+        return False
 
 
 def url_problem(url: str) -> str:

@@ -43,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     cache = resolve_cache_dir(config, getattr(args, "cache", None))
     handler: Handler = getattr(args, "handler", None) or run_reader
     try:
+        if config.accounts:  # the accounts' feeds, as the last sync mirrored them
+            from tui.feeds.sync import with_accounts
+
+            with_accounts(config, cache)
         return handler(args, config, cache)
     except UsageError as exc:
         print(f"docbao: {exc}", file=sys.stderr)
@@ -90,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="only the feeds whose interval (refresh_minutes, else [settings] "
                               "auto_refresh_minutes) has passed since their last fetch; for a timer or cron")
     refresh.set_defaults(handler=cmd_refresh)
+
+    sync = verbs.add_parser("sync", parents=[common], help="sync the [[account]]s with their servers",
+                            description="Send the marks made here to each account's server, mirror its "
+                                        "subscriptions, fetch its new items and take its read and starred "
+                                        "state. `docbao refresh` does this too, before the feeds.")
+    sync.add_argument("--account", metavar="NAME", help="only this account")
+    sync.set_defaults(handler=cmd_sync)
 
     feeds = verbs.add_parser("feeds", parents=[common], help="list subscriptions with counts and status",
                              description="Each feed with its article and unread counts and its last fetch status.")
@@ -211,8 +222,8 @@ def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
         chosen = named_feeds(config, cache, args.feed)
     except UnknownFeed as exc:
         raise UsageError(str(exc)) from exc
-    total = len(chosen)
-    if not total:
+    total = len([feed for feed in chosen if not feed.account])
+    if not total and not config.accounts:
         print("docbao: no feeds to refresh: add [[feed]] entries to the config", file=sys.stderr)
         return 0
     open_store(cache).close()  # reports a damaged cache (moved aside) before any work
@@ -235,6 +246,21 @@ def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
         if progress_bar is not None:
             progress_bar.stop()
     print_summary(report, sys.stdout, quiet=args.quiet)
+    return 1 if report.failed or any(not a.ok for a in report.accounts) else 0
+
+
+def cmd_sync(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    from tui.feeds.sync import describe, sync
+
+    if not config.accounts:
+        print("docbao: no accounts to sync: add an [[account]] to the config", file=sys.stderr)
+        return 0
+    if args.account and args.account not in {a.name for a in config.accounts}:
+        raise UsageError(f"no [[account]] is named '{args.account}'")
+    open_store(cache).close()
+    report = asyncio.run(sync(config, cache, only=args.account))
+    for outcome in report.accounts:
+        print(describe(outcome), file=sys.stdout if outcome.ok else sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -242,6 +268,11 @@ def print_summary(report: object, out: TextIO, *, quiet: bool = False) -> None:
     from tui.feeds.refresh import RefreshReport
 
     assert isinstance(report, RefreshReport)
+    from tui.feeds.sync import describe
+
+    for account in report.accounts:
+        if not (quiet and account.ok):
+            print(describe(account), file=out)
     labels = {"ok": "ok", "not_modified": "unchanged", "error": "ERROR", "gone": "GONE",
               "deferred": "deferred", "skipped": "skipped"}
     for outcome in report.outcomes:

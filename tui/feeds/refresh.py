@@ -24,6 +24,7 @@ from tui.store.cache import FeedRow, Store
 
 if TYPE_CHECKING:
     from tui.feeds.fulltext import PageOutcome
+    from tui.feeds.sync import AccountOutcome
 
 T = TypeVar("T")
 FAILED = ("error", "gone")
@@ -52,6 +53,7 @@ class RefreshReport:
     pruned: int = 0
     pages: list["PageOutcome"] = field(default_factory=list)  # reader-mode prefetch
     queued: int = 0  # enclosures of `download = true` feeds queued for `docbao download`
+    accounts: list["AccountOutcome"] = field(default_factory=list)  # sync-server accounts
 
     @property
     def new(self) -> int:
@@ -110,16 +112,26 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
 
     Then, for feeds with full_text (or all of them when `full_text` is set), fetch the
     full article of every unread article that lacks one, so it reads offline.
+
+    Accounts on a sync server are synced first (every account when no feed is named,
+    else the accounts of the feeds named); their feeds are never fetched over HTTP.
     """
     from tui.feeds.fetch import make_client  # imported here: httpx is not needed at start-up
 
     started = time.monotonic()
-    feeds = select_feeds(config, only)
+    chosen = select_feeds(config, only)
+    feeds = [f for f in chosen if not f.account]
+    accounts = {a.name for a in config.accounts} if not only else {f.account for f in chosen if f.account}
+    report = RefreshReport()
+    if accounts:
+        from tui.feeds.sync import sync
+
+        for name in sorted(accounts):
+            report.accounts.extend((await sync(config, cache_dir, only=name)).accounts)
     in_db = CacheThread()
     parse_pool = worker_pool(len(feeds), threads=1, name="parse")
 
     store: Store = await in_db(Store.open, cache_dir)
-    report = RefreshReport()
     try:
         ids = await in_db(store.ensure_feeds, [f.url for f in feeds])
         rows = {row.id: row for row in await in_db(store.feeds)}

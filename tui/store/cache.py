@@ -22,7 +22,7 @@ from tui.store import index
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 
 DB_NAME = "docbao.db"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -72,6 +72,23 @@ class Article(ArticleRow):
     first_seen: int
     updated: int | None
     image: str  # the lead image the feed named, "" when none (see render.lead_image)
+
+
+@dataclass(slots=True)
+class AccountFeedRow:
+    """A feed of a sync-server account: its cache row, the server's id and labels."""
+
+    feed_id: int
+    account: str
+    stream_id: str
+    feed_url: str
+    labels: list[str]
+    title: str
+
+
+def account_feed_key(account: str, stream_id: str) -> str:
+    """The feeds.url of an account's feed: unique, and never a URL a [[feed]] could have."""
+    return f"greader:{account}:{stream_id}"
 
 
 @dataclass(slots=True)
@@ -195,6 +212,56 @@ _MIGRATIONS: list[str] = [
     # from one index, without a look at each row
     """
     CREATE INDEX articles_unread_by_feed ON articles (feed_id, sort_time DESC, id DESC) WHERE read = 0;
+    """,
+    # 5: accounts on a sync server (Google Reader API). An account's feeds are ordinary feed
+    # rows (url "greader:ACCOUNT:STREAM") with their server id and labels; its articles map to
+    # the server's item ids; a read or star change on such an article queues a mark for the
+    # server in the same transaction (trigger), unless the sync itself is applying the
+    # server's state (a row in sync_applying, inside the sync's own transaction).
+    """
+    CREATE TABLE account_feeds (
+        feed_id   INTEGER PRIMARY KEY REFERENCES feeds(id) ON DELETE CASCADE,
+        account   TEXT NOT NULL,
+        stream_id TEXT NOT NULL,
+        feed_url  TEXT NOT NULL DEFAULT '',
+        labels    TEXT NOT NULL DEFAULT '[]',
+        UNIQUE (account, stream_id)
+    );
+    CREATE TABLE remote_items (
+        account    TEXT NOT NULL,
+        item       INTEGER NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        PRIMARY KEY (account, item)
+    ) WITHOUT ROWID;
+    CREATE INDEX remote_items_by_article ON remote_items (article_id);
+    CREATE TABLE mark_queue (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        item    INTEGER NOT NULL,
+        field   TEXT NOT NULL,
+        value   INTEGER NOT NULL,
+        at      INTEGER NOT NULL,
+        UNIQUE (account, item, field)
+    );
+    CREATE TABLE accounts (
+        name       TEXT PRIMARY KEY,
+        watermark  INTEGER,
+        last_sync  INTEGER,
+        last_error TEXT NOT NULL DEFAULT ''
+    ) WITHOUT ROWID;
+    CREATE TABLE sync_applying (flag INTEGER);
+    CREATE TRIGGER articles_queue_read AFTER UPDATE OF read ON articles
+    WHEN OLD.read != NEW.read AND NOT EXISTS (SELECT 1 FROM sync_applying) BEGIN
+        INSERT OR REPLACE INTO mark_queue (account, item, field, value, at)
+        SELECT account, item, 'read', NEW.read, CAST(strftime('%s', 'now') AS INTEGER)
+        FROM remote_items WHERE article_id = NEW.id;
+    END;
+    CREATE TRIGGER articles_queue_starred AFTER UPDATE OF starred ON articles
+    WHEN OLD.starred != NEW.starred AND NOT EXISTS (SELECT 1 FROM sync_applying) BEGIN
+        INSERT OR REPLACE INTO mark_queue (account, item, field, value, at)
+        SELECT account, item, 'starred', NEW.starred, CAST(strftime('%s', 'now') AS INTEGER)
+        FROM remote_items WHERE article_id = NEW.id;
+    END;
     """,
 ]
 
@@ -626,6 +693,120 @@ class Store:
             f"SELECT a.id, a.link FROM articles a LEFT JOIN extracts e ON e.article_id = a.id"
             f" WHERE {' AND '.join(clauses)} ORDER BY a.sort_time DESC", params,
         ).fetchall()
+
+    # ---------------------------------------------------------------- accounts
+    def account_feeds(self, account: str | None = None) -> list[AccountFeedRow]:
+        """The feeds of one account (every account's with None), in the order the server listed them."""
+        sql = ("SELECT a.feed_id, a.account, a.stream_id, a.feed_url, a.labels, f.title FROM account_feeds a"
+               " JOIN feeds f ON f.id = a.feed_id")
+        rows = self.conn.execute(sql + (" WHERE a.account = ?" if account is not None else "") + " ORDER BY f.id",
+                                 (account,) if account is not None else ()).fetchall()
+        return [AccountFeedRow(r[0], r[1], r[2], r[3], json.loads(r[4] or "[]"), r[5]) for r in rows]
+
+    def save_account_feeds(self, account: str, feeds: Sequence[tuple[str, str, str, str, list[str]]]) -> tuple[int, int]:
+        """Mirror the server's subscription list (stream id, title, feed URL, site URL, labels):
+        new feeds get rows, titles and labels follow the server, feeds the server no longer
+        lists go with their articles. Returns (added, removed)."""
+        with self.transaction() as conn:
+            known = dict(conn.execute("SELECT stream_id, feed_id FROM account_feeds WHERE account = ?", (account,)))
+            added = 0
+            for stream_id, title, feed_url, site, labels in feeds:
+                feed_id = known.pop(stream_id, None)
+                if feed_id is None:
+                    url = account_feed_key(account, stream_id)
+                    conn.execute("INSERT OR IGNORE INTO feeds (url) VALUES (?)", (url,))
+                    feed_id = conn.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()[0]
+                    conn.execute("INSERT OR REPLACE INTO account_feeds (feed_id, account, stream_id) VALUES (?, ?, ?)",
+                                 (feed_id, account, stream_id))
+                    added += 1
+                conn.execute("UPDATE account_feeds SET feed_url = ?, labels = ? WHERE feed_id = ?",
+                             (feed_url, json.dumps(labels, ensure_ascii=False), feed_id))
+                conn.execute("UPDATE feeds SET title = ?, site_link = ?, last_status = 'ok', last_error = ''"
+                             " WHERE id = ?", (title, site, feed_id))
+            for feed_id in known.values():
+                conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+        return added, len(known)
+
+    def save_remote_items(self, account: str, feed_id: int,
+                          items: Sequence[tuple[int, ParsedArticle, bool, bool]], *,
+                          now: int | None = None) -> StoreStats:
+        """Merge one feed's items from the server (item id, article, read, starred) in one
+        transaction. A new article takes the server's read and starred state; a known
+        one keeps its own (the state sync settles it, see apply_remote_state)."""
+        now = int(time.time()) if now is None else now
+        with self.transaction() as conn:
+            conn.execute("UPDATE feeds SET last_fetch = ? WHERE id = ?", (now, feed_id))
+            stats = self._merge(conn, feed_id, [article for _, article, _, _ in items], now)
+            new = set(stats.new_ids)
+            by_guid: dict[str, int] = {}
+            guids = [article.guid for _, article, _, _ in items]
+            for chunk in _chunks(guids, 500):
+                marks = ",".join("?" * len(chunk))
+                by_guid.update(conn.execute(
+                    f"SELECT guid, id FROM articles WHERE feed_id = ? AND guid IN ({marks})", (feed_id, *chunk)))
+            conn.executemany("INSERT OR IGNORE INTO remote_items (account, item, article_id) VALUES (?, ?, ?)",
+                             [(account, item, by_guid[a.guid]) for item, a, _, _ in items if a.guid in by_guid])
+            conn.execute("INSERT INTO sync_applying VALUES (1)")
+            conn.executemany("UPDATE articles SET read = ?, starred = ? WHERE id = ?",
+                             [(int(read), int(starred), by_guid[a.guid]) for _, a, read, starred in items
+                              if by_guid.get(a.guid) in new])
+            conn.execute("DELETE FROM sync_applying")
+        return stats
+
+    def pending_marks(self, account: str) -> list[tuple[int, int, str, bool]]:
+        """The marks not yet sent to the server: (seq, item id, 'read' or 'starred', value)."""
+        return [(seq, item, field, bool(value)) for seq, item, field, value in self.conn.execute(
+            "SELECT seq, item, field, value FROM mark_queue WHERE account = ? ORDER BY seq", (account,))]
+
+    def drop_marks(self, seqs: Sequence[int]) -> None:
+        """Forget marks the server has taken. A mark made again meanwhile has a new seq and stays."""
+        with self.transaction() as conn:
+            for chunk in _chunks(list(seqs), 500):
+                conn.execute(f"DELETE FROM mark_queue WHERE seq IN ({','.join('?' * len(chunk))})", chunk)
+
+    def apply_remote_state(self, account: str, unread: Iterable[int], starred: Iterable[int]) -> int:
+        """Make the account's articles read and starred as the server says, except those with a
+        mark still queued (the local one is newer and goes to the server first). Queues
+        nothing. Returns how many articles changed."""
+        with self.transaction() as conn:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS remote_unread (item INTEGER PRIMARY KEY)")
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS remote_starred (item INTEGER PRIMARY KEY)")
+            conn.execute("DELETE FROM remote_unread")
+            conn.execute("DELETE FROM remote_starred")
+            conn.executemany("INSERT OR IGNORE INTO remote_unread VALUES (?)", ((i,) for i in unread))
+            conn.executemany("INSERT OR IGNORE INTO remote_starred VALUES (?)", ((i,) for i in starred))
+            conn.execute("INSERT INTO sync_applying VALUES (1)")
+            changed = 0
+            for column, table, remote_value in (("read", "remote_unread", "0"), ("starred", "remote_starred", "1")):
+                changed += conn.execute(
+                    f"UPDATE articles SET {column} = v.value FROM ("
+                    f" SELECT r.article_id AS id, CASE WHEN t.item IS NULL THEN 1 - {remote_value} ELSE {remote_value} END AS value"
+                    f" FROM remote_items r LEFT JOIN {table} t ON t.item = r.item"
+                    f" WHERE r.account = ? AND NOT EXISTS (SELECT 1 FROM mark_queue q WHERE q.account = r.account"
+                    f" AND q.item = r.item AND q.field = '{column}')) AS v"
+                    f" WHERE articles.id = v.id AND articles.{column} != v.value", (account,)).rowcount
+            conn.execute("DELETE FROM sync_applying")
+            conn.execute("DELETE FROM remote_unread")
+            conn.execute("DELETE FROM remote_starred")
+        return changed
+
+    def account_state(self, account: str) -> tuple[int | None, int | None, str]:
+        """(watermark: the newest crawl time seen on the server, last sync, last error)."""
+        row = self.conn.execute("SELECT watermark, last_sync, last_error FROM accounts WHERE name = ?",
+                                (account,)).fetchone()
+        return (row[0], row[1], row[2]) if row else (None, None, "")
+
+    def save_account_state(self, account: str, *, watermark: int | None = None, synced: int | None = None,
+                           error: str | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO accounts (name) VALUES (?)", (account,))
+            if watermark is not None:
+                conn.execute("UPDATE accounts SET watermark = max(coalesce(watermark, 0), ?) WHERE name = ?",
+                             (watermark, account))
+            if synced is not None:
+                conn.execute("UPDATE accounts SET last_sync = ? WHERE name = ?", (synced, account))
+            if error is not None:
+                conn.execute("UPDATE accounts SET last_error = ? WHERE name = ?", (error, account))
 
     # ---------------------------------------------------------------- ui state
     def get_state(self, key: str, default: str = "") -> str:

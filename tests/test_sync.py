@@ -1,0 +1,267 @@
+"""Sync with a real FreshRSS on 127.0.0.1 (Google Reader API): two caches against one
+server are two machines; marks made with the server down reach it when it is back; a kill
+during a sync loses no mark; the server's subscriptions are mirrored."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.freshrss import User
+from tests.helpers import DATA, shared_path
+from tests.server import LocalServer
+from tui.cli.main import main
+from tui.config import load_config
+from tui.feeds.sync import sync, with_accounts
+from tui.store.cache import Store
+
+EMARLEY = DATA / "feeds" / "rsparser__EMarley.rss"
+
+
+def machine(folder: Path, user: User, *, name: str = "home") -> Path:
+    """A docbao of its own (feeds.toml + cache) with the user's account."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "feeds.toml"
+    config.write_text(
+        f'[[account]]\nname = "{name}"\ntype = "greader"\nurl = "{user.api_url}"\nuser = "{user.name}"\n'
+        f'password_command = ["echo", "{user.api_password}"]\n', encoding="utf-8")
+    return config
+
+
+def run(config: Path, *args: str) -> int:
+    return main([*args, "--config", str(config), "--cache", str(config.parent / "cache")])
+
+
+def store_of(config: Path) -> Store:
+    return Store.open(config.parent / "cache")
+
+
+def article_id(config: Path, title: str) -> int:
+    store = store_of(config)
+    try:
+        return int(store.conn.execute("SELECT id FROM articles WHERE title = ?", (title,)).fetchone()[0])
+    finally:
+        store.close()
+
+
+def states(config: Path) -> dict[str, tuple[bool, bool]]:
+    store = store_of(config)
+    try:
+        return {title: (bool(read), bool(starred)) for title, read, starred in
+                store.conn.execute("SELECT title, read, starred FROM articles")}
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def feeds_server() -> LocalServer:
+    with LocalServer() as srv:
+        srv.route("/emarley.rss", body=EMARLEY.read_bytes(), content_type="application/rss+xml")
+        srv.route("/rsc.atom", body=shared_path("corpus", "large", "rsparser__russcox.atom").read_bytes(),
+                  content_type="application/atom+xml")
+        yield srv
+
+
+def test_account_feeds_and_items_arrive_with_labels(freshrss_user: User, feeds_server: LocalServer,
+                                                    tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    api = freshrss_user.client()
+    api.subscribe(feeds_server.url("/emarley.rss"), label="Tech")
+    config = machine(tmp_path / "a", freshrss_user)
+
+    assert run(config, "sync") == 0
+    out = capsys.readouterr().out
+    assert "account home: 10 new" in out
+
+    loaded = with_accounts(load_config(config), config.parent / "cache")
+    [feed] = loaded.feeds
+    assert feed.account == "home" and feed.tags == ["home", "Tech"]
+    assert run(config, "feeds") == 0
+    assert "10" in capsys.readouterr().out
+    # stored like any article: searchable
+    assert run(config, "search", "title:Emarley", "--json") in (0, 1)
+    titles = {item["title"] for item in api.items()}
+    assert set(states(config)) == titles
+
+
+def test_a_star_on_one_machine_shows_on_the_other(freshrss_user: User, feeds_server: LocalServer,
+                                                  tmp_path: Path) -> None:
+    api = freshrss_user.client()
+    api.subscribe(feeds_server.url("/emarley.rss"))
+    api.subscribe(feeds_server.url("/rsc.atom"))
+    laptop, desktop = machine(tmp_path / "laptop", freshrss_user), machine(tmp_path / "desktop", freshrss_user)
+    assert run(laptop, "sync") == 0
+    assert run(desktop, "sync") == 0
+    titles = sorted(states(laptop))
+    assert len(titles) == 29 and states(desktop) == states(laptop)
+    starred_title, read_title = titles[0], titles[1]
+
+    store = store_of(laptop)
+    store.set_starred(article_id(laptop, starred_title), True)
+    store.set_read([article_id(laptop, read_title)])
+    store.close()
+    assert run(laptop, "sync") == 0
+    assert starred_title in api.starred_titles()
+
+    assert states(desktop)[starred_title] == (False, False)
+    assert run(desktop, "sync") == 0
+    assert states(desktop)[starred_title] == (False, True)
+    assert states(desktop)[read_title] == (True, False)
+
+    # and back: the desktop marks everything read and unstars; the laptop follows
+    store = store_of(desktop)
+    store.mark_all_read()
+    store.set_starred(article_id(desktop, starred_title), False)
+    store.close()
+    assert run(desktop, "sync") == 0
+    assert run(laptop, "sync") == 0
+    assert set(states(laptop).values()) == {(True, False)}
+    assert api.starred_titles() == set()
+
+
+def test_marks_made_while_the_server_is_down_reach_it_later(freshrss_user: User, feeds_server: LocalServer,
+                                                            tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    api = freshrss_user.client()
+    api.subscribe(feeds_server.url("/emarley.rss"))
+    config = machine(tmp_path / "a", freshrss_user)
+    assert run(config, "sync") == 0
+    titles = sorted(states(config))
+
+    freshrss_user.server.stop()
+    try:
+        store = store_of(config)
+        store.set_starred(article_id(config, titles[0]), True)
+        store.set_read([article_id(config, t) for t in titles[:4]])
+        store.close()
+        capsys.readouterr()
+        assert run(config, "sync") == 1
+        assert "account home: not synced" in capsys.readouterr().err
+        # the reader's cache still has everything, marks included
+        assert states(config)[titles[0]] == (True, True)
+        assert run(config, "articles", "--starred") == 0
+        assert titles[0] in capsys.readouterr().out
+    finally:
+        freshrss_user.server.start()
+
+    assert run(config, "sync") == 0
+    api = freshrss_user.client()
+    assert api.starred_titles() == {titles[0]}
+    unread = {item["title"] for item in api.items() if "user/-/state/com.google/read" not in item["categories"]}
+    assert unread == set(titles[4:])
+    assert states(config)[titles[0]] == (True, True)  # the server's state did not undo the marks
+
+
+def test_a_kill_during_a_sync_loses_no_mark(freshrss_user: User, tmp_path: Path) -> None:
+    big = shared_path("corpus", "large", "rss-parser__giantbomb-podcast.rss")
+    with LocalServer() as srv:
+        srv.route("/giant.rss", body=big.read_bytes(), content_type="application/rss+xml")
+        api = freshrss_user.client()
+        api.subscribe(srv.url("/giant.rss"))
+    config = machine(tmp_path / "a", freshrss_user)
+    assert run(config, "sync") == 0
+    store = store_of(config)
+    marked = store.mark_all_read()
+    assert len(marked) > 500
+    store.close()
+
+    log = freshrss_user.server.data / "server.log"
+    seen = log.stat().st_size
+    process = subprocess.Popen([sys.executable, "-m", "tui", "sync", "--config", str(config),
+                                "--cache", str(config.parent / "cache")],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        with log.open("rb") as handle:
+            handle.seek(seen)
+            if b"edit-tag" in handle.read():
+                os.kill(process.pid, signal.SIGKILL)  # between two batches of marks
+                break
+        time.sleep(0.005)
+    process.wait()
+
+    store = store_of(config)
+    left = len(store.pending_marks("home"))
+    store.close()
+    server_read = api.ids("user/-/state/com.google/reading-list", it="user/-/state/com.google/read")
+    assert left + len(server_read) >= len(marked)  # every mark is on the server or still queued
+    assert run(config, "sync") == 0
+    assert len(api.ids("user/-/state/com.google/reading-list", it="user/-/state/com.google/read")) == len(marked)
+    assert set(states(config).values()) == {(True, False)}
+
+
+def test_feeds_added_renamed_and_removed_on_the_server_are_mirrored(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    api = freshrss_user.client()
+    first = api.subscribe(feeds_server.url("/emarley.rss"))
+    config = machine(tmp_path / "a", freshrss_user)
+    assert run(config, "sync") == 0
+
+    second = api.subscribe(feeds_server.url("/rsc.atom"), label="Go")
+    api.post("subscription/edit", [("ac", "edit"), ("s", first), ("t", "Renamed on the server")])
+    capsys.readouterr()
+    assert run(config, "sync") == 0
+    assert "feeds +1 -0" in capsys.readouterr().out
+    loaded = with_accounts(load_config(config), config.parent / "cache")
+    assert {(f.title, tuple(f.tags)) for f in loaded.feeds} == {
+        ("Renamed on the server", ("home", "Uncategorized")), (next(s["title"] for s in api.get("subscription/list")["subscriptions"]
+                                               if s["id"] == second), ("home", "Go"))}
+    assert len(states(config)) == 29
+
+    api.post("subscription/edit", [("ac", "unsubscribe"), ("s", first)])
+    assert run(config, "sync") == 0
+    loaded = with_accounts(load_config(config), config.parent / "cache")
+    assert [f.tags for f in loaded.feeds] == [["home", "Go"]]
+    assert len(states(config)) == 19
+
+
+def test_refresh_syncs_the_account_beside_plain_feeds(freshrss_user: User, feeds_server: LocalServer,
+                                                      tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    freshrss_user.client().subscribe(feeds_server.url("/emarley.rss"))
+    config = machine(tmp_path / "a", freshrss_user)
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[[feed]]\nurl = "{feeds_server.url("/rsc.atom")}"\n')
+    assert run(config, "refresh") == 0
+    out = capsys.readouterr().out
+    assert "account home: 10 new" in out and "1 feed: 19 new" in out
+    assert len(states(config)) == 29
+    # the account's feed is fetched by the server, never by docbao
+    assert sum(1 for r in feeds_server.requests if r.path == "/emarley.rss") == 1
+
+
+def test_no_password_is_reported_and_nothing_is_lost(freshrss_user: User, feeds_server: LocalServer,
+                                                     tmp_path: Path) -> None:
+    freshrss_user.client().subscribe(feeds_server.url("/emarley.rss"))
+    config = machine(tmp_path / "a", freshrss_user)
+    config.write_text(config.read_text().replace("password_command = [\"echo\"", "password_command = [\"false\""))
+    loaded = load_config(config)
+    report = asyncio.run(sync(loaded, config.parent / "cache"))
+    [outcome] = report.accounts
+    assert not outcome.ok and "password_command exited with status 1" in outcome.error
+
+
+def test_account_config_is_checked_and_a_password_in_a_shared_file_is_warned(tmp_path: Path) -> None:
+    from tui.config import ConfigError
+
+    path = tmp_path / "feeds.toml"
+    path.write_text('[[account]]\nname = "home"\nurl = "https://rss.example.org/api/greader.php"\n'
+                    'user = "alice"\npassword = "secret"\n', encoding="utf-8")
+    path.chmod(0o644)
+    config = load_config(path)
+    assert [a.name for a in config.accounts] == ["home"]
+    assert any("chmod 600" in w and ":5:" in w for w in config.warnings)
+    path.chmod(0o600)
+    assert load_config(path).warnings == []
+
+    path.write_text('[[account]]\nname = "home"\nurl = "ftp://x/y"\npassword_command = "pass show x"\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert ":3: [[account]] #1 key 'url' must be the server's http(s) API address" in message
+    assert "needs a 'user' string" in message and "'password_command' must be a command as a list" in message

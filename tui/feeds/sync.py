@@ -1,0 +1,263 @@
+"""Sync with accounts on a Google Reader API server: the second kind of source.
+
+One sync of an account, in this order:
+1. the marks queued in the cache (read, unread, star, unstar made here since the last sync)
+   go to the server, grouped into a few edit-tag requests; each group leaves the queue only
+   once the server has taken it, so a kill at any moment loses nothing (a mark sent twice
+   is harmless);
+2. the subscription list is mirrored: the server's list is the truth for an account;
+3. the items crawled since the last sync come in pages and are stored like any article;
+4. read and starred are taken from the server for every article of the account, except
+   those with a mark still queued (made during this sync).
+The rule for conflicts: the mark that reaches the server last wins, and a local mark always
+reaches the server before the server's state is read back, so a star (or any mark) made
+here, even offline, is never lost by a sync; the server's unstar is only ever taken for an
+article unstarred elsewhere after its star reached the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui.config import AccountConfig, Config, FeedConfig
+from tui.content.sanitize import clean_line, html_to_line, is_openable_url, sanitize_html
+from tui.feeds.greader import READ, READING_LIST, STARRED, Client, SyncError, item_number
+from tui.feeds.workers import CacheThread
+from tui.model import Enclosure, ParsedArticle
+from tui.store.cache import Store
+
+PASSWORD_TIMEOUT = 30.0
+KEYRING_SERVICE = "docbao"
+WATERMARK_SLACK = 1  # seconds: items crawled in the watermark's own second are asked for again
+
+
+@dataclass(slots=True)
+class AccountOutcome:
+    name: str
+    ok: bool = False
+    error: str = ""
+    sent: int = 0  # marks the server took
+    new: int = 0
+    updated: int = 0
+    feeds_added: int = 0
+    feeds_removed: int = 0
+    state_changed: int = 0
+    requests: int = 0
+    elapsed: float = 0.0
+
+
+@dataclass(slots=True)
+class SyncReport:
+    accounts: list[AccountOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[AccountOutcome]:
+        return [a for a in self.accounts if not a.ok]
+
+
+def password(account: AccountConfig) -> str:
+    """The account's password: password_command's output, else the system keyring (when
+    the keyring library is installed), else the file's `password`. SyncError when none."""
+    if account.password_command:
+        try:
+            done = subprocess.run(account.password_command, stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=PASSWORD_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SyncError(f"account {account.name}: password_command failed: {exc}") from None
+        if done.returncode != 0:
+            raise SyncError(f"account {account.name}: password_command exited with status {done.returncode}")
+        secret = done.stdout.decode("utf-8", "replace").rstrip("\r\n")
+        if secret:
+            return secret
+        raise SyncError(f"account {account.name}: password_command printed no password")
+    try:
+        import keyring  # optional: used when installed
+    except ImportError:
+        keyring = None
+    if keyring is not None:
+        try:
+            secret = keyring.get_password(KEYRING_SERVICE, f"{account.name}:{account.user}")
+        except Exception:  # noqa: BLE001 - a keyring without a backend is "no password there"
+            secret = None
+        if secret:
+            return secret
+    if account.password:
+        return account.password
+    raise SyncError(f"account {account.name}: no password (set password_command, or store it in the"
+                    f" keyring as service '{KEYRING_SERVICE}', user '{account.name}:{account.user}')")
+
+
+def account_feeds(config: Config, store: Store) -> list[FeedConfig]:
+    """The configured accounts' feeds as the cache last mirrored them, as feed entries: the
+    account's name and the server's labels are their tags."""
+    names = {a.name for a in config.accounts}
+    if not names:
+        return []
+    return [FeedConfig(url=store_url, title=row.title, tags=[row.account, *row.labels], account=row.account)
+            for row, store_url in ((r, _url(store, r.feed_id)) for r in store.account_feeds())
+            if row.account in names]
+
+
+def _url(store: Store, feed_id: int) -> str:
+    return str(store.conn.execute("SELECT url FROM feeds WHERE id = ?", (feed_id,)).fetchone()[0])
+
+
+def with_accounts(config: Config, cache_dir: Path) -> Config:
+    """`config` with its accounts' feeds added after the [[feed]] entries (in place)."""
+    if not config.accounts or not (cache_dir / "docbao.db").exists():
+        return config
+    config.feeds = [f for f in config.feeds if not f.account]
+    store = Store.open(cache_dir)
+    try:
+        config.feeds.extend(account_feeds(config, store))
+    finally:
+        store.close()
+    return config
+
+
+async def sync(config: Config, cache_dir: Path, *, only: str | None = None,
+               now: int | None = None) -> SyncReport:
+    """Sync every configured account (or the one named `only`) into the cache."""
+    report = SyncReport()
+    accounts = [a for a in config.accounts if only is None or a.name == only]
+    if not accounts:
+        return report
+    in_db = CacheThread()
+    store: Store = await in_db(Store.open, cache_dir)
+    try:
+        for account in accounts:
+            report.accounts.append(await _sync_account(account, config, store, in_db, now))
+    finally:
+        await in_db(store.close)
+        in_db.shutdown()
+    return report
+
+
+async def _sync_account(account: AccountConfig, config: Config, store: Store, in_db: Any,
+                        now: int | None) -> AccountOutcome:
+    outcome = AccountOutcome(account.name)
+    started = time.monotonic()
+    try:
+        secret = await asyncio.to_thread(password, account)
+        async with Client(account.url, account.user, secret, deadline=config.settings.timeout) as client:
+            try:
+                await _exchange(account.name, client, store, in_db, outcome)
+            finally:
+                outcome.requests = client.requests
+        outcome.ok = True
+        await in_db(lambda: store.save_account_state(account.name, synced=int(time.time()) if now is None else now,
+                                                     error=""))
+    except SyncError as exc:
+        outcome.error = str(exc)
+        await in_db(lambda: store.save_account_state(account.name, error=outcome.error))
+    outcome.elapsed = time.monotonic() - started
+    return outcome
+
+
+async def _exchange(name: str, client: Client, store: Store, in_db: Any, outcome: AccountOutcome) -> None:
+    # 1. queued marks, grouped: one group per (state, add or remove), sent in batches
+    pending = await in_db(store.pending_marks, name)
+    groups: dict[tuple[str, bool], list[tuple[int, int]]] = defaultdict(list)
+    for seq, item, kind, value in pending:
+        groups[(kind, value)].append((seq, item))
+    for (kind, value), marks in groups.items():
+        state = READ if kind == "read" else STARRED
+        items = [item for _, item in marks]
+        await client.edit_tag(items, add=state if value else "", remove="" if value else state)
+        await in_db(store.drop_marks, [seq for seq, _ in marks])
+        outcome.sent += len(marks)
+
+    # 2. subscriptions
+    subs = await client.subscriptions()
+    outcome.feeds_added, outcome.feeds_removed = await in_db(
+        store.save_account_feeds, name, [(s.stream_id, clean_line(s.title), s.url, s.html_url,
+                                          [clean_line(label) for label in s.labels]) for s in subs])
+    feed_ids = {row.stream_id: row.feed_id for row in await in_db(store.account_feeds, name)}
+
+    # 3. new items since the newest crawl time seen
+    watermark, _, _ = await in_db(store.account_state, name)
+    since = watermark - WATERMARK_SLACK if watermark else None
+    newest = 0
+    async for page in client.items(READING_LIST, since=since):
+        by_feed: dict[int, list[tuple[int, ParsedArticle, bool, bool]]] = defaultdict(list)
+        for raw in page.items:
+            origin = raw.get("origin") if isinstance(raw.get("origin"), dict) else {}
+            feed_id = feed_ids.get(str(origin.get("streamId", "")))
+            converted = _article(raw)
+            if feed_id is None or converted is None:
+                continue
+            by_feed[feed_id].append(converted)
+            crawled = _int(raw.get("crawlTimeMsec"))
+            if crawled:
+                newest = max(newest, crawled // 1000)
+        for feed_id, items in by_feed.items():
+            stats = await in_db(store.save_remote_items, name, feed_id, items)
+            outcome.new += stats.new
+            outcome.updated += stats.updated
+    if newest:
+        await in_db(lambda: store.save_account_state(name, watermark=newest))
+
+    # 4. read and starred state of every item, from the server
+    unread = await client.item_ids(READING_LIST, exclude=READ)
+    starred = await client.item_ids(STARRED)
+    outcome.state_changed = await in_db(store.apply_remote_state, name, unread, starred)
+
+
+def _article(raw: dict[str, Any]) -> tuple[int, ParsedArticle, bool, bool] | None:
+    """An item of stream/contents as (item id, article, read, starred); None if unusable.
+    Item text is feed text: cleaned and sanitized the way the feed parser does it."""
+    try:
+        number = item_number(str(raw["id"]))
+    except (KeyError, ValueError):
+        return None
+    link = ""
+    for key in ("canonical", "alternate"):
+        for entry in raw.get(key) or []:
+            href = entry.get("href") if isinstance(entry, dict) else None
+            if isinstance(href, str) and is_openable_url(href.strip()):
+                link = href.strip()
+                break
+        if link:
+            break
+    summary = raw.get("summary") if isinstance(raw.get("summary"), dict) else {}
+    content = raw.get("content") if isinstance(raw.get("content"), dict) else {}
+    body = str(content.get("content") or summary.get("content") or "")
+    enclosures = []
+    for entry in raw.get("enclosure") or []:
+        href = entry.get("href") if isinstance(entry, dict) else None
+        if isinstance(href, str) and is_openable_url(href.strip()):
+            enclosures.append(Enclosure(href.strip(), clean_line(str(entry.get("type") or "")),
+                                        _int(entry.get("length")) or None))
+    categories = {str(c) for c in raw.get("categories") or []}
+    published = _int(raw.get("published")) or None
+    updated = _int(raw.get("updated")) or None
+    article = ParsedArticle(
+        guid=str(raw["id"]), link=link, title=html_to_line(str(raw.get("title") or "")),
+        author=clean_line(str(raw.get("author") or "")), published=published, updated=updated,
+        content=sanitize_html(body), enclosures=enclosures)
+    read = any(c.endswith("/state/com.google/read") for c in categories)
+    starred = any(c.endswith("/state/com.google/starred") for c in categories)
+    return number, article, read, starred
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+def describe(outcome: AccountOutcome) -> str:
+    """One line for the user about one account's sync."""
+    if not outcome.ok:
+        return f"account {outcome.name}: not synced: {outcome.error}"
+    parts = [f"{outcome.new} new", f"{outcome.sent} marks sent", f"{outcome.state_changed} marks received"]
+    if outcome.feeds_added or outcome.feeds_removed:
+        parts.append(f"feeds +{outcome.feeds_added} -{outcome.feeds_removed}")
+    return f"account {outcome.name}: {', '.join(parts)} in {outcome.elapsed:.1f} s"
