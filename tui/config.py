@@ -95,6 +95,8 @@ class Settings:
     bookmark_command: list[str] = field(default_factory=list)  # argv, "%u" the link, "%t" the title
     download_dir: str = ""  # where enclosures are downloaded; "": the XDG download folder
     player: list[str] = field(default_factory=list)  # argv, "%f" the file or URL; no player: no play key
+    images: str = "auto"  # how the reader draws images: auto, kitty, sixel, blocks or off
+    image_cache_mb: float = 200.0  # images kept for offline reading; the least recently shown go first
 
 
 @dataclass(slots=True)
@@ -181,14 +183,17 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "bookmark_command": (list,),
     "download_dir": (str,),
     "player": (list,),
+    "images": (str,),
+    "image_cache_mb": (int, float),
 }
+IMAGE_MODES = ("auto", "kitty", "sixel", "blocks", "off")
 # Commands docbao runs: argv lists read only from [settings] of the user's own file, never a
 # shell string, never from a feed, an OPML file or an import.
 COMMAND_SETTINGS = {"browser": '["w3m", "%u"]', "pipe_command": '["wc", "-w"]',
                     "bookmark_command": '["buku", "--nostdin", "-a", "%u", "--title", "%t"]',
                     "player": '["mpv", "%f"]'}
 MIN_READING_WIDTH = 30  # columns: a narrower measure is no longer comfortable, and likely a typo
-_POSITIVE = {"concurrency", "timeout", "max_feed_mb", "full_text_concurrency"}
+_POSITIVE = {"concurrency", "timeout", "max_feed_mb", "full_text_concurrency", "image_cache_mb"}
 _FEED_KEYS = {"url", "title", "tags", "full_text", "timeout", "download", "refresh_minutes"}
 _TOP_KEYS = {"settings", "feed", "account", "search", "ignore", "keys"}
 _ACCOUNT_KEYS = {"name", "type", "url", "user", "password_command", "password"}
@@ -288,6 +293,8 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
             error(line, "[settings] key 'user_agent' must be one line of text (leave it out for docbao's own)")
         elif key == "theme" and not value.strip():
             error(line, "[settings] key 'theme' must name a theme, e.g. \"nord\" (leave it out for the default)")
+        elif key == "images" and value not in IMAGE_MODES:
+            error(line, f"[settings] key 'images' must be one of {', '.join(repr(m) for m in IMAGE_MODES)}")
         elif key == "reading_width" and 0 < value < MIN_READING_WIDTH:
             error(line, f"[settings] key 'reading_width' must be 0 (the reader's width) or at least {MIN_READING_WIDTH} columns")
         elif key in _POSITIVE and value <= 0 or isinstance(value, int) and not isinstance(value, bool) and value < 0:

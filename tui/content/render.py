@@ -37,7 +37,8 @@ from rich.text import Span, Text
 from tui.content.sanitize import clean_line, clean_text, is_openable_url
 from tui.content.tokens import ESCAPABLE_RAW, VOID, Attrs, attribute_pairs, tokenize
 
-__all__ = ["Rendered", "file_size", "lead_image", "media_lines", "render_article", "render_html", "rewrap", "to_plain"]
+__all__ = ["IMAGE_META", "Rendered", "file_size", "image_meta", "lead_image", "media_lines", "render_article",
+           "render_html", "rewrap", "to_plain"]
 
 # --------------------------------------------------------------------------------------------
 # Styles. Foreground and background are set together where a background is used, so code
@@ -91,6 +92,15 @@ class Rendered:
     text: Text
     links: list[str]
     blocks: list[_Block] = field(default_factory=list, repr=False, compare=False)
+    images: list[str] = field(default_factory=list)  # image URLs; the label of image n carries image_meta(n)
+
+
+IMAGE_META = "docbao.image"  # the Style meta key marking an image's label: where the view draws it
+
+
+def image_meta(index: int) -> Style:
+    """The style that marks the label (the alt text) of the article's image `index`."""
+    return Style.from_meta({IMAGE_META: index})
 
 
 def render_html(html: str, *, base_url: str = "", width: int | None = None) -> Rendered:
@@ -101,8 +111,8 @@ def render_html(html: str, *, base_url: str = "", width: int | None = None) -> R
     """
     with _gc_paused(len(html)):
         blocks, links = _body_blocks(html, base_url)
-        blocks = blocks + _link_list_blocks(links)
-        return Rendered(_to_text(blocks, width), links, blocks)
+        blocks = blocks + _link_list_blocks(links.urls)
+        return Rendered(_to_text(blocks, width), links.urls, blocks, links.images)
 
 
 def render_article(
@@ -115,9 +125,10 @@ def render_article(
     html: str,
     width: int | None = None,
     media: Sequence[str] = (),
+    lead: str = "",
 ) -> Rendered:
     """Header (title, feed · author · local date, link, the media lines), a rule, then the
-    body."""
+    body; the `lead` image on top of a body that has no image of its own."""
     header: list[_Block] = []
     title_line = clean_line(title)
     if title_line:
@@ -134,8 +145,11 @@ def render_article(
     header.append(_Para([], [], "", [], _RULE))
     with _gc_paused(len(html)):
         body, links = _body_blocks(html, link_line)
-        blocks = header + ([_Blank([])] + body if body else []) + _link_list_blocks(links)
-        return Rendered(_to_text(blocks, width), links, blocks)
+        lead_url = links.resolve(lead, mailto=False) if lead and not links.images else None
+        if lead_url is not None and _is_http(lead_url):
+            body = [_text_para("[image]", IMAGE + image_meta(links.image(lead_url))), _Blank([]), *body]
+        blocks = header + ([_Blank([])] + body if body else []) + _link_list_blocks(links.urls)
+        return Rendered(_to_text(blocks, width), links.urls, blocks, links.images)
 
 
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
@@ -196,7 +210,7 @@ def rewrap(rendered: Rendered, width: int | None) -> Rendered:
     if not rendered.blocks:
         return rendered
     with _gc_paused(len(rendered.text)):
-        return Rendered(_to_text(rendered.blocks, width), rendered.links, rendered.blocks)
+        return Rendered(_to_text(rendered.blocks, width), rendered.links, rendered.blocks, rendered.images)
 
 
 def to_plain(rendered: Rendered, width: int) -> str:
@@ -449,6 +463,8 @@ class _Links:
     def __init__(self, base_url: str) -> None:
         self.urls: list[str] = []
         self.numbers: dict[str, int] = {}
+        self.images: list[str] = []  # the http(s) images, in order of first appearance
+        self.image_indexes: dict[str, int] = {}
         self.base_url = base_url if is_openable_url(base_url) else ""
         self.seen: dict[tuple[str, bool], str | None] = {}
 
@@ -467,6 +483,14 @@ class _Links:
             self.urls.append(url)
             number = self.numbers[url] = len(self.urls)
         return number
+
+    def image(self, url: str) -> int:
+        """The image's index in `images`, given on its first appearance."""
+        index = self.image_indexes.get(url)
+        if index is None:
+            index = self.image_indexes[url] = len(self.images)
+            self.images.append(url)
+        return index
 
     def _resolve(self, raw: str, mailto: bool) -> str | None:
         url = clean_text(raw).strip().replace("\n", "").replace("\t", "")
@@ -874,8 +898,10 @@ class _Walker:
         alt = clean_line(attrs.get("alt", ""))
         label = f"[image: {alt}]" if alt else "[image]"
         url = self.links.resolve(attrs["src"], mailto=False) if "src" in attrs else None
-        style = self.styles[-1]
-        self.inline.add_text(label, IMAGE if style is None else style + IMAGE)
+        style = IMAGE if self.styles[-1] is None else self.styles[-1] + IMAGE
+        if url is not None and _is_http(url):
+            style += image_meta(self.links.image(url))
+        self.inline.add_text(label, style)
         if url is not None:
             self.inline.add_marker(f"[{self.links.number(url)}]", FOOTNOTE)
 
@@ -997,11 +1023,15 @@ def _gc_paused(size: int) -> Iterator[None]:
             gc.enable()
 
 
-def _body_blocks(html: str, base_url: str) -> tuple[list[_Block], list[str]]:
+def _body_blocks(html: str, base_url: str) -> tuple[list[_Block], _Links]:
     links = _Links(base_url)
     if not html:
-        return [], links.urls
-    return _Walker(links).run(_parse(html)), links.urls
+        return [], links
+    return _Walker(links).run(_parse(html)), links
+
+
+def _is_http(url: str) -> bool:
+    return url[:7].lower() == "http://" or url[:8].lower() == "https://"
 
 
 # --------------------------------------------------------------------------------------------

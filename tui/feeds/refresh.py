@@ -233,10 +233,16 @@ async def _prefetch(store: Store, in_db: Callable[..., asyncio.Future], client: 
         return []
     pool = extraction_pool(len(candidates))
     try:
-        return await fetch_pages(candidates, client=client, in_db=in_db, store=store, config=config,
-                                 pool=pool, progress=progress)
+        pages = await fetch_pages(candidates, client=client, in_db=in_db, store=store, config=config,
+                                  pool=pool, progress=progress)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+    if config.settings.images != "off":  # the articles kept for offline reading keep their images too
+        from tui.feeds.images import prefetch_images
+
+        await prefetch_images([p.article_id for p in pages if p.ok], store=store, in_db=in_db,
+                              client=client, config=config)
+    return pages
 
 
 def _parse(body: bytes, url: str, content_type: str) -> ParsedFeed:

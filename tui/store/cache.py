@@ -22,7 +22,8 @@ from tui.store import index
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 
 DB_NAME = "docbao.db"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
+IMAGES_FOLDER = "images"  # beside the database: one file per fetched image, named by its row id
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -101,6 +102,19 @@ class ExtractRow:
     error: str
     attempts: int
     retry_after: int | None
+
+
+@dataclass(slots=True)
+class ImageRow:
+    """An image of an article: fetched (a file, its pixel size), refused (the reason), or
+    still to fetch (neither)."""
+
+    id: int
+    url: str
+    path: Path | None
+    width: int
+    height: int
+    error: str
 
 
 @dataclass(slots=True)
@@ -262,6 +276,27 @@ _MIGRATIONS: list[str] = [
         SELECT account, item, 'starred', NEW.starred, CAST(strftime('%s', 'now') AS INTEGER)
         FROM remote_items WHERE article_id = NEW.id;
     END;
+    """,
+    # 6: images kept for offline reading, each a file in the images folder named by its id.
+    # `shown` orders eviction (least recently shown first); an image no article names is pruned.
+    """
+    CREATE TABLE images (
+        id      INTEGER PRIMARY KEY,
+        url     TEXT NOT NULL UNIQUE,
+        bytes   INTEGER NOT NULL DEFAULT 0,
+        width   INTEGER NOT NULL DEFAULT 0,
+        height  INTEGER NOT NULL DEFAULT 0,
+        fetched INTEGER,
+        shown   INTEGER NOT NULL DEFAULT 0,
+        error   TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX images_by_shown ON images (shown) WHERE fetched IS NOT NULL;
+    CREATE TABLE article_images (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        PRIMARY KEY (article_id, image_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX article_images_by_image ON article_images (image_id);
     """,
 ]
 
@@ -528,7 +563,116 @@ class Store:
         where = f"a.read = 1 AND a.starred = 0 AND ({' OR '.join(clauses)})"
         with self.transaction() as conn:
             conn.execute(f"INSERT OR IGNORE INTO pruned (feed_id, guid) SELECT feed_id, guid FROM articles a WHERE {where}", params)
-            return conn.execute(f"DELETE FROM articles AS a WHERE {where}", params).rowcount
+            gone = conn.execute(f"DELETE FROM articles AS a WHERE {where}", params).rowcount
+        self.prune_images()
+        return gone
+
+    # ------------------------------------------------------------------ images
+    @property
+    def images_folder(self) -> Path:
+        return self.path.parent / IMAGES_FOLDER
+
+    def link_images(self, article_id: int, urls: Sequence[str]) -> None:
+        """Record that an article shows these images (a row each, to fetch later)."""
+        if not urls:
+            return
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO images (url) VALUES (?)", [(u,) for u in urls])
+            conn.executemany(
+                "INSERT OR IGNORE INTO article_images (article_id, image_id)"
+                " SELECT ?, id FROM images WHERE url = ?", [(article_id, u) for u in urls])
+
+    def images(self, urls: Sequence[str]) -> dict[str, ImageRow]:
+        """The rows of these image URLs (those the cache knows), by URL."""
+        found: dict[str, ImageRow] = {}
+        folder = self.images_folder
+        for chunk in _chunks(list(urls), 500):
+            marks = ",".join("?" * len(chunk))
+            for image_id, url, width, height, fetched, error in self.conn.execute(
+                f"SELECT id, url, width, height, fetched, error FROM images WHERE url IN ({marks})", chunk
+            ):
+                path = folder / str(image_id) if fetched is not None else None
+                found[url] = ImageRow(image_id, url, path, width, height, error)
+        return found
+
+    def image_origin(self, article_id: int) -> str:
+        """The URL of the feed an article came from (its images may not reach a private
+        address unless the feed itself is on one)."""
+        row = self.conn.execute(
+            "SELECT f.url FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id = ?", (article_id,)
+        ).fetchone()
+        return row[0] if row else ""
+
+    def images_to_fetch(self, article_ids: Sequence[int]) -> list[tuple[str, str]]:
+        """(image URL, feed URL) of these articles' images neither fetched nor refused."""
+        found: list[tuple[str, str]] = []
+        for chunk in _chunks(list(article_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            found.extend(self.conn.execute(
+                "SELECT DISTINCT i.url, f.url FROM article_images ai JOIN images i ON i.id = ai.image_id"
+                " JOIN articles a ON a.id = ai.article_id JOIN feeds f ON f.id = a.feed_id"
+                f" WHERE ai.article_id IN ({marks}) AND i.fetched IS NULL AND i.error = ''", chunk))
+        return found
+
+    def save_image(self, url: str, data: bytes, width: int, height: int, *, limit_bytes: int,
+                   now: int | None = None) -> None:
+        """Keep a fetched image (its file first, then its row), then evict the least
+        recently shown ones beyond `limit_bytes`."""
+        now = int(time.time()) if now is None else now
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO images (url) VALUES (?)", (url,))
+            (image_id,) = conn.execute("SELECT id FROM images WHERE url = ?", (url,)).fetchone()
+            folder = self.images_folder
+            folder.mkdir(exist_ok=True)
+            part = folder / f"{image_id}.part"
+            part.write_bytes(data)
+            part.replace(folder / str(image_id))
+            conn.execute("UPDATE images SET bytes = ?, width = ?, height = ?, fetched = ?, shown = ?,"
+                         " error = '' WHERE id = ?", (len(data), width, height, now, now, image_id))
+        self.evict_images(limit_bytes)
+
+    def save_image_error(self, url: str, error: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO images (url) VALUES (?)", (url,))
+            conn.execute("UPDATE images SET error = ? WHERE url = ?", (error or "refused", url))
+
+    def mark_images_shown(self, urls: Sequence[str], now: int | None = None) -> None:
+        now = int(time.time()) if now is None else now
+        with self.transaction() as conn:
+            conn.executemany("UPDATE images SET shown = ? WHERE url = ?", [(now, u) for u in urls])
+
+    def evict_images(self, limit_bytes: int) -> int:
+        """Forget the least recently shown images until the kept ones fit in `limit_bytes`;
+        how many went. An evicted image is fetched again when next shown."""
+        total = self.conn.execute("SELECT coalesce(sum(bytes), 0) FROM images WHERE fetched IS NOT NULL").fetchone()[0]
+        if total <= limit_bytes:
+            return 0
+        going: list[int] = []
+        for image_id, size in self.conn.execute(
+                "SELECT id, bytes FROM images WHERE fetched IS NOT NULL ORDER BY shown, id"):
+            if total <= limit_bytes:
+                break
+            going.append(image_id)
+            total -= size
+        with self.transaction() as conn:
+            conn.executemany("UPDATE images SET fetched = NULL, bytes = 0, width = 0, height = 0 WHERE id = ?",
+                             [(i,) for i in going])
+        self._unlink_images(going)
+        return len(going)
+
+    def prune_images(self) -> int:
+        """Delete the images no article names any more (with their files)."""
+        with self.transaction() as conn:
+            going = [row[0] for row in conn.execute(
+                "SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM article_images)")]
+            conn.executemany("DELETE FROM images WHERE id = ?", [(i,) for i in going])
+        self._unlink_images(going)
+        return len(going)
+
+    def _unlink_images(self, ids: Iterable[int]) -> None:
+        folder = self.images_folder
+        for image_id in ids:
+            (folder / str(image_id)).unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- articles
     def article_ids(self, *, feed_ids: Sequence[int] | None = None, unread: bool = False,

@@ -28,9 +28,13 @@ class DocbaoApp(App[int]):
     TITLE = "docbao"
     BINDINGS = [bind("help", "help"), bind("quit", "quit"), bind("suspend", "suspend_process")]
 
-    def __init__(self, config: Config, cache_dir: Path, *, store: Store | None = None) -> None:
+    def __init__(self, config: Config, cache_dir: Path, *, store: Store | None = None,
+                 image_mode: str | None = None) -> None:
         super().__init__()
         self.config = config
+        # how images are drawn: decided by run() before the terminal is Textual's; without a
+        # terminal to ask, what the setting names ("auto": half-blocks, which draw anywhere)
+        self.image_mode = image_mode or {"auto": "blocks"}.get(config.settings.images, config.settings.images)
         self.cache_dir = cache_dir
         self._owns_store = store is None
         self.store = store if store is not None else Store.open(cache_dir)
@@ -154,7 +158,9 @@ def run(config: Config, cache_dir: Path) -> int:
     except StoreError as exc:
         print(f"docbao: {exc}", file=sys.stderr)
         return 1
-    app = DocbaoApp(config, cache_dir, store=store)
+    from tui.ui.widgets.images import prepare
+
+    app = DocbaoApp(config, cache_dir, store=store, image_mode=prepare(config.settings.images))
     try:
         result = app.run()
     finally:

@@ -39,6 +39,7 @@ FAILURES = {
     "browser": "The browser did not start",
     "bookmark": "Not bookmarked",
     "warm-up": "The article renderer cannot be loaded",
+    "images": "An image cannot be shown",
 }
 
 

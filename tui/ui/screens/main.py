@@ -62,7 +62,9 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, SearchPart, RefreshPart, 
             with Vertical(id="articles-pane", classes="pane"):
                 yield Static(id="banner", markup=False)
                 yield ArticleList(self.store.rows, self.store.leads, id="articles")
-            yield ArticleView(reading_width=self.config.settings.reading_width, id="reader", classes="pane")
+            reader = ArticleView(reading_width=self.config.settings.reading_width, id="reader", classes="pane")
+            reader.images_on = getattr(self.app, "image_mode", "off") != "off"
+            yield reader
         yield StatusBar(id="status")
 
     def _entries(self) -> list[FeedEntry]:

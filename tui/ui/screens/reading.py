@@ -28,6 +28,7 @@ from tui.ui.widgets.text import plain, plural, untitled
 
 if TYPE_CHECKING:
     from tui.content.render import Rendered
+    from tui.ui.widgets.images import Drawing
 
 SHORT_FEED_TEXT = 600  # characters: a feed text shorter than this opens on the full article when one is cached
 RENDERED_MEMORY = 32  # articles laid out recently, shown again without laying them out again
@@ -49,11 +50,12 @@ class RenderRequest:
     html: str
     width: int | None
     media: tuple[str, ...] = ()  # the header's lines for enclosures and the lead image
+    lead: str = ""  # the lead image, drawn on top of a body without images of its own
 
     @property
     def cache_key(self) -> tuple[object, ...]:
         return (self.article_id, self.full, self.width,
-                hash((self.title, self.feed, self.author, self.published, self.link, self.html, self.media)))
+                hash((self.title, self.feed, self.author, self.published, self.link, self.html, self.media, self.lead)))
 
 
 class ReadingPart(ReaderBase):
@@ -77,6 +79,15 @@ class ReadingPart(ReaderBase):
         self._fetching: int | None = None  # the article whose full text is being fetched
         self._render_serial = 0  # the latest layout asked for: only it is shown
         self._rendered: LRUCache[tuple[object, ...], Rendered] = LRUCache(RENDERED_MEMORY)
+
+    @dataclass
+    class ImageDrawn(Message):
+        """An image drawn in a thread (or why it could not be), for the reader."""
+
+        article_id: int
+        url: str
+        drawing: Drawing | None
+        note: str = ""
 
     @dataclass
     class ArticleLaidOut(Message):
@@ -109,7 +120,7 @@ class ReadingPart(ReaderBase):
     def _show_article(self, article: Article, html: str, *, full: bool, line: int) -> None:
         """Lay the article out off the event loop and show it when it arrives; an article
         laid out before at this width is shown at once."""
-        from tui.content.render import media_lines
+        from tui.content.render import lead_image, media_lines
 
         reader = self.query_one(ArticleView)
         self.reading = article.id
@@ -119,7 +130,8 @@ class ReadingPart(ReaderBase):
         request = RenderRequest(self._render_serial, article.id, full, line, title,
                                 self.feed_names.get(article.feed_id, ""), clean_line(article.author),
                                 article.published, article.link, html, self._reader_measure() or None,
-                                tuple(media_lines(article.enclosures, article.image, article.content or article.summary)))
+                                tuple(media_lines(article.enclosures, article.image, article.content or article.summary)),
+                                lead_image(article.image, article.content or article.summary) if reader.images_on else "")
         cached = self._rendered.get(request.cache_key)
         if cached is not None:
             self._show_rendered(request, cached)
@@ -142,7 +154,7 @@ class ReadingPart(ReaderBase):
 
         rendered = render_article(title=request.title, feed=request.feed, author=request.author,
                                   published=request.published, link=request.link, html=request.html,
-                                  width=request.width, media=request.media)
+                                  width=request.width, media=request.media, lead=request.lead)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ArticleLaidOut(request, rendered))
 
@@ -157,6 +169,76 @@ class ReadingPart(ReaderBase):
         reader.show(request.article_id, rendered, line=request.line, width=request.width or 0)
         reader.border_title = plain(request.feed)
         reader.border_subtitle = Content("full article" if request.full else "")
+
+    # ------------------------------------------------------------------ images
+    @on(ArticleView.ImagesWanted)
+    def _images_wanted(self, message: ArticleView.ImagesWanted) -> None:
+        """Images came near the screen: draw those kept in the cache, fetch the others
+        (the cache keeps them for next time), tell why for those refused."""
+        reader = self.query_one(ArticleView)
+        self.store.link_images(message.article_id, message.urls)
+        rows = self.store.images(message.urls)
+        kept: list[tuple[str, Path]] = []
+        missing: list[str] = []
+        for url in message.urls:
+            row = rows.get(url)
+            if row is not None and row.error:
+                reader.drawn(message.article_id, url, None, note=f"image not shown: {clean_line(row.error)}")
+            elif row is not None and row.path is not None:
+                reader.drawn(message.article_id, url, None, size=(row.width, row.height))
+                kept.append((url, row.path))
+            else:
+                missing.append(url)
+        if kept:
+            self._draw_images(message.article_id, kept, message.cells, message.rows)
+        if missing:
+            self._fetch_images(message.article_id, missing, message.cells, message.rows)
+
+    @work(thread=True, group="images", exit_on_error=False)
+    def _draw_images(self, article_id: int, kept: list[tuple[str, Path]], cells: int, rows: int) -> None:
+        from tui.ui.widgets.images import draw
+
+        worker = get_current_worker()
+        for url, path in kept:
+            if worker.is_cancelled or self.reading != article_id:
+                return
+            drawing = draw(path, url, self.app.image_mode, cells, rows, self.app.console)
+            if isinstance(drawing, str):
+                self.post_message(self.ImageDrawn(article_id, url, None, f"image not shown: {drawing}"))
+            else:
+                self.post_message(self.ImageDrawn(article_id, url, drawing))
+
+    @work(group="images-fetch", exit_on_error=False)
+    async def _fetch_images(self, article_id: int, urls: list[str], cells: int, rows: int) -> None:
+        """Fetch with the refresh's rules; each image kept is drawn as it arrives."""
+        from tui.feeds.fetch import make_client
+        from tui.feeds.images import Picture, Refusal, fetch_images
+
+        origin = self.store.image_origin(article_id)
+        limit = int(self.config.settings.image_cache_mb * 1024 * 1024)
+        reader = self.query_one(ArticleView)
+
+        async def keep(url: str, outcome: Picture | Refusal) -> None:
+            if isinstance(outcome, Picture):
+                self.store.save_image(url, outcome.data, outcome.width, outcome.height, limit_bytes=limit)
+                row = self.store.images([url]).get(url)
+                if row is not None and row.path is not None:
+                    reader.drawn(article_id, url, None, size=(row.width, row.height))
+                    self._draw_images(article_id, [(url, row.path)], cells, rows)
+                return
+            if outcome.lasting:
+                self.store.save_image_error(url, outcome.message)
+            reader.drawn(article_id, url, None, note=f"image not shown: {clean_line(outcome.message)}")
+
+        async with make_client(4) as client:
+            await fetch_images([(url, origin) for url in urls], client=client, config=self.config, keep=keep,
+                               concurrency=4)
+
+    @on(ImageDrawn)
+    def _image_drawn(self, message: ReadingPart.ImageDrawn) -> None:
+        if message.drawing is not None and message.article_id == self.reading:
+            self.store.mark_images_shown([message.url])
+        self.query_one(ArticleView).drawn(message.article_id, message.url, message.drawing, note=message.note)
 
     def action_reader_mode(self) -> None:
         """`t`: the full article in place of the feed's text, and back. The page is fetched

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.ui.widgets.images import MAX_ROWS, Drawing, fitted
 from tui.ui.widgets.keys import bind
 
 if TYPE_CHECKING:
@@ -57,6 +58,16 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         article_id: int
         line: int
 
+    @dataclass
+    class ImagesWanted(Message):
+        """Images of the article came near the screen: draw them `cells` wide, `rows` tall
+        at most (see `drawn`)."""
+
+        article_id: int
+        urls: list[str]
+        cells: int
+        rows: int
+
     def __init__(self, *, reading_width: int = 0, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.reading_width = reading_width  # the widest the text is laid out (0: the pane's width)
@@ -70,6 +81,14 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._pending_line: int | None = 0
         self._expected: int | None = None  # an article being laid out for the view
         self._expected_line = 0  # where it opens: its remembered line, moved by the keys pressed meanwhile
+        self.images_on = False  # draw the article's images (else their labels stand alone)
+        self._text_lines: list[list[Segment]] = []  # the text laid out; _lines adds the images' lines
+        self._text_of: list[int] = []  # for each line shown, the text line it is (or stands before)
+        self._placed: list[tuple[int, int, str]] = []  # (first line, lines, url) of each image shown
+        self._drawings: dict[str, Drawing] = {}  # the article's images drawn, by URL
+        self._notes: dict[str, str] = {}  # why an image is not drawn, by URL
+        self._sizes: dict[str, tuple[int, int]] = {}  # pixel sizes known, to hold the right room
+        self._asked: set[tuple[str, int]] = set()  # (url, cells) asked for
 
     @property
     def links(self) -> list[str]:
@@ -94,6 +113,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if article_id == self._expected:
             line = self._expected_line
         self._expected = None
+        if article_id != self.article_id:
+            self._forget_images()
         self.article_id = article_id
         self.rendered = rendered
         self._wrapped_at = width if width is not None else self.measure
@@ -130,12 +151,104 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._wrapped_at = width
         console = self.app.console
         options = console.options.update(width=width, height=None, overflow="fold", no_wrap=False)
-        self._lines = console.render_lines(text, options, pad=False)
-        self._strips.clear()
-        self.virtual_size = Size(width, len(self._lines))
+        self._text_lines = console.render_lines(text, options, pad=False)
+        self._place_images()
         if self._pending_line is not None:
             line, self._pending_line = self._pending_line, None
             self.scroll_to(y=min(line, len(self._lines)), animate=False, immediate=True, force=True)
+        self._want_images()
+
+    # ------------------------------------------------------------------ images
+    def _image_room(self) -> tuple[int, int]:
+        """The cells an image may take: the text's measure, and a height limit."""
+        return self.measure, max(3, min(MAX_ROWS, self.scrollable_content_region.height - 2))
+
+    def _place_images(self) -> None:
+        """The lines shown: the text's, with each image's lines (drawn, or a placeholder of
+        the room it will take) above its label, the alt text beneath it."""
+        from tui.content.render import IMAGE_META
+
+        urls = self.rendered.images if self.rendered is not None and self.images_on else []
+        cells, rows = self._image_room()
+        lines: list[list[Segment]] = []
+        text_of: list[int] = []
+        placed: list[tuple[int, int, str]] = []
+        seen: set[int] = set()
+        dim = self.get_component_rich_style("article-view--placeholder")
+        for number, line in enumerate(self._text_lines):
+            index = next((s.style.meta.get(IMAGE_META) for s in line if s.style is not None and s.style._meta
+                          and IMAGE_META in s.style.meta), None) if urls else None
+            if isinstance(index, int) and 0 <= index < len(urls) and index not in seen:
+                seen.add(index)
+                url = urls[index]
+                drawing = self._drawings.get(url)
+                if drawing is not None and drawing.width == cells:
+                    rows_of = [list(row) for row in drawing.lines]
+                elif url in self._notes:
+                    rows_of = [[Segment("✗ " + self._notes[url], dim)]]
+                else:
+                    size = self._sizes.get(url)
+                    height = fitted(*size, cells, rows, (10, 20))[1] if size else 1
+                    rows_of = [[Segment("◌ image loading…", dim)]] + [[] for _ in range(height - 1)]
+                placed.append((len(lines), len(rows_of), url))
+                lines.extend(rows_of)
+                text_of.extend([number] * len(rows_of))
+            lines.append(line)
+            text_of.append(number)
+        anchor = self._text_of[self.line] if 0 <= self.line < len(self._text_of) else None
+        self._lines, self._text_of, self._placed = lines, text_of, placed
+        self._strips.clear()
+        self.virtual_size = Size(self.measure, len(lines))
+        if anchor is not None and self._pending_line is None and self.line > 0:
+            self.scroll_to(y=text_of.index(anchor) if anchor in text_of else self.line,
+                           animate=False, immediate=True, force=True)
+
+    def _want_images(self) -> None:
+        """Ask for the images within a screen of the visible lines that are not drawn yet."""
+        if not self._placed or self.article_id is None or self._expected is not None:
+            return
+        cells, rows = self._image_room()
+        page = max(1, self.scrollable_content_region.height)
+        top, bottom = self.line - page, self.line + 2 * page
+        wanted = [url for first, height, url in self._placed
+                  if first + height >= top and first <= bottom and url not in self._notes
+                  and (url, cells) not in self._asked
+                  and (url not in self._drawings or self._drawings[url].width != cells)]
+        if wanted:
+            self._asked.update((url, cells) for url in wanted)
+            self.post_message(self.ImagesWanted(self.article_id, wanted, cells, rows))
+
+    def drawn(self, article_id: int, url: str, drawing: Drawing | None, *, note: str = "",
+              size: tuple[int, int] | None = None) -> None:
+        """An image of the article arrived: drawn, or why not (`note`), or only its pixel size
+        (to hold its room while it is drawn)."""
+        if article_id != self.article_id:
+            if drawing is not None:
+                drawing.release()
+            return
+        if size is not None:
+            self._sizes[url] = size
+        if drawing is not None:
+            old = self._drawings.get(url)
+            if old is not None and old is not drawing:
+                old.release()
+            self._drawings[url] = drawing
+            self._notes.pop(url, None)
+        elif note:
+            self._notes[url] = note
+        self._place_images()
+        self.refresh()
+
+    def _forget_images(self) -> None:
+        for drawing in self._drawings.values():
+            drawing.release()
+        self._drawings.clear()
+        self._notes.clear()
+        self._sizes.clear()
+        self._asked.clear()
+
+    def on_unmount(self) -> None:
+        self._forget_images()
 
     def on_resize(self, event: events.Resize) -> None:
         width = self.measure
@@ -149,6 +262,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         place = self.line / max(1, len(self._lines))  # keep the same place in the text
         self._wrap()
         self.scroll_to(y=round(place * len(self._lines)), animate=False, immediate=True, force=True)
+        self._want_images()
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
@@ -167,7 +281,28 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 segments = [Segment(" " * margin), *segments]
             strip = Strip(segments).apply_style(base).adjust_cell_length(width, base)
             self._strips[index] = strip
-        return strip
+        sixel = self._sixel_at(index, y, margin)
+        return strip if sixel is None else Strip([*strip, *sixel], strip.cell_length)
+
+    def _sixel_at(self, index: int, y: int, margin: int) -> list[Segment] | None:
+        """On the last line of a Sixel image wholly on screen: its pixels, written over its
+        blank lines from their top left cell, the cursor put back at the line's end."""
+        from rich.control import Control
+        from rich.segment import ControlType
+
+        for first, height, url in self._placed:
+            drawing = self._drawings.get(url)
+            if drawing is None or not drawing.sixel or index != first + height - 1:
+                continue
+            top = y - height + 1
+            if top < 0:
+                return None
+            region = self.content_region
+            keep = ((ControlType.CURSOR_FORWARD, 0),)
+            return [Segment(Control.move_to(region.x + margin, region.y + top).segment.text, None, keep),
+                    Segment(drawing.sixel, None, keep),
+                    Segment(Control.move_to(region.right, region.y + y).segment.text, None, keep)]
+        return None
 
     def notify_style_update(self) -> None:
         """Drawn lines are kept across focus changes; a new background draws them again."""
@@ -180,6 +315,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         super().watch_scroll_y(old_value, new_value)
         if self.article_id is not None and round(old_value) != round(new_value):
             self.post_message(self.Scrolled(self.article_id, round(new_value)))
+            self._want_images()
 
     def _move(self, lines: int) -> None:
         if self._expected is not None:  # the article on its way opens there

@@ -1,0 +1,149 @@
+"""Images in the article view: how they are drawn, and drawing one into lines.
+
+textual-image draws a picture three ways: the Kitty graphics protocol (the picture is sent
+to the terminal once and shown by placeholder characters, so it scrolls with the text),
+Sixel (pixels written over blank cells), or Unicode half-blocks (two coloured pixels per
+cell, which every terminal shows). Which one is decided once, before the reader takes the
+terminal: asking the terminal what it supports needs its answer on stdin, which Textual
+reads from then on. Inside tmux, which passes neither protocol through as it is, half-blocks.
+
+Drawing decodes the kept file (checked when it was fetched, checked again here), scales
+it to the pane and a height limit, and makes the lines the view shows: it runs in a worker
+thread, never in `render_line`. Only the library's encoder writes escape sequences (the
+Kitty upload, the Sixel data); nothing of the feed is in them but the pixels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.segment import Segment
+
+MAX_ROWS = 24  # an image is at most this many lines tall (and never taller than the pane)
+MODES = ("kitty", "sixel", "blocks")
+
+
+def choose_mode(setting: str, environ: Mapping[str, str]) -> str:
+    """The drawing the setting asks for; for "auto", what the environment says the
+    terminal is ("" when only asking the terminal can tell)."""
+    if setting != "auto":
+        return setting
+    if environ.get("TMUX") or environ.get("TERM", "").startswith(("screen", "tmux")):
+        return "blocks"
+    if environ.get("KITTY_WINDOW_ID") or environ.get("TERM") == "xterm-kitty" or environ.get("TERM_PROGRAM") == "ghostty":
+        return "kitty"
+    return ""
+
+
+@contextlib.contextmanager
+def _unprobed() -> Iterator[None]:
+    """textual-image asks the terminal what it supports when first imported (two queries,
+    each waiting up to 0.1 s for an answer many terminals never send); docbao asks only
+    what it needs, so the library is imported while it cannot see a terminal."""
+    saved = sys.__stdout__
+    sys.__stdout__ = None  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        sys.__stdout__ = saved  # type: ignore[misc]
+
+
+def prepare(setting: str) -> str:
+    """Decide how images are drawn ("kitty", "sixel", "blocks" or "off"), asking the
+    terminal when the setting is "auto" and nothing else tells; call before the app runs."""
+    mode = choose_mode(setting, os.environ)
+    if mode == "off":
+        return mode
+    with _unprobed():
+        import textual_image.renderable  # noqa: F401
+    from textual_image._terminal import get_cell_size
+    from textual_image.renderable import sixel
+
+    terminal = bool(sys.__stdin__ and sys.__stdin__.isatty() and sys.__stdout__ and sys.__stdout__.isatty())
+    if not mode:
+        mode = "sixel" if terminal and sixel.query_terminal_support() else "blocks"
+    if terminal:
+        get_cell_size()  # the cell's pixel size, while the terminal can still be asked
+    return mode
+
+
+def cell_size() -> tuple[int, int]:
+    """A character cell's width and height in pixels (10 × 20 when the terminal did not say)."""
+    if sys.__stdout__ is None or not sys.__stdout__.isatty():
+        return 10, 20
+    from textual_image._terminal import get_cell_size
+
+    size = get_cell_size()
+    return size.width, size.height
+
+
+@dataclass(slots=True)
+class Drawing:
+    """One image drawn for one width: its lines, and for Sixel the data written over them."""
+
+    url: str
+    width: int  # the cells the image was fitted to
+    lines: list[list[Segment]]
+    sixel: str = ""
+    renderable: Any = field(default=None, repr=False)  # a Kitty image to delete from the terminal
+
+    def release(self) -> None:
+        """Free what the terminal holds of it (Kitty keeps uploaded images until told)."""
+        if self.renderable is not None:
+            self.renderable.cleanup()
+            self.renderable = None
+
+
+def fitted(width: int, height: int, cells: int, rows: int, cell: tuple[int, int]) -> tuple[int, int]:
+    """The cells (columns, lines) an image of `width` × `height` pixels takes when scaled to
+    at most `cells` columns and `rows` lines, never enlarged."""
+    cell_w, cell_h = cell
+    scale = min(1.0, cells * cell_w / width, rows * cell_h / height)
+    return max(1, min(cells, math.ceil(width * scale / cell_w))), max(1, min(rows, math.ceil(height * scale / cell_h)))
+
+
+def draw(path: Path, url: str, mode: str, cells: int, rows: int, console: Console) -> Drawing | str:
+    """The image kept at `path` drawn at most `cells` wide and `rows` tall (in a worker
+    thread); or why it cannot be."""
+    from PIL import Image
+
+    from tui.feeds.images import MAX_PIXELS, sniff
+
+    cell = cell_size()
+    try:
+        data = path.read_bytes()
+        kind = sniff(data)
+        if not kind:
+            return "the kept image is damaged"
+        import io
+
+        with Image.open(io.BytesIO(data), formats=[kind]) as image:
+            if image.width * image.height > MAX_PIXELS:
+                return "too many pixels"
+            columns, lines = fitted(image.width, image.height, cells, rows, cell)
+            image.draft("RGB", (columns * cell[0], lines * cell[1]))
+            picture = image.convert("RGBA" if mode != "blocks" else "RGB")
+            picture.thumbnail((columns * cell[0], lines * cell[1]))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        return f"the kept image cannot be read ({type(exc).__name__})"
+    options = console.options.update(width=columns, height=lines, no_wrap=True)
+    if mode == "sixel":
+        from textual_image._sixel import image_to_sixels
+
+        scaled = picture.resize((columns * cell[0], lines * cell[1]))
+        return Drawing(url, cells, [[Segment(" " * columns)] for _ in range(lines)], image_to_sixels(scaled))
+    if mode == "kitty":
+        from textual_image.renderable.tgp import Image as Renderable
+    else:
+        from textual_image.renderable.halfcell import Image as Renderable  # type: ignore[assignment]
+    renderable = Renderable(picture, columns, lines)
+    drawn = console.render_lines(renderable, options, pad=False, new_lines=False)
+    return Drawing(url, cells, [list(line) for line in drawn[:lines]], renderable=renderable if mode == "kitty" else None)
