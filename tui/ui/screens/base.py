@@ -40,6 +40,7 @@ FAILURES = {
     "bookmark": "Not bookmarked",
     "warm-up": "The article renderer cannot be loaded",
     "images": "An image cannot be shown",
+    "download": "Downloads stopped",
 }
 
 
@@ -131,6 +132,10 @@ class ReaderBase(Screen[None]):
 
     def run_in_terminal(self, argv: list[str], *, text: str | None = None, env: dict[str, str] | None = None) -> None:
         """links: run a terminal program while the reader steps aside, `text` its stdin."""
+        raise NotImplementedError
+
+    def start_detached(self, argv: list[str], url: str) -> None:
+        """links: start a program in a session of its own, with nothing of the terminal."""
         raise NotImplementedError
 
     def run_search(self, entry: FeedEntry) -> None:

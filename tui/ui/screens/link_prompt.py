@@ -1,4 +1,5 @@
-"""`f`: ask for a link number of more than one digit (1-9 open directly)."""
+"""`f`: ask for a link number of more than one digit (1-9 open directly); also which
+enclosure `e` downloads or `P` plays."""
 
 from __future__ import annotations
 
@@ -25,13 +26,14 @@ class LinkPrompt(ModalScreen[int | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, what: str = "Open link") -> None:
         super().__init__()
         self.count = count
+        self.what = what
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Open link number (1-{self.count}), then Enter:", markup=False)
+            yield Label(f"{self.what} number (1-{self.count}), then Enter:", markup=False)
             yield Input(type="integer", restrict=r"[0-9]*", max_length=6)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

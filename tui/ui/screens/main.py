@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from tui.ui.screens.base import FIXED_VIEWS
 from tui.ui.screens.commands import CommandsPart
+from tui.ui.screens.downloading import DownloadsPart
 from tui.ui.screens.links import LinksPart
 from tui.ui.screens.reading import ReadingPart
 from tui.ui.screens.refreshing import RefreshPart
@@ -36,7 +37,7 @@ PANES = ("feeds", "articles", "reader")
 ROOMY = 200  # columns from which the article read last stays in view beside the list
 
 
-class MainScreen(ReadingPart, LinksPart, CommandsPart, SearchPart, RefreshPart, SubscribePart):
+class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart, RefreshPart, SubscribePart):
     """Composition, the panes and moving between them, the view the article list shows,
     and the counts; what each key does lives in the part it belongs to."""
 

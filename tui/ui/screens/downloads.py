@@ -1,0 +1,118 @@
+"""`E`: the downloads (queued, downloading with its progress, done, failed with the reason),
+read again from the cache twice a second, so it shows what `docbao download` in another
+terminal does too. `r` tries the selected failed download again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+
+from tui.content.render import file_size
+from tui.content.sanitize import clean_line
+from tui.store import downloads as queue
+from tui.store.cache import Store
+from tui.store.downloads import DownloadRow
+from tui.ui.screens.downloading import progress_text
+
+RELOAD_SECONDS = 0.5
+
+
+class DownloadsScreen(Screen[None]):
+    DEFAULT_CSS = """
+    DownloadsScreen > DataTable { height: 1fr; }
+    DownloadsScreen > Static { height: 1; background: $panel; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("escape,q,E", "close", "Close", show=False),
+        Binding("r", "retry", "Retry", show=False),
+        Binding("j", "cursor('down')", show=False),
+        Binding("k", "cursor('up')", show=False),
+    ]
+
+    def __init__(self, store: Store, start: Callable[[list[int]], None]) -> None:
+        super().__init__()
+        self.store = store
+        self.start = start  # the reading screen's: download these rows
+        self._shown: list[tuple[object, ...]] = []
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
+        table.border_title = "Downloads"
+        yield table
+        yield Static(" r retry the selected failed download   Esc close", id="downloads-keys", markup=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("State", "Size", "Episode", "File, or why it failed")
+        self._reload()
+        self.set_interval(RELOAD_SECONDS, self._reload, name="downloads")
+        table.focus()
+
+    def _reload(self) -> None:
+        rows = queue.rows(self.store)
+        cells = [(row.id, *_cells(row)) for row in rows]
+        if cells == self._shown:
+            return
+        table = self.query_one(DataTable)
+        selected = self._selected_id()
+        table.clear()
+        for row_id, *values in cells:
+            table.add_row(*(Text(str(v)) for v in values), key=str(row_id))
+        self._shown = cells
+        ids = [c[0] for c in cells]
+        if selected in ids:
+            table.move_cursor(row=ids.index(selected), animate=False)
+        table.border_subtitle = _summary(rows)
+
+    def _selected_id(self) -> int | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key is not None else None
+
+    def action_cursor(self, direction: str) -> None:
+        table = self.query_one(DataTable)
+        table.action_cursor_down() if direction == "down" else table.action_cursor_up()
+
+    def action_retry(self) -> None:
+        selected = self._selected_id()
+        found = queue.rows(self.store, ids=[selected]) if selected is not None else []
+        if not found or found[0].state != "failed":
+            self.notify("Select a failed download to try it again.", severity="warning", markup=False)
+            return
+        row = found[0]
+        queue.queue(self.store, row.article_id, row.url, retry=True)
+        self.start([row.id])
+        self._reload()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def _cells(row: DownloadRow) -> tuple[str, str, str, str]:
+    state = "queued" if row.stale else row.state
+    if state == "downloading":
+        size = progress_text(row.received, row.total)
+    elif state == "done":
+        size = file_size(row.received)
+    elif row.received:
+        size = f"{file_size(row.received)} kept"
+    else:
+        size = ""
+    where = row.error if state == "failed" else (Path(row.path).name if row.path else row.url)
+    return state, size, clean_line(row.title)[:60], clean_line(where)
+
+
+def _summary(rows: list[DownloadRow]) -> str:
+    counts: dict[str, int] = {}
+    for row in rows:
+        state = "queued" if row.stale else row.state
+        counts[state] = counts.get(state, 0) + 1
+    return " · ".join(f"{counts[s]} {s}" for s in queue.STATES if s in counts)
