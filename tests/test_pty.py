@@ -109,3 +109,29 @@ def test_hostile_feed_sends_no_control_sequence_to_the_terminal(tmp_path: Path) 
     for name, sequence in FORBIDDEN.items():
         assert sequence not in written, f"{name} reached the terminal"
     assert b"]52;c;SGFja2Vk]0;pwned31m" in written  # the title was drawn, as inert text
+
+
+def test_importing_a_backup_shows_its_progress_and_indexes_as_it_goes(tmp_path: Path) -> None:
+    from tui.cli.main import main
+    from tui.store import index
+
+    config = write_config(tmp_path / "feeds.toml")
+    backup = tmp_path / "backup.json"
+    assert main(["export", "--format", "json", "--config", str(config), "--cache", str(tmp_path / "cache"),
+                 "-o", str(backup)]) == 0
+    (tmp_path / "b").mkdir()
+    target = tmp_path / "b" / "feeds.toml"
+    target.write_text("")
+    child = spawn(tmp_path, "import", str(backup), "--config", str(target), "--cache", str(tmp_path / "b" / "cache"))
+    try:
+        child.expect(rb"importing and indexing articles: (\d+)/\1\r\n")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, child.logfile_read.getvalue()[-2000:]
+    store = Store.open(tmp_path / "b" / "cache")
+    try:
+        total = store.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        assert total > 0 and not index.needs_build(store.conn)
+    finally:
+        store.close()

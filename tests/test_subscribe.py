@@ -33,6 +33,7 @@ from tui.feeds.opml import normalise_url, read_opml
 from tui.feeds.parse import parse_feed
 from tui.feeds.refresh import refresh
 from tui.content.sanitize import clean_line
+from tui.store import index, search
 from tui.store.cache import Store
 
 NEWSBOAT = DATA / "newsboat"
@@ -536,6 +537,29 @@ def read_and_star(cache: Path, urls: list[str]) -> None:
         store.close()
 
 
+def assert_indexed_as_imported(cache: Path) -> None:
+    """Every imported article is in the search index already (the import indexed them as
+    it wrote them): the first search has nothing to index and finds each by its title."""
+    sqlite = sqlite3.connect(cache / "docbao.db")
+    try:
+        assert sqlite.execute("SELECT count(*) FROM article_fts_docsize").fetchone()[0] == \
+            sqlite.execute("SELECT count(*) FROM articles").fetchone()[0] > 0
+    finally:
+        sqlite.close()
+    store = Store.open(cache)
+    try:
+        assert not index.needs_build(store.conn)
+        titles = store.conn.execute("SELECT id, title FROM articles WHERE title != '' ORDER BY id").fetchall()
+        for article_id, title in titles[:: max(1, len(titles) // 8)]:
+            words = re.findall(r"\w+", title)[:3]
+            if words:
+                found = [hit.article_id for hit in search.search(store.conn, f'title:"{" ".join(words)}"',
+                                                                 limit=1000, snippets=False)]
+                assert article_id in found, title
+    finally:
+        store.close()
+
+
 def test_json_export_then_import_restores_feeds_articles_and_state(
         server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     urls = serve_feeds(server)
@@ -560,6 +584,7 @@ def test_json_export_then_import_restores_feeds_articles_and_state(
     status, report = import_report(capsys, ["import", str(backup), "--config", str(target)])
     assert status == 0
     assert "50 articles restored (8 read, 3 starred)" in report
+    assert_indexed_as_imported(tmp_path / "b" / "cache")
     assert subscriptions(target) == subscriptions(source)
     assert [(s.name, s.query) for s in load_config(target).searches] == [("Chưa đọc", "is:unread")]
     for url in urls:
@@ -833,6 +858,7 @@ def test_import_newsboat_cache_offline_uses_docbaos_guids(
     assert status == 0, report
     assert "49 articles added, 0 matched" in report
     assert_state_carried_over(newsboat, tmp_path / "cache")
+    assert_indexed_as_imported(tmp_path / "cache")
     assert main(["refresh", "--config", str(config), "-q"]) == 0
     counts = parsed_counts()
     sizes = [len(cached(tmp_path / "cache", server.url("/" + n))) for n in NEWSBOAT_FEEDS]

@@ -500,6 +500,26 @@ def print_import_report(plan: ImportPlan, source: str, path: Path, restored: Res
 
 
 # ----------------------------------------------------------------------------- articles of a backup
+class ImportProgress:
+    """"importing articles: done/total" on one line of a terminal's stderr, redrawn at most
+    ten times a second; nothing when stderr is not a terminal. Articles are indexed for
+    search as they are written, so the count says how far both are."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.shown = total, 0, 0.0
+        self.tty = sys.stderr.isatty() and total > 0
+
+    def add(self, number: int) -> None:
+        self.done += number
+        if self.tty and (time.monotonic() - self.shown > 0.1 or self.done >= self.total):
+            self.shown = time.monotonic()
+            print(f"\rimporting and indexing articles: {self.done}/{self.total}", end="", file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        if self.tty and self.shown:
+            print(file=sys.stderr)
+
+
 def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry_run: bool,
                      plan: ImportPlan) -> RestoreCounts:
     """Put an export's articles into the cache for the feeds now subscribed, one
@@ -515,6 +535,8 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
     store: Store | None = None
     if not dry_run or (cache / DB_NAME).exists():
         store = _open_store(cache)
+    progress = ImportProgress(0 if dry_run else sum(
+        len(e["articles"]) for e in export["feeds"] if isinstance(e, dict) and isinstance(e.get("articles"), list)))
     try:
         for entry in export["feeds"]:
             if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
@@ -537,7 +559,9 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
                     articles.append(article)
             own_title = clean_line(_str(entry.get("title"))) if entry.get("title_from_feed") is True else ""
             restore_feed(store, feed.url, articles, counts, dry_run=dry_run, own_title=own_title)
+            progress.add(len(raw_articles))
     finally:
+        progress.end()
         if store is not None:
             store.close()
     return counts
@@ -627,6 +651,7 @@ def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: P
     store = _open_store(cache) if not args.dry_run or (cache / DB_NAME).exists() else None
     conn = store.conn if store is not None else no_articles()
     results: list[NewsboatFeedCounts] = []
+    progress = ImportProgress(0 if args.dry_run else sum(len(feed_items) for _, feed_items in matched.values()))
     try:
         for url, (feed, feed_items) in matched.items():
             own_title = next((nb_titles[i.feedurl] for i in feed_items if nb_titles.get(i.feedurl)), "")
@@ -640,7 +665,9 @@ def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: P
             feed_id = store.ensure_feeds([url])[url]
             with store.transaction() as writer:
                 import_newsboat_items(writer, feed_id, feed_items, counts, star_flags, write=True)
+            progress.add(len(feed_items))
     finally:
+        progress.end()
         conn.close()
 
     would = "would be " if args.dry_run else ""

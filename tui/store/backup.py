@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tui.config import Config
+from tui.store import index
 from tui.store.cache import Store, article_digest
 from tui.model import Enclosure, ParsedArticle
 
@@ -190,6 +191,7 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
         if own_title:
             conn.execute("UPDATE feeds SET title = ? WHERE id = ? AND title = ''", (own_title, feed_id))
         cached = existing_articles(conn, feed_id)
+        new: list[int] = []
         for article in articles:
             known = cached.get(article.guid)
             if known is not None:
@@ -197,10 +199,13 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
                 counts.merged += 1
                 continue
             article_id = insert_article(conn, feed_id, article, _digest_of(article))
+            new.append(article_id)
             cached[article.guid] = (article_id, article.read, article.starred)
             counts.inserted += 1
             counts.read += article.read
             counts.starred += article.starred
+        if new:
+            index.add_range(conn, min(new), max(new))
 
 
 def export_json(config: Config, store: Store | None) -> Iterator[bytes]:

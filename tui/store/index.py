@@ -345,6 +345,13 @@ def install(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def add_range(conn: sqlite3.Connection, first: int, last: int) -> None:
+    """Index the articles with ids `first` to `last` that are not in the index yet, in the
+    caller's transaction: an import indexes what it writes as it goes, so that the first
+    search after it has nothing left to index."""
+    conn.execute(_add("s.id >= ? AND s.id <= ?"), (first, last))
+
+
 def _unindexed(conn: sqlite3.Connection) -> int:
     articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     indexed = conn.execute(f"SELECT count(*) FROM {FTS_TABLE}_docsize").fetchone()[0]
@@ -380,7 +387,7 @@ def build(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None 
                 (last_id, batch),
             )]
             if ids:
-                conn.execute(_add("s.id >= ? AND s.id <= ?"), (ids[0], ids[-1]))
+                add_range(conn, ids[0], ids[-1])
         if not ids:
             break
         last_id = ids[-1]

@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from tui.store import index
 from tui.store.backup import ArticleIn, insert_article, merge_state
 from tui.store.backup import text_or_empty as _str
 
@@ -191,6 +192,7 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
         else:
             by_title.setdefault(title, []).append(article_id)
     now = int(time.time())
+    new: list[int] = []
     for item in items:
         guids = docbao_guids(item)
         match = next((by_guid[g] for g in [*guids, clean_line(item.guid)] if g in by_guid), None)
@@ -219,11 +221,13 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
         article = _newsboat_article(item, star_flags, now)
         counts.inserted += 1
         article_id = insert_article(conn, feed_id, article) if write else -1
+        new.append(article_id)
         by_guid[article.guid] = article_id
         guid_of[article_id] = article.guid
         if article.link:
             by_link.setdefault(article.link, []).append(article_id)
-
+    if write and new:
+        index.add_range(conn, min(new), max(new))  # indexed as imported: the first search finds them
 
 
 def no_articles() -> sqlite3.Connection:
