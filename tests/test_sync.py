@@ -5,7 +5,9 @@ during a sync loses no mark; the server's subscriptions are mirrored."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -265,3 +267,60 @@ def test_account_config_is_checked_and_a_password_in_a_shared_file_is_warned(tmp
     message = str(error.value)
     assert ":3: [[account]] #1 key 'url' must be the server's http(s) API address" in message
     assert "needs a 'user' string" in message and "'password_command' must be a command as a list" in message
+
+
+def test_the_installed_reader_works_with_the_server_down_and_its_marks_reach_it(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    """As a user: `docbao sync` in a terminal, then the reader with the server unreachable
+    (a wrong address): the account's feed is there, an article is read, R says the account
+    was not synced; back on the right address, `docbao sync` takes the mark to the server."""
+    pexpect = pytest.importorskip("pexpect")
+    command = shutil.which("docbao", path=str(Path(sys.executable).parent))
+    if command is None:
+        pytest.skip("the docbao command is not installed (pip install -e .)")
+    api = freshrss_user.client()
+    api.subscribe(feeds_server.url("/emarley.rss"))
+    config = machine(tmp_path / "a", freshrss_user)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm-256color",
+           "LANG": "C.UTF-8", "TZ": "UTC", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    args = ["--config", str(config), "--cache", str(config.parent / "cache")]
+
+    child = pexpect.spawn(command, ["sync", *args], env=env, dimensions=(24, 100), timeout=60)
+    child.expect(b"account home: 10 new")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    right = config.read_text()
+    config.write_text(right.replace(freshrss_user.server.base, "http://127.0.0.1:9"))
+    child = pexpect.spawn(command, args, env=env, dimensions=(30, 160), timeout=60)
+    child.logfile_read = io.BytesIO()
+    try:
+        child.expect(b"Liz Ma")
+        child.send("R")
+        child.expect(b"not synced")
+        # the account's feed (under its folder "home"), its newest article opened: read
+        child.send("jjjj\r")
+        child.send("\r")
+        deadline = time.monotonic() + 30
+        while not store_pending(config) and time.monotonic() < deadline:
+            child.expect([pexpect.TIMEOUT, b"\x1b"], timeout=0.5)
+        child.send("Q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, child.logfile_read.getvalue()[-3000:]
+    [(_, item, kind, value)] = store_pending(config)
+    assert (kind, value) == ("read", True)
+
+    config.write_text(right)
+    assert run(config, "sync") == 0
+    assert api.ids("user/-/state/com.google/reading-list", it="user/-/state/com.google/read") == {item}
+
+
+def store_pending(config: Path) -> list[tuple[int, int, str, bool]]:
+    store = store_of(config)
+    try:
+        return store.pending_marks("home")
+    finally:
+        store.close()

@@ -103,7 +103,7 @@ class RefreshPart(ReaderBase):
         if self.refreshing:
             self.notify("A refresh is already running.", markup=False)
             return
-        if not self.config.feeds:
+        if not self.config.feeds and not self.config.accounts:
             self.notify("No feeds are subscribed: add [[feed]] entries to the config.", severity="warning",
                         markup=False)
             return
@@ -130,6 +130,8 @@ class RefreshPart(ReaderBase):
                     self._merge_soon()
 
             report = await refresh(self.config, self.cache_dir, only=urls, progress=progress)
+            if report.accounts and self.config.path is not None:  # the servers' feeds may have changed
+                self.reload_config(self.config.path)
         finally:
             self.refreshing = False
             if not worker.is_cancelled:
@@ -137,7 +139,12 @@ class RefreshPart(ReaderBase):
                 self.find_ignored()
                 self._seen_version = self.store.data_version()  # what it stored is merged
         failed = report.failed
-        summary = f"{report.new} new" + (f", {len(failed)} failed" if failed else "")
+        new = report.new + sum(account.new for account in report.accounts)
+        summary = f"{new} new" + (f", {len(failed)} failed" if failed else "")
+        for account in report.accounts:
+            if not account.ok:
+                self.notify(clean_line(account.error), title=f"Account {account.name} not synced",
+                            severity="warning", markup=False)
         self.show_job("refresh", f"refreshed {time.strftime('%H:%M')}: {summary}")
         if len(failed) == 1:
             self.notify(f"{clean_line(failed[0].title)}: {clean_line(failed[0].error)}", title="Feed not refreshed",

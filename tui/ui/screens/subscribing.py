@@ -174,6 +174,10 @@ class SubscribePart(ReaderBase):
         except ConfigError as exc:
             self.notify(f"The config cannot be read again: {exc}", severity="error", markup=False)
             return False
+        if config.accounts:  # the accounts' feeds, as the cache holds them
+            from tui.feeds.sync import account_feeds
+
+            config.feeds.extend(account_feeds(config, self.store))
         self.config = config
         if hasattr(self.app, "config"):
             self.app.config = config
@@ -189,6 +193,10 @@ class SubscribePart(ReaderBase):
         feed = next((f for f in self.config.feeds if f.url == entry.urls[0]), None)
         if feed is None or self.config.path is None:
             self.notify("This feed is not in a config file docbao can edit.", severity="warning", markup=False)
+            return None
+        if feed.account:
+            self.notify(f"This feed belongs to the account {feed.account}: change it on its server;"
+                        " the next sync follows.", severity="warning", markup=False)
             return None
         return entry, feed, self.config.path
 
