@@ -31,6 +31,7 @@ MARKUP = [
 FEED_TITLE = "[RFC] [b]Báo[/b] [@click=app.quit]"
 CONFIG_TITLE = "[bold]Cấu hình[/] [link=file:///etc/shadow]"
 AUTHOR = "[@click=app.bell]Phóng viên[/]"
+BYLINE = f"{AUTHOR} (pv@e.example)"  # the RSS feeds' "pv@e.example (AUTHOR)", name first
 BODY_MARK = "[link=file:///etc/passwd]đường dẫn[/link] a[b]c [/]"
 
 
@@ -86,11 +87,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def test_markup_is_stored_exactly(world: World) -> None:
     assert world.refresh.returncode == 0, world.refresh.out
     db = cache_db(world.folder)
-    for url in world.urls.values():
+    for kind, url in world.urls.items():
         rows = query(db, "SELECT a.title, a.author, a.content FROM articles a JOIN feeds f ON f.id = a.feed_id"
                          " WHERE f.url = ? ORDER BY a.published", (url,))
         assert [r[0] for r in rows] == MARKUP
-        assert {r[1] for r in rows} == {AUTHOR}
+        assert {r[1] for r in rows} == {AUTHOR if kind == "json" else BYLINE}
         for (_, _, content), text in zip(rows, MARKUP):
             assert html.unescape(content).count(BODY_MARK) == 1 and text in html.unescape(content)
     assert {r[0] for r in query(db, "SELECT title FROM feeds")} == {FEED_TITLE}
@@ -106,7 +107,7 @@ def test_articles_lists_every_title_literally(world: World) -> None:
         assert out.count(f"  {text}\n") == 3, text
     rows = [json.loads(line) for line in world.cli("articles", "--json").out.splitlines()]
     assert sorted(r["title"] for r in rows) == sorted(MARKUP * 3)
-    assert {r["author"] for r in rows} == {AUTHOR}
+    assert {r["author"] for r in rows} == {AUTHOR, BYLINE}
     assert {r["feed_title"] for r in rows} == {FEED_TITLE, CONFIG_TITLE}
 
 
@@ -124,5 +125,5 @@ def test_read_prints_title_author_and_body_literally(world: World) -> None:
         out = world.cli("read", str(article_id), "--width", "200").out
         lines = out.splitlines()
         assert lines[0] == title
-        assert lines[1].startswith(f"{CONFIG_TITLE} · {AUTHOR} · ")
+        assert lines[1].startswith(f"{CONFIG_TITLE} · {BYLINE} · ")
         assert BODY_MARK in out

@@ -481,7 +481,8 @@ def test_bodies_are_sanitized() -> None:
 
 
 def test_author_from_author_creator_and_itunes() -> None:
-    assert entry("<title>a</title><author>jo@example.org (Jo Nguyễn)</author>").author == "Jo Nguyễn"
+    assert entry("<title>a</title><author>jo@example.org (Jo Nguyễn)</author>").author == "Jo Nguyễn (jo@example.org)"
+    assert entry("<title>a</title><author>noreply@blogger.com (Jo)</author>").author == "Jo"  # reaches nobody
     assert entry("<title>a</title><dc:creator>Trần Văn A</dc:creator>").author == "Trần Văn A"
     itunes = rss(
         "<item><title>a</title><itunes:author>Pod Người</itunes:author></item>"

@@ -198,3 +198,23 @@ def test_html_titles_lose_no_text_to_comments_or_declarations() -> None:
         '<entry><id>4</id><title type="html">open&lt;!--</title></entry>'
     )
     assert [a.title for a in parse_feed(doc).articles] == ["safe", "<!DOCTYPE ~", "kept too", "open"]
+
+
+def test_an_rss_summary_beside_the_description_is_kept() -> None:
+    first, second = parse_feed(rss(
+        "<item><guid>1</guid><title>A</title><description>Short</description><summary>Long text</summary></item>"
+        "<item><guid>2</guid><title>B</title><summary>Short</summary><description>Long text</description></item>"
+    )).articles
+    for article in (first, second):  # the first of the two is the summary, as feedparser reads them
+        assert "Short" in article.summary and "Long" not in article.summary
+        assert "Long text" in article.content and "Short" not in article.content
+
+
+def test_an_atom_author_is_shown_with_the_address_but_a_no_reply_one() -> None:
+    author = "<author><name>Lan Phạm</name><email>lan@example.org</email></author>"
+    blogger = "<author><name>Minh</name><email>noreply@blogger.com</email></author>"
+    for body in ("<content>text</content>", '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+                 "<b>x</b></div></content>"):  # the fast reading, and feedparser's (xhtml)
+        doc = atom(f"<entry><id>1</id><title>A</title>{author}{body}</entry>"
+                   f"<entry><id>2</id><title>B</title>{blogger}{body}</entry>")
+        assert [a.author for a in parse_feed(doc).articles] == ["Lan Phạm (lan@example.org)", "Minh"]

@@ -519,6 +519,8 @@ def _parse_xml(
     head = _channel_head(text, fmt, bases.feed if bases else url)
     if best is fast:
         best.title_is_html = head.title_is_html
+        if fmt.startswith("atom") and b"<email" in document:
+            _add_author_emails(best, text)
     if any(length in (None, "") for e in best.entries for _url, _kind, length, _ in e.enclosures) and (
         b'rel="enclosure"' in document or b"rel='enclosure'" in document
     ):
@@ -561,11 +563,12 @@ def _fast_reading_unsafe(document: bytes, fmt: str, names: Iterable[str]) -> boo
     or cannot say whether an Atom entry's title is HTML (entries whose titles differ in
     type). `names` are the document's element names."""
     rdf = fmt in ("rss10", "rss090")
+    rss = fmt.startswith("rss")
     for name in names:
         prefix, colon, local = name.rpartition(":")
         if not colon:
-            if name not in _FEED_ELEMENTS:
-                return True
+            if name not in _FEED_ELEMENTS or (rss and name == "summary"):
+                return True  # (an RSS <summary> beside the description: feedparser keeps both)
         elif prefix in _UNSAFE_PREFIXES or (local in _RSS_NAMES and prefix not in _RSS_NAME_PREFIXES):
             return True
         elif rdf and local == "encoded":
@@ -946,8 +949,7 @@ def _fp_media(entry: Any) -> tuple[list[tuple[str, str, Any, Any]], str]:
 
 
 def _fp_author(entry: Any) -> str:
-    """The author as written; feedparser glues "(email)" to Atom names, which
-    _author_name takes off again."""
+    """The author as written; feedparser glues "(email)" to Atom names (see _byline)."""
     return _text(entry.get("author"))
 
 
@@ -1135,16 +1137,44 @@ def _repair_sequence(match: re.Match[str]) -> str:
         return chars
 
 
-_EMAIL_THEN_NAME = re.compile(r"^[^\s@()]+@[^\s@()]+\s*\((.+)\)$")
-_NAME_THEN_EMAIL = re.compile(r"^(.+?)\s*\([^\s@()]+@[^\s@()]+\)$")
+_EMAIL_THEN_NAME = re.compile(r"^([^\s@()]+@[^\s@()]+)\s*\((.+)\)$")
+_NAME_THEN_EMAIL = re.compile(r"^(.+?)\s*\(([^\s@()]+@[^\s@()]+)\)$")
+_NO_REPLY = re.compile(r"^(?:no-?reply|do-?not-?reply)[^@]*@", re.IGNORECASE)
 
 
-def _author_name(value: str) -> str:
-    """RSS writes "email (Name)", feedparser "Name (email)": the name is what a reader
-    wants to see, the address only when there is nothing else."""
+def _byline(value: str) -> str:
+    """The author as a reader sees it: "Name (address)", whether the feed wrote RSS's
+    "address (Name)" or Atom's name and email (which feedparser glues as "Name (email)"),
+    without the address when it is a no-reply one (Blogger gives every author
+    noreply@blogger.com), which reaches nobody."""
     value = value.strip()
-    match = _EMAIL_THEN_NAME.match(value) or _NAME_THEN_EMAIL.match(value)
-    return match.group(1).strip() if match else value
+    match = _EMAIL_THEN_NAME.match(value)
+    if match:
+        address, name = match.group(1), match.group(2).strip()
+    elif match := _NAME_THEN_EMAIL.match(value):
+        name, address = match.group(1).strip(), match.group(2)
+    else:
+        return "" if _NO_REPLY.match(value) else value
+    return name if _NO_REPLY.match(address) else f"{name} ({address})"
+
+
+_AUTHOR_ELEMENT = re.compile(r"<(?:[\w.-]+:)?author\b[^>]*>(.*?)</(?:[\w.-]+:)?author\s*>", re.DOTALL)
+_EMAIL_ELEMENT = re.compile(r"<(?:[\w.-]+:)?email\b[^>]*>\s*([^<]*?)\s*</", re.DOTALL)
+
+
+def _add_author_emails(feed: _RawFeed, text: str) -> None:
+    """fastfeedparser keeps an Atom author's name but not the email beside it: read the
+    email of each entry's first author from its tags (entries and tags in step, or none)."""
+    starts = list(_ENTRY_START.finditer(text))
+    if len(starts) != len(feed.entries):
+        return
+    for index, (entry, match) in enumerate(zip(feed.entries, starts)):
+        end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
+        author = _AUTHOR_ELEMENT.search(text, match.end(), end)
+        email = _EMAIL_ELEMENT.search(author.group(1)) if author else None
+        if email and email.group(1):
+            address = html.unescape(email.group(1))
+            entry.author = f"{entry.author} ({address})" if entry.author else address
 
 
 def _unmojibake_line(value: str) -> str:
@@ -1489,7 +1519,7 @@ def _finish(
                 guid=guid,
                 link=link,
                 title=title,
-                author=html_to_line(_unmojibake_line(_author_name(entry.author))),
+                author=html_to_line(_unmojibake_line(_byline(entry.author))),
                 published=published,
                 updated=updated,
                 summary=summary,
