@@ -92,8 +92,8 @@ def test_media_lines_name_kind_duration_size_and_url() -> None:
         {"url": "", "type": "audio/mpeg"},
     ]
     assert media_lines(enclosures, "") == [
-        "Audio · 0:59 · 999 B · https://c.example/a.mp3",
-        "Attachment (application/pdf) · 3.0 MB · https://c.example/b.pdf",
+        "#1 Audio · 0:59 · 999 B · https://c.example/a.mp3",  # numbered for e and P
+        "#2 Attachment (application/pdf) · 3.0 MB · https://c.example/b.pdf",
     ]
     body = '<p><img src="javascript:alert(1)"><img alt="x" src="https://c.example/p.png"></p>'
     assert lead_image("", body) == "https://c.example/p.png"

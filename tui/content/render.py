@@ -175,6 +175,7 @@ def media_lines(enclosures: Sequence[Mapping[str, object]], image: str, html: st
     """The article header's lines for its media: "Audio · 1:02:03 · 12.1 MB · <url>" for
     each enclosure, then "Image · <url>" for the lead image (see lead_image)."""
     lines = []
+    several = sum(1 for enclosure in enclosures if clean_line(str(enclosure.get("url") or ""))) > 1
     for enclosure in enclosures:
         url = clean_line(str(enclosure.get("url") or ""))
         if not url:
@@ -190,7 +191,8 @@ def media_lines(enclosures: Sequence[Mapping[str, object]], image: str, html: st
             parts.append(f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}")
         if isinstance(length, int) and length > 0:
             parts.append(file_size(length))
-        lines.append(" · ".join([*parts, url]))
+        number = f"#{len(lines) + 1} " if several else ""  # what `e` and `P` ask for
+        lines.append(number + " · ".join([*parts, url]))
     image_url = clean_line(lead_image(image, html))
     if image_url:
         lines.append("Image · " + image_url)

@@ -46,8 +46,8 @@ class DownloadsPart(ReaderBase):
         if article is None:
             self.notify("Select an article first.", severity="warning", markup=False)
             return None
-        enclosures = [e for e in article.enclosures
-                      if str(e.get("url") or "").lower().startswith(("http://", "https://"))]
+        # numbered as the article header numbers them (render.media_lines)
+        enclosures = [e for e in article.enclosures if clean_line(str(e.get("url") or ""))]
         if not enclosures:
             self.notify("This article has no enclosure to download or play.", severity="warning", markup=False)
             return None
@@ -59,23 +59,28 @@ class DownloadsPart(ReaderBase):
         if found is None:
             return
         article_id, enclosures = found
-        if len(enclosures) == 1:
-            then(article_id, enclosures[0])
-            return
-
         def chosen(number: int | None) -> None:
             if number is None:
                 return
             if not 1 <= number <= len(enclosures):
                 self.notify(f"The article has no enclosure {number}.", severity="warning", markup=False)
                 return
-            then(article_id, enclosures[number - 1])
+            enclosure = enclosures[number - 1]
+            if not str(enclosure["url"]).lower().startswith(("http://", "https://")):
+                self.notify("Only http(s) enclosures can be downloaded or played.", severity="warning",
+                            markup=False)
+                return
+            then(article_id, enclosure)
+
+        if len(enclosures) == 1:
+            chosen(1)
+            return
 
         self.app.push_screen(LinkPrompt(len(enclosures), what), chosen)
 
     # ------------------------------------------------------------------ download
     def action_download(self) -> None:
-        self._choose("Download enclosure", self._queue)
+        self._choose("Download: enclosure", self._queue)
 
     def _queue(self, article_id: int, enclosure: dict[str, object]) -> None:
         url = str(enclosure["url"])
@@ -141,7 +146,7 @@ class DownloadsPart(ReaderBase):
             self.notify('No player is set: add player = ["mpv", "%f"] to [settings] in feeds.toml.',
                         severity="warning", markup=False)
             return
-        self._choose("Play enclosure", self._play)
+        self._choose("Play: enclosure", self._play)
 
     def _play(self, article_id: int, enclosure: dict[str, object]) -> None:
         """The downloaded file when it is whole, else the URL, as one argument of the

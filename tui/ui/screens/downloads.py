@@ -27,6 +27,7 @@ class DownloadsScreen(Screen[None]):
     DEFAULT_CSS = """
     DownloadsScreen > DataTable { height: 1fr; }
     DownloadsScreen > Static { height: 1; background: $panel; color: $text-muted; }
+    DownloadsScreen > #downloads-title { color: $text; text-style: bold; }
     """
     BINDINGS = [
         Binding("escape,q,E", "close", "Close", show=False),
@@ -42,9 +43,8 @@ class DownloadsScreen(Screen[None]):
         self._shown: list[tuple[object, ...]] = []
 
     def compose(self) -> ComposeResult:
-        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False)
-        table.border_title = "Downloads"
-        yield table
+        yield Static(" Downloads", id="downloads-title", markup=False)
+        yield DataTable(cursor_type="row", zebra_stripes=False)
         yield Static(" r retry the selected failed download   Esc close", id="downloads-keys", markup=False)
 
     def on_mount(self) -> None:
@@ -68,7 +68,7 @@ class DownloadsScreen(Screen[None]):
         ids = [c[0] for c in cells]
         if selected in ids:
             table.move_cursor(row=ids.index(selected), animate=False)
-        table.border_subtitle = _summary(rows)
+        self.query_one("#downloads-title", Static).update(f" Downloads: {_summary(rows) or 'none yet'}")
 
     def _selected_id(self) -> int | None:
         table = self.query_one(DataTable)
