@@ -260,3 +260,30 @@ def test_kill_during_writes_leaves_a_sound_cache(tmp_path: Path) -> None:
     unread, total = store.totals()
     assert total == store.count() == unread
     store.close()
+
+
+def test_lists_sort_by_date_title_or_feed_with_filters_and_from_indexes(store: Store) -> None:
+    ids = store.ensure_feeds(["a", "b"])
+    store.save_fetch(ids["a"], OK, feed_of(art("1", "banana", 100), art("2", "Apple", 300), art("3", "cherry", 200)))
+    store.save_fetch(ids["b"], OK, feed_of(art("4", "apricot", 400), art("5", "Blueberry", 50)))
+    title = {store.rows([i])[0].title: i for i in store.article_ids()}
+    assert [store.rows([i])[0].title for i in store.article_ids(order="title")] == \
+        ["Apple", "apricot", "banana", "Blueberry", "cherry"]
+    assert store.article_ids(order="oldest") == store.article_ids()[::-1]
+    store.set_read([title["apricot"], title["cherry"]])
+    assert store.article_ids(order="title", unread=True) == [title["Apple"], title["banana"], title["Blueberry"]]
+    # by feed: the feeds in the order given, each newest first
+    assert store.article_ids(order="feed", feed_order=[ids["b"], ids["a"]]) == \
+        [title["apricot"], title["Blueberry"], title["Apple"], title["cherry"], title["banana"]]
+    assert store.article_ids(order="feed", feed_order=[ids["b"], ids["a"]], feed_ids=[ids["a"]], unread=True) == \
+        [title["Apple"], title["banana"]]
+    some = [title["cherry"], title["Blueberry"], title["Apple"]]
+    assert store.sort_ids(some, "title") == [title["Apple"], title["Blueberry"], title["cherry"]]
+    assert store.sort_ids(some, "feed", [ids["b"], ids["a"]]) == [title["Blueberry"], title["Apple"], title["cherry"]]
+    assert store.sort_ids(some, "oldest") == [title["Blueberry"], title["cherry"], title["Apple"]]
+    # none of the list queries sorts the whole cache: each reads an index in order
+    for sql in ("SELECT id FROM articles a ORDER BY a.title COLLATE NOCASE, a.sort_time DESC, a.id DESC",
+                "SELECT id FROM articles a WHERE read = 0 ORDER BY a.title COLLATE NOCASE, a.sort_time DESC, a.id DESC",
+                "SELECT id FROM articles a WHERE feed_id = 1 AND read = 0 ORDER BY a.sort_time DESC, a.id DESC"):
+        plan = " ".join(row[3] for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "INDEX" in plan and "TEMP B-TREE" not in plan, plan

@@ -96,7 +96,7 @@ async def test_h_hides_read_feeds_and_articles_and_says_so(cache: UICache) -> No
         feeds, articles, _ = panes(app)
         assert len(articles.ids) == 11 and "read hidden" not in status(app)
         await pilot.press("H")
-        assert "9 in view · read hidden" in status(app)
+        assert "9 in view · newest first · read hidden" in status(app)
         assert set(cache.articles[TECH][2:]).isdisjoint(articles.ids)
         shown = [line.strip() for line in lines(feeds)]
         assert not any("Broken Feed" in line or "never-fetched" in line for line in shown)
@@ -150,3 +150,73 @@ async def test_hiding_read_is_remembered_until_the_setting_changes(cache: UICach
     async with changed.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "read hidden" in status(changed)
+
+
+# --------------------------------------------------------------------------- sorting
+def titles(articles) -> list[str]:  # type: ignore[no-untyped-def]
+    return [articles.row(i).title for i in range(len(articles.ids))]
+
+
+async def test_o_sorts_by_date_title_or_feed_says_so_and_each_view_keeps_its_own(cache: UICache) -> None:
+    from tests.pilot import TECH, status
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        assert "11 in view · newest first" in status(app)
+        await pilot.press("O", "O")
+        assert "11 in view · by title" in status(app)
+        shown = titles(articles)
+        assert shown == sorted(shown, key=str.casefold)
+        assert shown[0] == "[/] closing tag first" and shown[1].startswith("[@click=app.quit]Quit now")
+        assert shown[-1] == "Đảng bộ tỉnh chuẩn bị Đại hội lần thứ XX"  # after Z, as SQLite compares
+        await pilot.press("O")
+        assert "by feed" in status(app)
+        names = [articles.feed_names[articles.row(i).feed_id] for i in range(len(articles.ids))]
+        # the feeds by name, folded ("[bold]Evil" first, "[" before letters), each newest first
+        assert names == [names[0]] * 2 + ["Báo Thái Nguyên"] * 3 + ["Plain Feed"] * 2 + ["Tech Weekly"] * 4
+        assert names[0].startswith("[bold]Evil")
+        assert titles(articles)[2:5] == ["Lãnh đạo Trung ương làm việc với Ban Thường vụ Tỉnh ủy Thái Nguyên",
+                                         "Thái Nguyên: đón nhận Huân chương Lao động hạng Nhất",
+                                         "Đảng bộ tỉnh chuẩn bị Đại hội lần thứ XX"]
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        assert articles.ids == cache.articles[TECH] and "newest first" in status(app)
+        await pilot.press("O", "O")
+        assert "by title" in status(app)
+        await pilot.press("O")  # one feed is not sorted by feed: back to newest first
+        assert "newest first" in status(app)
+        await pilot.press("O", "Q")
+    again = DocbaoApp(cache.config, cache.folder)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, articles, _ = panes(again)
+        assert articles.ids == cache.articles[TECH][::-1] and "oldest first" in status(again)
+        await go_to_feed(pilot, again, "all")
+        assert "by feed" in status(again)
+
+
+async def test_sorting_a_saved_search_and_the_typed_search_keeps_best_first(cache: UICache) -> None:
+    from tests.pilot import status
+    from tui.config import SavedSearch
+
+    cache.config.searches = [SavedSearch("Thái", "title:thai")]
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await go_to_feed(pilot, app, "search:Thái")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        assert articles.ids == cache.articles[VN][:2]
+        await pilot.press("O")
+        assert articles.ids == cache.articles[VN][:2][::-1]
+        await pilot.press("O")
+        assert titles(articles) == ["Lãnh đạo Trung ương làm việc với Ban Thường vụ Tỉnh ủy Thái Nguyên",
+                                    "Thái Nguyên: đón nhận Huân chương Lao động hạng Nhất"]
+        await pilot.press("slash", *"thai", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("O")
+        assert "best matches first" in status(app)

@@ -22,7 +22,7 @@ from tui.store import index
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 
 DB_NAME = "docbao.db"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 IMAGES_FOLDER = "images"  # beside the database: one file per fetched image, named by its row id
 BUSY_TIMEOUT_MS = 30_000
 
@@ -298,7 +298,20 @@ _MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX article_images_by_image ON article_images (image_id);
     """,
+    # 7: lists sorted by title read in order from an index, which holds what the lists
+    # filter by (feed, read, starred) so that no row is looked at
+    """
+    CREATE INDEX articles_by_title ON articles (title COLLATE NOCASE, sort_time DESC, id DESC, feed_id, read, starred);
+    """,
 ]
+# How a list can be sorted; "feed" is by feed name (the caller's order of the feeds), each
+# feed's articles newest first.
+ORDERS = ("newest", "oldest", "title", "feed")
+_ORDER_BY = {
+    "newest": "a.sort_time DESC, a.id DESC",
+    "oldest": "a.sort_time ASC, a.id ASC",
+    "title": "a.title COLLATE NOCASE, a.sort_time DESC, a.id DESC",
+}
 
 
 def article_digest(article: ParsedArticle) -> str:
@@ -676,15 +689,34 @@ class Store:
 
     # ---------------------------------------------------------------- articles
     def article_ids(self, *, feed_ids: Sequence[int] | None = None, unread: bool = False,
-                    starred: bool = False, oldest_first: bool = False,
-                    limit: int | None = None) -> list[int]:
-        """Ids of a view in display order: enough to drive a virtual list of any length."""
+                    starred: bool = False, oldest_first: bool = False, order: str = "",
+                    feed_order: Sequence[int] = (), limit: int | None = None) -> list[int]:
+        """Ids of a view in display order: enough to drive a virtual list of any length.
+        `order` is one of ORDERS (default: newest first, or oldest with `oldest_first`);
+        by "feed", the feeds come in `feed_order`, each read from its own index."""
+        order = order or ("oldest" if oldest_first else "newest")
+        if order == "feed":
+            wanted = None if feed_ids is None else set(feed_ids)
+            ids: list[int] = []
+            for feed_id in feed_order:
+                if wanted is None or feed_id in wanted:
+                    ids.extend(self.article_ids(feed_ids=[feed_id], unread=unread, starred=starred))
+            return ids[:limit] if limit else ids
         clauses, params = self._filters(feed_ids, unread, starred)
-        order = "ASC" if oldest_first else "DESC"
-        sql = f"SELECT id FROM articles {clauses} ORDER BY sort_time {order}, id {order}"
+        sql = f"SELECT id FROM articles a {clauses} ORDER BY {_ORDER_BY[order]}"
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [row[0] for row in self.conn.execute(sql, params)]
+
+    def sort_ids(self, ids: Sequence[int], order: str, feed_order: Sequence[int] = ()) -> list[int]:
+        """Some articles (a search's) in one of ORDERS, as article_ids sorts a view."""
+        rows = self.conn.execute(
+            "SELECT a.id, a.feed_id FROM json_each(?) j JOIN articles a ON a.id = j.value"
+            f" ORDER BY {_ORDER_BY.get(order, _ORDER_BY['newest'])}", (json.dumps(list(ids)),)).fetchall()
+        if order == "feed":
+            rank = {feed_id: n for n, feed_id in enumerate(feed_order)}
+            rows.sort(key=lambda row: rank.get(row[1], len(rank)))  # stable: newest first in each feed
+        return [row[0] for row in rows]
 
     @staticmethod
     def _filters(feed_ids: Sequence[int] | None, unread: bool, starred: bool) -> tuple[str, list[object]]:

@@ -55,7 +55,8 @@ class ReaderBase(Screen[None]):
         self.config = config
         self.cache_dir = cache_dir
         self.state = UIState(self, store)
-        self.oldest_first = config.settings.oldest_first
+        self.default_order = "oldest" if config.settings.oldest_first else "newest"
+        self.sorts = self.state.sorts()  # view key -> its order (`O`), where the user chose one
         self.hide_read = self.state.toggle("hide_read", config.settings.hide_read)  # `H`
         self.entry: FeedEntry | None = None  # the view the article list shows
         self.feed_names: dict[int, str] = {}  # feed id -> the label the feed list shows

@@ -18,6 +18,8 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
+from tui.store.cache import ORDERS
+from tui.store.index import fold
 from tui.ui.screens.base import FIXED_VIEWS
 from tui.ui.screens.commands import CommandsPart
 from tui.ui.screens.downloading import DownloadsPart
@@ -34,6 +36,8 @@ from tui.ui.widgets.status_bar import StatusBar
 from tui.ui.widgets.text import plain, plural
 
 PANES = ("feeds", "articles", "reader")
+ORDER_NAMES = {"newest": "newest first", "oldest": "oldest first", "title": "by title", "feed": "by feed",
+               "best": "best matches first"}
 ROOMY = 200  # columns from which the article read last stays in view beside the list
 
 
@@ -50,6 +54,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         bind("previous_pane", "previous_pane"),
         bind("find_feed", "find_feed"),
         bind("hide_read", "hide_read"),
+        bind("sort", "sort"),
     ]
 
     # ------------------------------------------------------------------ building
@@ -190,8 +195,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         articles.show(ids, show_feed=entry.kind != "feed", keep=keep, select=select)
         pane = self.query_one("#articles-pane")
         pane.border_title = plain(entry.label)
-        order = "oldest first" if self.oldest_first else "newest first"
-        pane.border_subtitle = Content("best matches first" if entry.key == "search" else order)
+        pane.border_subtitle = Content(ORDER_NAMES[self.order_of(entry)])
         banner = self.query_one("#banner", Static)
         banner.update(plain(f"! {entry.error}") if entry.error else Content(""))
         banner.display = bool(entry.error)
@@ -242,21 +246,52 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         """The ids of a view in display order. When a filtered view ("Unread", "Starred") is
         read again while it is shown, the articles already in it stay, so reading or
         unstarring never pulls lines from under the cursor."""
-        if entry.key == "ignored":
-            ids = self._virtual_ids.get(entry.key, [])
-            return ids[::-1] if self.oldest_first else ids
-        if entry.virtual:
-            ids = [i for i in self._virtual_ids.get(entry.key, []) if i not in self._ignored]
-            return ids[::-1] if self.oldest_first and entry.key != "search" else ids
+        order = self.order_of(entry)
+        if entry.virtual:  # a search's articles, newest first (the typed search's best first)
+            found = self._virtual_ids.get(entry.key, [])
+            ids = found if entry.key == "ignored" else [i for i in found if i not in self._ignored]
+            if order in ("newest", "best"):
+                return ids
+            return ids[::-1] if order == "oldest" else self.store.sort_ids(ids, order, self._feed_order())
         unread = entry.unread_only or self._hiding_read(entry)
-        ids = self.store.article_ids(feed_ids=entry.feed_ids, unread=unread,
-                                     starred=entry.starred_only, oldest_first=self.oldest_first)
+        feed_order = self._feed_order() if order == "feed" else ()
+        ids = self.store.article_ids(feed_ids=entry.feed_ids, unread=unread, starred=entry.starred_only,
+                                     order=order, feed_order=feed_order)
         if shown is None or not (unread or entry.starred_only):
             return [i for i in ids if i not in self._ignored] if self._ignored else ids
         keep = set(ids)
         keep.update(shown)
-        return [i for i in self.store.article_ids(feed_ids=entry.feed_ids, oldest_first=self.oldest_first)
+        return [i for i in self.store.article_ids(feed_ids=entry.feed_ids, order=order, feed_order=feed_order)
                 if i in keep and i not in self._ignored]
+
+    def order_of(self, entry: FeedEntry) -> str:
+        """How a view is sorted: as chosen for it with `O`, else as the settings say; the
+        typed search lists the best matches first."""
+        if entry.key == "search":
+            return "best"
+        return self.sorts.get(entry.key, self.default_order)
+
+    def _feed_order(self) -> list[int]:
+        """The feeds by name, for lists sorted by feed."""
+        return sorted(self.feed_names, key=lambda feed_id: (fold(self.feed_names[feed_id]), feed_id))
+
+    def action_sort(self) -> None:
+        """`O`: the next order for this view (newest, oldest, title, and feed where there
+        are several), remembered for it."""
+        entry = self.entry
+        if entry is None:
+            return
+        status = self.query_one(StatusBar)
+        if entry.key == "search":
+            status.say("Search results are listed best matches first.")
+            return
+        orders = [o for o in ORDERS if o != "feed" or entry.kind != "feed"]  # one feed: by date already
+        current = self.order_of(entry)
+        order = orders[(orders.index(current) + 1) % len(orders)] if current in orders else orders[0]
+        self.sorts[entry.key] = order
+        self.remember({"ui.sort": json.dumps(self.sorts)})
+        self.show_entry(entry, select=self.query_one(ArticleList).current_id)
+        status.say(f"Sorted {ORDER_NAMES[order]}.")
 
     @on(FeedList.Highlighted)
     def _feed_highlighted(self, event: FeedList.Highlighted) -> None:
@@ -321,7 +356,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         articles = self.query_one(ArticleList)
         if self.entry is not None:
             hidden = " · read hidden" if self.hide_read else ""
-            self.query_one(StatusBar).set(view=f"{len(articles.ids)} in view{hidden}")
+            order = ORDER_NAMES[self.order_of(self.entry)]
+            self.query_one(StatusBar).set(view=f"{len(articles.ids)} in view · {order}{hidden}")
 
     def _status_keys(self) -> None:
         keys = f"{self.key_name('help')} keys  {self.key_name('back_or_quit')} back  {self.key_name('quit')} quit"

@@ -1,5 +1,5 @@
 """Reading: open an article, page through it, reader mode, the next unread article, and the
-marks (read, starred, all read) and the sort order of the list."""
+marks (read, starred, all read)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,6 @@ class ReadingPart(ReaderBase):
         bind("mark_all_read", "mark_all_read"),
         bind("star", "star"),
         bind("undo", "undo"),
-        bind("sort", "sort"),
     ]
 
     def __init__(self, store: Store, config: Config, cache_dir: Path) -> None:
@@ -427,9 +426,3 @@ class ReadingPart(ReaderBase):
         self.update_counts()
         left = len(self.undo_log)
         status.say(f"Undone: {change.description}" + (f" ({left} more to undo)" if left else ""))
-
-    def action_sort(self) -> None:
-        self.oldest_first = not self.oldest_first
-        articles = self.query_one(ArticleList)
-        self.show_entry(self.entry, select=articles.current_id)
-        self.notify("Oldest first." if self.oldest_first else "Newest first.", markup=False)

@@ -44,6 +44,14 @@ class UIState:
     def flipped(self, name: str, value: bool, configured: bool) -> None:
         self.remember({f"ui.{name}": "1" if value else "0", f"ui.{name}_config": str(configured)})
 
+    def sorts(self) -> dict[str, str]:
+        """The order chosen for each view with `O`."""
+        try:
+            value = json.loads(self.store.get_state("ui.sort", "{}"))
+        except ValueError:
+            return {}
+        return {str(k): v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
+
     def collapsed(self) -> list[str]:
         return _json_list(self.store.get_state("ui.collapsed", "[]"))
 

@@ -49,7 +49,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("mark_all_read", "A", "Mark every article of the feed or view read", "Mark"),
     KeySpec("star", "s", "Star or unstar the article", "Mark"),
     KeySpec("undo", "u", "Undo the last mark, mark all read, star or unsubscribe", "Mark"),
-    KeySpec("sort", "O", "Sort oldest or newest first", "View"),
+    KeySpec("sort", "O", "Sort by date (newest, oldest), title or feed; each view its own", "View"),
     KeySpec("hide_read", "H", "Hide or show the feeds and articles with nothing unread", "View"),
     KeySpec("open_browser", "o", "Open the article's link in the browser", "Links"),
     KeySpec("copy_link", "y", "Copy the article's link", "Links"),
