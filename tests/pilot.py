@@ -165,7 +165,9 @@ async def go_to_feed(pilot, app: DocbaoApp, key: str) -> None:  # type: ignore[n
 async def laid_out(pilot) -> None:  # type: ignore[no-untyped-def]
     """Wait for the article asked for: it is laid out in a thread and shown when it arrives."""
     app = pilot.app
-    await app.workers.wait_for_complete([w for w in app.workers if w.group == "render"])
+    rendering = [w for w in app.workers if w.group == "render"]
+    if rendering:  # an empty list would wait for every worker (images loading, a refresh)
+        await app.workers.wait_for_complete(rendering)
     await pilot.pause()
 
 

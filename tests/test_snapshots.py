@@ -89,3 +89,35 @@ def test_feed_finder(snap_compare, cache: UICache) -> None:  # type: ignore[no-u
     """`F` over the screen: the tag and the feed whose names hold "te", the tag first,
     where each feed is listed beside it, and how many of all match."""
     assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, press=["F", "t", "e"])
+
+
+def test_an_article_with_a_picture_in_half_blocks(snap_compare, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A picture kept in the cache, drawn in Unicode half-blocks above its alt text."""
+    import io
+
+    from PIL import Image
+
+    from tests.test_ui_images import image_cache, images_settled, open_article
+    from tui.store.cache import Store
+
+    feed, photo = "http://127.0.0.1:9/pictures.xml", "http://127.0.0.1:9/flag.png"
+    cache = image_cache(tmp_path / "cache", feed, f'<p>Before the picture.</p><p><img src="{photo}" alt="Four colours">'
+                                                  "</p><p>After the picture.</p>")
+    picture = Image.new("RGB", (160, 80), (220, 30, 30))
+    picture.paste((30, 160, 60), (80, 0, 160, 40))
+    picture.paste((40, 70, 220), (0, 40, 80, 80))
+    picture.paste((240, 200, 40), (80, 40, 160, 80))
+    data = io.BytesIO()
+    picture.save(data, "PNG")
+    store = Store.open(cache.folder)
+    try:
+        store.link_images(cache.articles[feed][0], [photo])
+        store.save_image(photo, data.getvalue(), 160, 80, limit_bytes=1 << 30, now=1_590_228_000)
+    finally:
+        store.close()
+
+    async def open_pictures(pilot) -> None:  # type: ignore[no-untyped-def]
+        await open_article(pilot, pilot.app, cache, feed)
+        await images_settled(pilot)
+
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, run_before=open_pictures)

@@ -1,0 +1,168 @@
+"""Images in the article view (half-blocks, as in a terminal Pilot cannot ask): drawn in
+place above their alt text, refused ones (a bomb, a huge file, a page called image/png, an
+SVG) with the reason in their place and the article still readable, the lead image on top
+of a body without images, keys answering while a slow image loads, and everything shown
+again from the cache with the server gone."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from tests.pilot import SIZE, UICache, go_to_feed, laid_out, lines, panes
+from tests.server import LocalServer
+from tests.test_images import SVG, bomb_png, noise_png, png
+from tui.config import Config, FeedConfig, Settings
+from tui.model import FetchResult, ParsedArticle, ParsedFeed
+from tui.store.cache import Store
+from tui.ui.app import DocbaoApp
+
+HALF_BLOCK = "▀"
+
+
+def image_cache(folder: Path, feed: str, body: str, *, image: str = "", settings: Settings | None = None) -> UICache:
+    config = Config(path=None, feeds=[FeedConfig(url=feed, title="Pictures")], settings=settings or Settings())
+    store = Store.open(folder)
+    try:
+        ids = store.ensure_feeds([feed])
+        article = ParsedArticle(guid="p1", title="A day in pictures", link="https://example.com/p1", summary=body,
+                                published=1_590_228_000, image=image)
+        store.save_fetch(ids[feed], FetchResult("ok", feed), ParsedFeed(title="Pictures", articles=[article]))
+        stored = store.article_ids()
+    finally:
+        store.close()
+    return UICache(folder, config, ids, {feed: stored})
+
+
+async def open_article(pilot, app: DocbaoApp, cache: UICache, feed: str) -> None:  # type: ignore[no-untyped-def]
+    await go_to_feed(pilot, app, f"feed:{cache.feed_ids[feed]}")
+    await pilot.press("enter", "enter")
+    await laid_out(pilot)
+
+
+async def images_settled(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait for every image fetch and drawing asked for so far, and what they posted."""
+    app = pilot.app
+    for _ in range(3):  # a fetch starts a drawing when it ends
+        loading = [w for w in app.workers if w.group.startswith("images")]
+        if loading:
+            await app.workers.wait_for_complete(loading)
+        await pilot.pause()
+
+
+def serve_pictures(server: LocalServer) -> str:
+    server.route("/red.png", png(80, 40, (220, 20, 20)), content_type="image/png")
+    server.route("/page.png", b"<html><body>Not found</body></html>", content_type="image/png")
+    server.route("/plan.svg", SVG, content_type="image/svg+xml")
+    server.route("/bomb.png", bomb_png(), content_type="image/png")
+    server.route("/huge.png", noise_png(300), content_type="image/png")
+    return (f'<p>The first paragraph.</p><p><img src="{server.url("/red.png")}" alt="A red square"></p>'
+            f'<p>The second paragraph.</p><p><img src="{server.url("/page.png")}" alt="A missing photo"></p>'
+            f'<p><img src="{server.url("/plan.svg")}" alt="A plan"></p><p><img src="{server.url("/bomb.png")}" alt="A bomb"></p>'
+            f'<p><img src="{server.url("/huge.png")}" alt="A huge photo"></p><p>The last paragraph.</p>')
+
+
+def shown(app: DocbaoApp) -> list[str]:
+    _, _, reader = panes(app)
+    return [line.strip() for line in lines(reader)]
+
+
+async def read(cache: UICache, feed: str, size: tuple[int, int] = (120, 60)) -> list[str]:
+    """The article's lines once its images have arrived, in a reader started afresh."""
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=size) as pilot:
+        await open_article(pilot, app, cache, feed)
+        await images_settled(pilot)
+        return shown(app)
+
+
+async def test_images_are_drawn_in_place_and_refused_ones_say_why(tmp_path: Path) -> None:
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        cache = image_cache(tmp_path / "cache", feed, serve_pictures(server), settings=Settings(max_feed_mb=0.1))
+        text = await read(cache, feed)
+    # the 80 × 40 picture: 8 cells wide (never enlarged), 2 lines of half-blocks, the alt text beneath
+    red = text.index("[image: A red square][1]")
+    assert text[red - 2] == text[red - 1] == HALF_BLOCK * 8
+    assert text[red - 4:red - 2] == ["The first paragraph.", ""]
+    expected = [
+        ("[image: A missing photo][2]", "✗ image not shown: not an image the reader draws (the server said image/png)"),
+        ("[image: A plan][3]", "✗ image not shown: SVG images are not drawn (only PNG, JPEG, GIF and WebP)"),
+        ("[image: A bomb][4]", "✗ image not shown: too many pixels (at most 40 million)"),
+    ]
+    for label, reason in expected:
+        assert text[text.index(label) - 1] == reason
+    huge = text.index("[image: A huge photo][5]")
+    assert text[huge - 1].startswith("✗ image not shown: response larger than")
+    for paragraph in ("The second paragraph.", "The last paragraph."):  # the article reads on
+        assert paragraph in text
+    assert sum(line.count(HALF_BLOCK) for line in text) == 16  # nothing else drawn as a picture
+
+    # Offline: the server is gone; a new reader shows the picture and the reasons from the cache
+    again = await read(cache, feed)
+    red = again.index("[image: A red square][1]")
+    assert again[red - 2] == again[red - 1] == HALF_BLOCK * 8
+    for label, reason in expected:
+        assert again[again.index(label) - 1] == reason
+
+
+async def test_the_lead_image_tops_an_article_whose_body_has_none(tmp_path: Path) -> None:
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        cover = server.route("/cover.png", png(40, 40, (20, 20, 220)), content_type="image/png")
+        cache = image_cache(tmp_path / "cache", feed, "<p>Only words here.</p>", image=cover)
+        text = await read(cache, feed, SIZE)
+    top = text.index("[image]")
+    assert text[top - 2] == text[top - 1] == HALF_BLOCK * 4  # 40 × 40 pixels: 4 cells, 2 lines
+    assert text.index("Only words here.") > top
+    assert "Image · " + cover in text  # the header still names it
+
+
+async def test_keys_answer_while_an_image_loads_and_it_holds_its_place(tmp_path: Path) -> None:
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        release = threading.Event()  # the image is sent only once the keys have been pressed
+
+        def slow(handler) -> None:  # type: ignore[no-untyped-def]
+            release.wait(30)
+            data = png()
+            handler.send_response(200)
+            handler.send_header("Content-Type", "image/png")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+
+        server.route("/slow.png", raw=slow)
+        body = ('<p><img src="' + server.url("/slow.png") + '" alt="Slow"></p>'
+                + "".join(f"<p>Paragraph {n}.</p>" for n in range(60)))
+        cache = image_cache(tmp_path / "cache", feed, body)
+        app = DocbaoApp(cache.config, cache.folder)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_article(pilot, app, cache, feed)
+            _, _, reader = panes(app)
+            text = shown(app)
+            assert text[text.index("[image: Slow][1]") - 1] == "◌ image loading…"
+            fetching = [w for w in app.workers if w.group == "images-fetch"]
+            assert fetching and all(w.is_running for w in fetching)
+            await pilot.press("j", "j", "j", "space")  # down three lines, then a page
+            await pilot.pause()
+            assert reader.line > 3
+            assert all(w.is_running for w in fetching)  # the keys did not wait for the image
+            release.set()
+            await images_settled(pilot)
+            reader.scroll_to(y=0, animate=False, immediate=True)
+            await pilot.pause()
+            text = shown(app)
+    assert text[text.index("[image: Slow][1]") - 1] == HALF_BLOCK * 4
+
+
+async def test_images_off_leaves_the_labels_and_fetches_nothing(tmp_path: Path) -> None:
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        body = serve_pictures(server)
+        cache = image_cache(tmp_path / "cache", feed, body, settings=Settings(images="off"))
+        text = await read(cache, feed)
+        assert server.hits("/red.png") == []
+    red = text.index("[image: A red square][1]")
+    assert text[red - 2:red] == ["The first paragraph.", ""]
+    assert not any(HALF_BLOCK in line or line.startswith("✗") for line in text)
