@@ -612,7 +612,7 @@ async def test_keys_answer_while_a_refresh_runs(tmp_path: Path, server) -> None:
 async def test_auto_refresh(tmp_path: Path, server, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     import tui.ui.screens.refreshing
 
-    monkeypatch.setattr(tui.ui.screens.refreshing, "MINUTE", 0.05)
+    monkeypatch.setattr(tui.ui.screens.refreshing, "LOOK_EVERY", 0.05)
     url = server.route("/feed.xml", rss(NEW_ITEMS + OLD_ITEMS), content_type="application/rss+xml")
     cache = served_cache(tmp_path / "cache", url)
     fetched_ago(cache.folder, 3600)

@@ -34,6 +34,7 @@ class FeedConfig:
     timeout: float | None = None  # None: follow [settings] timeout
     download: bool = False  # a refresh queues the enclosures of new articles for `docbao download`
     refresh_minutes: int | None = None  # None: follow [settings] auto_refresh_minutes
+    notify: bool | None = None  # None: follow [settings] notify
     line: int = 0
     account: str = ""  # the [[account]] this feed comes from ("": fetched over HTTP)
 
@@ -89,6 +90,7 @@ class Settings:
     hide_read: bool = False  # feeds and articles with nothing unread left out of the lists (`H` toggles)
     reading_width: int = 100  # columns of article text at most, centred in a wider reader; 0: the reader's width
     theme: str = ""  # a Textual theme by name ("nord", "gruvbox", ...); "": Textual's default
+    notify: bool = False  # an automatic refresh that brings new unread articles says so on the desktop
     user_agent: str = ""  # the User-Agent header of every request; "": docbao's own
     browser: list[str] = field(default_factory=list)  # argv, "%u" the link; run in the terminal
     pipe_command: list[str] = field(default_factory=list)  # argv: `|` gives it the article's text on stdin
@@ -177,6 +179,7 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "hide_read": (bool,),
     "reading_width": (int,),
     "theme": (str,),
+    "notify": (bool,),
     "user_agent": (str,),
     "browser": (list,),
     "pipe_command": (list,),
@@ -194,7 +197,7 @@ COMMAND_SETTINGS = {"browser": '["w3m", "%u"]', "pipe_command": '["wc", "-w"]',
                     "player": '["mpv", "%f"]'}
 MIN_READING_WIDTH = 30  # columns: a narrower measure is no longer comfortable, and likely a typo
 _POSITIVE = {"concurrency", "timeout", "max_feed_mb", "full_text_concurrency", "image_cache_mb"}
-_FEED_KEYS = {"url", "title", "tags", "full_text", "timeout", "download", "refresh_minutes"}
+_FEED_KEYS = {"url", "title", "tags", "full_text", "timeout", "download", "refresh_minutes", "notify"}
 _TOP_KEYS = {"settings", "feed", "account", "search", "ignore", "keys"}
 _ACCOUNT_KEYS = {"name", "type", "url", "user", "password_command", "password"}
 ACCOUNT_TYPES = ("greader",)
@@ -333,6 +336,11 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
                 error(where.key(start, "full_text"), f"{label} key 'full_text' must be true or false")
             else:
                 feed.full_text = entry["full_text"]
+        if "notify" in entry:
+            if not isinstance(entry["notify"], bool):
+                error(where.key(start, "notify"), f"{label} key 'notify' must be true or false")
+            else:
+                feed.notify = entry["notify"]
         if "download" in entry:
             if not isinstance(entry["download"], bool):
                 error(where.key(start, "download"), f"{label} key 'download' must be true or false")

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 FAILED = ("error", "gone")
-DUE_SLACK = 60  # seconds: a feed fetched a little less than its interval ago is due (a timer's run
-                # starts on the minute; the fetch it made last time was stored seconds later)
+DUE_SLACK = 60  # seconds: for `refresh --due`, a feed fetched a little less than its interval ago is
+                # due (a timer's run starts on the minute; its last fetch was stored seconds later)
 CONNECTIONS_PER_CLIENT = 8
 
 
@@ -90,15 +90,16 @@ def select_feeds(config: Config, only: Sequence[str] | None) -> list[FeedConfig]
 
 
 def due_feeds(feeds: Sequence[FeedConfig], last_fetch: Mapping[str, int | None], config: Config,
-              now: int | None = None) -> list[FeedConfig]:
+              now: int | None = None, slack: int = DUE_SLACK) -> list[FeedConfig]:
     """The feeds whose interval (refresh_minutes, else [settings] auto_refresh_minutes) has
-    passed since their last fetch, within DUE_SLACK; a feed never fetched, or with no
-    interval, is always due. `last_fetch` maps a feed's URL to its last fetch time."""
+    passed since their last fetch, within `slack` seconds (how often the caller looks); a
+    feed never fetched, or with no interval, is always due. `last_fetch` maps a feed's URL
+    to its last fetch time."""
     clock = int(time.time()) if now is None else now
     chosen = []
     for feed in feeds:
         fetched = last_fetch.get(feed.url)
-        if fetched is None or clock - fetched + DUE_SLACK >= feed.interval(config.settings) * 60:
+        if fetched is None or clock - fetched + slack >= feed.interval(config.settings) * 60:
             chosen.append(feed)
     return chosen
 

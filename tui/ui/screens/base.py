@@ -3,14 +3,15 @@ the few entry points the parts call in each other.
 
 The reading screen (screens/main.py) is put together from parts, one per responsibility:
 reading (reading.py), links (links.py), commands of the user's own (commands.py), search
-(searching.py), refresh (refreshing.py) and subscriptions (subscribing.py). Each part is a Screen subclass with its own keys, handlers
+(searching.py), refresh (refreshing.py), notifications (notifying.py) and subscriptions
+(subscribing.py). Each part is a Screen subclass with its own keys, handlers
 and workers; they all build on this base, which declares what one part may ask of another.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.reactive import var
 from textual.screen import Screen
@@ -25,6 +26,9 @@ from tui.ui.widgets.feed_list import FeedEntry
 from tui.ui.widgets.keys import display_key, effective_keys
 from tui.ui.widgets.status_bar import StatusBar
 
+if TYPE_CHECKING:
+    from tui.feeds.refresh import FeedOutcome
+
 FIXED_VIEWS = ("search", "ignored")  # search views whose ids are found once, not when shown
 # What the notification says when a worker of this group fails (a search view's group is
 # "search-" and its key).
@@ -38,6 +42,7 @@ FAILURES = {
     "ignored": "Ignore list not applied",
     "browser": "The browser did not start",
     "bookmark": "Not bookmarked",
+    "notify": "No desktop notification",
     "warm-up": "The article renderer cannot be loaded",
     "images": "An image cannot be shown",
     "download": "Downloads stopped",
@@ -159,8 +164,12 @@ class ReaderBase(Screen[None]):
         """subscribing: read the config file again (after it was written)."""
         raise NotImplementedError
 
-    def start_refresh(self, urls: list[str] | None) -> None:
+    def start_refresh(self, urls: list[str] | None, *, automatic: bool = False) -> None:
         """refreshing: fetch these feeds (None: every feed)."""
+        raise NotImplementedError
+
+    def announce_new(self, outcomes: list[FeedOutcome]) -> None:
+        """notifying: tell of the new unread articles an automatic refresh brought."""
         raise NotImplementedError
 
     def start_watching(self) -> None:

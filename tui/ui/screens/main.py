@@ -24,6 +24,7 @@ from tui.ui.screens.base import FIXED_VIEWS
 from tui.ui.screens.commands import CommandsPart
 from tui.ui.screens.downloading import DownloadsPart
 from tui.ui.screens.links import LinksPart
+from tui.ui.screens.notifying import NotifyPart
 from tui.ui.screens.reading import ReadingPart
 from tui.ui.screens.refreshing import RefreshPart
 from tui.ui.screens.searching import SearchPart
@@ -41,7 +42,8 @@ ORDER_NAMES = {"newest": "newest first", "oldest": "oldest first", "title": "by 
 ROOMY = 200  # columns from which the article read last stays in view beside the list
 
 
-class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart, RefreshPart, SubscribePart):
+class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart, RefreshPart, NotifyPart,
+                 SubscribePart):
     """Composition, the panes and moving between them, the view the article list shows,
     and the counts; what each key does lives in the part it belongs to."""
 

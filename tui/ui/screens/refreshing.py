@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from tui.feeds.refresh import FeedOutcome
 
 MERGE_DELAY = 0.4  # seconds: a running refresh is merged into the lists at most this often
-MINUTE = 60  # seconds: how often the automatic refresh looks for feeds that are due
+LOOK_EVERY = 15  # seconds: how often the automatic refresh looks for feeds that are due
 WATCH_SECONDS = 1.5  # how often the reader looks whether another docbao process wrote to the cache
 
 
@@ -44,10 +44,12 @@ class RefreshPart(ReaderBase):
         self._watch_timer: Timer | None = None
 
     def start_auto_refresh(self) -> None:
-        """Once a minute, the feeds whose interval has passed (refresh_minutes, else
-        auto_refresh_minutes) are refreshed; feeds with neither are left to the keys."""
+        """Every LOOK_EVERY seconds, the feeds whose interval has passed (refresh_minutes,
+        else auto_refresh_minutes) are refreshed; feeds with neither are left to the keys.
+        The first look comes after LOOK_EVERY: opening the reader fetches nothing by itself
+        unless refresh_on_start says so."""
         if self.config.settings.auto_refresh_minutes > 0 or any(f.refresh_minutes for f in self.config.feeds):
-            self.set_interval(MINUTE, self.refresh_due, name="auto-refresh")
+            self.set_interval(LOOK_EVERY, self.refresh_due, name="auto-refresh")
 
     def start_watching(self) -> None:
         """Notice what another docbao process stores (a cron or shell `docbao refresh`, a
@@ -95,11 +97,13 @@ class RefreshPart(ReaderBase):
 
         timed = [feed for feed in self.config.feeds if feed.interval(self.config.settings) > 0]
         last_fetch = {row.url: row.last_fetch for row in self.store.feeds()}
-        due = due_feeds(timed, last_fetch, self.config)
+        due = due_feeds(timed, last_fetch, self.config, slack=LOOK_EVERY)
         if due:
-            self.start_refresh([feed.url for feed in due])
+            self.start_refresh([feed.url for feed in due], automatic=True)
 
-    def start_refresh(self, urls: list[str] | None) -> None:
+    def start_refresh(self, urls: list[str] | None, *, automatic: bool = False) -> None:
+        """Fetch these feeds (None: every feed); an `automatic` refresh announces the new
+        articles of the feeds with notify (see notifying.py)."""
         if self.refreshing:
             self.notify("A refresh is already running.", markup=False)
             return
@@ -110,10 +114,11 @@ class RefreshPart(ReaderBase):
         self.refreshing = True
         self.show_job("hint", "")
         total = len(urls) if urls is not None else len(self.config.feeds)
-        self.show_job("refresh", f"refreshing 0/{total}…", self._refresh(urls), failed="refresh failed")
+        self.show_job("refresh", f"refreshing 0/{total}…", self._refresh(urls, automatic),
+                      failed="refresh failed")
 
     @work(group="refresh", name="refresh", exit_on_error=False)
-    async def _refresh(self, urls: list[str] | None) -> None:
+    async def _refresh(self, urls: list[str] | None, automatic: bool) -> None:
         """The network waits on the event loop, parsing and writing happen in threads
         inside tui.feeds.refresh, so keys keep working while it runs. Whatever it stored
         is shown even when it stops part-way; the failure then reaches the worker handler."""
@@ -138,6 +143,8 @@ class RefreshPart(ReaderBase):
                 self._merge()
                 self.find_ignored()
                 self._seen_version = self.store.data_version()  # what it stored is merged
+        if automatic:
+            self.announce_new(report.outcomes)
         failed = report.failed
         new = report.new + sum(account.new for account in report.accounts)
         summary = f"{new} new" + (f", {len(failed)} failed" if failed else "")
