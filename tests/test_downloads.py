@@ -226,6 +226,10 @@ def test_resume_after_the_download_process_is_killed(server: LocalServer, tmp_pa
     child.kill(9)
     child.wait()
     assert not target.exists() and part.stat().st_size < len(body)
+    listed = subprocess.run([_installed(), "articles", "--json", "--config", str(config)], capture_output=True,
+                            text=True, timeout=60, env=env)
+    [state] = [e["download"] for e in json.loads(listed.stdout)["enclosures"]]
+    assert state["state"] == "queued" and state["received"] == part.stat().st_size  # interrupted, resumable
 
     server.routes["/ep.mp3"].pace = 0.0
     child = pexpect.spawn(_installed(), ["download", "--config", str(config)], env=env, dimensions=(24, 100),
@@ -291,3 +295,21 @@ def test_a_download_another_live_process_holds_is_left_to_it(server: LocalServer
     store.close()
     ended = asyncio.run(run_queue(load_config(config), tmp_path / "cache"))
     assert ended == [] and server.hits("/ep.mp3") == []
+
+
+def test_a_public_feed_cannot_send_a_download_into_the_local_network(server: LocalServer, tmp_path: Path) -> None:
+    from tui.model import Enclosure, FetchResult, ParsedArticle, ParsedFeed
+
+    server.route("/admin", b"router page")
+    public = "http://93.184.216.34/podcast.rss"
+    config = tmp_path / "feeds.toml"
+    config.write_text(f'[settings]\ndownload_dir = "media"\n\n[[feed]]\nurl = "{public}"\ndownload = true\n')
+    store = Store.open(tmp_path / "cache")
+    ids = store.ensure_feeds([public])
+    episode = ParsedArticle(guid="e", title="Episode", enclosures=[Enclosure(server.url("/admin"), "audio/mpeg")])
+    stats = store.save_fetch(ids[public], FetchResult("ok", public), ParsedFeed(articles=[episode]))
+    assert downloads.queue_enclosures(store, stats.new_ids) == 1
+    store.close()
+    [row] = asyncio.run(run_queue(load_config(config), tmp_path / "cache"))
+    assert row.state == "failed" and row.error == "an enclosure of a public feed on a private network address refused"
+    assert server.hits("/admin") == []

@@ -109,6 +109,15 @@ async def test_download_key_downloads_view_retry_and_play(server: LocalServer, t
 
         await pilot.press("P", "1", "enter")  # downloaded: the player gets the file
         assert await browser_args(out) == ["2", "--", str(target)]
+
+        await pilot.press("e", "1", "enter")  # downloaded already: said, not fetched again
+        await pilot.pause()
+        assert any("Downloaded already" in str(n.message) for n in app._notifications)
+        target.unlink()  # the user deleted the file: e fetches it again
+        await pilot.press("e", "1", "enter")
+        await _until(pilot, lambda: target.exists())
+        await app.workers.wait_for_complete([w for w in app.workers if w.group == "download"])
+        assert target.read_bytes() == body
         assert app.is_running
 
 

@@ -409,6 +409,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
                                             limit=limit) if i not in hidden][:args.limit]
         if args.json:
             from tui.content.render import lead_image
+            from tui.feeds.downloads import received
             from tui.store import downloads
         for start in range(0, len(ids), 1000):
             media = store.media(ids[start:start + 1000]) if args.json else {}
@@ -419,7 +420,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
                     image = lead_image(image, body)
                     for enclosure in enclosures:
                         got = fetched.get((article.id, str(enclosure.get("url"))))
-                        enclosure["download"] = got.as_json() if got else None
+                        enclosure["download"] = got.as_json(received(got)) if got else None
                     print(json.dumps({
                         "id": article.id, "feed_url": urls[article.feed_id],
                         "feed_title": titles[article.feed_id], "title": article.title,
@@ -438,7 +439,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
     from tui.content.render import file_size as size
-    from tui.feeds.downloads import download_dir, run_queue
+    from tui.feeds.downloads import download_dir, received, run_queue
     from tui.store import downloads
 
     feed_ids: list[int] | None = None
@@ -455,7 +456,7 @@ def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
         if args.list:
             for row in downloads.rows(store, feed_ids=feed_ids):
                 state = "queued" if row.stale else row.state
-                done = size(row.received) + (f" of {size(row.total)}" if row.total else "")
+                done = size(received(row)) + (f" of {size(row.total)}" if row.total else "")
                 print(f"{row.id:6d} {state:11} {done:20} {row.path or row.url}")
                 if row.error:
                     print(f"{'':19}{row.error}")

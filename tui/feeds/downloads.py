@@ -121,6 +121,16 @@ def unique_path(folder: Path, name: str, taken: set[str]) -> Path:
         number += 1
 
 
+def received(row: DownloadRow) -> int:
+    """Bytes a download has: for a running one, what its part holds right now."""
+    if row.state == "downloading" and row.path:
+        try:
+            return os.stat(row.path + PART).st_size
+        except OSError:
+            pass
+    return row.received
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -143,11 +153,15 @@ class _Transfer:
     reported: float = 0.0
 
     def report(self, force: bool = False) -> None:
+        """Tell the progress callback; the cache hears only of starts and ends (each write
+        would make every open reader look at the cache again), and lists show a running
+        download's progress from its part's size (received())."""
         now = time.monotonic()
         if not force and now - self.reported < PROGRESS_EVERY:
             return
         self.reported = now
-        queue.update(self.store, self.row.id, received=self.received, total=self.total)
+        if force:
+            queue.update(self.store, self.row.id, received=self.received, total=self.total)
         if self.progress is not None:
             self.progress(self.row, self.received, self.total)
 
@@ -172,6 +186,8 @@ async def download(store: Store, row: DownloadRow, folder: Path, client: object,
         queue.update(store, row.id, path=str(path), received=0)
     part = path.with_name(path.name + PART)
     transfer = _Transfer(row, part, progress, store)
+    if await _private_from_public(row):
+        return _fail(store, row, 0, "an enclosure of a public feed on a private network address refused")
     try:
         try:
             await _get(transfer, client, deadline, resume=True)
@@ -195,6 +211,18 @@ async def download(store: Store, row: DownloadRow, folder: Path, client: object,
                  owner=None, error="", finished=int(time.time()))
     transfer.report(force=True)
     return queue.rows(store, ids=[row.id])[0]
+
+
+async def _private_from_public(row: DownloadRow) -> bool:
+    """A public feed may not make docbao reach into the local network (a router, a local
+    service), least of all from a `download = true` refresh run by cron."""
+    from tui.feeds.fetch import host_is_private
+
+    if not row.feed_url.lower().startswith(("http://", "https://")):
+        return False  # a local feed file is the user's own
+    if await host_is_private(urlsplit(row.feed_url).hostname or ""):
+        return False
+    return await host_is_private(urlsplit(row.url).hostname or "")
 
 
 async def _get(transfer: _Transfer, client: object, deadline: float, *, resume: bool) -> None:

@@ -24,6 +24,7 @@ class DownloadRow:
     id: int
     article_id: int
     feed_id: int
+    feed_url: str
     title: str  # the article's
     url: str
     type: str
@@ -42,12 +43,13 @@ class DownloadRow:
         """Claimed by a process that no longer runs: an interrupted download."""
         return self.state == "downloading" and not _alive(self.owner)
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, received: int) -> dict[str, object]:
+        """What `articles --json` says of it; `received` as feeds.downloads.received() has it."""
         return {"state": "queued" if self.stale else self.state, "path": self.path or None,
-                "received": self.received, "total": self.total, "error": self.error}
+                "received": received, "total": self.total, "error": self.error}
 
 
-_COLUMNS = ("d.id, d.article_id, a.feed_id, a.title, d.url, d.type, d.state, d.path, d.received, d.total,"
+_COLUMNS = ("d.id, d.article_id, a.feed_id, f.url, a.title, d.url, d.type, d.state, d.path, d.received, d.total,"
             " d.etag, d.error, d.owner, d.queued, d.finished")
 
 
@@ -109,7 +111,8 @@ def rows(store: Store, *, states: Sequence[str] | None = None, feed_ids: Sequenc
         params.extend(ids)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     found = [DownloadRow(*row) for row in store.conn.execute(
-        f"SELECT {_COLUMNS} FROM downloads d JOIN articles a ON a.id = d.article_id {where}"
+        f"SELECT {_COLUMNS} FROM downloads d JOIN articles a ON a.id = d.article_id JOIN feeds f ON f.id = a.feed_id"
+        f" {where}"
         " ORDER BY d.queued, d.id", params)]
     if states is None:
         return found
@@ -123,7 +126,7 @@ def of_articles(store: Store, article_ids: Sequence[int]) -> dict[tuple[int, str
         marks = ",".join("?" * len(chunk))
         for row in store.conn.execute(
                 f"SELECT {_COLUMNS} FROM downloads d JOIN articles a ON a.id = d.article_id"
-                f" WHERE d.article_id IN ({marks})", chunk):
+                f" JOIN feeds f ON f.id = a.feed_id WHERE d.article_id IN ({marks})", chunk):
             download = DownloadRow(*row)
             found[(download.article_id, download.url)] = download
     return found

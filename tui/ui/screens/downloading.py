@@ -86,9 +86,11 @@ class DownloadsPart(ReaderBase):
         url = str(enclosure["url"])
         download_id = queue.queue(self.store, article_id, url, str(enclosure.get("type") or ""), retry=True)
         [row] = queue.rows(self.store, ids=[download_id])
-        if row.state == "done":
+        if row.state == "done" and Path(row.path).is_file():
             self.notify(f"Downloaded already: {row.path}", markup=False)
             return
+        if row.state == "done":  # the file was deleted or moved since: download it again
+            queue.update(self.store, row.id, state="queued", path="", received=0, total=None, finished=None)
         self.start_downloads([download_id])
 
     def start_downloads(self, ids: list[int]) -> None:

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from tui.content.render import file_size
+from tui.feeds.downloads import received
 from tui.content.sanitize import clean_line
 from tui.store import downloads as queue
 from tui.store.cache import Store
@@ -99,7 +100,7 @@ class DownloadsScreen(Screen[None]):
 def _cells(row: DownloadRow) -> tuple[str, str, str, str]:
     state = "queued" if row.stale else row.state
     if state == "downloading":
-        size = progress_text(row.received, row.total)
+        size = progress_text(received(row), row.total)
     elif state == "done":
         size = file_size(row.received)
     elif row.received:
