@@ -324,3 +324,66 @@ def store_pending(config: Path) -> list[tuple[int, int, str, bool]]:
         return store.pending_marks("home")
     finally:
         store.close()
+
+
+def test_the_client_logs_in_again_on_401(freshrss_user: User, feeds_server: LocalServer) -> None:
+    from tui.feeds.greader import Client
+
+    freshrss_user.client().subscribe(feeds_server.url("/emarley.rss"))
+
+    async def go() -> tuple[list[str], str]:
+        async with Client(freshrss_user.api_url, freshrss_user.name, freshrss_user.api_password,
+                          auth=f"{freshrss_user.name}/0000000000000000000000000000000000000000") as client:
+            subs = await client.subscriptions()  # the stale token gets a 401, then a new login
+            return [s.title for s in subs], client.auth
+
+    titles, auth = asyncio.run(go())
+    assert titles == ["Stories by Liz Marley on Medium"] and not auth.endswith("0000")
+
+
+def test_the_client_waits_as_a_busy_server_asks(server: LocalServer) -> None:
+    from tui.feeds.greader import Client, SyncError
+
+    answers = iter([(429, {"Retry-After": "1"}), (503, {}), (200, {})])
+
+    def busy(handler) -> None:  # type: ignore[no-untyped-def]
+        status, headers = next(answers, (200, {}))
+        body = b'{"subscriptions": [{"id": "feed/7", "title": "Seven", "url": "http://x/"}]}' if status == 200 else b""
+        handler.send_response(status)
+        for name, value in {**headers, "Content-Length": str(len(body))}.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    server.route("/api/reader/api/0/subscription/list", raw=busy)
+
+    async def go(deadline: float) -> list[str]:
+        async with Client(server.url("/api"), "u", "p", auth="u/token", deadline=deadline) as client:
+            return [s.title for s in await client.subscriptions()]
+
+    assert asyncio.run(go(30)) == ["Seven"]
+    assert len(server.hits("/api/reader/api/0/subscription/list")) == 3  # 429, 503, then the answer
+
+    server.route("/api/reader/api/0/subscription/list", status=503, headers={"Retry-After": "120"})
+    with pytest.raises(SyncError, match="did not answer"):
+        asyncio.run(go(2))  # a wait longer than the deadline ends in an error, not a hang
+
+
+def test_add_and_remove_an_account_feed_go_through_the_server(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = machine(tmp_path / "a", freshrss_user)
+    assert run(config, "add", feeds_server.url("/emarley.rss"), "--account", "home", "--tag", "Tech") == 0
+    out = capsys.readouterr().out
+    assert "on the account home (feed/" in out and "account home: 10 new" in out
+    api = freshrss_user.client()
+    [sub] = api.get("subscription/list")["subscriptions"]
+    assert [c["label"] for c in sub["categories"]] == ["Tech"]
+    assert "[[feed]]" not in config.read_text()  # the server holds the subscription, not feeds.toml
+
+    assert run(config, "remove", "Stories by Liz Marley on Medium", "--yes") == 0
+    assert "Removed" in capsys.readouterr().out
+    assert api.get("subscription/list")["subscriptions"] == []
+    assert states(config) == {}
+    assert with_accounts(load_config(config), config.parent / "cache").feeds == []
+
+    assert run(config, "add", feeds_server.url("/emarley.rss"), "--account", "work") == 2

@@ -21,7 +21,7 @@ import asyncio
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,6 +71,7 @@ from tui.store.newsboat import (
 )
 
 if TYPE_CHECKING:
+    from tui.feeds.sync import AccountOutcome
     from tui.feeds.opml import ImportResult, Subscription
     from tui.feeds.refresh import RefreshReport
 
@@ -86,6 +87,9 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("--title", metavar="T", help="the name to show instead of the feed's own title")
     add.add_argument("--tag", action="append", metavar="X", default=[], help="a tag (repeatable)")
     add.add_argument("--pick", type=int, metavar="N", help="which of the feeds a page names (1, 2, ...)")
+    add.add_argument("--account", metavar="NAME",
+                     help="subscribe the [[account]] NAME on its server (which finds and fetches the feed); "
+                          "--tag becomes a label there")
     add.set_defaults(handler=cmd_add)
 
     remove = verbs.add_parser(
@@ -190,6 +194,8 @@ def cmd_add(args: argparse.Namespace, config: Config, cache: Path) -> int:
         return _usage("--pick counts from 1")
     title = clean_line(args.title or "")
     tags = list(dict.fromkeys(t for t in (clean_line(tag) for tag in args.tag) if t))
+    if args.account:
+        return _add_to_account(config, cache, args.account, url, title, tags)
     known = known_feeds(config, cache)
     if feed_key(url) in known:
         return _already(url, known[feed_key(url)])
@@ -229,6 +235,36 @@ def cmd_add(args: argparse.Namespace, config: Config, cache: Path) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _add_to_account(config: Config, cache: Path, name: str, url: str, title: str, tags: list[str]) -> int:
+    from tui.feeds.sync import subscribe
+
+    if name not in {a.name for a in config.accounts}:
+        return _usage(f"no [[account]] is named '{name}'")
+    _open_store(cache).close()
+
+    async def change() -> tuple[str, AccountOutcome]:
+        stream_id, outcome = await subscribe(config, cache, name, url, title=title, labels=tags)
+        return f"Subscribed to {url} on the account {name} ({stream_id})", outcome
+
+    return _on_server(change(), "not subscribed")
+
+
+def _on_server(change: Coroutine[Any, Any, tuple[str, AccountOutcome]], failed: str) -> int:
+    """Run a change of an account's subscriptions on its server and report it with the sync
+    that follows it."""
+    from tui.feeds.greader import SyncError
+    from tui.feeds.sync import describe
+
+    try:
+        done, outcome = asyncio.run(change)
+    except SyncError as exc:
+        print(f"docbao: {failed}: {exc}", file=sys.stderr)
+        return 1
+    print(done)
+    print(describe(outcome), file=sys.stdout if outcome.ok else sys.stderr)
+    return 0 if outcome.ok else 1
 
 
 def _already(url: str, feed: FeedConfig) -> int:
@@ -313,6 +349,8 @@ def cmd_remove(args: argparse.Namespace, config: Config, cache: Path) -> int:
             if answer.strip().casefold() not in ("y", "yes"):
                 print("Not removed.")
                 return 1
+        if feed.account:
+            return _remove_from_account(config, cache, feed, label)
         try:
             remove_feed(config.path, feed.url)
         except ConfigError as exc:
@@ -332,6 +370,16 @@ def cmd_remove(args: argparse.Namespace, config: Config, cache: Path) -> int:
     finally:
         if store is not None:
             store.close()
+
+
+def _remove_from_account(config: Config, cache: Path, feed: FeedConfig, label: str) -> int:
+    from tui.feeds.sync import unsubscribe
+
+    async def change() -> tuple[str, AccountOutcome]:
+        outcome = await unsubscribe(config, cache, feed)
+        return f"Removed {label} from the account {feed.account} on its server", outcome
+
+    return _on_server(change(), "not removed")
 
 
 # ----------------------------------------------------------------------------- import

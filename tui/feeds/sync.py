@@ -21,6 +21,7 @@ import asyncio
 import subprocess
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from tui.content.sanitize import clean_line, html_to_line, is_openable_url, sani
 from tui.feeds.greader import READ, READING_LIST, STARRED, Client, SyncError, item_number
 from tui.feeds.workers import CacheThread
 from tui.model import Enclosure, ParsedArticle
-from tui.store.cache import Store
+from tui.store.cache import Store, account_feed_key
 
 PASSWORD_TIMEOUT = 30.0
 KEYRING_SERVICE = "docbao"
@@ -99,13 +100,9 @@ def account_feeds(config: Config, store: Store) -> list[FeedConfig]:
     names = {a.name for a in config.accounts}
     if not names:
         return []
-    return [FeedConfig(url=store_url, title=row.title, tags=[row.account, *row.labels], account=row.account)
-            for row, store_url in ((r, _url(store, r.feed_id)) for r in store.account_feeds())
-            if row.account in names]
-
-
-def _url(store: Store, feed_id: int) -> str:
-    return str(store.conn.execute("SELECT url FROM feeds WHERE id = ?", (feed_id,)).fetchone()[0])
+    return [FeedConfig(url=account_feed_key(row.account, row.stream_id), title=row.title,
+                       tags=[row.account, *row.labels], account=row.account)
+            for row in store.account_feeds() if row.account in names]
 
 
 def with_accounts(config: Config, cache_dir: Path) -> Config:
@@ -207,6 +204,37 @@ async def _exchange(name: str, client: Client, store: Store, in_db: Any, outcome
     unread = await client.item_ids(READING_LIST, exclude=READ)
     starred = await client.item_ids(STARRED)
     outcome.state_changed = await in_db(store.apply_remote_state, name, unread, starred)
+
+
+async def subscribe(config: Config, cache_dir: Path, name: str, url: str, *, title: str = "",
+                    labels: Sequence[str] = ()) -> tuple[str, AccountOutcome]:
+    """Subscribe the account `name` to `url` on its server (which fetches it), then sync the
+    account so the feed and its items are here. Returns the feed's stream id and the sync."""
+    account = next(a for a in config.accounts if a.name == name)
+    secret = await asyncio.to_thread(password, account)
+    async with Client(account.url, account.user, secret, deadline=config.settings.timeout) as client:
+        stream_id = await client.quickadd(url)
+        if title:
+            await client.edit_subscription(stream_id, "edit", title=title)
+        for label in labels:
+            await client.edit_subscription(stream_id, "edit", add_label=label)
+    return stream_id, (await sync(config, cache_dir, only=name)).accounts[0]
+
+
+async def unsubscribe(config: Config, cache_dir: Path, feed: FeedConfig) -> AccountOutcome:
+    """Unsubscribe the account's feed on its server, then sync: the server's list is the
+    truth, so the feed and its articles leave the cache too."""
+    account = next(a for a in config.accounts if a.name == feed.account)
+    store = Store.open(cache_dir)
+    try:
+        stream_id = next(row.stream_id for row in store.account_feeds(account.name)
+                         if account_feed_key(account.name, row.stream_id) == feed.url)
+    finally:
+        store.close()
+    secret = await asyncio.to_thread(password, account)
+    async with Client(account.url, account.user, secret, deadline=config.settings.timeout) as client:
+        await client.edit_subscription(stream_id, "unsubscribe")
+    return (await sync(config, cache_dir, only=account.name)).accounts[0]
 
 
 def _article(raw: dict[str, Any]) -> tuple[int, ParsedArticle, bool, bool] | None:
