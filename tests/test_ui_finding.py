@@ -220,3 +220,41 @@ async def test_sorting_a_saved_search_and_the_typed_search_keeps_best_first(cach
         await pilot.pause()
         await pilot.press("O")
         assert "best matches first" in status(app)
+
+
+# ----------------------------------------------------------------------------- dates
+def test_date_format_is_checked_with_the_line_it_is_on(tmp_path: Path) -> None:
+    import pytest
+
+    from tui.config import ConfigError, load_config
+
+    path = tmp_path / "feeds.toml"
+    for value, reason in (('"%Y\\u0007"', "one line"), ('"today"', "no strftime directive"),
+                          ('"%c %c %c %c"', "longer than 32"), ('""', "one line")):
+        path.write_text(f'[settings]\nconcurrency = 4\ndate_format = {value}\n', encoding="utf-8")
+        with pytest.raises(ConfigError, match=rf"feeds.toml:3: \[settings\] key 'date_format' .*{reason}"):
+            load_config(path)
+    path.write_text('[settings]\ndate_format = "%a %d %b %H:%M"\n', encoding="utf-8")
+    assert load_config(path).settings.date_format == "%a %d %b %H:%M"
+
+
+async def test_the_list_and_the_article_header_use_the_date_format(cache: UICache) -> None:
+    import time
+
+    from tests.pilot import T0, flat, laid_out
+
+    cache.config.settings.date_format = "%a %d %b %Y, %H:%M"
+    expected = time.strftime("%a %d %b %Y, %H:%M", time.localtime(T0))  # the seed article
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        _, articles, reader = panes(app)
+        first = lines(articles)[0]
+        assert f"  {expected}  " in first and "Lãnh đạo" in first
+        # every date takes the same room, so the titles line up
+        starts = {line.index("  ", line.index(",") + 7) for line in lines(articles)[:3]}
+        assert len(starts) == 1
+        await pilot.press("enter", "enter")
+        await laid_out(pilot)
+        header = flat(" ".join(lines(reader)[:6]))
+        assert f"Báo Thái Nguyên · Thu Hiền · {expected}" in header

@@ -88,6 +88,7 @@ class Settings:
     full_text_concurrency: int = 8
     oldest_first: bool = False
     hide_read: bool = False  # feeds and articles with nothing unread left out of the lists (`H` toggles)
+    date_format: str = ""  # strftime format of list and article dates; "": 2020-05-23 (shorter where narrow)
     reading_width: int = 100  # columns of article text at most, centred in a wider reader; 0: the reader's width
     theme: str = ""  # a Textual theme by name ("nord", "gruvbox", ...); "": Textual's default
     notify: bool = False  # an automatic refresh that brings new unread articles says so on the desktop
@@ -178,6 +179,7 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "oldest_first": (bool,),
     "hide_read": (bool,),
     "reading_width": (int,),
+    "date_format": (str,),
     "theme": (str,),
     "notify": (bool,),
     "user_agent": (str,),
@@ -205,6 +207,27 @@ ACCOUNT_TYPES = ("greader",)
 # as "https://e.example/exe.png".
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _COMMAND_PREFIX = re.compile(r"^\s*(exec:|filter:|query:|\|)", re.IGNORECASE)
+
+
+MAX_DATE_CELLS = 32  # a formatted date wider than this would crowd out the titles
+
+
+def date_format_problem(value: str) -> str:
+    """Why a `date_format` cannot be used ("" when it can): one line, with at least one
+    strftime directive, that formats to a short date."""
+    import time
+
+    if not value.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "must be one line of strftime directives, e.g. \"%d/%m/%Y\" (leave it out for 2020-05-23)"
+    if "%" not in value:
+        return "has no strftime directive (such as %d, %m, %Y, %b, %H:%M)"
+    try:
+        sample = time.strftime(value, time.localtime(1_590_243_720))
+    except (ValueError, OverflowError) as exc:
+        return f"cannot format a date: {exc}"
+    if len(sample) > MAX_DATE_CELLS:
+        return f"makes dates longer than {MAX_DATE_CELLS} characters ('{sample}')"
+    return ""
 
 
 class _Locator:
@@ -298,6 +321,8 @@ def _validate(path: Path, data: dict[str, Any], where: _Locator) -> Config:
             error(line, "[settings] key 'theme' must name a theme, e.g. \"nord\" (leave it out for the default)")
         elif key == "images" and value not in IMAGE_MODES:
             error(line, f"[settings] key 'images' must be one of {', '.join(repr(m) for m in IMAGE_MODES)}")
+        elif key == "date_format" and (problem := date_format_problem(value)):
+            error(line, f"[settings] key 'date_format' {problem}")
         elif key == "reading_width" and 0 < value < MIN_READING_WIDTH:
             error(line, f"[settings] key 'reading_width' must be 0 (the reader's width) or at least {MIN_READING_WIDTH} columns")
         elif key in _POSITIVE and value <= 0 or isinstance(value, int) and not isinstance(value, bool) and value < 0:

@@ -126,6 +126,7 @@ def render_article(
     width: int | None = None,
     media: Sequence[str] = (),
     lead: str = "",
+    date_format: str = "",
 ) -> Rendered:
     """Header (title, feed · author · local date, link, the media lines), a rule, then the
     body; the `lead` image on top of a body that has no image of its own."""
@@ -133,7 +134,7 @@ def render_article(
     title_line = clean_line(title)
     if title_line:
         header.append(_text_para(title_line, TITLE))
-    meta = [part for part in (clean_line(feed), clean_line(author), _local_time(published)) if part]
+    meta = [part for part in (clean_line(feed), clean_line(author), _local_time(published, date_format)) if part]
     if meta:
         header.append(_text_para(" · ".join(meta), META))
     link_line = clean_line(link)
@@ -228,11 +229,11 @@ def to_plain(rendered: Rendered, width: int) -> str:
         return "\n".join("".join(text for text, _ in line) for line in lines)
 
 
-def _local_time(published: int | None) -> str:
+def _local_time(published: int | None, date_format: str = "") -> str:
     if published is None:
         return ""
     try:
-        return time.strftime("%Y-%m-%d %H:%M", time.localtime(published))
+        return clean_line(time.strftime(date_format or "%Y-%m-%d %H:%M", time.localtime(published)))
     except (OverflowError, OSError, ValueError):
         return ""
 

@@ -69,7 +69,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             yield feeds
             with Vertical(id="articles-pane", classes="pane"):
                 yield Static(id="banner", markup=False)
-                yield ArticleList(self.store.rows, self.store.leads, id="articles")
+                yield ArticleList(self.store.rows, self.store.leads, date_format=self.config.settings.date_format,
+                                  id="articles")
             reader = ArticleView(reading_width=self.config.settings.reading_width, id="reader", classes="pane")
             reader.images_on = getattr(self.app, "image_mode", "off") != "off"
             yield reader

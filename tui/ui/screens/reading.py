@@ -153,7 +153,8 @@ class ReadingPart(ReaderBase):
 
         rendered = render_article(title=request.title, feed=request.feed, author=request.author,
                                   published=request.published, link=request.link, html=request.html,
-                                  width=request.width, media=request.media, lead=request.lead)
+                                  width=request.width, media=request.media, lead=request.lead,
+                                  date_format=self.config.settings.date_format)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ArticleLaidOut(request, rendered))
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.message import Message
@@ -22,10 +23,14 @@ from tui.ui.widgets.virtual_list import VirtualList, fit
 WINDOW_LIMIT = 4000  # rows kept before the window is dropped and fetched again
 
 
-def format_date(epoch: int | None, *, short: bool = False) -> str:
+def format_date(epoch: int | None, *, short: bool = False, date_format: str = "", width: int = 0) -> str:
     """A list date in local time, fixed width so the columns line up: "2020-05-23", or
     where room is short "May 23" this year and "2015-11" for an older article (never a
-    date that reads as this year's when it is not)."""
+    date that reads as this year's when it is not); or in the user's `date_format`,
+    padded to `width`."""
+    if date_format:
+        text = clean_line(time.strftime(date_format, time.localtime(epoch))) if epoch else ""
+        return set_cell_size(text, width)
     width = 7 if short else 10
     if not epoch:
         return " " * width
@@ -36,6 +41,16 @@ def format_date(epoch: int | None, *, short: bool = False) -> str:
 
 
 SHORT_DATES_BELOW = 70  # cells of list width under which dates lose their year
+
+
+def date_width(date_format: str) -> int:
+    """The widest a date in `date_format` gets (months and weekdays differ in length)."""
+    widest = 0
+    for month in range(1, 13):
+        for day in range(1, 8):  # every weekday
+            when = time.localtime(time.mktime((2024, month, day + 20, 9 + 12 * (day % 2), 30, 0, 0, 0, -1)))
+            widest = max(widest, cell_len(clean_line(time.strftime(date_format, when))))
+    return widest
 
 
 class ArticleList(VirtualList):
@@ -65,8 +80,11 @@ class ArticleList(VirtualList):
         article_id: int
 
     def __init__(self, rows: Callable[[Sequence[int]], list[ArticleRow]],
-                 leads: Callable[[Sequence[int]], dict[int, str]], *, id: str | None = None) -> None:
+                 leads: Callable[[Sequence[int]], dict[int, str]], *, date_format: str = "",
+                 id: str | None = None) -> None:
         super().__init__(id=id)
+        self.date_format = date_format  # [settings] date_format; "": ISO dates, shorter where narrow
+        self.date_width = date_width(date_format) if date_format else 0
         self._fetch_rows = rows
         self._fetch_leads = leads
         self._untitled: set[int] = set()  # rows whose title is the start of their text
@@ -176,14 +194,15 @@ class ArticleList(VirtualList):
         if row is None:  # deleted since the ids were read
             return [Segment(fit("  (gone)", width), base + self.part("article-list--read", selected))]
         text_style = base + self.part("article-list--read" if row.read else "article-list--unread", selected)
-        date = format_date(row.sort_time, short=width < SHORT_DATES_BELOW)
+        date = format_date(row.sort_time, short=width < SHORT_DATES_BELOW, date_format=self.date_format,
+                           width=self.date_width)
         segments = [
             Segment(" ", base),
             Segment("●" if not row.read else " ", base + self.part("article-list--marker", selected)),
             Segment("★" if row.starred else " ", base + self.part("article-list--star", selected)),
             Segment(f" {date}  ", base + self.part("article-list--date", selected)),
         ]
-        room = width - sum(len(s.text) for s in segments)  # the prefix is one cell per character
+        room = width - sum(cell_len(s.text) for s in segments)
         if self.show_feed and room >= 22:
             feed_width = max(7, min(18, room // 3))
             name = self.feed_names.get(row.feed_id, "")
