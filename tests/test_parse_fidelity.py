@@ -218,3 +218,13 @@ def test_an_atom_author_is_shown_with_the_address_but_a_no_reply_one() -> None:
         doc = atom(f"<entry><id>1</id><title>A</title>{author}{body}</entry>"
                    f"<entry><id>2</id><title>B</title>{blogger}{body}</entry>")
         assert [a.author for a in parse_feed(doc).articles] == ["Lan Phạm (lan@example.org)", "Minh"]
+
+
+def test_an_id_that_is_a_path_is_resolved_and_gives_the_link() -> None:
+    doc = atom("<entry><id>/2024/post</id><title>A</title></entry>"
+               "<entry><id>42</id><title>B</title></entry><entry><id>//cdn.example/x</id><title>C</title></entry>")
+    first, second, third = parse_feed(doc, url="https://blog.example/feed.xml").articles
+    assert (first.guid, first.link, first.written_guid) == (
+        "https://blog.example/2024/post", "https://blog.example/2024/post", "/2024/post")
+    assert (second.guid, second.written_guid) == ("42", "")  # not a path: as written
+    assert (third.guid, third.written_guid) == ("//cdn.example/x", "")

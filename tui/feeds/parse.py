@@ -1472,8 +1472,14 @@ def _finish(
             continue  # an empty element, e.g. an <item> illegally nested in another
         link_base, content_base = entry_bases[index] if entry_bases else (feed_base, feed_base)
         written_link, link = _choose_link(fmt, entry.link, entry.links, link_base)
-        if not link and _SCHEME.match(entry.id):
-            link = _absolute("", entry.id)
+        entry_id, written_id = clean_line(entry.id), ""
+        if entry_id.startswith("/") and not entry_id.startswith("//"):
+            # a path on the feed's site, as feedparser reads it: resolved, it is a link too
+            written_id, entry_id = entry_id, _absolute(link_base, entry_id) or entry_id
+            if entry_id == written_id:
+                written_id = ""
+        if not link and _SCHEME.match(entry_id):
+            link = _absolute("", entry_id)
         title = _title_line(_unmojibake_line(entry.title), entry.title_is_html)
         published = _epoch(entry.published, now)
         updated = _epoch(entry.updated, now)
@@ -1481,7 +1487,7 @@ def _finish(
             published = updated
         if updated == published:
             updated = None  # feedparser copies pubDate into "updated"; only a real update counts
-        guid = clean_line(entry.id) or clean_line(written_link) or clean_line(entry.link)
+        guid = entry_id or clean_line(written_link) or clean_line(entry.link)
         if not guid:
             basis = f"{title}\n{published or ''}"
             if not title and published is None:
@@ -1526,6 +1532,7 @@ def _finish(
                 content=content,
                 enclosures=enclosures,
                 image=image,
+                written_guid=written_id if guid == entry_id else "",
             )
         )
     if raw.title or not head:
