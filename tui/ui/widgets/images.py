@@ -16,6 +16,7 @@ Kitty upload, the Sixel data); nothing of the feed is in them but the pixels.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import sys
@@ -62,6 +63,9 @@ def prepare(setting: str) -> str:
     mode = choose_mode(setting, os.environ)
     if mode == "off":
         return mode
+    # the library logs a failed query with its traceback; with no handler Python would print
+    # it on the terminal
+    logging.getLogger("textual_image").addHandler(logging.NullHandler())
     with _unprobed():
         import textual_image.renderable  # noqa: F401
     from textual_image._terminal import get_cell_size
