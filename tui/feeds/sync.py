@@ -172,31 +172,21 @@ async def _exchange(name: str, client: Client, store: Store, in_db: Any, outcome
 
     # 2. subscriptions
     subs = await client.subscriptions()
-    outcome.feeds_added, outcome.feeds_removed = await in_db(
+    added, outcome.feeds_removed = await in_db(
         store.save_account_feeds, name, [(s.stream_id, clean_line(s.title), s.url, s.html_url,
                                           [clean_line(label) for label in s.labels]) for s in subs])
+    outcome.feeds_added = len(added)
     feed_ids = {row.stream_id: row.feed_id for row in await in_db(store.account_feeds, name)}
 
-    # 3. new items since the newest crawl time seen
+    # 3. new items since the newest crawl time seen; all the items of a feed new here (it may
+    # have been subscribed on the server, and crawled, before that time)
     watermark, _, _ = await in_db(store.account_state, name)
     since = watermark - WATERMARK_SLACK if watermark else None
     newest = 0
-    async for page in client.items(READING_LIST, since=since):
-        by_feed: dict[int, list[tuple[int, ParsedArticle, bool, bool]]] = defaultdict(list)
-        for raw in page.items:
-            origin = raw.get("origin") if isinstance(raw.get("origin"), dict) else {}
-            feed_id = feed_ids.get(str(origin.get("streamId", "")))
-            converted = _article(raw)
-            if feed_id is None or converted is None:
-                continue
-            by_feed[feed_id].append(converted)
-            crawled = _int(raw.get("crawlTimeMsec"))
-            if crawled:
-                newest = max(newest, crawled // 1000)
-        for feed_id, items in by_feed.items():
-            stats = await in_db(store.save_remote_items, name, feed_id, items)
-            outcome.new += stats.new
-            outcome.updated += stats.updated
+    streams = [(READING_LIST, since)] + ([(stream_id, None) for stream_id in added] if since else [])
+    for stream, start in streams:
+        async for page in client.items(stream, since=start):
+            newest = max(newest, await _store_page(name, page.items, feed_ids, store, in_db, outcome))
     if newest:
         await in_db(lambda: store.save_account_state(name, watermark=newest))
 
@@ -235,6 +225,26 @@ async def unsubscribe(config: Config, cache_dir: Path, feed: FeedConfig) -> Acco
     async with Client(account.url, account.user, secret, deadline=config.settings.timeout) as client:
         await client.edit_subscription(stream_id, "unsubscribe")
     return (await sync(config, cache_dir, only=account.name)).accounts[0]
+
+
+async def _store_page(name: str, items: list[dict[str, Any]], feed_ids: dict[str, int], store: Store,
+                      in_db: Any, outcome: AccountOutcome) -> int:
+    """Store a page of items, one transaction per feed; the newest crawl time among them."""
+    by_feed: dict[int, list[tuple[int, ParsedArticle, bool, bool]]] = defaultdict(list)
+    newest = 0
+    for raw in items:
+        origin = raw.get("origin") if isinstance(raw.get("origin"), dict) else {}
+        feed_id = feed_ids.get(str(origin.get("streamId", "")))
+        converted = _article(raw)
+        if feed_id is None or converted is None:
+            continue
+        by_feed[feed_id].append(converted)
+        newest = max(newest, _int(raw.get("crawlTimeMsec")) // 1000)
+    for feed_id, found in by_feed.items():
+        stats = await in_db(store.save_remote_items, name, feed_id, found)
+        outcome.new += stats.new
+        outcome.updated += stats.updated
+    return newest
 
 
 def _article(raw: dict[str, Any]) -> tuple[int, ParsedArticle, bool, bool] | None:

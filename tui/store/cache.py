@@ -898,13 +898,14 @@ class Store:
                                  (account,) if account is not None else ()).fetchall()
         return [AccountFeedRow(r[0], r[1], r[2], r[3], json.loads(r[4] or "[]"), r[5]) for r in rows]
 
-    def save_account_feeds(self, account: str, feeds: Sequence[tuple[str, str, str, str, list[str]]]) -> tuple[int, int]:
+    def save_account_feeds(self, account: str, feeds: Sequence[tuple[str, str, str, str, list[str]]]
+                           ) -> tuple[list[str], int]:
         """Mirror the server's subscription list (stream id, title, feed URL, site URL, labels):
         new feeds get rows, titles and labels follow the server, feeds the server no longer
-        lists go with their articles. Returns (added, removed)."""
+        lists go with their articles. Returns (the stream ids added, how many removed)."""
         with self.transaction() as conn:
             known = dict(conn.execute("SELECT stream_id, feed_id FROM account_feeds WHERE account = ?", (account,)))
-            added = 0
+            added: list[str] = []
             for stream_id, title, feed_url, site, labels in feeds:
                 feed_id = known.pop(stream_id, None)
                 if feed_id is None:
@@ -913,7 +914,7 @@ class Store:
                     feed_id = conn.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()[0]
                     conn.execute("INSERT OR REPLACE INTO account_feeds (feed_id, account, stream_id) VALUES (?, ?, ?)",
                                  (feed_id, account, stream_id))
-                    added += 1
+                    added.append(stream_id)
                 conn.execute("UPDATE account_feeds SET feed_url = ?, labels = ? WHERE feed_id = ?",
                              (feed_url, json.dumps(labels, ensure_ascii=False), feed_id))
                 conn.execute("UPDATE feeds SET title = ?, site_link = ?, last_status = 'ok', last_error = ''"
