@@ -134,3 +134,28 @@ async def test_without_a_player_or_an_enclosure_the_keys_say_so(tmp_path: Path) 
         messages = [str(n.message) for n in app._notifications]
         assert any("No player is set" in m for m in messages)
         assert any("no enclosure" in m for m in messages)
+
+
+async def test_quitting_during_a_download_puts_it_back_in_the_queue(server: LocalServer, tmp_path: Path) -> None:
+    body = random.Random(6).randbytes(4 * 1024 * 1024)
+    server.route("/long.mp3", body, content_type="audio/mpeg", gzip=False, ranges=True, pace=0.2)
+    cache = _cache(tmp_path / "cache", Settings(download_dir=str(tmp_path / "media")), [server.url("/long.mp3")])
+    part = tmp_path / "media" / "Radio [b]x" / "long.mp3.part"
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{cache.feed_ids[FEED]}")
+        await pilot.press("enter", "e")
+        await _until(pilot, lambda: part.exists() and part.stat().st_size > 0)
+        app.exit()
+    from tui.store import downloads
+
+    store = Store.open(cache.folder)
+    try:
+        for _ in range(1000):  # the worker's thread ends after the app: until it has said how
+            [row] = downloads.rows(store)
+            if row.state != "downloading":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        store.close()
+    assert row.state == "queued" and 0 < part.stat().st_size < len(body)  # not waited for: resumable

@@ -24,6 +24,9 @@ from tui.ui.screens.link_prompt import LinkPrompt
 from tui.ui.widgets.keys import bind
 
 
+CANCEL_CHECK = 0.2  # seconds between looks whether the reader is quitting
+
+
 class DownloadsPart(ReaderBase):
     BINDINGS = [
         bind("download", "download"),
@@ -108,7 +111,7 @@ class DownloadsPart(ReaderBase):
         """In a thread: download what was asked for until nothing is left."""
         from tui.feeds.downloads import run_queue
 
-        worker = get_current_worker()
+        worker: Worker[None] = get_current_worker()
         call = self.app.call_from_thread
         while True:
             with self._lock:
@@ -117,11 +120,11 @@ class DownloadsPart(ReaderBase):
                     self._draining = False
                     return
             try:
-                ended = asyncio.run(run_queue(
+                ended = asyncio.run(_cancellable(worker, run_queue(
                     self.config, self.cache_dir, ids=pending,
                     started=lambda row: call(self.job_progress, "download", f"↓ {_title(row)}", worker),
                     progress=lambda row, got, total: call(self.job_progress, "download",
-                                                          f"↓ {progress_text(got, total)} {_title(row)}", worker)))
+                                                          f"↓ {progress_text(got, total)} {_title(row)}", worker))))
             except BaseException:
                 with self._lock:
                     self._draining = False
@@ -164,6 +167,18 @@ class DownloadsPart(ReaderBase):
             self.start_detached(argv, target)
         else:
             self.run_in_terminal(argv)
+
+
+async def _cancellable(worker: Worker[None], work: Coroutine[Any, Any, list[DownloadRow]]) -> list[DownloadRow]:
+    """`work`, cancelled soon after the worker is (the reader quits): a thread worker is
+    never interrupted, and quitting would wait for the last byte of a long download. The
+    download goes back to the queue, its part kept."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        if worker.is_cancelled:
+            task.cancel()
+        await asyncio.wait({task}, timeout=CANCEL_CHECK)
+    return task.result()
 
 
 def _title(row: DownloadRow) -> str:
