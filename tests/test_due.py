@@ -48,6 +48,10 @@ def test_refresh_due_fetches_only_the_feeds_whose_interval_passed(
     assert hits(server) == {"hourly": 2, "often": 3, "plain": 4}
     out = capsys.readouterr().out
     assert "1 feed: 0 new" in out
+    config.write_text(config.read_text().replace("[settings]\n", "[settings]\nauto_refresh_minutes = 30\n"))
+    assert main(["refresh", "--due", "--config", str(config)]) == 0  # every feed fetched just now
+    assert capsys.readouterr().out.startswith("no feed is due")
+    assert hits(server) == {"hourly": 2, "often": 3, "plain": 4}
 
 
 def test_auto_refresh_minutes_is_the_interval_of_feeds_without_their_own(tmp_path: Path, server: LocalServer) -> None:

@@ -236,7 +236,7 @@ def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
         progress_bar = Progress(TextColumn("refreshing"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
         task = progress_bar.add_task("refresh", total=total)
-        callback = lambda outcome, done, count: progress_bar.update(task, completed=done)  # noqa: E731
+        callback = lambda outcome, done, count: progress_bar.update(task, completed=done, total=count)  # noqa: E731
         progress_bar.start()
     try:
         only = [feed.url for feed in chosen] if args.feed else None
@@ -245,6 +245,10 @@ def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
     finally:
         if progress_bar is not None:
             progress_bar.stop()
+    if args.due and not report.outcomes and not report.accounts:
+        if not args.quiet:
+            print("no feed is due: each was fetched less than its refresh_minutes (or auto_refresh_minutes) ago")
+        return 0
     print_summary(report, sys.stdout, quiet=args.quiet)
     return 1 if report.failed or any(not a.ok for a in report.accounts) else 0
 
