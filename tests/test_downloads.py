@@ -106,6 +106,11 @@ def test_refresh_queues_and_download_fetches_with_safe_names(
     assert _download(config) == 0  # nothing left: nothing fetched again
     assert "nothing to download" in capsys.readouterr().out
     assert len(server.hits("/a/ep1.mp3")) == 1
+    assert main(["download", "--list", "--feed", "../Pod: one", "--config", str(config)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 4 and all(" done " in line for line in listed)
+    assert "293.0 kB of 293.0 kB" in listed[0] and str(folder / "ep1 (2).mp3") in listed[0]
+    assert main(["download", "--feed", "no such feed", "--config", str(config)]) == 2
 
 
 def test_a_feed_without_download_queues_nothing(server: LocalServer, tmp_path: Path,
@@ -217,7 +222,7 @@ def test_resume_after_the_download_process_is_killed(server: LocalServer, tmp_pa
            "LANG": "C.UTF-8", "TZ": "UTC"}
     child = pexpect.spawn(_installed(), ["download", "--config", str(config)], env=env, dimensions=(24, 100),
                           timeout=60)
-    child.expect("Episode 0")  # the progress bar names the episode on the terminal
+    child.expect("1/1 Episode 0")  # the progress bar names the episode on the terminal
     part = target.with_name("ep.mp3.part")
     deadline = time.monotonic() + 60
     while not (part.exists() and part.stat().st_size > 1024 * 1024):

@@ -465,6 +465,8 @@ def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
                 if row.error:
                     print(f"{'':19}{row.error}")
             return 0
+        waiting = len(downloads.rows(store, states=("queued", "failed") if args.retry else ("queued",),
+                                     feed_ids=feed_ids))
     finally:
         store.close()
     bar = None
@@ -478,11 +480,16 @@ def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
                        TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
         task = bar.add_task("", total=None)
 
+        begun = 0
+
         def started(row: object) -> None:
             from tui.content.sanitize import clean_line
 
+            nonlocal begun
             assert isinstance(row, downloads.DownloadRow)
-            bar.update(task, description=clean_line(row.title or row.url)[:40], completed=0, total=None)
+            begun += 1
+            place = f"{begun}/{max(waiting, begun)} "
+            bar.update(task, description=place + clean_line(row.title or row.url)[:40], completed=0, total=None)
 
         def progress(row: object, received: int, total: int | None) -> None:
             bar.update(task, completed=received, total=total)
