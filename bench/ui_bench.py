@@ -1,9 +1,10 @@
 """How fast the reading UI is on a big cache: first screen, opening "All", scrolling, opening
 an article, and peak memory.
 
-    python bench/ui_bench.py [--feeds 500] [--items 200] [--cache DIR]
+    python bench/ui_bench.py [--feeds 1000] [--items 100] [--out DIR]
 
-Builds (once) a deterministic cache of feeds x items articles, then runs the installed
+Builds (once) a cache of feeds x items articles with bench/populate.py into DIR (or uses
+the one there), then runs the installed
 `docbao` command in a tmux pane, as a user would, and times what shows on the screen:
 launch -> feed list with counts, and key -> screen changed for the steps above. Also times
 the first frame of the app in-process (headless), without Python's own start-up.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -24,60 +24,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from tui.config import Config, FeedConfig  # noqa: E402
-from tui.model import FetchResult, ParsedArticle, ParsedFeed  # noqa: E402
+from populate import populate  # noqa: E402
 from tui.store.cache import Store  # noqa: E402
-
-WORDS = ("lãnh đạo trung ương làm việc với ban thường vụ tỉnh ủy thái nguyên government "
-         "minister council market economy growth research climate energy security court "
-         "election team season music film festival book travel people community").split()
-TAGS = ["news", "tech", "viet", "world", "sport"]
-
-
-def feed_url(index: int) -> str:
-    return f"http://127.0.0.1:9/feed{index:04d}.xml"
-
-
-def build_config(feeds: int) -> Config:
-    """Every feed subscribed, with a tag or two, as a user's feeds.toml would have them."""
-    config = Config(path=None)
-    for index in range(feeds):
-        tags = [TAGS[index % len(TAGS)]] + ([TAGS[(index + 2) % len(TAGS)]] if index % 7 == 0 else [])
-        config.feeds.append(FeedConfig(url=feed_url(index), tags=tags))
-    return config
-
-
-def build_cache(folder: Path, feeds: int, items: int) -> None:
-    """A cache of feeds x items articles with ~1 KB bodies; a third of them read."""
-    rng = random.Random(42)
-    store = Store.open(folder)
-    ids = store.ensure_feeds([feed_url(i) for i in range(feeds)])
-    base = 1_700_000_000
-    for index in range(feeds):
-        articles = []
-        for item in range(items):
-            words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 12)))
-            body = "".join(f"<p>{' '.join(rng.choice(WORDS) for _ in range(40))}</p>" for _ in range(4))
-            articles.append(ParsedArticle(
-                guid=f"f{index}-i{item}", link=f"http://127.0.0.1:9/{index}/{item}.html",
-                title=words.capitalize(), author="Tác giả", published=base + item * 3600 + index * 7,
-                summary=body))
-        parsed = ParsedFeed(title=f"Feed {index:04d} — tin tức", link="http://127.0.0.1:9/",
-                            format="rss20", articles=articles)
-        store.save_fetch(ids[feed_url(index)], FetchResult("ok", feed_url(index)), parsed, now=base)
-    read = [i for i in store.article_ids() if i % 3 == 0]
-    store.set_read(read)
-    store.close()
-
 
 FIRST_SCREEN = r'''
 import sys, time
 start = time.perf_counter()
 sys.path.insert(0, {root!r})
 sys.argv = ["docbao"]
-from bench.ui_bench import build_config
 from pathlib import Path
+from tui.config import load_config
 import tui.ui.app as app_module
 
 class Probe(app_module.DocbaoApp):
@@ -89,30 +47,19 @@ class Probe(app_module.DocbaoApp):
         print("FIRST", elapsed, ",".join(heavy), flush=True)
         self.exit(0)
 
-config = build_config({feeds})
-from tui.store.cache import Store
+config = load_config(Path({config!r}))
 app = Probe(config, Path({cache!r}))
 app.run(headless=True)
 '''
 
 
-def write_config(path: Path, feeds: int) -> Path:
-    """The bench config as a feeds.toml, for the real `docbao` command."""
-    lines = []
-    for feed in build_config(feeds).feeds:
-        tags = ", ".join(f'"{t}"' for t in feed.tags)
-        lines.append(f'[[feed]]\nurl = "{feed.url}"\ntags = [{tags}]\n')
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
-def tmux_first_screen(cache: Path, feeds: int, runs: int = 5) -> list[float]:
+def tmux_first_screen(folder: Path, runs: int = 5) -> list[float]:
     """Seconds from launching `docbao` in a tmux pane until the first feed's title and its
     unread count are on screen (polled every 10 ms), as a user would see it."""
     docbao = shutil.which("docbao", path=str(Path(sys.executable).parent))
     if docbao is None or shutil.which("tmux") is None:
         return []
-    config = write_config(cache.parent / f"feeds-{feeds}.toml", feeds)
+    config, cache = folder / "feeds.toml", folder / "cache"
     store = Store.open(cache)
     first = store.feeds()[0]
     store.close()
@@ -136,11 +83,12 @@ def tmux_first_screen(cache: Path, feeds: int, runs: int = 5) -> list[float]:
     return times
 
 
-def first_screen(cache: Path, feeds: int, runs: int = 5) -> list[float]:
+def first_screen(folder: Path, runs: int = 5) -> list[float]:
     """Seconds from interpreter start (after Python's own start-up) to the first frame."""
     times = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", FIRST_SCREEN.format(root=str(ROOT), feeds=feeds, cache=str(cache))],
+        out = subprocess.run([sys.executable, "-c", FIRST_SCREEN.format(root=str(ROOT), config=str(folder / "feeds.toml"),
+                                                                   cache=str(folder / "cache"))],
                              capture_output=True, text=True, check=True, cwd=ROOT).stdout
         line = next(line for line in out.splitlines() if line.startswith("FIRST"))
         parts = line.split(" ")
@@ -219,17 +167,18 @@ class Pane:
         subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
 
 
-def interactive(cache: Path, feeds: int) -> dict[str, float]:
+def interactive(folder: Path) -> dict[str, float]:
     """Keys sent to the real docbao in tmux; each figure is key -> screen changed (for an
     article: -> its header on screen), about 5 ms of polling resolution and tmux's own delay
     included."""
     docbao = shutil.which("docbao", path=str(Path(sys.executable).parent))
     if docbao is None or shutil.which("tmux") is None:
         return {}
-    config = write_config(cache.parent / f"feeds-{feeds}.toml", feeds)
+    config, cache = folder / "feeds.toml", folder / "cache"
     store = Store.open(cache)
     first = store.feeds()[0]
-    store.set_state({"ui.view": f"tag:{TAGS[0]}/feed:{first.id}", "ui.pane": "feeds", "ui.open": "",
+    total = sum(row.total for row in store.feeds())
+    store.set_state({"ui.view": f"feed:{first.id}", "ui.pane": "feeds", "ui.open": "",
                      "ui.article": "", "ui.collapsed": "[]"})
     store.close()
     pane = Pane(f"{docbao} --config {config} --cache {cache}", f"docbao-bench-{os.getpid()}")
@@ -237,16 +186,16 @@ def interactive(cache: Path, feeds: int) -> dict[str, float]:
     try:
         pane.wait_for(re.compile(r"in view"))
         time.sleep(0.3)
-        figures["open All (100,000 articles)"] = pane.press_until("g", re.compile(r"100000 in view"))
+        figures[f"open All ({total:,} articles)"] = pane.press_until("g", re.compile(rf"{total} in view"))
         pane.send("Enter")
         steps = [pane.press("PageDown") for _ in range(20)]
         figures["page down in All (median of 20)"] = sorted(steps)[len(steps) // 2]
         figures["page down in All (max of 20)"] = max(steps)
-        figures["jump to the last of 100,000 (G)"] = pane.press("G")
+        figures[f"jump to the last of {total:,} (G)"] = pane.press("G")
         steps = [pane.press("k") for _ in range(20)]
         figures["cursor up in All (median of 20)"] = sorted(steps)[len(steps) // 2]
         opens = []
-        link = re.compile(r"http://127\.0\.0\.1:9/\d+/\d+\.html")  # the header of the article opened
+        link = re.compile(r"https://example\.org/\d+/\d+")  # the header of the article opened
         for _ in range(10):
             pane.press("k")
             opens.append(pane.press_until_new("Enter", link))
@@ -262,28 +211,26 @@ def interactive(cache: Path, feeds: int) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--feeds", type=int, default=500)
-    parser.add_argument("--items", type=int, default=200)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/docbao-ui-bench"))
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=100)
+    parser.add_argument("--out", type=Path, required=True, help="a bench/populate.py folder, made if missing")
     args = parser.parse_args()
-    cache = args.cache / f"{args.feeds}x{args.items}"
-    if not (cache / "docbao.db").exists():
-        started = time.perf_counter()
-        build_cache(cache, args.feeds, args.items)
-        print(f"built the cache in {time.perf_counter() - started:.1f} s: {cache}")
-    times = first_screen(cache, args.feeds)
+    if not (args.out / "cache" / "docbao.db").exists():
+        took = populate(args.out, args.feeds, args.items)
+        print(f"built the cache in {took['store'] + took['index']:.1f} s: {args.out}")
+    times = first_screen(args.out)
     print(f"first frame (in-process, headless): median {sorted(times)[len(times) // 2] * 1000:.0f} ms "
           f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}) over {len(times)} runs")
     keeper = f"docbao-bench-idle-{os.getpid()}"  # keeps the tmux server up between runs, untimed
     if shutil.which("tmux"):
         subprocess.run(["tmux", "new-session", "-d", "-s", keeper, "sleep 3600"], check=True)
     try:
-        shown = tmux_first_screen(cache, args.feeds)
+        shown = tmux_first_screen(args.out)
         if shown:
             print(f"first screen with counts (docbao in tmux 120x40): median "
                   f"{sorted(shown)[len(shown) // 2] * 1000:.0f} ms (min {min(shown) * 1000:.0f}, "
                   f"max {max(shown) * 1000:.0f}) over {len(shown)} runs")
-        figures = interactive(cache, args.feeds)
+        figures = interactive(args.out)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", keeper], capture_output=True)
     for name, value in figures.items():
