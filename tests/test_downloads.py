@@ -193,7 +193,11 @@ def _installed() -> str:
 
 def test_a_full_disk_fails_clearly_and_the_part_resumes(server: LocalServer, tmp_path: Path) -> None:
     body = _media(3_000_000)
-    config, target = _queue_one(tmp_path, server, body, ranges=True)
+    server.route("/ep.mp3", body, content_type="audio/mpeg", gzip=False, ranges=True)
+    server.route("/next.mp3", b"next", content_type="audio/mpeg", gzip=False)
+    config = _config(tmp_path, _podcast(server, [("/ep.mp3", "audio/mpeg"), ("/next.mp3", "audio/mpeg")]))
+    assert main(["refresh", "--config", str(config), "-q"]) == 0
+    target = tmp_path / "media" / "_Pod_ one" / "ep.mp3"
     limit = 1_000_000
 
     def small_disk() -> None:  # a file may not grow past `limit` bytes: EFBIG, as ENOSPC would be
@@ -203,15 +207,18 @@ def test_a_full_disk_fails_clearly_and_the_part_resumes(server: LocalServer, tmp
                          preexec_fn=small_disk, timeout=120, stdin=subprocess.DEVNULL)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "disk full" in run.stdout and "resumes from there" in run.stdout, run.stdout
+    assert "stopped: the disk is full; the rest stays queued" in run.stdout
     part = target.with_name("ep.mp3.part")
     assert 0 < part.stat().st_size <= limit and part.read_bytes() == body[:part.stat().st_size]
     assert not target.exists()
+    assert server.hits("/next.mp3") == []  # not tried on a full disk
 
     run = subprocess.run([_installed(), "download", "--retry", "--config", str(config)], capture_output=True,
                          text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stdout + run.stderr
     assert server.hits("/ep.mp3")[-1].headers["range"] == f"bytes={limit}-"
     assert hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(body).digest()
+    assert (target.parent / "next.mp3").read_bytes() == b"next"
 
 
 def test_resume_after_the_download_process_is_killed(server: LocalServer, tmp_path: Path) -> None:
@@ -318,3 +325,13 @@ def test_a_public_feed_cannot_send_a_download_into_the_local_network(server: Loc
     [row] = asyncio.run(run_queue(load_config(config), tmp_path / "cache"))
     assert row.state == "failed" and row.error == "an enclosure of a public feed on a private network address refused"
     assert server.hits("/admin") == []
+
+
+def test_a_failed_download_without_a_part_goes_to_the_folder_of_now(server: LocalServer, tmp_path: Path) -> None:
+    config, target = _queue_one(tmp_path, server, b"audio", status=404)
+    assert _download(config) == 1
+    assert not target.parent.exists() or not any(target.parent.iterdir())  # nothing left behind
+    config.write_text(config.read_text().replace('download_dir = "media"', 'download_dir = "Podcasts"'))
+    server.route("/ep.mp3", b"audio", content_type="audio/mpeg", gzip=False)
+    assert main(["download", "--retry", "--config", str(config)]) == 0
+    assert (tmp_path / "Podcasts" / "_Pod_ one" / "ep.mp3").read_bytes() == b"audio"

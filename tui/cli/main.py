@@ -443,7 +443,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
     from tui.content.render import file_size as size
-    from tui.feeds.downloads import download_dir, received, run_queue
+    from tui.feeds.downloads import DISK_FULL, download_dir, received, run_queue
     from tui.store import downloads
 
     feed_ids: list[int] | None = None
@@ -507,6 +507,8 @@ def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
             print(f"done    {size(row.received):>10}  {row.path}")
         elif row.state == "failed":
             print(f"FAILED  {size(row.received):>10}  {row.url}\n        {row.error}")
+    if any(row.error.startswith(DISK_FULL) for row in failed):
+        print("stopped: the disk is full; the rest stays queued for the next run")
     if not ended:
         print(f"nothing to download (files go to {download_dir(config)})")
     else:

@@ -36,6 +36,7 @@ from tui.store.downloads import DownloadRow
 
 PART = ".part"
 MAX_NAME = 200  # bytes of a file name (most file systems allow 255; ".part" and " (99)" must fit)
+DISK_FULL = "disk full"  # how a failure for want of room starts: the queue stops there
 PROGRESS_EVERY = 0.25  # seconds between progress reports (and writes of the count to the cache)
 _UNSAFE = re.compile(r'[/\\:*?"<>|]')
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -177,30 +178,33 @@ async def download(store: Store, row: DownloadRow, folder: Path, client: object,
         return queue.rows(store, ids=[row.id])[0]
     row = claimed
     path = Path(row.path) if row.path else None
-    if path is None or (path.exists() and not path.with_name(path.name + PART).exists()):
+    if path is None or not path.with_name(path.name + PART).exists():  # no part to resume: a name now
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            return _fail(store, row, 0, f"cannot create {folder}: {exc.strerror or exc}")
-        path = unique_path(folder, file_name(row.url, row.title, row.type), queue.paths_in_use(store))
+            queue.update(store, row.id, state="failed", error=f"cannot create {folder}: {exc.strerror or exc}",
+                         owner=None)
+            return queue.rows(store, ids=[row.id])[0]
+        taken = queue.paths_in_use(store) - {row.path}
+        path = unique_path(folder, file_name(row.url, row.title, row.type), taken)
         queue.update(store, row.id, path=str(path), received=0)
     part = path.with_name(path.name + PART)
     transfer = _Transfer(row, part, progress, store)
     if await _private_from_public(row):
-        return _fail(store, row, 0, "an enclosure of a public feed on a private network address refused")
+        return _fail(store, row, transfer, "an enclosure of a public feed on a private network address refused")
     try:
         try:
             await _get(transfer, client, deadline, resume=True)
         except _Restart:
             await _get(transfer, client, deadline, resume=False)
     except StreamError as exc:
-        return _fail(store, row, transfer.received, str(exc))
+        return _fail(store, row, transfer, str(exc))
     except OSError as exc:
         if exc.errno in _DISK_FULL:
-            return _fail(store, row, transfer.received,
-                         f"disk full in {path.parent} after {file_size(transfer.received)}; the part is kept "
+            return _fail(store, row, transfer,
+                         f"{DISK_FULL} in {path.parent} after {file_size(transfer.received)}; the part is kept "
                          "and the download resumes from there")
-        return _fail(store, row, transfer.received, f"cannot write {path.name}: {exc.strerror or exc}")
+        return _fail(store, row, transfer, f"cannot write {path.name}: {exc.strerror or exc}")
     except BaseException:  # cancelled (the reader quits, Ctrl-C): back in the queue, resumable
         queue.update(store, row.id, state="queued", owner=None, received=transfer.received)
         raise
@@ -278,8 +282,14 @@ async def _get(transfer: _Transfer, client: object, deadline: float, *, resume: 
                               "it announced; the part is kept and the download resumes from there")
 
 
-def _fail(store: Store, row: DownloadRow, received: int, error: str) -> DownloadRow:
-    queue.update(store, row.id, state="failed", error=error, owner=None, received=received)
+def _fail(store: Store, row: DownloadRow, transfer: _Transfer, error: str) -> DownloadRow:
+    """Record why; a part is kept for a resume, unless nothing was written to it."""
+    try:
+        if transfer.part.stat().st_size == 0:
+            transfer.part.unlink()
+    except OSError:
+        pass
+    queue.update(store, row.id, state="failed", error=error, owner=None, received=transfer.received)
     return queue.rows(store, ids=[row.id])[0]
 
 
@@ -287,8 +297,9 @@ async def run_queue(config: Config, cache_dir: Path, *, feed_ids: Sequence[int] 
                     ids: Sequence[int] | None = None, retry: bool = False,
                     progress: Progress | None = None,
                     started: Callable[[DownloadRow], None] | None = None) -> list[DownloadRow]:
-    """Download what is queued (and, with `retry`, what failed) until nothing is left,
-    one file at a time; what is queued meanwhile is taken too. The rows as they ended."""
+    """Download what is queued (and, with `retry`, what failed) until nothing is left or
+    the disk is full, one file at a time; what is queued meanwhile is taken too. The rows
+    as they ended."""
     from tui.feeds.fetch import make_client
 
     store = Store.open(cache_dir)
@@ -306,8 +317,11 @@ async def run_queue(config: Config, cache_dir: Path, *, feed_ids: Sequence[int] 
                 for row in pending:
                     if started is not None:
                         started(row)
-                    finished[row.id] = await download(store, row, folder / names.get(row.feed_id, "feed"),
-                                                      client, deadline=config.settings.timeout, progress=progress)
+                    ended = await download(store, row, folder / names.get(row.feed_id, "feed"),
+                                           client, deadline=config.settings.timeout, progress=progress)
+                    finished[row.id] = ended
+                    if ended.state == "failed" and ended.error.startswith(DISK_FULL):
+                        return list(finished.values())  # the rest stays queued for when there is room
         return list(finished.values())
     finally:
         store.close()
