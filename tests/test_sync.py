@@ -387,3 +387,24 @@ def test_add_and_remove_an_account_feed_go_through_the_server(
     assert with_accounts(load_config(config), config.parent / "cache").feeds == []
 
     assert run(config, "add", feeds_server.url("/emarley.rss"), "--account", "work") == 2
+
+
+def test_an_opml_file_is_imported_into_the_account(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = machine(tmp_path / "a", freshrss_user)
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head><title>mine</title></head><body>'
+        f'<outline text="Go" title="Go"><outline type="rss" text="rsc" xmlUrl="{feeds_server.url("/rsc.atom")}"/></outline>'
+        f'<outline type="rss" text="Liz" xmlUrl="{feeds_server.url("/emarley.rss")}"/>'
+        f'<outline type="rss" text="gone" xmlUrl="{feeds_server.url("/missing.xml")}"/>'
+        '</body></opml>', encoding="utf-8")
+    assert run(config, "import", str(opml), "--account", "home") == 1  # one feed could not be had
+    captured = capsys.readouterr()
+    assert "2 feeds subscribed on the account home" in captured.out
+    assert "account home: 29 new" in captured.out
+    assert "not subscribed: " + feeds_server.url("/missing.xml") in captured.err
+    labels = {s["url"]: [c["label"] for c in s["categories"]]
+              for s in freshrss_user.client().get("subscription/list")["subscriptions"]}
+    assert labels[feeds_server.url("/rsc.atom")] == ["Go"]
+    assert "[[feed]]" not in config.read_text()

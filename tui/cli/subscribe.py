@@ -110,6 +110,9 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
                     "read and starred state.")
     imp.add_argument("file", metavar="FILE", help="the file to import (- for stdin)")
     imp.add_argument("--dry-run", "-n", action="store_true", help="report what would change, write nothing")
+    imp.add_argument("--account", metavar="NAME",
+                     help="subscribe the [[account]] NAME to the file's feeds on its server (tags become "
+                          "labels) instead of adding [[feed]]s")
     imp.set_defaults(handler=cmd_import)
 
     exp = verbs.add_parser(
@@ -238,6 +241,7 @@ def cmd_add(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 
 def _add_to_account(config: Config, cache: Path, name: str, url: str, title: str, tags: list[str]) -> int:
+    from tui.feeds.greader import SyncError
     from tui.feeds.sync import subscribe
 
     if name not in {a.name for a in config.accounts}:
@@ -245,7 +249,9 @@ def _add_to_account(config: Config, cache: Path, name: str, url: str, title: str
     _open_store(cache).close()
 
     async def change() -> tuple[str, AccountOutcome]:
-        stream_id, outcome = await subscribe(config, cache, name, url, title=title, labels=tags)
+        [(_, stream_id, error)], outcome = await subscribe(config, cache, name, [(url, title, tags)])
+        if error:
+            raise SyncError(error)
         return f"Subscribed to {url} on the account {name} ({stream_id})", outcome
 
     return _on_server(change(), "not subscribed")
@@ -497,6 +503,8 @@ def cmd_import(args: argparse.Namespace, config: Config, cache: Path) -> int:
         print("nothing was imported")
         return 1
     plan = plan_import(config, cache, kind, result)
+    if args.account:
+        return _import_to_account(config, cache, args.account, plan, source, dry_run=args.dry_run)
     restored: RestoreCounts | None = None
     path = _config_target(config)
     if not args.dry_run:
@@ -514,6 +522,33 @@ def cmd_import(args: argparse.Namespace, config: Config, cache: Path) -> int:
         restored = restore_articles(config, cache, export, dry_run=args.dry_run, plan=plan)
     print_import_report(plan, source, path, restored, dry_run=args.dry_run)
     return 0
+
+
+def _import_to_account(config: Config, cache: Path, name: str, plan: ImportPlan, source: str, *,
+                       dry_run: bool) -> int:
+    from tui.feeds.sync import subscribe
+
+    if name not in {a.name for a in config.accounts}:
+        return _usage(f"no [[account]] is named '{name}'")
+    print(f"{source}: {plan.kind}")
+    if dry_run:
+        print(f"{count(len(plan.add), 'feed')} would be subscribed on the account {name}")
+        for sub in plan.add:
+            print(f"  {sub.url}")
+        return 0
+    _open_store(cache).close()
+    failures: list[tuple[str, str]] = []
+
+    async def change() -> tuple[str, AccountOutcome]:
+        results, outcome = await subscribe(config, cache, name, [(s.url, s.title, s.tags) for s in plan.add])
+        failures.extend((url, error) for url, _, error in results if error)
+        done = len(results) - len(failures)
+        return f"{count(done, 'feed')} subscribed on the account {name}", outcome
+
+    status = _on_server(change(), "nothing was imported")
+    for url, error in failures:
+        print(f"  not subscribed: {url}: {error}", file=sys.stderr)
+    return 1 if failures else status
 
 
 def print_import_report(plan: ImportPlan, source: str, path: Path, restored: RestoreCounts | None,

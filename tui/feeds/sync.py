@@ -196,19 +196,29 @@ async def _exchange(name: str, client: Client, store: Store, in_db: Any, outcome
     outcome.state_changed = await in_db(store.apply_remote_state, name, unread, starred)
 
 
-async def subscribe(config: Config, cache_dir: Path, name: str, url: str, *, title: str = "",
-                    labels: Sequence[str] = ()) -> tuple[str, AccountOutcome]:
-    """Subscribe the account `name` to `url` on its server (which fetches it), then sync the
-    account so the feed and its items are here. Returns the feed's stream id and the sync."""
+async def subscribe(config: Config, cache_dir: Path, name: str,
+                    feeds: Sequence[tuple[str, str, Sequence[str]]]) -> tuple[list[tuple[str, str, str]], AccountOutcome]:
+    """Subscribe the account `name` to each (url, title, labels) on its server (which fetches
+    it), then sync the account so the feeds and their items are here. Returns (url, stream
+    id, error) per feed, one of the two empty, and the sync. SyncError when the server
+    cannot be reached at all."""
     account = next(a for a in config.accounts if a.name == name)
     secret = await asyncio.to_thread(password, account)
+    results: list[tuple[str, str, str]] = []
     async with Client(account.url, account.user, secret, deadline=config.settings.timeout) as client:
-        stream_id = await client.quickadd(url)
-        if title:
-            await client.edit_subscription(stream_id, "edit", title=title)
-        for label in labels:
-            await client.edit_subscription(stream_id, "edit", add_label=label)
-    return stream_id, (await sync(config, cache_dir, only=name)).accounts[0]
+        await client.login()
+        for url, title, labels in feeds:
+            try:
+                stream_id = await client.quickadd(url)
+                if title:
+                    await client.edit_subscription(stream_id, "edit", title=title)
+                for label in labels:
+                    await client.edit_subscription(stream_id, "edit", add_label=label)
+            except SyncError as exc:
+                results.append((url, "", str(exc)))
+            else:
+                results.append((url, stream_id, ""))
+    return results, (await sync(config, cache_dir, only=name)).accounts[0]
 
 
 async def unsubscribe(config: Config, cache_dir: Path, feed: FeedConfig) -> AccountOutcome:
