@@ -135,3 +135,21 @@ def test_importing_a_backup_shows_its_progress_and_indexes_as_it_goes(tmp_path: 
         assert total > 0 and not index.needs_build(store.conn)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("mouse", [True, False])
+def test_mouse_false_leaves_the_mouse_to_the_terminal(tmp_path: Path, mouse: bool) -> None:
+    config = write_config(tmp_path / "feeds.toml")
+    config.write_text(f"[settings]\nmouse = {str(mouse).lower()}\n\n" + config.read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    child = spawn(tmp_path, "--config", str(config), "--cache", str(tmp_path / "cache"))
+    try:
+        child.expect(b"Plain Feed")
+        child.send("Q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    written = child.logfile_read.getvalue()
+    # mouse tracking: button events (1000), any motion (1003), SGR coordinates (1006)
+    asked = [mode for mode in (b"\x1b[?1000h", b"\x1b[?1003h", b"\x1b[?1006h") if mode in written]
+    assert asked if mouse else not asked, asked

@@ -19,7 +19,7 @@ from rich.style import Style
 from rich.text import Text
 
 from tests.helpers import DATA, shared_path
-from tui.content.render import IMAGE_META, Rendered, render_article, render_html, rewrap, to_plain
+from tui.content.render import IMAGE_META, LINK_META, Rendered, render_article, render_html, rewrap, to_plain
 from tui.content.sanitize import sanitize_html
 
 SEED_HTML = DATA / "render" / "seed.html"
@@ -341,8 +341,9 @@ def test_rich_markup_in_feed_text_stays_literal() -> None:
     assert "[image: [@click=app.quit]]" in text
     for span in rendered.text.spans:
         style = span.style if isinstance(span.style, Style) else Style.parse(span.style)
-        # no clickable or action-bearing spans: the only meta is the image's own index
-        assert style.link is None and set(style.meta) <= {IMAGE_META}
+        # no terminal link or action-bearing spans: the only meta are the image's own index
+        # and a link's number (which the reader opens through its browser rules)
+        assert style.link is None and set(style.meta) <= {IMAGE_META, LINK_META}
         assert all(isinstance(value, int) for value in style.meta.values())
     # what a terminal receives shows the brackets too
     terminal = io.StringIO()

@@ -258,3 +258,79 @@ async def test_the_list_and_the_article_header_use_the_date_format(cache: UICach
         await laid_out(pilot)
         header = flat(" ".join(lines(reader)[:6]))
         assert f"Báo Thái Nguyên · Thu Hiền · {expected}" in header
+
+
+# ----------------------------------------------------------------------------- mouse
+async def scroll_wheel(pilot, widget, down: bool, times: int = 1) -> None:  # type: ignore[no-untyped-def]
+    """Turn the wheel over `widget` (Pilot has clicks but no wheel)."""
+    from textual import events
+
+    for _ in range(times):
+        await pilot._post_mouse_events([events.MouseScrollDown if down else events.MouseScrollUp], widget, (2, 2))
+
+
+async def test_a_click_selects_a_second_click_opens(cache: UICache) -> None:
+    from tests.pilot import PLAIN, TECH, laid_out
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, articles, reader = panes(app)
+        tech = next(i for i, e in enumerate(feeds.shown) if e.key == feed_key(cache, TECH, "Tech"))
+        await pilot.click(feeds, offset=(3, tech + 1))  # below the border
+        assert feeds.current is not None and feeds.current.key == feed_key(cache, TECH, "Tech")
+        assert articles.ids == cache.articles[TECH] and app.focused is feeds  # selected, not opened
+        await pilot.click(feeds, offset=(3, tech + 1))  # below the border
+        assert app.focused is articles  # opened: the article list has the focus
+        await pilot.click(articles, offset=(10, 1))  # the list has no border of its own
+        assert articles.current_id == cache.articles[TECH][1] and reader.article_id is None
+        await pilot.press("enter")  # Enter opens the selected one, as a second click would
+        await laid_out(pilot)
+        assert reader.article_id == cache.articles[TECH][1]
+        await pilot.press("h")
+        plain = next(i for i, e in enumerate(feeds.shown) if e.key == feed_key(cache, PLAIN))
+        await pilot.double_click(feeds, offset=(3, plain + 1))
+        assert app.focused is articles and articles.ids == cache.articles[PLAIN]
+        await pilot.double_click(articles, offset=(10, 0))
+        await laid_out(pilot)
+        assert reader.article_id == cache.articles[PLAIN][0]
+
+
+async def test_the_wheel_scrolls_the_pane_under_it(tmp_path: Path) -> None:
+    from tests.test_ui_daily import long_feed_cache
+
+    config, _ = long_feed_cache(tmp_path / "cache", 200)
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        assert articles.scroll_y == 0
+        await scroll_wheel(pilot, articles, down=True, times=5)
+        assert articles.scroll_y > 0
+        first = lines(articles)[0]
+        assert first != "" and articles.cursor == 0  # the view moves, the selection stays
+        down = articles.scroll_y
+        await scroll_wheel(pilot, articles, down=False, times=2)
+        assert 0 < articles.scroll_y < down
+        assert feeds.scroll_y == 0
+
+
+async def test_a_click_on_a_link_number_opens_it_as_the_keys_do(cache: UICache, browser: Path) -> None:
+    from tests.pilot import browser_args, laid_out
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        _, _, reader = panes(app)
+        await pilot.press("enter", "enter")
+        await laid_out(pilot)
+        assert reader.links
+        shown = lines(reader)
+        row = next((y for y, line in enumerate(shown) if "[1]" in line), None)
+        while row is None:  # the first footnote number may be further down
+            await pilot.press("space")
+            shown = lines(reader)
+            row = next((y for y, line in enumerate(shown) if "[1]" in line), None)
+        inside = reader.content_region.offset - reader.region.offset  # the border and padding
+        await pilot.click(reader, offset=(inside.x + shown[row].index("[1]") + 1, inside.y + row))
+        assert await browser_args(browser) == ["1", reader.links[0]]  # one argument, as with the key 1

@@ -89,6 +89,7 @@ class Settings:
     oldest_first: bool = False
     hide_read: bool = False  # feeds and articles with nothing unread left out of the lists (`H` toggles)
     date_format: str = ""  # strftime format of list and article dates; "": 2020-05-23 (shorter where narrow)
+    mouse: bool = True  # clicks and the wheel; false leaves the mouse to the terminal (selecting text)
     reading_width: int = 100  # columns of article text at most, centred in a wider reader; 0: the reader's width
     theme: str = ""  # a Textual theme by name ("nord", "gruvbox", ...); "": Textual's default
     notify: bool = False  # an automatic refresh that brings new unread articles says so on the desktop
@@ -180,6 +181,7 @@ _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "hide_read": (bool,),
     "reading_width": (int,),
     "date_format": (str,),
+    "mouse": (bool,),
     "theme": (str,),
     "notify": (bool,),
     "user_agent": (str,),

@@ -96,6 +96,13 @@ class Rendered:
 
 
 IMAGE_META = "docbao.image"  # the Style meta key marking an image's label: where the view draws it
+LINK_META = "docbao.link"  # the Style meta key marking a link's number: a click there opens it
+
+
+def link_meta(number: int) -> Style:
+    """The style that marks a link's footnote number (and its line in the list of links),
+    so that a click on it opens link `number`."""
+    return Style.from_meta({LINK_META: number})
 
 
 def image_meta(index: int) -> Style:
@@ -429,7 +436,8 @@ def _link_list_blocks(links: list[str]) -> list[_Block]:
     width = len(f"[{len(links)}] ")
     for number, url in enumerate(links, 1):
         marker = f"[{number}] ".rjust(width)
-        blocks.append(_Para([(marker, FOOTNOTE)], [(" " * width, None)], url, [(0, len(url), LINK)]))
+        blocks.append(_Para([(marker, FOOTNOTE + link_meta(number))], [(" " * width, None)], url,
+                            [(0, len(url), LINK + link_meta(number))]))
     return blocks
 
 
@@ -813,12 +821,14 @@ class _Walker:
         if url is None:
             return
         if self.inline.length > (length if self.emitted == emitted else 0):
-            self.inline.add_marker(f"[{self.links.number(url)}]", FOOTNOTE)
+            number = self.links.number(url)
+            self.inline.add_marker(f"[{number}]", FOOTNOTE + link_meta(number))
             return
         last = self.blocks[-1] if self.emitted != emitted and self.blocks else None
         if isinstance(last, _Para) and last.kind == _TEXT and last.plain:  # <a><p>text</p></a>
-            marker = f"[{self.links.number(url)}]"
-            last.spans.append((len(last.plain), len(last.plain) + len(marker), FOOTNOTE))
+            number = self.links.number(url)
+            marker = f"[{number}]"
+            last.spans.append((len(last.plain), len(last.plain) + len(marker), FOOTNOTE + link_meta(number)))
             last.plain += marker
 
     def block_start(self, node: _Node) -> None:
@@ -906,7 +916,8 @@ class _Walker:
             style += image_meta(self.links.image(url))
         self.inline.add_text(label, style)
         if url is not None:
-            self.inline.add_marker(f"[{self.links.number(url)}]", FOOTNOTE)
+            number = self.links.number(url)
+            self.inline.add_marker(f"[{number}]", FOOTNOTE + link_meta(number))
 
     def table(self, node: _Node) -> None:
         """Collect the table's rows and cells and lay each cell out with its own walk."""

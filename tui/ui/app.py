@@ -162,7 +162,7 @@ def run(config: Config, cache_dir: Path) -> int:
 
     app = DocbaoApp(config, cache_dir, store=store, image_mode=prepare(config.settings.images))
     try:
-        result = app.run()
+        result = app.run(mouse=config.settings.mouse)
     finally:
         store.close()
     if isinstance(result, int):

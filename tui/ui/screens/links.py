@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from textual import on
 from textual.app import SuspendNotSupported
 
 from tui.content.sanitize import clean_line, is_openable_url
@@ -61,6 +62,10 @@ class LinksPart(ReaderBase):
             self.notify(f"The article has no link {number}.", severity="warning", markup=False)
             return
         self.open_url(links[number - 1])
+
+    @on(ArticleView.LinkClicked)
+    def _link_clicked(self, event: ArticleView.LinkClicked) -> None:
+        self.action_open_link(event.number)
 
     def action_link_prompt(self) -> None:
         count = len(self.query_one(ArticleView).links)

@@ -59,6 +59,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         line: int
 
     @dataclass
+    class LinkClicked(Message):
+        """A link's number (or its line in the list of links) was clicked: open link `number`."""
+
+        number: int
+
+    @dataclass
     class ImagesWanted(Message):
         """Images of the article came near the screen: draw them `cells` wide, `rows` tall
         at most (see `drawn`)."""
@@ -246,6 +252,14 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._notes.clear()
         self._sizes.clear()
         self._asked.clear()
+
+    def on_click(self, event: events.Click) -> None:
+        from tui.content.render import LINK_META
+
+        number = event.style.meta.get(LINK_META)
+        if isinstance(number, int):
+            event.stop()
+            self.post_message(self.LinkClicked(number))
 
     def on_unmount(self) -> None:
         self._forget_images()

@@ -67,6 +67,7 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.cursor = 0
+        self._clicked: int | None = None  # the line clicked last, while the cursor stays on it
         self._strips: dict[object, Strip] = {}  # drawn lines, by what they show
         self.empty = self.EMPTY
         self._parts: dict[tuple[str, bool], Style] = {}
@@ -165,6 +166,7 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
         """Put the cursor on line `index` (clamped) and scroll it into view."""
         index = max(0, min(index, self.line_count - 1))
         old, self.cursor = self.cursor, index
+        self._clicked = None
         if old != index:
             self.refresh_line(old)
             self.refresh_line(index)
@@ -214,10 +216,14 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
             self.opened(self.cursor)
 
     def on_click(self, event: events.Click) -> None:
+        """A click selects a line; a second click on it (or a double click) opens it."""
         offset = event.get_content_offset(self)
         if offset is None:
             return
         index = self.scroll_offset.y + offset.y
         if 0 <= index < self.line_count:
+            again = self._clicked == index == self.cursor or event.chain > 1
             self.move_cursor(index)
-            self.opened(index)
+            self._clicked = index
+            if again:
+                self.opened(index)
