@@ -443,6 +443,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
     from tui.content.render import file_size as size
+    from tui.content.sanitize import clean_line
     from tui.feeds.downloads import DISK_FULL, download_dir, received, run_queue
     from tui.store import downloads
 
@@ -461,7 +462,7 @@ def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
             for row in downloads.rows(store, feed_ids=feed_ids):
                 state = "queued" if row.stale else row.state
                 done = size(received(row)) + (f" of {size(row.total)}" if row.total else "")
-                print(f"{row.id:6d} {state:11} {done:20} {row.path or row.url}")
+                print(f"{row.id:6d} {state:11} {done:20} {clean_line(row.path or row.url)}")
                 if row.error:
                     print(f"{'':19}{row.error}")
             return 0
@@ -483,8 +484,6 @@ def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
         begun = 0
 
         def started(row: object) -> None:
-            from tui.content.sanitize import clean_line
-
             nonlocal begun
             assert isinstance(row, downloads.DownloadRow)
             begun += 1
@@ -504,9 +503,9 @@ def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
     failed = [row for row in ended if row.state == "failed"]
     for row in ended:
         if row.state == "done":
-            print(f"done    {size(row.received):>10}  {row.path}")
+            print(f"done    {size(row.received):>10}  {clean_line(row.path)}")
         elif row.state == "failed":
-            print(f"FAILED  {size(row.received):>10}  {row.url}\n        {row.error}")
+            print(f"FAILED  {size(row.received):>10}  {clean_line(row.url)}\n        {row.error}")
     if any(row.error.startswith(DISK_FULL) for row in failed):
         print("stopped: the disk is full; the rest stays queued for the next run")
     if not ended:
