@@ -148,6 +148,9 @@ def test_marks_made_while_the_server_is_down_reach_it_later(freshrss_user: User,
         assert states(config)[titles[0]] == (True, True)
         assert run(config, "articles", "--starred") == 0
         assert titles[0] in capsys.readouterr().out
+        assert run(config, "feeds") == 0
+        assert "account home: last synced" in (out := capsys.readouterr().out)
+        assert "5 marks waiting to be sent" in out and "connection refused" in out
     finally:
         freshrss_user.server.start()
 
@@ -408,3 +411,38 @@ def test_an_opml_file_is_imported_into_the_account(
               for s in freshrss_user.client().get("subscription/list")["subscriptions"]}
     assert labels[feeds_server.url("/rsc.atom")] == ["Go"]
     assert "[[feed]]" not in config.read_text()
+
+
+def test_a_hostile_server_item_is_stored_as_inert_text() -> None:
+    """What the server sends is feed text: no escape sequence, markup or script survives."""
+    from tui.feeds.sync import _article
+
+    number, article, read, starred = _article({
+        "id": "tag:google.com,2005:reader/item/000000000000002a",
+        "title": "\x1b]52;c;SGFja2Vk\x07[@click=app.quit]Click me[/] <b>bold</b>",
+        "author": "\x9b31mEve\u202e",
+        "canonical": [{"href": "javascript:alert(1)"}], "alternate": [{"href": "https://ok.example/a"}],
+        "summary": {"content": '<p onclick="x()">Body</p><script>alert(1)</script><img src="https://i.example/p.png">'},
+        "enclosure": [{"href": "file:///etc/passwd", "type": "audio/mpeg"}],
+        "categories": ["user/-/state/com.google/reading-list", "user/1005/state/com.google/starred"],
+    }) or (0, None, False, False)
+    assert number == 42 and article is not None and not read and starred
+    assert "\x1b" not in article.title and "\x07" not in article.title
+    assert "[@click=app.quit]Click me[/]" in article.title and "<b>" not in article.title
+    assert article.author == "31mEve"  # the C1 CSI and the bidi override are gone: inert text
+    assert article.link == "https://ok.example/a"
+    assert "script" not in article.content and "onclick" not in article.content and "Body" in article.content
+    assert article.enclosures == []
+
+
+def test_marks_on_plain_feeds_queue_nothing(feeds_server: LocalServer, tmp_path: Path) -> None:
+    config = tmp_path / "feeds.toml"
+    config.write_text(f'[[feed]]\nurl = "{feeds_server.url("/emarley.rss")}"\n', encoding="utf-8")
+    assert run(config, "refresh") == 0
+    store = store_of(config)
+    try:
+        store.mark_all_read()
+        store.set_starred(store.article_ids()[0], True)
+        assert store.conn.execute("SELECT count(*) FROM mark_queue").fetchone()[0] == 0
+    finally:
+        store.close()

@@ -306,6 +306,7 @@ def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
         rows = subscribed_rows(config, store)
         titles = feed_titles(config, rows)
         tags = {f.url: f.tags for f in config.feeds}
+        accounts = {f.url: f.account for f in config.feeds if f.account}
         unfetched = [f for f in config.feeds if f.url not in {r.url for r in rows}]
         for row in rows:
             if args.json:
@@ -313,7 +314,7 @@ def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
                     "id": row.id, "url": row.url, "title": titles[row.id], "tags": tags.get(row.url, []),
                     "articles": row.total, "unread": row.unread, "status": row.last_status or "never",
                     "error": row.last_error, "last_fetch": iso(row.last_fetch), "gone": row.gone,
-                    "moved_to": moved(row),
+                    "moved_to": moved(row), "account": accounts.get(row.url),
                 }, ensure_ascii=False))
             else:
                 status = row.last_status or "never fetched"
@@ -335,6 +336,12 @@ def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
             unread = sum(r.unread for r in rows)
             total = sum(r.total for r in rows)
             print(f"{count(len(config.feeds), 'feed')}, {unread} unread of {count(total, 'article')}")
+            for account in config.accounts:
+                _, synced, error = store.account_state(account.name)
+                waiting = len(store.pending_marks(account.name))
+                print(f"account {account.name}: " + (f"last synced {local_time(synced)}" if synced else "never synced")
+                      + (f", {count(waiting, 'mark')} waiting to be sent" if waiting else "")
+                      + (f"\n{'':26}{error}" if error else ""))
             moves = sum(1 for row in rows if moved(row))
             if moves:
                 print(f"{count(moves, 'feed')} moved permanently: 'docbao feeds --apply-moves' writes "
