@@ -335,3 +335,28 @@ def test_a_failed_download_without_a_part_goes_to_the_folder_of_now(server: Loca
     server.route("/ep.mp3", b"audio", content_type="audio/mpeg", gzip=False)
     assert main(["download", "--retry", "--config", str(config)]) == 0
     assert (tmp_path / "Podcasts" / "_Pod_ one" / "ep.mp3").read_bytes() == b"audio"
+
+
+def test_downloads_follow_the_refresh_rules_for_redirects_and_stalls(server: LocalServer, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    def stall(handler) -> None:  # type: ignore[no-untyped-def]
+        handler.send_response(200)
+        handler.send_header("Content-Length", "100000")
+        handler.end_headers()
+        handler.wfile.write(b"x" * 1000)
+        handler.wfile.flush()
+        time.sleep(5)
+
+    server.route("/file.mp3", status=302, headers={"Location": "file:///etc/passwd"})
+    server.route("/loop.mp3", status=302, headers={"Location": "/loop.mp3"})
+    server.route("/stall.mp3", raw=stall)
+    config = _config(tmp_path, _podcast(server, [(p, "audio/mpeg") for p in ("/file.mp3", "/loop.mp3", "/stall.mp3")]))
+    config.write_text(config.read_text().replace("[settings]\n", "[settings]\ntimeout = 1\n"))
+    assert main(["refresh", "--config", str(config), "-q"]) == 0
+    assert _download(config) == 1
+    out = capsys.readouterr().out
+    assert "redirect to a non-http(s) URL refused" in out
+    assert "too many redirects (10)" in out
+    assert "stalled: nothing received for 1 s" in out
+    assert "0 downloads done, 3 failed" in out
+    assert not (tmp_path / "media" / "_Pod_ one" / "stall.mp3").exists()
