@@ -103,6 +103,8 @@ async def test_download_key_downloads_view_retry_and_play(server: LocalServer, t
         await pilot.press("j", "r")
         await _until(pilot, lambda: plain(table.get_row_at(1)[0]) == "done")
         assert (media / "Radio [b]x" / "missing.mp3").read_bytes() == b"found now"
+        await pilot.press("k", "enter")  # Enter plays the selected download's file
+        assert await browser_args(out) == ["2", "--", str(target)]
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, DownloadsScreen)

@@ -143,24 +143,31 @@ class DownloadsPart(ReaderBase):
     def action_downloads(self) -> None:
         from tui.ui.screens.downloads import DownloadsScreen
 
-        self.app.push_screen(DownloadsScreen(self.store, self.start_downloads))
+        self.app.push_screen(DownloadsScreen(self.store, self.start_downloads, self.play))
 
     # ---------------------------------------------------------------------- play
     def action_play(self) -> None:
+        if self._player_set():
+            self._choose("Play: enclosure", self._play)
+
+    def _player_set(self) -> bool:
         if not self.config.settings.player:
             self.notify('No player is set: add player = ["mpv", "%f"] to [settings] in feeds.toml.',
                         severity="warning", markup=False)
-            return
-        self._choose("Play: enclosure", self._play)
+        return bool(self.config.settings.player)
 
     def _play(self, article_id: int, enclosure: dict[str, object]) -> None:
+        url = str(enclosure["url"])
+        self.play(queue.of_articles(self.store, [article_id]).get((article_id, url)), url)
+
+    def play(self, row: DownloadRow | None, url: str) -> None:
         """The downloaded file when it is whole, else the URL, as one argument of the
         player: in the terminal while the reader steps aside, or on its own when there is
         no terminal to hand over."""
         from tui.ui.screens.links import command_line
 
-        url = str(enclosure["url"])
-        row = queue.of_articles(self.store, [article_id]).get((article_id, url))
+        if not self._player_set():
+            return
         target = row.path if row is not None and row.state == "done" and Path(row.path).is_file() else url
         argv = command_line(self.config.settings.player, target, "%f")
         if self.app.is_headless:

@@ -1,6 +1,6 @@
 """`E`: the downloads (queued, downloading with its progress, done, failed with the reason),
 read again from the cache twice a second, so it shows what `docbao download` in another
-terminal does too. `r` tries the selected failed download again."""
+terminal does too. `r` tries the selected failed download again, Enter or `P` plays it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -33,20 +34,23 @@ class DownloadsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q,E", "close", "Close", show=False),
         Binding("r", "retry", "Retry", show=False),
+        Binding("P", "play", "Play", show=False),
         Binding("j", "cursor('down')", show=False),
         Binding("k", "cursor('up')", show=False),
     ]
 
-    def __init__(self, store: Store, start: Callable[[list[int]], None]) -> None:
+    def __init__(self, store: Store, start: Callable[[list[int]], None],
+                 play: Callable[[DownloadRow | None, str], None]) -> None:
         super().__init__()
         self.store = store
         self.start = start  # the reading screen's: download these rows
+        self.play = play  # ... and play this one (its file, else its URL)
         self._shown: list[tuple[object, ...]] = []
 
     def compose(self) -> ComposeResult:
         yield Static(" Downloads", id="downloads-title", markup=False)
         yield DataTable(cursor_type="row", zebra_stripes=False)
-        yield Static(" r retry the selected failed download   Esc close", id="downloads-keys", markup=False)
+        yield Static(" r retry the selected failed download   Enter or P play it (its file, else its URL)   Esc close", id="downloads-keys", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -92,6 +96,17 @@ class DownloadsScreen(Screen[None]):
         queue.queue(self.store, row.article_id, row.url, retry=True)
         self.start([row.id])
         self._reload()
+
+    @on(DataTable.RowSelected)
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_play()
+
+    def action_play(self) -> None:
+        selected = self._selected_id()
+        found = queue.rows(self.store, ids=[selected]) if selected is not None else []
+        if found:
+            self.play(found[0], found[0].url)
 
     def action_close(self) -> None:
         self.dismiss(None)
