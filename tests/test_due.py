@@ -140,3 +140,31 @@ def test_mark_from_a_script(tmp_path: Path, server: LocalServer, capsys: pytest.
     with pytest.raises(SystemExit) as exited:
         main(["mark", str(first), "--config", str(config)])  # no mark named
     assert exited.value.code == 2
+
+
+def test_accounts_are_due_every_auto_refresh_minutes_and_never_every_look(tmp_path: Path) -> None:
+    """An account's feeds have no last fetch of their own: the account's last sync is what
+    counts, so the reader (looking every few seconds) does not sync it at every look."""
+    from tui.feeds.refresh import Schedule
+
+    path = tmp_path / "feeds.toml"
+    path.write_text('[settings]\nauto_refresh_minutes = 10\n\n[[account]]\nname = "Home"\ntype = "greader"\n'
+                    'url = "https://rss.example.org/api/greader.php"\nuser = "alice"\npassword = "x"\n\n'
+                    '[[feed]]\nurl = "https://a.example/rss"\n\n'
+                    '[[feed]]\nurl = "https://b.example/rss"\nrefresh_minutes = 60\n', encoding="utf-8")
+    config = load_config(path)
+    now = 1_700_000_000
+    fetched = {"https://a.example/rss": now - 300, "https://b.example/rss": now - 300}
+
+    def due(last_sync: int | None, **options: object) -> tuple[list[str], list[str]]:
+        feeds, accounts = Schedule(fetched, {"Home": last_sync}).due(config, config.feeds, now=now, **options)
+        return [f.url for f in feeds], accounts
+
+    assert due(now - 60, slack=15, untimed=False) == ([], [])
+    assert due(None, slack=15, untimed=False) == ([], ["Home"])  # never synced
+    assert due(now - 600, slack=15, untimed=False) == ([], ["Home"])
+    fetched["https://a.example/rss"] = now - 590
+    assert due(now - 60, slack=15, untimed=False) == (["https://a.example/rss"], [])
+    config.settings.auto_refresh_minutes = 0  # the reader: nothing automatic; --due: every run
+    assert due(now - 60, slack=15, untimed=False) == ([], [])
+    assert due(now - 60) == (["https://a.example/rss"], ["Home"])

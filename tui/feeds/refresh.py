@@ -89,27 +89,53 @@ def select_feeds(config: Config, only: Sequence[str] | None) -> list[FeedConfig]
     return chosen
 
 
-def due_feeds(feeds: Sequence[FeedConfig], last_fetch: Mapping[str, int | None], config: Config,
-              now: int | None = None, slack: int = DUE_SLACK) -> list[FeedConfig]:
-    """The feeds whose interval (refresh_minutes, else [settings] auto_refresh_minutes) has
-    passed since their last fetch, within `slack` seconds (how often the caller looks); a
-    feed never fetched, or with no interval, is always due. `last_fetch` maps a feed's URL
-    to its last fetch time."""
-    clock = int(time.time()) if now is None else now
-    chosen = []
-    for feed in feeds:
-        fetched = last_fetch.get(feed.url)
-        if fetched is None or clock - fetched + slack >= feed.interval(config.settings) * 60:
-            chosen.append(feed)
-    return chosen
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When each feed was fetched and each account synced last, to tell which are due."""
+
+    last_fetch: Mapping[str, int | None]  # feed URL -> epoch seconds
+    last_sync: Mapping[str, int | None]  # account name -> epoch seconds
+
+    @classmethod
+    def read(cls, store: Store, config: Config) -> Schedule:
+        return cls({row.url: row.last_fetch for row in store.feeds()},
+                   {account.name: store.account_state(account.name)[1] for account in config.accounts})
+
+    @classmethod
+    def load(cls, cache_dir: Path, config: Config) -> Schedule:
+        store = Store.open(cache_dir)
+        try:
+            return cls.read(store, config)
+        finally:
+            store.close()
+
+    def due(self, config: Config, feeds: Sequence[FeedConfig], *, now: int | None = None, slack: int = DUE_SLACK,
+            untimed: bool = True) -> tuple[list[FeedConfig], list[str]]:
+        """The HTTP feeds among `feeds` whose interval (refresh_minutes, else [settings]
+        auto_refresh_minutes) has passed since their last fetch, within `slack` seconds
+        (how often the caller looks), and the accounts (every auto_refresh_minutes) of
+        `config` due to sync. Never fetched is due; with no interval, due when `untimed`."""
+        clock = int(time.time()) if now is None else now
+
+        def due(last: int | None, minutes: int) -> bool:
+            if not minutes:
+                return untimed
+            return last is None or clock - last + slack >= minutes * 60
+
+        chosen = [f for f in feeds if not f.account and due(self.last_fetch.get(f.url), f.interval(config.settings))]
+        accounts = [a.name for a in config.accounts
+                    if due(self.last_sync.get(a.name), config.settings.auto_refresh_minutes)]
+        return chosen, accounts
 
 
 async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None = None,
                   progress: Progress | None = None, full_text: bool = False,
                   page_progress: Callable[["PageOutcome", int, int], None] | None = None,
-                  now: int | None = None, due: bool = False) -> RefreshReport:
+                  now: int | None = None, due: bool = False, slack: int = DUE_SLACK,
+                  untimed: bool = True) -> RefreshReport:
     """Refresh the chosen feeds into the cache in `cache_dir` and report per feed; with
-    `due`, only those of them whose interval has passed (see due_feeds).
+    `due`, only those of them (and of the accounts) whose interval has passed (see
+    Schedule.due, which `slack` and `untimed` are for).
 
     Then, for feeds with full_text (or all of them when `full_text` is set), fetch the
     full article of every unread article that lacks one, so it reads offline.
@@ -123,6 +149,10 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
     chosen = select_feeds(config, only)
     feeds = [f for f in chosen if not f.account]
     accounts = {a.name for a in config.accounts} if not only else {f.account for f in chosen if f.account}
+    if due:
+        schedule = await asyncio.to_thread(Schedule.load, cache_dir, config)
+        feeds, due_accounts = schedule.due(config, feeds, now=now, slack=slack, untimed=untimed)
+        accounts &= set(due_accounts)
     report = RefreshReport()
     if accounts:
         from tui.feeds.sync import sync
@@ -136,8 +166,6 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
     try:
         ids = await in_db(store.ensure_feeds, [f.url for f in feeds])
         rows = {row.id: row for row in await in_db(store.feeds)}
-        if due:
-            feeds = due_feeds(feeds, {feed.url: rows[ids[feed.url]].last_fetch for feed in feeds}, config, now)
         settings = config.settings
         limit = asyncio.Semaphore(settings.concurrency)
         done = 0

@@ -93,13 +93,12 @@ class RefreshPart(ReaderBase):
         """The automatic refresh: only the feeds that are due (nothing when none is)."""
         if self.refreshing:
             return
-        from tui.feeds.refresh import due_feeds
+        from tui.feeds.refresh import Schedule
 
-        timed = [feed for feed in self.config.feeds if feed.interval(self.config.settings) > 0]
-        last_fetch = {row.url: row.last_fetch for row in self.store.feeds()}
-        due = due_feeds(timed, last_fetch, self.config, slack=LOOK_EVERY)
-        if due:
-            self.start_refresh([feed.url for feed in due], automatic=True)
+        schedule = Schedule.read(self.store, self.config)
+        feeds, accounts = schedule.due(self.config, self.config.feeds, slack=LOOK_EVERY, untimed=False)
+        if feeds or accounts:
+            self.start_refresh([feed.url for feed in feeds], automatic=True)
 
     def start_refresh(self, urls: list[str] | None, *, automatic: bool = False) -> None:
         """Fetch these feeds (None: every feed); an `automatic` refresh announces the new
@@ -134,7 +133,11 @@ class RefreshPart(ReaderBase):
                 if outcome.new or outcome.updated or outcome.status in ("error", "gone"):
                     self._merge_soon()
 
-            report = await refresh(self.config, self.cache_dir, only=urls, progress=progress)
+            if automatic:  # the feeds and accounts due now (the ones found due a moment ago)
+                report = await refresh(self.config, self.cache_dir, progress=progress, due=True, slack=LOOK_EVERY,
+                                       untimed=False)
+            else:
+                report = await refresh(self.config, self.cache_dir, only=urls, progress=progress)
             if report.accounts and self.config.path is not None:  # the servers' feeds may have changed
                 self.reload_config(self.config.path)
         finally:
