@@ -31,7 +31,8 @@ from corpus import languages, make_feed  # noqa: E402
 from tests.freshrss import FreshRSS  # noqa: E402
 from tests.server import LocalServer  # noqa: E402
 from tui.config import load_config  # noqa: E402
-from tui.feeds.sync import sync, with_accounts  # noqa: E402
+from tui.feeds.subscriptions import with_accounts  # noqa: E402
+from tui.feeds.sync import sync  # noqa: E402
 from tui.model import ParsedFeed  # noqa: E402
 from tui.store.cache import Store  # noqa: E402
 

@@ -21,7 +21,8 @@ from tests.helpers import DATA, shared_path
 from tests.server import LocalServer
 from tui.cli.main import main
 from tui.config import load_config
-from tui.feeds.sync import sync, with_accounts
+from tui.feeds.subscriptions import with_accounts
+from tui.feeds.sync import sync
 from tui.store.cache import Store
 
 EMARLEY = DATA / "feeds" / "rsparser__EMarley.rss"

@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = getattr(args, "handler", None) or run_reader
     try:
         if config.accounts:  # the accounts' feeds, as the last sync mirrored them
-            from tui.feeds.sync import with_accounts
+            from tui.feeds.subscriptions import with_accounts
 
             with_accounts(config, cache)
         return handler(args, config, cache)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from tui.config import Config, FeedConfig, url_problem
-from tui.store.cache import DB_NAME, Store
+from tui.store.cache import DB_NAME, Store, account_feed_key
 
 if TYPE_CHECKING:
     from tui.model import FetchResult
@@ -168,3 +168,28 @@ async def check_is_feed(url: str, *, deadline: float, max_bytes: int, user_agent
     if not looks_like_feed(result.body, result.content_type):
         return "it does not answer with a feed (RSS, Atom or JSON Feed)"
     return result
+
+
+# ------------------------------------------------------------------ accounts' feeds
+def account_feeds(config: Config, store: Store) -> list[FeedConfig]:
+    """The configured accounts' feeds as the cache last mirrored them, as feed entries: the
+    account's name and the server's labels are their tags."""
+    names = {a.name for a in config.accounts}
+    if not names:
+        return []
+    return [FeedConfig(url=account_feed_key(row.account, row.stream_id), title=row.title,
+                       tags=[row.account, *row.labels], account=row.account)
+            for row in store.account_feeds() if row.account in names]
+
+
+def with_accounts(config: Config, cache_dir: Path) -> Config:
+    """`config` with its accounts' feeds added after the [[feed]] entries (in place)."""
+    if not config.accounts or not (cache_dir / DB_NAME).exists():
+        return config
+    config.feeds = [f for f in config.feeds if not f.account]
+    store = Store.open(cache_dir)
+    try:
+        config.feeds.extend(account_feeds(config, store))
+    finally:
+        store.close()
+    return config

@@ -94,30 +94,6 @@ def password(account: AccountConfig) -> str:
                     f" keyring as service '{KEYRING_SERVICE}', user '{account.name}:{account.user}')")
 
 
-def account_feeds(config: Config, store: Store) -> list[FeedConfig]:
-    """The configured accounts' feeds as the cache last mirrored them, as feed entries: the
-    account's name and the server's labels are their tags."""
-    names = {a.name for a in config.accounts}
-    if not names:
-        return []
-    return [FeedConfig(url=account_feed_key(row.account, row.stream_id), title=row.title,
-                       tags=[row.account, *row.labels], account=row.account)
-            for row in store.account_feeds() if row.account in names]
-
-
-def with_accounts(config: Config, cache_dir: Path) -> Config:
-    """`config` with its accounts' feeds added after the [[feed]] entries (in place)."""
-    if not config.accounts or not (cache_dir / "docbao.db").exists():
-        return config
-    config.feeds = [f for f in config.feeds if not f.account]
-    store = Store.open(cache_dir)
-    try:
-        config.feeds.extend(account_feeds(config, store))
-    finally:
-        store.close()
-    return config
-
-
 async def sync(config: Config, cache_dir: Path, *, only: str | None = None,
                now: int | None = None) -> SyncReport:
     """Sync every configured account (or the one named `only`) into the cache."""

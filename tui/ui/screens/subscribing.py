@@ -175,7 +175,7 @@ class SubscribePart(ReaderBase):
             self.notify(f"The config cannot be read again: {exc}", severity="error", markup=False)
             return False
         if config.accounts:  # the accounts' feeds, as the cache holds them
-            from tui.feeds.sync import account_feeds
+            from tui.feeds.subscriptions import account_feeds
 
             config.feeds.extend(account_feeds(config, self.store))
         self.config = config
