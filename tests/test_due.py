@@ -168,3 +168,29 @@ def test_accounts_are_due_every_auto_refresh_minutes_and_never_every_look(tmp_pa
     config.settings.auto_refresh_minutes = 0  # the reader: nothing automatic; --due: every run
     assert due(now - 60, slack=15, untimed=False) == ([], [])
     assert due(now - 60) == (["https://a.example/rss"], ["Home"])
+
+
+async def test_an_automatic_refresh_toasts_only_new_failures(tmp_path: Path, server: LocalServer) -> None:
+    from tui.ui.app import DocbaoApp
+    from tui.ui.screens.main import MainScreen
+
+    config_path = feeds_toml(tmp_path, server, "auto_refresh_minutes = 5")
+    server.route("/hourly.xml", b"oops", status=500)  # failing since before the reader started
+    assert await asyncio.to_thread(main, ["refresh", "--config", str(config_path), "-q"]) == 1
+    app = DocbaoApp(load_config(config_path), tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        fetched_ago(tmp_path / "cache", 3600)
+        screen.refresh_due()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert hits(server) == {"hourly": 2, "often": 2, "plain": 2}
+        assert not [n for n in app._notifications if n.title == "Feed not refreshed"]
+        server.route("/often.xml", b"oops", status=500)  # a new failure
+        fetched_ago(tmp_path / "cache", 3600)
+        screen.refresh_due()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        toasts = [n.message for n in app._notifications if n.title == "Feed not refreshed"]
+        assert toasts == ["Local: HTTP 500 Internal Server Error"]  # the one new failure, not the old one too

@@ -122,6 +122,9 @@ class RefreshPart(ReaderBase):
         inside tui.feeds.refresh, so keys keep working while it runs. Whatever it stored
         is shown even when it stops part-way; the failure then reaches the worker handler."""
         worker = get_current_worker()
+        # an automatic refresh toasts only new failures: the ones known already keep their !
+        known_failures = ({row.url for row in self.store.feeds() if row.last_status in ("error", "gone")}
+                          if automatic else set())
         try:
             # the fetch and parse stack (httpx, feedparser) is imported off the event loop
             for module in ("tui.feeds.refresh", "tui.feeds.fetch", "tui.feeds.parse"):
@@ -151,6 +154,7 @@ class RefreshPart(ReaderBase):
         failed = report.failed
         new = report.new + sum(account.new for account in report.accounts)
         summary = f"{new} new" + (f", {len(failed)} failed" if failed else "")
+        failed = [outcome for outcome in failed if outcome.url not in known_failures]
         for account in report.accounts:
             if not account.ok:
                 self.notify(clean_line(account.error), title=f"Account {account.name} not synced",
