@@ -122,6 +122,9 @@ def time_queries(conn: sqlite3.Connection, queries: dict[str, list[str]], tags: 
             search.search(conn, query, tags=tags)  # warm
             for _ in range(reps):
                 times.setdefault(f"search: {kind}", []).append(timed(search.search, conn, query, tags=tags))
+                if "snippets" in search.search.__code__.co_varnames:  # the page as the reader asks for it
+                    times.setdefault(f"ids only: {kind}", []).append(
+                        timed(search.search, conn, query, tags=tags, snippets=False))
                 if lists:
                     times.setdefault("matching_ids", []).append(timed(search.matching_ids, conn, query, tags=tags))
                     times.setdefault("count_unread", []).append(timed(search.count_unread, conn, query, tags=tags))
@@ -129,8 +132,10 @@ def time_queries(conn: sqlite3.Connection, queries: dict[str, list[str]], tags: 
             counts[query] = (search._match_count(conn, compiled.match) if compiled and compiled.match
                              else len(search.matching_ids(conn, query, tags=tags)))
     every_search = [t for name, values in times.items() if name.startswith("search") for t in values]
-    print(f"\nquery times in ms, {reps} runs of each query: median / p95 / max")
-    for name, values in [("search: all kinds", every_search), *times.items()]:
+    every_page = [t for name, values in times.items() if name.startswith("ids only") for t in values]
+    print(f"\nquery times in ms, {reps} runs of each query (100 results): median / p95 / max")
+    summary = [("search: all kinds", every_search)] + ([("ids only: all kinds", every_page)] if every_page else [])
+    for name, values in [*summary, *sorted(times.items())]:
         print(f"  {name:22} {statistics.median(values):7.1f} {percentile(values, 0.95):7.1f} {max(values):7.1f}")
     print("\narticles the words match (filters aside):")
     for query, count in counts.items():

@@ -352,10 +352,28 @@ def add_range(conn: sqlite3.Connection, first: int, last: int) -> None:
     conn.execute(_add("s.id >= ? AND s.id <= ?"), (first, last))
 
 
+def _indexed(conn: sqlite3.Connection) -> int:
+    """Articles in the index, read from the row count FTS5 keeps at the start of its
+    "averages" record (block 1 of its data table, a varint), so that asking costs the same
+    at any size of the cache instead of a count of every row."""
+    row = conn.execute(f"SELECT block FROM {FTS_TABLE}_data WHERE id = 1").fetchone()
+    if row is None or not row[0]:
+        return 0
+    value = 0
+    for n, byte in enumerate(bytes(row[0])[:9]):
+        if n == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            break
+    return value
+
+
 def _unindexed(conn: sqlite3.Connection) -> int:
-    articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-    indexed = conn.execute(f"SELECT count(*) FROM {FTS_TABLE}_docsize").fetchone()[0]
-    return int(articles) - int(indexed)
+    """Articles not in the index: every feed's article count (kept by the store's
+    triggers) less the index's row count, both read without counting rows."""
+    articles = conn.execute("SELECT coalesce(sum(total), 0) FROM feeds").fetchone()[0]
+    return int(articles) - _indexed(conn)
 
 
 def needs_build(conn: sqlite3.Connection) -> bool:
@@ -375,23 +393,26 @@ def build(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None 
     """
     install(conn)
     total = max(_unindexed(conn), 0)
-    done = 0
-    last_id = 0
     if progress is not None:
         progress(0, total)
-    while True:
+    # The articles not yet indexed are the newest (a refresh's, an old cache's all): walk
+    # the ids down from the top until that many are found, not up through every article.
+    ids: list[int] = []
+    if total:
+        cursor = conn.execute(f"SELECT a.id FROM articles a WHERE NOT EXISTS"
+                              f" (SELECT 1 FROM {FTS_TABLE}_docsize d WHERE d.id = a.id) ORDER BY a.id DESC")
+        for (article_id,) in cursor:
+            ids.append(int(article_id))
+            if len(ids) >= total:
+                break
+        cursor.close()
+        ids.reverse()
+    done = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
         with _write(conn):
-            ids = [row[0] for row in conn.execute(
-                f"SELECT a.id FROM articles a WHERE a.id > ? AND NOT EXISTS"
-                f" (SELECT 1 FROM {FTS_TABLE}_docsize d WHERE d.id = a.id) ORDER BY a.id LIMIT ?",
-                (last_id, batch),
-            )]
-            if ids:
-                add_range(conn, ids[0], ids[-1])
-        if not ids:
-            break
-        last_id = ids[-1]
-        done += len(ids)
+            add_range(conn, chunk[0], chunk[-1])
+        done += len(chunk)
         if progress is not None:
             progress(done, max(total, done))
     if done >= _OPTIMIZE_FROM:
