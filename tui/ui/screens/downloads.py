@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from tui.content.render import file_size
 from tui.feeds.downloads import received
@@ -45,7 +46,8 @@ class DownloadsScreen(Screen[None]):
         self.store = store
         self.start = start  # the reading screen's: download these rows
         self.play = play  # ... and play this one (its file, else its URL)
-        self._shown: list[tuple[object, ...]] = []
+        self._shown: list[tuple[object, ...]] = []  # (download id, cells...) as the table has them
+        self._columns: list[ColumnKey] = []
 
     def compose(self) -> ComposeResult:
         yield Static(" Downloads", id="downloads-title", markup=False)
@@ -54,7 +56,7 @@ class DownloadsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("State", "Size", "Episode", "File, or why it failed")
+        self._columns = table.add_columns("State", "Size", "Episode", "File, or why it failed")
         self._reload()
         self.set_interval(RELOAD_SECONDS, self._reload, name="downloads")
         table.focus()
@@ -65,6 +67,14 @@ class DownloadsScreen(Screen[None]):
         if cells == self._shown:
             return
         table = self.query_one(DataTable)
+        self.query_one("#downloads-title", Static).update(f" Downloads: {_summary(rows) or 'none yet'}")
+        if [c[0] for c in cells] == [c[0] for c in self._shown]:  # the same rows: change what changed
+            for new, old in zip(cells, self._shown):
+                for column, value, was in zip(self._columns, new[1:], old[1:]):
+                    if value != was:
+                        table.update_cell(str(new[0]), column, Text(str(value)))
+            self._shown = cells
+            return
         selected = self._selected_id()
         table.clear()
         for row_id, *values in cells:
@@ -73,7 +83,6 @@ class DownloadsScreen(Screen[None]):
         ids = [c[0] for c in cells]
         if selected in ids:
             table.move_cursor(row=ids.index(selected), animate=False)
-        self.query_one("#downloads-title", Static).update(f" Downloads: {_summary(rows) or 'none yet'}")
 
     def _selected_id(self) -> int | None:
         table = self.query_one(DataTable)
