@@ -31,6 +31,7 @@ class Place:
     label: str
     where: str  # "tag", or the folder a feed is listed in ("" for an untagged one)
     folded: str
+    unread: int  # told beside the name: feeds of one name differ by it
 
 
 def places(entries: Sequence[FeedEntry]) -> list[Place]:
@@ -39,10 +40,10 @@ def places(entries: Sequence[FeedEntry]) -> list[Place]:
     found: list[Place] = []
     for entry in entries:
         if entry.kind == "folder":
-            found.append(Place(entry.key, entry.label, "tag", fold(entry.label)))
+            found.append(Place(entry.key, entry.label, "tag", fold(entry.label), entry.count))
         elif entry.kind == "feed" and entry.feed_ids not in seen:
             seen.add(entry.feed_ids or ())
-            found.append(Place(entry.key, entry.label, entry.folder, fold(entry.label)))
+            found.append(Place(entry.key, entry.label, entry.folder, fold(entry.label), entry.count))
     return found
 
 
@@ -108,7 +109,8 @@ class FeedFinder(ModalScreen[str | None]):
     @staticmethod
     def _option(place: Place) -> Option:
         where = "tag" if place.where == "tag" else f"in {place.where}" if place.where else ""
-        return Option(Content.assemble(place.label, ("  " + where, "dim") if where else ""))
+        about = " · ".join(part for part in (f"{place.unread} unread" if place.unread else "", where) if part)
+        return Option(Content.assemble(place.label, ("  " + about, "dim") if about else ""))
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
