@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.freshrss import User
-from tests.helpers import DATA, shared_path
+from tests.helpers import DATA, PAGES, shared_path
 from tests.server import LocalServer
 from tui.cli.main import main
 from tui.config import load_config
@@ -369,8 +369,8 @@ def test_the_client_waits_as_a_busy_server_asks(server: LocalServer) -> None:
     assert len(server.hits("/api/reader/api/0/subscription/list")) == 3  # 429, 503, then the answer
 
     server.route("/api/reader/api/0/subscription/list", status=503, headers={"Retry-After": "120"})
-    with pytest.raises(SyncError, match="did not answer"):
-        asyncio.run(go(2))  # a wait longer than the deadline ends in an error, not a hang
+    with pytest.raises(SyncError, match="asks to wait 120 s, longer than the deadline"):
+        asyncio.run(go(2))  # a wait longer than the deadline ends in an error at once, not a hang
 
 
 def test_add_and_remove_an_account_feed_go_through_the_server(
@@ -447,3 +447,20 @@ def test_marks_on_plain_feeds_queue_nothing(feeds_server: LocalServer, tmp_path:
         assert store.conn.execute("SELECT count(*) FROM mark_queue").fetchone()[0] == 0
     finally:
         store.close()
+
+
+def test_reader_mode_prefetch_covers_the_accounts_feeds(freshrss_user: User, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    with LocalServer() as srv:
+        srv.route("/bai-viet-0.html", (PAGES / "seed-page.html").read_bytes(), content_type="text/html; charset=utf-8")
+        feed = srv.route("/rss", (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Báo Thái Nguyên</title>'
+            f'<item><title>Lãnh đạo Trung ương làm việc</title><link>{srv.url("/bai-viet-0.html")}</link>'
+            '<guid>tn-0</guid><description>Ngày 23/5, đồng chí Phạm Minh Chính đã làm việc.</description></item>'
+            '</channel></rss>').encode(), content_type="application/rss+xml")
+        freshrss_user.client().subscribe(feed)
+        config = machine(tmp_path / "a", freshrss_user)
+        assert run(config, "refresh", "--full-text") == 0
+        assert "full articles: 1 fetched, 0 failed" in capsys.readouterr().out
+    assert run(config, "read", str(article_id(config, "Lãnh đạo Trung ương làm việc")), "--full") == 0
+    assert "Thu Hiền" in capsys.readouterr().out  # the page's byline: read from the cache, offline

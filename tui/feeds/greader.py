@@ -213,6 +213,7 @@ class Client:
         url = f"{self.base}/{path}"
         renewed = False
         attempt = 0
+        ends = time.monotonic() + self.deadline
         try:
             async with asyncio.timeout(self.deadline):
                 while True:
@@ -247,6 +248,9 @@ class Client:
                             at = parse_retry_after(response.headers.get("Retry-After"), int(time.time()))
                             if at is not None:
                                 wait = max(0.0, at - time.time())
+                            if time.monotonic() + wait > ends:
+                                raise SyncError(f"{self.base} is busy (HTTP {status}) and asks to wait"
+                                                f" {wait:.0f} s, longer than the deadline; the next sync tries again")
                             await asyncio.sleep(wait)
                             continue
                         if status >= 400:

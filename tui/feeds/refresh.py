@@ -197,6 +197,9 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
                 report.queued = await in_db(queue_enclosures, store, fresh)
             wanted = [ids[f.url] for f in feeds
                       if full_text or (settings.full_text if f.full_text is None else f.full_text)]
+            if report.accounts and (full_text or settings.full_text):  # the accounts' feeds too
+                synced = {account.name for account in report.accounts}
+                wanted += [row.feed_id for row in await in_db(store.account_feeds) if row.account in synced]
             if wanted:
                 report.pages = await _prefetch(store, in_db, client, config, wanted, page_progress)
         report.pruned = await in_db(store.prune, settings.keep_articles, settings.keep_days)

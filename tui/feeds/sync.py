@@ -225,7 +225,7 @@ async def _store_page(name: str, items: list[dict[str, Any]], feed_ids: dict[str
         if feed_id is None or converted is None:
             continue
         by_feed[feed_id].append(converted)
-        newest = max(newest, _int(raw.get("crawlTimeMsec")) // 1000)
+        newest = max(newest, _int(raw.get("crawlTimeMsec")) // 1000 or _int(raw.get("timestampUsec")) // 1_000_000)
     for feed_id, found in by_feed.items():
         stats = await in_db(store.save_remote_items, name, feed_id, found)
         outcome.new += stats.new
