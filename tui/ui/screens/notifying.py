@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from tui.content.sanitize import clean_line
@@ -39,7 +40,7 @@ def _field(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def terminal_sequence(title: str, body: str, env: dict[str, str] | os._Environ[str]) -> str:
+def terminal_sequence(title: str, body: str, env: Mapping[str, str]) -> str:
     """The escape sequence that asks the terminal for a notification: OSC 777 for the
     terminals that read it (foot, urxvt, VTE-based ones), else OSC 9; wrapped for tmux's
     passthrough inside tmux (shown only where tmux allows passthrough)."""
