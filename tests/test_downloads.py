@@ -32,11 +32,17 @@ def _media(size: int, seed: int = 1) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-def _podcast(server: LocalServer, enclosures: list[tuple[str, str]]) -> str:
-    items = "".join(
-        f"<item><guid>ep-{n}</guid><title>Episode {n}: a/b\\c &lt;x&gt;</title>"
-        f'<enclosure url="{server.url(path)}" type="{kind}" length="999"/></item>'
-        for n, (path, kind) in enumerate(enclosures))
+def _podcast(server: LocalServer, enclosures: list[tuple[str, str]], episodes: int = 1) -> str:
+    """A podcast feed of `episodes` items: the newest (Episode 0) has these enclosures, each
+    older one an enclosure of its own (/old/N.mp3)."""
+
+    def item(n: int) -> str:
+        files = enclosures if n == 0 else [(f"/old/{n}.mp3", "audio/mpeg")]
+        tags = "".join(f'<enclosure url="{server.url(path)}" type="{kind}" length="999"/>' for path, kind in files)
+        return (f"<item><guid>ep-{n}</guid><title>Episode {n}: a/b\\c &lt;x&gt;</title>"
+                f"<pubDate>{25 - n} May 2020 10:00:00 GMT</pubDate>{tags}</item>")
+
+    items = "".join(item(n) for n in range(episodes))
     feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Pod</title>{items}</channel></rss>'
     return server.route("/pod.rss", feed, content_type="application/rss+xml")
 
@@ -360,3 +366,21 @@ def test_downloads_follow_the_refresh_rules_for_redirects_and_stalls(server: Loc
     assert "stalled: nothing received for 1 s" in out
     assert "0 downloads done, 3 failed" in out
     assert not (tmp_path / "media" / "_Pod_ one" / "stall.mp3").exists()
+
+
+def test_a_new_subscription_queues_its_newest_episode_and_then_every_new_one(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path, _podcast(server, [("/new.mp3", "audio/mpeg")], episodes=5))
+    assert main(["refresh", "--config", str(config)]) == 0
+    assert "1 enclosure queued" in capsys.readouterr().out  # not the back catalogue
+    queued = {e["url"] for a in _json_articles(config, capsys) for e in a["enclosures"] if e["download"]}
+    assert queued == {server.url("/new.mp3")}
+
+    feed = server.routes["/pod.rss"].body.decode()
+    newer = ("<item><guid>ep-new</guid><title>Newer</title><pubDate>26 May 2020 10:00:00 GMT</pubDate>"
+             f'<enclosure url="{server.url("/newer.mp3")}" type="audio/mpeg"/></item>')
+    server.route("/pod.rss", feed.replace("<item>", newer + "<item>", 1), content_type="application/rss+xml")
+    assert main(["refresh", "--config", str(config)]) == 0
+    assert "1 enclosure queued" in capsys.readouterr().out
+    queued = {e["url"] for a in _json_articles(config, capsys) for e in a["enclosures"] if e["download"]}
+    assert queued == {server.url("/new.mp3"), server.url("/newer.mp3")}

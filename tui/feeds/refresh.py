@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -31,6 +32,7 @@ FAILED = ("error", "gone")
 DUE_SLACK = 60  # seconds: for `refresh --due`, a feed fetched a little less than its interval ago is
                 # due (a timer's run starts on the minute; its last fetch was stored seconds later)
 CONNECTIONS_PER_CLIENT = 8
+FIRST_EPISODES = 1  # the first refresh of a `download = true` feed queues its newest episode only
 
 
 @dataclass(slots=True)
@@ -190,7 +192,15 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
             client = clients[0]
             await asyncio.gather(*(one(feed, clients[n % shards]) for n, feed in enumerate(feeds)))
             podcasts = {ids[f.url] for f in feeds if f.download}
-            fresh = [i for o in report.outcomes if o.feed_id in podcasts for i in o.new_ids]
+            fresh: list[int] = []
+            for outcome in report.outcomes:
+                if outcome.feed_id not in podcasts or not outcome.new_ids:
+                    continue
+                if rows[outcome.feed_id].last_fetch is None:  # a new subscription: not its whole back catalogue
+                    fresh += await in_db(functools.partial(store.article_ids, feed_ids=[outcome.feed_id],
+                                                           limit=FIRST_EPISODES))
+                else:
+                    fresh += outcome.new_ids
             if fresh:
                 from tui.store.downloads import queue_enclosures
 
