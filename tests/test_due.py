@@ -194,3 +194,16 @@ async def test_an_automatic_refresh_toasts_only_new_failures(tmp_path: Path, ser
         await pilot.pause()
         toasts = [n.message for n in app._notifications if n.title == "Feed not refreshed"]
         assert toasts == ["Local: HTTP 500 Internal Server Error"]  # the one new failure, not the old one too
+
+
+def test_the_slack_is_at_most_a_quarter_of_the_interval(tmp_path: Path) -> None:
+    """`refresh --due` from a cron line running every minute keeps a 2-minute interval."""
+    from tui.feeds.refresh import Schedule
+
+    path = tmp_path / "feeds.toml"
+    path.write_text('[[feed]]\nurl = "https://a.example/rss"\nrefresh_minutes = 2\n', encoding="utf-8")
+    config = load_config(path)
+    now = 1_700_000_000
+    due = [len(Schedule({"https://a.example/rss": now - ago}, {}).due(config, config.feeds, now=now)[0])
+           for ago in (58, 89, 91, 118)]
+    assert due == [0, 0, 1, 1]

@@ -115,14 +115,16 @@ class Schedule:
             untimed: bool = True) -> tuple[list[FeedConfig], list[str]]:
         """The HTTP feeds among `feeds` whose interval (refresh_minutes, else [settings]
         auto_refresh_minutes) has passed since their last fetch, within `slack` seconds
-        (how often the caller looks), and the accounts (every auto_refresh_minutes) of
+        (how often the caller looks; at most a quarter of the interval), and the accounts (every auto_refresh_minutes) of
         `config` due to sync. Never fetched is due; with no interval, due when `untimed`."""
         clock = int(time.time()) if now is None else now
 
         def due(last: int | None, minutes: int) -> bool:
             if not minutes:
                 return untimed
-            return last is None or clock - last + slack >= minutes * 60
+            # the slack is at most a quarter of the interval: a 2-minute feed under a cron
+            # line that runs every minute is fetched every 2 minutes, not every run
+            return last is None or clock - last + min(slack, minutes * 15) >= minutes * 60
 
         chosen = [f for f in feeds if not f.account and due(self.last_fetch.get(f.url), f.interval(config.settings))]
         accounts = [a.name for a in config.accounts
