@@ -13,20 +13,21 @@ from tests.pilot import SIZE, UICache, go_to_feed, laid_out, lines, panes
 from tests.server import LocalServer
 from tests.test_images import SVG, bomb_png, noise_png, png
 from tui.config import Config, FeedConfig, Settings
-from tui.model import FetchResult, ParsedArticle, ParsedFeed
+from tui.model import Enclosure, FetchResult, ParsedArticle, ParsedFeed
 from tui.store.cache import Store
 from tui.ui.app import DocbaoApp
 
 HALF_BLOCK = "▀"
 
 
-def image_cache(folder: Path, feed: str, body: str, *, image: str = "", settings: Settings | None = None) -> UICache:
+def image_cache(folder: Path, feed: str, body: str, *, image: str = "", enclosures: list[Enclosure] | None = None,
+                settings: Settings | None = None) -> UICache:
     config = Config(path=None, feeds=[FeedConfig(url=feed, title="Pictures")], settings=settings or Settings())
     store = Store.open(folder)
     try:
         ids = store.ensure_feeds([feed])
         article = ParsedArticle(guid="p1", title="A day in pictures", link="https://example.com/p1", summary=body,
-                                published=1_590_228_000, image=image)
+                                published=1_590_228_000, image=image, enclosures=enclosures or [])
         store.save_fetch(ids[feed], FetchResult("ok", feed), ParsedFeed(title="Pictures", articles=[article]))
         stored = store.article_ids()
     finally:
@@ -110,12 +111,15 @@ async def test_the_lead_image_tops_an_article_whose_body_has_none(tmp_path: Path
     with LocalServer() as server:
         feed = server.url("/feed.xml")
         cover = server.route("/cover.png", png(40, 40, (20, 20, 220)), content_type="image/png")
-        cache = image_cache(tmp_path / "cache", feed, "<p>Only words here.</p>", image=cover)
-        text = await read(cache, feed, SIZE)
-    top = text.index("[image]")
-    assert text[top - 2] == text[top - 1] == HALF_BLOCK * 4  # 40 × 40 pixels: 4 cells, 2 lines
-    assert text.index("Only words here.") > top
-    assert "Image · " + cover in text  # the header still names it
+        named = image_cache(tmp_path / "named", feed, "<p>Only words here.</p>", image=cover)
+        enclosed = image_cache(tmp_path / "enclosed", feed, "<p>Only words here.</p>",
+                               enclosures=[Enclosure(cover, "image/png", 1000)])
+        for cache in (named, enclosed):  # the image the feed names, else an image enclosure
+            text = await read(cache, feed, SIZE)
+            top = text.index("[image]")
+            assert text[top - 2] == text[top - 1] == HALF_BLOCK * 4  # 40 × 40 pixels: 4 cells, 2 lines
+            assert text.index("Only words here.") > top
+            assert any(line.startswith("Image · ") and line.endswith(cover) for line in text)  # the header names it
 
 
 async def test_keys_answer_while_an_image_loads_and_it_holds_its_place(tmp_path: Path) -> None:
@@ -140,9 +144,13 @@ async def test_keys_answer_while_an_image_loads_and_it_holds_its_place(tmp_path:
         async with app.run_test(size=SIZE) as pilot:
             await open_article(pilot, app, cache, feed)
             _, _, reader = panes(app)
+            for _ in range(100):  # the view asks for the image once the article is on screen
+                fetching = [w for w in app.workers if w.group == "images-fetch"]
+                if fetching:
+                    break
+                await pilot.pause()
             text = shown(app)
             assert text[text.index("[image: Slow][1]") - 1] == "◌ image loading…"
-            fetching = [w for w in app.workers if w.group == "images-fetch"]
             assert fetching and all(w.is_running for w in fetching)
             await pilot.press("j", "j", "j", "space")  # down three lines, then a page
             await pilot.pause()

@@ -37,8 +37,8 @@ from rich.text import Span, Text
 from tui.content.sanitize import clean_line, clean_text, is_openable_url
 from tui.content.tokens import ESCAPABLE_RAW, VOID, Attrs, attribute_pairs, tokenize
 
-__all__ = ["IMAGE_META", "Rendered", "file_size", "image_meta", "lead_image", "media_lines", "render_article",
-           "render_html", "rewrap", "to_plain"]
+__all__ = ["IMAGE_META", "Rendered", "file_size", "image_meta", "lead_image", "lead_picture", "media_lines",
+           "render_article", "render_html", "rewrap", "to_plain"]
 
 # --------------------------------------------------------------------------------------------
 # Styles. Foreground and background are set together where a background is used, so code
@@ -177,6 +177,14 @@ def lead_image(image: str, html: str) -> str:
                 return url
         start = html.find("<img", start + 4)
     return ""
+
+
+def lead_picture(image: str, enclosures: Sequence[Mapping[str, object]]) -> str:
+    """The picture to draw on top of an article whose body has none: the image its feed
+    names, else its first image enclosure, else ""."""
+    if image:
+        return image
+    return next((str(e.get("url") or "") for e in enclosures if str(e.get("type") or "").startswith("image/")), "")
 
 
 def media_lines(enclosures: Sequence[Mapping[str, object]], image: str, html: str = "") -> list[str]:

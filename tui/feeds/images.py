@@ -109,13 +109,14 @@ Keep = Callable[[str, "Picture | Refusal"], Awaitable[None]]
 
 
 async def fetch_images(wanted: Sequence[tuple[str, str]], *, client: object, config: Config, keep: Keep,
-                       concurrency: int | None = None) -> None:
+                       limit: asyncio.Semaphore | None = None) -> None:
     """Fetch every (image URL, feed URL) and hand each outcome to `keep`: a Picture, or
-    the message of why there is none. Never raises (but for cancellation)."""
+    the message of why there is none. At most `limit` at a time (full_text_concurrency by
+    default; the reader shares one between its batches). Never raises (but for cancellation)."""
     from tui.feeds.fetch import fetch, host_is_private
 
     settings = config.settings
-    limit = asyncio.Semaphore(concurrency or settings.full_text_concurrency)
+    limit = limit or asyncio.Semaphore(settings.full_text_concurrency)
 
     async def one(url: str, origin: str) -> None:
         async with limit:
@@ -142,7 +143,7 @@ async def fetch_images(wanted: Sequence[tuple[str, str]], *, client: object, con
 def article_images(store: Store, article_id: int) -> list[str]:
     """The http(s) images an article shows: its feed text's, its full article's, and its
     lead image (what the reader may draw)."""
-    from tui.content.render import lead_image, render_html
+    from tui.content.render import lead_picture, render_html
 
     article = store.article(article_id)
     if article is None:
@@ -151,7 +152,7 @@ def article_images(store: Store, article_id: int) -> list[str]:
     urls: list[str] = []
     for html in (article.content or article.summary, extract.html if extract else ""):
         urls.extend(u for u in render_html(html, base_url=article.link).images if u not in urls)
-    lead = lead_image(article.image, article.content or article.summary)
+    lead = lead_picture(article.image, article.enclosures)
     if lead.startswith(("http://", "https://")) and lead not in urls:
         urls.append(lead)
     return urls

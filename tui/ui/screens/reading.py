@@ -3,6 +3,9 @@ marks (read, starred, all read)."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 
 SHORT_FEED_TEXT = 600  # characters: a feed text shorter than this opens on the full article when one is cached
 RENDERED_MEMORY = 32  # articles laid out recently, shown again without laying them out again
+IMAGES_AT_ONCE = 4  # images fetched at the same time by the reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,8 @@ class ReadingPart(ReaderBase):
         self._fetching: int | None = None  # the article whose full text is being fetched
         self._render_serial = 0  # the latest layout asked for: only it is shown
         self._rendered: LRUCache[tuple[object, ...], Rendered] = LRUCache(RENDERED_MEMORY)
+        self._image_fetches: asyncio.Semaphore | None = None  # made on the event loop, shared by batches
+        self._image_drawing = threading.Lock()
 
     @dataclass
     class ImageDrawn(Message):
@@ -119,7 +125,7 @@ class ReadingPart(ReaderBase):
     def _show_article(self, article: Article, html: str, *, full: bool, line: int) -> None:
         """Lay the article out off the event loop and show it when it arrives; an article
         laid out before at this width is shown at once."""
-        from tui.content.render import lead_image, media_lines
+        from tui.content.render import lead_picture, media_lines
 
         reader = self.query_one(ArticleView)
         self.reading = article.id
@@ -130,7 +136,7 @@ class ReadingPart(ReaderBase):
                                 self.feed_names.get(article.feed_id, ""), clean_line(article.author),
                                 article.published, article.link, html, self._reader_measure() or None,
                                 tuple(media_lines(article.enclosures, article.image, article.content or article.summary)),
-                                lead_image(article.image, article.content or article.summary) if reader.images_on else "")
+                                lead_picture(article.image, article.enclosures) if reader.images_on else "")
         cached = self._rendered.get(request.cache_key)
         if cached is not None:
             self._show_rendered(request, cached)
@@ -200,9 +206,10 @@ class ReadingPart(ReaderBase):
 
         worker = get_current_worker()
         for url, path in kept:
-            if worker.is_cancelled or self.reading != article_id:
-                return
-            drawing = draw(path, url, self.app.image_mode, cells, rows, self.app.console)
+            with self._image_drawing:  # one at a time: memory stays flat, and the keys keep the GIL
+                if worker.is_cancelled or self.reading != article_id:
+                    return
+                drawing = draw(path, url, self.app.image_mode, cells, rows, self.app.console)
             if isinstance(drawing, str):
                 self.post_message(self.ImageDrawn(article_id, url, None, f"image not shown: {drawing}"))
             else:
@@ -210,29 +217,46 @@ class ReadingPart(ReaderBase):
 
     @work(group="images-fetch", exit_on_error=False)
     async def _fetch_images(self, article_id: int, urls: list[str], cells: int, rows: int) -> None:
-        """Fetch with the refresh's rules; each image kept is drawn as it arrives."""
+        """Fetch with the refresh's rules; each image kept is drawn as it arrives. The files
+        and rows are written by a connection of the worker's own, in its own thread: a picture
+        of a megabyte or two written on the event loop held the keys up."""
+        # httpx is imported in a thread: on the event loop it would hold up the article's first frame
+        await asyncio.to_thread(importlib.import_module, "tui.feeds.fetch")
         from tui.feeds.fetch import make_client
         from tui.feeds.images import Picture, Refusal, fetch_images
+        from tui.feeds.workers import CacheThread
 
         origin = self.store.image_origin(article_id)
         limit = int(self.config.settings.image_cache_mb * 1024 * 1024)
         reader = self.query_one(ArticleView)
+        in_db = CacheThread()
+        store: Store = await in_db(Store.open, self.cache_dir)
+
+        def save(url: str, picture: Picture) -> Path | None:
+            store.save_image(url, picture.data, picture.width, picture.height, limit_bytes=limit)
+            row = store.images([url]).get(url)
+            return row.path if row is not None else None
 
         async def keep(url: str, outcome: Picture | Refusal) -> None:
             if isinstance(outcome, Picture):
-                self.store.save_image(url, outcome.data, outcome.width, outcome.height, limit_bytes=limit)
-                row = self.store.images([url]).get(url)
-                if row is not None and row.path is not None:
-                    reader.drawn(article_id, url, None, size=(row.width, row.height))
-                    self._draw_images(article_id, [(url, row.path)], cells, rows)
+                path = await in_db(save, url, outcome)
+                if path is not None:
+                    reader.drawn(article_id, url, None, size=(outcome.width, outcome.height))
+                    self._draw_images(article_id, [(url, path)], cells, rows)
                 return
             if outcome.lasting:
-                self.store.save_image_error(url, outcome.message)
+                await in_db(store.save_image_error, url, outcome.message)
             reader.drawn(article_id, url, None, note=f"image not shown: {clean_line(outcome.message)}")
 
-        async with make_client(4) as client:
-            await fetch_images([(url, origin) for url in urls], client=client, config=self.config, keep=keep,
-                               concurrency=4)
+        if self._image_fetches is None:
+            self._image_fetches = asyncio.Semaphore(IMAGES_AT_ONCE)
+        try:
+            async with make_client(IMAGES_AT_ONCE) as client:
+                await fetch_images([(url, origin) for url in urls], client=client, config=self.config, keep=keep,
+                                   limit=self._image_fetches)
+        finally:
+            await in_db(store.close)
+            in_db.shutdown()
 
     @on(ImageDrawn)
     def _image_drawn(self, message: ReadingPart.ImageDrawn) -> None:

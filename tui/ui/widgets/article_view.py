@@ -8,6 +8,7 @@ that can be remembered and restored exactly.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -91,6 +92,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._text_lines: list[list[Segment]] = []  # the text laid out; _lines adds the images' lines
         self._text_of: list[int] = []  # for each line shown, the text line it is (or stands before)
         self._placed: list[tuple[int, int, str]] = []  # (first line, lines, url) of each image shown
+        self._image_rows: dict[int, tuple[str, int, int]] = {}  # line -> (url, cells, row) of a drawn picture
+        self._image_strips: dict[tuple[str, int, int], Strip] = {}  # those lines drawn, by picture and row
         self._drawings: dict[str, Drawing] = {}  # the article's images drawn, by URL
         self._notes: dict[str, str] = {}  # why an image is not drawn, by URL
         self._sizes: dict[str, tuple[int, int]] = {}  # pixel sizes known, to hold the right room
@@ -179,6 +182,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         lines: list[list[Segment]] = []
         text_of: list[int] = []
         placed: list[tuple[int, int, str]] = []
+        image_rows: dict[int, tuple[str, int, int]] = {}
         seen: set[int] = set()
         dim = self.get_component_rich_style("article-view--placeholder")
         for number, line in enumerate(self._text_lines):
@@ -189,7 +193,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 url = urls[index]
                 drawing = self._drawings.get(url)
                 if drawing is not None and drawing.width == cells:
-                    rows_of = [list(row) for row in drawing.lines]
+                    rows_of = drawing.lines
+                    image_rows.update((len(lines) + row, (url, cells, row)) for row in range(len(rows_of)))
                 elif url in self._notes:
                     rows_of = [[Segment("✗ " + self._notes[url], dim)]]
                 else:
@@ -202,7 +207,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             lines.append(line)
             text_of.append(number)
         anchor = self._text_of[self.line] if 0 <= self.line < len(self._text_of) else None
-        self._lines, self._text_of, self._placed = lines, text_of, placed
+        self._lines, self._text_of, self._placed, self._image_rows = lines, text_of, placed, image_rows
         self._strips.clear()
         self.virtual_size = Size(self.measure, len(lines))
         if anchor is not None and self._pending_line is None and self.line > 0:
@@ -238,8 +243,14 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             old = self._drawings.get(url)
             if old is not None and old is not drawing:
                 old.release()
+                self._image_strips = {key: strip for key, strip in self._image_strips.items() if key[0] != url}
             self._drawings[url] = drawing
             self._notes.pop(url, None)
+            # A half-block picture is thousands of small objects that live as long as the
+            # article: left to the collector, each full collection walked all of them (250 ms
+            # pauses with 20 pictures, keys waiting). Frozen, they are out of its way until the
+            # article is left.
+            gc.freeze()
         elif note:
             self._notes[url] = note
         self._place_images()
@@ -248,7 +259,10 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def _forget_images(self) -> None:
         for drawing in self._drawings.values():
             drawing.release()
+        if self._drawings:
+            gc.unfreeze()
         self._drawings.clear()
+        self._image_strips.clear()
         self._notes.clear()
         self._sizes.clear()
         self._asked.clear()
@@ -288,12 +302,20 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if (margin, width) != self._strip_shape:
             self._strip_shape = (margin, width)
             self._strips.clear()
+            self._image_strips.clear()
         strip = self._strips.get(index)
         if strip is None:
-            segments = self._lines[index]
-            if margin:
-                segments = [Segment(" " * margin), *segments]
-            strip = Strip(segments).apply_style(base).adjust_cell_length(width, base)
+            # a picture's lines are kept by picture, not by place: they stay drawn (and their
+            # thousands of colours encoded once) while other pictures arrive and move them
+            picture = self._image_rows.get(index)
+            strip = self._image_strips.get(picture) if picture is not None else None
+            if strip is None:
+                segments = self._lines[index]
+                if margin:
+                    segments = [Segment(" " * margin), *segments]
+                strip = Strip(segments).apply_style(base).adjust_cell_length(width, base)
+                if picture is not None:
+                    self._image_strips[picture] = strip
             self._strips[index] = strip
         sixel = self._sixel_at(index, y, margin)
         return strip if sixel is None else Strip([*strip, *sixel], strip.cell_length)
@@ -324,6 +346,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.is_mounted and self.rich_style != self._base:
             self._base = self.rich_style
             self._strips.clear()
+            self._image_strips.clear()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)

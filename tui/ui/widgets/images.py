@@ -16,6 +16,7 @@ Kitty upload, the Sixel data); nothing of the feed is in them but the pixels.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -149,5 +150,12 @@ def draw(path: Path, url: str, mode: str, cells: int, rows: int, console: Consol
     else:
         from textual_image.renderable.halfcell import Image as Renderable  # type: ignore[assignment]
     renderable = Renderable(picture, columns, lines)
-    drawn = console.render_lines(renderable, options, pad=False, new_lines=False)
-    return Drawing(url, cells, [list(line) for line in drawn[:lines]], renderable=renderable if mode == "kitty" else None)
+    pause = gc.isenabled()  # thousands of small objects that all live on: no collection meanwhile
+    if pause:
+        gc.disable()
+    try:
+        drawn = console.render_lines(renderable, options, pad=False, new_lines=False)
+        return Drawing(url, cells, [list(line) for line in drawn[:lines]], renderable=renderable if mode == "kitty" else None)
+    finally:
+        if pause:
+            gc.enable()
