@@ -161,3 +161,29 @@ async def test_quitting_during_a_download_puts_it_back_in_the_queue(server: Loca
     finally:
         store.close()
     assert row.state == "queued" and 0 < part.stat().st_size < len(body)  # not waited for: resumable
+
+
+def test_downloads_view_snapshot(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every state as the view shows it: done, failed with a hostile reason, an interrupted
+    one (its process gone) back in the queue with its part, and one queued."""
+    from tui.store import downloads
+
+    urls = [f"https://cdn.pod.example/ep{n}.mp3" for n in range(1, 5)]
+    cache = _cache(tmp_path / "cache", Settings(), urls)
+    store = Store.open(cache.folder)
+    try:
+        [article] = store.article_ids()
+        ids = [downloads.queue(store, article, url, "audio/mpeg") for url in urls]
+        downloads.update(store, ids[0], state="done", path="/home/u/Downloads/Radio/ep1.mp3", received=5_000_000,
+                         total=5_000_000)
+        downloads.update(store, ids[1], state="failed", error="HTTP 404 Not Found [b]x[/b] \x1b[31m")
+        downloads.update(store, ids[2], state="downloading", owner=2**22 + 12345, received=1_234_567,
+                         total=9_000_000, path="/home/u/Downloads/Radio/ep3.mp3")
+    finally:
+        store.close()
+
+    async def open_view(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("E")
+        await pilot.pause()
+
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=SIZE, run_before=open_view)
