@@ -174,3 +174,24 @@ async def test_images_off_leaves_the_labels_and_fetches_nothing(tmp_path: Path) 
     red = text.index("[image: A red square][1]")
     assert text[red - 2:red] == ["The first paragraph.", ""]
     assert not any(HALF_BLOCK in line or line.startswith("✗") for line in text)
+
+
+def test_docbao_read_keeps_printing_the_labels(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tui.cli.main import main
+
+    photo = "http://127.0.0.1:9/photo.png"
+    cache = image_cache(tmp_path / "cache", "http://127.0.0.1:9/f.xml",
+                        f'<p>Words.</p><p><img src="{photo}" alt="A photo"></p>', image="http://127.0.0.1:9/cover.png")
+    store = Store.open(cache.folder)
+    try:  # the picture is in the cache, as after reading it in the reader
+        store.link_images(cache.articles["http://127.0.0.1:9/f.xml"][0], [photo])
+        store.save_image(photo, png(), 40, 20, limit_bytes=1 << 30)
+    finally:
+        store.close()
+    config = tmp_path / "feeds.toml"
+    config.write_text('[[feed]]\nurl = "http://127.0.0.1:9/f.xml"\n', encoding="utf-8")
+    article = cache.articles["http://127.0.0.1:9/f.xml"][0]
+    assert main(["read", str(article), "--config", str(config), "--cache", str(cache.folder), "--width", "80"]) == 0
+    out = capsys.readouterr().out
+    assert "Words.\n\n[image: A photo][1]\n" in out
+    assert HALF_BLOCK not in out and "\n[image]\n" not in out  # no picture, no lead picture label
