@@ -43,19 +43,27 @@ def run_reader(tmp_path: Path, mode: str) -> bytes:
         store.save_image(PHOTO, data.getvalue(), 160, 80, limit_bytes=1 << 30)
     finally:
         store.close()
+    drawn = {"kitty": rb"\x1b_Ga=p", "sixel": rb"\x1bP[0-9;]*q", "auto": "▀".encode()}[mode]
+    return spawn_reader(tmp_path, cache.folder, FEED, mode, drawn)
+
+
+def spawn_reader(tmp_path: Path, cache: Path, feed: str, mode: str, drawn: bytes, *, open_it: bool = True) -> bytes:
+    """The installed docbao on `cache`: open the feed's one article (unless the reader
+    reopens it itself), wait for `drawn`, quit; everything the terminal got."""
     config = tmp_path / "feeds.toml"
-    config.write_text(f'[settings]\nimages = "{mode}"\n\n[[feed]]\nurl = "{FEED}"\ntitle = "Pictures"\n', encoding="utf-8")
+    config.write_text(f'[settings]\nimages = "{mode}"\n\n[[feed]]\nurl = "{feed}"\ntitle = "Pictures"\n', encoding="utf-8")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TERM": "xterm-256color", "COLORTERM": "truecolor",
            "LANG": "C.UTF-8", "TZ": "UTC"}
-    child = pexpect.spawn(docbao_command(), ["--config", str(config), "--cache", str(cache.folder)], env=env,
+    child = pexpect.spawn(docbao_command(), ["--config", str(config), "--cache", str(cache)], env=env,
                           dimensions=(36, 120), timeout=30)
     child.logfile_read = io.BytesIO()
     try:
         child.expect(b"Pictures")
-        child.send("\r")  # the feed's articles
-        child.expect(b"1 in view")
-        child.send("\r")  # the article, its picture drawn the way asked
-        child.expect({"kitty": rb"\x1b_Ga=p", "sixel": rb"\x1bP[0-9;]*q", "auto": "▀".encode()}[mode])
+        if open_it:
+            child.send("\r")  # the feed's articles
+            child.expect(b"1 in view")
+            child.send("\r")  # the article, its picture drawn the way asked
+        child.expect(drawn)
         child.send("Q")
         child.expect(pexpect.EOF)
     finally:
@@ -102,3 +110,18 @@ def test_auto_draws_half_blocks_when_the_terminal_answers_nothing(tmp_path: Path
     assert "▀".encode() in out
     assert not APC.findall(out) and not DCS.findall(out)
     assert_nothing_of_the_feed_escapes(out, [])
+
+
+def test_pictures_fetched_once_show_again_with_the_server_gone(tmp_path: Path) -> None:
+    from tests.server import LocalServer
+    from tests.test_images import png
+
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        photo = server.route("/photo.png", png(80, 40, (20, 160, 60)), content_type="image/png")
+        cache = image_cache(tmp_path / "cache", feed, f'<p>Before.</p><p><img src="{photo}" alt="Green"></p>')
+        online = spawn_reader(tmp_path, cache.folder, feed, "blocks", "▀".encode())
+        assert len(server.hits("/photo.png")) == 1
+    # the server is gone; the reader, started again, reopens the article and draws the picture
+    offline = spawn_reader(tmp_path, cache.folder, feed, "blocks", "▀".encode(), open_it=False)
+    assert "▀".encode() in online and b"[image: Green]" in offline
