@@ -63,6 +63,19 @@ def states(config: Path) -> dict[str, tuple[bool, bool]]:
         store.close()
 
 
+def installed(tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
+    """The installed docbao with `args` in a pseudo-terminal of 30 × 160."""
+    pexpect = pytest.importorskip("pexpect")
+    command = shutil.which("docbao", path=str(Path(sys.executable).parent))
+    if command is None:
+        pytest.skip("the docbao command is not installed (pip install -e .)")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm-256color",
+           "LANG": "C.UTF-8", "TZ": "UTC", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    child = pexpect.spawn(command, list(args), env=env, dimensions=(30, 160), timeout=60)
+    child.logfile_read = io.BytesIO()
+    return child
+
+
 @pytest.fixture
 def feeds_server() -> LocalServer:
     with LocalServer() as srv:
@@ -279,17 +292,13 @@ def test_the_installed_reader_works_with_the_server_down_and_its_marks_reach_it(
     (a wrong address): the account's feed is there, an article is read, R says the account
     was not synced; back on the right address, `docbao sync` takes the mark to the server."""
     pexpect = pytest.importorskip("pexpect")
-    command = shutil.which("docbao", path=str(Path(sys.executable).parent))
-    if command is None:
-        pytest.skip("the docbao command is not installed (pip install -e .)")
+
     api = freshrss_user.client()
     api.subscribe(feeds_server.url("/emarley.rss"))
     config = machine(tmp_path / "a", freshrss_user)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "TERM": "xterm-256color",
-           "LANG": "C.UTF-8", "TZ": "UTC", "XDG_CONFIG_HOME": str(tmp_path / "config")}
     args = ["--config", str(config), "--cache", str(config.parent / "cache")]
 
-    child = pexpect.spawn(command, ["sync", *args], env=env, dimensions=(24, 100), timeout=60)
+    child = installed(tmp_path, "sync", *args)
     child.expect(b"account home: 10 new")
     child.expect(pexpect.EOF)
     child.close()
@@ -297,8 +306,7 @@ def test_the_installed_reader_works_with_the_server_down_and_its_marks_reach_it(
 
     right = config.read_text()
     config.write_text(right.replace(freshrss_user.server.base, "http://127.0.0.1:9"))
-    child = pexpect.spawn(command, args, env=env, dimensions=(30, 160), timeout=60)
-    child.logfile_read = io.BytesIO()
+    child = installed(tmp_path, *args)
     try:
         child.expect(b"Liz Ma")
         child.send("R")
@@ -464,3 +472,26 @@ def test_reader_mode_prefetch_covers_the_accounts_feeds(freshrss_user: User, tmp
         assert "full articles: 1 fetched, 0 failed" in capsys.readouterr().out
     assert run(config, "read", str(article_id(config, "Lãnh đạo Trung ương làm việc")), "--full") == 0
     assert "Thu Hiền" in capsys.readouterr().out  # the page's byline: read from the cache, offline
+
+
+def test_a_feed_added_on_the_server_appears_in_the_open_reader_after_R(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+
+    api = freshrss_user.client()
+    api.subscribe(feeds_server.url("/emarley.rss"))
+    config = machine(tmp_path / "a", freshrss_user)
+    assert run(config, "sync") == 0
+    child = installed(tmp_path, "--config", str(config), "--cache", str(config.parent / "cache"))
+    try:
+        child.expect(b"Liz Ma")
+        api.subscribe(feeds_server.url("/rsc.atom"), label="Golang")
+        child.send("R")
+        child.expect(b"Golang")  # the server's label, a folder of the feed list
+        child.expect(b"refreshed")
+        child.send("Q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, child.logfile_read.getvalue()[-3000:]
+    assert len(states(config)) == 29
