@@ -73,6 +73,8 @@ def test_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
         ('[settings]\n\nconcurrency = "many"\n', 3, ["concurrency", "integer"]),
         ('[settings]\ntimeout = -1\n', 2, ["timeout", "positive"]),
         ('[settings]\nfull_text = 1\n', 2, ["full_text", "true or false"]),
+        ('[settings]\nimages = "png"\n', 2, ["images", "'auto', 'kitty', 'sixel', 'blocks', 'off'"]),
+        ('[settings]\nimage_cache_mb = 0\n', 2, ["image_cache_mb", "positive"]),
         ('[[feed]]\nurl = "https://a.example/"\n[[feed]\n', 3, ["TOML syntax", "line 3"]),
     ],
 )

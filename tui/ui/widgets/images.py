@@ -30,7 +30,6 @@ from rich.console import Console
 from rich.segment import Segment
 
 MAX_ROWS = 24  # an image is at most this many lines tall (and never taller than the pane)
-MODES = ("kitty", "sixel", "blocks")
 
 
 def choose_mode(setting: str, environ: Mapping[str, str]) -> str:
