@@ -1,5 +1,5 @@
-"""How fast the reading UI is on a big cache: first screen, opening "All", scrolling, opening
-an article, and peak memory.
+"""How fast the reading UI is on a big cache: first screen, opening "All", scrolling, sorting
+and hiding read articles (O, H), opening an article, and peak memory.
 
     python bench/ui_bench.py [--feeds 1000] [--items 100] [--out DIR]
 
@@ -179,7 +179,8 @@ def interactive(folder: Path) -> dict[str, float]:
     first = store.feeds()[0]
     total = sum(row.total for row in store.feeds())
     store.set_state({"ui.view": f"feed:{first.id}", "ui.pane": "feeds", "ui.open": "",
-                     "ui.article": "", "ui.collapsed": "[]"})
+                     "ui.article": "", "ui.collapsed": "[]", "ui.sort": "{}", "ui.hide_read": "0",
+                     "ui.hide_read_config": "False"})
     store.close()
     pane = Pane(f"{docbao} --config {config} --cache {cache}", f"docbao-bench-{os.getpid()}")
     figures: dict[str, float] = {}
@@ -194,6 +195,10 @@ def interactive(folder: Path) -> dict[str, float]:
         figures[f"jump to the last of {total:,} (G)"] = pane.press("G")
         steps = [pane.press("k") for _ in range(20)]
         figures["cursor up in All (median of 20)"] = sorted(steps)[len(steps) // 2]
+        for order in ("oldest first", "by title", "by feed", "newest first"):  # O, the list read again
+            figures[f"sort All {order} (O)"] = pane.press_until("O", re.compile(rf"in view · {order}"))
+        figures["hide read in All (H)"] = pane.press_until("H", re.compile(r"read hidden"))
+        figures["show read again (H)"] = pane.press_until("H", re.compile(rf"{total} in view · newest first(?! · read)"))
         opens = []
         link = re.compile(r"https://example\.org/\d+/\d+")  # the header of the article opened
         for _ in range(10):
