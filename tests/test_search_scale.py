@@ -107,8 +107,7 @@ def newest_stored(store: Store, query: str) -> list[int]:
 def test_words_with_filters_list_the_newest_stored_matches(big: Store, monkeypatch: pytest.MonkeyPatch,
                                                              query: str, walk: str) -> None:
     # either walk, forced: the answer does not depend on the one the estimate picks
-    monkeypatch.setattr(search, "_SEEK_COST", 1e9 if walk == "matches" else 0.0)
-    monkeypatch.setattr(search.math, "isqrt", (lambda n: 10**9) if walk == "filters" else (lambda n: 0))
+    monkeypatch.setattr(search, "_ROW_COST", 0 if walk == "matches" else 10**9)
     order = newest_stored(big, query)
     assert order
     for offset, limit in [(0, 100), (40, 20), (0, 5000)]:

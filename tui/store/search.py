@@ -482,7 +482,7 @@ def search(conn: sqlite3.Connection, query: str | ParsedQuery, *, limit: int = 1
 
 
 BLOCK = 1000  # matches ranked together; see search()
-_SEEK_COST = 1.7  # a lookup of one article in the index costs about 1.7 reads of an article row
+_ROW_COST = 20  # reading an article's row costs about 20 times taking its id from an index into a set
 
 
 def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int) -> list[tuple[int, float]]:
@@ -519,11 +519,11 @@ def _sort_times(conn: sqlite3.Connection, ids: list[int]) -> dict[int, int]:
 
 def _newest_matches(conn: sqlite3.Connection, compiled: _Compiled, need: int) -> list[int]:
     """The `need` matches with the highest ids that pass the filters, by whichever walk
-    reads fewer rows: the index's matches from the newest down, reading each article to
-    test the filters (it stops after `need`), or every article that passes the filters,
-    read from the store's indexes, each looked up in the index (a seek costs more than a
-    row). How many rows each side holds is counted only up to the point where the choice
-    is made, or read from the feeds' counters, so choosing never costs more than walking."""
+    reads less: the index's matches from the newest down, reading each article's row to
+    test the filters (it stops after `need`), or, when few articles pass the filters, their
+    ids taken from the store's indexes into a set that the index's walk tests instead. How
+    many articles pass is read from the feeds' counters, or counted only as far as the
+    point where the choice is made, so choosing never costs more than walking."""
     assert compiled.match is not None
     filters = " AND ".join(compiled.where)
     feeds = "SELECT coalesce(sum(total), 0), coalesce(sum(unread), 0) FROM feeds"
@@ -534,17 +534,21 @@ def _newest_matches(conn: sqlite3.Connection, compiled: _Compiled, need: int) ->
         feeds += f" WHERE id NOT IN ({','.join(map(str, compiled.refused))})"
     in_feeds, unread = (int(n) for n in conn.execute(feeds).fetchone())
     bound = {None: in_feeds, False: unread, True: in_feeds - unread}[compiled.read]
-    cap = math.isqrt(need * total) + 1  # from here on the walk over the matches is the cheaper
-    passing = bound if bound >= cap else _capped(conn, f"SELECT a.id FROM articles a WHERE {filters}",
-                                                 compiled.params, cap)
+    exact = len(compiled.where) == (compiled.feeds is not None or bool(compiled.refused)) + (compiled.read is not None)
+    # beyond `cap` articles passing, the set costs more than the rows the walk would read
+    cap = math.isqrt(int(_ROW_COST * need * total)) + 1
+    # ORDER BY: read through the time-ordered indexes (the partial ones for is:unread and
+    # is:starred), never a scan of a wider covering index that SQLite would otherwise pick
+    by_date = "ORDER BY a.sort_time DESC, a.id DESC"
+    passing = bound if exact or bound < 1 else min(bound, _capped(
+        conn, f"SELECT a.id FROM articles a WHERE {filters} {by_date}", compiled.params, cap))
     if passing < cap:
         matches = _capped(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?", [compiled.match], cap)
-        by_text = min(matches, need * total / max(passing, 1))
-        if passing * _SEEK_COST < by_text:
-            rows = _run(conn, f"SELECT a.id FROM articles a WHERE {filters} AND EXISTS (SELECT 1 FROM {FTS_TABLE}"
-                              f" WHERE {FTS_TABLE} MATCH ? AND {FTS_TABLE}.rowid = a.id)",
-                        [*compiled.params, compiled.match])
-            return sorted((int(r[0]) for r in rows), reverse=True)[:need]
+        if passing < _ROW_COST * min(matches, need * total / max(passing, 1)):
+            rows = _run(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? AND +rowid IN"
+                              f" (SELECT a.id FROM articles a WHERE {filters} {by_date}) ORDER BY rowid DESC LIMIT ?",
+                        [compiled.match, *compiled.params, need])
+            return [int(r[0]) for r in rows]
     rows = _run(conn, f"SELECT a.id FROM {FTS_TABLE} CROSS JOIN articles a ON a.id = {FTS_TABLE}.rowid"
                       f" WHERE {FTS_TABLE} MATCH ? AND {filters} ORDER BY {FTS_TABLE}.rowid DESC LIMIT ?",
                 [compiled.match, *compiled.params, need])
