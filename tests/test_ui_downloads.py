@@ -187,3 +187,27 @@ def test_downloads_view_snapshot(snap_compare, tmp_path: Path) -> None:  # type:
         await pilot.pause()
 
     assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=SIZE, run_before=open_view)
+
+
+async def test_the_downloads_view_starts_what_a_refresh_queued(server: LocalServer, tmp_path: Path) -> None:
+    from tui.store import downloads
+
+    server.route("/a.mp3", b"first", content_type="audio/mpeg", gzip=False)
+    server.route("/b.mp3", b"second", content_type="audio/mpeg", gzip=False)
+    media = tmp_path / "media"
+    cache = _cache(tmp_path / "cache", Settings(download_dir=str(media)), [server.url("/a.mp3"), server.url("/b.mp3")])
+    store = Store.open(cache.folder)
+    try:
+        assert downloads.queue_enclosures(store, store.article_ids()) == 2  # as a download = true refresh does
+    finally:
+        store.close()
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("E")
+        await pilot.pause()
+        assert plain(app.screen.query_one("#downloads-title").render()) == " Downloads: 2 queued"
+        await pilot.press("R")
+        await _until(pilot, lambda: plain(app.screen.query_one("#downloads-title").render())
+                     == " Downloads: 2 done")
+    assert (media / "Radio [b]x" / "a.mp3").read_bytes() == b"first"
+    assert (media / "Radio [b]x" / "b.mp3").read_bytes() == b"second"

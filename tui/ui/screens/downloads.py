@@ -1,6 +1,7 @@
 """`E`: the downloads (queued, downloading with its progress, done, failed with the reason),
 read again from the cache twice a second, so it shows what `docbao download` in another
-terminal does too. `r` tries the selected failed download again, Enter or `P` plays it."""
+terminal does too. `r` downloads the selected failed or queued one (`R` all of them), Enter
+or `P` plays it."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class DownloadsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q,E", "close", "Close", show=False),
         Binding("r", "retry", "Retry", show=False),
+        Binding("R", "retry_all", "Retry all", show=False),
         Binding("P", "play", "Play", show=False),
         Binding("j", "cursor('down')", show=False),
         Binding("k", "cursor('up')", show=False),
@@ -52,7 +54,7 @@ class DownloadsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(" Downloads", id="downloads-title", markup=False)
         yield DataTable(cursor_type="row", zebra_stripes=False)
-        yield Static(" r retry the selected failed download   Enter or P play it (its file, else its URL)   Esc close", id="downloads-keys", markup=False)
+        yield Static(" r download the selected failed or queued one   R all of them   Enter or P play it   Esc close", id="downloads-keys", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -96,14 +98,26 @@ class DownloadsScreen(Screen[None]):
         table.action_cursor_down() if direction == "down" else table.action_cursor_up()
 
     def action_retry(self) -> None:
+        """The selected download: a failed one again, a queued (or interrupted) one now."""
         selected = self._selected_id()
         found = queue.rows(self.store, ids=[selected]) if selected is not None else []
-        if not found or found[0].state != "failed":
-            self.notify("Select a failed download to try it again.", severity="warning", markup=False)
+        if not found or found[0].state not in ("failed", "queued") and not found[0].stale:
+            self.notify("Select a failed or queued download.", severity="warning", markup=False)
             return
-        row = found[0]
-        queue.queue(self.store, row.article_id, row.url, retry=True)
-        self.start([row.id])
+        self._start(found)
+
+    def action_retry_all(self) -> None:
+        """Every failed and queued download (a refresh of a `download = true` feed queues)."""
+        found = queue.rows(self.store, states=("queued", "failed"))
+        if not found:
+            self.notify("Nothing is queued or failed.", markup=False)
+            return
+        self._start(found)
+
+    def _start(self, rows: list[DownloadRow]) -> None:
+        for row in rows:
+            queue.queue(self.store, row.article_id, row.url, retry=True)
+        self.start([row.id for row in rows])
         self._reload()
 
     @on(DataTable.RowSelected)

@@ -57,7 +57,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("bookmark", "B", "Bookmark the article (bookmark_command)", "Commands"),
     KeySpec("pager", "v", "Read the article's text in $PAGER", "Commands"),
     KeySpec("download", "e", "Download the article's enclosure (asks which when several)", "Media"),
-    KeySpec("downloads", "E", "Show the downloads: queue, progress, done, failed (r retries)", "Media"),
+    KeySpec("downloads", "E", "Show the downloads: queue, progress, done, failed (r, R download)", "Media"),
     KeySpec("play", "P", "Play the enclosure with player (feeds.toml): the file, else its URL", "Media"),
     KeySpec("add_feed", "a", "Subscribe to a feed (or a site that names one)", "Feeds"),
     KeySpec("remove_feed", "d", "Unsubscribe from the selected feed (its articles stay)", "Feeds"),
