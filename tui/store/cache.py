@@ -825,7 +825,10 @@ class Store:
     def count(self, *, feed_ids: Sequence[int] | None = None, unread: bool = False,
               starred: bool = False) -> int:
         clauses, params = self._filters(feed_ids, unread, starred)
-        return int(self.conn.execute(f"SELECT count(*) FROM articles {clauses}", params).fetchone()[0])
+        # the starred articles' own index: SQLite would otherwise count through the covering
+        # title index, every article (313 ms at 1,000,000 articles, at each mark), not 0.6 ms
+        table = "articles INDEXED BY articles_starred" if starred and feed_ids is None else "articles"
+        return int(self.conn.execute(f"SELECT count(*) FROM {table} {clauses}", params).fetchone()[0])
 
     # ------------------------------------------------------------ reader mode
     def extract(self, article_id: int) -> ExtractRow | None:
