@@ -74,7 +74,7 @@ class DownloadsScreen(Screen[None]):
             for new, old in zip(cells, self._shown):
                 for column, value, was in zip(self._columns, new[1:], old[1:]):
                     if value != was:
-                        table.update_cell(str(new[0]), column, Text(str(value)))
+                        table.update_cell(str(new[0]), column, Text(str(value)), update_width=True)
             self._shown = cells
             return
         selected = self._selected_id()
