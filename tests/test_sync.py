@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -474,24 +475,43 @@ def test_reader_mode_prefetch_covers_the_accounts_feeds(freshrss_user: User, tmp
     assert "Thu Hiền" in capsys.readouterr().out  # the page's byline: read from the cache, offline
 
 
-def test_a_feed_added_on_the_server_appears_in_the_open_reader_after_R(
-        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+@contextmanager
+def reader_on_account(user: User, feeds_server: LocalServer, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The installed reader on a synced cache of the account (one feed), quit with Q at the end."""
     pexpect = pytest.importorskip("pexpect")
-
-    api = freshrss_user.client()
+    api = user.client()
     api.subscribe(feeds_server.url("/emarley.rss"))
-    config = machine(tmp_path / "a", freshrss_user)
+    config = machine(tmp_path / "a", user)
     assert run(config, "sync") == 0
     child = installed(tmp_path, "--config", str(config), "--cache", str(config.parent / "cache"))
     try:
         child.expect(b"Liz Ma")
-        api.subscribe(feeds_server.url("/rsc.atom"), label="Golang")
-        child.send("R")
-        child.expect(b"Golang")  # the server's label, a folder of the feed list
-        child.expect(b"refreshed")
+        yield api, config, child
         child.send("Q")
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
     assert child.exitstatus == 0, child.logfile_read.getvalue()[-3000:]
+
+
+def test_a_feed_added_on_the_server_appears_in_the_open_reader_after_R(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    with reader_on_account(freshrss_user, feeds_server, tmp_path) as (api, config, child):
+        api.subscribe(feeds_server.url("/rsc.atom"), label="Golang")
+        child.send("R")
+        child.expect(b"Golang")  # the server's label, a folder of the feed list
+        child.expect(b"refreshed")
+    assert len(states(config)) == 29
+
+
+def test_a_in_the_accounts_folder_subscribes_on_its_server(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    with reader_on_account(freshrss_user, feeds_server, tmp_path) as (api, config, child):
+        child.send("jjj")  # All, Unread, Starred, then the account's folder "home"
+        child.send("a")
+        child.expect(b"Subscribe the account home to")
+        child.send(feeds_server.url("/rsc.atom") + "\r")
+        child.expect(b"Subscribed to")
+    assert feeds_server.url("/rsc.atom") in {s["url"] for s in api.get("subscription/list")["subscriptions"]}
+    assert "[[feed]]" not in config.read_text()
     assert len(states(config)) == 29

@@ -28,13 +28,57 @@ class SubscribePart(ReaderBase):
     ]
 
     def action_add_feed(self) -> None:
-        """`a`: a URL, looked up in a worker; a page naming several feeds offers a choice."""
+        """`a`: a URL, looked up in a worker; a page naming several feeds offers a choice. In
+        an account's folder (or on one of its feeds) the account's server subscribes to it."""
+        account = self._account_here()
+        if account:
+            def for_account(url: str | None) -> None:
+                if url:
+                    self.show_job("subscribe", f"subscribing {account} to {url}…", self._add_to_account(account, url),
+                                  failed="subscribing failed")
+
+            self.app.push_screen(TextPrompt(f"Subscribe the account {account} to (a feed's or a site's URL):",
+                                            placeholder="https://…", hint="Enter asks its server, Esc cancels"),
+                                 for_account)
+            return
+
         def typed(url: str | None) -> None:
             if url:
                 self.add_feed(url)
 
         self.app.push_screen(TextPrompt("Subscribe to (a feed's or a site's URL):", placeholder="https://…",
                                         hint="Enter looks it up, Esc cancels"), typed)
+
+    def _account_here(self) -> str:
+        """The account whose folder or feed is under the feed list's cursor, else ""."""
+        entry = self.query_one(FeedList).current
+        names = {account.name for account in self.config.accounts}
+        if entry is None or not names:
+            return ""
+        if entry.folder in names and (entry.kind == "folder" or not entry.urls):
+            return entry.folder
+        feed = next((f for f in self.config.feeds if entry.urls and f.url == entry.urls[0]), None)
+        return feed.account if feed is not None else ""
+
+    @work(group="subscribe", exclusive=True, exit_on_error=False)
+    async def _add_to_account(self, account: str, url: str) -> None:
+        """The server finds and fetches the feed; a sync brings it here."""
+        from tui.feeds.greader import SyncError
+        from tui.feeds.sync import subscribe
+
+        try:
+            [(_, _, error)], outcome = await subscribe(self.config, self.cache_dir, account, [(url, "", [])])
+        except SyncError as exc:
+            error, outcome = str(exc), None
+        if error:
+            self.notify(f"Not subscribed: {clean_line(error)}", title=f"Account {account}", severity="error",
+                        markup=False)
+            return
+        if self.config.path is not None:
+            self.reload_config(self.config.path)
+        self.update_counts()
+        self.notify(f"Subscribed to {url}" + (f" ({outcome.new} new)" if outcome and outcome.ok else ""),
+                    title=f"Account {account}", markup=False)
 
     def add_feed(self, raw: str) -> None:
         from tui.feeds.opml import check_feed_url
