@@ -122,11 +122,6 @@ class Client:
                                       str(sub.get("htmlUrl") or ""), [label for label in labels if label]))
         return found
 
-    async def labels(self) -> list[str]:
-        data = self._json(await self._get("reader/api/0/tag/list", {"output": "json"}))
-        return [str(t["id"]).removeprefix(LABEL_PREFIX) for t in data.get("tags", [])
-                if isinstance(t, dict) and str(t.get("id", "")).startswith(LABEL_PREFIX)]
-
     async def items(self, stream: str = READING_LIST, *, since: int | None = None,
                     n: int = PAGE) -> AsyncIterator[Page]:
         """Pages of items of `stream` (newest first), crawled at or after `since` (epoch s)."""
