@@ -209,5 +209,9 @@ async def test_the_downloads_view_starts_what_a_refresh_queued(server: LocalServ
         await pilot.press("R")
         await _until(pilot, lambda: plain(app.screen.query_one("#downloads-title").render())
                      == " Downloads: 2 done")
+        await app.workers.wait_for_complete([w for w in app.workers if w.group == "download"])
+        await pilot.pause()
+        messages = [str(n.message) for n in app._notifications]
+        assert "2 downloads done, 0 failed" in messages and not any("Downloaded" in m for m in messages)
     assert (media / "Radio [b]x" / "a.mp3").read_bytes() == b"first"
     assert (media / "Radio [b]x" / "b.mp3").read_bytes() == b"second"

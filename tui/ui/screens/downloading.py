@@ -22,6 +22,7 @@ from tui.store.downloads import DownloadRow
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.link_prompt import LinkPrompt
 from tui.ui.widgets.keys import bind
+from tui.ui.widgets.text import plural
 
 
 CANCEL_CHECK = 0.2  # seconds between looks whether the reader is quitting
@@ -131,14 +132,20 @@ class DownloadsPart(ReaderBase):
                 raise
             with self._lock:
                 self._ended.update(pending)
-            for row in ended:
-                call(self._ended_one, row)
+            call(self._say_ended, ended)
 
-    def _ended_one(self, row: DownloadRow) -> None:
-        if row.state == "done":
-            self.notify(f"Downloaded {Path(row.path).name} ({file_size(row.received)})", markup=False)
-        elif row.state == "failed":
-            self.notify(f"Download failed: {_title(row)}: {row.error}", severity="error", markup=False)
+    def _say_ended(self, ended: list[DownloadRow]) -> None:
+        """One message for one download, a count for a batch (the downloads view has each)."""
+        failed = [row for row in ended if row.state == "failed"]
+        done = [row for row in ended if row.state == "done"]
+        if len(ended) > 1:
+            self.notify(f"{plural(len(done), 'download')} done, {len(failed)} failed"
+                        + (f" ({self.key_name('downloads')} shows why)" if failed else ""),
+                        severity="warning" if failed else "information", markup=False)
+        elif done:
+            self.notify(f"Downloaded {Path(done[0].path).name} ({file_size(done[0].received)})", markup=False)
+        elif failed:
+            self.notify(f"Download failed: {_title(failed[0])}: {failed[0].error}", severity="error", markup=False)
 
     def action_downloads(self) -> None:
         from tui.ui.screens.downloads import DownloadsScreen
