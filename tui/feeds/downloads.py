@@ -262,7 +262,7 @@ async def _get(transfer: _Transfer, client: object, deadline: float, *, resume: 
             raise StreamError(f"the server compressed the file (Content-Encoding: {encoding[:20]})")
         etag = response.headers.get("ETag", "").strip()
         strong = etag if etag and not etag.startswith("W/") and len(etag) < 200 and etag.isprintable() else ""
-        queue.update(transfer.store, transfer.row.id, etag=strong, total=transfer.total)
+        queue.update(transfer.store, transfer.row.id, etag=strong)
         transfer.received = offset
         transfer.report(force=True)
         fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
@@ -276,7 +276,6 @@ async def _get(transfer: _Transfer, client: object, deadline: float, *, resume: 
             os.fsync(fd)
         finally:
             os.close(fd)
-            transfer.report(force=True)
         if transfer.total is not None and transfer.received != transfer.total:
             raise StreamError(f"the server sent {file_size(transfer.received)} of the {file_size(transfer.total)} "
                               "it announced; the part is kept and the download resumes from there")
