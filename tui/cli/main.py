@@ -158,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--feed", action="append", metavar="URL_OR_TITLE", help="only this feed's (repeatable)")
     download.add_argument("--retry", action="store_true", help="also try the failed downloads again")
     download.add_argument("--list", action="store_true", help="list the downloads and their state; download nothing")
+    download.add_argument("--quiet", "-q", action="store_true", help="print only failures (for cron)")
     download.set_defaults(handler=cmd_download)
 
     from tui.cli import subscribe
@@ -509,13 +510,15 @@ def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
             bar.stop()
     failed = [row for row in ended if row.state == "failed"]
     for row in ended:
-        if row.state == "done":
+        if row.state == "done" and not args.quiet:
             print(f"done    {size(row.received):>10}  {clean_line(row.path)}")
         elif row.state == "failed":
             print(f"FAILED  {size(row.received):>10}  {clean_line(row.url)}\n        {row.error}")
     if any(row.error.startswith(DISK_FULL) for row in failed):
         print("stopped: the disk is full; the rest stays queued for the next run")
-    if not ended:
+    if args.quiet and not failed:
+        pass
+    elif not ended:
         print(f"nothing to download (files go to {download_dir(config)})")
     else:
         print(f"{count(len(ended) - len(failed), 'download')} done, {len(failed)} failed")
