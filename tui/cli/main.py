@@ -516,12 +516,9 @@ def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
             print(f"FAILED  {size(row.received):>10}  {clean_line(row.url)}\n        {row.error}")
     if any(row.error.startswith(DISK_FULL) for row in failed):
         print("stopped: the disk is full; the rest stays queued for the next run")
-    if args.quiet and not failed:
-        pass
-    elif not ended:
-        print(f"nothing to download (files go to {download_dir(config)})")
-    else:
-        print(f"{count(len(ended) - len(failed), 'download')} done, {len(failed)} failed")
+    if failed or not args.quiet:
+        print(f"{count(len(ended) - len(failed), 'download')} done, {len(failed)} failed" if ended
+              else f"nothing to download (files go to {download_dir(config)})")
     return 1 if failed else 0
 
 
