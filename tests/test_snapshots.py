@@ -121,3 +121,9 @@ def test_an_article_with_a_picture_in_half_blocks(snap_compare, tmp_path) -> Non
         await images_settled(pilot)
 
     assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, run_before=open_pictures)
+
+
+def test_read_hidden(snap_compare, cache: UICache) -> None:  # type: ignore[no-untyped-def]
+    """`H`: the feeds with nothing unread (Broken Feed, the never fetched one) and the read
+    articles (two of Tech Weekly's) left out; the status line says so."""
+    assert snap_compare(DocbaoApp(cache.config, cache.folder), terminal_size=WIDE, press=["H"])

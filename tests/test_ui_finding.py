@@ -334,3 +334,19 @@ async def test_a_click_on_a_link_number_opens_it_as_the_keys_do(cache: UICache, 
         inside = reader.content_region.offset - reader.region.offset  # the border and padding
         await pilot.click(reader, offset=(inside.x + shown[row].index("[1]") + 1, inside.y + row))
         assert await browser_args(browser) == ["1", reader.links[0]]  # one argument, as with the key 1
+
+
+async def test_the_wheel_scrolls_the_article_and_the_place_is_kept(cache: UICache) -> None:
+    from tests.pilot import laid_out
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))
+        _, _, reader = panes(app)
+        await pilot.press("enter", "enter")
+        await laid_out(pilot)
+        top = lines(reader)[0]
+        await scroll_wheel(pilot, reader, down=True, times=4)
+        assert reader.line > 0 and lines(reader)[0] != top
+        await scroll_wheel(pilot, reader, down=False, times=4)
+        assert reader.line == 0 and lines(reader)[0] == top
