@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.ui.widgets.images import MAX_ROWS, Drawing, fitted
+from tui.ui.widgets.images import MAX_ROWS, Drawing, cell_size, fitted
 from tui.ui.widgets.keys import bind
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                     rows_of = [[Segment("✗ " + self._notes[url], dim)]]
                 else:
                     size = self._sizes.get(url)
-                    height = fitted(*size, cells, rows, (10, 20))[1] if size else 1
+                    height = fitted(*size, cells, rows, cell_size())[1] if size else 1
                     rows_of = [[Segment("◌ image loading…", dim)]] + [[] for _ in range(height - 1)]
                 placed.append((len(lines), len(rows_of), url))
                 lines.extend(rows_of)
