@@ -655,3 +655,17 @@ def test_a_tag_reads_the_same_however_long_the_fragment() -> None:
     assert long == "<p>x</p>" * 70 + short
     assert '<a href="mailto:news@e.org/">write</a>' in short
     assert plain(long).endswith("write[1] [image: pic][2]after\n\n[1] mailto:news@e.org/\n[2] https://e.org/i.png")
+
+
+def test_a_links_text_and_its_number_carry_the_number_a_click_opens() -> None:
+    rendered = render_html('<p>See <a href="https://a.example/x">the <b>docs</b></a> or '
+                           '<a href="https://a.example/y">that</a>, not this.</p>')
+    text = rendered.text
+    numbers = {}
+    for span in text.spans:
+        style = span.style if isinstance(span.style, Style) else Style.parse(span.style)
+        if LINK_META in style.meta:
+            numbers[text.plain[span.start:span.end]] = style.meta[LINK_META]
+    assert numbers == {"the ": 1, "docs": 1, "[1]": 1, "that": 2, "[2]": 2,  # in the text
+                       "[1] ": 1, "https://a.example/x": 1, "[2] ": 2, "https://a.example/y": 2}  # listed at the end
+    assert rendered.links == ["https://a.example/x", "https://a.example/y"]

@@ -100,8 +100,8 @@ LINK_META = "docbao.link"  # the Style meta key marking a link's number: a click
 
 
 def link_meta(number: int) -> Style:
-    """The style that marks a link's footnote number (and its line in the list of links),
-    so that a click on it opens link `number`."""
+    """The style that marks a link's text, its footnote number and its line in the list
+    of links, so that a click on any of them opens link `number`."""
     return Style.from_meta({LINK_META: number})
 
 
@@ -828,9 +828,14 @@ class _Walker:
         """Number the link after its text; a link that showed nothing gets no number."""
         if url is None:
             return
-        if self.inline.length > (length if self.emitted == emitted else 0):
+        start = length if self.emitted == emitted else 0
+        if self.inline.length > start:
             number = self.links.number(url)
-            self.inline.add_marker(f"[{number}]", FOOTNOTE + link_meta(number))
+            meta = link_meta(number)
+            inline = self.inline  # the link's own text opens it too: its spans get the number
+            inline.spans = [(a, b, style + meta if style is not None and start <= a and b <= inline.length else style)
+                            for a, b, style in inline.spans]
+            inline.add_marker(f"[{number}]", FOOTNOTE + meta)
             return
         last = self.blocks[-1] if self.emitted != emitted and self.blocks else None
         if isinstance(last, _Para) and last.kind == _TEXT and last.plain:  # <a><p>text</p></a>

@@ -17,7 +17,7 @@ def help_text(keymap: dict[str, str]) -> Content:
     parts: list[str | tuple[str, str]] = [
         ("Esc or ? closes this help; Ctrl+P finds any action by name.\n", "italic"),
         ("Mouse: a click selects a line, a second click opens it; the wheel scrolls the pane "
-         "under it; a click on a link's [number] opens it. [settings] mouse = false leaves the "
+         "under it; a click on a link (its text or [number]) opens it. [settings] mouse = false leaves the "
          "mouse to the terminal (for selecting text).\n", "italic"),
     ]
     group = ""

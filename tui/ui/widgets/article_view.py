@@ -61,7 +61,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     @dataclass
     class LinkClicked(Message):
-        """A link's number (or its line in the list of links) was clicked: open link `number`."""
+        """A link (its text, its number or its line in the list of links) was clicked: open
+        link `number`."""
 
         number: int
 
