@@ -45,9 +45,10 @@ NOT_KEPT_DETAILS = {"language", "base", "src", "title_detail", "summary_detail"}
 
 # The deliberate differences, reviewed: file (relative to the suite) -> why docbao differs.
 _SCRIPT = "scripts are dropped whole, code and all; feedparser keeps the code of a script as text"
-_DUPLICATE = "entries with one id (or no id and the same title and body) are one article: the first is kept"
-_CHARSET = ("declared in one charset, written in another: docbao's decoding reads the text right,"
-            " feedparser's result is mojibake")
+_DUPLICATE = ("entries with one identity (the same id, else the same link, else the same title, date and"
+              " body) are one article: the first is kept")
+_CHARSET = ("no charset declared: docbao tells the script and reads the text right; feedparser without"
+            " chardet reads windows-1252, so its title (the entry's identity here) is mojibake")
 DIFFERENCES: dict[str, str] = {
     **{f"wellformed/sanitize/{name}_crazy.xml": _SCRIPT for name in (
         "entry_content", "entry_summary", "entry_title", "feed_title", "item_content_encoded",
@@ -58,8 +59,6 @@ DIFFERENCES: dict[str, str] = {
     "wellformed/lang/entry_content_xml_lang_blank_3.xml": _DUPLICATE,
     "wellformed/node_precedence/atom10_id.xml": _DUPLICATE,
     "wellformed/node_precedence/atom10_title.xml": _DUPLICATE,
-    "wellformed/atom10/entry_authors_email.xml":
-        "an entry with nothing but author addresses is no article",
     "wellformed/atom10/entry_content_src.xml":
         "content kept elsewhere (src) is not fetched: an entry with nothing else is no article",
 }
@@ -384,4 +383,6 @@ def test_feedparser_suite_agrees_field_by_field() -> None:
         print("  ", line)
     assert set(DIFFERENCES) <= {str(p.relative_to(SUITE)) for p in _cases()}, "a listed file is gone"
     assert not result["missing"], "entries feedparser returns are missing from docbao's reading"
-    assert share >= 0.99, f"{result['agreed']}/{result['applicable']} agree"
+    assert share >= 0.99, f"{result['agreed']}/{result['applicable'] - listed} of the unlisted cases agree"
+    # the target counts the listed differences as disagreements: the list stays short
+    assert result["agreed"] >= 0.99 * result["applicable"], f"{result['agreed']}/{result['applicable']} agree"

@@ -481,7 +481,7 @@ def _parse_xml(
 
     fast: _RawFeed | None = None
     unsafe = reader == "auto" and (
-        _fast_reading_unsafe(document, fmt, names) or _dates_repeated(document, expected)
+        _fast_reading_unsafe(document, fmt, names) or _dates_repeated(document, fmt, names, expected)
     )
     if reader != "feedparser" and not unsafe:
         fast = _try_fast(document, fmt)
@@ -579,21 +579,29 @@ def _fast_reading_unsafe(document: bytes, fmt: str, names: Iterable[str]) -> boo
     return False
 
 
-# Date elements by the field feedparser maps them to (Atom 0.3's issued and modified are
-# published and updated; RSS's pubDate is published).
-_DATE_TAGS = ((b"<published", b"<issued", b"<pubDate"), (b"<updated", b"<modified"))
+# An Atom entry's date elements, by the field feedparser maps them to (Atom 0.3's issued
+# and modified are published and updated).
+_ATOM_DATE_TAGS = ((b"<published", b"<issued"), (b"<updated", b"<modified"))
 
 
-def _dates_repeated(document: bytes, entries: int) -> bool:
-    """Whether some entry may give one date twice (two <updated>, or <issued> and
+def _dates_repeated(document: bytes, fmt: str, names: Iterable[str], entries: int) -> bool:
+    """Whether some Atom entry may give one date twice (two <updated>, or <issued> and
     <published>): feedparser keeps the last, fastfeedparser the first. Counted from the
     first entry on, so that the feed's own dates do not count; a date in an entry's
-    <source> counts too, which only costs feedparser's reading."""
+    <source> counts too, which only costs feedparser's reading. (Each count reads the whole
+    document: Atom 0.3's names are counted only where they occur, and RSS, where a second
+    pubDate in an item is an error of the feed, not at all.)"""
+    if not fmt.startswith("atom") or not entries:
+        return False
     first = _ENTRY_START_BYTES.search(document)
-    if not first or not entries:
+    if not first:
         return False
     start = first.start()
-    return any(sum(document.count(tag, start) for tag in tags) > entries for tags in _DATE_TAGS)
+    old = fmt == "atom03" or "issued" in names or "modified" in names
+    return any(
+        sum(document.count(tag, start) for tag in (tags if old else tags[:1])) > entries
+        for tags in _ATOM_DATE_TAGS
+    )
 
 
 def _entry_title_kinds(document: bytes) -> set[str]:
