@@ -1156,6 +1156,8 @@ def _byline(value: str) -> str:
     without the address when it is a no-reply one (Blogger gives every author
     noreply@blogger.com), which reaches nobody."""
     value = value.strip()
+    if "@" not in value:
+        return value
     match = _EMAIL_THEN_NAME.match(value)
     if match:
         address, name = match.group(1), match.group(2).strip()
