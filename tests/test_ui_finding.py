@@ -315,7 +315,7 @@ async def test_the_wheel_scrolls_the_pane_under_it(tmp_path: Path) -> None:
         assert feeds.scroll_y == 0
 
 
-async def test_a_click_on_a_link_number_opens_it_as_the_keys_do(cache: UICache, browser: Path) -> None:
+async def test_a_click_on_a_link_or_its_number_opens_it_as_the_keys_do(cache: UICache, browser: Path) -> None:
     from tests.pilot import browser_args, laid_out
 
     app = DocbaoApp(cache.config, cache.folder)
@@ -332,8 +332,12 @@ async def test_a_click_on_a_link_number_opens_it_as_the_keys_do(cache: UICache, 
             shown = lines(reader)
             row = next((y for y, line in enumerate(shown) if "[1]" in line), None)
         inside = reader.content_region.offset - reader.region.offset  # the border and padding
-        await pilot.click(reader, offset=(inside.x + shown[row].index("[1]") + 1, inside.y + row))
+        at = shown[row].index("[1]")
+        await pilot.click(reader, offset=(inside.x + at + 1, inside.y + row))
         assert await browser_args(browser) == ["1", reader.links[0]]  # one argument, as with the key 1
+        assert shown[row][at - 1] != " "  # the link's own text ends where its number starts
+        await pilot.click(reader, offset=(inside.x + at - 1, inside.y + row))
+        assert await browser_args(browser) == ["1", reader.links[0]]
 
 
 async def test_the_wheel_scrolls_the_article_and_the_place_is_kept(cache: UICache) -> None:
