@@ -31,7 +31,7 @@ class ParsedArticle:
     content: str = ""  # sanitized HTML: the full body, else the description
     enclosures: list[Enclosure] = field(default_factory=list)
     image: str = ""  # the lead image's URL: thumbnail, image media, itunes:image, else the body's first <img>
-    written_guid: str = ""  # the id as written, when guid is that id resolved ("/2024/post"): older caches kept it so
+    written_guid: str = ""  # the id as written when guid is that id resolved ("/2024/post"): the cache's key
 
 
 @dataclass(slots=True)

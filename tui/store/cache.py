@@ -507,7 +507,9 @@ class Store:
 
     def _merge(self, conn: sqlite3.Connection, feed_id: int, articles: list[ParsedArticle],
                now: int) -> StoreStats:
-        by_guid = {a.guid: a for a in articles}  # duplicate guids in one document: the last wins
+        # An article is known by its id as written (a path id that the parser resolves against
+        # the document keeps its identity when the feed moves); duplicates: the last wins.
+        by_guid = {a.written_guid or a.guid: a for a in articles}
         known: dict[str, tuple[int, str]] = {}
         guids = list(by_guid)
         for chunk in _chunks(guids, 500):
@@ -521,9 +523,6 @@ class Store:
                 f"SELECT guid FROM pruned WHERE feed_id = ? AND guid IN ({marks})", (feed_id, *chunk)
             ):
                 known.setdefault(guid, (0, ""))
-        for guid, article in by_guid.items():
-            if article.written_guid and guid not in known:
-                self._adopt_written_guid(conn, feed_id, guid, article.written_guid, known)
         inserts, updates = [], []
         unchanged = 0
         for guid, article in by_guid.items():
@@ -555,22 +554,6 @@ class Store:
             updates,
         )
         return StoreStats(len(inserts), len(updates), unchanged, tuple(new_ids))
-
-    @staticmethod
-    def _adopt_written_guid(conn: sqlite3.Connection, feed_id: int, guid: str, written: str,
-                            known: dict[str, tuple[int, str]]) -> None:
-        """An id docbao now resolves ("/2024/post" read as "https://site/2024/post") was
-        stored as written by an older docbao: that row (or pruned guid) takes the new id,
-        so the article is the same one, its read and starred state kept."""
-        row = conn.execute("SELECT id, digest FROM articles WHERE feed_id = ? AND guid = ?",
-                           (feed_id, written)).fetchone()
-        if row:
-            conn.execute("UPDATE articles SET guid = ? WHERE id = ?", (guid, row[0]))
-            known[guid] = (int(row[0]), str(row[1]))
-        elif conn.execute("SELECT 1 FROM pruned WHERE feed_id = ? AND guid = ?", (feed_id, written)).fetchone():
-            conn.execute("UPDATE OR IGNORE pruned SET guid = ? WHERE feed_id = ? AND guid = ?",
-                         (guid, feed_id, written))
-            known[guid] = (0, "")
 
     def prune(self, keep_articles: int = 0, keep_days: int = 0, *, now: int | None = None) -> int:
         """Delete read, unstarred articles beyond the limits; returns how many went.
