@@ -195,3 +195,40 @@ def test_docbao_read_keeps_printing_the_labels(tmp_path: Path, capsys) -> None: 
     out = capsys.readouterr().out
     assert "Words.\n\n[image: A photo][1]\n" in out
     assert HALF_BLOCK not in out and "\n[image]\n" not in out  # no picture, no lead picture label
+
+
+async def test_sixel_draws_the_lines_of_a_picture_that_are_on_screen(tmp_path: Path) -> None:
+    """Each line of cells of a Sixel picture carries its own pixels: scrolled partly out of
+    the pane, the picture still shows its lines that are in it, each at its own place."""
+    photo = "http://127.0.0.1:9/tall.png"
+    feed = "http://127.0.0.1:9/f.xml"
+    cache = image_cache(tmp_path / "cache", feed, f'<p>Before.</p><p><img src="{photo}" alt="Tall"></p>'
+                        + "".join(f"<p>After {n}.</p>" for n in range(40)))
+    store = Store.open(cache.folder)
+    try:
+        store.link_images(cache.articles[feed][0], [photo])
+        store.save_image(photo, png(100, 160), 100, 160, limit_bytes=1 << 30)  # 10 × 8 cells
+    finally:
+        store.close()
+    app = DocbaoApp(cache.config, cache.folder, image_mode="sixel")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_article(pilot, app, cache, feed)
+        await images_settled(pilot)
+        _, _, reader = panes(app)
+
+        def sixel_rows() -> list[tuple[int, int]]:
+            """(line on screen, the cursor line it moves to) of each Sixel drawn."""
+            found = []
+            for y in range(reader.scrollable_content_region.height):
+                text = "".join(segment.text for segment in reader.render_line(y))
+                if "\x1bP" in text:
+                    move = text[text.index("\x1b["):text.index("\x1bP")]
+                    found.append((y, int(move[2:].split(";")[0]) - 1 - reader.content_region.y))
+            return found
+
+        top = lines(reader).index(next(line for line in lines(reader) if line.strip().startswith("[image: Tall]"))) - 8
+        whole = sixel_rows()
+        assert whole == [(top + row, top + row) for row in range(8)]
+        reader.scroll_to(y=top + 3, animate=False, immediate=True)  # the first 3 lines scrolled out
+        await pilot.pause()
+        assert sixel_rows() == [(row, row) for row in range(5)]

@@ -322,24 +322,20 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return strip if sixel is None else Strip([*strip, *sixel], strip.cell_length)
 
     def _sixel_at(self, index: int, y: int, margin: int) -> list[Segment] | None:
-        """On the last line of a Sixel image wholly on screen: its pixels, written over its
-        blank lines from their top left cell, the cursor put back at the line's end."""
+        """On a line of a Sixel picture: that line's pixels, written over its blank cells
+        from their left, the cursor put back at the line's end for what follows it."""
         from rich.control import Control
         from rich.segment import ControlType
 
-        for first, height, url in self._placed:
-            drawing = self._drawings.get(url)
-            if drawing is None or not drawing.sixel or index != first + height - 1:
-                continue
-            top = y - height + 1
-            if top < 0:
-                return None
-            region = self.content_region
-            keep = ((ControlType.CURSOR_FORWARD, 0),)
-            return [Segment(Control.move_to(region.x + margin, region.y + top).segment.text, None, keep),
-                    Segment(drawing.sixel, None, keep),
-                    Segment(Control.move_to(region.right, region.y + y).segment.text, None, keep)]
-        return None
+        picture = self._image_rows.get(index)
+        drawing = self._drawings.get(picture[0]) if picture is not None else None
+        if picture is None or drawing is None or not drawing.sixels:
+            return None
+        region = self.content_region
+        keep = ((ControlType.CURSOR_FORWARD, 0),)
+        return [Segment(Control.move_to(region.x + margin, region.y + y).segment.text, None, keep),
+                Segment(drawing.sixels[picture[2]], None, keep),
+                Segment(Control.move_to(region.right, region.y + y).segment.text, None, keep)]
 
     def notify_style_update(self) -> None:
         """Drawn lines are kept across focus changes; a new background draws them again."""

@@ -96,7 +96,7 @@ class Drawing:
     url: str
     width: int  # the cells the image was fitted to
     lines: list[list[Segment]]
-    sixel: str = ""
+    sixels: list[str] = field(default_factory=list)  # Sixel: each line's pixels, drawn over it
     renderable: Any = field(default=None, repr=False)  # a Kitty image to delete from the terminal
 
     def release(self) -> None:
@@ -143,7 +143,11 @@ def draw(path: Path, url: str, mode: str, cells: int, rows: int, console: Consol
         from textual_image._sixel import image_to_sixels
 
         scaled = picture.resize((columns * cell[0], lines * cell[1]))
-        return Drawing(url, cells, [[Segment(" " * columns)] for _ in range(lines)], image_to_sixels(scaled))
+        # one Sixel image per line of cells, so that a picture scrolled partly out of the
+        # pane still shows the lines that are in it
+        sixels = [image_to_sixels(scaled.crop((0, row * cell[1], scaled.width, (row + 1) * cell[1])))
+                  for row in range(lines)]
+        return Drawing(url, cells, [[Segment(" " * columns)] for _ in range(lines)], sixels)
     if mode == "kitty":
         from textual_image.renderable.tgp import Image as Renderable
     else:
