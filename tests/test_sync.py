@@ -515,3 +515,30 @@ def test_a_in_the_accounts_folder_subscribes_on_its_server(
     assert feeds_server.url("/rsc.atom") in {s["url"] for s in api.get("subscription/list")["subscriptions"]}
     assert "[[feed]]" not in config.read_text()
     assert len(states(config)) == 29
+
+
+def test_marks_from_two_machines_meet_and_the_later_one_wins(freshrss_user: User, feeds_server: LocalServer,
+                                                             tmp_path: Path) -> None:
+    """The documented rule: the mark that reaches the server last wins; a star made on one
+    machine survives the other machine's marks on the same article."""
+    freshrss_user.client().subscribe(feeds_server.url("/emarley.rss"))
+    laptop, desktop = machine(tmp_path / "laptop", freshrss_user), machine(tmp_path / "desktop", freshrss_user)
+    assert run(laptop, "sync") == 0 and run(desktop, "sync") == 0
+    first, second = sorted(states(laptop))[:2]
+
+    store = store_of(laptop)
+    store.set_starred(article_id(laptop, first), True)  # not synced yet
+    store.set_read([article_id(laptop, second)])
+    store.close()
+    store = store_of(desktop)
+    store.set_read([article_id(desktop, first)])
+    store.set_read([article_id(desktop, second)], False)  # unread again: no change, nothing queued
+    store.set_read([article_id(desktop, second)])
+    store.set_read([article_id(desktop, second)], False)  # read then unread: the last one is queued
+    store.close()
+    assert run(desktop, "sync") == 0
+    assert run(laptop, "sync") == 0  # the laptop's marks reach the server last
+    assert run(desktop, "sync") == 0
+    for machine_ in (laptop, desktop):
+        assert states(machine_)[first] == (True, True)  # desktop's read and laptop's star, both kept
+        assert states(machine_)[second] == (True, False)  # laptop's read came last: it wins
