@@ -73,6 +73,10 @@ class StatusBar(Widget):
                                 "  " if parts["note"] else "", parts["note"])
         right = Content.assemble((f"{parts['keys']} ", muted))
         room = self.size.width - right.cell_length
-        if left.cell_length > room:
-            return left.truncate(self.size.width)
-        return Content.assemble(left, " " * (room - left.cell_length), right)
+        if left.cell_length <= room:
+            return Content.assemble(left, " " * (room - left.cell_length), right)
+        # Too long for the width: the key hint goes, and a note (what the last key did)
+        # comes before the view and the jobs, so that it is never the part cut off.
+        if parts["note"]:
+            left = Content.assemble(f" {parts['counts']}  ", parts["note"], "  ", (parts["view"], muted), *jobs)
+        return left.truncate(self.size.width, ellipsis=True)
