@@ -106,3 +106,25 @@ def test_prefetch_many_pages_uses_worker_processes(tmp_path: Path) -> None:
     texts = [store.extract(i) for i in store.article_ids()]
     assert all(t is not None and "Thu Hiền" in t.text for t in texts)
     store.close()
+
+
+def test_read_dates_the_article_in_the_users_date_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    feed = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Báo Thái Nguyên</title>'
+            "<item><title>Lãnh đạo Trung ương</title><guid>d-1</guid><link>https://example.org/d-1</link>"
+            "<pubDate>Sat, 23 May 2020 08:30:00 GMT</pubDate><description>Ngày 23/5.</description></item>"
+            "</channel></rss>").encode()
+    config = tmp_path / "feeds.toml"
+    with LocalServer() as srv:
+        url = srv.route("/rss", feed)
+        config.write_text(f'[settings]\ndate_format = "%a %d %b %Y, %H:%M"\n\n[[feed]]\nurl = "{url}"\n',
+                          encoding="utf-8")
+        assert main(["refresh", "--config", str(config), "-q"]) == 0
+    store = Store.open(tmp_path / "cache")
+    (article_id,) = store.article_ids()
+    store.close()
+    capsys.readouterr()
+    assert main(["read", str(article_id), "--config", str(config), "--width", "100"]) == 0
+    expected = time.strftime("%a %d %b %Y, %H:%M", time.localtime(1590222600))
+    assert f"Báo Thái Nguyên · {expected}" in capsys.readouterr().out

@@ -557,7 +557,8 @@ def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
     rendered = render_article(title=article.title, feed=title, author=article.author,
                               published=article.published, link=article.link, html=html,
                               media=media_lines(article.enclosures, article.image,
-                                                article.content or article.summary))
+                                                article.content or article.summary),
+                              date_format=config.settings.date_format)
     print(to_plain(rendered, width))
     return 0
 
