@@ -95,7 +95,26 @@ async def test_search_finding_nothing_and_escape_cancels_the_prompt(cache: UICac
         await search_for(pilot, app, "[@click=app.quit]zzzz")
         assert app.is_running
         assert articles.ids == []
-        assert any("Nothing found for [@click=app.quit]zzzz" in n.message for n in app._notifications)
+        said = " ".join(" ".join(lines(articles)).split())
+        assert said.startswith("Nothing matches \u201c[@click=app.quit]zzzz\u201d. Every word must match a whole word")
+        assert "word* also finds longer words. / edits the search, Esc goes back." in said
+        assert "No articles here" not in said
+
+
+async def test_the_border_and_status_say_the_order_a_search_lists_in(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        pane = app.screen.query_one("#articles-pane")
+        for query, order in (("thai", "best matches first"), ("is:unread thai", "most recently stored first"),
+                             ("is:unread", "newest first")):
+            await search_for(pilot, app, query)
+            assert articles.ids, query
+            assert str(pane.border_subtitle) == order and order in status(app), query
+            await pilot.press("O")  # a search's order is the query's: O says which
+            assert f"Search results are listed {order}." in status(app)
+            await pilot.press("escape")
 
 
 def with_searches(cache: UICache) -> UICache:

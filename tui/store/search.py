@@ -481,6 +481,18 @@ def search(conn: sqlite3.Connection, query: str | ParsedQuery, *, limit: int = 1
     return [Hit(int(r[0]), float(r[1]), *texts.get(int(r[0]), ("", []))) for r in rows]
 
 
+def result_order(query: str | ParsedQuery) -> str:
+    """How search() orders the matches of `query`: "best" (words alone, ranked), "stored"
+    (words with a filter: the most recently stored first) or "newest" (filters alone, by
+    date). A query that cannot be read raises QueryError."""
+    parsed = parse_query(query) if isinstance(query, str) else query
+    if not (parsed.terms or parsed.authors or parsed.titles):
+        return "newest"
+    filtered = (parsed.feeds or parsed.excluded_feeds or parsed.tags or parsed.excluded_tags
+                or parsed.read is not None or parsed.starred is not None or parsed.before or parsed.after)
+    return "stored" if filtered else "best"
+
+
 BLOCK = 1000  # matches ranked together; see search()
 _ROW_COST = 20  # reading an article's row costs about 20 times taking its id from an index into a set
 

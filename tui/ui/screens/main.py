@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
+from tui.content.sanitize import clean_line
 from tui.store.cache import ORDERS
 from tui.store.index import fold
 from tui.ui.screens.base import FIXED_VIEWS
@@ -38,8 +39,15 @@ from tui.ui.widgets.text import plain, plural
 
 PANES = ("feeds", "articles", "reader")
 ORDER_NAMES = {"newest": "newest first", "oldest": "oldest first", "title": "by title", "feed": "by feed",
-               "best": "best matches first"}
+               "best": "best matches first", "stored": "most recently stored first"}
 ROOMY = 200  # columns from which the article read last stays in view beside the list
+
+
+def nothing_matches(query: str, search_key: str) -> str:
+    """What the list of a typed search that found nothing says: the query (one clean line,
+    never markup) and how words match."""
+    return (f"Nothing matches \u201c{clean_line(query)}\u201d. Every word must match a whole word (case and "
+            f"diacritics aside); word* also finds longer words. {search_key} edits the search, Esc goes back.")
 
 
 class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart, RefreshPart, NotifyPart,
@@ -214,6 +222,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             return self._cache_note or self._ignored_note
         if self.entry is not None and self._hiding_read(self.entry):
             return f"No unread articles here ({self.key_name('hide_read')} shows the read ones too)."
+        if self.entry is not None and self.entry.key == "search":
+            return nothing_matches(self.entry.query, self.key_name("search"))
         return ArticleList.EMPTY
 
     def _hiding_read(self, entry: FeedEntry) -> bool:
@@ -253,7 +263,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         if entry.virtual:  # a search's articles, newest first (the typed search's best first)
             found = self._virtual_ids.get(entry.key, [])
             ids = found if entry.key == "ignored" else [i for i in found if i not in self._ignored]
-            if order in ("newest", "best"):
+            if order in ("newest", "best", "stored"):
                 return ids
             return ids[::-1] if order == "oldest" else self.store.sort_ids(ids, order, self._feed_order())
         unread = entry.unread_only or self._hiding_read(entry)
@@ -269,9 +279,14 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
 
     def order_of(self, entry: FeedEntry) -> str:
         """How a view is sorted: as chosen for it with `O`, else as the settings say; the
-        typed search lists the best matches first."""
+        a typed search lists its matches as the query makes search() order them."""
         if entry.key == "search":
-            return "best"
+            from tui.store.search import QueryError, result_order
+
+            try:
+                return result_order(entry.query)
+            except QueryError:
+                return "best"
         return self.sorts.get(entry.key, self.default_order)
 
     def _feed_order(self) -> list[int]:
@@ -286,7 +301,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             return
         status = self.query_one(StatusBar)
         if entry.key == "search":
-            status.say("Search results are listed best matches first.")
+            status.say(f"Search results are listed {ORDER_NAMES[self.order_of(entry)]}.")
             return
         orders = [o for o in ORDERS if o != "feed" or entry.kind != "feed"]  # one feed: by date already
         current = self.order_of(entry)

@@ -144,8 +144,6 @@ class SearchPart(ReaderBase):
                 self._before_search = self.entry
             self.show_entry(entry)
             self.pane = "articles"
-            if not ids:
-                self.notify(f"Nothing found for {entry.query}", markup=False)
         elif self.entry is not None and self.entry.key == entry.key:
             select, self._pending_select = self._pending_select, None
             self.show_entry(entry, keep=True, select=select)
