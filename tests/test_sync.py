@@ -542,3 +542,70 @@ def test_marks_from_two_machines_meet_and_the_later_one_wins(freshrss_user: User
     for machine_ in (laptop, desktop):
         assert states(machine_)[first] == (True, True)  # desktop's read and laptop's star, both kept
         assert states(machine_)[second] == (True, False)  # laptop's read came last: it wins
+
+
+async def test_a_new_account_is_synced_by_the_first_automatic_refresh(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An account never synced (no feed of it in the cache yet) is due at the reader's first
+    automatic look, even with no auto_refresh_minutes (the reader looks because a local feed
+    has its own refresh_minutes, not due yet)."""
+    import tui.ui.screens.refreshing
+    from tui.ui.app import DocbaoApp
+
+    monkeypatch.setattr(tui.ui.screens.refreshing, "LOOK_EVERY", 0.05)
+    freshrss_user.client().subscribe(feeds_server.url("/emarley.rss"))
+    config_path = machine(tmp_path / "a", freshrss_user)
+    with config_path.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[[feed]]\nurl = "{feeds_server.url("/rsc.atom")}"\nrefresh_minutes = 30\n')
+    cache_dir = config_path.parent / "cache"
+    assert await asyncio.to_thread(run, config_path, "refresh", "--feed", feeds_server.url("/rsc.atom")) == 0
+    assert len(states(config_path)) == 19
+    config = with_accounts(load_config(config_path), cache_dir)
+    app = DocbaoApp(config, cache_dir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(400):
+            await pilot.pause(0.05)
+            if len(await asyncio.to_thread(states, config_path)) == 29:
+                break
+        await app.workers.wait_for_complete()
+    assert len(states(config_path)) == 29
+    assert sum(1 for r in feeds_server.requests if r.path == "/rsc.atom") == 1  # the local feed was not due
+
+
+def test_the_login_is_kept_between_syncs_until_the_server_refuses_it(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    """One ClientLogin for many syncs: the Auth token is kept in the cache; a token the
+    server refuses (401) gets a new login, kept in its place. With a kept login, a sync
+    needs no password at all."""
+    freshrss_user.client().subscribe(feeds_server.url("/emarley.rss"))
+    config = machine(tmp_path / "a", freshrss_user)
+    log = freshrss_user.server.data / "server.log"
+
+    def logins_since(seen: int) -> int:
+        with log.open("rb") as handle:
+            handle.seek(seen)
+            return sum(1 for line in handle if b"accounts/ClientLogin" in line and b"]: POST" in line)
+
+    seen = log.stat().st_size
+    assert run(config, "sync") == 0 and run(config, "sync") == 0
+    assert logins_since(seen) == 1 and len(states(config)) == 10
+    store = store_of(config)
+    kept = store.account_state("home").auth
+    store.close()
+    assert kept.startswith(freshrss_user.name + "/")
+
+    # the password command now fails: the kept login is enough
+    config.write_text(config.read_text().replace('password_command = ["echo"', 'password_command = ["false"'))
+    seen = log.stat().st_size
+    assert run(config, "sync") == 0 and logins_since(seen) == 0
+    config.write_text(config.read_text().replace('password_command = ["false"', 'password_command = ["echo"'))
+
+    store = store_of(config)
+    store.save_account_state("home", auth=f"{freshrss_user.name}/{'0' * 40}")  # refused by the server
+    store.close()
+    seen = log.stat().st_size
+    assert run(config, "sync") == 0 and run(config, "sync") == 0
+    assert logins_since(seen) == 1
+    store = store_of(config)
+    assert store.account_state("home").auth == kept
+    store.close()

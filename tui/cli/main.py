@@ -338,7 +338,8 @@ def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
             total = sum(r.total for r in rows)
             print(f"{count(len(config.feeds), 'feed')}, {unread} unread of {count(total, 'article')}")
             for account in config.accounts:
-                _, synced, error = store.account_state(account.name)
+                state = store.account_state(account.name)
+                synced, error = state.synced, state.error
                 waiting = len(store.pending_marks(account.name))
                 print(f"account {account.name}: " + (f"last synced {local_time(synced)}" if synced else "never synced")
                       + (f", {count(waiting, 'mark')} waiting to be sent" if waiting else "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -69,9 +69,10 @@ def item_long_id(number: int) -> str:
 
 class Client:
     """One account's session. Use `async with Client(...)`; `auth` may come in from a
-    previous sync (it survives restarts on most servers) and is renewed on 401."""
+    previous sync (it survives restarts on most servers) and is renewed on 401. `password`
+    may be a function (it may run a command): called, in a thread, only to log in."""
 
-    def __init__(self, base_url: str, user: str, password: str, *, deadline: float = 30.0,
+    def __init__(self, base_url: str, user: str, password: str | Callable[[], str], *, deadline: float = 30.0,
                  auth: str = "", client: httpx.AsyncClient | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.user = user
@@ -80,6 +81,7 @@ class Client:
         self.auth = auth
         self.token = ""
         self.requests = 0  # how many HTTP requests this session made (for the benchmark and tests)
+        self.logins = 0  # how many of them were ClientLogin
         self._client = client
         self._own = client is None
 
@@ -96,6 +98,9 @@ class Client:
 
     # ------------------------------------------------------------------ session
     async def login(self) -> str:
+        if callable(self.password):
+            self.password = await asyncio.to_thread(self.password)
+        self.logins += 1
         body = await self._send("POST", "accounts/ClientLogin",
                                 data={"Email": self.user, "Passwd": self.password}, signed=False)
         for line in body.decode("utf-8", "replace").splitlines():

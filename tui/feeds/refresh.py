@@ -96,12 +96,12 @@ class Schedule:
     """When each feed was fetched and each account synced last, to tell which are due."""
 
     last_fetch: Mapping[str, int | None]  # feed URL -> epoch seconds
-    last_sync: Mapping[str, int | None]  # account name -> epoch seconds
+    last_sync: Mapping[str, int | None]  # account name -> epoch seconds of its last sync tried
 
     @classmethod
     def read(cls, store: Store, config: Config) -> Schedule:
         return cls({row.url: row.last_fetch for row in store.feeds()},
-                   {account.name: store.account_state(account.name)[1] for account in config.accounts})
+                   {account.name: store.account_state(account.name).tried for account in config.accounts})
 
     @classmethod
     def load(cls, cache_dir: Path, config: Config) -> Schedule:
@@ -115,8 +115,11 @@ class Schedule:
             untimed: bool = True) -> tuple[list[FeedConfig], list[str]]:
         """The HTTP feeds among `feeds` whose interval (refresh_minutes, else [settings]
         auto_refresh_minutes) has passed since their last fetch, within `slack` seconds
-        (how often the caller looks; at most a quarter of the interval), and the accounts (every auto_refresh_minutes) of
-        `config` due to sync. Never fetched is due; with no interval, due when `untimed`."""
+        (how often the caller looks; at most a quarter of the interval), and the accounts of
+        `config` due to sync (every auto_refresh_minutes; an account never tried at the first
+        look, even without that interval: its feeds are on its server, and the schedule knows
+        of them only once it has synced). Never fetched is due; with no interval, due when
+        `untimed`."""
         clock = int(time.time()) if now is None else now
 
         def due(last: int | None, minutes: int) -> bool:
@@ -127,8 +130,8 @@ class Schedule:
             return last is None or clock - last + min(slack, minutes * 15) >= minutes * 60
 
         chosen = [f for f in feeds if not f.account and due(self.last_fetch.get(f.url), f.interval(config.settings))]
-        accounts = [a.name for a in config.accounts
-                    if due(self.last_sync.get(a.name), config.settings.auto_refresh_minutes)]
+        accounts = [a.name for a in config.accounts if self.last_sync.get(a.name) is None
+                    or due(self.last_sync.get(a.name), config.settings.auto_refresh_minutes)]
         return chosen, accounts
 
 

@@ -17,11 +17,11 @@ article unstarred elsewhere after its star reached the server.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ class AccountOutcome:
     feeds_removed: int = 0
     state_changed: int = 0
     requests: int = 0
+    logins: int = 0  # ClientLogin requests (none while the kept login holds)
     elapsed: float = 0.0
 
 
@@ -116,21 +117,31 @@ async def _sync_account(account: AccountConfig, config: Config, store: Store, in
                         now: int | None) -> AccountOutcome:
     outcome = AccountOutcome(account.name)
     started = time.monotonic()
+    clock = int(time.time()) if now is None else now
+    state = await in_db(store.account_state, account.name)
+    await in_db(lambda: store.save_account_state(account.name, tried=clock))
     try:
-        secret = await asyncio.to_thread(password, account)
-        async with Client(account.url, account.user, secret, deadline=config.settings.timeout) as client:
+        async with _client(account, config, state.auth) as client:
             try:
                 await _exchange(account.name, client, store, in_db, outcome)
             finally:
                 outcome.requests = client.requests
+                outcome.logins = client.logins
+                if client.auth != state.auth:  # a new login: kept for the next syncs
+                    await in_db(lambda: store.save_account_state(account.name, auth=client.auth))
         outcome.ok = True
-        await in_db(lambda: store.save_account_state(account.name, synced=int(time.time()) if now is None else now,
-                                                     error=""))
+        await in_db(lambda: store.save_account_state(account.name, synced=clock, error=""))
     except SyncError as exc:
         outcome.error = str(exc)
         await in_db(lambda: store.save_account_state(account.name, error=outcome.error))
     outcome.elapsed = time.monotonic() - started
     return outcome
+
+
+def _client(account: AccountConfig, config: Config, auth: str) -> Client:
+    """A session of the account with the login kept from its last sync (a new login on 401).
+    The password is asked for only when a login is needed."""
+    return Client(account.url, account.user, lambda: password(account), deadline=config.settings.timeout, auth=auth)
 
 
 async def _exchange(name: str, client: Client, store: Store, in_db: Any, outcome: AccountOutcome) -> None:
@@ -156,7 +167,7 @@ async def _exchange(name: str, client: Client, store: Store, in_db: Any, outcome
 
     # 3. new items since the newest crawl time seen; all the items of a feed new here (it may
     # have been subscribed on the server, and crawled, before that time)
-    watermark, _, _ = await in_db(store.account_state, name)
+    watermark = (await in_db(store.account_state, name)).watermark
     since = watermark - WATERMARK_SLACK if watermark else None
     newest = 0
     streams = [(READING_LIST, since)] + ([(stream_id, None) for stream_id in added] if since else [])
@@ -179,10 +190,8 @@ async def subscribe(config: Config, cache_dir: Path, name: str,
     id, error) per feed, one of the two empty, and the sync. SyncError when the server
     cannot be reached at all."""
     account = next(a for a in config.accounts if a.name == name)
-    secret = await asyncio.to_thread(password, account)
     results: list[tuple[str, str, str]] = []
-    async with Client(account.url, account.user, secret, deadline=config.settings.timeout) as client:
-        await client.login()
+    async with _session(account, config, cache_dir) as client:
         for url, title, labels in feeds:
             try:
                 stream_id = await client.quickadd(url)
@@ -207,10 +216,29 @@ async def unsubscribe(config: Config, cache_dir: Path, feed: FeedConfig) -> Acco
                          if account_feed_key(account.name, row.stream_id) == feed.url)
     finally:
         store.close()
-    secret = await asyncio.to_thread(password, account)
-    async with Client(account.url, account.user, secret, deadline=config.settings.timeout) as client:
+    async with _session(account, config, cache_dir) as client:
         await client.edit_subscription(stream_id, "unsubscribe")
     return (await sync(config, cache_dir, only=account.name)).accounts[0]
+
+
+@contextlib.asynccontextmanager
+async def _session(account: AccountConfig, config: Config, cache_dir: Path) -> AsyncIterator[Client]:
+    """A session of the account outside a sync, with the login the cache keeps (and keeps)."""
+    store = Store.open(cache_dir)
+    try:
+        auth = store.account_state(account.name).auth
+    finally:
+        store.close()
+    async with _client(account, config, auth) as client:
+        try:
+            yield client
+        finally:
+            if client.auth != auth:
+                store = Store.open(cache_dir)
+                try:
+                    store.save_account_state(account.name, auth=client.auth)
+                finally:
+                    store.close()
 
 
 async def _store_page(name: str, items: list[dict[str, Any]], feed_ids: dict[str, int], store: Store,

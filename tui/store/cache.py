@@ -22,7 +22,7 @@ from tui.store import index
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 
 DB_NAME = "docbao.db"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 IMAGES_FOLDER = "images"  # beside the database: one file per fetched image, named by its row id
 BUSY_TIMEOUT_MS = 30_000
 
@@ -85,6 +85,17 @@ class AccountFeedRow:
     feed_url: str
     labels: list[str]
     title: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """What the cache keeps of an account's syncs."""
+
+    watermark: int | None = None  # the newest crawl time seen on the server (epoch s)
+    synced: int | None = None  # the last sync that ended well
+    tried: int | None = None  # the last sync begun, whatever its end
+    error: str = ""  # why the last sync failed ("" when it did not)
+    auth: str = ""  # the server's login token, kept until it answers 401
 
 
 def account_feed_key(account: str, stream_id: str) -> str:
@@ -302,6 +313,13 @@ _MIGRATIONS: list[str] = [
     # filter by (feed, read, starred) so that no row is looked at
     """
     CREATE INDEX articles_by_title ON articles (title COLLATE NOCASE, sort_time DESC, id DESC, feed_id, read, starred);
+    """,
+    # 8: an account's login kept between syncs (the server's Auth token, renewed on 401), and
+    # when a sync was last tried (a failed one too), so that a server that is down is tried
+    # again after the account's interval rather than at every look of the automatic refresh
+    """
+    ALTER TABLE accounts ADD COLUMN auth TEXT NOT NULL DEFAULT '';
+    ALTER TABLE accounts ADD COLUMN tried INTEGER;
     """,
 ]
 # How a list can be sorted; "feed" is by feed name (the caller's order of the feeds), each
@@ -972,23 +990,21 @@ class Store:
             conn.execute("DELETE FROM remote_starred")
         return changed
 
-    def account_state(self, account: str) -> tuple[int | None, int | None, str]:
-        """(watermark: the newest crawl time seen on the server, last sync, last error)."""
-        row = self.conn.execute("SELECT watermark, last_sync, last_error FROM accounts WHERE name = ?",
+    def account_state(self, account: str) -> AccountState:
+        row = self.conn.execute("SELECT watermark, last_sync, tried, last_error, auth FROM accounts WHERE name = ?",
                                 (account,)).fetchone()
-        return (row[0], row[1], row[2]) if row else (None, None, "")
+        return AccountState(*row) if row else AccountState()
 
     def save_account_state(self, account: str, *, watermark: int | None = None, synced: int | None = None,
-                           error: str | None = None) -> None:
+                           tried: int | None = None, error: str | None = None, auth: str | None = None) -> None:
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO accounts (name) VALUES (?)", (account,))
             if watermark is not None:
                 conn.execute("UPDATE accounts SET watermark = max(coalesce(watermark, 0), ?) WHERE name = ?",
                              (watermark, account))
-            if synced is not None:
-                conn.execute("UPDATE accounts SET last_sync = ? WHERE name = ?", (synced, account))
-            if error is not None:
-                conn.execute("UPDATE accounts SET last_error = ? WHERE name = ?", (error, account))
+            for column, value in (("last_sync", synced), ("tried", tried), ("last_error", error), ("auth", auth)):
+                if value is not None:
+                    conn.execute(f"UPDATE accounts SET {column} = ? WHERE name = ?", (value, account))
 
     # ---------------------------------------------------------------- ui state
     def get_state(self, key: str, default: str = "") -> str:
