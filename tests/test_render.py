@@ -116,6 +116,26 @@ def test_long_pre_lines_fold_without_losing_a_character() -> None:
     assert text.replace("\n", "") == line
 
 
+def test_long_code_lines_wrap_on_screen_with_a_mark_and_lose_nothing() -> None:
+    code = ("    result = compute(first_argument, second_argument, third_argument)\n"
+            "short\n"
+            "  x = '" + "y" * 70 + "'")
+    rendered = render_html(f"<pre>{code}</pre>", width=30)
+    shown = rendered.text.plain.split("\n")
+    assert_fits(rendered.text.plain, 30)
+    assert [line.rstrip() for line in shown[:4]] == [
+        "    result = compute(",  # broken after the bracket, not inside a word
+        "    ↪ first_argument,",  # continuations keep the line's indentation and say they continue
+        "    ↪ second_argument,",
+        "    ↪ third_argument)",
+    ]
+    assert shown[4].rstrip() == "short"
+    assert all(line.startswith("  ↪ ") for line in shown[6:] if line.strip())
+    # every character is on screen, in order, between the marks
+    assert re.sub(r"\s|↪", "", rendered.text.plain) == re.sub(r"\s", "", code)
+    assert to_plain(rendered, 30).replace("\n", "") == code.replace("\n", "")  # plain text: folded, no mark
+
+
 def test_unordered_lists_use_bullets_and_hanging_indent() -> None:
     html = (
         "<ul><li>first item</li><li>second item that is long enough to wrap onto another line"

@@ -58,7 +58,7 @@ MARK = Style(reverse=True)
 CODE = Style(color="grey93", bgcolor="grey23")
 CODE_BLOCK = Style(color="grey93", bgcolor="grey15")
 CUT_LINE_MARK = "…"  # ends a header line (a long URL) cut to keep the header compact
-CUT_MARK = "→"  # ends a code line cut at the right edge of the reader (code is never folded mid-word)
+WRAP_MARK = "↪"  # starts the continuation of a code line too wide for the reader
 LINK = Style(underline=True)
 FOOTNOTE = Style(dim=True)
 IMAGE = Style(italic=True, dim=True)
@@ -1135,28 +1135,51 @@ def _fold(text: str, start: int, width: int) -> list[tuple[int, int]]:
     return pieces
 
 
-def _cut_ranges(plain: str, first_width: int, rest_width: int) -> tuple[list[tuple[int, int]], set[int]]:
-    """Line ranges of verbatim text on screen: one per hard line, a line too wide cut (never
-    folded inside a word) to leave room for CUT_MARK; the second value is the cut lines."""
+_CODE_BREAKS = frozenset(" ,;([{")
+
+
+def _code_ranges(plain: str, first_width: int, rest_width: int) -> tuple[list[tuple[int, int]], dict[int, str]]:
+    """Line ranges of verbatim text on screen: one per hard line, a line too wide wrapped
+    after a space or an opening bracket or separator in the second half of the room, else
+    between two characters.
+    The second value maps each continuation line to what it starts with: the hard line's
+    own indentation (while it leaves room) and WRAP_MARK, so the wrap is never taken for
+    the code's own line break."""
     ranges: list[tuple[int, int]] = []
-    cut: set[int] = set()
+    continued: dict[int, str] = {}
     offset = 0
     for hard in plain.split("\n"):
         width = max(2, first_width if not ranges else rest_width)
         end = offset + len(hard)
         if cell_len(hard) <= width:
             ranges.append((offset, end))
-        else:
-            cut.add(len(ranges))
-            room, pos = width - cell_len(CUT_MARK), offset
-            for grapheme in _graphemes(hard):
-                room -= cell_len(grapheme)
-                if room < 0:
-                    break
-                pos += len(grapheme)
-            ranges.append((offset, pos))
+            offset = end + 1
+            continue
+        indent = hard[: len(hard) - len(hard.lstrip(" "))]
+        lead = f"{indent}{WRAP_MARK} " if cell_len(indent) + 2 <= rest_width // 2 else f"{WRAP_MARK} "
+        if cell_len(lead) >= rest_width:
+            lead = ""
+        graphemes = _graphemes(hard)
+        pos, index, room = offset, 0, width
+        while index < len(graphemes):
+            first, cut, cells = index, pos, 0
+            while index < len(graphemes) and (cells + cell_len(graphemes[index]) <= room or index == first):
+                cells += cell_len(graphemes[index])
+                cut += len(graphemes[index])
+                index += 1
+            if index < len(graphemes):  # break after the last space or , ; ( [ { of the second half
+                back, at = index, cut
+                while back > first + (index - first) // 2 and graphemes[back - 1] not in _CODE_BREAKS:
+                    back -= 1
+                    at -= len(graphemes[back])
+                if back > first + (index - first) // 2:
+                    index, cut = back, at
+            if pos != offset:
+                continued[len(ranges)] = lead
+            ranges.append((pos, cut))
+            pos, room = cut, max(1, rest_width - cell_len(lead))
         offset = end + 1
-    return ranges, cut
+    return ranges, continued
 
 
 def _wrap_ranges(plain: str, first_width: int | None, rest_width: int | None, verbatim: bool) -> list[tuple[int, int]]:
@@ -1301,14 +1324,14 @@ def _layout(blocks: list[_Block], width: int | None, *, plain: bool) -> list[Lin
             body = [[*_range_segments(block.plain, block.spans, [cut_range])[0], (CUT_LINE_MARK, META)]]
         else:
             verbatim = block.kind == _PRE
-            cut: set[int] = set()
+            continued: dict[int, str] = {}
             if verbatim and not plain and first_width is not None and rest_width is not None:
-                ranges, cut = _cut_ranges(block.plain, first_width, rest_width)  # code keeps its words
+                ranges, continued = _code_ranges(block.plain, first_width, rest_width)
             else:
                 ranges = _wrap_ranges(block.plain, first_width, rest_width, verbatim)
             body = _range_segments(block.plain, block.spans, ranges)
-            for index in cut:
-                body[index] = [*body[index], (CUT_MARK, None)]
+            for index, lead in continued.items():
+                body[index] = [(lead, GUTTER), *body[index]]
             if verbatim:
                 body = _style_verbatim(body, rest_width, plain=plain)
         for index, line in enumerate(body):
