@@ -609,3 +609,31 @@ def test_the_login_is_kept_between_syncs_until_the_server_refuses_it(
     store = store_of(config)
     assert store.account_state("home").auth == kept
     store.close()
+
+
+def test_an_account_feed_shows_its_own_address_and_its_account(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`docbao feeds --json` and `articles --json` give an account's feed the address its
+    server subscribed to (never the cache's key) and name the account in `account`; that
+    address names the feed in --feed."""
+    import json
+
+    emarley = feeds_server.url("/emarley.rss")
+    freshrss_user.client().subscribe(emarley)
+    config = machine(tmp_path / "a", freshrss_user)
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[[feed]]\nurl = "{feeds_server.url("/rsc.atom")}"\n')
+    assert run(config, "refresh") == 0
+    capsys.readouterr()
+
+    assert run(config, "feeds", "--json") == 0
+    feeds = {f["url"]: f["account"] for f in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert feeds == {feeds_server.url("/rsc.atom"): None, emarley: "home"}
+
+    assert run(config, "articles", "--json", "--feed", emarley) == 0
+    articles = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(articles) == 10 and {(a["feed_url"], a["account"]) for a in articles} == {(emarley, "home")}
+    assert run(config, "search", "Liz", "--json") == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert hits and all(h["feed_url"] == emarley and h["account"] == "home" for h in hits)
+    assert "greader:" not in json.dumps([feeds, articles, hits])

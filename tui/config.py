@@ -37,6 +37,12 @@ class FeedConfig:
     notify: bool | None = None  # None: follow [settings] notify
     line: int = 0
     account: str = ""  # the [[account]] this feed comes from ("": fetched over HTTP)
+    source: str = ""  # an account's feed: its own address, as the server subscribed to it
+
+    @property
+    def shown_url(self) -> str:
+        """The address to show the user: an account's feed's own, not its cache key."""
+        return self.source or self.url
 
     @property
     def is_local(self) -> bool:

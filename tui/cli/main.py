@@ -173,6 +173,14 @@ def feed_titles(config: Config, rows: Sequence[FeedRow]) -> dict[int, str]:
     return {row.id: configured.get(row.url) or row.title or row.url for row in rows}
 
 
+def shown_urls(config: Config, rows: Sequence[FeedRow]) -> dict[int, tuple[str, str | None]]:
+    """(the URL to show, the account or None) for each feed: an account's feed shows its own
+    address, not the key the cache files it under."""
+    by_url = {f.url: f for f in config.feeds}
+    return {row.id: (by_url[row.url].shown_url, by_url[row.url].account or None) if row.url in by_url
+            else (row.url, None) for row in rows}
+
+
 def subscribed_rows(config: Config, store: Store) -> list[FeedRow]:
     """Cache rows of the feeds in the config, in config order (removed feeds are hidden)."""
     by_url = {row.url: row for row in store.feeds()}
@@ -307,15 +315,15 @@ def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
         rows = subscribed_rows(config, store)
         titles = feed_titles(config, rows)
         tags = {f.url: f.tags for f in config.feeds}
-        accounts = {f.url: f.account for f in config.feeds if f.account}
+        shown = shown_urls(config, rows)
         unfetched = [f for f in config.feeds if f.url not in {r.url for r in rows}]
         for row in rows:
             if args.json:
                 print(json.dumps({
-                    "id": row.id, "url": row.url, "title": titles[row.id], "tags": tags.get(row.url, []),
+                    "id": row.id, "url": shown[row.id][0], "title": titles[row.id], "tags": tags.get(row.url, []),
                     "articles": row.total, "unread": row.unread, "status": row.last_status or "never",
                     "error": row.last_error, "last_fetch": iso(row.last_fetch), "gone": row.gone,
-                    "moved_to": moved(row), "account": accounts.get(row.url),
+                    "moved_to": moved(row), "account": shown[row.id][1],
                 }, ensure_ascii=False))
             else:
                 status = row.last_status or "never fetched"
@@ -327,9 +335,10 @@ def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
                 print(line)
         for feed in unfetched:
             if args.json:
-                print(json.dumps({"id": None, "url": feed.url, "title": feed.title or feed.url,
+                print(json.dumps({"id": None, "url": feed.shown_url, "title": feed.title or feed.shown_url,
                                   "tags": feed.tags, "articles": 0, "unread": 0, "status": "never",
-                                  "error": "", "last_fetch": None, "gone": False, "moved_to": None},
+                                  "error": "", "last_fetch": None, "gone": False, "moved_to": None,
+                                  "account": feed.account or None},
                                  ensure_ascii=False))
             else:
                 print(f"{0:6d}/{0:<6d} {'never fetched':12} {feed.title or feed.url}")
@@ -404,7 +413,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
     try:
         rows = subscribed_rows(config, store) if config.feeds else store.feeds()
         titles = feed_titles(config, rows)
-        urls = {row.id: row.url for row in rows}
+        urls = shown_urls(config, rows)
         feed_ids: list[int] | None = list(urls)
         if args.feed:
             from tui.feeds.subscriptions import UnknownFeed, named_feeds
@@ -435,8 +444,8 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
                         got = fetched.get((article.id, str(enclosure.get("url"))))
                         enclosure["download"] = got.as_json(received(got)) if got else None
                     print(json.dumps({
-                        "id": article.id, "feed_url": urls[article.feed_id],
-                        "feed_title": titles[article.feed_id], "title": article.title,
+                        "id": article.id, "feed_url": urls[article.feed_id][0],
+                        "account": urls[article.feed_id][1], "feed_title": titles[article.feed_id], "title": article.title,
                         "link": article.link, "author": article.author,
                         "published": iso(article.published), "read": article.read,
                         "starred": article.starred, "enclosures": enclosures, "image": image,
@@ -592,7 +601,7 @@ def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
     try:
         rows = store.feeds()
         titles = feed_titles(config, rows)
-        urls = {row.id: row.url for row in rows}
+        urls = shown_urls(config, rows)
         if index.needs_build(store.conn):
             tty = sys.stderr.isatty()
 
@@ -619,7 +628,8 @@ def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
             continue
         if args.json:
             print(json.dumps({
-                "id": article.id, "feed_url": urls.get(article.feed_id, ""),
+                "id": article.id, "feed_url": urls.get(article.feed_id, ("", None))[0],
+                "account": urls.get(article.feed_id, ("", None))[1],
                 "feed_title": titles.get(article.feed_id, ""), "title": article.title, "link": article.link,
                 "author": article.author, "published": iso(article.published), "read": article.read,
                 "starred": article.starred, "rank": hit.rank, "snippet": hit.snippet,

@@ -66,7 +66,7 @@ def own_titles(cache: Path) -> dict[str, str]:
 def named_feeds(config: Config, cache: Path, names: list[str] | None) -> list[FeedConfig]:
     """The subscribed feeds that `names` name, in the order named; every feed when none are.
 
-    A name is a feed's URL (compared normalised), the title written in feeds.toml or the
+    A name is a feed's URL (compared normalised; an account's feed's own URL too), the title written in feeds.toml or the
     feed's own title as the cache holds it (what `docbao feeds` shows), without regard to
     case; a title several feeds share names them all. Raises UnknownFeed."""
     if not names:
@@ -76,8 +76,8 @@ def named_feeds(config: Config, cache: Path, names: list[str] | None) -> list[Fe
     for name in names:
         wanted = name.strip().casefold()
         key = feed_key(name.strip())
-        matches = [f for f in config.feeds
-                   if f.url.casefold() == wanted or feed_key(f.url) == key or f.title.casefold() == wanted]
+        matches = [f for f in config.feeds if f.url.casefold() == wanted or feed_key(f.url) == key
+                   or (f.source and feed_key(f.source) == key) or f.title.casefold() == wanted]
         if wanted and not matches:
             own = own_titles(cache) if own is None else own
             matches = [f for f in config.feeds if own.get(f.url, "").casefold() == wanted]
@@ -178,7 +178,7 @@ def account_feeds(config: Config, store: Store) -> list[FeedConfig]:
     if not names:
         return []
     return [FeedConfig(url=account_feed_key(row.account, row.stream_id), title=row.title,
-                       tags=[row.account, *row.labels], account=row.account)
+                       tags=[row.account, *row.labels], account=row.account, source=row.feed_url)
             for row in store.account_feeds() if row.account in names]
 
 
