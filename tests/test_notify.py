@@ -125,3 +125,36 @@ def test_the_installed_reader_writes_osc_9_when_notify_send_cannot(tmp_path: Pat
     assert child.exitstatus == 0
     assert calls(out) == [["--app-name=docbao", "docbao: 2 new articles", "Harbour ]0,pwned news 2"]]
     assert b"\x1b]0;pwned" not in child.logfile_read.getvalue()
+
+
+def test_refresh_due_from_a_timer_notifies_through_notify_send_alone(tmp_path: Path, server: LocalServer) -> None:
+    """What cron runs: the installed command, no terminal. It says what it brought, as the
+    reader's own automatic refresh does; a refresh asked for by hand says nothing."""
+    url = server.route("/feed.xml", rss(OLD_ITEMS), content_type="application/rss+xml")
+    config = tmp_path / "feeds.toml"
+    config.write_text(f'[settings]\ncache_dir = "cache"\nnotify = true\n\n[[feed]]\nurl = "{url}"\n'
+                      'title = "Harbour \\u001b]0;pwned\\u0007 news"\nrefresh_minutes = 1\n', encoding="utf-8")
+    out = fake_notify_send(tmp_path / "bin")
+    env = pty_env(tmp_path, PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+
+    def refresh(*flags: str) -> str:
+        done = subprocess.run([docbao_command(), "--config", str(config), "refresh", *flags], env=env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "\x1b" not in done.stdout + done.stderr  # nothing for a terminal: there is none
+        return done.stdout
+
+    refresh()  # by hand: the first fetch, no notification
+    assert calls(out) == []
+    fetched_ago(tmp_path / "cache", 3600)
+    server.route("/feed.xml", rss(NEW_ITEMS + OLD_ITEMS), content_type="application/rss+xml")
+    refresh("--due", "-q")
+    assert calls(out) == [["--app-name=docbao", "docbao: 2 new articles", "Harbour ]0,pwned news 2"]]
+    refresh("--due")  # due again only in a minute: nothing fetched, nothing said
+    assert len(calls(out)) == 1
+    config.write_text(config.read_text(encoding="utf-8").replace("notify = true", "notify = false"), encoding="utf-8")
+    fetched_ago(tmp_path / "cache", 3600)
+    server.route("/feed.xml", rss([("a9", "Ninth story", "Tue, 26 May 2020 10:00:00 GMT"), *NEW_ITEMS, *OLD_ITEMS]),
+                 content_type="application/rss+xml")
+    assert "1 new" in refresh("--due")
+    assert len(calls(out)) == 1  # notify is off

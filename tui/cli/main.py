@@ -16,12 +16,15 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tui import __version__
 from tui.cli.words import count
 from tui.config import Config, ConfigError, find_config, load_config, resolve_cache_dir
 from tui.store.cache import FeedRow, Store, StoreError, failure_notice
+
+if TYPE_CHECKING:
+    from tui.feeds.refresh import FeedOutcome
 
 Handler = Callable[[argparse.Namespace, Config, Path], int]
 
@@ -258,8 +261,28 @@ def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
         if not args.quiet:
             print("no feed is due: each was fetched less than its refresh_minutes (or auto_refresh_minutes) ago")
         return 0
+    if args.due:
+        notify_new(config, cache, report.outcomes)
     print_summary(report, sys.stdout, quiet=args.quiet)
     return 1 if report.failed or any(not a.ok for a in report.accounts) else 0
+
+
+def notify_new(config: Config, cache: Path, outcomes: Sequence[FeedOutcome]) -> None:
+    """`refresh --due` is the refresh of a timer, so like the reader's automatic one it
+    tells the desktop what it brought to the feeds that want it (`notify`), through
+    notify-send alone: a timer has no terminal to write to."""
+    from tui.feeds.notify import desktop_notify, new_unread, notification_text
+
+    if not any(outcome.new_ids for outcome in outcomes):
+        return
+    store = open_store(cache)
+    try:
+        rows = store.feeds()
+        counts = new_unread(config, store, outcomes, feed_titles(config, rows), ignored(config, store, rows))
+    finally:
+        store.close()
+    if counts:
+        desktop_notify(*notification_text(counts))
 
 
 def cmd_sync(args: argparse.Namespace, config: Config, cache: Path) -> int:
