@@ -637,3 +637,46 @@ def test_an_account_feed_shows_its_own_address_and_its_account(
     hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert hits and all(h["feed_url"] == emarley and h["account"] == "home" for h in hits)
     assert "greader:" not in json.dumps([feeds, articles, hits])
+
+
+async def test_R_counts_only_the_feeds_fetched_over_http_and_names_the_account_it_syncs(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    """The account's feeds are not fetched by docbao: R's status line says "syncing home…"
+    while the account syncs, then counts the one [[feed]] (never 2)."""
+    from tests.pilot import status
+    from tui.ui.app import DocbaoApp
+
+    api = freshrss_user.client()
+    api.subscribe(feeds_server.url("/emarley.rss"))
+    config_path = machine(tmp_path / "a", freshrss_user)
+    slow = feeds_server.route("/slow.atom", body=shared_path("corpus", "large", "rsparser__russcox.atom").read_bytes(),
+                              content_type="application/atom+xml", delay=1.5)
+    with config_path.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[[feed]]\nurl = "{slow}"\n')
+    assert await asyncio.to_thread(run, config_path, "refresh") == 0  # the account's feed is in the cache
+    # a password asked for slowly, so that the account's sync lasts long enough to be seen
+    config_path.write_text(config_path.read_text().replace(
+        f'password_command = ["echo", "{freshrss_user.api_password}"]',
+        f'password_command = ["sh", "-c", "sleep 1.5; echo {freshrss_user.api_password}"]'))
+    store = store_of(config_path)
+    store.save_account_state("home", auth="")  # a login is needed, and so the password
+    store.close()
+    api.subscribe(feeds_server.url("/rsc.atom"))
+    config = with_accounts(load_config(config_path), config_path.parent / "cache")
+    assert len(config.feeds) == 2
+    app = DocbaoApp(config, config_path.parent / "cache")
+    seen: list[str] = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("R")
+        while app.screen.refreshing:  # type: ignore[attr-defined]
+            text = status(app)
+            if not seen or seen[-1] != text:
+                seen.append(text)
+            await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        seen.append(status(app))
+    shown = " | ".join(seen)
+    assert "syncing home…" in shown and "refreshing 0/1 feeds…" in shown and "/2" not in shown, shown
+    assert shown.index("syncing home…") < shown.index("refreshing 0/1 feeds…")
+    assert "refreshed" in seen[-1] and "19 new" in seen[-1]  # the feed the server added meanwhile

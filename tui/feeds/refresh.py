@@ -139,7 +139,7 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
                   progress: Progress | None = None, full_text: bool = False,
                   page_progress: Callable[["PageOutcome", int, int], None] | None = None,
                   now: int | None = None, due: bool = False, slack: int = DUE_SLACK,
-                  untimed: bool = True) -> RefreshReport:
+                  untimed: bool = True, on_sync: Callable[[str | None], None] | None = None) -> RefreshReport:
     """Refresh the chosen feeds into the cache in `cache_dir` and report per feed; with
     `due`, only those of them (and of the accounts) whose interval has passed (see
     Schedule.due, which `slack` and `untimed` are for).
@@ -148,7 +148,9 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
     full article of every unread article that lacks one, so it reads offline.
 
     Accounts on a sync server are synced first (every account when no feed is named,
-    else the accounts of the feeds named); their feeds are never fetched over HTTP.
+    else the accounts of the feeds named), each announced to `on_sync` by name as it
+    begins, then None once they are done; their feeds are never fetched over HTTP, so
+    `progress` counts only the others.
     """
     from tui.feeds.fetch import make_client  # imported here: httpx is not needed at start-up
 
@@ -165,7 +167,11 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
         from tui.feeds.sync import sync
 
         for name in sorted(accounts):
+            if on_sync is not None:
+                on_sync(name)
             report.accounts.extend((await sync(config, cache_dir, only=name)).accounts)
+        if on_sync is not None:
+            on_sync(None)
     in_db = CacheThread()
     parse_pool = worker_pool(len(feeds), threads=1, name="parse")
 

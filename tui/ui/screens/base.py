@@ -164,7 +164,8 @@ class ReaderBase(Screen[None]):
         """subscribing: read the config file again (after it was written)."""
         raise NotImplementedError
 
-    def start_refresh(self, urls: list[str] | None, *, automatic: bool = False) -> None:
+    def start_refresh(self, urls: list[str] | None, *, automatic: bool = False,
+                      accounts: list[str] | None = None) -> None:
         """refreshing: fetch these feeds (None: every feed)."""
         raise NotImplementedError
 

@@ -98,11 +98,14 @@ class RefreshPart(ReaderBase):
         schedule = Schedule.read(self.store, self.config)
         feeds, accounts = schedule.due(self.config, self.config.feeds, slack=LOOK_EVERY, untimed=False)
         if feeds or accounts:
-            self.start_refresh([feed.url for feed in feeds], automatic=True)
+            self.start_refresh([feed.url for feed in feeds], automatic=True, accounts=accounts)
 
-    def start_refresh(self, urls: list[str] | None, *, automatic: bool = False) -> None:
+    def start_refresh(self, urls: list[str] | None, *, automatic: bool = False,
+                      accounts: list[str] | None = None) -> None:
         """Fetch these feeds (None: every feed); an `automatic` refresh announces the new
-        articles of the feeds with notify (see notifying.py)."""
+        articles of the feeds with notify (see notifying.py). The status line counts the
+        feeds fetched over HTTP; the accounts synced first (those of the feeds named, every
+        one with None, else `accounts`) are named as each sync runs."""
         if self.refreshing:
             self.notify("A refresh is already running.", markup=False)
             return
@@ -112,12 +115,17 @@ class RefreshPart(ReaderBase):
             return
         self.refreshing = True
         self.show_job("hint", "")
-        total = len(urls) if urls is not None else len(self.config.feeds)
-        self.show_job("refresh", f"refreshing 0/{total}…", self._refresh(urls, automatic),
-                      failed="refresh failed")
+        named = set(urls) if urls is not None else None
+        feeds = [f for f in self.config.feeds if named is None or f.url in named]
+        if accounts is None:
+            accounts = ([a.name for a in self.config.accounts] if urls is None
+                        else sorted({f.account for f in feeds if f.account}))
+        total = sum(1 for f in feeds if not f.account)
+        first = f"syncing {accounts[0]}…" if accounts else f"refreshing 0/{total} feeds…"
+        self.show_job("refresh", first, self._refresh(urls, automatic, total), failed="refresh failed")
 
     @work(group="refresh", name="refresh", exit_on_error=False)
-    async def _refresh(self, urls: list[str] | None, automatic: bool) -> None:
+    async def _refresh(self, urls: list[str] | None, automatic: bool, total: int) -> None:
         """The network waits on the event loop, parsing and writing happen in threads
         inside tui.feeds.refresh, so keys keep working while it runs. Whatever it stored
         is shown even when it stops part-way; the failure then reaches the worker handler."""
@@ -131,16 +139,21 @@ class RefreshPart(ReaderBase):
                 await asyncio.to_thread(importlib.import_module, module)
             from tui.feeds.refresh import refresh
 
+            def syncing(name: str | None) -> None:
+                if name is not None or total:
+                    self.job_progress("refresh", f"syncing {name}…" if name else f"refreshing 0/{total} feeds…",
+                                      worker)
+
             def progress(outcome: FeedOutcome, done: int, total: int) -> None:
-                self.job_progress("refresh", f"refreshing {done}/{total}…", worker)
+                self.job_progress("refresh", f"refreshing {done}/{total} feeds…", worker)
                 if outcome.new or outcome.updated or outcome.status in ("error", "gone"):
                     self._merge_soon()
 
             if automatic:  # the feeds and accounts due now (the ones found due a moment ago)
                 report = await refresh(self.config, self.cache_dir, progress=progress, due=True, slack=LOOK_EVERY,
-                                       untimed=False)
+                                       untimed=False, on_sync=syncing)
             else:
-                report = await refresh(self.config, self.cache_dir, only=urls, progress=progress)
+                report = await refresh(self.config, self.cache_dir, only=urls, progress=progress, on_sync=syncing)
             if report.accounts and self.config.path is not None:  # the servers' feeds may have changed
                 self.reload_config(self.config.path)
         finally:
