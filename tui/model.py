@@ -56,6 +56,7 @@ class FetchResult:
     final_url: str = ""  # after redirects
     http_status: int | None = None
     body: bytes | None = None
+    content_encoding: str = ""  # what is still to undo on `body` (fetch's decode=False)
     content_type: str = ""
     etag: str = ""
     last_modified: str = ""

@@ -22,7 +22,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -34,6 +34,7 @@ import httpx
 from tui import USER_AGENT
 from tui.model import FetchResult
 from tui.content.sanitize import clean_line
+from tui.feeds.inflate import CODINGS, BodyError, Decoder, codings, inflate_undeclared, too_large
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
@@ -46,9 +47,7 @@ MAX_DEFERRAL = 7 * 24 * 3600  # a Retry-After further away than this is taken as
 _REDIRECTS = {301, 302, 303, 307, 308}
 _PERMANENT = {301, 308}
 _SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*):")
-_CODINGS = {"gzip", "x-gzip", "deflate"}  # what Accept-Encoding offers (plus gzip's old alias)
 _LOCATION = "docbao.location"  # where _take_location keeps a response's Location
-_CHUNK = 64 * 1024  # largest piece a decompressor may produce in one step
 _MAX_VALIDATOR = 1024  # ETag / Last-Modified longer than this are not worth sending back
 
 
@@ -130,13 +129,15 @@ async def fetch(
     max_bytes: int = 10 * 1024 * 1024,
     max_redirects: int = 10,
     accept: str = FEED_ACCEPT,
+    decode: bool = True,
 ) -> FetchResult:
-    """Conditional GET of `url` within `deadline` seconds; every failure is a result, not a raise."""
+    """Conditional GET of `url` within `deadline` seconds; every failure is a result, not a raise.
+    `decode=False` leaves the body's Content-Encoding for the caller (`inflate.decode`)."""
     try:
         async with asyncio.timeout(deadline):
             return await _fetch(
                 client, url, etag=etag, last_modified=last_modified, deadline=deadline,
-                max_bytes=max_bytes, max_redirects=max_redirects, accept=accept,
+                max_bytes=max_bytes, max_redirects=max_redirects, accept=accept, decode=decode,
             )
     except TimeoutError:
         return FetchResult(status="error", url=url, error=f"timed out after {_seconds(deadline)}")
@@ -161,6 +162,7 @@ async def _fetch(
     max_bytes: int,
     max_redirects: int,
     accept: str,
+    decode: bool,
 ) -> FetchResult:
     current = _parse_url(url)
     headers = {"Accept": accept}
@@ -197,9 +199,10 @@ async def _fetch(
                     permanent_url=moved,
                 )
             if 200 <= status < 300:
-                body = await _read_body(response, max_bytes)
+                body = await _read_body(response, max_bytes, decode=decode)
                 return FetchResult(
                     status="ok", url=url, final_url=final_url, http_status=status, body=body,
+                    content_encoding="" if decode else response.headers.get("Content-Encoding", ""),
                     content_type=clean_line(response.headers.get("Content-Type", ""))[:200],
                     etag=_validator(response.headers.get("ETag")),
                     last_modified=_validator(response.headers.get("Last-Modified")),
@@ -301,19 +304,20 @@ def status_message(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {_reason(response)}".rstrip()
 
 
-async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
-    """The decoded body, or a _Failure as soon as it passes `max_bytes` or turns out broken."""
-    too_large = f"response larger than {_size(max_bytes)}"
+async def _read_body(response: httpx.Response, max_bytes: int, *, decode: bool = True) -> bytes:
+    """The decoded body, or a _Failure as soon as it passes `max_bytes` or turns out broken.
+    `decode=False`: the body as sent, its Content-Encoding still applied (`inflate.decode`
+    undoes it, within the same cap), capped at `max_bytes` as sent."""
     encoding = response.headers.get("Content-Encoding", "")
     length = response.headers.get("Content-Length", "")
-    if not _encodings(encoding) and length.strip().isdigit() and int(length) > max_bytes:
-        raise _Failure(too_large, response.status_code)
-    for coding in _encodings(encoding):
-        if coding not in _CODINGS:
+    if not codings(encoding) and length.strip().isdigit() and int(length) > max_bytes:
+        raise _Failure(too_large(max_bytes), response.status_code)
+    for coding in codings(encoding):
+        if coding not in CODINGS:
             raise _Failure(
                 f"unsupported content encoding {clean_line(coding)[:40]!r}", response.status_code
             )
-    decoder = _Decoder(encoding)
+    decoder = Decoder(encoding if decode else "")
     body = bytearray()
     raw_total = 0
     try:
@@ -321,10 +325,10 @@ async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
             raw_total += len(raw)
             # A compressed stream that decodes to nothing must not run forever either.
             if raw_total > max_bytes:
-                raise _Failure(too_large, response.status_code)
+                raise _Failure(too_large(max_bytes), response.status_code)
             for piece in decoder.feed(raw):
                 if len(body) + len(piece) > max_bytes:
-                    raise _Failure(too_large, response.status_code)
+                    raise _Failure(too_large(max_bytes), response.status_code)
                 body += piece
         decoder.finish()
     except httpx.TimeoutException:
@@ -333,105 +337,12 @@ async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
         raise _Failure(describe_error(exc, in_body=True), response.status_code) from exc
     except zlib.error as exc:
         raise _Failure(f"corrupt compressed body ({encoding.strip()})", response.status_code) from exc
-    if not _encodings(encoding) and body[:2] == b"\x1f\x8b":
-        body = _inflate_undeclared(body, max_bytes, too_large, response.status_code)
+    if decode and not codings(encoding) and body[:2] == b"\x1f\x8b":
+        try:
+            return inflate_undeclared(bytes(body), max_bytes)
+        except BodyError as exc:
+            raise _Failure(str(exc), response.status_code) from exc
     return bytes(body)
-
-
-def _inflate_undeclared(body: bytearray, max_bytes: int, too_large: str, status: int) -> bytearray:
-    """A gzip body sent without Content-Encoding (a feed.xml.gz, a misconfigured server).
-    The parser would inflate it, so the cap applies to what it inflates to: a few hundred
-    kilobytes on the wire must not become a 60 MB document. Not gzip after all: as is."""
-    inflater = _Inflater("gzip")
-    out = bytearray()
-    try:
-        for piece in inflater.feed(bytes(body)):
-            if len(out) + len(piece) > max_bytes:
-                raise _Failure(too_large, status)
-            out += piece
-        inflater.finish()
-    except zlib.error:
-        return body
-    return out
-
-
-def _encodings(header: str) -> list[str]:
-    """Content codings in the order the server applied them, identity dropped."""
-    codings = [c.strip().lower() for c in header.split(",")]
-    return [c for c in codings if c and c != "identity"]
-
-
-class _Decoder:
-    """Undo Content-Encoding in pieces of at most _CHUNK bytes, so memory follows the cap.
-
-    httpx's own decoders inflate a whole network read at once (a 64 KiB read of a bomb is
-    64 MiB); here every step is bounded with `max_length`.
-    """
-
-    def __init__(self, header: str) -> None:
-        codings = _encodings(header)
-        # Decode in the reverse of the order applied.
-        self._stages = [_Inflater(coding) for coding in reversed(codings)]
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        return self._through(0, data)
-
-    def _through(self, index: int, data: bytes) -> Iterator[bytes]:
-        if index == len(self._stages):
-            if data:
-                yield data
-            return
-        for piece in self._stages[index].feed(data):
-            yield from self._through(index + 1, piece)
-
-    def finish(self) -> None:
-        """Fail if a compressed layer stopped before its end marker: the body was cut short."""
-        for stage in self._stages:
-            stage.finish()
-
-
-class _Inflater:
-    """One gzip or deflate layer; "deflate" may be zlib-wrapped or raw, as servers differ."""
-
-    def __init__(self, coding: str) -> None:
-        self._gzip = coding in ("gzip", "x-gzip")
-        self._obj: zlib._Decompress | None = zlib.decompressobj(31) if self._gzip else None
-        self._pending = b""  # the first byte of a deflate stream, until its kind is known
-        self._seen_input = False
-        self._done = False  # the stream ended; what follows is ignored
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        if not data or self._done:
-            return
-        self._seen_input = True
-        if self._obj is None:
-            data = self._pending + data
-            if len(data) < 2:
-                self._pending = data
-                return
-            self._pending = b""
-            zlib_wrapped = (data[0] & 0x0F) == 8 and (data[0] << 8 | data[1]) % 31 == 0
-            self._obj = zlib.decompressobj(15 if zlib_wrapped else -15)
-        obj = self._obj
-        while True:
-            out = obj.decompress(data, _CHUNK)
-            if out:
-                yield out
-            if obj.eof:
-                rest = obj.unused_data
-                if self._gzip and rest[:2] == b"\x1f\x8b":  # another gzip member follows
-                    self._obj = obj = zlib.decompressobj(31)
-                    data = rest
-                    continue
-                self._done = True  # trailing padding after the stream is ignored, as browsers do
-                return
-            data = obj.unconsumed_tail
-            if not data:
-                return
-
-    def finish(self) -> None:
-        if self._seen_input and not self._done:
-            raise zlib.error("stream ended before its end marker")
 
 
 def _parse_url(url: str) -> httpx.URL:
@@ -612,15 +523,6 @@ def _validator(value: str | None) -> str:
 
 def _seconds(value: float) -> str:
     return f"{value:g} s"
-
-
-def _size(count: int) -> str:
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if count >= scale and count % scale == 0:
-            return f"{count // scale} {unit}"
-    if count >= 1 << 20:
-        return f"{count / (1 << 20):.1f} MB"
-    return f"{count} bytes"
 
 
 def _duration(seconds: int) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tui.config import Config, FeedConfig
 from tui.model import FeedError, FetchResult, ParsedFeed
+from tui.feeds.inflate import BodyError, decode
 from tui.feeds.workers import CacheThread, worker_pool
 from tui.store.cache import FeedRow, Store
 
@@ -255,14 +256,17 @@ async def _refresh_feed(feed: FeedConfig, row: FeedRow, client: object, store: S
     if feed.is_local:
         result = await asyncio.to_thread(_read_local, feed, max_bytes)
     else:
+        # The body comes as sent: the parse worker inflates it, off the process that drives the network.
         result = await fetch(client, row.redirect_url or feed.url, etag=row.etag,  # type: ignore[arg-type]
-                             last_modified=row.last_modified, deadline=deadline, max_bytes=max_bytes)
+                             last_modified=row.last_modified, deadline=deadline, max_bytes=max_bytes,
+                             decode=False)
     parsed: ParsedFeed | None = None
     if result.status == "ok" and result.body is not None:
         try:
             parsed = await asyncio.get_running_loop().run_in_executor(
-                parse_pool, _parse, result.body, result.final_url or result.url, result.content_type)
-        except FeedError as exc:
+                parse_pool, _parse, result.body, result.content_encoding, max_bytes,
+                result.final_url or result.url, result.content_type)
+        except (FeedError, BodyError) as exc:
             result.status, result.error = "error", str(exc)
         except Exception as exc:  # a parser bug must stay a per-feed error
             result.status, result.error = "error", f"could not parse the feed ({type(exc).__name__}: {exc})"
@@ -298,10 +302,10 @@ async def _prefetch(store: Store, in_db: Callable[..., asyncio.Future], client: 
     return pages
 
 
-def _parse(body: bytes, url: str, content_type: str) -> ParsedFeed:
+def _parse(body: bytes, encoding: str, max_bytes: int, url: str, content_type: str) -> ParsedFeed:
     from tui.feeds.parse import parse_feed
 
-    return parse_feed(body, url=url, content_type=content_type)
+    return parse_feed(decode(body, encoding, max_bytes), url=url, content_type=content_type)
 
 
 def _read_local(feed: FeedConfig, max_bytes: int) -> FetchResult:
