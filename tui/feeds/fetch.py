@@ -31,6 +31,14 @@ from urllib.request import Request as _UrllibRequest
 
 import httpx
 
+# What a client's first request would otherwise import, on the event loop, ~100 ms: the
+# connection pool, its HTTP/1.1 parser and anyio's asyncio backend. The UI imports this
+# module in a thread; they come with it.
+import anyio._backends._asyncio  # noqa: F401
+import encodings.idna  # noqa: F401
+import h11  # noqa: F401
+import httpcore._backends.anyio  # noqa: F401
+
 from tui import USER_AGENT
 from tui.model import FetchResult
 from tui.content.sanitize import clean_line

@@ -220,9 +220,9 @@ class ReadingPart(ReaderBase):
         """Fetch with the refresh's rules; each image kept is drawn as it arrives. The files
         and rows are written by a connection of the worker's own, in its own thread: a picture
         of a megabyte or two written on the event loop held the keys up."""
-        # httpx is imported in a thread: on the event loop it would hold up the article's first frame
-        await asyncio.to_thread(importlib.import_module, "tui.feeds.fetch")
-        from tui.feeds.fetch import make_client
+        # httpx is imported and the client made (its certificate store loaded) in a thread: on
+        # the event loop they held the keys up for 100-200 ms as the pictures were asked for
+        client = await asyncio.to_thread(lambda: importlib.import_module("tui.feeds.fetch").make_client(IMAGES_AT_ONCE))
         from tui.feeds.images import Picture, Refusal, fetch_images
         from tui.feeds.workers import CacheThread
 
@@ -251,7 +251,7 @@ class ReadingPart(ReaderBase):
         if self._image_fetches is None:
             self._image_fetches = asyncio.Semaphore(IMAGES_AT_ONCE)
         try:
-            async with make_client(IMAGES_AT_ONCE) as client:
+            async with client:
                 await fetch_images([(url, origin) for url in urls], client=client, config=self.config, keep=keep,
                                    limit=self._image_fetches)
         finally:
