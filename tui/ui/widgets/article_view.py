@@ -312,9 +312,16 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             strip = self._image_strips.get(picture) if picture is not None else None
             if strip is None:
                 segments = self._lines[index]
-                if margin:
-                    segments = [Segment(" " * margin), *segments]
-                strip = Strip(segments).apply_style(base).adjust_cell_length(width, base)
+                drawing = self._drawings.get(picture[0]) if picture is not None else None
+                if drawing is not None and drawing.coloured:
+                    # every cell of a half-block picture has its own colours: the pane's style
+                    # goes only around it (a thousand styles added up on the event loop)
+                    strip = Strip([Segment(" " * margin, base), *segments] if margin else segments)
+                    strip = strip.adjust_cell_length(width, base)
+                else:
+                    if margin:
+                        segments = [Segment(" " * margin), *segments]
+                    strip = Strip(segments).apply_style(base).adjust_cell_length(width, base)
                 if picture is not None:
                     self._image_strips[picture] = strip
             self._strips[index] = strip

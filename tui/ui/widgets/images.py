@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,7 @@ class Drawing:
     lines: list[list[Segment]]
     sixels: list[str] = field(default_factory=list)  # Sixel: each line's pixels, drawn over it
     renderable: Any = field(default=None, repr=False)  # a Kitty image to delete from the terminal
+    coloured: bool = False  # every cell has its colours and background (half-blocks)
 
     def release(self) -> None:
         """Free what the terminal holds of it (Kitty keeps uploaded images until told)."""
@@ -116,7 +118,22 @@ def fitted(width: int, height: int, cells: int, rows: int, cell: tuple[int, int]
 
 def draw(path: Path, url: str, mode: str, cells: int, rows: int, console: Console) -> Drawing | str:
     """The image kept at `path` drawn at most `cells` wide and `rows` tall (in a worker
-    thread); or why it cannot be."""
+    thread); or why it cannot be.
+
+    The collector is paused meanwhile: a picture is thousands of small objects that all
+    live on, and a full collection started by them (in this thread, holding the GIL) walked
+    the whole app while the keys waited."""
+    pause = gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        return _draw(path, url, mode, cells, rows, console)
+    finally:
+        if pause:
+            gc.enable()
+
+
+def _draw(path: Path, url: str, mode: str, cells: int, rows: int, console: Console) -> Drawing | str:
     from PIL import Image
 
     from tui.feeds.images import MAX_PIXELS, sniff
@@ -138,7 +155,8 @@ def draw(path: Path, url: str, mode: str, cells: int, rows: int, console: Consol
             picture.thumbnail((columns * cell[0], lines * cell[1]))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         return f"the kept image cannot be read ({type(exc).__name__})"
-    options = console.options.update(width=columns, height=lines, no_wrap=True)
+    if mode == "blocks":
+        return Drawing(url, cells, half_blocks(picture.resize((columns, lines * 2))), coloured=True)
     if mode == "sixel":
         from textual_image._sixel import image_to_sixels
 
@@ -148,17 +166,38 @@ def draw(path: Path, url: str, mode: str, cells: int, rows: int, console: Consol
         sixels = [image_to_sixels(scaled.crop((0, row * cell[1], scaled.width, (row + 1) * cell[1])))
                   for row in range(lines)]
         return Drawing(url, cells, [[Segment(" " * columns)] for _ in range(lines)], sixels)
-    if mode == "kitty":
-        from textual_image.renderable.tgp import Image as Renderable
-    else:
-        from textual_image.renderable.halfcell import Image as Renderable  # type: ignore[assignment]
+    from textual_image.renderable.tgp import Image as Renderable
+
     renderable = Renderable(picture, columns, lines)
-    pause = gc.isenabled()  # thousands of small objects that all live on: no collection meanwhile
-    if pause:
-        gc.disable()
-    try:
-        drawn = console.render_lines(renderable, options, pad=False, new_lines=False)
-        return Drawing(url, cells, [list(line) for line in drawn[:lines]], renderable=renderable if mode == "kitty" else None)
-    finally:
-        if pause:
-            gc.enable()
+    options = console.options.update(width=columns, height=lines, no_wrap=True)
+    drawn = console.render_lines(renderable, options, pad=False, new_lines=False)
+    return Drawing(url, cells, [list(line) for line in drawn[:lines]], renderable=renderable)
+
+
+def half_blocks(picture: Any, pause: float = 0.0005) -> list[list[Segment]]:
+    """An RGB picture two pixels tall per line as lines of half-blocks: the upper pixel the
+    character's colour, the lower its background (what textual-image draws, made without a
+    renderable per cell). Between lines the thread sleeps a moment: it gives the event loop
+    the interpreter at once, instead of when the loop has waited out a switch interval."""
+    from rich.color import Color, ColorType
+    from rich.color_triplet import ColorTriplet
+    from rich.style import Style
+
+    data = picture.tobytes()
+    stride = picture.width * 3
+    colours: dict[bytes, Color] = {}
+
+    def colour(pixel: bytes) -> Color:
+        found = colours.get(pixel)
+        if found is None:
+            triplet = ColorTriplet(*pixel)
+            found = colours[pixel] = Color(triplet.hex, ColorType.TRUECOLOR, triplet=triplet)
+        return found
+
+    lines: list[list[Segment]] = []
+    for top in range(0, len(data) - stride + 1, 2 * stride):
+        upper, lower = data[top:top + stride], data[top + stride:top + 2 * stride]
+        lines.append([Segment("▀", Style.from_color(colour(upper[x:x + 3]), colour(lower[x:x + 3])))
+                      for x in range(0, stride, 3)])
+        time.sleep(pause)
+    return lines
