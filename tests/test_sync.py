@@ -680,3 +680,63 @@ async def test_R_counts_only_the_feeds_fetched_over_http_and_names_the_account_i
     assert "syncing home…" in shown and "refreshing 0/1 feeds…" in shown and "/2" not in shown, shown
     assert shown.index("syncing home…") < shown.index("refreshing 0/1 feeds…")
     assert "refreshed" in seen[-1] and "19 new" in seen[-1]  # the feed the server added meanwhile
+
+
+async def test_T_on_an_account_feed_changes_its_labels_on_the_server(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    """T on an account's feed offers the server's labels; what is typed goes to the server
+    (subscription/edit a=/r=), and the sync that follows mirrors it: the feed moves folder."""
+    from textual.widgets import Input
+
+    from tests.pilot import go_to_feed, lines, panes
+    from tui.ui.app import DocbaoApp
+    from tui.ui.screens.prompts import TextPrompt
+
+    api = freshrss_user.client()
+    stream = api.subscribe(feeds_server.url("/emarley.rss"), label="Tech")
+    config_path = machine(tmp_path / "a", freshrss_user)
+    assert await asyncio.to_thread(run, config_path, "sync") == 0
+    cache_dir = config_path.parent / "cache"
+    config = with_accounts(load_config(config_path), cache_dir)
+    [feed] = config.feeds
+    store = store_of(config_path)
+    feed_id = store.feed_ids([feed.url])[feed.url]
+    store.close()
+    app = DocbaoApp(config, cache_dir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await go_to_feed(pilot, app, f"tag:Tech/feed:{feed_id}")
+        await pilot.press("T")
+        await pilot.pause()
+        assert isinstance(app.screen, TextPrompt)
+        assert app.screen.query_one(Input).value == "Tech"  # the server's labels, not the account's folder
+        app.screen.query_one(Input).value = "Reading"
+        await pilot.press("enter")
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            if any("Labels on the server" in n.message for n in app._notifications):
+                break
+        assert any(n.message == "Labels on the server: Reading" for n in app._notifications)
+        shown = " | ".join(lines(panes(app)[0]))
+        assert "Reading" in shown and "Tech" not in shown, shown
+    [sub] = api.get("subscription/list")["subscriptions"]
+    assert sub["id"] == stream and [c["label"] for c in sub["categories"]] == ["Reading"]
+    assert [f.tags for f in with_accounts(load_config(config_path), cache_dir).feeds] == [["home", "Reading"]]
+
+
+def test_an_account_feed_is_renamed_and_relabelled_through_its_server(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    from tui.feeds.sync import edit_feed
+
+    api = freshrss_user.client()
+    api.subscribe(feeds_server.url("/emarley.rss"), label="Tech")
+    config_path = machine(tmp_path / "a", freshrss_user)
+    assert run(config_path, "sync") == 0
+    cache_dir = config_path.parent / "cache"
+    config = with_accounts(load_config(config_path), cache_dir)
+    outcome = asyncio.run(edit_feed(config, cache_dir, config.feeds[0], title="Liz's notes", labels=[]))
+    assert outcome.ok
+    [sub] = api.get("subscription/list")["subscriptions"]
+    assert sub["title"] == "Liz's notes"
+    [feed] = with_accounts(load_config(config_path), cache_dir).feeds
+    assert feed.title == "Liz's notes" and feed.tags == ["home", sub["categories"][0]["label"]] != ["home", "Tech"]

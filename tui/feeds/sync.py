@@ -31,7 +31,7 @@ from tui.content.sanitize import clean_line, html_to_line, is_openable_url, sani
 from tui.feeds.greader import READ, READING_LIST, STARRED, Client, SyncError, item_number
 from tui.feeds.workers import CacheThread
 from tui.model import Enclosure, ParsedArticle
-from tui.store.cache import Store, account_feed_key
+from tui.store.cache import AccountFeedRow, Store, account_feed_key
 
 PASSWORD_TIMEOUT = 30.0
 KEYRING_SERVICE = "docbao"
@@ -209,16 +209,40 @@ async def subscribe(config: Config, cache_dir: Path, name: str,
 async def unsubscribe(config: Config, cache_dir: Path, feed: FeedConfig) -> AccountOutcome:
     """Unsubscribe the account's feed on its server, then sync: the server's list is the
     truth, so the feed and its articles leave the cache too."""
+    account, row = _account_feed(config, cache_dir, feed)
+    async with _session(account, config, cache_dir) as client:
+        await client.edit_subscription(row.stream_id, "unsubscribe")
+    return (await sync(config, cache_dir, only=account.name)).accounts[0]
+
+
+async def edit_feed(config: Config, cache_dir: Path, feed: FeedConfig, *, title: str = "",
+                    labels: Sequence[str] | None = None) -> AccountOutcome:
+    """Rename (`title`) or relabel (`labels`, the whole new list) the account's feed on its
+    server with subscription/edit, then sync so that the cache mirrors what the server kept
+    (a server may hold one label per feed: FreshRSS keeps the last one added). SyncError
+    when the server cannot be reached; nothing changes here then."""
+    account, row = _account_feed(config, cache_dir, feed)
+    async with _session(account, config, cache_dir) as client:
+        if title:
+            await client.edit_subscription(row.stream_id, "edit", title=title)
+        if labels is not None:
+            for label in [label for label in row.labels if label not in labels]:
+                await client.edit_subscription(row.stream_id, "edit", remove_label=label)
+            for label in [label for label in labels if label not in row.labels]:
+                await client.edit_subscription(row.stream_id, "edit", add_label=label)
+    return (await sync(config, cache_dir, only=account.name)).accounts[0]
+
+
+def _account_feed(config: Config, cache_dir: Path, feed: FeedConfig) -> tuple[AccountConfig, AccountFeedRow]:
+    """The account of an account's feed and the feed's row as the cache mirrors it."""
     account = next(a for a in config.accounts if a.name == feed.account)
     store = Store.open(cache_dir)
     try:
-        stream_id = next(row.stream_id for row in store.account_feeds(account.name)
-                         if account_feed_key(account.name, row.stream_id) == feed.url)
+        row = next(row for row in store.account_feeds(account.name)
+                   if account_feed_key(account.name, row.stream_id) == feed.url)
     finally:
         store.close()
-    async with _session(account, config, cache_dir) as client:
-        await client.edit_subscription(stream_id, "unsubscribe")
-    return (await sync(config, cache_dir, only=account.name)).accounts[0]
+    return account, row
 
 
 @contextlib.asynccontextmanager

@@ -227,9 +227,10 @@ class SubscribePart(ReaderBase):
             self.app.config = config
         return True
 
-    def _selected_feed(self) -> tuple[FeedEntry, FeedConfig, Path] | None:
+    def _selected_feed(self, *, on_server: bool = False) -> tuple[FeedEntry, FeedConfig, Path] | None:
         """The feed under the feed list's cursor, its config entry and the config file to
-        edit, or None (saying why)."""
+        edit, or None (saying why). An account's feed only when the change is made
+        `on_server`."""
         entry = self.query_one(FeedList).current
         if entry is None or entry.kind != "feed" or not entry.urls:
             self.notify("Select a feed in the feed list first.", severity="warning", markup=False)
@@ -238,9 +239,9 @@ class SubscribePart(ReaderBase):
         if feed is None or self.config.path is None:
             self.notify("This feed is not in a config file docbao can edit.", severity="warning", markup=False)
             return None
-        if feed.account:
-            self.notify(f"This feed belongs to the account {feed.account}: change it on its server;"
-                        " the next sync follows.", severity="warning", markup=False)
+        if feed.account and not on_server:
+            self.notify(f"This feed belongs to the account {feed.account}: 'docbao remove' unsubscribes it on"
+                        " its server.", severity="warning", markup=False)
             return None
         return entry, feed, self.config.path
 
@@ -274,13 +275,25 @@ class SubscribePart(ReaderBase):
         self.app.push_screen(Confirm(f"Unsubscribe from {entry.label}? Its articles stay in the cache."), answered)
 
     def action_edit_tags(self) -> None:
-        """`T`: the feed's tags as "a, b"; each tag is a folder of the feed list."""
+        """`T`: the feed's tags as "a, b"; each tag is a folder of the feed list. An account's
+        feed has its server's labels: they are changed there, and the sync that follows
+        brings what the server kept."""
         from tui.config import set_feed_tags
 
-        selected = self._selected_feed()
+        selected = self._selected_feed(on_server=True)
         if selected is None:
             return
         entry, feed, path = selected
+        if feed.account:
+            def relabel(text: str | None) -> None:
+                if text is not None:
+                    labels = list(dict.fromkeys(t for t in (clean_line(part) for part in text.split(",")) if t))
+                    self.show_job("subscribe", f"relabelling on {feed.account}…", self._edit_on_server(feed, labels),
+                                  failed="relabelling failed")
+
+            self.app.push_screen(TextPrompt(f"Labels of {entry.label} on the account {feed.account}'s server"
+                                            " (comma-separated, empty for none):", ", ".join(feed.tags[1:])), relabel)
+            return
 
         def typed(text: str | None) -> None:
             if text is None:
@@ -302,6 +315,29 @@ class SubscribePart(ReaderBase):
         self.app.push_screen(TextPrompt(f"Tags of {entry.label} (comma-separated, empty for none):",
                                         ", ".join(feed.tags)), typed)
 
+
+    @work(group="subscribe", exclusive=True, exit_on_error=False)
+    async def _edit_on_server(self, feed: FeedConfig, labels: list[str]) -> None:
+        """subscription/edit on the account's server, then a sync mirrors the result."""
+        from tui.feeds.greader import SyncError
+        from tui.feeds.sync import edit_feed
+
+        try:
+            outcome = await edit_feed(self.config, self.cache_dir, feed, labels=labels)
+        except SyncError as exc:
+            self.notify(f"Labels not changed: {clean_line(str(exc))}", title=f"Account {feed.account}",
+                        severity="error", markup=False)
+            return
+        if self.config.path is not None:
+            self.reload_config(self.config.path)
+        self.update_counts()
+        kept = next((f.tags[1:] for f in self.config.feeds if f.url == feed.url), [])
+        if outcome.ok:
+            self.notify(f"Labels on the server: {', '.join(kept) or 'none'}", title=f"Account {feed.account}",
+                        markup=False)
+        else:
+            self.notify(f"Changed on the server; not synced yet: {clean_line(outcome.error)}",
+                        title=f"Account {feed.account}", severity="warning", markup=False)
 
 
 def _short(url: str, room: int = 80) -> str:
