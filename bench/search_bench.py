@@ -131,15 +131,37 @@ def time_queries(conn: sqlite3.Connection, queries: dict[str, list[str]], tags: 
             compiled = search._compile(conn, search.parse_query(query), tags, None)
             counts[query] = (search._match_count(conn, compiled.match) if compiled and compiled.match
                              else len(search.matching_ids(conn, query, tags=tags)))
+    forms = word_forms_cost(conn, [q for texts in queries.values() for q in texts], tags, reps)
     every_search = [t for name, values in times.items() if name.startswith("search") for t in values]
     every_page = [t for name, values in times.items() if name.startswith("ids only") for t in values]
     print(f"\nquery times in ms, {reps} runs of each query (100 results): median / p95 / max")
     summary = [("search: all kinds", every_search)] + ([("ids only: all kinds", every_page)] if every_page else [])
     for name, values in [*summary, *sorted(times.items())]:
         print(f"  {name:22} {statistics.median(values):7.1f} {percentile(values, 0.95):7.1f} {max(values):7.1f}")
+    if forms:
+        print(f"\nbare words in all their forms (earthquake: earthquakes too) against the same words quoted"
+              f" (that form alone), {len(forms)} queries side by side: median ratio"
+              f" {statistics.median(forms):.2f}, p95 {percentile(forms, 0.95):.2f}")
     print("\narticles the words match (filters aside):")
     for query, count in counts.items():
         print(f"  {count:8}  {query}")
+
+
+def word_forms_cost(conn: sqlite3.Connection, queries: list[str], tags: dict[str, list[int]],
+                    reps: int) -> list[float]:
+    """For each query with a bare word: the time of search() on it over the time of the same
+    query with its bare words quoted (matching that form alone), run in alternation."""
+    ratios: list[float] = []
+    for query in queries:
+        quoted = " ".join(f'"{part}"' if part.isalpha() else part for part in query.split())
+        if quoted == query:
+            continue
+        forms, exact = [], []
+        for _ in range(reps):
+            forms.append(timed(search.search, conn, query, tags=tags))
+            exact.append(timed(search.search, conn, quoted, tags=tags))
+        ratios.append(statistics.median(forms) / max(statistics.median(exact), 1e-6))
+    return ratios
 
 
 def existing_cache(folder: Path, reps: int) -> None:

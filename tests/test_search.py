@@ -247,6 +247,28 @@ def test_prefix_matches_word_beginnings(news: tuple[Store, dict[str, int], dict[
     assert ids(store, '"giao thon"*') == [a["d"]]
 
 
+def test_a_bare_word_finds_its_plural_and_singular(store: Store) -> None:
+    found = save(store, "https://example.org/world.rss", [
+        ParsedArticle(guid="quakes", title="Earthquakes shake the coast", summary="<p>Two stories from Japan.</p>"),
+        ParsedArticle(guid="quake", title="An earthquake in Chile", summary="<p>One story, two boxes of aid.</p>"),
+        ParsedArticle(guid="new", title="A new bridge", summary="<p>Open to buses.</p>"),
+        ParsedArticle(guid="vn", title="Lãnh đạo Trung ương làm việc", summary="<p>Đoàn công tác.</p>"),
+    ])
+    both = sorted([found["quakes"], found["quake"]])
+    assert sorted(ids(store, "earthquake")) == both
+    assert sorted(ids(store, "EARTHQUAKES")) == both
+    assert sorted(ids(store, "story")) == sorted(ids(store, "stories")) == both
+    assert ids(store, "box") == [found["quake"]]
+    assert ids(store, '"earthquake"') == [found["quake"]]  # quoted: that word alone
+    assert ids(store, "news") == []  # not the plural of "new"
+    assert ids(store, "lanh dao") == ids(store, "Lãnh đạo") == [found["vn"]]
+    (hit,) = search.search(store.conn, "earthquake chile")
+    assert hit.article_id == found["quake"]
+    (hit,) = search.search(store.conn, "earthquake coast")
+    start, end = hit.spans[0]
+    assert hit.snippet[start:end] == "Earthquakes"  # the form found is the one highlighted
+
+
 def test_exclusion(news: tuple[Store, dict[str, int], dict[str, list[int]]]) -> None:
     store, a, _tags = news
     assert ids(store, "source -archive") == []

@@ -119,6 +119,12 @@ class ParsedQuery:
                 + list(self.prefixes))
 
     @property
+    def shown_terms(self) -> list[Term]:
+        """The terms a snippet highlights: each bare word in every form it matches."""
+        return ([Term((form,)) for w in self.words for form in word_forms(w)] + [Term(p) for p in self.phrases]
+                + list(self.prefixes))
+
+    @property
     def has_filters(self) -> bool:
         return bool(self.feeds or self.excluded_feeds or self.tags or self.excluded_tags
                     or self.authors or self.excluded_authors or self.titles or self.excluded_titles
@@ -164,6 +170,36 @@ def _lex(text: str) -> Iterator[tuple[bool, str, str | None, bool]]:
         elif quoted is None and bare.endswith("*"):
             prefix = True
         yield negated, bare, quoted, prefix
+
+
+_NOT_PLURAL = frozenset({"news", "this", "thus", "always", "perhaps", "whereas", "series", "species"})
+
+
+def word_forms(word: str) -> tuple[str, ...]:
+    """A bare word and its English plural or singular: "earthquake" also finds "earthquakes",
+    "stories" also "story". Only words of ASCII letters of three or more; a folded
+    Vietnamese syllable never ends in s, so its plural form matches nothing and `lanh dao`
+    finds what it found before. Quoted, a word matches itself alone."""
+    if len(word) < 3 or not (word.isascii() and word.isalpha()):
+        return (word,)
+    forms = [word]
+    if not word.endswith("s"):
+        if word.endswith(("x", "z", "ch", "sh")):
+            forms.append(word + "es")
+        elif word.endswith("y") and word[-2] not in "aeiou":
+            forms.append(word[:-1] + "ies")
+        else:
+            forms.append(word + "s")
+    elif len(word) >= 4 and word not in _NOT_PLURAL and not word.endswith(("ss", "us", "is")):
+        if word.endswith("ies") and len(word) >= 5:
+            forms.append(word[:-3] + "y")
+        elif word.endswith(("xes", "zes", "ches", "shes", "sses")):
+            forms.append(word[:-2])
+        else:
+            forms.append(word[:-1])
+    elif word.endswith("ss"):
+        forms.append(word + "es")
+    return tuple(forms)
 
 
 def _term(text: str, prefix: bool) -> Term | None:
@@ -294,9 +330,15 @@ def _quote(term: Term) -> str:
     return text + "*" if term.prefix else text
 
 
+def _forms(word: str) -> str:
+    forms = [_quote(Term((form,))) for form in word_forms(word)]
+    return forms[0] if len(forms) == 1 else "(" + " OR ".join(forms) + ")"
+
+
 def _match_expression(query: ParsedQuery) -> tuple[str | None, str | None]:
     """(what must match, what must not) as FTS5 expressions of quoted tokens only."""
-    positive = [_quote(t) for t in query.terms]
+    positive = [_forms(w) for w in query.words] + [_quote(Term(p)) for p in query.phrases]
+    positive += [_quote(t) for t in query.prefixes]
     positive += [f"author : {_quote(t)}" for t in query.authors]
     positive += [f"title : {_quote(t)}" for t in query.titles]
     negative = [_quote(t) for t in query.excluded]
@@ -477,7 +519,7 @@ def search(conn: sqlite3.Connection, query: str | ParsedQuery, *, limit: int = 1
     if not rows:
         return []
     found = [int(r[0]) for r in rows]
-    texts = _snippets(conn, found, parsed.terms) if snippets else {}
+    texts = _snippets(conn, found, parsed.shown_terms) if snippets else {}
     return [Hit(int(r[0]), float(r[1]), *texts.get(int(r[0]), ("", []))) for r in rows]
 
 

@@ -46,8 +46,9 @@ ROOMY = 200  # columns from which the article read last stays in view beside the
 def nothing_matches(query: str, search_key: str) -> str:
     """What the list of a typed search that found nothing says: the query (one clean line,
     never markup) and how words match."""
-    return (f"Nothing matches \u201c{clean_line(query)}\u201d. Every word must match a whole word (case and "
-            f"diacritics aside); word* also finds longer words. {search_key} edits the search, Esc goes back.")
+    return (f"Nothing matches \u201c{clean_line(query)}\u201d. Every word must match a whole word (case, "
+            f"diacritics and plural aside); word* also finds longer words. {search_key} edits the search, "
+            "Esc goes back.")
 
 
 class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart, RefreshPart, NotifyPart,
