@@ -5,6 +5,7 @@ during a sync loses no mark; the server's subscriptions are mirrored."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import os
 import shutil
@@ -740,3 +741,41 @@ def test_an_account_feed_is_renamed_and_relabelled_through_its_server(
     assert sub["title"] == "Liz's notes"
     [feed] = with_accounts(load_config(config_path), cache_dir).feeds
     assert feed.title == "Liz's notes" and feed.tags == ["home", sub["categories"][0]["label"]] != ["home", "Tech"]
+
+
+def test_the_password_comes_from_the_keyring(freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    """An account without password_command or password: the installed docbao finds the
+    password in the system keyring (here keyrings.alt's plaintext file backend, chosen in the
+    user's keyringrc.cfg as a user would), under service 'docbao', user 'NAME:USER'."""
+    pexpect = pytest.importorskip("pexpect")
+    pytest.importorskip("keyrings.alt")
+    freshrss_user.client().subscribe(feeds_server.url("/emarley.rss"))
+    config = machine(tmp_path / "a", freshrss_user)
+    config.write_text("\n".join(line for line in config.read_text().splitlines()
+                                if not line.startswith("password_command")) + "\n")
+    (tmp_path / "config" / "python_keyring").mkdir(parents=True)
+    (tmp_path / "config" / "python_keyring" / "keyringrc.cfg").write_text(
+        "[backend]\ndefault-keyring=keyrings.alt.file.PlaintextKeyring\n")
+    args = ["sync", "--config", str(config), "--cache", str(config.parent / "cache")]
+
+    child = installed(tmp_path, *args)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert b"no password (set password_command, or store it in the keyring as service 'docbao'" in \
+        child.logfile_read.getvalue()
+
+    setter = subprocess.run(
+        [sys.executable, "-c", "import keyring, sys; keyring.set_password('docbao', sys.argv[1], sys.argv[2])",
+         f"home:{freshrss_user.name}", freshrss_user.api_password],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+             "XDG_CONFIG_HOME": str(tmp_path / "config")}, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    assert setter.returncode == 0, setter.stderr
+    assert base64.b64encode(freshrss_user.api_password.encode()) in b"".join(
+        path.read_bytes() for path in tmp_path.rglob("keyring_pass.cfg"))  # the file backend holds it
+
+    child = installed(tmp_path, *args)
+    child.expect(b"account home: 10 new")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
