@@ -64,7 +64,8 @@ def build(folder: Path, server: LocalServer, side: int, delay: float) -> Path:
 
 
 def measure(docbao: str, config: Path, cache: Path, server: LocalServer) -> dict[str, float]:
-    """Open the article, press j 20 times while the pictures arrive, then page through it
+    """Open the article, press j 20 times while the pictures arrive, space 20 times from
+    the first picture drawn (more are asked for and drawn meanwhile), then page through it
     until every picture has been drawn (with images off: to its end); peak memory."""
     drawing = 'images = "auto"' in config.read_text(encoding="utf-8")
     shutil.rmtree(cache / "images", ignore_errors=True)
@@ -86,6 +87,11 @@ def measure(docbao: str, config: Path, cache: Path, server: LocalServer) -> dict
         figures["j (median of 20)"] = median(keys)
         figures["j (max of 20)"] = max(keys)
         figures["pictures not yet asked for when the keys were done"] = PICTURES - len(server.requests)
+        if drawing:  # then page on while the pictures are decoded and drawn
+            pane.wait_for(re.compile("▀"), timeout=30)
+        keys = [pane.press("g" if "The end." in pane.screen() else "space") for _ in range(20)]
+        figures["space while pictures are drawn (median of 20)"] = median(keys)
+        figures["space while pictures are drawn (max of 20)"] = max(keys)
         seen: set[str] = set()
         deadline = time.perf_counter() + 120
         while time.perf_counter() < deadline:  # page through: every picture drawn
@@ -127,7 +133,7 @@ def main() -> None:
     print(f"  {'':50} {'images (blocks)':>16} {'images off':>12}")
     for name in runs["auto"]:
         values = [runs[mode][name] for mode in ("auto", "off")]
-        shown = [f"{v:.0f}" if "MiB" in name or "pictures" in name else f"{v * 1000:.0f} ms" for v in values]
+        shown = [f"{v:.0f}" if "MiB" in name or name.startswith("pictures") else f"{v * 1000:.0f} ms" for v in values]
         print(f"  {name:50} {shown[0]:>16} {shown[1]:>12}")
 
 
