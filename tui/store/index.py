@@ -29,7 +29,7 @@ from contextlib import contextmanager
 
 # Bump when folding, tokenizing or the index's columns change: install() then drops and
 # recreates the index and needs_build() reports that build() must run.
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 
 FTS_TABLE = "article_fts"
 _SOURCE_VIEW = "article_fts_source"
@@ -265,8 +265,12 @@ _TRIGGERS: dict[str, tuple[str, str]] = {
 
 _SCHEMA: list[str] = [
     f"CREATE TABLE IF NOT EXISTS {_META_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    # prefix='2': the two-letter prefixes have their own postings, so `ha*` reads one list
+    # instead of merging those of every word it begins (110 ms -> 8 ms at 100,000 articles,
+    # up to 1.2 s at 1,000,000); the index grows by half and building it takes a quarter
+    # more CPU. Longer prefixes begin few enough words to merge as they are.
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({', '.join(COLUMNS)},"
-    " content='', tokenize='unicode61 remove_diacritics 0')",
+    " content='', tokenize='unicode61 remove_diacritics 0', prefix='2')",
     # merge segments 16 at a time rather than 4: a refresh writes one small segment per
     # feed, and merging them less eagerly cut indexing time by a fifth in the benchmark
     # with no measurable cost to queries (100,000 articles)
