@@ -779,3 +779,20 @@ def test_the_password_comes_from_the_keyring(freshrss_user: User, feeds_server: 
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+async def test_the_status_line_says_which_account_was_not_synced(tmp_path: Path) -> None:
+    """With the server unreachable, R's result in the status line names the account (the
+    toast goes; the status line stays)."""
+    from tests.pilot import status
+    from tui.ui.app import DocbaoApp
+
+    config_path = tmp_path / "feeds.toml"
+    config_path.write_text('[[account]]\nname = "home"\nurl = "http://127.0.0.1:9/api/greader.php"\n'
+                           'user = "alice"\npassword_command = ["echo", "secret"]\n', encoding="utf-8")
+    app = DocbaoApp(load_config(config_path), tmp_path / "cache")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("R")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "refreshed" in status(app) and "0 new, home not synced" in status(app), status(app)

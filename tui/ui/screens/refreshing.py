@@ -166,7 +166,9 @@ class RefreshPart(ReaderBase):
             self.announce_new(report.outcomes)
         failed = report.failed
         new = report.new + sum(account.new for account in report.accounts)
-        summary = f"{new} new" + (f", {len(failed)} failed" if failed else "")
+        unsynced = [clean_line(account.name) for account in report.accounts if not account.ok]
+        summary = (f"{new} new" + (f", {len(failed)} failed" if failed else "")
+                   + (f", {', '.join(unsynced)} not synced" if unsynced else ""))
         failed = [outcome for outcome in failed if outcome.url not in known_failures]
         for account in report.accounts:
             if not account.ok:
