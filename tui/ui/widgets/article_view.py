@@ -16,7 +16,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -99,6 +99,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._notes: dict[str, str] = {}  # why an image is not drawn, by URL
         self._sizes: dict[str, tuple[int, int]] = {}  # pixel sizes known, to hold the right room
         self._asked: set[tuple[str, int]] = set()  # (url, cells) asked for
+        self._frame: tuple[Style, int, int] | None = None  # the pane's style, width and measure while drawing
 
     @property
     def links(self) -> list[str]:
@@ -293,13 +294,21 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.scroll_to(y=round(place * len(self._lines)), animate=False, immediate=True, force=True)
         self._want_images()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # what every line needs, looked up once for the frame: each look walks up the DOM,
+        # and a page of picture lines spent a fifth of its time there
+        self._frame = (self.rich_style, self.scrollable_content_region.width, self.measure)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        base, width, measure = self._frame or (self.rich_style, self.scrollable_content_region.width, self.measure)
         if index >= len(self._lines):
             return Strip.blank(width, base)
-        margin = max(0, width - self.measure) // 2  # the measure centred in a wider pane
+        margin = max(0, width - measure) // 2  # the measure centred in a wider pane
         if (margin, width) != self._strip_shape:
             self._strip_shape = (margin, width)
             self._strips.clear()
