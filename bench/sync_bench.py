@@ -90,7 +90,7 @@ def main() -> None:
                 [outcome] = asyncio.run(sync(config, cache)).accounts
                 elapsed = time.monotonic() - started
                 assert outcome.ok, outcome.error
-                print(f"{label}: {elapsed:.2f} s, {outcome.requests} requests, {outcome.new} new,"
+                print(f"{label}: {elapsed:.2f} s, {outcome.requests} requests ({outcome.logins} logins), {outcome.new} new,"
                       f" {outcome.sent} marks sent, {outcome.state_changed} marks received ({load()})")
 
             timed("first sync")
