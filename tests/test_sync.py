@@ -796,3 +796,42 @@ async def test_the_status_line_says_which_account_was_not_synced(tmp_path: Path)
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert "refreshed" in status(app) and "0 new, home not synced" in status(app), status(app)
+
+
+async def test_d_on_an_account_feed_unsubscribes_it_on_the_server(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    from tests.pilot import go_to_feed, lines, panes
+    from tui.ui.app import DocbaoApp
+    from tui.ui.screens.prompts import Confirm
+
+    api = freshrss_user.client()
+    api.subscribe(feeds_server.url("/emarley.rss"), label="Tech")
+    config_path = machine(tmp_path / "a", freshrss_user)
+    with config_path.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[[feed]]\nurl = "{feeds_server.url("/rsc.atom")}"\n')
+    assert await asyncio.to_thread(run, config_path, "refresh") == 0
+    cache_dir = config_path.parent / "cache"
+    config = with_accounts(load_config(config_path), cache_dir)
+    account_feed = next(f for f in config.feeds if f.account)
+    store = store_of(config_path)
+    feed_id = store.feed_ids([account_feed.url])[account_feed.url]
+    store.close()
+    app = DocbaoApp(config, cache_dir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await go_to_feed(pilot, app, f"tag:Tech/feed:{feed_id}")
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("y")
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            if any("Unsubscribed from" in n.message for n in app._notifications):
+                break
+        assert any(n.message == "Unsubscribed from Stories by Liz Marley on Medium on the server"
+                   for n in app._notifications)
+        shown = " | ".join(lines(panes(app)[0]))
+        assert "Liz" not in shown and "Tech" not in shown and "19" in shown, shown
+    assert api.get("subscription/list")["subscriptions"] == []
+    assert len(states(config_path)) == 19  # the local feed's articles stay, the account's went
+    assert f'url = "{feeds_server.url("/rsc.atom")}"' in config_path.read_text()

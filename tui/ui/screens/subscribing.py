@@ -227,10 +227,9 @@ class SubscribePart(ReaderBase):
             self.app.config = config
         return True
 
-    def _selected_feed(self, *, on_server: bool = False) -> tuple[FeedEntry, FeedConfig, Path] | None:
+    def _selected_feed(self) -> tuple[FeedEntry, FeedConfig, Path] | None:
         """The feed under the feed list's cursor, its config entry and the config file to
-        edit, or None (saying why). An account's feed only when the change is made
-        `on_server`."""
+        edit (an account's feed is changed on its server instead), or None (saying why)."""
         entry = self.query_one(FeedList).current
         if entry is None or entry.kind != "feed" or not entry.urls:
             self.notify("Select a feed in the feed list first.", severity="warning", markup=False)
@@ -238,10 +237,6 @@ class SubscribePart(ReaderBase):
         feed = next((f for f in self.config.feeds if f.url == entry.urls[0]), None)
         if feed is None or self.config.path is None:
             self.notify("This feed is not in a config file docbao can edit.", severity="warning", markup=False)
-            return None
-        if feed.account and not on_server:
-            self.notify(f"This feed belongs to the account {feed.account}: 'docbao remove' unsubscribes it on"
-                        " its server.", severity="warning", markup=False)
             return None
         return entry, feed, self.config.path
 
@@ -253,6 +248,15 @@ class SubscribePart(ReaderBase):
         if selected is None:
             return
         entry, feed, path = selected
+        if feed.account:
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self.show_job("subscribe", f"unsubscribing {feed.account} from {entry.label}…",
+                                  self._unsubscribe_on_server(feed, entry.label), failed="unsubscribing failed")
+
+            self.app.push_screen(Confirm(f"Unsubscribe the account {feed.account} from {entry.label} on its server?"
+                                         " Its articles leave this cache too."), confirmed)
+            return
 
         def answered(yes: bool | None) -> None:
             if not yes:
@@ -280,7 +284,7 @@ class SubscribePart(ReaderBase):
         brings what the server kept."""
         from tui.config import set_feed_tags
 
-        selected = self._selected_feed(on_server=True)
+        selected = self._selected_feed()
         if selected is None:
             return
         entry, feed, path = selected
@@ -315,6 +319,27 @@ class SubscribePart(ReaderBase):
         self.app.push_screen(TextPrompt(f"Tags of {entry.label} (comma-separated, empty for none):",
                                         ", ".join(feed.tags)), typed)
 
+
+    @work(group="subscribe", exclusive=True, exit_on_error=False)
+    async def _unsubscribe_on_server(self, feed: FeedConfig, label: str) -> None:
+        """subscription/edit unsubscribe on the account's server; the sync that follows takes
+        the feed and its articles out of the cache (the server's list is the truth)."""
+        from tui.feeds.greader import SyncError
+        from tui.feeds.sync import unsubscribe
+
+        try:
+            outcome = await unsubscribe(self.config, self.cache_dir, feed)
+        except SyncError as exc:
+            self.notify(f"Not unsubscribed: {clean_line(str(exc))}", title=f"Account {feed.account}",
+                        severity="error", markup=False)
+            return
+        if self.config.path is not None:
+            self.reload_config(self.config.path)
+        self.update_counts()
+        self.show_entry(self.query_one(FeedList).current)
+        self.notify(f"Unsubscribed from {label} on the server" + ("" if outcome.ok else
+                    f"; not synced yet: {clean_line(outcome.error)}"), title=f"Account {feed.account}",
+                    severity="information" if outcome.ok else "warning", markup=False)
 
     @work(group="subscribe", exclusive=True, exit_on_error=False)
     async def _edit_on_server(self, feed: FeedConfig, labels: list[str]) -> None:
