@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
@@ -18,6 +20,9 @@ from tui.ui.undo import Unsubscribed
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.feed_list import FeedEntry, FeedList
 from tui.ui.widgets.keys import bind
+
+if TYPE_CHECKING:
+    from tui.feeds.sync import AccountOutcome
 
 
 class SubscribePart(ReaderBase):
@@ -324,45 +329,42 @@ class SubscribePart(ReaderBase):
     async def _unsubscribe_on_server(self, feed: FeedConfig, label: str) -> None:
         """subscription/edit unsubscribe on the account's server; the sync that follows takes
         the feed and its articles out of the cache (the server's list is the truth)."""
-        from tui.feeds.greader import SyncError
         from tui.feeds.sync import unsubscribe
 
-        try:
-            outcome = await unsubscribe(self.config, self.cache_dir, feed)
-        except SyncError as exc:
-            self.notify(f"Not unsubscribed: {clean_line(str(exc))}", title=f"Account {feed.account}",
-                        severity="error", markup=False)
-            return
-        if self.config.path is not None:
-            self.reload_config(self.config.path)
-        self.update_counts()
-        self.show_entry(self.query_one(FeedList).current)
-        self.notify(f"Unsubscribed from {label} on the server" + ("" if outcome.ok else
-                    f"; not synced yet: {clean_line(outcome.error)}"), title=f"Account {feed.account}",
-                    severity="information" if outcome.ok else "warning", markup=False)
+        if await self._on_server(feed, unsubscribe(self.config, self.cache_dir, feed), "Not unsubscribed"):
+            self.show_entry(self.query_one(FeedList).current)
+            self.notify(f"Unsubscribed from {label} on the server", title=f"Account {feed.account}", markup=False)
 
     @work(group="subscribe", exclusive=True, exit_on_error=False)
     async def _edit_on_server(self, feed: FeedConfig, labels: list[str]) -> None:
         """subscription/edit on the account's server, then a sync mirrors the result."""
-        from tui.feeds.greader import SyncError
         from tui.feeds.sync import edit_feed
 
+        if await self._on_server(feed, edit_feed(self.config, self.cache_dir, feed, labels=labels),
+                                 "Labels not changed"):
+            kept = next((f.tags[1:] for f in self.config.feeds if f.url == feed.url), [])
+            self.notify(f"Labels on the server: {', '.join(kept) or 'none'}", title=f"Account {feed.account}",
+                        markup=False)
+
+    async def _on_server(self, feed: FeedConfig, change: Coroutine[Any, Any, AccountOutcome], failed: str) -> bool:
+        """Run a change of an account's feed on its server (it ends with a sync), then show
+        what the cache mirrors. False, having said why, when the server did not take it or
+        the sync after it failed."""
+        from tui.feeds.greader import SyncError
+
         try:
-            outcome = await edit_feed(self.config, self.cache_dir, feed, labels=labels)
+            outcome = await change
         except SyncError as exc:
-            self.notify(f"Labels not changed: {clean_line(str(exc))}", title=f"Account {feed.account}",
-                        severity="error", markup=False)
-            return
+            self.notify(f"{failed}: {clean_line(str(exc))}", title=f"Account {feed.account}", severity="error",
+                        markup=False)
+            return False
         if self.config.path is not None:
             self.reload_config(self.config.path)
         self.update_counts()
-        kept = next((f.tags[1:] for f in self.config.feeds if f.url == feed.url), [])
-        if outcome.ok:
-            self.notify(f"Labels on the server: {', '.join(kept) or 'none'}", title=f"Account {feed.account}",
-                        markup=False)
-        else:
+        if not outcome.ok:
             self.notify(f"Changed on the server; not synced yet: {clean_line(outcome.error)}",
                         title=f"Account {feed.account}", severity="warning", markup=False)
+        return outcome.ok
 
 
 def _short(url: str, room: int = 80) -> str:
