@@ -92,6 +92,20 @@ def check_image(data: bytes, content_type: str = "") -> Picture | str:
         return f"a damaged {kind} image ({str(exc)[:80] or type(exc).__name__})"
 
 
+def _check_body(body: bytes, encoding: str, max_bytes: int, content_type: str) -> Picture | Refusal:
+    """The picture in a body as it came off the wire (in a thread): its Content-Encoding is
+    undone here, not on the event loop (a server that gzips a 2 MB photo had the loop
+    inflating it while keys waited)."""
+    from tui.feeds.inflate import BodyError, decode
+
+    try:
+        data = decode(body, encoding, max_bytes)
+    except BodyError as exc:
+        return Refusal(str(exc), "larger than" in str(exc))
+    checked = check_image(data, content_type)
+    return Refusal(checked, True) if isinstance(checked, str) else checked
+
+
 def _is_http(url: str) -> bool:
     return urlsplit(url).scheme.lower() in ("http", "https")
 
@@ -127,11 +141,12 @@ async def fetch_images(wanted: Sequence[tuple[str, str]], *, client: object, con
                   and await host_is_private(urlsplit(url).hostname or "")):
                 outcome = Refusal("an image of a public feed on a private network address refused", True)
             else:
+                max_bytes = int(settings.max_feed_mb * 1024 * 1024)
                 result = await fetch(client, url, deadline=settings.timeout,  # type: ignore[arg-type]
-                                     max_bytes=int(settings.max_feed_mb * 1024 * 1024), accept=IMAGE_ACCEPT)
+                                     max_bytes=max_bytes, accept=IMAGE_ACCEPT, decode=False)
                 if result.status == "ok" and result.body is not None:
-                    checked = await asyncio.to_thread(check_image, result.body, result.content_type)
-                    outcome = Refusal(checked, True) if isinstance(checked, str) else checked
+                    outcome = await asyncio.to_thread(_check_body, result.body, result.content_encoding, max_bytes,
+                                                      result.content_type)
                 else:
                     outcome = Refusal(result.error or f"the image could not be fetched ({result.status})",
                                       "larger than" in result.error)
