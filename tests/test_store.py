@@ -170,6 +170,25 @@ def test_views_order_and_filters(store: Store) -> None:
     assert store.article_ids(unread=True) == newest[1:]
 
 
+def test_a_place_in_a_view_is_read_around_an_article_in_the_views_order(store: Store) -> None:
+    fids = store.ensure_feeds(["a", "b"])
+    for url in ("a", "b"):  # same dates in both feeds: the id breaks the ties
+        store.save_fetch(fids[url], OK, feed_of(*(art(f"{url}{n}", published=1000 + n) for n in range(20))))
+    store.set_read(store.article_ids()[::3])
+    for unread in (False, True):
+        for order in ("newest", "oldest"):
+            every = store.article_ids(unread=unread, order=order)
+            for index in (0, 7, len(every) - 1):
+                around = store.ids_around(every[index], 6, unread=unread, order=order)
+                start = max(0, index - 3)
+                assert around == every[start:start + 6]  # three before it where there are, then it and after
+            one_feed = store.article_ids(feed_ids=[fids["b"]], unread=unread, order=order)
+            assert store.ids_around(one_feed[5], 4, feed_ids=[fids["b"]], unread=unread, order=order) == one_feed[3:7]
+    assert store.ids_around(store.article_ids()[0], 6, order="title") == []
+    read = next(i for i in store.article_ids() if i not in store.article_ids(unread=True))
+    assert store.ids_around(read, 6, unread=True) == []
+
+
 def test_enclosures_round_trip(store: Store) -> None:
     fid = store.ensure_feeds(["u"])["u"]
     store.save_fetch(fid, OK, feed_of(art("1", enclosures=[Enclosure("https://a.example/e.mp3", "audio/mpeg", 1234)])))

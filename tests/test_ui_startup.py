@@ -9,6 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.pilot import HOUR, NEVER, SIZE, T0, build_ui_cache, laid_out, panes, status
+from tui.model import FetchResult, ParsedArticle, ParsedFeed
+from tui.store.cache import Store
+from tui.ui.app import DocbaoApp
+from tui.ui.screens.main import FIRST_PAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,3 +48,34 @@ def test_first_frame_needs_no_network_or_parsing_stack(tmp_path: Path) -> None:
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["lines"][0].split() == ["All", "9"]  # the counts are on the first frame
     assert report["loaded"] == []
+
+
+async def test_a_long_view_opens_on_its_first_page_and_comes_back_to_where_the_reader_was(tmp_path: Path) -> None:
+    """All holds more than a page: its first page is shown at once and its ids are read in
+    a thread; then the article selected and open when the reader quit is back, scrolled
+    into view, and the list holds every article."""
+    cache = build_ui_cache(tmp_path / "cache")
+    many = [ParsedArticle(guid=f"n-{n}", link=f"https://example.com/n/{n}", title=f"Archive entry {n}",
+                          author="", published=T0 - (100 + n) * HOUR, summary=f"<p>Entry {n}.</p>")
+            for n in range(FIRST_PAGE + 100)]
+    store = Store.open(cache.folder)
+    try:
+        store.save_fetch(cache.feed_ids[NEVER], FetchResult("ok", NEVER), ParsedFeed(title="Archive", articles=many),
+                         now=T0)
+        every = store.article_ids()
+        chosen = every[FIRST_PAGE + 50]  # not on the first page
+        store.set_state({"ui.view": "all", "ui.article": str(chosen), "ui.open": str(chosen), "ui.pane": "reader"})
+    finally:
+        store.close()
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete([w for w in app.workers if w.group == "view"])
+        await pilot.pause()
+        await laid_out(pilot)
+        _, articles, reader = panes(app)
+        assert articles.ids == every
+        assert articles.current_id == chosen and reader.article_id == chosen
+        assert f"{len(every)} in view" in status(app)
+        await pilot.press("h", "G")
+        assert articles.current_id == every[-1]

@@ -720,13 +720,38 @@ class Store:
             ids: list[int] = []
             for feed_id in feed_order:
                 if wanted is None or feed_id in wanted:
-                    ids.extend(self.article_ids(feed_ids=[feed_id], unread=unread, starred=starred))
-            return ids[:limit] if limit else ids
+                    ids.extend(self.article_ids(feed_ids=[feed_id], unread=unread, starred=starred,
+                                                limit=limit and limit - len(ids)))
+                    if limit and len(ids) >= limit:
+                        break
+            return ids
         clauses, params = self._filters(feed_ids, unread, starred)
         sql = f"SELECT id FROM articles a {clauses} ORDER BY {_ORDER_BY[order]}"
         if limit:
             sql += f" LIMIT {int(limit)}"
         return [row[0] for row in self.conn.execute(sql, params)]
+
+    def ids_around(self, article_id: int, count: int, *, feed_ids: Sequence[int] | None = None,
+                   unread: bool = False, starred: bool = False, order: str = "newest") -> list[int]:
+        """About `count` ids of a view in display order with `article_id` in the middle,
+        read by keyset from the date index: a place in a view of any length without
+        reading the whole view. [] for the other orders, or when the view lacks the article."""
+        if order not in ("newest", "oldest"):
+            return []
+        clauses, params = self._filters(feed_ids, unread, starred)
+        where = f"{clauses} AND" if clauses else "WHERE"
+        key = self.conn.execute(f"SELECT sort_time, id FROM articles a {where} a.id = ?",
+                                [*params, article_id]).fetchone()
+        if key is None:
+            return []
+        before, after = (">", "<=") if order == "newest" else ("<", ">=")
+        backwards = "oldest" if order == "newest" else "newest"
+        sql = "SELECT id FROM articles a {} (a.sort_time, a.id) {} (?, ?) ORDER BY {} LIMIT ?"
+        above = [row[0] for row in self.conn.execute(sql.format(where, before, _ORDER_BY[backwards]),
+                                                     [*params, *key, count // 2])]
+        below = [row[0] for row in self.conn.execute(sql.format(where, after, _ORDER_BY[order]),
+                                                     [*params, *key, count - len(above)])]
+        return above[::-1] + below
 
     def sort_ids(self, ids: Sequence[int], order: str, feed_order: Sequence[int] = ()) -> list[int]:
         """Some articles (a search's) in one of ORDERS, as article_ids sorts a view."""

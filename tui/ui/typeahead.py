@@ -8,8 +8,8 @@ own task. Typed slowly, each key finds the UI settled. Typed in a burst (or sent
 script), the second `l` still went to the feed list and `2` to a prompt not yet mounted:
 lost; and an article is laid out in a thread, so `f` right after `l` found no links yet.
 So a key is held while the screen it would go to still has work queued, or is filling
-what the next key acts on (VIEW_WORKERS: the article's layout, a search's results), and handed
-on when that work is done (or after HOLD_LOOKS looks, so a busy screen never swallows keys).
+what the next key acts on (VIEW_WORKERS: the article's layout, a search's results, the ids of
+the view shown at start), and handed on when that work is done (or after HOLD_LOOKS looks, so a busy screen never swallows keys).
 Looks are counted, not seconds: while a long handler holds the event loop (the first
 article imports the renderer) nobody looks, and the key still waits for what it queued.
 """
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 CHECK_EVERY = 0.002  # seconds between looks at a screen that is still busy
 HOLD_LOOKS = 250  # looks (at least half a second) before a key goes to a screen that stays busy
-VIEW_WORKERS = ("render", "search-")  # worker groups (or their prefixes) that fill what keys act on
+VIEW_WORKERS = ("render", "search-", "view")  # worker groups (or their prefixes) that fill what keys act on
 
 
 class ReleaseKey(Message):

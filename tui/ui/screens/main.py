@@ -12,15 +12,17 @@ from __future__ import annotations
 import gc
 import importlib
 import json
+from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Static
 
 from tui.content.sanitize import clean_line
-from tui.store.cache import ORDERS
+from tui.store.cache import ORDERS, Store
 from tui.store.index import fold
 from tui.ui.screens.base import FIXED_VIEWS
 from tui.ui.screens.commands import CommandsPart
@@ -42,6 +44,7 @@ PANES = ("feeds", "articles", "reader")
 ORDER_NAMES = {"newest": "newest first", "oldest": "oldest first", "title": "by title", "feed": "by feed",
                "best": "best matches first", "stored": "most recently stored first"}
 ROOMY = 200  # columns from which the article read last stays in view beside the list
+FIRST_PAGE = 200  # lines of the view shown at start while the rest of its ids are read in a thread
 
 
 def nothing_matches(query: str, search_key: str) -> str:
@@ -77,6 +80,16 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         bind("hide_read", "hide_read"),
         bind("sort", "sort"),
     ]
+
+    _reading_view: FeedEntry | None = None  # the view shown at start while its ids are read in a thread
+
+    @dataclass
+    class ViewRead(Message):
+        """The ids of the view shown at start, read in a thread."""
+
+        entry: FeedEntry
+        ids: list[int]
+        selected: int | None
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
@@ -131,12 +144,48 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
 
     def _restore(self) -> None:
         """Back to where the reader was: the view, the selected article, the open one
-        (scrolled where it was) and the pane."""
+        (scrolled where it was) and the pane. A view of more than a page shows its first
+        page at once and the rest once its ids are read in a thread (a million take a
+        second); the reader's place is restored then."""
         self.state.load_scrolls()
         current, selected = self.query_one(FeedList).current, self.state.get_int("ui.article")
         if current is not None and current.virtual:
             self._pending_select = selected  # a saved search lists its articles once it has run
-        self.show_entry(current, select=selected)
+        first = self._view_ids(current, None, limit=FIRST_PAGE) if current and not current.virtual else []
+        long = len(first) == FIRST_PAGE
+        if long and selected is not None and selected not in first:
+            first = self._view_ids(current, None, limit=FIRST_PAGE, around=selected) or first  # its neighbours
+        if not long:
+            self.show_entry(current, select=selected)
+            self._reopen()
+        else:
+            self.show_entry(current, select=selected, ids=first, first_page=True)
+            self.run_worker(lambda: self._read_view(current, selected), thread=True, group="view",
+                            exclusive=True, exit_on_error=False)
+        self.count_searches()
+        self.find_ignored()
+        self.start_watching()
+        if self.config.settings.refresh_on_start:
+            self.start_refresh(None)
+
+    def _read_view(self, entry: FeedEntry, selected: int | None) -> None:
+        """Runs in a thread: the ids of the view shown at start, from the thread's own store."""
+        store = Store.open(self.cache_dir)
+        try:
+            ids = self._view_ids(entry, None, store=store)
+        finally:
+            store.close()
+        self.post_message(self.ViewRead(entry, ids, selected))
+
+    @on(ViewRead)
+    def _view_read(self, message: MainScreen.ViewRead) -> None:
+        if self._reading_view is not message.entry:  # the reader went to another view meanwhile
+            return
+        self.show_entry(message.entry, select=message.selected, ids=message.ids)
+        self._reopen()
+
+    def _reopen(self) -> None:
+        """The article the reader left open (scrolled where it was) and the pane."""
         opened = self.state.get_int("ui.open")
         if opened is not None and opened == self.query_one(ArticleList).current_id:
             self.open_article(opened, focus=False)
@@ -144,11 +193,6 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         if pane == "reader" and self.reading is None:
             pane = "articles"
         self.pane = pane if pane in PANES else "feeds"
-        self.count_searches()
-        self.find_ignored()
-        self.start_watching()
-        if self.config.settings.refresh_on_start:
-            self.start_refresh(None)
 
     def on_unmount(self) -> None:
         self.state.flush()
@@ -205,16 +249,20 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         self.app.push_screen(FeedFinder(self.query_one(FeedList).entries), chosen)
 
     # --------------------------------------------------------------------- views
-    def show_entry(self, entry: FeedEntry | None, *, keep: bool = False, select: int | None = None) -> None:
-        """Fill the article pane with the view `entry` stands for."""
+    def show_entry(self, entry: FeedEntry | None, *, keep: bool = False, select: int | None = None,
+                   ids: list[int] | None = None, first_page: bool = False) -> None:
+        """Fill the article pane with the view `entry` stands for (`ids`: its ids, already
+        read, or with `first_page` its first lines while the rest is read)."""
         if entry is None:
             return
+        self._reading_view = entry if first_page else None
         self.entry = entry
         if entry.virtual and entry.key not in FIXED_VIEWS and entry.key not in self._virtual_ids:
             self.run_search(entry)  # shown when found; the list is empty meanwhile
         articles = self.query_one(ArticleList)
         articles.feed_names = self.feed_names
-        ids = self._view_ids(entry, articles.ids if keep else None)
+        if ids is None:
+            ids = self._view_ids(entry, articles.ids if keep else None)
         self._ignored_note = self._all_ignored(entry, ids)
         articles.set_empty(self._empty_note())
         articles.show(ids, show_feed=entry.kind != "feed", keep=keep, select=select)
@@ -224,6 +272,9 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         banner = self.query_one("#banner", Static)
         banner.update(plain(f"! {entry.error}") if entry.error else Content(""))
         banner.display = bool(entry.error)
+        if first_page:  # the reader's place is kept until the whole view is shown
+            self._status_view()
+            return
         if entry.key != "search":  # a typed search is not where the reader comes back to
             self.remember({"ui.view": entry.key})
         if articles.current_id is not None:
@@ -269,26 +320,34 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         return (f"No articles here: {hidden} {'is' if hidden == 1 else 'are'} hidden by the [[ignore]] rules "
                 "of feeds.toml (listed under Ignored in the feed list).")
 
-    def _view_ids(self, entry: FeedEntry, shown: list[int] | None) -> list[int]:
-        """The ids of a view in display order. When a filtered view ("Unread", "Starred") is
-        read again while it is shown, the articles already in it stay, so reading or
-        unstarring never pulls lines from under the cursor."""
+    def _view_ids(self, entry: FeedEntry, shown: list[int] | None, *, limit: int | None = None,
+                  around: int | None = None, store: Store | None = None) -> list[int]:
+        """The ids of a view in display order (of a feed, folder or All: only the first
+        `limit`, or `limit` around the article `around` when sorted by date; read from
+        `store`, another thread's). When a filtered view ("Unread",
+        "Starred") is read again while it is shown, the articles already in it stay, so
+        reading or unstarring never pulls lines from under the cursor."""
+        store = store or self.store
         order = self.order_of(entry)
         if entry.virtual:  # a search's articles, newest first (the typed search's best first)
             found = self._virtual_ids.get(entry.key, [])
             ids = found if entry.key == "ignored" else [i for i in found if i not in self._ignored]
             if order in ("newest", "best", "stored"):
                 return ids
-            return ids[::-1] if order == "oldest" else self.store.sort_ids(ids, order, self._feed_order())
+            return ids[::-1] if order == "oldest" else store.sort_ids(ids, order, self._feed_order())
         unread = entry.unread_only or self._hiding_read(entry)
         feed_order = self._feed_order() if order == "feed" else ()
-        ids = self.store.article_ids(feed_ids=entry.feed_ids, unread=unread, starred=entry.starred_only,
-                                     order=order, feed_order=feed_order)
+        if around is not None and limit:
+            ids = store.ids_around(around, limit, feed_ids=entry.feed_ids, unread=unread,
+                                   starred=entry.starred_only, order=order)
+        else:
+            ids = store.article_ids(feed_ids=entry.feed_ids, unread=unread, starred=entry.starred_only,
+                                    order=order, feed_order=feed_order, limit=limit)
         if shown is None or not (unread or entry.starred_only):
             return [i for i in ids if i not in self._ignored] if self._ignored else ids
         keep = set(ids)
         keep.update(shown)
-        return [i for i in self.store.article_ids(feed_ids=entry.feed_ids, order=order, feed_order=feed_order)
+        return [i for i in store.article_ids(feed_ids=entry.feed_ids, order=order, feed_order=feed_order)
                 if i in keep and i not in self._ignored]
 
     def order_of(self, entry: FeedEntry) -> str:
@@ -389,7 +448,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         if self.entry is not None:
             hidden = " · read hidden" if self.hide_read else ""
             order = ORDER_NAMES[self.order_of(self.entry)]
-            self.query_one(StatusBar).set(view=f"{len(articles.ids)} in view · {order}{hidden}")
+            count = "reading the list" if self._reading_view else f"{len(articles.ids)} in view"
+            self.query_one(StatusBar).set(view=f"{count} · {order}{hidden}")
 
     def _status_keys(self) -> None:
         keys = f"{self.key_name('help')} keys  {self.key_name('back_or_quit')} back  {self.key_name('quit')} quit"
