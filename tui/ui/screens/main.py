@@ -89,7 +89,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
 
         entry: FeedEntry
         ids: list[int]
-        selected: int | None
+        place: tuple[int | None, str]  # the article open and the pane when the reader quit
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
@@ -155,12 +155,15 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         long = len(first) == FIRST_PAGE
         if long and selected is not None and selected not in first:
             first = self._view_ids(current, None, limit=FIRST_PAGE, around=selected) or first  # its neighbours
+        place = self.state.get_int("ui.open"), self.state.get("ui.pane", "feeds")
         if not long:
             self.show_entry(current, select=selected)
-            self._reopen()
+            self._reopen(place)
         else:
             self.show_entry(current, select=selected, ids=first, first_page=True)
-            self.run_worker(lambda: self._read_view(current, selected), thread=True, group="view",
+            if place[1] == "articles":  # keys go there meanwhile; the reader's pane comes with its article
+                self.pane = "articles"
+            self.run_worker(lambda: self._read_view(current, place), thread=True, group="view",
                             exclusive=True, exit_on_error=False)
         self.count_searches()
         self.find_ignored()
@@ -168,28 +171,28 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         if self.config.settings.refresh_on_start:
             self.start_refresh(None)
 
-    def _read_view(self, entry: FeedEntry, selected: int | None) -> None:
+    def _read_view(self, entry: FeedEntry, place: tuple[int | None, str]) -> None:
         """Runs in a thread: the ids of the view shown at start, from the thread's own store."""
         store = Store.open(self.cache_dir)
         try:
             ids = self._view_ids(entry, None, store=store)
         finally:
             store.close()
-        self.post_message(self.ViewRead(entry, ids, selected))
+        self.post_message(self.ViewRead(entry, ids, place))
 
     @on(ViewRead)
     def _view_read(self, message: MainScreen.ViewRead) -> None:
         if self._reading_view is not message.entry:  # the reader went to another view meanwhile
             return
-        self.show_entry(message.entry, select=message.selected, ids=message.ids)
-        self._reopen()
+        current = self.query_one(ArticleList).current_id  # where it stands on screen stays
+        self.show_entry(message.entry, keep=True, select=current, ids=message.ids)
+        self._reopen(message.place)
 
-    def _reopen(self) -> None:
+    def _reopen(self, place: tuple[int | None, str]) -> None:
         """The article the reader left open (scrolled where it was) and the pane."""
-        opened = self.state.get_int("ui.open")
+        opened, pane = place
         if opened is not None and opened == self.query_one(ArticleList).current_id:
             self.open_article(opened, focus=False)
-        pane = self.state.get("ui.pane", "feeds")
         if pane == "reader" and self.reading is None:
             pane = "articles"
         self.pane = pane if pane in PANES else "feeds"
