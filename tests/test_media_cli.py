@@ -99,3 +99,12 @@ def test_media_lines_name_kind_duration_size_and_url() -> None:
     assert lead_image("", body) == "https://c.example/p.png"
     assert lead_image("https://c.example/cover.jpg", body) == "https://c.example/cover.jpg"
     assert media_lines([], "", body) == ["Image · https://c.example/p.png"]
+
+
+def test_an_image_enclosure_that_is_also_the_lead_image_is_listed_once() -> None:
+    from tui.content.render import media_lines
+
+    sun = {"url": "https://c.example/sun.png", "type": "image/png", "length": 1000}
+    assert media_lines([sun], "https://c.example/sun.png") == ["Image · 1000 B · https://c.example/sun.png"]
+    assert media_lines([sun], "https://c.example/moon.png") == [
+        "Image · 1000 B · https://c.example/sun.png", "Image · https://c.example/moon.png"]

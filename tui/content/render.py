@@ -210,8 +210,8 @@ def media_lines(enclosures: Sequence[Mapping[str, object]], image: str, html: st
         number = f"#{len(lines) + 1} " if several else ""  # what `e` and `P` ask for
         lines.append(number + " · ".join([*parts, url]))
     image_url = clean_line(lead_image(image, html))
-    if image_url:
-        lines.append("Image · " + image_url)
+    if image_url and not any(clean_line(str(enclosure.get("url") or "")) == image_url for enclosure in enclosures):
+        lines.append("Image · " + image_url)  # an image enclosure is already listed with its size
     return lines
 
 
