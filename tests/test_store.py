@@ -168,6 +168,8 @@ def test_views_order_and_filters(store: Store) -> None:
     store.set_read([newest[0]])
     assert store.article_ids(starred=True) == [newest[1]]
     assert store.article_ids(unread=True) == newest[1:]
+    assert list(store.article_ids(compact=True)) == newest
+    assert list(store.article_ids(order="feed", feed_order=[fid], compact=True, limit=2)) == newest[:2]
 
 
 def test_a_place_in_a_view_is_read_around_an_article_in_the_views_order(store: Store) -> None:

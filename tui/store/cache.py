@@ -13,6 +13,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -710,14 +711,15 @@ class Store:
     # ---------------------------------------------------------------- articles
     def article_ids(self, *, feed_ids: Sequence[int] | None = None, unread: bool = False,
                     starred: bool = False, oldest_first: bool = False, order: str = "",
-                    feed_order: Sequence[int] = (), limit: int | None = None) -> list[int]:
+                    feed_order: Sequence[int] = (), limit: int | None = None, compact: bool = False) -> list[int]:
         """Ids of a view in display order: enough to drive a virtual list of any length.
         `order` is one of ORDERS (default: newest first, or oldest with `oldest_first`);
-        by "feed", the feeds come in `feed_order`, each read from its own index."""
+        by "feed", the feeds come in `feed_order`, each read from its own index. `compact`:
+        as an array of 8-byte ints (8 MB for a million, a list of them takes 36)."""
         order = order or ("oldest" if oldest_first else "newest")
         if order == "feed":
             wanted = None if feed_ids is None else set(feed_ids)
-            ids: list[int] = []
+            ids: list[int] = array("q") if compact else []  # type: ignore[assignment]
             for feed_id in feed_order:
                 if wanted is None or feed_id in wanted:
                     ids.extend(self.article_ids(feed_ids=[feed_id], unread=unread, starred=starred,
@@ -729,7 +731,8 @@ class Store:
         sql = f"SELECT id FROM articles a {clauses} ORDER BY {_ORDER_BY[order]}"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [row[0] for row in self.conn.execute(sql, params)]
+        rows = self.conn.execute(sql, params)
+        return array("q", (row[0] for row in rows)) if compact else [row[0] for row in rows]  # type: ignore[return-value]
 
     def ids_around(self, article_id: int, count: int, *, feed_ids: Sequence[int] | None = None,
                    unread: bool = False, starred: bool = False, order: str = "newest") -> list[int]:

@@ -175,7 +175,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         """Runs in a thread: the ids of the view shown at start, from the thread's own store."""
         store = Store.open(self.cache_dir)
         try:
-            ids = self._view_ids(entry, None, store=store)
+            ids = self._view_ids(entry, None, store=store, compact=True)
         finally:
             store.close()
         self.post_message(self.ViewRead(entry, ids, place))
@@ -324,10 +324,10 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
                 "of feeds.toml (listed under Ignored in the feed list).")
 
     def _view_ids(self, entry: FeedEntry, shown: list[int] | None, *, limit: int | None = None,
-                  around: int | None = None, store: Store | None = None) -> list[int]:
+                  around: int | None = None, store: Store | None = None, compact: bool = False) -> list[int]:
         """The ids of a view in display order (of a feed, folder or All: only the first
         `limit`, or `limit` around the article `around` when sorted by date; read from
-        `store`, another thread's). When a filtered view ("Unread",
+        `store`, another thread's; `compact`: as an array). When a filtered view ("Unread",
         "Starred") is read again while it is shown, the articles already in it stay, so
         reading or unstarring never pulls lines from under the cursor."""
         store = store or self.store
@@ -345,7 +345,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
                                    starred=entry.starred_only, order=order)
         else:
             ids = store.article_ids(feed_ids=entry.feed_ids, unread=unread, starred=entry.starred_only,
-                                    order=order, feed_order=feed_order, limit=limit)
+                                    order=order, feed_order=feed_order, limit=limit, compact=compact)
         if shown is None or not (unread or entry.starred_only):
             return [i for i in ids if i not in self._ignored] if self._ignored else ids
         keep = set(ids)
