@@ -257,6 +257,15 @@ class Reader:
     def wait_gone(self, text: str, timeout: float = 30) -> list[str]:
         return self.wait_for(lambda rows: text not in "\n".join(rows), timeout=timeout)
 
+    def wait_exit(self, timeout: float = 30) -> int:
+        """Wait until the reader has ended by itself; its exit status."""
+        deadline = time.monotonic() + timeout
+        while (status := self.dead()) is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"docbao still running after {timeout}s:\n" + self._dump(self.screen()))
+            time.sleep(0.05)
+        return status
+
     def quit(self, key: str = "q", timeout: float = 30) -> int:
         """Press the quit key until the reader ends (a `q` may first go back a pane, as in
         newsboat), then its exit status."""

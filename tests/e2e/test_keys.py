@@ -130,8 +130,7 @@ def test_q_goes_back_and_quits_only_from_the_feed_list(reader: Reader, tmp_path:
     reader.wait_for(lambda rows: "q back" in rows[-1])
     assert reader.dead() is None
     reader.keys("llQ")  # into an article and out of the program from there
-    reader.wait_for(lambda rows: reader.dead() is not None)
-    assert reader.dead() == 0
+    assert reader.wait_exit() == 0
 
 
 def test_after_fg_a_text_browser_from_browser_env_gets_the_terminal(reader: Reader, tmp_path: Path) -> None:
