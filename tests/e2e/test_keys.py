@@ -133,6 +133,21 @@ def test_q_goes_back_and_quits_only_from_the_feed_list(reader: Reader, tmp_path:
     assert reader.wait_exit() == 0
 
 
+
+def test_escape_and_a_key_in_one_burst_are_two_keys(reader: Reader, tmp_path: Path) -> None:
+    """Escape and the next key typed quickly reach the terminal as one sequence (read as Alt
+    and the key); docbao binds no Alt key, so they are what was typed: Escape, then the key."""
+    cached_links(tmp_path / "cache")
+    config = write_config(tmp_path / "feeds.toml", [FEED])
+    reader.start(config, tmp_path / "cache")
+    reader.keys(["l", "l"])
+    reader.wait_for("number 12")
+    reader.keys(["Escape", "j", "Enter"])  # back to the list, down it, open the older article
+    reader.wait_for("Older.")
+    assert reader.dead() is None
+    reader.keys(["/", "Escape", "Q"])  # a prompt opened and closed, then quit: one burst
+    assert reader.wait_exit() == 0
+
 def test_after_fg_a_text_browser_from_browser_env_gets_the_terminal(reader: Reader, tmp_path: Path) -> None:
     cached_links(tmp_path / "cache")
     browser, out = recording_browser(tmp_path, "w3m")  # $BROWSER names a text-mode browser

@@ -79,11 +79,27 @@ class DocbaoApp(App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         """Keys typed ahead wait until what the previous key did has landed (see typeahead)."""
-        if (isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack
-                and self._typeahead.hold(event, self.screen)):
-            self._look_at_held_keys()
-            return
+        if isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack:
+            if (split := self._escape_then_key(event)) is not None:
+                for key in split:
+                    await self.on_event(key)
+                return
+            if self._typeahead.hold(event, self.screen):
+                self._look_at_held_keys()
+                return
         await super().on_event(event)
+
+    def _escape_then_key(self, event: events.Key) -> tuple[events.Key, events.Key] | None:
+        """Escape and a key typed quickly one after the other reach the terminal as one
+        sequence, which Textual reads as Alt and the key. docbao binds no Alt key of its
+        own, so an Alt key nothing is bound to is what was typed: Escape, then the key."""
+        if not event.key.startswith("alt+") or event.key in self.screen.active_bindings:
+            return None
+        char = event.character
+        name = event.key.removeprefix("alt+")
+        if char is not None and len(char) == 1 and char.isalnum():
+            name = char  # "alt+shift+q" was typed as "Q"
+        return events.Key("escape", "\x1b"), events.Key(name, char)
 
     def _look_at_held_keys(self) -> None:
         if not self._typeahead.looking:
