@@ -35,3 +35,11 @@ def test_headless_start_imports_nothing_heavy() -> None:
             "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
+
+
+def test_downloading_does_not_load_the_article_renderer() -> None:
+    """`docbao download` and the reader's download messages print sizes, not articles."""
+    code = ("import sys\nimport tui.feeds.downloads\n"
+            "print('tui.content.render' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -34,10 +34,11 @@ from rich.cells import cell_len, get_character_cell_size
 from rich.style import Style
 from rich.text import Span, Text
 
+from tui.content.readable import file_size
 from tui.content.sanitize import clean_line, clean_text, is_openable_url
 from tui.content.tokens import ESCAPABLE_RAW, VOID, Attrs, attribute_pairs, tokenize
 
-__all__ = ["IMAGE_META", "Rendered", "file_size", "image_meta", "lead_image", "lead_picture", "media_lines",
+__all__ = ["IMAGE_META", "Rendered", "image_meta", "lead_image", "lead_picture", "media_lines",
            "render_article", "render_html", "rewrap", "to_plain"]
 
 # --------------------------------------------------------------------------------------------
@@ -213,14 +214,6 @@ def media_lines(enclosures: Sequence[Mapping[str, object]], image: str, html: st
     if image_url and not any(clean_line(str(enclosure.get("url") or "")) == image_url for enclosure in enclosures):
         lines.append("Image · " + image_url)  # an image enclosure is already listed with its size
     return lines
-
-
-def file_size(length: int) -> str:
-    """A size as people read it: "11.8 MB"."""
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
-        if length >= scale:
-            return f"{length / scale:.1f} {unit}"
-    return f"{length} B"
 
 
 def rewrap(rendered: Rendered, width: int | None) -> Rendered:

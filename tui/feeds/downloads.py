@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from tui.config import Config
-from tui.content.render import file_size
+from tui.content.readable import file_size
 from tui.store import downloads as queue
 from tui.store.cache import Store
 from tui.store.downloads import DownloadRow

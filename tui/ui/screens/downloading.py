@@ -14,6 +14,7 @@ from pathlib import Path
 from textual.worker import get_current_worker
 
 from tui.config import Config
+from tui.content.readable import file_size
 from tui.content.sanitize import clean_line
 from tui.store import downloads as queue
 from tui.store.cache import Store
@@ -142,8 +143,6 @@ class DownloadsPart(ReaderBase):
                         + (f" ({self.key_name('downloads')} shows why)" if failed else ""),
                         severity="warning" if failed else "information", markup=False)
         elif done:
-            from tui.content.render import file_size
-
             self.notify(f"Downloaded {Path(done[0].path).name} ({file_size(done[0].received)})", markup=False)
         elif failed:
             self.notify(f"Download failed: {_title(failed[0])}: {failed[0].error}", severity="error", markup=False)
@@ -202,8 +201,6 @@ def _title(row: DownloadRow) -> str:
 
 def progress_text(received: int, total: int | None) -> str:
     """"12.3 MB of 45.6 MB (27%)", or what came so far when the size is not known."""
-    from tui.content.render import file_size  # the renderer loads after the first frame
-
     if total:
         return f"{file_size(received)} of {file_size(total)} ({min(100, received * 100 // total)}%)"
     return file_size(received)

@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
-from tui.content.render import file_size
+from tui.content.readable import file_size
 from tui.feeds.downloads import received
 from tui.content.sanitize import clean_line
 from tui.store import downloads as queue
