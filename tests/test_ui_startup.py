@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.pilot import HOUR, NEVER, SIZE, T0, build_ui_cache, laid_out, panes, status
+from tests.pilot import HOUR, NEVER, SIZE, T0, build_ui_cache, laid_out, panes, read_state, status
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 from tui.store.cache import Store
 from tui.ui.app import DocbaoApp
@@ -79,3 +79,30 @@ async def test_a_long_view_opens_on_its_first_page_and_comes_back_to_where_the_r
         assert f"{len(every)} in view" in status(app)
         await pilot.press("h", "G")
         assert articles.current_id == every[-1]
+
+
+async def test_the_article_left_open_and_marked_unread_comes_back_unread(tmp_path: Path) -> None:
+    """`m` on the article being read, then quit: at the next start the article is open
+    again, and still unread."""
+    cache = build_ui_cache(tmp_path / "cache")
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l", "l")  # All, its newest article
+        await laid_out(pilot)
+        _, articles, reader = panes(app)
+        chosen = reader.article_id
+        assert chosen is not None and read_state(cache, chosen)[0]
+        unread = status(app)
+        await pilot.press("m")  # keep it for later
+        await pilot.pause()
+        assert not read_state(cache, chosen)[0]
+        kept = status(app)
+        assert kept != unread
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await laid_out(pilot)
+        _, articles, reader = panes(app)
+        assert reader.article_id == chosen and articles.current_id == chosen
+        assert not read_state(cache, chosen)[0]
+        assert status(app).split("·")[0] == kept.split("·")[0]  # the unread count as it was

@@ -192,7 +192,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         """The article the reader left open (scrolled where it was) and the pane."""
         opened, pane = place
         if opened is not None and opened == self.query_one(ArticleList).current_id:
-            self.open_article(opened, focus=False)
+            self.open_article(opened, focus=False, mark=False)
         if pane == "reader" and self.reading is None:
             pane = "articles"
         self.pane = pane if pane in PANES else "feeds"

@@ -101,9 +101,11 @@ class ReadingPart(ReaderBase):
         request: RenderRequest
         rendered: Rendered
 
-    def open_article(self, article_id: int, *, focus: bool = True) -> None:
-        """Show an article in the reader and mark it read. The feed's text by default; the
-        full article when a copy is cached and the feed gave only a few lines."""
+    def open_article(self, article_id: int, *, focus: bool = True, mark: bool = True) -> None:
+        """Show an article in the reader and mark it read (unless `mark` is False: the
+        article left open at the last quit comes back as the reader left it, unread if
+        they marked it so). The feed's text by default; the full article when a copy is
+        cached and the feed gave only a few lines."""
         article = self.store.article(article_id)
         if article is None:
             self.notify("That article is no longer in the cache.", severity="warning", markup=False)
@@ -117,7 +119,7 @@ class ReadingPart(ReaderBase):
         self._show_article(article, extract.html if full and extract else feed_html, full=full,
                            line=self.state.scroll_of(article_id))
         self.remember({"ui.open": str(article_id)})
-        if not article.read:
+        if mark and not article.read:
             self.store.set_read([article_id])
             self.query_one(ArticleList).update_row(article_id, read=True)
             self.update_counts()
