@@ -67,13 +67,19 @@ def prepare(setting: str) -> str:
     # the library logs a failed query with its traceback; with no handler Python would print
     # it on the terminal
     logging.getLogger("textual_image").addHandler(logging.NullHandler())
-    with _unprobed():
-        import textual_image.renderable  # noqa: F401
+    if mode != "blocks":
+        # Kitty and Sixel draw with the library's renderables, imported now, while the
+        # terminal is not Textual's; half-blocks are docbao's own and need only the cell
+        # size (a module that asks nothing when imported): the renderables and Pillow stay
+        # out of the start (about 20 ms)
+        with _unprobed():
+            import textual_image.renderable  # noqa: F401
     from textual_image._terminal import get_cell_size
-    from textual_image.renderable import sixel
 
     terminal = bool(sys.__stdin__ and sys.__stdin__.isatty() and sys.__stdout__ and sys.__stdout__.isatty())
     if not mode:
+        from textual_image.renderable import sixel
+
         mode = "sixel" if terminal and sixel.query_terminal_support() else "blocks"
     if terminal:
         get_cell_size()  # the cell's pixel size, while the terminal can still be asked
