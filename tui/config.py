@@ -215,6 +215,9 @@ ACCOUNT_TYPES = ("greader",)
 # as "https://e.example/exe.png".
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _COMMAND_PREFIX = re.compile(r"^\s*(exec:|filter:|query:|\|)", re.IGNORECASE)
+# what url_problem refuses in a URL: C0 controls, DEL, C1 controls and the bidi controls
+_URL_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f" + "".join(sorted(_BIDI_CONTROLS)) + "]")
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 MAX_DATE_CELLS = 32  # a formatted date wider than this would crowd out the titles
@@ -523,9 +526,9 @@ def url_problem(url: str) -> str:
         return "is empty"
     if _COMMAND_PREFIX.match(url):
         return "commands and filters (exec:, filter:, query:, |cmd) are not run by docbao"
-    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in _BIDI_CONTROLS for ch in url):
+    if _URL_CONTROLS.search(url):  # one scan: a file of 1,000 feeds is read at every start
         return "contains control characters"
-    scheme = url.split(":", 1)[0].lower() if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", url) else ""
+    scheme = url.split(":", 1)[0].lower() if _URL_SCHEME.match(url) else ""
     if scheme in ("http", "https"):
         parts = urlsplit(url)
         try:
