@@ -8,7 +8,7 @@ the verbs that need them, so `docbao feeds` answers at once on any cache.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import gc
 import json
 import sqlite3
 import sys
@@ -221,12 +221,21 @@ def local_time(timestamp: int | None) -> str:
 
 # ----------------------------------------------------------------------------- verbs
 def run_reader(args: argparse.Namespace, config: Config, cache: Path) -> int:
-    from tui.ui.app import run  # Textual is imported only for the reader
+    # Until the first frame is out the collector would only walk, several times over, what
+    # importing Textual and building the screen make (all of it lives as long as the app):
+    # a fifth of the import time. The app switches it on again after its first frame.
+    gc.disable()
+    try:
+        from tui.ui.app import run  # Textual is imported only for the reader
 
-    return run(config, cache)
+        return run(config, cache)
+    finally:
+        gc.enable()
 
 
 def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    import asyncio
+
     from tui.feeds.refresh import refresh
     from tui.feeds.subscriptions import UnknownFeed, named_feeds
 
@@ -286,6 +295,8 @@ def notify_new(config: Config, cache: Path, outcomes: Sequence[FeedOutcome]) -> 
 
 
 def cmd_sync(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    import asyncio
+
     from tui.feeds.sync import describe, sync
 
     if not config.accounts:
@@ -485,6 +496,8 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
 def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
     from tui.content.render import file_size as size
     from tui.content.sanitize import clean_line
+    import asyncio
+
     from tui.feeds.downloads import DISK_FULL, download_dir, received, run_queue
     from tui.store import downloads
 
@@ -574,6 +587,8 @@ def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
         if args.full:
             extract = store.extract(article.id)
             if extract is None or extract.fetched is None:
+                import asyncio
+
                 from tui.feeds.fulltext import fetch_one
 
                 outcome = asyncio.run(fetch_one(config, cache, article.id))
