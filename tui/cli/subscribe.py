@@ -17,7 +17,6 @@ need them, since cli.build_parser imports this module on every start.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sqlite3
 import sys
 import time
@@ -41,36 +40,12 @@ from tui.config import (
     write_atomic,
 )
 from tui.cli.words import count
-from tui.feeds.subscriptions import (
-    Candidate,
-    Lookup,
-    check_is_feed,
-    feed_key,
-    known_feeds,
-    look_up,
-    own_titles,
-)
-from tui.store.backup import (
-    ArticleIn,
-    RestoreCounts,
-    exported_article,
-    export_json,
-    load_export,
-    restore_feed,
-)
-from tui.store.backup import text_or_empty as _str
 from tui.store.cache import DB_NAME, Store
-from tui.store.newsboat import (
-    NewsboatFeedCounts,
-    NewsboatItem,
-    import_newsboat_items,
-    newsboat_feed_titles,
-    no_articles,
-    open_newsboat_cache,
-    read_newsboat_items,
-)
 
 if TYPE_CHECKING:
+    from tui.feeds.subscriptions import Candidate, Lookup
+    from tui.store.backup import ArticleIn, RestoreCounts
+    from tui.store.newsboat import NewsboatItem
     from tui.feeds.sync import AccountOutcome
     from tui.feeds.opml import ImportResult, Subscription
     from tui.feeds.refresh import RefreshReport
@@ -186,8 +161,11 @@ def _print_refresh(report: RefreshReport) -> bool:
 
 # ----------------------------------------------------------------------------- add
 def cmd_add(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    import asyncio
+
     from tui.feeds.opml import check_feed_url
     from tui.feeds.refresh import refresh
+    from tui.feeds.subscriptions import check_is_feed, feed_key, known_feeds, look_up
     from tui.content.sanitize import clean_line
 
     url, reason = check_feed_url(args.url)
@@ -260,6 +238,8 @@ def _add_to_account(config: Config, cache: Path, name: str, url: str, title: str
 def _on_server(change: Coroutine[Any, Any, tuple[str, AccountOutcome]], failed: str) -> int:
     """Run a change of an account's subscriptions on its server and report it with the sync
     that follows it."""
+    import asyncio
+
     from tui.feeds.greader import SyncError
     from tui.feeds.sync import describe
 
@@ -281,6 +261,8 @@ def _already(url: str, feed: FeedConfig) -> int:
 
 def _choose(lookup: Lookup, url: str, pick: int | None, known: dict[str, FeedConfig]) -> Candidate | int:
     """The candidate to subscribe, or the exit status after saying why there is none."""
+    from tui.feeds.subscriptions import feed_key
+
     found = lookup.candidates
     if lookup.kind == "feed":
         return found[0]
@@ -316,6 +298,7 @@ def _choose(lookup: Lookup, url: str, pick: int | None, known: dict[str, FeedCon
 # ----------------------------------------------------------------------------- remove
 def cmd_remove(args: argparse.Namespace, config: Config, cache: Path) -> int:
     from tui.content.sanitize import clean_line
+    from tui.feeds.subscriptions import feed_key
 
     wanted = args.feed.strip()
     titles: dict[str, str] = {}
@@ -405,6 +388,7 @@ def read_import(data: bytes) -> tuple[str, ImportResult, dict[str, Any] | None]:
 
     Raises ValueError with a reason a user can read when it is none of them."""
     from tui.feeds.opml import read_newsboat_urls, read_opml
+    from tui.store.backup import load_export
 
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
@@ -421,7 +405,9 @@ def _export_subscriptions(document: dict[str, Any]) -> ImportResult:
     """The feeds and searches of a JSON export, through the same URL checks as OPML's;
     tags keep their order, which OPML folders cannot carry."""
     from tui.feeds.opml import ImportResult, Subscription, check_feed_url
+    from tui.feeds.subscriptions import feed_key
     from tui.content.sanitize import clean_line
+    from tui.store.backup import text_or_empty as _str
 
     result = ImportResult()
     by_key: dict[str, Subscription] = {}
@@ -462,6 +448,7 @@ def _local_feed(url: str) -> bool:
 def plan_import(config: Config, cache: Path, kind: str, result: ImportResult) -> ImportPlan:
     """Split what a file holds into new, already subscribed and skipped."""
     from tui.content.sanitize import clean_line
+    from tui.feeds.subscriptions import feed_key, known_feeds
 
     plan = ImportPlan(kind=kind, skipped=list(result.skipped))
     known = known_feeds(config, cache)
@@ -608,6 +595,9 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
     """Put an export's articles into the cache for the feeds now subscribed, one
     transaction per feed; articles already cached keep theirs and gain read/starred."""
     from tui.content.sanitize import clean_line
+    from tui.feeds.subscriptions import feed_key, known_feeds
+    from tui.store.backup import RestoreCounts, exported_article, restore_feed
+    from tui.store.backup import text_or_empty as _str
 
     counts = RestoreCounts()
     known = known_feeds(config, cache)
@@ -657,12 +647,15 @@ def cmd_export(args: argparse.Namespace, config: Config, cache: Path) -> int:
     store: Store | None = None
     if args.format == "opml":
         from tui.feeds.opml import Subscription, write_opml
+        from tui.feeds.subscriptions import own_titles
 
         own = own_titles(cache)  # a feed with no title in feeds.toml is named as the reader names it
         subs = [Subscription(url=f.url, title=f.title or own.get(f.url, ""), tags=list(f.tags))
                 for f in config.feeds]
         chunks: Iterable[bytes] = [write_opml(subs)]
     else:
+        from tui.store.backup import export_json
+
         store = _open_store(cache) if (cache / DB_NAME).exists() else None
         chunks = export_json(config, store)
     try:
@@ -686,8 +679,13 @@ def cmd_export(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 
 def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    import asyncio
+
     from tui.feeds.refresh import refresh
+    from tui.feeds.subscriptions import feed_key, known_feeds
     from tui.content.sanitize import clean_line
+    from tui.store.newsboat import (NewsboatFeedCounts, import_newsboat_items, newsboat_feed_titles, no_articles,
+                                    open_newsboat_cache, read_newsboat_items)
 
     try:
         nb = open_newsboat_cache(Path(args.path))

@@ -10,8 +10,6 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from tui.feeds.notify import (BODY_CHARS, TITLE_CHARS, desktop_notify, new_unread, notification_field,
-                              notification_text)
 from tui.ui.screens.base import ReaderBase
 
 if TYPE_CHECKING:
@@ -22,6 +20,8 @@ def terminal_sequence(title: str, body: str, env: Mapping[str, str]) -> str:
     """The escape sequence that asks the terminal for a notification: OSC 777 for the
     terminals that read it (foot, urxvt, VTE-based ones), else OSC 9; wrapped for tmux's
     passthrough inside tmux (shown only where tmux allows passthrough)."""
+    from tui.feeds.notify import BODY_CHARS, TITLE_CHARS, notification_field  # after a refresh, not at start
+
     title, body = notification_field(title, TITLE_CHARS), notification_field(body, BODY_CHARS)
     term = env.get("TERM", "")
     if term.startswith(("foot", "rxvt")) or env.get("VTE_VERSION"):
@@ -35,6 +35,8 @@ def terminal_sequence(title: str, body: str, env: Mapping[str, str]) -> str:
 
 class NotifyPart(ReaderBase):
     def announce_new(self, outcomes: list[FeedOutcome]) -> None:
+        from tui.feeds.notify import new_unread, notification_text
+
         counts = new_unread(self.config, self.store, outcomes, self.feed_names, self._ignored)
         if counts:
             title, body = notification_text(counts)
@@ -42,6 +44,8 @@ class NotifyPart(ReaderBase):
 
     def _notify_desktop(self, title: str, body: str) -> None:
         """In a thread: notify-send waits for the notification daemon."""
+        from tui.feeds.notify import desktop_notify
+
         if not desktop_notify(title, body):
             self.app.call_from_thread(self._notify_terminal, title, body)
 

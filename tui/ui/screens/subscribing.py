@@ -12,7 +12,6 @@ from textual import work
 
 from tui.config import ConfigError, FeedConfig, resolve_cache_dir
 from tui.content.sanitize import clean_line
-from tui.feeds.subscriptions import feed_key
 from tui.store.cache import Store, StoreError
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import Choose, Confirm, TextPrompt
@@ -106,7 +105,7 @@ class SubscribePart(ReaderBase):
     async def _look_up(self, url: str) -> None:
         """Fetch the URL: a feed is subscribed, a page's feeds are offered. The network
         waits on the event loop, the cache is read in a thread."""
-        from tui.feeds.subscriptions import known_feeds, look_up
+        from tui.feeds.subscriptions import feed_key, known_feeds, look_up
 
         known = await asyncio.to_thread(known_feeds, self.config, self.cache_dir)
         if feed_key(url) in known:
@@ -149,6 +148,8 @@ class SubscribePart(ReaderBase):
                              chosen)
 
     def _subscribe(self, url: str, title: str, *, verified: bool, known: dict[str, FeedConfig]) -> None:
+        from tui.feeds.subscriptions import feed_key
+
         if feed_key(url) in known:
             self._already(known[feed_key(url)])
             return
@@ -160,7 +161,7 @@ class SubscribePart(ReaderBase):
     @work(group="subscribe", exclusive=True, exit_on_error=False)
     async def _check_then_write(self, url: str, title: str, known: dict[str, FeedConfig]) -> None:
         """A feed a page names is fetched once before it is subscribed: pages name dead feeds."""
-        from tui.feeds.subscriptions import check_is_feed
+        from tui.feeds.subscriptions import check_is_feed, feed_key
 
         settings = self.config.settings
         checked = await check_is_feed(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024),
