@@ -134,11 +134,12 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         self._show_counts()
         self._status_keys()
         self.call_after_refresh(self._restore)
-        # the article renderer (and the HTTP stack that fetches pictures, when they are drawn)
-        # is not needed for the first frame; load it while the user looks, not as an article
-        # opens (a thread importing then competes with the article's first frames)
+        # the article renderer (and, when pictures are drawn, the HTTP stack that fetches them
+        # and Pillow that decodes them) is not needed for the first frame; load it while the
+        # user looks, not as an article opens (a thread importing then competes with the
+        # article's first frames)
         pictures = getattr(self.app, "image_mode", "off") != "off"
-        modules = ["tui.content.render", *(["tui.feeds.fetch"] if pictures else [])]
+        modules = ["tui.content.render", *(["tui.feeds.fetch", "tui.feeds.images", "PIL.Image"] if pictures else [])]
         self.set_timer(0.3, lambda: self.run_worker(lambda: warm_up(modules), thread=True, group="warm-up"))
         self.start_auto_refresh()
 
