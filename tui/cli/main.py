@@ -496,7 +496,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
 def cmd_download(args: argparse.Namespace, config: Config, cache: Path) -> int:
     import asyncio
 
-    from tui.content.render import file_size as size
+    from tui.content.readable import file_size as size
     from tui.content.sanitize import clean_line
     from tui.feeds.downloads import DISK_FULL, download_dir, received, run_queue
     from tui.store import downloads
