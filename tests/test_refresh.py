@@ -88,6 +88,37 @@ def test_one_bad_feed_never_stops_the_others(server: LocalServer, tmp_path: Path
     assert report.failed and good not in [o.url for o in report.failed]
 
 
+def test_a_big_refresh_stores_each_feed_from_its_worker_and_a_bad_one_alone(server: LocalServer,
+                                                                              tmp_path: Path) -> None:
+    """Enough feeds for the parse workers to store what they parse: each good feed whole, its
+    articles counted and its validators kept; a feed that is not one recorded as an error
+    beside them; the next refresh asks with the stored validators and gets 304s."""
+    goods = [server.route(f"/g{n}", rss([(f"{n}-{i}", f"Tin {n} số {i}") for i in range(5)], title=f"Báo {n}"),
+                          etag=f'"e{n}"') for n in range(30)]
+    html = server.route("/html", b"<html><body>not a feed</body></html>", content_type="text/html")
+    broken = server.route("/broken", b"<rss><channel><title>x</title><item><title>a", content_type="application/rss+xml")
+    config = config_for(*goods[:15], html, *goods[15:], broken)
+    report = run(config, tmp_path)
+    status = {o.url: o for o in report.outcomes}
+    assert [status[u].status for u in goods] == ["ok"] * 30
+    assert [status[u].new for u in goods] == [5] * 30
+    assert all(len(status[u].new_ids) == 5 for u in goods)
+    assert [status[u].title for u in goods[:2]] == ["Báo 0", "Báo 1"]
+    assert status[html].status == "error" and status[html].error
+    assert status[broken].status == "error" and "not well-formed" in status[broken].error
+    store = Store.open(tmp_path)
+    rows = {row.url: row for row in store.feeds()}
+    assert rows[html].last_status == "error" and rows[html].last_error == status[html].error
+    assert rows[html].total == 0 and rows[broken].last_status == "error"
+    assert [(rows[u].total, rows[u].unread, rows[u].etag) for u in goods[:2]] == [(5, 5, '"e0"'), (5, 5, '"e1"')]
+    assert store.count() == 150
+    assert store.integrity_ok()
+    store.close()
+    again = run(config, tmp_path)
+    assert {o.status for o in again.outcomes if o.url in goods} == {"not_modified"}
+    assert server.hits("/g7")[-1].headers.get("if-none-match") == '"e7"'
+
+
 def test_failed_fetch_keeps_cached_articles(server: LocalServer, tmp_path: Path) -> None:
     url = server.route("/f", rss([("a", "Kept")]))
     config = config_for(url)

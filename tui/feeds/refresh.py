@@ -1,9 +1,12 @@
 """One refresh: pick feeds -> fetch concurrently -> parse -> store.
 
 Network waits run on the event loop; parsing runs in a thread pool so a big or slow feed
-never stalls the others; every write goes through one thread that owns the cache
-connection, one transaction per feed. A per-feed failure is recorded and never stops the
-others, and never touches what is stored.
+never stalls the others; this process's writes go through one thread that owns its cache
+connection, one transaction per feed. A big refresh parses in worker processes, and each
+worker stores what it parsed on its own connection, one transaction per feed as well: the
+parsed articles never travel back, and this process, which drives the network, is not kept
+from it by their inserts. A per-feed failure is recorded and never stops the others, and
+never touches what is stored.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -21,8 +25,8 @@ from typing import TYPE_CHECKING, TypeVar
 from tui.config import Config, FeedConfig
 from tui.model import FeedError, FetchResult, ParsedFeed
 from tui.feeds.inflate import BodyError, decode
-from tui.feeds.workers import CacheThread, worker_pool
-from tui.store.cache import FeedRow, Store
+from tui.feeds.workers import CacheThread, worker_pool, writing
+from tui.store.cache import FeedRow, Store, StoreError, StoreStats
 
 if TYPE_CHECKING:
     from tui.feeds.fulltext import PageOutcome
@@ -260,24 +264,33 @@ async def _refresh_feed(feed: FeedConfig, row: FeedRow, client: object, store: S
         result = await fetch(client, row.redirect_url or feed.url, etag=row.etag,  # type: ignore[arg-type]
                              last_modified=row.last_modified, deadline=deadline, max_bytes=max_bytes,
                              decode=False)
+    saved: _Saved | None = None
     parsed: ParsedFeed | None = None
     if result.status == "ok" and result.body is not None:
+        loop = asyncio.get_running_loop()
         try:
-            parsed = await asyncio.get_running_loop().run_in_executor(
-                parse_pool, _parse, result.body, result.content_encoding, max_bytes,
-                result.final_url or result.url, result.content_type)
+            if isinstance(parse_pool, ProcessPoolExecutor):  # the worker stores what it parsed
+                saved = await loop.run_in_executor(parse_pool, _parse_and_save, store.path.parent, row.id,
+                                                   result, max_bytes)
+            else:
+                parsed = await loop.run_in_executor(
+                    parse_pool, _parse, result.body, result.content_encoding, max_bytes,
+                    result.final_url or result.url, result.content_type)
         except (FeedError, BodyError) as exc:
             result.status, result.error = "error", str(exc)
-        except Exception as exc:  # a parser bug must stay a per-feed error
+        except (sqlite3.Error, StoreError):
+            raise  # the cache itself failed: as when this process writes
+        except Exception as exc:  # a parser bug, a worker that died: a per-feed error
             result.status, result.error = "error", f"could not parse the feed ({type(exc).__name__}: {exc})"
         result.body = None
-    stats = await in_db(store.save_fetch, row.id, result, parsed)
-    outcome.status = result.status
-    outcome.error = result.error or (parsed.warning if parsed else "")
+    if saved is None:
+        saved = _Saved.of(result, await in_db(store.save_fetch, row.id, result, parsed), parsed)
+    outcome.status, outcome.error = saved.status, saved.error
+    stats = saved.stats
     outcome.new, outcome.updated, outcome.unchanged = stats.new, stats.updated, stats.unchanged
     outcome.new_ids = stats.new_ids
-    if parsed is not None and not feed.title and parsed.title:
-        outcome.title = parsed.title
+    if not feed.title and saved.title:
+        outcome.title = saved.title
     return outcome
 
 
@@ -306,6 +319,46 @@ def _parse(body: bytes, encoding: str, max_bytes: int, url: str, content_type: s
     from tui.feeds.parse import parse_feed
 
     return parse_feed(decode(body, encoding, max_bytes), url=url, content_type=content_type)
+
+
+@dataclass(frozen=True, slots=True)
+class _Saved:
+    """What a feed's fetch came to once stored: all the outcome needs, small enough to come
+    back from a worker process."""
+
+    status: str
+    error: str
+    title: str
+    stats: StoreStats
+
+    @classmethod
+    def of(cls, result: FetchResult, stats: StoreStats, parsed: ParsedFeed | None) -> _Saved:
+        return cls(result.status, result.error or (parsed.warning if parsed else ""),
+                   parsed.title if parsed else "", stats)
+
+
+_worker_stores: dict[Path, Store] = {}  # in a worker process: its connection to each cache
+
+
+def _parse_and_save(cache_dir: Path, feed_id: int, result: FetchResult, max_bytes: int) -> _Saved:
+    """In a worker process: parse a fetched body and store it with the fetch, in one
+    transaction, on the worker's own connection (kept for the pool's next feeds). A feed
+    that does not parse is stored as an error, as the refresh would store it."""
+    parsed: ParsedFeed | None = None
+    try:
+        parsed = _parse(result.body or b"", result.content_encoding, max_bytes,
+                        result.final_url or result.url, result.content_type)
+    except (FeedError, BodyError) as exc:
+        result.status, result.error = "error", str(exc)
+    except Exception as exc:  # a parser bug must stay a per-feed error
+        result.status, result.error = "error", f"could not parse the feed ({type(exc).__name__}: {exc})"
+    result.body = None
+    store = _worker_stores.get(cache_dir)
+    if store is None:
+        store = _worker_stores[cache_dir] = Store.open(cache_dir, create=False)
+    with writing():
+        stats = store.save_fetch(feed_id, result, parsed)
+    return _Saved.of(result, stats, parsed)
 
 
 def _read_local(feed: FeedConfig, max_bytes: int) -> FetchResult:

@@ -1,8 +1,11 @@
 """The threads and processes a refresh or a page fetch works with.
 
 CPU-bound Python (parsing, extraction) runs in a pool of worker processes for a big batch
-and in a thread for a small one. Every cache write goes through one thread that owns the
-connection (`CacheThread`), so the event loop never waits on SQLite.
+and in a thread for a small one. The cache writes of this process go through one thread
+that owns its connection (`CacheThread`), so the event loop never waits on SQLite. A worker
+process may write too, on its own connection (a refresh's parse workers store what they
+parsed); its writes take the pool's lock (`writing`), so that the workers queue for the
+cache's write lock without SQLite's sleep-and-retry.
 
 Worker processes may be started from inside the reader, where `sys.stderr` is Textual's and
 has no file descriptor, and where the terminal belongs to the UI: nothing handed to a
@@ -22,6 +25,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+_write_lock: Any = None  # in a worker process: the pool's lock for cache writes
+WRITE_LOCK_WAIT = 60.0  # seconds; after that a worker writes anyway (SQLite's own lock still holds)
 PROCESS_POOL_FROM = 24  # tasks; below this, starting worker processes costs more than it saves
 
 
@@ -35,8 +40,24 @@ def worker_pool(tasks: int, *, processes_from: int = PROCESS_POOL_FROM, threads:
         with _stderr_with_a_descriptor():
             # Creating the pool's queues starts multiprocessing's resource tracker, which is
             # handed sys.stderr's descriptor: it must be a real one.
-            return ProcessPoolExecutor(max_workers=min(cores, 4), mp_context=context, initializer=_quiet_worker)
+            return ProcessPoolExecutor(max_workers=min(cores, 4), mp_context=context, initializer=_start_worker,
+                                       initargs=(context.Lock(),))
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"docbao-{name}")
+
+
+@contextlib.contextmanager
+def writing() -> Iterator[None]:
+    """In a worker process: hold the pool's write lock for the duration (one worker writes
+    at a time, the others wait on the lock, not in SQLite's busy loop). Elsewhere, nothing.
+    A lock that stays taken too long (a worker that died holding it) is passed by: it only
+    orders the workers, SQLite's lock keeps the writes apart."""
+    lock = _write_lock
+    taken = lock is not None and lock.acquire(timeout=WRITE_LOCK_WAIT)
+    try:
+        yield
+    finally:
+        if taken:
+            lock.release()
 
 
 @contextlib.contextmanager
@@ -56,6 +77,12 @@ def _stderr_with_a_descriptor() -> Iterator[None]:
             yield
         finally:
             sys.stderr = saved
+
+
+def _start_worker(lock: Any) -> None:
+    global _write_lock
+    _write_lock = lock
+    _quiet_worker()
 
 
 def _quiet_worker() -> None:
