@@ -141,6 +141,26 @@ def test_a_moved_feed_keeps_its_articles_and_state_at_its_new_address(store: Sto
                                                              "https://other.example/rss": 1}
 
 
+def test_several_feeds_stored_in_one_transaction_and_a_failing_one_alone(store: Store) -> None:
+    ids = store.ensure_feeds(["u1", "u2"])
+    saved = store.save_fetches([
+        (ids["u1"], OK, feed_of(art("a"), art("b"))),
+        (999, OK, feed_of(art("x"))),  # no such feed: its articles cannot be stored
+        (ids["u2"], replace(OK, etag='"v2"'), feed_of(art("c"), title="Second")),
+    ])
+    assert isinstance(saved[1], sqlite3.IntegrityError)
+    first, third = saved[0], saved[2]
+    assert not isinstance(first, Exception) and not isinstance(third, Exception)
+    assert (first.new, third.new) == (2, 1)
+    assert sorted(first.new_ids + third.new_ids) == sorted(store.article_ids())
+    assert {r.url: (r.title, r.unread, r.total, r.etag) for r in store.feeds()} == {
+        "u1": ("Feed", 2, 2, ""), "u2": ("Second", 1, 1, '"v2"')}
+    assert store.totals() == (3, 3) and store.count() == 3
+    again = store.save_fetches([(ids["u1"], OK, feed_of(art("a"), art("b", "Edited")))])
+    assert [(s.new, s.updated, s.unchanged) for s in again] == [(0, 1, 1)]  # type: ignore[union-attr]
+    assert store.integrity_ok()
+
+
 def test_counters_follow_every_change(store: Store) -> None:
     ids = store.ensure_feeds(["u1", "u2"])
     store.save_fetch(ids["u1"], OK, feed_of(*(art(str(i)) for i in range(5))))

@@ -3,9 +3,10 @@
 Network waits run on the event loop; parsing runs in a thread pool so a big or slow feed
 never stalls the others; this process's writes go through one thread that owns its cache
 connection, one transaction per feed. A big refresh parses in worker processes, and each
-worker stores what it parsed on its own connection, one transaction per feed as well: the
-parsed articles never travel back, and this process, which drives the network, is not kept
-from it by their inserts. A per-feed failure is recorded and never stops the others, and
+worker stores what it parsed on its own connection: the parsed articles never travel back,
+and this process, which drives the network, is not kept from it by their inserts. The
+bodies that wait for a worker go to it together and are stored in one transaction, each
+feed in its own savepoint. A per-feed failure is recorded and never stops the others, and
 never touches what is stored.
 """
 
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 from tui.config import Config, FeedConfig
 from tui.model import FeedError, FetchResult, ParsedFeed
 from tui.feeds.inflate import BodyError, decode
-from tui.feeds.workers import CacheThread, worker_pool, writing
+from tui.feeds.workers import CacheThread, process_count, worker_pool, writing
 from tui.store.cache import FeedRow, Store, StoreError, StoreStats
 
 if TYPE_CHECKING:
@@ -181,6 +182,9 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
     parse_pool = worker_pool(len(feeds), threads=1, name="parse")
 
     store: Store = await in_db(Store.open, cache_dir)
+    batches: _Batches | None = None
+    if isinstance(parse_pool, ProcessPoolExecutor):  # (its workers start with the first body to parse)
+        batches = _Batches(parse_pool, cache_dir, process_count())
     try:
         ids = await in_db(store.ensure_feeds, [f.url for f in feeds])
         rows = {row.id: row for row in await in_db(store.feeds)}
@@ -192,7 +196,7 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
             nonlocal done
             row = rows[ids[feed.url]]
             async with limit:
-                outcome = await _refresh_feed(feed, row, client, store, in_db, parse_pool, config, now)
+                outcome = await _refresh_feed(feed, row, client, store, in_db, parse_pool, batches, config, now)
             report.outcomes.append(outcome)
             done += 1
             if progress is not None:
@@ -240,7 +244,7 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
 
 
 async def _refresh_feed(feed: FeedConfig, row: FeedRow, client: object, store: Store,
-                        in_db: Callable[..., asyncio.Future], parse_pool: Executor,
+                        in_db: Callable[..., asyncio.Future], parse_pool: Executor, batches: _Batches | None,
                         config: Config, now: int | None) -> FeedOutcome:
     from tui.feeds.fetch import fetch
 
@@ -269,9 +273,8 @@ async def _refresh_feed(feed: FeedConfig, row: FeedRow, client: object, store: S
     if result.status == "ok" and result.body is not None:
         loop = asyncio.get_running_loop()
         try:
-            if isinstance(parse_pool, ProcessPoolExecutor):  # the worker stores what it parsed
-                saved = await loop.run_in_executor(parse_pool, _parse_and_save, store.path.parent, row.id,
-                                                   result, max_bytes)
+            if batches is not None:  # a worker parses it and stores it
+                saved = await batches.save(row.id, result, max_bytes)
             else:
                 parsed = await loop.run_in_executor(
                     parse_pool, _parse, result.body, result.content_encoding, max_bytes,
@@ -340,10 +343,19 @@ class _Saved:
 _worker_stores: dict[Path, Store] = {}  # in a worker process: its connection to each cache
 
 
-def _parse_and_save(cache_dir: Path, feed_id: int, result: FetchResult, max_bytes: int) -> _Saved:
-    """In a worker process: parse a fetched body and store it with the fetch, in one
-    transaction, on the worker's own connection (kept for the pool's next feeds). A feed
-    that does not parse is stored as an error, as the refresh would store it."""
+def _worker_store(cache_dir: Path) -> Store:
+    store = _worker_stores.get(cache_dir)
+    if store is None:
+        store = _worker_stores[cache_dir] = Store.open(cache_dir, create=False)
+        # A savepoint keeps the pages its feed changes as they were, to roll back to: in
+        # memory (a batch's worth), not in a temporary file written for every feed.
+        store.conn.execute("PRAGMA temp_store = MEMORY")
+    return store
+
+
+def _parse_fetched(result: FetchResult, max_bytes: int) -> ParsedFeed | None:
+    """A fetched body parsed; a feed that does not parse becomes an error result, as the
+    refresh stores it."""
     parsed: ParsedFeed | None = None
     try:
         parsed = _parse(result.body or b"", result.content_encoding, max_bytes,
@@ -353,12 +365,79 @@ def _parse_and_save(cache_dir: Path, feed_id: int, result: FetchResult, max_byte
     except Exception as exc:  # a parser bug must stay a per-feed error
         result.status, result.error = "error", f"could not parse the feed ({type(exc).__name__}: {exc})"
     result.body = None
-    store = _worker_stores.get(cache_dir)
-    if store is None:
-        store = _worker_stores[cache_dir] = Store.open(cache_dir, create=False)
+    return parsed
+
+
+def _parse_and_save(cache_dir: Path, fetches: list[tuple[int, FetchResult, int]]) -> list[_Saved | Exception]:
+    """In a worker process: parse fetched bodies (feed id, fetch, size cap) and store them
+    with their fetches on the worker's own connection (kept for the pool's next batches):
+    all in one transaction, each feed in a savepoint, so that a feed whose writes fail
+    leaves the others stored (the exception takes its place in the list)."""
+    parsed = [(feed_id, result, _parse_fetched(result, max_bytes)) for feed_id, result, max_bytes in fetches]
+    store = _worker_store(cache_dir)
     with writing():
-        stats = store.save_fetch(feed_id, result, parsed)
-    return _Saved.of(result, stats, parsed)
+        stats = store.save_fetches(parsed)
+    return [saved if isinstance(saved, Exception) else _Saved.of(result, saved, feed)
+            for (_, result, feed), saved in zip(parsed, stats)]
+
+
+class _Batches:
+    """A big refresh's fetched bodies on their way to the parse workers, which parse and
+    store them. A batch goes to the pool while it has room (a batch being parsed and one
+    waiting, per worker), with every body that came in meanwhile, at most MAX_BATCH: a
+    worker stores a batch in one transaction, so the further the network runs ahead of the
+    workers, the fewer commits they make; when it does not, each feed goes alone."""
+
+    MAX_BATCH = 16
+
+    def __init__(self, pool: ProcessPoolExecutor, cache_dir: Path, workers: int) -> None:
+        self._pool = pool
+        self._cache_dir = cache_dir
+        self._room = 2 * workers
+        self._waiting: list[tuple[int, FetchResult, int, asyncio.Future[_Saved]]] = []
+        self._loop = asyncio.get_running_loop()
+
+    async def save(self, feed_id: int, result: FetchResult, max_bytes: int) -> _Saved:
+        """Parse and store one fetch; raises what storing it raised, or what became of the
+        worker (a pool that broke)."""
+        future: asyncio.Future[_Saved] = self._loop.create_future()
+        self._waiting.append((feed_id, result, max_bytes, future))
+        self._send()
+        return await future
+
+    def _send(self) -> None:
+        while self._waiting and self._room:
+            batch, self._waiting = self._waiting[:self.MAX_BATCH], self._waiting[self.MAX_BATCH:]
+            futures = [future for *_, future in batch]
+            try:
+                sent = self._loop.run_in_executor(self._pool, _parse_and_save, self._cache_dir,
+                                                  [(feed_id, result, cap) for feed_id, result, cap, _ in batch])
+            except Exception as exc:  # a pool that broke (a worker died) or was shut down
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            self._room -= 1
+            sent.add_done_callback(functools.partial(self._done, futures))
+
+    def _done(self, futures: list[asyncio.Future[_Saved]], sent: asyncio.Future[list[_Saved | Exception]]) -> None:
+        self._room += 1
+        if sent.cancelled():
+            for future in futures:
+                future.cancel()
+        elif (failure := sent.exception()) is not None:
+            for future in futures:
+                if not future.done():
+                    future.set_exception(failure)
+        else:
+            for future, saved in zip(futures, sent.result()):
+                if future.done():  # its feed's task was cancelled
+                    continue
+                if isinstance(saved, BaseException):
+                    future.set_exception(saved)
+                else:
+                    future.set_result(saved)
+        self._send()
 
 
 def _read_local(feed: FeedConfig, max_bytes: int) -> FetchResult:

@@ -34,15 +34,19 @@ def worker_pool(tasks: int, *, processes_from: int = PROCESS_POOL_FROM, threads:
     """A big batch runs in worker processes on every core, while this process keeps the
     network and the cache busy; a small one in threads, since starting processes would cost
     more than it saves."""
-    cores = os.cpu_count() or 1
-    if tasks >= processes_from and cores > 1:
+    if tasks >= processes_from and (os.cpu_count() or 1) > 1:
         context = multiprocessing.get_context("spawn")
         with _stderr_with_a_descriptor():
             # Creating the pool's queues starts multiprocessing's resource tracker, which is
             # handed sys.stderr's descriptor: it must be a real one.
-            return ProcessPoolExecutor(max_workers=min(cores, 4), mp_context=context, initializer=_start_worker,
+            return ProcessPoolExecutor(max_workers=process_count(), mp_context=context, initializer=_start_worker,
                                        initargs=(context.Lock(),))
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"docbao-{name}")
+
+
+def process_count() -> int:
+    """How many worker processes a pool of them has: one per core, at most four."""
+    return min(os.cpu_count() or 1, 4)
 
 
 @contextlib.contextmanager

@@ -3,8 +3,8 @@
 One file (`docbao.db`) in WAL mode. Writers take the lock up front (BEGIN IMMEDIATE) and
 wait for it, so two docbao processes on one cache queue instead of failing with
 "database is locked". Unread and total counts per feed are kept by triggers, so start-up
-never counts articles. Each feed's refresh is one transaction: a failure leaves the cache
-as it was.
+never counts articles. Each feed's refresh is one transaction, or one savepoint in a
+transaction that stores several feeds: a failure leaves the cache as it was.
 """
 
 from __future__ import annotations
@@ -499,29 +499,52 @@ class Store:
         message and touches no article.
         """
         now = int(time.time()) if now is None else now
-        stats = StoreStats()
         with self.transaction() as conn:
-            sets = ["last_fetch = ?", "last_status = ?", "last_error = ?"]
-            values: list[object] = [now, result.status, result.error]
-            if result.status in ("ok", "not_modified"):
-                sets += ["etag = ?", "last_modified = ?", "retry_after = NULL"]
-                values += [result.etag, result.last_modified]
-            if result.permanent_url:
-                sets.append("redirect_url = ?")
-                values.append(result.permanent_url)
-            if result.status == "gone":
-                sets.append("gone = 1")
-            if result.retry_after is not None:
-                sets.append("retry_after = ?")
-                values.append(result.retry_after)
-            if parsed is not None:
-                sets += ["title = ?", "site_link = ?"]
-                values += [parsed.title, parsed.link]
-                if parsed.warning:
-                    values[2] = parsed.warning
-            conn.execute(f"UPDATE feeds SET {', '.join(sets)} WHERE id = ?", (*values, feed_id))
-            if parsed is not None and parsed.articles:
-                stats = self._merge(conn, feed_id, parsed.articles, now)
+            return self._save_fetch(conn, feed_id, result, parsed, now)
+
+    def save_fetches(self, fetches: Sequence[tuple[int, FetchResult, ParsedFeed | None]],
+                     *, now: int | None = None) -> list[StoreStats | Exception]:
+        """save_fetch for several feeds in one transaction, each feed in a savepoint of its
+        own: a feed whose writes fail is rolled back alone (the exception takes its place in
+        the list) and the others are committed together. One commit writes each page the
+        feeds share (the indexes' pages) once, where a commit per feed wrote it each time."""
+        now = int(time.time()) if now is None else now
+        saved: list[StoreStats | Exception] = []
+        with self.transaction() as conn:
+            for feed_id, result, parsed in fetches:
+                conn.execute("SAVEPOINT feed")
+                try:
+                    saved.append(self._save_fetch(conn, feed_id, result, parsed, now))
+                except Exception as exc:  # noqa: BLE001 - one feed's failure stays its own
+                    conn.execute("ROLLBACK TO feed")
+                    saved.append(exc)
+                conn.execute("RELEASE feed")
+        return saved
+
+    def _save_fetch(self, conn: sqlite3.Connection, feed_id: int, result: FetchResult,
+                    parsed: ParsedFeed | None, now: int) -> StoreStats:
+        stats = StoreStats()
+        sets = ["last_fetch = ?", "last_status = ?", "last_error = ?"]
+        values: list[object] = [now, result.status, result.error]
+        if result.status in ("ok", "not_modified"):
+            sets += ["etag = ?", "last_modified = ?", "retry_after = NULL"]
+            values += [result.etag, result.last_modified]
+        if result.permanent_url:
+            sets.append("redirect_url = ?")
+            values.append(result.permanent_url)
+        if result.status == "gone":
+            sets.append("gone = 1")
+        if result.retry_after is not None:
+            sets.append("retry_after = ?")
+            values.append(result.retry_after)
+        if parsed is not None:
+            sets += ["title = ?", "site_link = ?"]
+            values += [parsed.title, parsed.link]
+            if parsed.warning:
+                values[2] = parsed.warning
+        conn.execute(f"UPDATE feeds SET {', '.join(sets)} WHERE id = ?", (*values, feed_id))
+        if parsed is not None and parsed.articles:
+            stats = self._merge(conn, feed_id, parsed.articles, now)
         return stats
 
     def _merge(self, conn: sqlite3.Connection, feed_id: int, articles: list[ParsedArticle],
