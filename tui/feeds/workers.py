@@ -40,8 +40,22 @@ def worker_pool(tasks: int, *, processes_from: int = PROCESS_POOL_FROM, threads:
             # Creating the pool's queues starts multiprocessing's resource tracker, which is
             # handed sys.stderr's descriptor: it must be a real one.
             return ProcessPoolExecutor(max_workers=process_count(), mp_context=context, initializer=_start_worker,
-                                       initargs=(context.Lock(),))
+                                       initargs=(_shared_write_lock(context),))
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"docbao-{name}")
+
+
+_shared_lock: Any = None
+
+
+def _shared_write_lock(context: Any) -> Any:
+    """The one write lock of this process's worker pools, made once and kept until exit: a
+    worker unpickles its pool's lock when it has started, which may be after the pool is
+    gone (a refresh that ended before its second worker was up), and by then a lock made
+    for that pool alone would have been removed with it."""
+    global _shared_lock
+    if _shared_lock is None:
+        _shared_lock = context.Lock()
+    return _shared_lock
 
 
 def process_count() -> int:
