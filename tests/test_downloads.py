@@ -390,3 +390,36 @@ def test_a_new_subscription_queues_its_newest_episode_and_then_every_new_one(
     assert "1 enclosure queued" in capsys.readouterr().out
     queued = {e["url"] for a in _json_articles(config, capsys) for e in a["enclosures"] if e["download"]}
     assert queued == {server.url("/new.mp3"), server.url("/newer.mp3")}
+
+
+def test_an_enclosure_added_to_a_stored_episode_is_queued(server: LocalServer, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A feed that publishes an episode's entry first and its file later: the file is queued
+    when it appears. An older episode whose text changes is not queued again, and the file
+    of an episode from before the subscription stays unqueued."""
+
+    def publish(files: dict[int, list[str]], note: str = "") -> None:
+        items = "".join(
+            f"<item><guid>ep-{n}</guid><title>Episode {n}</title><description>Notes{note}</description>"
+            f"<pubDate>{20 + n} May 2020 10:00:00 GMT</pubDate>"
+            + "".join(f'<enclosure url="{server.url(path)}" type="audio/mpeg" length="9"/>' for path in paths)
+            + "</item>" for n, paths in files.items())
+        server.route("/late.rss", f'<?xml version="1.0"?><rss version="2.0"><channel><title>Late</title>{items}'
+                     "</channel></rss>", content_type="application/rss+xml")
+
+    publish({1: ["/f/1.mp3"], 2: ["/f/2.mp3"]})
+    config = _config(tmp_path, server.url("/late.rss"))
+    assert main(["refresh", "--config", str(config), "-q"]) == 0  # first refresh: the newest episode only
+    queued = {e["url"] for a in _json_articles(config, capsys) for e in a["enclosures"] if e["download"]}
+    assert queued == {server.url("/f/2.mp3")}
+
+    publish({1: ["/f/1.mp3"], 2: ["/f/2.mp3"], 3: []})  # episode 3's entry, no file yet
+    assert main(["refresh", "--config", str(config)]) == 0
+    assert "queued" not in capsys.readouterr().out
+    publish({1: ["/f/1.mp3"], 2: ["/f/2.mp3"], 3: ["/f/3.mp3"]}, note=" (edited)")  # its file, and every note edited
+    assert main(["refresh", "--config", str(config)]) == 0
+    assert "1 enclosure queued" in capsys.readouterr().out
+    shown = {e["url"]: (e["download"] or {}).get("state") for a in _json_articles(config, capsys)
+             for e in a["enclosures"]}
+    assert shown == {server.url("/f/1.mp3"): None, server.url("/f/2.mp3"): "queued",
+                     server.url("/f/3.mp3"): "queued"}

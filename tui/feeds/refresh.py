@@ -52,6 +52,7 @@ class FeedOutcome:
     unchanged: int = 0
     error: str = ""
     new_ids: tuple[int, ...] = ()
+    added_enclosures: tuple[tuple[int, tuple[str, ...]], ...] = ()  # stored articles' new enclosures
 
 
 @dataclass(slots=True)
@@ -213,18 +214,21 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
             await asyncio.gather(*(one(feed, clients[n % shards]) for n, feed in enumerate(feeds)))
             podcasts = {ids[f.url] for f in feeds if f.download}
             fresh: list[int] = []
+            added: list[tuple[int, tuple[str, ...]]] = []
             for outcome in report.outcomes:
-                if outcome.feed_id not in podcasts or not outcome.new_ids:
+                if outcome.feed_id not in podcasts:
                     continue
                 if rows[outcome.feed_id].last_fetch is None:  # a new subscription: not its whole back catalogue
-                    fresh += await in_db(functools.partial(store.article_ids, feed_ids=[outcome.feed_id],
-                                                           limit=FIRST_EPISODES))
+                    if outcome.new_ids:
+                        fresh += await in_db(functools.partial(store.article_ids, feed_ids=[outcome.feed_id],
+                                                               limit=FIRST_EPISODES))
                 else:
                     fresh += outcome.new_ids
-            if fresh:
+                    added += outcome.added_enclosures  # an episode's file published after its entry
+            if fresh or added:
                 from tui.store.downloads import queue_enclosures
 
-                report.queued = await in_db(queue_enclosures, store, fresh)
+                report.queued = await in_db(queue_enclosures, store, fresh, added)
             wanted = [ids[f.url] for f in feeds
                       if full_text or (settings.full_text if f.full_text is None else f.full_text)]
             if report.accounts and (full_text or settings.full_text):  # the accounts' feeds too
@@ -291,7 +295,7 @@ async def _refresh_feed(feed: FeedConfig, row: FeedRow, client: object, store: S
     outcome.status, outcome.error = saved.status, saved.error
     stats = saved.stats
     outcome.new, outcome.updated, outcome.unchanged = stats.new, stats.updated, stats.unchanged
-    outcome.new_ids = stats.new_ids
+    outcome.new_ids, outcome.added_enclosures = stats.new_ids, stats.added_enclosures
     if not feed.title and saved.title:
         outcome.title = saved.title
     return outcome

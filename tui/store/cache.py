@@ -135,6 +135,8 @@ class StoreStats:
     updated: int = 0
     unchanged: int = 0
     new_ids: tuple[int, ...] = ()
+    # articles already stored that an update gave enclosures they did not have: (id, urls)
+    added_enclosures: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
 
 _MIGRATIONS: list[str] = [
@@ -552,20 +554,21 @@ class Store:
         # An article is known by its id as written (a path id that the parser resolves against
         # the document keeps its identity when the feed moves); duplicates: the last wins.
         by_guid = {a.written_guid or a.guid: a for a in articles}
-        known: dict[str, tuple[int, str]] = {}
+        known: dict[str, tuple[int, str, str]] = {}  # guid -> id, digest, enclosures
         guids = list(by_guid)
         for chunk in _chunks(guids, 500):
             marks = ",".join("?" * len(chunk))
-            for guid, article_id, digest in conn.execute(
-                f"SELECT guid, id, digest FROM articles WHERE feed_id = ? AND guid IN ({marks})",
+            for guid, article_id, digest, stored_enclosures in conn.execute(
+                f"SELECT guid, id, digest, enclosures FROM articles WHERE feed_id = ? AND guid IN ({marks})",
                 (feed_id, *chunk),
             ):
-                known[guid] = (article_id, digest)
+                known[guid] = (article_id, digest, stored_enclosures)
             for (guid,) in conn.execute(
                 f"SELECT guid FROM pruned WHERE feed_id = ? AND guid IN ({marks})", (feed_id, *chunk)
             ):
-                known.setdefault(guid, (0, ""))
+                known.setdefault(guid, (0, "", ""))
         inserts, updates = [], []
+        added_enclosures: list[tuple[int, tuple[str, ...]]] = []
         unchanged = 0
         for guid, article in by_guid.items():
             digest = article_digest(article)
@@ -580,6 +583,11 @@ class Store:
                 updates.append((article.link, article.title, article.author, article.published,
                                 article.updated, article.summary, article.content, enclosures,
                                 article.image, article.published, digest, known[guid][0]))
+                if enclosures != known[guid][2]:
+                    before = {str(item.get("url")) for item in json.loads(known[guid][2] or "[]")}
+                    added = tuple(e.url for e in article.enclosures if e.url not in before)
+                    if added:
+                        added_enclosures.append((known[guid][0], added))
         new_ids: list[int] = []
         for row in inserts:
             cursor = conn.execute(
@@ -595,7 +603,7 @@ class Store:
             " WHERE id = ?",
             updates,
         )
-        return StoreStats(len(inserts), len(updates), unchanged, tuple(new_ids))
+        return StoreStats(len(inserts), len(updates), unchanged, tuple(new_ids), tuple(added_enclosures))
 
     def prune(self, keep_articles: int = 0, keep_days: int = 0, *, now: int | None = None) -> int:
         """Delete read, unstarred articles beyond the limits; returns how many went.

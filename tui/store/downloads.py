@@ -80,23 +80,32 @@ def queue(store: Store, article_id: int, url: str, type_: str = "", *, retry: bo
                                 (article_id, url)).fetchone()[0])
 
 
-def queue_enclosures(store: Store, article_ids: Sequence[int]) -> int:
+def queue_enclosures(store: Store, article_ids: Sequence[int],
+                     added: Sequence[tuple[int, Sequence[str]]] = ()) -> int:
     """Queue every http(s) enclosure of these articles (a refresh of a `download = true`
-    feed); how many were new to the queue."""
-    added = 0
+    feed), and the enclosures in `added` (articles stored before whose update brought
+    them: their older enclosures stay as they were); how many were new to the queue."""
+    wanted: dict[int, set[str] | None] = {article_id: None for article_id in article_ids}  # None: all
+    for article_id, urls in added:
+        if article_id not in wanted:
+            wanted[article_id] = set(urls)
+    queued = 0
     now = int(time.time())
     with store.transaction() as conn:
-        for chunk in _chunks(list(article_ids), 500):
+        for chunk in _chunks(list(wanted), 500):
             marks = ",".join("?" * len(chunk))
             for article_id, enclosures in conn.execute(
                     f"SELECT id, enclosures FROM articles WHERE id IN ({marks})", chunk).fetchall():
+                only = wanted[article_id]
                 for enclosure in json.loads(enclosures or "[]"):
                     url = str(enclosure.get("url") or "")
+                    if only is not None and url not in only:
+                        continue
                     if url.lower().startswith(("http://", "https://")):
-                        added += conn.execute(
+                        queued += conn.execute(
                             "INSERT OR IGNORE INTO downloads (article_id, url, type, queued) VALUES (?, ?, ?, ?)",
                             (article_id, url, str(enclosure.get("type") or ""), now)).rowcount
-    return added
+    return queued
 
 
 def rows(store: Store, *, states: Sequence[str] | None = None, feed_ids: Sequence[int] | None = None,
