@@ -13,7 +13,7 @@ from tests.pilot import HOUR, NEVER, SIZE, T0, build_ui_cache, laid_out, panes, 
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 from tui.store.cache import Store
 from tui.ui.app import DocbaoApp
-from tui.ui.screens.main import FIRST_PAGE
+from tui.ui.views import PAGE as FIRST_PAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 

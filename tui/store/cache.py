@@ -10,11 +10,12 @@ transaction that stores several feeds: a failure leaves the cache as it was.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
 import time
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -328,6 +329,7 @@ _MIGRATIONS: list[str] = [
 # How a list can be sorted; "feed" is by feed name (the caller's order of the feeds), each
 # feed's articles newest first.
 ORDERS = ("newest", "oldest", "title", "feed")
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # COLLATE NOCASE
 _ORDER_BY = {
     "newest": "a.sort_time DESC, a.id DESC",
     "oldest": "a.sort_time ASC, a.id ASC",
@@ -763,7 +765,9 @@ class Store:
         if limit:
             sql += f" LIMIT {int(limit)}"
         rows = self.conn.execute(sql, params)
-        return array("q", (row[0] for row in rows)) if compact else [row[0] for row in rows]  # type: ignore[return-value]
+        if compact:  # the rows' one-tuples flattened in C: a million in about two thirds of the time
+            return array("q", itertools.chain.from_iterable(rows))  # type: ignore[return-value]
+        return [row[0] for row in rows]
 
     def ids_around(self, article_id: int, count: int, *, feed_ids: Sequence[int] | None = None,
                    unread: bool = False, starred: bool = False, order: str = "newest") -> list[int]:
@@ -786,6 +790,34 @@ class Store:
         below = [row[0] for row in self.conn.execute(sql.format(where, after, _ORDER_BY[order]),
                                                      [*params, *key, count - len(above)])]
         return above[::-1] + below
+
+    def order_key(self, order: str, feed_order: Sequence[int] = ()) -> Callable[[int], tuple[object, ...]]:
+        """An article's place in one of ORDERS as a Python key: ids listed by article_ids in
+        that order are sorted by it, so where an article is (or would be) in a view of any
+        length is found by bisection, reading a few rows instead of the view. Titles fold
+        as COLLATE NOCASE does (ASCII letters only); a missing article sorts last."""
+        rank = {feed_id: n for n, feed_id in enumerate(feed_order)}
+        keys: dict[int, tuple[object, ...]] = {}
+
+        def key(article_id: int) -> tuple[object, ...]:
+            found = keys.get(article_id)
+            if found is None:
+                row = self.conn.execute("SELECT sort_time, title, feed_id FROM articles WHERE id = ?",
+                                        (article_id,)).fetchone()
+                if row is None:
+                    found = (1, )
+                else:
+                    sort_time, title, feed_id = row
+                    found = {
+                        "newest": (0, -sort_time, -article_id),
+                        "oldest": (0, sort_time, article_id),
+                        "title": (0, title.translate(_ASCII_FOLD), -sort_time, -article_id),
+                        "feed": (0, rank.get(feed_id, len(rank)), -sort_time, -article_id),
+                    }[order]
+                keys[article_id] = found
+            return found
+
+        return key
 
     def sort_ids(self, ids: Sequence[int], order: str, feed_order: Sequence[int] = ()) -> list[int]:
         """Some articles (a search's) in one of ORDERS, as article_ids sorts a view."""

@@ -9,7 +9,10 @@ script), the second `l` still went to the feed list and `2` to a prompt not yet 
 lost; and an article is laid out in a thread, so `f` right after `l` found no links yet.
 So a key is held while the screen it would go to still has work queued, or is filling
 what the next key acts on (VIEW_WORKERS: the article's layout, a search's results, the ids of
-the view shown at start), and handed on when that work is done (or after HOLD_LOOKS looks, so a busy screen never swallows keys).
+a view being shown), and handed on when that work is done (or after HOLD_LOOKS looks, so a
+busy screen never swallows keys; LOAD_HOLD_LOOKS while a view's ids are read, which takes a
+second at a million articles and always ends: `G` typed then goes to the view's last line,
+not its first page's).
 Looks are counted, not seconds: while a long handler holds the event loop (the first
 article imports the renderer) nobody looks, and the key still waits for what it queued.
 """
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 
 CHECK_EVERY = 0.002  # seconds between looks at a screen that is still busy
 HOLD_LOOKS = 250  # looks (at least half a second) before a key goes to a screen that stays busy
+LOAD_HOLD_LOOKS = 2500  # looks (at least five seconds) while a view's ids are read ("view")
 VIEW_WORKERS = ("render", "search-", "view")  # worker groups (or their prefixes) that fill what keys act on
 
 
@@ -41,18 +45,20 @@ def settled(screen: Screen) -> bool:
     still bubbling up to the app's bindings), the screen is mounted (a prompt pushed a
     moment ago has its input focused only then), and nothing that fills the view is
     still running."""
-    if not screen.is_mounted or screen._callbacks:
+    if not screen.is_mounted or screen._callbacks or filling(screen, VIEW_WORKERS):
         return False
-    for worker in screen.app.workers:
-        if (worker.node is screen and worker.group.startswith(VIEW_WORKERS)
-                and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)):
-            return False
     # A key the focused widget did not handle bubbles up to the app, whose bindings (`f`
     # on the article) run only when the app reads it there: until then it is on its way.
     if any(isinstance(message, events.Key) and message.is_forwarded for message in waiting(screen.app)):
         return False
     nodes: list[MessagePump] = [screen, *screen.walk_children(with_self=False)]
     return not any(node._next_callbacks or any(waiting(node)) for node in nodes)
+
+
+def filling(screen: Screen, groups: tuple[str, ...]) -> bool:
+    """A worker of the screen whose group starts with one of `groups` is still running."""
+    return any(worker.node is screen and worker.group.startswith(groups)
+               and worker.state in (WorkerState.PENDING, WorkerState.RUNNING) for worker in screen.app.workers)
 
 
 def waiting(node: MessagePump) -> list[Message]:
@@ -82,7 +88,7 @@ class TypeAhead:
         """The first held key when it may go now; None while it must wait."""
         if not self.held:
             return None
-        if not settled(screen) and self.looks < HOLD_LOOKS:
+        if not settled(screen) and self.looks < (LOAD_HOLD_LOOKS if filling(screen, ("view",)) else HOLD_LOOKS):
             self.looks += 1
             return None
         self.looks = 0

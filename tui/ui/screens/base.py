@@ -10,6 +10,7 @@ and workers; they all build on this base, which declares what one part may ask o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +121,8 @@ class ReaderBase(Screen[None]):
             self.notify(f"{what}: {reason}", severity="error", markup=False)
 
     # Entry points one part calls in another; each is defined by the part named.
-    def show_entry(self, entry: FeedEntry | None, *, keep: bool = False, select: int | None = None) -> None:
+    def show_entry(self, entry: FeedEntry | None, *, keep: bool = False, select: int | None = None,
+                   then: Callable[[], None] | None = None, at_once: bool = False) -> None:
         """main: fill the article pane with the view `entry` stands for."""
         raise NotImplementedError
 

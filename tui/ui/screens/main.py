@@ -12,6 +12,8 @@ from __future__ import annotations
 import gc
 import importlib
 import json
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual import on
@@ -20,6 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
+from textual.worker import Worker, get_current_worker
 
 from tui.content.sanitize import clean_line
 from tui.store.cache import ORDERS, Store
@@ -33,6 +36,7 @@ from tui.ui.screens.reading import ReadingPart
 from tui.ui.screens.refreshing import RefreshPart
 from tui.ui.screens.searching import SearchPart
 from tui.ui.screens.subscribing import SubscribePart
+from tui.ui.views import ViewIds, ViewQuery, every, near, page
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
 from tui.ui.widgets.feed_list import FeedEntry, FeedList, build_entries
@@ -44,7 +48,7 @@ PANES = ("feeds", "articles", "reader")
 ORDER_NAMES = {"newest": "newest first", "oldest": "oldest first", "title": "by title", "feed": "by feed",
                "best": "best matches first", "stored": "most recently stored first"}
 ROOMY = 200  # columns from which the article read last stays in view beside the list
-FIRST_PAGE = 200  # lines of the view shown at start while the rest of its ids are read in a thread
+KEPT_REACH = 1000  # lines either side of the cursor whose articles a filtered view keeps when read again
 
 
 def nothing_matches(query: str, search_key: str) -> str:
@@ -81,15 +85,17 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         bind("sort", "sort"),
     ]
 
-    _reading_view: FeedEntry | None = None  # the view shown at start while its ids are read in a thread
+    _load = 0  # the number of the latest view load; what an older one read is dropped
+    _loader: Worker[None] | None = None  # the thread reading the rest of the view's ids
+    _loaded: Callable[[], None] | None = None  # what to do once the whole view is in
 
     @dataclass
     class ViewRead(Message):
-        """The ids of the view shown at start, read in a thread."""
+        """A view's ids, read in a thread."""
 
-        entry: FeedEntry
-        ids: list[int]
-        place: tuple[int | None, str]  # the article open and the pane when the reader quit
+        load: int
+        found: ViewIds
+        around: int | None  # the article whose line `found.index` is
 
     # ------------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
@@ -145,49 +151,22 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
 
     def _restore(self) -> None:
         """Back to where the reader was: the view, the selected article, the open one
-        (scrolled where it was) and the pane. A view of more than a page shows its first
-        page at once and the rest once its ids are read in a thread (a million take a
-        second); the reader's place is restored then."""
+        (scrolled where it was) and the pane. A long view shows the page around the
+        selected article at once and the rest once its ids are read in a thread (a million
+        take a second); the open article and the pane come back then."""
         self.state.load_scrolls()
         current, selected = self.query_one(FeedList).current, self.state.get_int("ui.article")
         if current is not None and current.virtual:
             self._pending_select = selected  # a saved search lists its articles once it has run
-        first = self._view_ids(current, None, limit=FIRST_PAGE) if current and not current.virtual else []
-        long = len(first) == FIRST_PAGE
-        if long and selected is not None and selected not in first:
-            first = self._view_ids(current, None, limit=FIRST_PAGE, around=selected) or first  # its neighbours
         place = self.state.get_int("ui.open"), self.state.get("ui.pane", "feeds")
-        if not long:
-            self.show_entry(current, select=selected)
-            self._reopen(place)
-        else:
-            self.show_entry(current, select=selected, ids=first, first_page=True)
-            if place[1] == "articles":  # keys go there meanwhile; the reader's pane comes with its article
-                self.pane = "articles"
-            self.run_worker(lambda: self._read_view(current, place), thread=True, group="view",
-                            exclusive=True, exit_on_error=False)
+        self.show_entry(current, select=selected, then=lambda: self._reopen(place))
+        if self.loading_view and place[1] == "articles":  # keys go there meanwhile
+            self.pane = "articles"  # the reader's pane comes with its article
         self.count_searches()
         self.find_ignored()
         self.start_watching()
         if self.config.settings.refresh_on_start:
             self.start_refresh(None)
-
-    def _read_view(self, entry: FeedEntry, place: tuple[int | None, str]) -> None:
-        """Runs in a thread: the ids of the view shown at start, from the thread's own store."""
-        store = Store.open(self.cache_dir)
-        try:
-            ids = self._view_ids(entry, None, store=store, compact=True)
-        finally:
-            store.close()
-        self.post_message(self.ViewRead(entry, ids, place))
-
-    @on(ViewRead)
-    def _view_read(self, message: MainScreen.ViewRead) -> None:
-        if self._reading_view is not message.entry:  # the reader went to another view meanwhile
-            return
-        current = self.query_one(ArticleList).current_id  # where it stands on screen stays
-        self.show_entry(message.entry, keep=True, select=current, ids=message.ids)
-        self._reopen(message.place)
 
     def _reopen(self, place: tuple[int | None, str]) -> None:
         """The article the reader left open (scrolled where it was) and the pane."""
@@ -253,37 +232,111 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         self.app.push_screen(FeedFinder(self.query_one(FeedList).entries), chosen)
 
     # --------------------------------------------------------------------- views
+    @property
+    def loading_view(self) -> bool:
+        """The view's ids are still being read (the list shows a page of them)."""
+        return self._loader is not None
+
     def show_entry(self, entry: FeedEntry | None, *, keep: bool = False, select: int | None = None,
-                   ids: list[int] | None = None, first_page: bool = False) -> None:
-        """Fill the article pane with the view `entry` stands for (`ids`: its ids, already
-        read, or with `first_page` its first lines while the rest is read)."""
+                   then: Callable[[], None] | None = None, at_once: bool = False) -> None:
+        """Fill the article pane with the view `entry` stands for: a page around the
+        article to select at once (the whole view when it is short), the rest from a
+        thread, while keys wait (typeahead.VIEW_WORKERS). `keep`: the same view read again
+        (after marks or a refresh): its lines stay until the new ones are in, the selected
+        article and its place on screen are kept, and in a filtered view ("Unread",
+        "Starred", read hidden) the articles shown near the cursor stay though they left
+        it. `then`: called once the whole view is in. `at_once`: the whole view read here
+        (a feed's, which `n` looks through)."""
         if entry is None:
             return
-        self._reading_view = entry if first_page else None
+        self._load += 1
+        waited = self._loader is not None and self._loader.group == "view"  # a new view, not yet in
+        if self._loader is not None:
+            self._loader.cancel()  # a newer view: what the older load reads is never shown
+            self._loader = None
+        articles = self.query_one(ArticleList)
+        same = self.entry is not None and self.entry.key == entry.key
+        keep = keep and same
         self.entry = entry
         if entry.virtual and entry.key not in FIXED_VIEWS and entry.key not in self._virtual_ids:
             self.run_search(entry)  # shown when found; the list is empty meanwhile
-        articles = self.query_one(ArticleList)
         articles.feed_names = self.feed_names
-        if ids is None:
-            ids = self._view_ids(entry, articles.ids if keep else None)
-        self._ignored_note = self._all_ignored(entry, ids)
-        articles.set_empty(self._empty_note())
-        articles.show(ids, show_feed=entry.kind != "feed", keep=keep, select=select)
+        around = select if select is not None else (articles.current_id if keep else None)
+        query = self._view_query(entry, kept=self._kept(entry) if keep else ())
+        found = every(self.store, query, around) if at_once else page(self.store, query, around)
+        if then is not None or not keep:  # the same view read again still does what was due
+            self._loaded = then
+        self._place(entry, found, around, keep=keep)
+        if found.whole:
+            return
+        load, cache_dir = self._load, self.cache_dir
+
+        def read() -> None:
+            """In a thread: the view's ids from the thread's own store; stopped when a
+            newer view replaced this one."""
+            worker = get_current_worker()
+            store = Store.open(cache_dir)
+            store.conn.set_progress_handler(lambda: worker.is_cancelled, 10_000)
+            try:
+                found = every(store, query, around)
+            except sqlite3.OperationalError:
+                if worker.is_cancelled:
+                    return
+                raise
+            finally:
+                store.close()
+            if not worker.is_cancelled:
+                self.post_message(self.ViewRead(load, found, around))
+
+        # keys wait for a new view (they act on it), not for the same one read again
+        self._loader = self.run_worker(read, thread=True, group="reread" if keep and not waited else "view",
+                                       exit_on_error=False)
+        self._status_view()
+
+    @on(ViewRead)
+    def _view_read(self, message: MainScreen.ViewRead) -> None:
+        if message.load != self._load or self.entry is None:  # a newer view replaced it
+            return
+        self._loader = None
+        self._place(self.entry, message.found, message.around, keep=True)
+
+    def _place(self, entry: FeedEntry, found: ViewIds, around: int | None, *, keep: bool) -> None:
+        """Show `found` (a page, or the whole view) in the list, the cursor on the article
+        it stands on (found again if it moved meanwhile), and the view's label and order."""
+        articles = self.query_one(ArticleList)
+        if not found.whole and (keep or (around is not None and found.index is None and articles.ids
+                                         and articles.current_id == around)):
+            articles.reload_rows()  # the lines shown stay until the whole view is in
+        else:
+            index = found.index
+            current = articles.current_id
+            if keep and current is not None and current != around:  # the cursor moved meanwhile
+                index = near(found.ids, current, articles.cursor) if found.ids else None
+                if index is None:
+                    index = found.index
+            if index is None and keep:
+                index = min(articles.cursor, len(found.ids) - 1)
+            offset = articles.cursor - round(articles.scroll_y) if keep else None
+            self._ignored_note = self._all_ignored(entry, found)
+            articles.set_empty(self._empty_note())
+            articles.show(found.ids, show_feed=entry.kind != "feed", index=index or 0, offset=offset,
+                          center=not keep and around is not None)
         pane = self.query_one("#articles-pane")
         pane.border_title = plain(entry.label)
         pane.border_subtitle = Content(ORDER_NAMES[self.order_of(entry)])
         banner = self.query_one("#banner", Static)
         banner.update(plain(f"! {entry.error}") if entry.error else Content(""))
         banner.display = bool(entry.error)
-        if first_page:  # the reader's place is kept until the whole view is shown
-            self._status_view()
+        self._status_view()
+        if not found.whole:  # the reader's place is kept until the whole view is shown
             return
         if entry.key != "search":  # a typed search is not where the reader comes back to
             self.remember({"ui.view": entry.key})
         if articles.current_id is not None:
             self.remember({"ui.article": str(articles.current_id)})
-        self._status_view()
+        then, self._loaded = self._loaded, None
+        if then is not None:
+            then()
 
     def _empty_note(self) -> str:
         """What the article list says when it has no line."""
@@ -309,50 +362,35 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         self.query_one(StatusBar).say("Read feeds and articles hidden." if self.hide_read
                                       else "Read feeds and articles shown.")
 
-    def _all_ignored(self, entry: FeedEntry, ids: list[int]) -> str:
+    def _all_ignored(self, entry: FeedEntry, found: ViewIds) -> str:
         """Why a view is empty when the [[ignore]] rules hid everything in it ("" if not)."""
-        if ids or not self._ignored or entry.key == "ignored":
+        if found.ids or not found.hidden:
             return ""
-        if entry.virtual:
-            every = self._virtual_ids.get(entry.key, [])
-        else:
-            every = self.store.article_ids(feed_ids=entry.feed_ids, unread=entry.unread_only,
-                                           starred=entry.starred_only)
-        hidden = sum(1 for i in every if i in self._ignored)
-        if not hidden:
-            return ""
+        hidden = found.hidden
         return (f"No articles here: {hidden} {'is' if hidden == 1 else 'are'} hidden by the [[ignore]] rules "
                 "of feeds.toml (listed under Ignored in the feed list).")
 
-    def _view_ids(self, entry: FeedEntry, shown: list[int] | None, *, limit: int | None = None,
-                  around: int | None = None, store: Store | None = None, compact: bool = False) -> list[int]:
-        """The ids of a view in display order (of a feed, folder or All: only the first
-        `limit`, or `limit` around the article `around` when sorted by date; read from
-        `store`, another thread's; `compact`: as an array). When a filtered view ("Unread",
-        "Starred") is read again while it is shown, the articles already in it stay, so
-        reading or unstarring never pulls lines from under the cursor."""
-        store = store or self.store
+    def _view_query(self, entry: FeedEntry, *, kept: tuple[int, ...] = ()) -> ViewQuery:
+        """What decides the view's ids, for views.page and views.every (in a thread)."""
         order = self.order_of(entry)
+        feed_order = tuple(self._feed_order()) if order == "feed" else ()
+        ignored = frozenset(self._ignored)
         if entry.virtual:  # a search's articles, newest first (the typed search's best first)
-            found = self._virtual_ids.get(entry.key, [])
-            ids = found if entry.key == "ignored" else [i for i in found if i not in self._ignored]
-            if order in ("newest", "best", "stored"):
-                return ids
-            return ids[::-1] if order == "oldest" else store.sort_ids(ids, order, self._feed_order())
-        unread = entry.unread_only or self._hiding_read(entry)
-        feed_order = self._feed_order() if order == "feed" else ()
-        if around is not None and limit:
-            ids = store.ids_around(around, limit, feed_ids=entry.feed_ids, unread=unread,
-                                   starred=entry.starred_only, order=order)
-        else:
-            ids = store.article_ids(feed_ids=entry.feed_ids, unread=unread, starred=entry.starred_only,
-                                    order=order, feed_order=feed_order, limit=limit, compact=compact)
-        if shown is None or not (unread or entry.starred_only):
-            return [i for i in ids if i not in self._ignored] if self._ignored else ids
-        keep = set(ids)
-        keep.update(shown)
-        return [i for i in store.article_ids(feed_ids=entry.feed_ids, order=order, feed_order=feed_order)
-                if i in keep and i not in self._ignored]
+            return ViewQuery(entry.key, order, feed_order=feed_order, found=self._virtual_ids.get(entry.key, []),
+                             ignored=ignored)
+        return ViewQuery(entry.key, order, feed_ids=None if entry.feed_ids is None else tuple(entry.feed_ids),
+                         unread=entry.unread_only or self._hiding_read(entry), starred=entry.starred_only,
+                         feed_order=feed_order, ignored=ignored, kept=kept)
+
+    def _kept(self, entry: FeedEntry) -> tuple[int, ...]:
+        """When a filtered view ("Unread", "Starred", read hidden) is read again while it
+        is shown, the articles near the cursor stay, so reading or unstarring never pulls
+        lines from under it."""
+        if entry.virtual or not (entry.unread_only or entry.starred_only or self._hiding_read(entry)):
+            return ()
+        articles = self.query_one(ArticleList)
+        cursor = articles.cursor
+        return tuple(articles.ids[max(0, cursor - KEPT_REACH):cursor + KEPT_REACH])
 
     def order_of(self, entry: FeedEntry) -> str:
         """How a view is sorted: as chosen for it with `O`, else as the settings say; the
@@ -452,7 +490,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         if self.entry is not None:
             hidden = " · read hidden" if self.hide_read else ""
             order = ORDER_NAMES[self.order_of(self.entry)]
-            count = "reading the list" if self._reading_view else f"{len(articles.ids)} in view"
+            reading = self._loader is not None and self._loader.group == "view"
+            count = "reading the list" if reading else f"{len(articles.ids)} in view"
             self.query_one(StatusBar).set(view=f"{count} · {order}{hidden}")
 
     def _status_keys(self) -> None:

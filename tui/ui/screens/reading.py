@@ -357,7 +357,7 @@ class ReadingPart(ReaderBase):
             for candidate in order[position + 1:]:
                 if candidate.kind == "feed" and candidate.count and not covered.intersection(candidate.feed_ids or ()):
                     feeds.select(candidate.key, announce=False)
-                    self.show_entry(candidate)
+                    self.show_entry(candidate, at_once=True)  # a feed's ids, all of them, to look through
                     ids = articles.ids
                     found = self._find_unread(candidate, ids, 0 if forward else len(ids) - 1, forward)
                     if found is not None:

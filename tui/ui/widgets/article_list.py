@@ -17,6 +17,7 @@ from textual.message import Message
 
 from tui.content.sanitize import clean_line
 from tui.store.cache import ArticleRow
+from tui.ui.views import near
 from tui.ui.widgets.text import untitled
 from tui.ui.widgets.virtual_list import VirtualList, fit
 
@@ -88,7 +89,7 @@ class ArticleList(VirtualList):
         self._fetch_rows = rows
         self._fetch_leads = leads
         self._untitled: set[int] = set()  # rows whose title is the start of their text
-        self.ids: list[int] = []
+        self.ids: Sequence[int] = []  # the view's ids in display order (an array when long)
         self.feed_names: dict[int, str] = {}
         self.show_feed = False
         self._window: dict[int, ArticleRow] = {}
@@ -134,31 +135,19 @@ class ArticleList(VirtualList):
             row.title = title
             self._window[row.id] = row
 
-    def show(self, ids: list[int], *, show_feed: bool, keep: bool = False, select: int | None = None) -> None:
-        """Show a view's ids. `keep` holds the selected article (and its place on screen)
-        when the same view is read again after a refresh; `select` picks an article."""
-        old_ids, old_cursor = self.ids, self.cursor
-        old_id = self.current_id
-        offset = old_cursor - round(self.scroll_y)
+    def show(self, ids: Sequence[int], *, show_feed: bool, index: int = 0, offset: int | None = None,
+             center: bool = False) -> None:
+        """Show a view's ids (a list, or an array for a long view) with the cursor on line
+        `index`; `offset`: the cursor's line on screen, kept when the same view is read
+        again; `center`: the cursor line in the middle (an article picked in a new view)."""
         self.ids = ids
         self.show_feed = show_feed
         self._window.clear()
-        index: int | None = None
-        wanted = select if select is not None else (old_id if keep else None)
-        if wanted is not None:
-            index = _index(ids, wanted)
-            if index is None and keep and old_id is not None:
-                present = set(ids)
-                later = (i for i in old_ids[old_cursor + 1:old_cursor + 2000] if i in present)
-                follower = next(later, None)
-                index = _index(ids, follower) if follower is not None else None
-        if index is None:
-            index = min(old_cursor, len(ids) - 1) if keep else 0
-        self.cursor = max(0, index)
+        self.cursor = max(0, min(index, len(ids) - 1))
         self.lines_changed()
-        if keep:
+        if offset is not None:
             self.scroll_to(y=max(0, self.cursor - offset), animate=False, immediate=True)
-        self.scroll_to_cursor(center=not keep and select is not None)
+        self.scroll_to_cursor(center=center)
 
     def reload_rows(self) -> None:
         """Rows changed in the store (marks, a refresh): draw them again from the store."""
@@ -172,7 +161,7 @@ class ArticleList(VirtualList):
                 row.read = read
             if starred is not None:
                 row.starred = starred
-        index = _index(self.ids, article_id) if self.current_id != article_id else self.cursor
+        index = near(self.ids, article_id, self.cursor) if self.current_id != article_id else self.cursor
         if index is not None:
             self.refresh_line(index)
 
@@ -213,9 +202,3 @@ class ArticleList(VirtualList):
         segments.append(Segment(fit(row.title, room), text_style))
         return segments
 
-
-def _index(ids: list[int], article_id: int) -> int | None:
-    try:
-        return ids.index(article_id)
-    except ValueError:
-        return None
