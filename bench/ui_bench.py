@@ -1,5 +1,6 @@
-"""How fast the reading UI is on a big cache: first screen, opening "All", scrolling, sorting
-and hiding read articles (O, H), opening an article, and peak memory.
+"""How fast the reading UI is on a big cache: first screen, opening "All", "Unread" and
+"Starred", scrolling, sorting and hiding read articles (O, H), keys typed in a burst while a
+view loads, opening an article, and peak memory.
 
     python bench/ui_bench.py [--feeds 1000] [--items 100] [--out DIR]
 
@@ -7,7 +8,9 @@ Builds (once) a cache of feeds x items articles with bench/populate.py into DIR 
 the one there), then runs the installed
 `docbao` command in a tmux pane, as a user would, and times what shows on the screen:
 launch -> feed list with counts, and key -> screen changed for the steps above. Also times
-the first frame of the app in-process (headless), without Python's own start-up.
+the first frame of the app in-process (headless), without Python's own start-up. A view
+is timed twice: to its first rows on screen (its newest article's title) and to the whole
+view read ("N in view" in the status line).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from populate import populate  # noqa: E402
+from tui.content.sanitize import clean_line  # noqa: E402
 from tui.store.cache import Store  # noqa: E402
 
 FIRST_SCREEN = r'''
@@ -150,6 +154,26 @@ class Pane:
             time.sleep(0.005)
         raise TimeoutError(key)
 
+    def press_timed(self, keys: list[str], first: re.Pattern[str] | None, whole: re.Pattern[str],
+                    timeout: float = 20) -> tuple[float, float]:
+        """Seconds from sending `keys` (one burst) until `first` shows where it did not
+        before (None: until the screen changes), and until `whole` shows."""
+        before = self.screen()
+        seen = set(first.findall(before)) if first else set()
+        started = time.perf_counter()
+        subprocess.run(["tmux", "send-keys", "-t", self.session, *keys], check=True)
+        shown: float | None = None
+        deadline = started + timeout
+        while time.perf_counter() < deadline:
+            screen = self.screen()
+            now = time.perf_counter() - started
+            if shown is None and (set(first.findall(screen)) - seen if first else screen != before):
+                shown = now
+            if whole.search(screen):
+                return (shown if shown is not None else now), now
+            time.sleep(0.005)
+        raise TimeoutError(whole.pattern)
+
     def send(self, key: str) -> None:
         """A key whose effect does not show as text (focus moves): no timing."""
         subprocess.run(["tmux", "send-keys", "-t", self.session, key], check=True)
@@ -178,16 +202,43 @@ def interactive(folder: Path) -> dict[str, float]:
     store = Store.open(cache)
     first = store.feeds()[0]
     total = sum(row.total for row in store.feeds())
+    unread = store.count(unread=True)
+    starred = store.count(starred=True)
+
+    def title(**query: object) -> re.Pattern[str]:
+        """The start of the title of the first article of a view (as the list shows it)."""
+        row = store.rows(store.article_ids(limit=1, **query))[0]  # type: ignore[arg-type]
+        return re.compile(re.escape(" ".join(clean_line(row.title).split()[:4])))
+
+    newest, newest_unread, newest_starred = title(), title(unread=True), title(starred=True)
+    oldest, oldest_starred, by_title = title(order="oldest"), title(starred=True, order="oldest"), title(order="title")
     store.set_state({"ui.view": f"feed:{first.id}", "ui.pane": "feeds", "ui.open": "",
                      "ui.article": "", "ui.collapsed": "[]", "ui.sort": "{}", "ui.hide_read": "0",
                      "ui.hide_read_config": "False"})
-    store.close()
     pane = Pane(f"{docbao} --config {config} --cache {cache}", f"docbao-bench-{os.getpid()}")
     figures: dict[str, float] = {}
+
+    def view(name: str, keys: list[str], first: re.Pattern[str] | None, whole: re.Pattern[str]) -> None:
+        rows, every = pane.press_timed(keys, first, whole)
+        figures[f"{name}: first rows"] = rows
+        figures[f"{name}: whole view"] = every
+
     try:
         pane.wait_for(re.compile(r"in view"))
         time.sleep(0.3)
-        figures[f"open All ({total:,} articles)"] = pane.press_until("g", re.compile(rf"{total} in view"))
+        view(f"open All ({total:,} articles)", ["g"], newest, re.compile(rf"{total} in view"))
+        view(f"open Unread ({unread:,})", ["j"], newest_unread, re.compile(rf"{unread} in view"))
+        view(f"open Starred ({starred:,})", ["j"], newest_starred, re.compile(rf"{starred} in view"))
+        view("back to All", ["g"], newest, re.compile(rf"{total} in view"))
+        # typed in one burst while the view loads: the keys act on the view they were typed for
+        rows, every = pane.press_timed(["j", "j", "Enter", "G"], None, oldest_starred)
+        figures["burst j j Enter G (Starred): its last article on screen"] = every
+        pane.send("h")
+        rows, every = pane.press_timed(["g", "Enter", "G"], None, oldest)
+        figures["burst g Enter G (All): its last article on screen"] = every
+        pane.send("g")
+        pane.send("h")
+        pane.wait_for(re.compile(rf"{total} in view"))
         pane.send("Enter")
         steps = [pane.press("PageDown") for _ in range(20)]
         figures["page down in All (median of 20)"] = sorted(steps)[len(steps) // 2]
@@ -195,10 +246,12 @@ def interactive(folder: Path) -> dict[str, float]:
         figures[f"jump to the last of {total:,} (G)"] = pane.press("G")
         steps = [pane.press("k") for _ in range(20)]
         figures["cursor up in All (median of 20)"] = sorted(steps)[len(steps) // 2]
-        for order in ("oldest first", "by title", "by feed", "newest first"):  # O, the list read again
-            figures[f"sort All {order} (O)"] = pane.press_until("O", re.compile(rf"in view · {order}"))
-        figures["hide read in All (H)"] = pane.press_until("H", re.compile(r"read hidden"))
-        figures["show read again (H)"] = pane.press_until("H", re.compile(rf"{total} in view · newest first(?! · read)"))
+        pane.send("g")  # O keeps the article selected: from the first, the first rows change
+        firsts = {"oldest first": oldest, "by title": by_title, "by feed": None, "newest first": newest}
+        for order, first_row in firsts.items():  # O, the list read again
+            view(f"sort All {order} (O)", ["O"], first_row, re.compile(rf"{total} in view · {order}"))
+        view("hide read in All (H)", ["H"], None, re.compile(rf"{unread} in view · newest first · read hidden"))
+        view("show read again (H)", ["H"], None, re.compile(rf"{total} in view · newest first(?! · read)"))
         opens = []
         link = re.compile(r"https://example\.org/\d+/\d+")  # the header of the article opened
         for _ in range(10):
@@ -211,6 +264,7 @@ def interactive(folder: Path) -> dict[str, float]:
         figures["peak memory MiB"] = pane.peak_mib()
     finally:
         pane.close()
+        store.close()
     return figures
 
 
