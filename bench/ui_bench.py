@@ -157,9 +157,11 @@ class Pane:
     def press_timed(self, keys: list[str], first: re.Pattern[str] | None, whole: re.Pattern[str],
                     timeout: float = 20) -> tuple[float, float]:
         """Seconds from sending `keys` (one burst) until `first` shows where it did not
-        before (None: until the screen changes), and until `whole` shows."""
+        before (None: until the lines of the panes change, not only the status line or a
+        pane's title), and until `whole` shows."""
         before = self.screen()
         seen = set(first.findall(before)) if first else set()
+        lines = before.split("\n")[1:-2]
         started = time.perf_counter()
         subprocess.run(["tmux", "send-keys", "-t", self.session, *keys], check=True)
         shown: float | None = None
@@ -167,7 +169,7 @@ class Pane:
         while time.perf_counter() < deadline:
             screen = self.screen()
             now = time.perf_counter() - started
-            if shown is None and (set(first.findall(screen)) - seen if first else screen != before):
+            if shown is None and (set(first.findall(screen)) - seen if first else screen.split("\n")[1:-2] != lines):
                 shown = now
             if whole.search(screen):
                 return (shown if shown is not None else now), now
@@ -211,7 +213,7 @@ def interactive(folder: Path) -> dict[str, float]:
         return re.compile(re.escape(" ".join(clean_line(row.title).split()[:4])))
 
     newest, newest_unread, newest_starred = title(), title(unread=True), title(starred=True)
-    oldest, oldest_starred, by_title = title(order="oldest"), title(starred=True, order="oldest"), title(order="title")
+    oldest, oldest_starred = title(order="oldest"), title(starred=True, order="oldest")
     store.set_state({"ui.view": f"feed:{first.id}", "ui.pane": "feeds", "ui.open": "",
                      "ui.article": "", "ui.collapsed": "[]", "ui.sort": "{}", "ui.hide_read": "0",
                      "ui.hide_read_config": "False"})
@@ -246,10 +248,9 @@ def interactive(folder: Path) -> dict[str, float]:
         figures[f"jump to the last of {total:,} (G)"] = pane.press("G")
         steps = [pane.press("k") for _ in range(20)]
         figures["cursor up in All (median of 20)"] = sorted(steps)[len(steps) // 2]
-        pane.send("g")  # O keeps the article selected: from the first, the first rows change
-        firsts = {"oldest first": oldest, "by title": by_title, "by feed": None, "newest first": newest}
-        for order, first_row in firsts.items():  # O, the list read again
-            view(f"sort All {order} (O)", ["O"], first_row, re.compile(rf"{total} in view · {order}"))
+        pane.send("g")
+        for order in ("oldest first", "by title", "by feed", "newest first"):  # O, the list read again
+            view(f"sort All {order} (O)", ["O"], None, re.compile(rf"{total} in view · {order}"))
         view("hide read in All (H)", ["H"], None, re.compile(rf"{unread} in view · newest first · read hidden"))
         view("show read again (H)", ["H"], None, re.compile(rf"{total} in view · newest first(?! · read)"))
         opens = []

@@ -178,3 +178,45 @@ async def test_sorting_a_long_view_by_title_keeps_the_article_selected(long_cach
         unread = set(view_ids(long_cache, unread=True))
         assert list(articles.ids) == [i for i in by_title if i in unread]
         assert articles.current_id == next(i for i in by_title[by_title.index(chosen):] if i in unread)
+
+
+@pytest.mark.parametrize("sort_keys", [[], ["O", "O"]], ids=["newest first", "by title"])
+async def test_n_and_p_in_a_long_view_open_the_next_and_previous_unread(long_cache: UICache,
+                                                                         sort_keys: list[str]) -> None:
+    """Deep in All (past its first page, one in three read), n opens the next unread article
+    and p the one before, in the order shown; read ones (and those n just read) are passed over."""
+    app = DocbaoApp(long_cache.config, long_cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        _, articles, reader = panes(app)
+        await pilot.press("g", "enter", *sort_keys)
+        await settled(pilot)
+        order = "title" if sort_keys else "newest"
+        every, unread = view_ids(long_cache, order=order), set(view_ids(long_cache, unread=True))
+        start = PAGE + 40
+        while every[start] in unread:  # from a read article
+            start += 1
+        articles.move_cursor(start)
+        expected = [i for i in every[start:] if i in unread][:3]
+        opened = []
+        for _ in range(3):
+            await pilot.press("n")
+            await laid_out(pilot)
+            opened.append(reader.article_id)
+        assert opened == expected and articles.current_id == expected[-1]
+        await pilot.press("p")  # the three are read now: the unread one before them
+        await laid_out(pilot)
+        assert reader.article_id == [i for i in every[:start] if i in unread][-1]
+
+
+def test_order_key_sorts_as_the_store_lists_views(long_cache: UICache) -> None:
+    """Where an article goes in a long view is found by bisection on order_key: it must sort
+    exactly as article_ids lists every order, title case folded as SQLite does."""
+    store = Store.open(long_cache.folder)
+    try:
+        feed_order = [row.id for row in sorted(store.feeds(), key=lambda row: row.title.lower())]
+        for order in ("newest", "oldest", "title", "feed"):
+            listed = store.article_ids(order=order, feed_order=feed_order)
+            assert sorted(listed, key=store.order_key(order, feed_order)) == listed, order
+    finally:
+        store.close()

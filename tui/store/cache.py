@@ -791,6 +791,24 @@ class Store:
                                                      [*params, *key, count - len(above)])]
         return above[::-1] + below
 
+    def next_unread(self, article_id: int, *, forward: bool = True, feed_ids: Sequence[int] | None = None,
+                    starred: bool = False, order: str = "newest") -> int | None:
+        """The first unread article after `article_id` (before it, with `forward` False) in a
+        view sorted by date, read by keyset from the unread index: `n` in a view of any
+        length without reading the view. None when there is none (or for other orders)."""
+        if order not in ("newest", "oldest"):
+            return None
+        clauses, params = self._filters(feed_ids, False, starred)
+        where = f"{clauses} AND" if clauses else "WHERE"
+        key = self.conn.execute("SELECT sort_time, id FROM articles WHERE id = ?", (article_id,)).fetchone()
+        if key is None:
+            return None
+        newer = (order == "newest") != forward  # the way through the view runs to newer articles
+        row = self.conn.execute(
+            f"SELECT id FROM articles a {where} a.read = 0 AND (a.sort_time, a.id) {'>' if newer else '<'} (?, ?)"
+            f" ORDER BY {_ORDER_BY['oldest' if newer else 'newest']} LIMIT 1", [*params, *key]).fetchone()
+        return row[0] if row else None
+
     def order_key(self, order: str, feed_order: Sequence[int] = ()) -> Callable[[int], tuple[object, ...]]:
         """An article's place in one of ORDERS as a Python key: ids listed by article_ids in
         that order are sorted by it, so where an article is (or would be) in a view of any

@@ -276,6 +276,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             newer view replaced this one."""
             worker = get_current_worker()
             store = Store.open(cache_dir)
+            store.conn.execute("PRAGMA cache_size = -2000")  # one pass through an index: no need to keep it
             store.conn.set_progress_handler(lambda: worker.is_cancelled, 10_000)
             try:
                 found = every(store, query, around)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from tui.store.cache import Article, Store
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import Confirm
 from tui.ui.undo import StarMark, Unsubscribed
+from tui.ui.views import line_of
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
 from tui.ui.widgets.feed_list import FeedEntry, FeedList
@@ -366,12 +368,35 @@ class ReadingPart(ReaderBase):
                         return
         self.query_one(StatusBar).say("No more unread articles.")  # said again, not stacked
 
-    def _find_unread(self, entry: FeedEntry, ids: list[int], start: int, forward: bool) -> int | None:
-        unread = set(self.store.article_ids(feed_ids=entry.feed_ids, unread=True, starred=entry.starred_only))
-        if not unread:
+    def _find_unread(self, entry: FeedEntry, ids: Sequence[int], start: int, forward: bool) -> int | None:
+        """The line of the first unread article from line `start` on (back, with `forward`
+        False). In a view sorted by date the store finds it by keyset; otherwise the lines
+        are looked at a few at a time, more each round (the next unread is mostly near)."""
+        if not 0 <= start < len(ids):
             return None
-        indexes = range(start, len(ids)) if forward else range(min(start, len(ids) - 1), -1, -1)
-        return next((i for i in indexes if ids[i] in unread), None)
+        step = 1 if forward else -1
+        order = self.order_of(entry)
+        here = self.store.rows([ids[start]])
+        if here and not here[0].read:
+            return start
+        if here and not entry.virtual and order in ("newest", "oldest"):
+            found = self.store.next_unread(ids[start], forward=forward, feed_ids=entry.feed_ids,
+                                           starred=entry.starred_only, order=order)
+            if found is None:
+                return None
+            index = line_of(ids, found, self.store.order_key(order))
+            if index is not None and ids[index] == found:
+                return index
+        size, index = 100, start
+        while 0 <= index < len(ids):
+            chunk = ids[index:index + size] if forward else ids[max(0, index - size + 1):index + 1][::-1]
+            unread = {row.id for row in self.store.rows(chunk) if not row.read}
+            for n, article_id in enumerate(chunk):
+                if article_id in unread:
+                    return index + n * step
+            index += len(chunk) * step
+            size = min(size * 4, 5000)
+        return None
 
     def action_toggle_read(self) -> None:
         article_id = self.current_article()
