@@ -231,7 +231,7 @@ def interactive(folder: Path) -> dict[str, float]:
         view(f"open All ({total:,} articles)", ["g"], newest, re.compile(rf"{total} in view"))
         view(f"open Unread ({unread:,})", ["j"], newest_unread, re.compile(rf"{unread} in view"))
         view(f"open Starred ({starred:,})", ["j"], newest_starred, re.compile(rf"{starred} in view"))
-        view("back to All", ["g"], newest, re.compile(rf"{total} in view"))
+        view("back to All", ["g"], None, re.compile(rf"{total} in view"))  # (its newest may be starred)
         # typed in one burst while the view loads: the keys act on the view they were typed for
         rows, every = pane.press_timed(["j", "j", "Enter", "G"], None, oldest_starred)
         figures["burst j j Enter G (Starred): its last article on screen"] = every
