@@ -220,3 +220,23 @@ def test_order_key_sorts_as_the_store_lists_views(long_cache: UICache) -> None:
             assert sorted(listed, key=store.order_key(order, feed_order)) == listed, order
     finally:
         store.close()
+
+
+async def test_moving_through_the_feeds_in_a_burst_goes_past_views_still_loading(
+        long_cache: UICache, monkeypatch: pytest.MonkeyPatch) -> None:
+    """j and k in the feed list do not wait for the view under the cursor to be read: each
+    replaces it (its load is dropped); Enter and G then wait for the view they act on."""
+    slow_loads(monkeypatch, {"all": 0.5, "unread": 0.5})
+    every, unread = view_ids(long_cache), view_ids(long_cache, unread=True)
+    app = DocbaoApp(long_cache.config, long_cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        shown = record_shown(monkeypatch, app)
+        feeds, articles, _ = panes(app)
+        await pilot.press("g", "j", "j", "k", "enter", "G")  # All, Unread, Starred, Unread: its last
+        await settled(pilot, 0.6)
+        assert feeds.current.key == "unread" and app.focused is articles
+        assert list(articles.ids) == unread and articles.current_id == unread[-1]
+        allowed = {"all": set(every), "unread": set(unread), "starred": set(view_ids(long_cache, starred=True))}
+        assert all(set(ids) <= allowed[key] for key, ids in shown)
+        assert not any(len(ids) == len(every) for _, ids in shown)  # All was left before it was read

@@ -771,15 +771,16 @@ class Store:
 
     def ids_around(self, article_id: int, count: int, *, feed_ids: Sequence[int] | None = None,
                    unread: bool = False, starred: bool = False, order: str = "newest") -> list[int]:
-        """About `count` ids of a view in display order with `article_id` in the middle,
-        read by keyset from the date index: a place in a view of any length without
-        reading the whole view. [] for the other orders, or when the view lacks the article."""
+        """About `count` ids of a view in display order around `article_id`'s place (the
+        article in the middle, or where it would be when it left the view: marked read
+        in a view of unread articles), read by keyset from the date index: a place in a
+        view of any length without reading the whole view. [] for the other orders, or
+        when the article is not in the store."""
         if order not in ("newest", "oldest"):
             return []
         clauses, params = self._filters(feed_ids, unread, starred)
         where = f"{clauses} AND" if clauses else "WHERE"
-        key = self.conn.execute(f"SELECT sort_time, id FROM articles a {where} a.id = ?",
-                                [*params, article_id]).fetchone()
+        key = self.conn.execute("SELECT sort_time, id FROM articles WHERE id = ?", (article_id,)).fetchone()
         if key is None:
             return []
         before, after = (">", "<=") if order == "newest" else ("<", ">=")

@@ -12,7 +12,8 @@ what the next key acts on (VIEW_WORKERS: the article's layout, a search's result
 a view being shown), and handed on when that work is done (or after HOLD_LOOKS looks, so a
 busy screen never swallows keys; LOAD_HOLD_LOOKS while a view's ids are read, which takes a
 second at a million articles and always ends: `G` typed then goes to the view's last line,
-not its first page's).
+not its first page's). A key that moves the cursor of the list that chooses the view (the
+feed list: j, k, g...) goes at once: it replaces the view being read, whose load it cancels.
 Looks are counted, not seconds: while a long handler holds the event loop (the first
 article imports the renderer) nobody looks, and the key still waits for what it queued.
 """
@@ -34,18 +35,21 @@ CHECK_EVERY = 0.002  # seconds between looks at a screen that is still busy
 HOLD_LOOKS = 250  # looks (at least half a second) before a key goes to a screen that stays busy
 LOAD_HOLD_LOOKS = 2500  # looks (at least five seconds) while a view's ids are read ("view")
 VIEW_WORKERS = ("render", "search-", "view")  # worker groups (or their prefixes) that fill what keys act on
+NOT_REPLACED = ("render", "search-")  # ... of which a key that chooses another view still waits for
 
 
 class ReleaseKey(Message):
     """Look again whether the first held key can go (handled in the app's own task)."""
 
 
-def settled(screen: Screen) -> bool:
+def settled(screen: Screen, key: events.Key | None = None) -> bool:
     """The screen and everything on it have handled what they were sent (and no key is
     still bubbling up to the app's bindings), the screen is mounted (a prompt pushed a
     moment ago has its input focused only then), and nothing that fills the view is
-    still running."""
-    if not screen.is_mounted or screen._callbacks or filling(screen, VIEW_WORKERS):
+    still running (but for `key`, a view still being read is no reason to wait when the
+    key chooses another)."""
+    waits_for = VIEW_WORKERS if key is None or not chooses_view(screen, key) else NOT_REPLACED
+    if not screen.is_mounted or screen._callbacks or filling(screen, waits_for):
         return False
     # A key the focused widget did not handle bubbles up to the app, whose bindings (`f`
     # on the article) run only when the app reads it there: until then it is on its way.
@@ -53,6 +57,15 @@ def settled(screen: Screen) -> bool:
         return False
     nodes: list[MessagePump] = [screen, *screen.walk_children(with_self=False)]
     return not any(node._next_callbacks or any(waiting(node)) for node in nodes)
+
+
+def chooses_view(screen: Screen, key: events.Key) -> bool:
+    """`key` moves the cursor of the focused list, and that list chooses the view shown
+    (`CHOOSES_VIEW`: the feed list)."""
+    focused = screen.focused
+    if not getattr(focused, "CHOOSES_VIEW", False) or focused is None:
+        return False
+    return any(binding.action.startswith("cursor_") for binding in focused._bindings.key_to_bindings.get(key.key, ()))
 
 
 def filling(screen: Screen, groups: tuple[str, ...]) -> bool:
@@ -79,7 +92,7 @@ class TypeAhead:
 
     def hold(self, key: events.Key, screen: Screen) -> bool:
         """True when `key` must wait (keys before it wait, or the screen is busy)."""
-        if not self.held and settled(screen):
+        if not self.held and settled(screen, key):
             return False
         self.held.append(key)
         return True
@@ -88,7 +101,8 @@ class TypeAhead:
         """The first held key when it may go now; None while it must wait."""
         if not self.held:
             return None
-        if not settled(screen) and self.looks < (LOAD_HOLD_LOOKS if filling(screen, ("view",)) else HOLD_LOOKS):
+        if not settled(screen, self.held[0]) and self.looks < (LOAD_HOLD_LOOKS if filling(screen, ("view",))
+                                                              else HOLD_LOOKS):
             self.looks += 1
             return None
         self.looks = 0

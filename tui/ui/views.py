@@ -64,11 +64,14 @@ def page(store: Store, query: ViewQuery, around: int | None) -> ViewIds:
     ids = store.article_ids(order=query.order, feed_order=query.feed_order, limit=PAGE + 1, **filters)
     if len(ids) <= PAGE:  # the whole view
         return _finish(store, query, ids, around)
-    if around is not None and around not in ids:
-        ids = store.ids_around(around, PAGE, order=query.order, **filters) or ids
+    placed = around in ids
+    if around is not None and not placed:  # the page around its place, where a keyset allows
+        nearby = store.ids_around(around, PAGE, order=query.order, **filters)
+        ids, placed = nearby or ids, bool(nearby)
     if query.ignored:
         ids = [i for i in ids if i not in query.ignored]
-    index = ids.index(around) if around in ids else None
+    # its line, or (it left the view) the next article's
+    index = line_of(ids, around, store.order_key(query.order, query.feed_order)) if placed else None
     return ViewIds(ids, whole=False, index=index)
 
 

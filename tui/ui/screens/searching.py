@@ -207,7 +207,7 @@ class SearchPart(ReaderBase):
         def run(store: Store, tags: dict[str, list[int]]) -> tuple[list[int], list[str]]:
             problems: list[str] = []  # an unreadable rule hides nothing; the others still apply
             found = search.ignored_ids(store.conn, ignores, tags=tags, problems=problems)
-            return ([i for i in store.article_ids() if i in found] if found else []), problems  # in list order
+            return ([i for i in store.article_ids(compact=True) if i in found] if found else []), problems  # in list order
 
         self._start(Query("ignored", self.cache_dir, self.config, run), "ignored")
 

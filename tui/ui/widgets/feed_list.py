@@ -151,6 +151,7 @@ class FeedList(VirtualList):
         "feed-list--view", "feed-list--folder", "feed-list--unread", "feed-list--error",
     }
     BINDINGS = [bind("fold", "fold")]
+    CHOOSES_VIEW = True  # its cursor keys replace the view being read: typed ahead, they need not wait for it
 
     @dataclass
     class Highlighted(Message):
