@@ -114,6 +114,13 @@ class Pane:
         return subprocess.run(["tmux", "capture-pane", "-p", "-e", "-t", self.session], capture_output=True,
                               text=True).stdout
 
+    def article_lines(self) -> list[str]:
+        """The text of the article list's lines (right of the feed list; no colours, so the
+        feed list's cursor moving is not counted)."""
+        text = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.session], capture_output=True,
+                              text=True).stdout
+        return [row.split("││", 1)[-1] for row in text.split("\n")[1:-2]]
+
     def wait_for(self, pattern: re.Pattern[str], timeout: float = 10) -> str:
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
@@ -157,11 +164,11 @@ class Pane:
     def press_timed(self, keys: list[str], first: re.Pattern[str] | None, whole: re.Pattern[str],
                     timeout: float = 20) -> tuple[float, float]:
         """Seconds from sending `keys` (one burst) until `first` shows where it did not
-        before (None: until the lines of the panes change, not only the status line or a
+        before (None: until the article list's lines change, not only the status line or a
         pane's title), and until `whole` shows."""
         before = self.screen()
         seen = set(first.findall(before)) if first else set()
-        lines = before.split("\n")[1:-2]
+        lines = self.article_lines() if first is None else []
         started = time.perf_counter()
         subprocess.run(["tmux", "send-keys", "-t", self.session, *keys], check=True)
         shown: float | None = None
@@ -169,7 +176,7 @@ class Pane:
         while time.perf_counter() < deadline:
             screen = self.screen()
             now = time.perf_counter() - started
-            if shown is None and (set(first.findall(screen)) - seen if first else screen.split("\n")[1:-2] != lines):
+            if shown is None and (set(first.findall(screen)) - seen if first else self.article_lines() != lines):
                 shown = now
             if whole.search(screen):
                 return (shown if shown is not None else now), now
