@@ -60,7 +60,7 @@ FIRST_FRAME = {
     "tui", "tui.cli", "tui.cli.main", "tui.cli.subscribe", "tui.cli.words", "tui.config", "tui.model",
     "tui.content", "tui.content.readable", "tui.content.sanitize", "tui.content.tokens",
     "tui.store", "tui.store.cache", "tui.store.downloads", "tui.store.index",
-    "tui.ui", "tui.ui.app", "tui.ui.typeahead", "tui.ui.undo",
+    "tui.ui", "tui.ui.app", "tui.ui.typeahead", "tui.ui.undo", "tui.ui.views",
     "tui.ui.screens", "tui.ui.screens.base", "tui.ui.screens.commands", "tui.ui.screens.downloading",
     "tui.ui.screens.link_prompt", "tui.ui.screens.links", "tui.ui.screens.main", "tui.ui.screens.notifying",
     "tui.ui.screens.prompts", "tui.ui.screens.reading", "tui.ui.screens.refreshing", "tui.ui.screens.searching",
