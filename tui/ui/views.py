@@ -58,7 +58,9 @@ def page(store: Store, query: ViewQuery, around: int | None) -> ViewIds:
         if len(query.found) > PAGE:
             if query.order in ("newest", "best", "stored") and not query.ignored:
                 return ViewIds(list(query.found[:PAGE]), whole=False)
-            return ViewIds([], whole=False)
+            if query.order == "oldest" and not query.ignored:
+                return ViewIds(list(reversed(query.found[-PAGE:])), whole=False)
+            return ViewIds([], whole=False)  # sorted by title or feed: the thread's sort comes first
         return _finish(store, query, list(query.found), around)
     filters = {"feed_ids": query.feed_ids, "unread": query.unread, "starred": query.starred}
     ids = store.article_ids(order=query.order, feed_order=query.feed_order, limit=PAGE + 1, **filters)
