@@ -5,6 +5,7 @@ imports from another test module."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,10 @@ def body_paragraphs() -> list[str]:
     headline and time, as reader mode must show them."""
     text = (PAGES / "article-thai-nguyen.txt").read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if len(line.strip()) > 120]
+
+
+def ctrl_c_as_at_a_terminal() -> None:
+    """For Popen's preexec_fn: Ctrl-C (SIGINT) acts as it does for a program started at a
+    terminal. A test run started in the background of a script (`make test &`) hands its
+    children SIGINT ignored, and Python then never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

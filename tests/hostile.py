@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from tests.helpers import ctrl_c_as_at_a_terminal
+
 # What must never reach a terminal (SECURITY.md): C0 controls but tab and newline, DEL,
 # C1, and the bidi embeddings, overrides, isolates and marks. Written out here rather
 # than taken from tui.content.sanitize, so that the suite checks the sanitiser, not itself.
@@ -167,8 +169,9 @@ def _measured(proc: subprocess.Popen[bytes]) -> bool:
 def _limit_memory() -> None:
     """A safety net for the machine, far above what any test allows: should a regression
     make docbao expand a document without bound, it fails with MemoryError in seconds
-    instead of swapping the host to a halt."""
+    instead of swapping the host to a halt. Ctrl-C reaches it as at a terminal."""
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
+    ctrl_c_as_at_a_terminal()
 
 
 def finish(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> Run:

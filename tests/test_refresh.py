@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import shared_path
+from tests.helpers import ctrl_c_as_at_a_terminal, shared_path
 from tests.server import LocalServer
 from tui.cli.main import main
 from tui.config import Config, FeedConfig, Settings
@@ -268,7 +268,8 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
         config = tmp_path / "feeds.toml"
         config.write_text("".join(f'[[feed]]\nurl = "{u}"\n\n' for u in urls), encoding="utf-8")
         proc = subprocess.Popen([sys.executable, "-m", "tui", "refresh", "--config", str(config)],
-                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=ctrl_c_as_at_a_terminal)
         time.sleep(1.5)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
