@@ -711,6 +711,33 @@ async def test_resizing_rewraps_the_article_and_keeps_the_place(cache: UICache) 
         assert first.split()[0] in " ".join(lines(reader)[:4])  # the same passage is in view
 
 
+async def test_an_article_opened_again_shows_its_own_text(cache: UICache) -> None:
+    """An article laid out before opens at once, while its pane is still hidden behind the
+    list: the pane then draws that article under its feed's name, not the text of the
+    article read before it (two articles of as many lines, as in a long feed)."""
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, "all")
+
+        def shown() -> tuple[str, str]:
+            top, *rest = screen_lines(app)
+            return top, flat(" ".join(rest))
+
+        await pilot.press("enter", "j", "enter")  # into the list, its second article
+        await laid_out(pilot)
+        top, text = shown()
+        assert "─ Tech Weekly ─" in top and "A faster SQLite for everyone." in text
+        await pilot.press("h", "j", "j", "enter")
+        await laid_out(pilot)
+        top, text = shown()
+        assert "─ Plain Feed ─" in top and "Plain news one." in text
+        await pilot.press("h", "k", "k", "enter")  # the first one again: laid out already
+        await laid_out(pilot)
+        top, text = shown()
+        assert "─ Tech Weekly ─" in top
+        assert "A faster SQLite for everyone." in text and "Plain news one" not in text
+
+
 async def test_the_feeds_pane_fits_its_names_up_to_30_percent(cache: UICache) -> None:
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:

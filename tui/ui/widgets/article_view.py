@@ -140,7 +140,18 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     @property
     def measure(self) -> int:
         """How wide the text is laid out now (what an article is rendered for)."""
-        return self.measure_for(self.scrollable_content_region.width)
+        return self.measure_for(self._room.width)
+
+    @property
+    def _room(self) -> Size:
+        """The text's room: the pane without its border, padding and scrollbar. While the
+        pane is hidden (the list in its place) it has no place on screen, and the room is the
+        one it had: an article opened then is laid out for it, and shown as soon as the pane
+        is (a pane that comes back at another size gets a Resize, and lays it out again)."""
+        region = self.scrollable_content_region
+        if region:
+            return region.size
+        return self.outer_size.region.shrink(self.styles.gutter).shrink(self.scrollbar_gutter).size
 
     @property
     def line(self) -> int:
@@ -172,7 +183,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     # ------------------------------------------------------------------ images
     def _image_room(self) -> tuple[int, int]:
         """The cells an image may take: the text's measure, and a height limit."""
-        return self.measure, max(3, min(MAX_ROWS, self.scrollable_content_region.height - 2))
+        return self.measure, max(3, min(MAX_ROWS, self._room.height - 2))
 
     def _place_images(self) -> None:
         """The lines shown: the text's, with each image's lines (drawn, or a placeholder of
@@ -211,6 +222,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         anchor = self._text_of[self.line] if 0 <= self.line < len(self._text_of) else None
         self._lines, self._text_of, self._placed, self._image_rows = lines, text_of, placed, image_rows
         self._strips.clear()
+        # drawn again, always: the frame keeps the lines it drew, and the scroll and the
+        # height may well be the same (an article of as many lines as the one before it)
+        self.refresh()
         self.virtual_size = Size(self.measure, len(lines))
         if anchor is not None and self._pending_line is None and self.line > 0:
             self.scroll_to(y=text_of.index(anchor) if anchor in text_of else self.line,
@@ -256,7 +270,6 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         elif note:
             self._notes[url] = note
         self._place_images()
-        self.refresh()
 
     def _forget_images(self) -> None:
         for drawing in self._drawings.values():
