@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.e2e.harness import Reader, number, pane_title, write_config
+from tests.e2e.harness import Reader, number, pane_text, pane_title, write_config
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 from tui.store.cache import Store
 
@@ -51,10 +51,10 @@ def list_rows(rows: list[str]) -> str:
 
 
 def opened(reader: Reader, title: str) -> None:
-    """Enter opened the article `title`: the reader shows its feed, and back in the list its
-    line is read (no ● before it). (Its text is not waited for: the article pane sometimes
-    keeps the text of the article shown before, with the new one's feed above it.)"""
-    reader.wait_for(lambda s: pane_title(s, 0) == title.split(" story")[0] and "Feeds" not in s[0])
+    """Enter opened the article `title`: the reader shows its feed above its text, and back
+    in the list its line is read (no ● before it)."""
+    reader.wait_for(lambda s: pane_title(s, 0) == title.split(" story")[0] and "Feeds" not in s[0]
+                    and f"The text of {title}." in pane_text(s, 2))
     reader.keys(["h"])
     reader.wait_for(lambda s: any(title in row and "●" not in row for row in s[1:-1]))
 
