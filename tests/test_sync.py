@@ -518,6 +518,30 @@ def test_a_in_the_accounts_folder_subscribes_on_its_server(
     assert len(states(config)) == 29
 
 
+
+def test_a_new_account_has_its_folder_before_its_first_sync(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    """An account just written into feeds.toml, never synced, no feed anywhere: its folder
+    is in the feed list at once, and `a` there subscribes on its server."""
+    pexpect = pytest.importorskip("pexpect")
+    config = machine(tmp_path / "a", freshrss_user)
+    child = installed(tmp_path, "--config", str(config), "--cache", str(config.parent / "cache"))
+    try:
+        child.expect(b"home")  # the account's folder, on the first screen
+        child.expect(b"press R to sync")  # and what to press
+        child.send("jjj")  # All, Unread, Starred, then the account's folder
+        child.send("a")
+        child.expect(b"Subscribe the account home to")
+        child.send(feeds_server.url("/rsc.atom") + "\r")
+        child.expect(b"Subscribed to")
+        child.send("Q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, child.logfile_read.getvalue()[-3000:]
+    assert feeds_server.url("/rsc.atom") in {s["url"] for s in freshrss_user.client().get("subscription/list")["subscriptions"]}
+    assert "[[feed]]" not in config.read_text()
+
 def test_marks_from_two_machines_meet_and_the_later_one_wins(freshrss_user: User, feeds_server: LocalServer,
                                                              tmp_path: Path) -> None:
     """The documented rule: the mark that reaches the server last wins; a star made on one

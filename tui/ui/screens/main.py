@@ -474,7 +474,11 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
     def _show_hint(self) -> None:
         """On an empty cache, what to press to fill it: in the empty article list, and in
         the status line while no refresh runs."""
-        if not self.config.feeds:
+        if not self.config.feeds and self.config.accounts:  # an account not synced yet
+            sync, add = self.key_name('refresh_all'), self.key_name('add_feed')
+            short = f"Press {sync} to sync the account's feeds, or {add} in its folder to subscribe to one."
+            hint = f"no feeds yet: press {sync} to sync, or {add} to subscribe"
+        elif not self.config.feeds:
             short = f"Press {self.key_name('add_feed')} to subscribe to a feed."
             hint = f"no feeds yet: press {self.key_name('add_feed')} to subscribe to one"
         elif self.total == 0:

@@ -128,6 +128,9 @@ def build_entries(config: Config, rows: Iterable[FeedRow], starred: int,
                                  count=sum(child.count for child in children), folder=tag,
                                  urls=tuple(u for child in children for u in child.urls)))
         entries.extend(children)
+    for account in config.accounts:  # an account not synced yet (or with no feeds): its folder, for `a`
+        if account.name not in folders:
+            entries.append(FeedEntry(f"tag:{account.name}", "folder", clean_line(account.name), (), folder=account.name))
     entries.extend(untagged)
     return entries
 
