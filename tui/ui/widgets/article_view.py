@@ -188,9 +188,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def _place_images(self) -> None:
         """The lines shown: the text's, with each image's lines (drawn, or a placeholder of
         the room it will take) above its label, the alt text beneath it."""
-        from tui.content.render import IMAGE_META
-
         urls = self.rendered.images if self.rendered is not None and self.images_on else []
+        if urls:  # (the placeholder is placed before the first frame: the renderer loads after it)
+            from tui.content.render import IMAGE_META
         cells, rows = self._image_room()
         lines: list[list[Segment]] = []
         text_of: list[int] = []
