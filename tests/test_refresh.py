@@ -251,8 +251,15 @@ def test_kill_during_refresh_leaves_a_sound_cache(tmp_path: Path) -> None:
                 if done >= 400:
                     break
             time.sleep(0.02)
+        workers = subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True,
+                                 text=True).stdout.split()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+    assert workers  # 60 feeds: parsed in worker processes
+    deadline = time.monotonic() + 20
+    while (left := [pid for pid in workers if _running(int(pid))]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == []  # the workers (and the pool's helper) end with the refresh, never left waiting
     store = Store.open(tmp_path / "cache")
     assert store.integrity_ok()
     counts = [row.total for row in store.feeds()]
@@ -260,6 +267,15 @@ def test_kill_during_refresh_leaves_a_sound_cache(tmp_path: Path) -> None:
     assert all(c in (0, 40) for c in counts)  # a feed is there whole or not at all
     assert store.totals() == (sum(counts), sum(counts))
     store.close()
+
+
+def _running(pid: int) -> bool:
+    """The process exists and has not ended (a zombie nobody reaped has)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
 
 
 def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:

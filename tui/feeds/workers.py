@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -101,6 +102,24 @@ def _start_worker(lock: Any) -> None:
     global _write_lock
     _write_lock = lock
     _quiet_worker()
+    _end_with_parent()
+
+
+def _end_with_parent() -> None:
+    """A worker whose parent is killed (kill -9, the OOM killer) would wait for work for
+    ever, holding the cache open: it holds an end of its pool's queue itself, so it never
+    sees the queue close. It ends when its parent does."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        from multiprocessing.connection import wait
+
+        wait([parent.sentinel])
+        os._exit(1)  # what it was writing is rolled back by SQLite, as for the parent
+
+    threading.Thread(target=watch, name="docbao-parent", daemon=True).start()
 
 
 def _quiet_worker() -> None:
