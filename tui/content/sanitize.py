@@ -130,7 +130,12 @@ def sanitize_html(fragment: str | None) -> str:
     either raw or as character references."""
     if not fragment:
         return ""
-    fragment = _CONTROL_REFS.sub("", clean_text(fragment))
+    # Raw control characters pass through the allowlist as they came (in text and in the
+    # attributes it keeps) and are removed from its output, once; references that would
+    # decode to one are removed here, before the parser decodes them.
+    if "\r" in fragment:
+        fragment = fragment.replace("\r\n", "\n").replace("\r", "\n")
+    fragment = _CONTROL_REFS.sub("", unicodedata.normalize("NFC", fragment))
     if _MENDS_START.search(fragment):
         fragment = _FALLBACK_TAG.sub("", mend_declarations(fragment))
         if _FOREIGN_START.search(fragment):
