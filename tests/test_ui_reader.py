@@ -17,13 +17,13 @@ FEED = "http://127.0.0.1:9/lead-only.xml"
 LEAD = "Ngày 23/5, đồng chí Phạm Minh Chính đã làm việc với Ban Thường vụ Tỉnh ủy."
 
 
-def lead_only_cache(folder: Path, links: list[str]) -> UICache:
+def lead_only_cache(folder: Path, links: list[str], lead: str = f"<p>{LEAD}</p>") -> UICache:
     """One feed whose items carry only a one-line lead, each linking to `links`."""
     config = Config(path=None, feeds=[FeedConfig(url=FEED, title="Lead only")])
     store = Store.open(folder)
     try:
         ids = store.ensure_feeds([FEED])
-        articles = [ParsedArticle(guid=f"g{n}", title=f"Bài {n}", link=link, summary=f"<p>{LEAD}</p>",
+        articles = [ParsedArticle(guid=f"g{n}", title=f"Bài {n}", link=link, summary=lead,
                                   published=1_590_243_720 - n * 3600) for n, link in enumerate(links)]
         store.save_fetch(ids[FEED], FetchResult("ok", FEED), ParsedFeed(title="Lead only", articles=articles))
         stored = store.article_ids()
@@ -106,6 +106,31 @@ async def test_a_page_that_cannot_be_fetched_keeps_the_feed_text(tmp_path: Path,
         messages = [n.message for n in app._notifications]
         assert any(m.startswith("No full article:") and "404" in m for m in messages), messages
         assert "fetching" not in status(app)
+
+
+async def test_an_article_without_text_says_where_its_text_is(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """A feed item with a title and a link only (many scientific and video feeds): the
+    reader says so and names the keys that get the text, rather than showing nothing."""
+    page, missing = seed_server(server)
+    cache = lead_only_cache(tmp_path / "cache", [page, missing, ""], lead="")
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{cache.feed_ids[FEED]}")
+        _, _, reader = panes(app)
+        await pilot.press("enter", "enter")
+        await laid_out(pilot)
+        assert ("The feed gives no text for this article. Press t for the full article from its page, or o to open"
+                " it in the browser.") in flat(reader.text)
+        await pilot.press("t")
+        await app.workers.wait_for_complete()
+        await laid_out(pilot)
+        assert flat(body_paragraphs()[0]) in flat(reader.text) and "no text" not in reader.text
+        await pilot.press("escape", "j", "enter")
+        await laid_out(pilot)
+        assert "The feed gives no text for this article." in flat(reader.text)
+        await pilot.press("escape", "j", "enter")  # no link at all: no key to offer
+        await laid_out(pilot)
+        assert flat(reader.text).endswith("The feed gives no text for this article.")
 
 
 async def test_t_without_an_open_article_says_so(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ import importlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -134,6 +135,8 @@ class ReadingPart(ReaderBase):
         reader = self.query_one(ArticleView)
         self.reading = article.id
         self.full_article = full
+        if "<img" not in html and not html_to_line(html):
+            html = self._no_text(article, full=full)
         self._render_serial += 1
         title = clean_line(article.title) or untitled(article.summary or article.content or html)
         request = RenderRequest(self._render_serial, article.id, full, line, title,
@@ -147,6 +150,17 @@ class ReadingPart(ReaderBase):
         else:
             reader.expect(article.id, line)
             self._lay_out(request)
+
+    def _no_text(self, article: Article, *, full: bool) -> str:
+        """What the reader shows in place of an article without a word of text: where the
+        text may be had."""
+        if not article.link:
+            return "<p><em>The feed gives no text for this article.</em></p>"
+        browser = escape(self.key_name("open_browser"))
+        if full:
+            return f"<p><em>No text could be read from the article's page. Press {browser} to open it in the browser.</em></p>"
+        return (f"<p><em>The feed gives no text for this article. Press {escape(self.key_name('reader_mode'))}"
+                f" for the full article from its page, or {browser} to open it in the browser.</em></p>")
 
     def _reader_measure(self) -> int:
         """The width an article is laid out for: the reader's measure, or the one it will
