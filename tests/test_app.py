@@ -172,6 +172,10 @@ async def test_next_unread_says_so_when_there_is_none(cache: UICache) -> None:
         _, _, reader = panes(app)
         assert reader.article_id == cache.articles[PLAIN][1]
         assert "No more unread articles." in status(app)
+        await pilot.press("p")  # back to a feed above that has some: the note goes at once
+        await laid_out(pilot)
+        assert reader.article_id not in cache.articles[PLAIN]
+        assert "No more unread" not in status(app)
 
 
 async def test_mark_all_read_in_a_feed_then_in_a_view(cache: UICache) -> None:

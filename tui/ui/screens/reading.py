@@ -355,6 +355,7 @@ class ReadingPart(ReaderBase):
         entry = self.entry
         if entry is None:
             return
+        self.query_one(StatusBar).set(note="")  # a "no more" of the key before is no longer so
         articles = self.query_one(ArticleList)
         if articles.ids:
             here = articles.cursor
