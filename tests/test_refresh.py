@@ -269,6 +269,23 @@ def test_kill_during_refresh_leaves_a_sound_cache(tmp_path: Path) -> None:
     store.close()
 
 
+def test_ctrl_c_while_the_config_is_read_stops_cleanly(tmp_path: Path) -> None:
+    """Ctrl-C before any feed is fetched (here while a config of 100,000 feeds is read)
+    ends the command as it does later, without a Python traceback."""
+    config = tmp_path / "feeds.toml"
+    config.write_text("".join(f'[[feed]]\nurl = "http://127.0.0.1:9/f{n}.xml"\ntags = ["news", "vn"]\n\n'
+                              for n in range(100_000)), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "refresh", "--config", str(config)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "docbao: interrupted" in err
+    assert not (tmp_path / "cache").exists()  # nothing was begun
+
+
 def _running(pid: int) -> bool:
     """The process exists and has not ended (a zombie nobody reaped has)."""
     try:

@@ -34,6 +34,14 @@ class UsageError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("docbao: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -60,9 +68,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.DatabaseError as exc:  # a full disk, a damaged page found mid-command
         print(f"docbao: {failure_notice(cache, exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("docbao: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # `docbao articles | head`
         sys.stderr.close()
         return 0
