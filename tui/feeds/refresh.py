@@ -159,8 +159,6 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
     begins, then None once they are done; their feeds are never fetched over HTTP, so
     `progress` counts only the others.
     """
-    from tui.feeds.fetch import make_client  # imported here: httpx is not needed at start-up
-
     started = time.monotonic()
     chosen = select_feeds(config, only)
     feeds = [f for f in chosen if not f.account]
@@ -191,6 +189,10 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
         rows = {row.id: row for row in await in_db(store.feeds)}
         if batches is not None and sum(rows[ids[f.url]].last_fetch is None for f in feeds) >= PROCESS_POOL_FROM:
             batches.start_workers()  # feeds never fetched: each will bring a body to parse
+        # Imported here, once the workers are starting (they import meanwhile): httpx is not
+        # needed at start-up.
+        from tui.feeds.fetch import make_client
+
         settings = config.settings
         limit = asyncio.Semaphore(settings.concurrency)
         done = 0
