@@ -55,17 +55,26 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 
 def exhaustive(store: Store, query: str) -> list[int]:
-    """Every match of words alone, in search()'s documented order, from one full ranking."""
-    compiled = search._compile(store.conn, search.parse_query(query), None, None)
+    """Every match of words alone, in search()'s documented order, from one full ranking
+    (for a lone phrase: its matches in titles first, then the others, in each block)."""
+    parsed = search.parse_query(query)
+    compiled = search._compile(store.conn, parsed, None, None)
     assert compiled is not None and compiled.match is not None and not compiled.where
     scores = dict(store.conn.execute(
         f"SELECT rowid, {search._SCORE} FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH ?", (compiled.match,)))
+    if search._lone_phrase(parsed):
+        titled = {i for (i,) in store.conn.execute(
+            f"SELECT rowid FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH ?", (f"title : {compiled.match}",))}
+        scores = {i: -1.0 if i in titled else 0.0 for i in scores}
     times = dict(store.conn.execute("SELECT id, sort_time FROM articles"))
     newest_stored = sorted(scores, reverse=True)
     order: list[int] = []
     for start in range(0, len(newest_stored), search.BLOCK):
         block = newest_stored[start:start + search.BLOCK]
-        order += sorted(block, key=lambda i: (scores[i], -times[i], -i))
+        if search._lone_phrase(parsed):
+            order += sorted(block, key=lambda i: (scores[i], -i))
+        else:
+            order += sorted(block, key=lambda i: (scores[i], -times[i], -i))
     return order
 
 
