@@ -62,6 +62,7 @@ def make_queries(rng: random.Random, langs: dict[str, Language],
             in_title = title.split()
             start = rng.randrange(max(1, len(in_title) - 3))
             queries["phrase"].append('"' + " ".join(plain(w) for w in in_title[start:start + rng.choice((2, 3))]) + '"')
+        queries["phrase"].append(f'"{plain(words[0])} {plain(words[1])}"')  # the two commonest words
         queries["prefix"] += [plain(words[300])[:4] + "*", plain(words[30])[:2] + "*"]
         topic = rng.choice(language.topics)
         queries["excluding"] += [f"{plain(topic[0])} -{plain(words[10])}",
@@ -71,6 +72,7 @@ def make_queries(rng: random.Random, langs: dict[str, Language],
                                 f"before:{time.strftime('%Y-%m-%d', time.localtime(NOW - 400 * 86400))} {rare}",
                                 f"tag:news {rare}", f"feed:f0013 {common}", f"feed:f0012 {rare}"]
     queries["multi-word"] += ["lanh dao trung uong", "thai nguyen", "government energy"]
+    queries["phrase"] += ['"lanh dao"', '"tinh dang"', '"of the"']
     queries["filtered"] += ["author:nguyen", "is:unread dang"]
     queries["filters alone"] += ["is:unread", "is:starred", "after:7d", "feed:f0013", "tag:news",
                                  "is:unread -is:starred feed:nhan", "is:read before:1y"]
