@@ -257,3 +257,30 @@ async def test_two_saved_searches_with_one_name_are_two_views(cache: UICache) ->
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert articles.ids == cache.articles[VN]
+
+
+async def test_a_search_that_matches_more_than_it_lists_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A typed search lists its best SEARCH_LIMIT matches; when more match, the status line
+    says so and how to narrow it, rather than letting the list pass for every match."""
+    from tui.config import Config, FeedConfig
+    from tui.model import FetchResult, ParsedArticle, ParsedFeed
+    from tui.store.cache import Store
+    from tui.ui.screens.searching import SEARCH_LIMIT
+
+    url = "http://127.0.0.1:9/gia-vang.xml"
+    store = Store.open(tmp_path / "cache")
+    feed_id = store.ensure_feeds([url])[url]
+    articles = [ParsedArticle(guid=f"g{n}", title=f"Giá vàng hôm nay, phiên {n}", published=1_700_000_000 + n * 60,
+                              summary=f"<p>Bảng giá số {n}.</p>") for n in range(SEARCH_LIMIT + 20)]
+    store.save_fetch(feed_id, FetchResult("ok", url), ParsedFeed(title="Giá vàng", articles=articles))
+    store.close()
+    app = DocbaoApp(Config(path=None, feeds=[FeedConfig(url=url)]), tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        _, listed, _ = panes(app)
+        await search_for(pilot, app, "gia vang")
+        assert len(listed.ids) == SEARCH_LIMIT
+        assert f"best {SEARCH_LIMIT} listed, more match: add a word or a filter" in status(app)
+        await pilot.press("escape")
+        await search_for(pilot, app, '"phien 7"')
+        assert len(listed.ids) == 1 and "more match" not in status(app)

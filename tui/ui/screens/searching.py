@@ -21,6 +21,7 @@ from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import TextPrompt
 from tui.ui.widgets.feed_list import FeedEntry, FeedList, saved_search_views
 from tui.ui.widgets.keys import bind
+from tui.ui.widgets.status_bar import StatusBar
 
 SEARCH_LIMIT = 500  # results of a typed search
 
@@ -120,7 +121,7 @@ class SearchPart(ReaderBase):
         def run(store: Store, tags: dict[str, list[int]]) -> tuple[list[int] | None, list[str]]:
             try:
                 if entry.key == "search":
-                    hits = search.search(store.conn, entry.query, limit=SEARCH_LIMIT, tags=tags, snippets=False)
+                    hits = search.search(store.conn, entry.query, limit=SEARCH_LIMIT + 1, tags=tags, snippets=False)
                     return [hit.article_id for hit in hits], []
                 return search.matching_ids(store.conn, entry.query, tags=tags), []
             except search.QueryError as exc:
@@ -138,12 +139,18 @@ class SearchPart(ReaderBase):
             if entry.key == "search":
                 self._failed_query = entry.query  # the next `/` offers it again, to be mended
             return
-        self._virtual_ids[entry.key] = ids
+        more = entry.key == "search" and len(ids) > SEARCH_LIMIT
+        self._virtual_ids[entry.key] = ids = ids[:SEARCH_LIMIT] if more else ids
         if entry.key == "search":
             if self.entry is not None and self.entry.key != "search":
                 self._before_search = self.entry
             self.show_entry(entry)
             self.pane = "articles"
+            bar = self.query_one(StatusBar)
+            if more:
+                bar.say(f"best {SEARCH_LIMIT} listed, more match: add a word or a filter", 8)
+            else:
+                bar.set(note="")  # a note about the results this search replaced
         elif self.entry is not None and self.entry.key == entry.key:
             select, self._pending_select = self._pending_select, None
             self.show_entry(entry, keep=True, select=select)
