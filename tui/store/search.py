@@ -550,12 +550,8 @@ def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int) -> list[tupl
     bm25 is computed over a block's id range only (FTS5 reads nothing outside it), which
     holds exactly the block's matches; recency is read only for rows whose scores tie.
     """
-    blocks = -(-need // BLOCK)
-    ids = [int(r[0]) for r in _run(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
-                                         " ORDER BY rowid DESC LIMIT ?", (match, blocks * BLOCK))]
     ranked: list[tuple[int, float]] = []
-    for start in range(0, len(ids), BLOCK):
-        block = ids[start:start + BLOCK]
+    for block in _blocks(conn, match, need):
         rows = _run(conn, f"SELECT rowid, {_SCORE} FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
                           " AND rowid >= ? AND rowid <= ?", (match, block[-1], block[0]))
         scores = Counter(score for _, score in rows)
@@ -564,6 +560,16 @@ def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int) -> list[tupl
         rows.sort(key=lambda r: (r[1], -times.get(r[0], 0), -r[0]))
         ranked += [(int(i), float(score)) for i, score in rows]
     return ranked
+
+
+def _blocks(conn: sqlite3.Connection, match: str, need: int) -> Iterator[list[int]]:
+    """The matches that hold the first `need`, in blocks of BLOCK, the newest article id
+    first: the index walks ids in order and stops there."""
+    blocks = -(-need // BLOCK)
+    ids = [int(r[0]) for r in _run(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
+                                         " ORDER BY rowid DESC LIMIT ?", (match, blocks * BLOCK))]
+    for start in range(0, len(ids), BLOCK):
+        yield ids[start:start + BLOCK]
 
 
 def _lone_phrase(query: ParsedQuery) -> bool:
@@ -577,12 +583,8 @@ def _phrase_blocks(conn: sqlite3.Connection, match: str, need: int) -> list[tupl
     the articles that hold it, a pass over every match in the cache (0.1 s for two common
     words at a million articles), where this costs two walks of the block's range. Rank
     -1.0 for a match in the title, 0.0 for the others."""
-    blocks = -(-need // BLOCK)
-    ids = [int(r[0]) for r in _run(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
-                                         " ORDER BY rowid DESC LIMIT ?", (match, blocks * BLOCK))]
     ranked: list[tuple[int, float]] = []
-    for start in range(0, len(ids), BLOCK):
-        block = ids[start:start + BLOCK]
+    for block in _blocks(conn, match, need):
         titled = {int(r[0]) for r in _run(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
                                                 " AND rowid >= ? AND rowid <= ?",
                                           (f"title : {match}", block[-1], block[0]))}
