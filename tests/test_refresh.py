@@ -232,8 +232,10 @@ def test_kill_during_refresh_leaves_a_sound_cache(tmp_path: Path) -> None:
     """kill -9 in the middle of a refresh: integrity_check passes and every feed committed
     before the kill is complete."""
     with LocalServer() as srv:
-        urls = [srv.route(f"/f{n}", rss([(f"{n}-{i}", f"Tin {n} số {i}") for i in range(40)]), delay=0.05 * (n % 7))
-                for n in range(60)]
+        # The last ten feeds keep the refresh going (and its workers up) while the test
+        # looks: the others, stored in under a second, could otherwise end it first.
+        urls = [srv.route(f"/f{n}", rss([(f"{n}-{i}", f"Tin {n} số {i}") for i in range(40)]),
+                          delay=5.0 if n >= 50 else 0.05 * (n % 7)) for n in range(60)]
         config = tmp_path / "feeds.toml"
         config.write_text("".join(f'[[feed]]\nurl = "{u}"\n\n' for u in urls), encoding="utf-8")
         proc = subprocess.Popen([sys.executable, "-m", "tui", "refresh", "--config", str(config), "-q"],
