@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 from tui.config import Config, FeedConfig
 from tui.model import FeedError, FetchResult, ParsedFeed
 from tui.feeds.inflate import BodyError, decode
-from tui.feeds.workers import PROCESS_POOL_FROM, CacheThread, process_count, worker_pool, writing
+from tui.feeds.workers import CacheThread, process_count, worker_pool, writing
 from tui.store.cache import FeedRow, Store, StoreError, StoreStats
 
 if TYPE_CHECKING:
@@ -159,6 +159,8 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
     begins, then None once they are done; their feeds are never fetched over HTTP, so
     `progress` counts only the others.
     """
+    from tui.feeds.fetch import make_client  # imported here: httpx is not needed at start-up
+
     started = time.monotonic()
     chosen = select_feeds(config, only)
     feeds = [f for f in chosen if not f.account]
@@ -182,17 +184,11 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
 
     store: Store = await in_db(Store.open, cache_dir)
     batches: _Batches | None = None
-    if isinstance(parse_pool, ProcessPoolExecutor):  # (its workers start with the first body, or below)
-        batches = _Batches(parse_pool, cache_dir, process_count(), len(feeds))
+    if isinstance(parse_pool, ProcessPoolExecutor):  # (its workers start with the first body to parse)
+        batches = _Batches(parse_pool, cache_dir, process_count())
     try:
         ids = await in_db(store.ensure_feeds, [f.url for f in feeds])
         rows = {row.id: row for row in await in_db(store.feeds)}
-        if batches is not None and sum(rows[ids[f.url]].last_fetch is None for f in feeds) >= PROCESS_POOL_FROM:
-            batches.start_workers()  # feeds never fetched: each will bring a body to parse
-        # Imported here, once the workers are starting (they import meanwhile): httpx is not
-        # needed at start-up.
-        from tui.feeds.fetch import make_client
-
         settings = config.settings
         limit = asyncio.Semaphore(settings.concurrency)
         done = 0
@@ -201,11 +197,7 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
             nonlocal done
             row = rows[ids[feed.url]]
             async with limit:
-                try:
-                    outcome = await _refresh_feed(feed, row, client, store, in_db, parse_pool, batches, config, now)
-                finally:
-                    if batches is not None:
-                        batches.finished()
+                outcome = await _refresh_feed(feed, row, client, store, in_db, parse_pool, batches, config, now)
             report.outcomes.append(outcome)
             done += 1
             if progress is not None:
@@ -393,34 +385,20 @@ def _parse_and_save(cache_dir: Path, fetches: list[tuple[int, FetchResult, int]]
             for (_, result, feed), saved in zip(parsed, stats)]
 
 
-_WARM_FEED = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>a</title><item><title>b</title>'
-              b'<link>https://localhost/a</link><pubDate>Sat, 05 Dec 2026 10:00:00 GMT</pubDate>'
-              b'<description>&lt;p&gt;&lt;a href="/b"&gt;c&lt;/a&gt;&lt;/p&gt;</description></item></channel></rss>')
-
-
-def _warm_worker() -> None:
-    """In a new worker: the parser's imports, patterns and allowlist, loaded by a small feed."""
-    _parse(_WARM_FEED, "", len(_WARM_FEED), "https://localhost/feed", "application/rss+xml")
-
-
 class _Batches:
     """A big refresh's fetched bodies on their way to the parse workers, which parse and
     store them. A batch goes to the pool while it has room (a batch being parsed and one
     waiting, per worker), with every body that came in meanwhile, at most MAX_BATCH: a
     worker stores a batch in one transaction, so the further the network runs ahead of the
-    workers, the fewer commits they make; when it does not, each feed goes alone. Towards
-    the end the batches shrink with the feeds left, so that the workers finish together
-    rather than one of them parsing a full batch alone."""
+    workers, the fewer commits they make; when it does not, each feed goes alone."""
 
     MAX_BATCH = 16
 
-    def __init__(self, pool: ProcessPoolExecutor, cache_dir: Path, workers: int, feeds: int) -> None:
+    def __init__(self, pool: ProcessPoolExecutor, cache_dir: Path, workers: int) -> None:
         self._pool = pool
         self._cache_dir = cache_dir
-        self._slots = self._room = 2 * workers
+        self._room = 2 * workers
         self._waiting: list[tuple[int, FetchResult, int, asyncio.Future[_Saved]]] = []
-        self._sent = 0  # feeds in batches not yet back
-        self._unfinished = feeds  # feeds whose refresh has not ended
         self._loop = asyncio.get_running_loop()
 
     async def save(self, feed_id: int, result: FetchResult, max_bytes: int) -> _Saved:
@@ -431,29 +409,9 @@ class _Batches:
         self._send()
         return await future
 
-    def start_workers(self) -> None:
-        """Start the workers now, while the first requests are on their way, rather than
-        with the first body; each loads what its first feed would need meanwhile."""
-        for _ in range(self._slots // 2):
-            try:
-                self._pool.submit(_warm_worker)
-            except Exception:  # noqa: BLE001 - a pool that broke: the first batch reports it
-                return
-
-    def finished(self) -> None:
-        """One feed's refresh has ended (stored, or with nothing to store)."""
-        self._unfinished -= 1
-
-    def _batch_size(self) -> int:
-        """The feeds still to parse (those waiting, and those whose body may yet come),
-        shared out over the pool's slots."""
-        left = self._unfinished - self._sent
-        return max(1, min(self.MAX_BATCH, -(-left // self._slots)))
-
     def _send(self) -> None:
         while self._waiting and self._room:
-            size = self._batch_size()
-            batch, self._waiting = self._waiting[:size], self._waiting[size:]
+            batch, self._waiting = self._waiting[:self.MAX_BATCH], self._waiting[self.MAX_BATCH:]
             futures = [future for *_, future in batch]
             try:
                 sent = self._loop.run_in_executor(self._pool, _parse_and_save, self._cache_dir,
@@ -464,12 +422,10 @@ class _Batches:
                         future.set_exception(exc)
                 continue
             self._room -= 1
-            self._sent += len(batch)
             sent.add_done_callback(functools.partial(self._done, futures))
 
     def _done(self, futures: list[asyncio.Future[_Saved]], sent: asyncio.Future[list[_Saved | Exception]]) -> None:
         self._room += 1
-        self._sent -= len(futures)
         if sent.cancelled():
             for future in futures:
                 future.cancel()
