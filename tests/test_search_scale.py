@@ -56,7 +56,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 def exhaustive(store: Store, query: str) -> list[int]:
     """Every match of words alone, in search()'s documented order, from one full ranking
-    (for a lone phrase: its matches in titles first, then the others, in each block)."""
+    (for a lone phrase, a rank of -1 for its matches in titles, 0 for the others)."""
     parsed = search.parse_query(query)
     compiled = search._compile(store.conn, parsed, None, None)
     assert compiled is not None and compiled.match is not None and not compiled.where
@@ -71,10 +71,7 @@ def exhaustive(store: Store, query: str) -> list[int]:
     order: list[int] = []
     for start in range(0, len(newest_stored), search.BLOCK):
         block = newest_stored[start:start + search.BLOCK]
-        if search._lone_phrase(parsed):
-            order += sorted(block, key=lambda i: (scores[i], -i))
-        else:
-            order += sorted(block, key=lambda i: (scores[i], -times[i], -i))
+        order += sorted(block, key=lambda i: (scores[i], -times[i], -i))
     return order
 
 

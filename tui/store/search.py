@@ -497,7 +497,7 @@ def search(conn: sqlite3.Connection, query: str | ParsedQuery, *, limit: int = 1
       ranked by bm25 (title words weigh most), ties newest first. A query with at most
       BLOCK matches is therefore ranked as a whole.
     - One phrase alone ("lanh dao"): the same blocks, each with the articles that have the
-      phrase in their title first, then the others, each most recently stored first.
+      phrase in their title first, then the others, each newest first.
     - Words with filters (is:unread, feed:, after: ...): the matches most recently stored
       first, like the list of a feed.
     - Filters alone: newest first by date, read from the store's indexes.
@@ -581,14 +581,16 @@ def _lone_phrase(query: ParsedQuery) -> bool:
 def _phrase_blocks(conn: sqlite3.Connection, match: str, need: int) -> list[tuple[int, float]]:
     """_ranked_blocks for a lone phrase, without bm25: to weigh a phrase FTS5 first counts
     the articles that hold it, a pass over every match in the cache (0.1 s for two common
-    words at a million articles), where this costs two walks of the block's range. Rank
-    -1.0 for a match in the title, 0.0 for the others."""
+    words at a million articles), where this costs two walks of the block's range and its
+    dates. Rank -1.0 for a match in the title, 0.0 for the others."""
     ranked: list[tuple[int, float]] = []
     for block in _blocks(conn, match, need):
         titled = {int(r[0]) for r in _run(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
                                                 " AND rowid >= ? AND rowid <= ?",
                                           (f"title : {match}", block[-1], block[0]))}
-        ranked += [(i, -1.0) for i in block if i in titled] + [(i, 0.0) for i in block if i not in titled]
+        times = _sort_times(conn, block)
+        block.sort(key=lambda i: (i not in titled, -times.get(i, 0), -i))
+        ranked += [(i, -1.0 if i in titled else 0.0) for i in block]
     return ranked
 
 
