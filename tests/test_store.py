@@ -178,6 +178,44 @@ def test_counters_follow_every_change(store: Store) -> None:
     assert counts["u1"][0] == store.count(feed_ids=[ids["u1"]], unread=True)
 
 
+def test_marks_of_many_go_in_chunks_with_their_progress(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mark_all_read and set_read write MARK_CHUNK articles per transaction (a refresh can
+    write between two) and tell how far they are; the counts stay right."""
+    from tui.store import cache
+
+    monkeypatch.setattr(cache, "MARK_CHUNK", 4)
+    fid = store.ensure_feeds(["u"])["u"]
+    store.save_fetch(fid, OK, feed_of(*(art(str(i)) for i in range(10))))
+    before = store.article_ids()
+    seen: list[int] = []
+
+    def progress(done: int) -> None:
+        seen.append(done)
+        if len(seen) == 1:  # a refresh stores an article between two chunks: nobody saw it
+            store.save_fetch(fid, OK, feed_of(art("late")))
+
+    marked = store.mark_all_read(progress=progress)
+    assert sorted(marked) == sorted(before) and seen == [4, 8, 10]
+    assert store.totals() == (1, 11)
+    seen.clear()
+    store.set_read(marked, False, progress=seen.append)
+    assert seen == [4, 8, 10] and store.totals() == (11, 11)
+
+
+def test_ui_state_gives_way_to_another_writer(store: Store, tmp_path: Path) -> None:
+    """The reader writes its state from its event loop: while another process holds the
+    cache it gives up at once and says so, instead of waiting for the lock."""
+    writer = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        assert store.set_state({"ui.open": "7"}, wait=False) is False
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert store.set_state({"ui.open": "7"}, wait=False) is True
+    assert store.get_state("ui.open") == "7"
+
+
 def test_views_order_and_filters(store: Store) -> None:
     fid = store.ensure_feeds(["u"])["u"]
     store.save_fetch(fid, OK, feed_of(art("old", published=100), art("new", published=300), art("mid", published=200)))

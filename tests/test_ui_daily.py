@@ -192,6 +192,43 @@ async def test_mark_all_read_asks_for_more_than_a_screen_and_u_takes_it_back(tmp
         assert "Nothing to undo" in status(app)
 
 
+async def test_a_big_mark_is_written_in_a_thread_and_the_reader_stays_usable(tmp_path: Path) -> None:
+    """Marking All read on a big cache writes every article's page (a million take a
+    minute): the mark, and its undo, run in a thread with their progress in the status
+    line, and the reader answers keys meanwhile, here while a refresh holds the cache."""
+    import sqlite3
+
+    from tui.ui.screens.help import HelpScreen
+    from tui.ui.screens.reading import MARK_ON_THE_LOOP
+
+    many = MARK_ON_THE_LOOP + 500
+    config, feed_id = long_feed_cache(tmp_path / "cache", many)
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        writer = sqlite3.connect(tmp_path / "cache" / "docbao.db", isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # another process writing, as a refresh does
+        try:
+            await pilot.press("A", "y")
+            assert f"marking {many:,} articles read…" in status(app)
+            await pilot.press("question_mark")  # the reader still answers
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert unread_count(tmp_path / "cache") == 0
+        assert f"Marked {many} articles read" in status(app) and "0 unread" in status(app)
+        await pilot.press("u")
+        assert f"undoing: marking {many:,} articles…" in status(app) or unread_count(tmp_path / "cache") == many
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert unread_count(tmp_path / "cache") == many
+        assert f"Undone: {many} articles marked read" in status(app) and f"{many} unread" in status(app)
+
+
 async def test_a_screenful_is_marked_without_a_question(cache: UICache) -> None:
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:

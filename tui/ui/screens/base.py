@@ -47,6 +47,7 @@ FAILURES = {
     "warm-up": "The article renderer cannot be loaded",
     "images": "An image cannot be shown",
     "download": "Downloads stopped",
+    "marks": "Articles not marked",
 }
 
 

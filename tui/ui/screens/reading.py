@@ -16,14 +16,14 @@ from textual import on, work
 from textual.cache import LRUCache
 from textual.content import Content
 from textual.message import Message
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from tui.config import Config, ConfigError
 from tui.content.sanitize import clean_line, html_to_line
 from tui.store.cache import Article, Store
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import Confirm
-from tui.ui.undo import StarMark, Unsubscribed
+from tui.ui.undo import ReadMarks, StarMark, Unsubscribed
 from tui.ui.views import line_of
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tui.content.render import Rendered
     from tui.ui.widgets.images import Drawing
 
+MARK_ON_THE_LOOP = 5_000  # articles; a mark of more is written in a thread (10,000 take about a second)
 SHORT_FEED_TEXT = 600  # characters: a feed text shorter than this opens on the full article when one is cached
 RENDERED_MEMORY = 32  # articles laid out recently, shown again without laying them out again
 IMAGES_AT_ONCE = 4  # images fetched at the same time by the reader
@@ -103,6 +104,22 @@ class ReadingPart(ReaderBase):
 
         request: RenderRequest
         rendered: Rendered
+
+    @dataclass
+    class Marked(Message):
+        """A mark of many articles written in a thread: the articles marked, and the mark
+        it undid, if it was an undo."""
+
+        marked: list[int]
+        undone: ReadMarks | None = None
+
+    @dataclass
+    class Marking(Message):
+        """How far a mark of many articles has come."""
+
+        worker: Worker[None]
+        done: int
+        total: int
 
     def open_article(self, article_id: int, *, focus: bool = True, mark: bool = True) -> None:
         """Show an article in the reader and mark it read (unless `mark` is False: the
@@ -452,25 +469,66 @@ class ReadingPart(ReaderBase):
             self.notify("Every article here is read already.", markup=False)
             return
         if len(articles.ids) <= articles.scrollable_content_region.height:
-            self._mark_all_read(entry, unread)
+            self._mark_all_read(entry, unread, count)
             return
 
         def answered(yes: bool | None) -> None:
             if yes and self.entry is not None and self.entry.key == entry.key:
-                self._mark_all_read(entry, unread)
+                self._mark_all_read(entry, unread, count)
 
         self.app.push_screen(Confirm(f"Mark {count:,} article{'' if count == 1 else 's'} of "
                                      f"{clean_line(entry.label)} read? ({self.key_name('undo')} undoes it)"), answered)
 
-    def _mark_all_read(self, entry: FeedEntry, unread: list[int] | None) -> None:
+    def _mark_all_read(self, entry: FeedEntry, unread: list[int] | None, count: int) -> None:
+        if count > MARK_ON_THE_LOOP:
+            worker = self._mark_in_thread(entry.feed_ids, entry.starred_only, unread, count)
+            self.show_job("marks", f"marking {count:,} articles read…", worker, failed="articles not marked read")
+            return
         if unread is not None:
             self.store.set_read(unread)
             marked = unread
         else:
             marked = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only)
-        self.undo_log.read(marked, True)
+        self._after_mark(marked)
+
+    @work(thread=True, group="marks", exit_on_error=False)
+    def _mark_in_thread(self, feed_ids: tuple[int, ...] | None, starred: bool, ids: Sequence[int] | None,
+                        count: int, *, read: bool = True, undone: ReadMarks | None = None) -> None:
+        """A mark of many articles, on a connection of its own: a million articles take a
+        minute to write, and the reader stays usable meanwhile."""
+        worker = get_current_worker()
+
+        def progress(done: int) -> None:
+            self.post_message(self.Marking(worker, done, count))
+
+        store = Store.open(self.cache_dir, create=False)
+        try:
+            if ids is None:
+                marked = store.mark_all_read(feed_ids=feed_ids, starred=starred, progress=progress)
+            else:
+                store.set_read(ids, read, progress=progress)
+                marked = list(ids)
+        finally:
+            store.close()
+        self.post_message(self.Marked(marked, undone))
+
+    @on(Marking)
+    def _marking(self, message: ReadingPart.Marking) -> None:
+        self.job_progress("marks", f"marking {message.done:,}/{message.total:,} articles…", message.worker)
+
+    @on(Marked)
+    def _marked(self, message: ReadingPart.Marked) -> None:
+        self._after_mark(message.marked, message.undone)
+
+    def _after_mark(self, marked: list[int], undone: ReadMarks | None = None) -> None:
+        """Show a mark of many articles (read, or the undoing of one) once written."""
         self.query_one(ArticleList).reload_rows()
         self.update_counts()
+        if undone is not None:
+            left = len(self.undo_log)
+            self.query_one(StatusBar).say(f"Undone: {undone.description}" + (f" ({left} more to undo)" if left else ""))
+            return
+        self.undo_log.read(marked, True)
         self.query_one(StatusBar).say(f"Marked {plural(len(marked), 'article')} read ({self.key_name('undo')} undoes it).")
 
     def action_undo(self) -> None:
@@ -479,6 +537,11 @@ class ReadingPart(ReaderBase):
         status = self.query_one(StatusBar)
         if change is None:
             status.say("Nothing to undo.")
+            return
+        if isinstance(change, ReadMarks) and len(change.ids) > MARK_ON_THE_LOOP:
+            worker = self._mark_in_thread(None, False, change.ids, len(change.ids), read=not change.read, undone=change)
+            self.show_job("marks", f"undoing: marking {len(change.ids):,} articles…", worker,
+                          failed="the mark was not undone")
             return
         try:
             change.undo(self.store)

@@ -85,15 +85,19 @@ class UIState:
 
     def _tick(self) -> None:
         self._timer_running = False
-        self.flush()
+        self.flush(wait=False)
 
-    def flush(self) -> None:
+    def flush(self, *, wait: bool = True) -> None:
+        """Write what changed; without `wait`, a cache another writer holds is tried again
+        at the next tick instead of stopping the reader until it is free."""
         if self._scrolls_changed:
             self._scrolls_changed = False
             self._pending["ui.scroll"] = json.dumps(self.scrolls)
         if self._pending:
             pending, self._pending = self._pending, {}
-            self.store.set_state(pending)
+            if not self.store.set_state(pending, wait=wait):
+                self._pending = {**pending, **self._pending}
+                self._schedule()
 
 
 def _json_list(text: str) -> list[str]:
