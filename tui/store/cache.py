@@ -944,18 +944,21 @@ class Store:
         that long would keep a refresh from writing (it waits BUSY_TIMEOUT_MS at most).
         Articles a refresh stores meanwhile are not marked: nobody has seen them."""
         clauses, params = self._filters(feed_ids, True, starred)
-        (last,) = self.conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()
+        (below,) = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()
         marked: list[int] = []
         while True:
+            # each chunk below the last one's ids: a scan from the start would read the rows
+            # the chunks before marked again, every time
             with self.transaction() as conn:
                 chunk = [row[0] for row in conn.execute(
-                    f"UPDATE articles SET read = 1 WHERE id IN (SELECT id FROM articles {clauses} AND id <= ? LIMIT ?)"
-                    " RETURNING id", (*params, last, MARK_CHUNK))]
+                    f"UPDATE articles SET read = 1 WHERE id IN (SELECT id FROM articles {clauses} AND id < ?"
+                    " ORDER BY id DESC LIMIT ?) RETURNING id", (*params, below, MARK_CHUNK))]
             marked += chunk
             if progress is not None:
                 progress(len(marked))
             if len(chunk) < MARK_CHUNK:
                 return marked
+            below = min(chunk)
 
     def count(self, *, feed_ids: Sequence[int] | None = None, unread: bool = False,
               starred: bool = False) -> int:
