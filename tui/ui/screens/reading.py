@@ -152,10 +152,10 @@ class ReadingPart(ReaderBase):
         reader = self.query_one(ArticleView)
         self.reading = article.id
         self.full_article = full
-        if "<img" not in html and not html_to_line(html):
-            html = self._no_text(article, full=full)
         self._render_serial += 1
         title = clean_line(article.title) or untitled(article.summary or article.content or html)
+        if "<img" not in html and not html_to_line(html):
+            html = self._no_text(article, full=full)
         request = RenderRequest(self._render_serial, article.id, full, line, title,
                                 self.feed_names.get(article.feed_id, ""), clean_line(article.author),
                                 article.published, article.link, html, self._reader_measure() or None,
