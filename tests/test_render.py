@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
@@ -406,6 +406,7 @@ def test_control_characters_never_reach_the_output() -> None:
     ).map("".join),
     st.integers(min_value=2, max_value=120),
 )
+@example(html="<PRE>00⺀", width=3)  # a wide character after the wrap mark overflowed the line
 def test_any_input_renders_without_error_or_control_characters(html: str, width: int) -> None:
     rendered = render_html(html, base_url="https://example.org/a/")
     assert bad_characters(rendered.text.plain) == set()

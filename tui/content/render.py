@@ -1155,6 +1155,10 @@ def _code_ranges(plain: str, first_width: int, rest_width: int) -> tuple[list[tu
         graphemes = _graphemes(hard)
         pos, index, room = offset, 0, width
         while index < len(graphemes):
+            if pos != offset:  # a continuation: the lead, unless the next character needs its room
+                line_lead = lead if cell_len(graphemes[index]) <= rest_width - cell_len(lead) else ""
+                continued[len(ranges)] = line_lead
+                room = max(1, rest_width - cell_len(line_lead))
             first, cut, cells = index, pos, 0
             while index < len(graphemes) and (cells + cell_len(graphemes[index]) <= room or index == first):
                 cells += cell_len(graphemes[index])
@@ -1167,10 +1171,8 @@ def _code_ranges(plain: str, first_width: int, rest_width: int) -> tuple[list[tu
                     at -= len(graphemes[back])
                 if back > first + (index - first) // 2:
                     index, cut = back, at
-            if pos != offset:
-                continued[len(ranges)] = lead
             ranges.append((pos, cut))
-            pos, room = cut, max(1, rest_width - cell_len(lead))
+            pos = cut
         offset = end + 1
     return ranges, continued
 
