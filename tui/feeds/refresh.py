@@ -241,6 +241,9 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
         await in_db(store.close)
         in_db.shutdown()
         parse_pool.shutdown(wait=False, cancel_futures=True)
+    # Wait for the pool's own thread to end (off the event loop): at exit, Python 3.11's hook
+    # for process pools can race it, and the command then ends on a traceback (EBADF).
+    await asyncio.to_thread(parse_pool.shutdown, True)
     order = {feed.url: index for index, feed in enumerate(feeds)}
     report.outcomes.sort(key=lambda o: order[o.url])
     report.elapsed = time.monotonic() - started
