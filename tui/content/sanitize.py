@@ -68,8 +68,14 @@ def clean_text(text: str | None) -> str:
     """Multi-line text: NFC, line ends normalised, every control character removed."""
     if not text:
         return ""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return unicodedata.normalize("NFC", _CONTROLS.sub("", text))
+    return _CONTROLS.sub("", _normal_lines(text))
+
+
+def _normal_lines(text: str) -> str:
+    """NFC, every line end a newline."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text)
 
 
 def clean_line(text: str | None) -> str:
@@ -133,9 +139,7 @@ def sanitize_html(fragment: str | None) -> str:
     # Raw control characters pass through the allowlist as they came (in text and in the
     # attributes it keeps) and are removed from its output, once; references that would
     # decode to one are removed here, before the parser decodes them.
-    if "\r" in fragment:
-        fragment = fragment.replace("\r\n", "\n").replace("\r", "\n")
-    fragment = _CONTROL_REFS.sub("", unicodedata.normalize("NFC", fragment))
+    fragment = _CONTROL_REFS.sub("", _normal_lines(fragment))
     if _MENDS_START.search(fragment):
         fragment = _FALLBACK_TAG.sub("", mend_declarations(fragment))
         if _FOREIGN_START.search(fragment):

@@ -23,7 +23,7 @@ from tui.content.sanitize import clean_line, html_to_line
 from tui.store.cache import Article, Store
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import Confirm
-from tui.ui.undo import ReadMarks, StarMark, Unsubscribed
+from tui.ui.undo import Change, ReadMarks, StarMark, Unsubscribed
 from tui.ui.views import line_of
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
@@ -525,8 +525,7 @@ class ReadingPart(ReaderBase):
         self.query_one(ArticleList).reload_rows()
         self.update_counts()
         if undone is not None:
-            left = len(self.undo_log)
-            self.query_one(StatusBar).say(f"Undone: {undone.description}" + (f" ({left} more to undo)" if left else ""))
+            self._say_undone(undone)
             return
         self.undo_log.read(marked, True)
         self.query_one(StatusBar).say(f"Marked {plural(len(marked), 'article')} read ({self.key_name('undo')} undoes it).")
@@ -534,9 +533,8 @@ class ReadingPart(ReaderBase):
     def action_undo(self) -> None:
         """`u`: undo the last mark, mark all read, star or unsubscribe, one per press."""
         change = self.undo_log.take()
-        status = self.query_one(StatusBar)
         if change is None:
-            status.say("Nothing to undo.")
+            self.query_one(StatusBar).say("Nothing to undo.")
             return
         if isinstance(change, ReadMarks) and len(change.ids) > MARK_ON_THE_LOOP:
             worker = self._mark_in_thread(None, False, change.ids, len(change.ids), read=not change.read, undone=change)
@@ -554,5 +552,8 @@ class ReadingPart(ReaderBase):
         else:
             self.query_one(ArticleList).reload_rows()
         self.update_counts()
+        self._say_undone(change)
+
+    def _say_undone(self, change: Change) -> None:
         left = len(self.undo_log)
-        status.say(f"Undone: {change.description}" + (f" ({left} more to undo)" if left else ""))
+        self.query_one(StatusBar).say(f"Undone: {change.description}" + (f" ({left} more to undo)" if left else ""))
