@@ -197,7 +197,7 @@ def test_docbao_refresh_from_another_process_while_the_reader_is_open(
     # the open reader notices, with no key pressed
     reader.wait_for_status(rf"{number(expected['articles'])} unread · {number(expected['articles'])} articles",
                            timeout=30)
-    assert re.search(r"All\s+" + number(expected["articles"]), reader.text())
+    reader.wait_for(lambda rows: bool(re.search(r"All\s+" + number(expected["articles"]), "\n".join(rows))))
 
     reader.keys("R")
     reader.wait_for_status(rf"{number(expected['articles'])} unread · {number(expected['articles'])} articles",
