@@ -106,3 +106,15 @@ def test_ignored_articles_are_hidden_and_a_bad_rule_disables_only_itself(
     assert captured.out == "" and "no articles match" in captured.err
     assert [hit["title"] for hit in results(capsys, config, "vang")] == ["Giá vàng hôm nay"]
     assert [hit["title"] for hit in results(capsys, config, "title:ha")] == []
+
+
+def test_a_search_says_when_more_match_than_it_lists(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "--config", str(config), "--limit", "1", "thai nguyen"]) == 0
+    captured = capsys.readouterr()
+    assert "more articles match" not in captured.err  # one article holds both words
+    assert main(["search", "--config", str(config), "--limit", "2", "--json", "tag:tinh"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2
+    assert "more articles match: the best 2 are listed (--limit N for more)" in captured.err
+    assert main(["search", "--config", str(config), "--limit", "3", "tag:tinh"]) == 0
+    assert "more articles match" not in capsys.readouterr().err

@@ -657,11 +657,13 @@ def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
                 print(file=sys.stderr)
         hidden = ignored(config, store, rows)
         try:
-            hits = search.search(store.conn, query, limit=args.limit + len(hidden), tags=search.feed_tags(config, rows))
+            hits = search.search(store.conn, query, limit=args.limit + 1 + len(hidden),
+                                 tags=search.feed_tags(config, rows))
         except search.QueryError as exc:
             print(f"docbao: {exc}", file=sys.stderr)
             return 2
-        hits = [hit for hit in hits if hit.article_id not in hidden][:args.limit]
+        hits = [hit for hit in hits if hit.article_id not in hidden]
+        more, hits = len(hits) > args.limit, hits[:args.limit]
         articles = {a.id: a for a in store.rows([hit.article_id for hit in hits])}
     finally:
         store.close()
@@ -686,4 +688,6 @@ def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
                 print(f"{'':11}{hit.snippet}")
     if not hits and not args.json:
         print("no articles match", file=sys.stderr)
+    elif more:
+        print(f"more articles match: the best {args.limit} are listed (--limit N for more)", file=sys.stderr)
     return 0
