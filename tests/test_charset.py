@@ -5,8 +5,11 @@ sees the escapes as written, never the markup they would decode to."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from tests.helpers import SHARED
 from tui.content.charset import codec_for, decode_feed, decode_html
 from tui.feeds.discover import discover_feeds
 from tui.feeds.opml import read_opml
@@ -90,3 +93,26 @@ def test_feed_and_page_decoders_agree_on_declared_legacy_bytes() -> None:
     page = b'<html><head><meta charset="windows-1251"><title>' + body + b"</title></head></html>"
     assert parse_feed(feed).title == text
     assert f"<title>{text}</title>" in decode_html(page)
+
+
+LEGACY = sorted((SHARED / "corpus" / "legacy-encodings").glob("*"))
+
+
+@pytest.mark.skipif(not LEGACY, reason="the shared corpus has no legacy-encodings folder")
+@pytest.mark.parametrize("path", LEGACY, ids=lambda p: p.name)
+def test_a_legacy_feed_served_as_utf8_is_read_in_its_own_encoding(path: Path) -> None:
+    """Servers label everything UTF-8; windows-1251 or gb2312 text makes a valid UTF-8
+    sequence now and then, which must not make the whole feed read as UTF-8."""
+    data = path.read_bytes()
+    text, _, _ = decode_feed(data, "utf-8")
+    assert "\ufffd" not in text
+    assert text == decode_feed(data, "")[0]
+    feed = parse_feed(data, content_type="application/rss+xml; charset=utf-8")
+    assert not any("\ufffd" in article.title + article.content for article in feed.articles)
+
+
+def test_utf8_with_a_few_broken_bytes_stays_utf8() -> None:
+    body = ("Lãnh đạo Trung ương làm việc với Tỉnh ủy " * 20).encode() + b"\xff\xfe broken"
+    feed = b'<?xml version="1.0" encoding="windows-1251"?><rss version="2.0"><channel><title>' + body + b"</title></channel></rss>"
+    text, warnings, _ = decode_feed(feed, "utf-8")
+    assert "Lãnh đạo" in text and warnings == ["invalid UTF-8 bytes replaced"]

@@ -6,6 +6,8 @@ The policy, whoever decodes:
   (a page re-served as UTF-8 that still says "iso-8859-1") is far more common than legacy
   text that happens to be valid multi-byte UTF-8.
 - Then the HTTP charset, then the document's own declaration (XML declaration, <meta>).
+  A UTF-8 label is kept for bytes that are not valid UTF-8 only while most of their
+  non-ASCII text still reads as UTF-8 (a few broken bytes, not a legacy charset).
   A declaration that could be read as ASCII cannot be right about UTF-16/32 (WHATWG rule).
 - Legacy labels are read through the superset browsers use (gb2312 -> gb18030, iso-8859-1
   and ascii -> windows-1252, shift_jis -> cp932, ...), so bytes in the superset's extra
@@ -137,7 +139,9 @@ def decode_feed(data: bytes, http_charset: str = "") -> tuple[str, list[str], bo
             continue
         if codec == "utf-8":
             text = data.decode("utf-8", errors="replace")
-            if _REAL_NON_ASCII.search(text) is not None:  # UTF-8 with a few broken bytes
+            # UTF-8 with a few broken bytes: most of its non-ASCII text reads as UTF-8. Legacy
+            # text (windows-1251, gb2312 served as UTF-8) makes a rare valid sequence by chance.
+            if len(_REAL_NON_ASCII.findall(text)) > text.count("\ufffd"):
                 return text, [*warnings, "invalid UTF-8 bytes replaced"], False
             warnings.append(f"{source} UTF-8 does not match the bytes")
             continue
