@@ -175,6 +175,25 @@ def test_editing_keeps_comments_and_layout(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["feeds.toml"]  # no temp file left behind
 
 
+def test_the_last_feed_removed_then_one_added(tmp_path: Path) -> None:
+    """Removing the only feed left `feed = []`, which tomlkit then wrote inline: the next
+    `add` was refused as a file that would not read back."""
+    from tui.config import FeedConfig, add_feeds, add_searches, remove_feed, SavedSearch
+
+    path = tmp_path / "feeds.toml"
+    path.write_text('[settings]\nconcurrency = 8\n\n[[feed]]\nurl = "https://a.example/rss"\n', encoding="utf-8")
+    remove_feed(path, "https://a.example/rss")
+    assert "feed" not in path.read_text(encoding="utf-8")
+    add_feeds(path, [FeedConfig(url="https://b.example/rss", tags=["B"])])
+    assert [(f.url, f.tags) for f in load_config(path).feeds] == [("https://b.example/rss", ["B"])]
+    path.write_text('feed = []\nsearch = []\n', encoding="utf-8")  # as such a file may already say
+    add_feeds(path, [FeedConfig(url="https://c.example/rss")])
+    add_searches(path, [SavedSearch(name="Tin", query="lanh dao")])
+    config = load_config(path)
+    assert [f.url for f in config.feeds] == ["https://c.example/rss"]
+    assert [s.query for s in config.searches] == ["lanh dao"]
+
+
 def test_editing_keeps_crlf_and_refuses_unknown_feed(tmp_path: Path) -> None:
     from tui.config import remove_feed, set_feed_tags
 

@@ -612,8 +612,7 @@ def add_feeds(path: Path, feeds: list[FeedConfig]) -> None:
     import tomlkit
 
     def change(document: Any) -> None:
-        if "feed" not in document:
-            document.append("feed", tomlkit.aot())
+        _fresh_array(document, "feed")
         for feed in feeds:
             _separate(document["feed"])
             table = tomlkit.table()
@@ -625,6 +624,17 @@ def add_feeds(path: Path, feeds: list[FeedConfig]) -> None:
             document["feed"].append(table)
 
     _edit(path, change)
+
+
+def _fresh_array(document: Any, key: str) -> None:
+    """An array of tables at `key` to append to; an empty one (`feed = []`, as a file may
+    say) is replaced, since tomlkit would go on writing it inline."""
+    import tomlkit
+
+    if key in document and not len(document[key]):
+        del document[key]
+    if key not in document:
+        document.append(key, tomlkit.aot())
 
 
 def _separate(tables: Any) -> None:
@@ -643,6 +653,8 @@ def remove_feed(path: Path, url: str) -> None:
         for index, table in enumerate(feeds):
             if table.get("url", "").strip() == url:
                 del feeds[index]
+                if not len(feeds):  # the last one: no `feed = []` left behind
+                    del document["feed"]
                 return
         raise ConfigError(f"{path}: no [[feed]] has the url {url}")
 
@@ -683,8 +695,7 @@ def add_searches(path: Path, searches: list[SavedSearch]) -> None:
     import tomlkit
 
     def change(document: Any) -> None:
-        if "search" not in document:
-            document.append("search", tomlkit.aot())
+        _fresh_array(document, "search")
         for search in searches:
             _separate(document["search"])
             table = tomlkit.table()
