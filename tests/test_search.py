@@ -295,6 +295,41 @@ def test_filters(news: tuple[Store, dict[str, int], dict[str, list[int]]]) -> No
     assert ids(store, "after:2023-01-10 before:2023-01-11") == [a["b"]]
 
 
+def test_feed_names_match_at_the_start_of_a_word(store: Store) -> None:
+    """feed:tin is "Tin Việt", not "Scripting News" or "Testing Blog"; CJK names anywhere."""
+    tin = save(store, "https://tin.example/rss", [ParsedArticle(guid="t", title="Tin nhanh")], title="Tin Việt Thử")
+    other = save(store, "https://scripting.example/rss", [ParsedArticle(guid="s", title="Scripting")],
+                 title="Scripting News")
+    other |= save(store, "https://testing.example/rss", [ParsedArticle(guid="b", title="Testing")], title="Testing Blog")
+    cjk = save(store, "https://cn.example/rss", [ParsedArticle(guid="c", title="新闻")], title="人民新闻网")
+    assert ids(store, "feed:tin") == [tin["t"]]
+    assert ids(store, 'feed:"tin viet"') == [tin["t"]]
+    assert sorted(ids(store, "-feed:tin")) == sorted([*other.values(), cjk["c"]])
+    assert ids(store, "feed:新闻") == [cjk["c"]]
+    assert len(ids(store, "feed:example")) == 4  # the URL's words too
+    assert ids(store, "feed:xample") == []
+
+
+def test_the_articles_of_an_unsubscribed_feed_are_not_found(
+        news: tuple[Store, dict[str, int], dict[str, list[int]]]) -> None:
+    """Unsubscribing keeps a feed's articles for undo; search, saved searches and their
+    counts leave them out like every list does, whatever the query's kind."""
+    store, a, tags = news
+    vn = store.feed_ids(["https://vnexpress.net/rss/thoi-su.rss"])["https://vnexpress.net/rss/thoi-su.rss"]
+    left = {store.feed_ids(["https://tuoitre.vn/rss/tin-moi.rss"])["https://tuoitre.vn/rss/tin-moi.rss"]}
+    assert sorted(ids(store, "release")) == sorted([a["a"], a["e"]])
+    for query in ("release", "relea*", '"release notes"', "release is:unread", "release -metro", "is:unread",
+                  "feed:vnexpress", "-feed:tuoi release", "author:nguyen", "after:2020-01-01", "-stations"):
+        found = ids(store, query, tags=tags, feeds=left)
+        assert not {a["a"], a["b"], a["c"]} & set(found), query
+        assert set(search.matching_ids(store.conn, query, tags=tags, feeds=left)) == set(found), query
+    assert ids(store, "release", feeds=left) == [a["e"]]
+    assert ids(store, "nguy*", feeds=left) == [a["d"]]
+    assert ids(store, "feed:vnexpress", feeds=left) == []
+    assert search.count_unread(store.conn, "nguyen", feeds=left) == 1
+    assert search.count_unread(store.conn, "nguyen", feeds=left | {vn}) == 3
+
+
 def test_relative_dates(store: Store) -> None:
     now = int(time.time())
     found = save(store, "https://a.example/rss", [

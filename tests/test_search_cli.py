@@ -118,3 +118,15 @@ def test_a_search_says_when_more_match_than_it_lists(config: Path, capsys: pytes
     assert "more articles match: the best 2 are listed (--limit N for more)" in captured.err
     assert main(["search", "--config", str(config), "--limit", "3", "tag:tinh"]) == 0
     assert "more articles match" not in capsys.readouterr().err
+
+
+def test_an_unsubscribed_feeds_articles_are_not_found(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = config.read_text(encoding="utf-8").split('"')[1]
+    assert main(["remove", "--config", str(config), url, "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["search", "--config", str(config), "cafe"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "no articles match" in captured.err
+    assert main(["add", "--config", str(config), url]) == 0  # subscribed again: they are back
+    capsys.readouterr()
+    assert [hit["title"] for hit in results(capsys, config, "cafe")] == ["Một ly café ở Hà Nội"]

@@ -658,7 +658,8 @@ def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
         hidden = ignored(config, store, rows)
         try:
             hits = search.search(store.conn, query, limit=args.limit + 1 + len(hidden),
-                                 tags=search.feed_tags(config, rows))
+                                 tags=search.feed_tags(config, rows),
+                                 feeds=search.subscribed_ids(config, rows))
         except search.QueryError as exc:
             print(f"docbao: {exc}", file=sys.stderr)
             return 2

@@ -13,7 +13,7 @@ import re
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,13 @@ def feed_tags(config: Config, rows: Sequence[FeedRow]) -> dict[str, list[int]]:
             if feed.url in ids:
                 tags.setdefault(tag, []).append(ids[feed.url])
     return tags
+
+
+def subscribed_ids(config: Config, rows: Sequence[FeedRow]) -> set[int]:
+    """The cache ids of the feeds the config subscribes to (an account's too): a search
+    leaves out the articles of the others, which stay in the cache after unsubscribing."""
+    urls = {feed.url for feed in config.feeds}
+    return {row.id for row in rows if row.url in urls}
 
 
 # ------------------------------------------------------------------------ queries
@@ -348,15 +355,22 @@ def _match_expression(query: ParsedQuery) -> tuple[str | None, str | None]:
 
 
 def _feed_ids(conn: sqlite3.Connection, names: list[str]) -> set[int]:
-    """Feeds whose folded title or url contains every name."""
+    """Feeds whose folded title or url holds every name at the start of a word ("tin" is
+    "Tin Việt", not "Scripting News"); a name in a script written without spaces (CJK)
+    anywhere."""
+    patterns = [re.compile(re.escape(name) if _UNSPACED.match(name) else r"(?<!\w)" + re.escape(name))
+                for name in names]
     found: set[int] = set()
     for feed_id, title, url, redirect in conn.execute(
         "SELECT id, title, url, redirect_url FROM feeds"
     ):
         haystack = f"{fold(title)}\n{fold(url)}\n{fold(redirect)}"
-        if all(name in haystack for name in names):
+        if all(pattern.search(haystack) for pattern in patterns):
             found.add(int(feed_id))
     return found
+
+
+_UNSPACED = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff\u0e00-\u0e7f]")
 
 
 def _tag_feed_ids(name: str, tags: dict[str, list[int]] | None) -> set[int]:
@@ -382,15 +396,20 @@ class _Compiled:
     feeds: list[int] | None = None  # the only feeds allowed, when feed: or tag: says so
     refused: list[int] = field(default_factory=list)  # feeds -feed: or -tag: leaves out
     read: bool | None = None
+    hidden: list[int] = field(default_factory=list)  # unsubscribed feeds with articles, for words alone
 
 
 def _compile(conn: sqlite3.Connection, query: ParsedQuery, tags: dict[str, list[int]] | None,
-             now: float | None) -> _Compiled | None:
-    """SQL conditions on `articles a`, or None when nothing can match (e.g. no such feed)."""
+             now: float | None, feeds: Collection[int] | None = None) -> _Compiled | None:
+    """SQL conditions on `articles a`, or None when nothing can match (e.g. no such feed).
+    `feeds`: the subscribed feeds (None: every feed in the cache)."""
     match, exclude = _match_expression(query)
     where: list[str] = []
     params: list[object] = []
     allowed: set[int] | None = None
+    hidden: set[int] = set()
+    if feeds is not None:  # read from the counters: a few hundred rows
+        hidden = {int(r[0]) for r in conn.execute("SELECT id FROM feeds WHERE total > 0")} - set(feeds)
     if query.feeds:
         allowed = _feed_ids(conn, query.feeds)
     for name in query.tags:
@@ -402,14 +421,11 @@ def _compile(conn: sqlite3.Connection, query: ParsedQuery, tags: dict[str, list[
     for name in query.excluded_tags:
         refused |= _tag_feed_ids(name, tags)
     if allowed is not None:
-        allowed -= refused
+        allowed -= refused | hidden
         if not allowed:
             return None
         where.append(f"a.feed_id IN ({','.join('?' * len(allowed))})")
         params.extend(sorted(allowed))
-    elif refused:
-        where.append(f"a.feed_id NOT IN ({','.join('?' * len(refused))})")
-        params.extend(sorted(refused))
     # literal 0/1, not parameters: SQLite then reads the store's partial indexes
     # (WHERE read = 0, WHERE starred = 1) instead of every article row
     if query.read is not None:
@@ -429,7 +445,14 @@ def _compile(conn: sqlite3.Connection, query: ParsedQuery, tags: dict[str, list[
         else:
             where.append(f"a.id NOT IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)")
             params.append(exclude)
-    return _Compiled(match, where, params, None if allowed is None else sorted(allowed), sorted(refused), query.read)
+    if allowed is None and hidden and (where or refused or match is None):
+        refused |= hidden  # a filter already: the unsubscribed feeds are one more
+        hidden = set()
+    if allowed is None and refused:
+        where.append(f"a.feed_id NOT IN ({','.join('?' * len(refused))})")
+        params.extend(sorted(refused))
+    return _Compiled(match, where, params, None if allowed is None else sorted(allowed), sorted(refused), query.read,
+                     sorted(hidden) if allowed is None else [])
 
 
 def catch_up(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None) -> None:
@@ -440,10 +463,10 @@ def catch_up(conn: sqlite3.Connection, progress: Callable[[int, int], None] | No
 
 
 def _prepare(conn: sqlite3.Connection, query: str | ParsedQuery, tags: dict[str, list[int]] | None,
-             now: float | None) -> tuple[ParsedQuery, _Compiled | None]:
+             now: float | None, feeds: Collection[int] | None) -> tuple[ParsedQuery, _Compiled | None]:
     parsed = parse_query(query) if isinstance(query, str) else query
     catch_up(conn)
-    return parsed, _compile(conn, parsed, tags, now)
+    return parsed, _compile(conn, parsed, tags, now, feeds)
 
 
 def _run(conn: sqlite3.Connection, sql: str, params: Sequence[object]) -> list[Any]:
@@ -471,6 +494,8 @@ def _where(conn: sqlite3.Connection, compiled: _Compiled, extra: str = "") -> tu
         member = "+a.id" if _match_count(conn, compiled.match) > _MANY_MATCHES else "a.id"
         clauses.insert(0, f"{member} IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)")
         params.insert(0, compiled.match)
+    if compiled.hidden:
+        clauses.append(f"a.feed_id NOT IN ({','.join(map(str, compiled.hidden))})")
     if extra:
         clauses.append(extra)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
@@ -489,7 +514,7 @@ class Hit:
 
 def search(conn: sqlite3.Connection, query: str | ParsedQuery, *, limit: int = 100,
            tags: dict[str, list[int]] | None = None, offset: int = 0,
-           now: float | None = None, snippets: bool = True) -> list[Hit]:
+           now: float | None = None, snippets: bool = True, feeds: Collection[int] | None = None) -> list[Hit]:
     """A page of matches, in an order whose cost is set by the page, not by how many match.
 
     - Words alone: the matches in blocks of BLOCK, the most recently stored first (the
@@ -503,9 +528,11 @@ def search(conn: sqlite3.Connection, query: str | ParsedQuery, *, limit: int = 1
     - Filters alone: newest first by date, read from the store's indexes.
 
     `snippets=False` leaves every snippet empty (a caller that shows only the articles).
-    Raises QueryError for a query that cannot be read; never another exception for any text.
+    `feeds`: the subscribed feeds; the articles of the others are not listed (None: every
+    feed in the cache). Raises QueryError for a query that cannot be read; never another
+    exception for any text.
     """
-    parsed, compiled = _prepare(conn, query, tags, now)
+    parsed, compiled = _prepare(conn, query, tags, now, feeds)
     if compiled is None or limit <= 0:
         return []
     offset = max(0, int(offset))
@@ -517,9 +544,9 @@ def search(conn: sqlite3.Connection, query: str | ParsedQuery, *, limit: int = 1
     elif compiled.where:
         rows = [(article_id, 0.0) for article_id in _newest_matches(conn, compiled, need)][offset:]
     elif _lone_phrase(parsed):
-        rows = _phrase_blocks(conn, compiled.match, need)[offset:need]
+        rows = _phrase_blocks(conn, compiled.match, need, compiled.hidden)[offset:need]
     else:
-        rows = _ranked_blocks(conn, compiled.match, need)[offset:need]
+        rows = _ranked_blocks(conn, compiled.match, need, compiled.hidden)[offset:need]
     if not rows:
         return []
     found = [int(r[0]) for r in rows]
@@ -543,7 +570,7 @@ BLOCK = 1000  # matches ranked together; see search()
 _ROW_COST = 20  # reading an article's row costs about 20 times taking its id from an index into a set
 
 
-def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int) -> list[tuple[int, float]]:
+def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int, hidden: list[int]) -> list[tuple[int, float]]:
     """The first `need` matches in search()'s order for words alone: walk the index from
     the newest article id down, stop after the blocks that hold the page, rank each block.
 
@@ -551,9 +578,12 @@ def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int) -> list[tupl
     holds exactly the block's matches; recency is read only for rows whose scores tie.
     """
     ranked: list[tuple[int, float]] = []
-    for block in _blocks(conn, match, need):
+    for block in _blocks(conn, match, need, hidden):
         rows = _run(conn, f"SELECT rowid, {_SCORE} FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
                           " AND rowid >= ? AND rowid <= ?", (match, block[-1], block[0]))
+        if hidden:  # the range holds the unsubscribed feeds' matches too
+            kept = set(block)
+            rows = [row for row in rows if row[0] in kept]
         scores = Counter(score for _, score in rows)
         tied = [int(i) for i, score in rows if scores[score] > 1]
         times = _sort_times(conn, tied)
@@ -562,12 +592,18 @@ def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int) -> list[tupl
     return ranked
 
 
-def _blocks(conn: sqlite3.Connection, match: str, need: int) -> Iterator[list[int]]:
+def _blocks(conn: sqlite3.Connection, match: str, need: int, hidden: list[int]) -> Iterator[list[int]]:
     """The matches that hold the first `need`, in blocks of BLOCK, the newest article id
-    first: the index walks ids in order and stops there."""
+    first: the index walks ids in order and stops there. Without the articles of the
+    `hidden` feeds (each match's feed is then read from its row)."""
     blocks = -(-need // BLOCK)
-    ids = [int(r[0]) for r in _run(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
-                                         " ORDER BY rowid DESC LIMIT ?", (match, blocks * BLOCK))]
+    if hidden:
+        sql = (f"SELECT {FTS_TABLE}.rowid FROM {FTS_TABLE} CROSS JOIN articles a ON a.id = {FTS_TABLE}.rowid"
+               f" WHERE {FTS_TABLE} MATCH ? AND a.feed_id NOT IN ({','.join(map(str, hidden))})"
+               f" ORDER BY {FTS_TABLE}.rowid DESC LIMIT ?")
+    else:
+        sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY rowid DESC LIMIT ?"
+    ids = [int(r[0]) for r in _run(conn, sql, (match, blocks * BLOCK))]
     for start in range(0, len(ids), BLOCK):
         yield ids[start:start + BLOCK]
 
@@ -578,13 +614,13 @@ def _lone_phrase(query: ParsedQuery) -> bool:
             and not query.excluded and not query.has_filters)
 
 
-def _phrase_blocks(conn: sqlite3.Connection, match: str, need: int) -> list[tuple[int, float]]:
+def _phrase_blocks(conn: sqlite3.Connection, match: str, need: int, hidden: list[int]) -> list[tuple[int, float]]:
     """_ranked_blocks for a lone phrase, without bm25: to weigh a phrase FTS5 first counts
     the articles that hold it, a pass over every match in the cache (0.1 s for two common
     words at a million articles), where this costs two walks of the block's range and its
     dates. Rank -1.0 for a match in the title, 0.0 for the others."""
     ranked: list[tuple[int, float]] = []
-    for block in _blocks(conn, match, need):
+    for block in _blocks(conn, match, need, hidden):
         titled = {int(r[0]) for r in _run(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
                                                 " AND rowid >= ? AND rowid <= ?",
                                           (f"title : {match}", block[-1], block[0]))}
@@ -652,9 +688,11 @@ def _match_count(conn: sqlite3.Connection, match: str) -> int:
 
 
 def matching_ids(conn: sqlite3.Connection, query: str | ParsedQuery, *,
-                 tags: dict[str, list[int]] | None = None, now: float | None = None) -> list[int]:
-    """Every match, newest first: the article list of a saved search shown as a virtual feed."""
-    _, compiled = _prepare(conn, query, tags, now)
+                 tags: dict[str, list[int]] | None = None, now: float | None = None,
+                 feeds: Collection[int] | None = None) -> list[int]:
+    """Every match, newest first: the article list of a saved search shown as a virtual
+    feed (of the subscribed `feeds` only, as search())."""
+    _, compiled = _prepare(conn, query, tags, now, feeds)
     if compiled is None:
         return []
     where, params = _where(conn, compiled)
@@ -663,9 +701,10 @@ def matching_ids(conn: sqlite3.Connection, query: str | ParsedQuery, *,
 
 
 def count_unread(conn: sqlite3.Connection, query: str | ParsedQuery, *,
-                 tags: dict[str, list[int]] | None = None, now: float | None = None) -> int:
+                 tags: dict[str, list[int]] | None = None, now: float | None = None,
+                 feeds: Collection[int] | None = None) -> int:
     """Unread matches: the count shown beside a saved search."""
-    _, compiled = _prepare(conn, query, tags, now)
+    _, compiled = _prepare(conn, query, tags, now, feeds)
     if compiled is None:
         return 0
     where, params = _where(conn, compiled, "a.read = 0")

@@ -29,13 +29,13 @@ SEARCH_LIMIT = 500  # results of a typed search
 @dataclass(frozen=True)
 class Query:
     """One job for the query thread: what it is for, and the queries to run. `run` gets the
-    thread's own store and the feeds' tags and returns (what was found, what could not be
-    read)."""
+    thread's own store, the feeds' tags and the subscribed feeds' ids, and returns (what was
+    found, what could not be read)."""
 
     kind: str  # "search" (a search view), "counts" (the saved searches), "ignored" (the killfile)
     cache_dir: Path
     config: Config
-    run: Callable[[Store, dict[str, list[int]]], tuple[Any, list[str]]]
+    run: Callable[[Store, dict[str, list[int]], set[int]], tuple[Any, list[str]]]
     entry: FeedEntry | None = None  # the search view it fills
     index_first: bool = False  # index the new articles first, showing the progress
 
@@ -96,8 +96,9 @@ class SearchPart(ReaderBase):
         try:
             if query.index_first:
                 search.catch_up(store.conn, lambda done, total: self.post_message(self.Indexing(worker, done, total)))
-            tags = search.feed_tags(query.config, store.feeds())
-            result, problems = query.run(store, tags)
+            rows = store.feeds()
+            tags, feeds = search.feed_tags(query.config, rows), search.subscribed_ids(query.config, rows)
+            result, problems = query.run(store, tags, feeds)
         finally:
             store.close()
         if not worker.is_cancelled:
@@ -118,12 +119,13 @@ class SearchPart(ReaderBase):
         query after a refresh indexes the new articles first."""
         from tui.store import search
 
-        def run(store: Store, tags: dict[str, list[int]]) -> tuple[list[int] | None, list[str]]:
+        def run(store: Store, tags: dict[str, list[int]], feeds: set[int]) -> tuple[list[int] | None, list[str]]:
             try:
                 if entry.key == "search":
-                    hits = search.search(store.conn, entry.query, limit=SEARCH_LIMIT + 1, tags=tags, snippets=False)
+                    hits = search.search(store.conn, entry.query, limit=SEARCH_LIMIT + 1, tags=tags, snippets=False,
+                                         feeds=feeds)
                     return [hit.article_id for hit in hits], []
-                return search.matching_ids(store.conn, entry.query, tags=tags), []
+                return search.matching_ids(store.conn, entry.query, tags=tags, feeds=feeds), []
             except search.QueryError as exc:
                 return None, [str(exc)]
 
@@ -177,12 +179,12 @@ class SearchPart(ReaderBase):
 
         saved = [(key, one) for (key, _), one in zip(saved_search_views(self.config.searches), self.config.searches)]
 
-        def run(store: Store, tags: dict[str, list[int]]) -> tuple[dict[str, int], list[str]]:
+        def run(store: Store, tags: dict[str, list[int]], feeds: set[int]) -> tuple[dict[str, int], list[str]]:
             counts: dict[str, int] = {}
             problems: list[str] = []
             for key, one in saved:
                 try:
-                    counts[key] = search.count_unread(store.conn, one.query, tags=tags)
+                    counts[key] = search.count_unread(store.conn, one.query, tags=tags, feeds=feeds)
                 except search.QueryError as exc:
                     problems.append(f"Saved search {one.name}: {exc}")
             return counts, problems
@@ -211,7 +213,7 @@ class SearchPart(ReaderBase):
 
         ignores = list(self.config.ignores)
 
-        def run(store: Store, tags: dict[str, list[int]]) -> tuple[list[int], list[str]]:
+        def run(store: Store, tags: dict[str, list[int]], feeds: set[int]) -> tuple[list[int], list[str]]:
             problems: list[str] = []  # an unreadable rule hides nothing; the others still apply
             found = search.ignored_ids(store.conn, ignores, tags=tags, problems=problems)
             return ([i for i in store.article_ids(compact=True) if i in found] if found else []), problems  # in list order
