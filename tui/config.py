@@ -119,6 +119,7 @@ class Config:
     ignores: list[str] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    stamp: tuple[int, int] | None = None  # the file's mtime (ns) and size when it was read
 
     @property
     def folder(self) -> Path:
@@ -279,6 +280,7 @@ def load_config(path: Path | None) -> Config:
     if path is None:
         return Config(path=None)
     try:
+        stamp = file_stamp(path)  # before reading: a write in between is read again later
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
@@ -286,7 +288,15 @@ def load_config(path: Path | None) -> Config:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    return read_config_text(path, text)
+    config = read_config_text(path, text)
+    config.stamp = stamp
+    return config
+
+
+def file_stamp(path: Path) -> tuple[int, int]:
+    """A file's mtime (ns) and size: it changed when they did. Raises OSError."""
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
 
 
 def read_config_text(path: Path, text: str) -> Config:

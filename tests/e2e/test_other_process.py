@@ -46,4 +46,14 @@ def test_a_shell_refresh_and_add_show_in_the_open_reader(reader: Reader, feed_se
     rows = reader.wait_for(lambda rows: pane_title(rows) == "Search: quince" and "Quince" in pane_text(rows, 1))
     hit = pane_text(rows, 1)
     assert re.search(r"Orchard G\S* Quince", hit), hit  # the hit names its feed (whatever the date reads)
+
+    # `docbao remove` writes feeds.toml alone, nothing in the cache: the reader notices all the same
+    done = reader.cli(*where, "remove", other, "--yes")
+    assert done.returncode == 0, done.stderr
+    reader.wait_for(lambda rows: re.search(r"450 unread · 450 articles", rows[-1]) is not None, timeout=20)
+    reader.keys(["Escape", "/"])
+    reader.wait_for("Search the articles")
+    reader.keys(["quince", "Enter"])  # its articles stay in the cache, out of every list and search
+    rows = reader.wait_for(lambda rows: pane_title(rows) == "Search: quince" and "Nothing matches" in pane_text(rows, 1))
+    assert "Orchard Gazette" not in "\n".join(rows)
     assert reader.quit("Q") == 0

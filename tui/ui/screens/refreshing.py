@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.worker import get_current_worker
 
-from tui.config import Config
+from tui.config import Config, file_stamp
 from tui.content.sanitize import clean_line
 from tui.store.cache import Store
 from tui.ui.screens.base import FIXED_VIEWS, ReaderBase
@@ -40,7 +40,7 @@ class RefreshPart(ReaderBase):
         self._merge_due = False
         self._merge_timer_running = False
         self._seen_version = 0  # the cache's data_version last merged
-        self._config_stamp: tuple[int, int] | None = None  # feeds.toml's mtime and size last read
+        self._config_tried: tuple[int, int] | None = None  # feeds.toml's stamp last read again
         self._watch_timer: Timer | None = None
 
     def start_auto_refresh(self) -> None:
@@ -55,7 +55,6 @@ class RefreshPart(ReaderBase):
         """Notice what another docbao process stores (a cron or shell `docbao refresh`, a
         `docbao add`) and merge it as the reader's own refresh is merged."""
         self._seen_version = self.store.data_version()
-        self._config_stamp = _stamp(self.config.path)
         self._watch_timer = self.set_interval(WATCH_SECONDS, self._watch, name="watch-cache")
 
     def _watch(self) -> None:
@@ -72,12 +71,15 @@ class RefreshPart(ReaderBase):
             if self._watch_timer is not None:
                 self._watch_timer.stop()
             return
-        if version == self._seen_version:
+        stamp = _stamp(self.config.path)
+        # `docbao add` or `remove` (which writes nothing to the cache), or an editor; the
+        # reader's own edits read it again at once. A file that cannot be read is said once.
+        edited = stamp not in (None, self.config.stamp, self._config_tried)
+        if version == self._seen_version and not edited:
             return
         self._seen_version = version
-        stamp = _stamp(self.config.path)
-        if stamp != self._config_stamp and self.config.path is not None:  # `docbao add` wrote feeds.toml
-            self._config_stamp = stamp
+        if edited and self.config.path is not None:
+            self._config_tried = stamp
             self.reload_config(self.config.path)
         self._merge()
         self.find_ignored()
@@ -213,7 +215,6 @@ class RefreshPart(ReaderBase):
 
 def _stamp(path: Path | None) -> tuple[int, int] | None:
     try:
-        info = path.stat() if path is not None else None
+        return file_stamp(path) if path is not None else None
     except OSError:
         return None
-    return (info.st_mtime_ns, info.st_size) if info is not None else None
