@@ -156,26 +156,45 @@ async def test_next_unread_crosses_feeds_and_previous_goes_back(cache: UICache) 
             (feed_key(cache, PLAIN), cache.articles[PLAIN][0]),  # out of the folder, to untagged feeds
         ]
         assert all(read_state(cache, article) == (True, False) for _, article in opened[:4])
-        await pilot.press("p")  # nothing unread before it here or in Tech: back to the Vietnamese feed
+        await pilot.press("p")  # nothing unread before it in this feed: round from its end (as newsboat)
+        await laid_out(pilot)
+        assert feeds.current is not None and feeds.current.key == feed_key(cache, PLAIN)
+        assert reader.article_id == cache.articles[PLAIN][1]
+        await pilot.press("p")  # nothing unread here now, nor in Tech: back to the Vietnamese feed
         await laid_out(pilot)
         assert feeds.current is not None and feeds.current.key == feed_key(cache, VN, "Tin tức")
         assert reader.article_id == cache.articles[VN][-1]
         assert articles.current_id == cache.articles[VN][-1]
 
 
-async def test_next_unread_says_so_when_there_is_none(cache: UICache) -> None:
+async def test_next_unread_goes_round_and_says_so_when_there_is_none(cache: UICache) -> None:
+    """From the last feed, `n` goes round to the feed list's top (newsboat goes round a
+    feed's list too); with nothing unread anywhere it says so."""
+    store = Store.open(cache.folder)
+    try:
+        every = [i for ids in cache.articles.values() for i in ids]
+        store.set_read([i for i in every if i not in (*cache.articles[PLAIN], cache.articles[VN][-1])], True)
+    finally:
+        store.close()
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:
         await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        feeds, articles, reader = panes(app)
         await pilot.press("n", "n", "n")
         await laid_out(pilot)
-        _, _, reader = panes(app)
-        assert reader.article_id == cache.articles[PLAIN][1]
-        assert "No more unread articles." in status(app)
-        await pilot.press("p")  # back to a feed above that has some: the note goes at once
+        assert feeds.current is not None and feeds.current.key == feed_key(cache, VN, "Việt Nam")  # its first line
+        assert reader.article_id == cache.articles[VN][-1]
+        await pilot.press("n")
         await laid_out(pilot)
-        assert reader.article_id not in cache.articles[PLAIN]
-        assert "No more unread" not in status(app)
+        assert reader.article_id == cache.articles[VN][-1]
+        assert "No unread articles left." in status(app)
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        await pilot.press("enter", "m", "j")  # the first article unread again; the cursor on the second
+        await laid_out(pilot)
+        await pilot.press("n")  # round this feed's list to it: the note goes at once
+        await laid_out(pilot)
+        assert reader.article_id == cache.articles[PLAIN][0]
+        assert "No unread articles" not in status(app)
 
 
 async def test_mark_all_read_in_a_feed_then_in_a_view(cache: UICache) -> None:
@@ -481,14 +500,16 @@ async def test_never_fetched_feed_and_empty_views(cache: UICache) -> None:
         feeds, articles, reader = panes(app)
         assert articles.ids == [] and lines(articles)[0].strip() == "No articles here."
         counts = lines(feeds)
-        await pilot.press("enter", "enter", "m", "s", "o", "y", "n")
+        await pilot.press("enter", "enter", "m", "s", "o", "y")
         await pilot.pause()
         assert lines(articles)[0].strip() == "No articles here."
         assert reader.article_id is None and app.focused is articles  # nothing opened
         assert lines(feeds) == counts  # nothing was marked read or starred
         assert "9 unread · 11 articles" in status(app)
-        assert "No more unread articles." in status(app)  # a note in the status line
         assert [n.message for n in app._notifications] == ["Select an article first."] * 2
+        await pilot.press("n")  # the next unread article is in another feed: there it goes
+        await laid_out(pilot)
+        assert reader.article_id is not None and feeds.current is not None and feeds.current.key != feed_key(cache, NEVER)
 
 
 async def test_refresh_while_reading_merges_without_moving_the_selection(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]

@@ -417,8 +417,10 @@ async def test_next_unread_at_the_end_says_so_once(cache: UICache) -> None:
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:
         await go_to_feed(pilot, app, feed_key(cache, PLAIN))
-        await pilot.press("n", "n", "n", "n", "n")
-        assert "No more unread articles." in status(app)
+        await pilot.press(*["n"] * 12)  # 9 unread articles, round the feed list, then none
+        await laid_out(pilot)
+        assert "No unread articles left." in status(app)
+        assert "9 unread" not in status(app) and "0 unread" in status(app)
         assert not [n for n in app._notifications if "unread" in n.message]
         assert len(app.screen.query("Toast")) == 0
 

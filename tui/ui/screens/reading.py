@@ -367,28 +367,33 @@ class ReadingPart(ReaderBase):
         self._jump_unread(forward=False)
 
     def _jump_unread(self, *, forward: bool) -> None:
-        """Open the next (or previous) unread article, moving on to the next feed with
-        unread articles when this one has no more."""
+        """Open the next (or previous) unread article: after the cursor, then from the top
+        of the view (as newsboat does), then in the next feed with unread articles, the
+        feed list read round from the top too."""
         entry = self.entry
         if entry is None:
             return
         self.query_one(StatusBar).set(note="")  # a "no more" of the key before is no longer so
         articles = self.query_one(ArticleList)
         if articles.ids:
-            here = articles.cursor
+            ids, here = articles.ids, articles.cursor
             reading = self.reading is not None and self.reading == articles.current_id
             start = here + 1 if forward and reading else here if forward else here - 1
-            found = self._find_unread(entry, articles.ids, start, forward)
+            found = self._find_unread(entry, ids, start, forward)
+            if found is None:  # round from the other end: what is left is on the far side of `here`
+                found = self._find_unread(entry, ids, 0 if forward else len(ids) - 1, forward)
+                if found == here and reading:  # the article open, marked unread again
+                    found = None
             if found is not None:
                 articles.move_cursor(found)
-                self.open_article(articles.ids[found])
+                self.open_article(ids[found])
                 return
         if entry.kind not in ("view", "search"):
             covered = set(entry.feed_ids or ())
             feeds = self.query_one(FeedList)
             order = feeds.entries if forward else list(reversed(feeds.entries))
             position = next((i for i, e in enumerate(order) if e.key == entry.key), -1)
-            for candidate in order[position + 1:]:
+            for candidate in order[position + 1:] + order[:max(position, 0)]:
                 if candidate.kind == "feed" and candidate.count and not covered.intersection(candidate.feed_ids or ()):
                     feeds.select(candidate.key, announce=False)
                     self.show_entry(candidate, at_once=True)  # a feed's ids, all of them, to look through
@@ -398,7 +403,7 @@ class ReadingPart(ReaderBase):
                         articles.move_cursor(found)
                         self.open_article(ids[found])
                         return
-        self.query_one(StatusBar).say("No more unread articles.")  # said again, not stacked
+        self.query_one(StatusBar).say("No unread articles left.")  # said again, not stacked
 
     def _find_unread(self, entry: FeedEntry, ids: Sequence[int], start: int, forward: bool) -> int | None:
         """The line of the first unread article from line `start` on (back, with `forward`
