@@ -740,3 +740,26 @@ def test_identity_does_not_depend_on_the_parser(row: dict[str, str]) -> None:
     except FeedError:
         return
     assert [(a.guid, a.link) for a in chosen.articles] == [(a.guid, a.link) for a in fallback.articles]
+
+
+def _items(*items: tuple[str, str]) -> bytes:
+    body = "".join(f"<item><title>{title}</title><link>https://a.example/{n}</link>{extra}"
+                   "<description>t</description></item>" for n, (title, extra) in enumerate(items))
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Undated</title>'
+            f"<link>https://a.example/</link><description>x</description>{body}</channel></rss>").encode()
+
+
+def test_an_item_without_a_date_element_gets_no_date_from_its_guid() -> None:
+    """The fast parser dates an undated item from a guid that reads as a date (guid 7: the
+    7th of this month, 1999: December 1999, h12: today); feedparser and docbao do not."""
+    feed = parse_feed(_items(*((f"guid {g}", f"<guid>{g}</guid>") for g in ("12", "h12", "7", "ep7", "1999"))))
+    assert [(a.title, a.published) for a in feed.articles] == [
+        (f"guid {g}", None) for g in ("12", "h12", "7", "ep7", "1999")]
+    huge = parse_feed(_items(*((f"Huge item {n}", f'<guid isPermaLink="false">{n}</guid>') for n in range(1, 120))))
+    assert len(huge.articles) == 119 and {a.published for a in huge.articles} == {None}
+
+
+def test_a_midnight_date_that_the_guid_also_reads_as_is_kept() -> None:
+    feed = parse_feed(_items(("Dated", "<guid>2024-05-01</guid><pubDate>Wed, 01 May 2024 00:00:00 GMT</pubDate>"),
+                             ("Also dated", "<guid>7</guid><pubDate>Tue, 07 May 2024 00:00:00 GMT</pubDate>")))
+    assert [a.published for a in feed.articles] == [1714521600, 1715040000]
