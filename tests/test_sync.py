@@ -505,6 +505,17 @@ def test_a_feed_added_on_the_server_appears_in_the_open_reader_after_R(
     assert len(states(config)) == 29
 
 
+def test_a_feed_a_sync_in_another_process_brings_appears_in_the_open_reader(
+        freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
+    """A cron or shell `docbao sync` stores a feed the server gained: the open reader shows
+    it in the feed list with no key pressed, as it shows what a `docbao refresh` stores."""
+    with reader_on_account(freshrss_user, feeds_server, tmp_path) as (api, config, child):
+        api.subscribe(feeds_server.url("/rsc.atom"), label="Golang")
+        assert run(config, "sync") == 0
+        child.expect(b"Golang", timeout=20)  # the server's label, a folder of the feed list
+    assert len(states(config)) == 29
+
+
 def test_a_in_the_accounts_folder_subscribes_on_its_server(
         freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
     with reader_on_account(freshrss_user, feeds_server, tmp_path) as (api, config, child):

@@ -81,8 +81,17 @@ class RefreshPart(ReaderBase):
         if edited and self.config.path is not None:
             self._config_tried = stamp
             self.reload_config(self.config.path)
+        elif self.config.accounts and self.config.path is not None and self._accounts_changed():
+            self.reload_config(self.config.path)  # a sync elsewhere added, renamed or dropped feeds
         self._merge()
         self.find_ignored()
+
+    def _accounts_changed(self) -> bool:
+        """Whether the accounts' feeds the cache mirrors differ from the config's."""
+        from tui.feeds.subscriptions import account_feeds
+
+        mirrored = [(f.url, f.title, f.tags) for f in account_feeds(self.config, self.store)]
+        return mirrored != [(f.url, f.title, f.tags) for f in self.config.feeds if f.account]
 
     def action_refresh(self) -> None:
         entry = self.entry
