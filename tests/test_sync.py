@@ -505,6 +505,31 @@ def test_a_feed_added_on_the_server_appears_in_the_open_reader_after_R(
     assert len(states(config)) == 29
 
 
+def test_export_names_an_account_feed_by_its_own_address(freshrss_user: User, feeds_server: LocalServer,
+                                                         tmp_path: Path) -> None:
+    """The OPML is for other readers: an account's feed goes in by the address the server
+    fetches, with the server's labels as folders; the JSON backup keeps it, and an import
+    elsewhere says what to do for it."""
+    api = freshrss_user.client()
+    api.subscribe(feeds_server.url("/emarley.rss"), label="Blogs")
+    config = machine(tmp_path / "a", freshrss_user)
+    assert run(config, "sync") == 0
+    opml = tmp_path / "subs.opml"
+    assert run(config, "export", "-o", str(opml)) == 0
+    text = opml.read_text(encoding="utf-8")
+    assert f'xmlUrl="{feeds_server.url("/emarley.rss")}"' in text and "greader:" not in text
+    assert 'text="Blogs"' in text
+    backup = tmp_path / "backup.json"
+    assert run(config, "export", "-o", str(backup)) == 0  # .json: the backup
+    assert backup.read_text(encoding="utf-8").startswith("{")
+    elsewhere = tmp_path / "b" / "feeds.toml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "tui", "--config", str(elsewhere), "import", str(backup)],
+                            capture_output=True, text=True)
+    assert "an account's feed: its server subscribes it" in result.stdout + result.stderr
+
+
 def test_a_feed_a_sync_in_another_process_brings_appears_in_the_open_reader(
         freshrss_user: User, feeds_server: LocalServer, tmp_path: Path) -> None:
     """A cron or shell `docbao sync` stores a feed the server gained: the open reader shows

@@ -95,7 +95,8 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
         description="OPML 2.0 (tags as folders) for other readers, or with --format json every "
                     "subscription and every cached article with its read and starred state, which "
                     "'docbao import' restores.")
-    exp.add_argument("--format", choices=("opml", "json"), default="opml", help="default: opml")
+    exp.add_argument("--format", choices=("opml", "json"),
+                     help="default: json for an --output FILE ending in .json, else opml")
     exp.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     exp.set_defaults(handler=cmd_export)
 
@@ -416,6 +417,8 @@ def _export_subscriptions(document: dict[str, Any]) -> ImportResult:
             result.skipped.append((f"feed #{number}", "not an object with a url string"))
             continue
         url, reason = check_feed_url(entry["url"])
+        if entry["url"].startswith("greader:"):
+            reason = "an account's feed: its server subscribes it (sync the account, then import again for its articles)"
         if reason and _local_feed(entry["url"]):
             url, reason = entry["url"].strip(), ""  # a backup keeps the local files feeds.toml allows
         if reason:
@@ -645,23 +648,31 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
 # ----------------------------------------------------------------------------- export
 def cmd_export(args: argparse.Namespace, config: Config, cache: Path) -> int:
     store: Store | None = None
-    if args.format == "opml":
+    json_file = bool(args.output) and args.output.lower().endswith(".json")
+    if (args.format or ("json" if json_file else "opml")) == "opml":
         from tui.feeds.opml import Subscription, write_opml
         from tui.feeds.subscriptions import own_titles
 
         own = own_titles(cache)  # a feed with no title in feeds.toml is named as the reader names it
-        subs = [Subscription(url=f.url, title=f.title or own.get(f.url, ""), tags=list(f.tags))
-                for f in config.feeds]
+        subs: list[Subscription] = []
+        for f in config.feeds:
+            if f.account:  # for other readers: the feed's own address, the server's labels as folders
+                if f.source and all(sub.url != f.source for sub in subs):
+                    subs.append(Subscription(url=f.source, title=f.title, tags=[t for t in f.tags if t != f.account]))
+            else:
+                subs.append(Subscription(url=f.url, title=f.title or own.get(f.url, ""), tags=list(f.tags)))
         chunks: Iterable[bytes] = [write_opml(subs)]
+        exported = len(subs)
     else:
         from tui.store.backup import export_json
 
         store = _open_store(cache) if (cache / DB_NAME).exists() else None
         chunks = export_json(config, store)
+        exported = len(config.feeds)
     try:
         if args.output:
             write_atomic(Path(args.output), chunks)
-            print(f"exported {count(len(config.feeds), 'feed')} to {args.output}", file=sys.stderr)
+            print(f"exported {count(exported, 'feed')} to {args.output}", file=sys.stderr)
         else:
             out = sys.stdout.buffer
             for chunk in chunks:
