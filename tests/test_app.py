@@ -132,9 +132,11 @@ async def test_toggle_read_and_star(cache: UICache) -> None:
         await pilot.press("s")
         assert read_state(cache, article) == (False, True)
         assert "★" in lines(articles)[2]
+        assert "Starred ★." in status(app)  # said where it is seen from the article too
         assert lines(feeds)[2].split() == ["Starred", "2"]
         await pilot.press("m", "s")
         assert read_state(cache, article) == (True, False)
+        assert "Star removed." in status(app) and "Starred" not in status(app)
         assert lines(feeds)[2].split() == ["Starred", "1"]
 
 

@@ -445,6 +445,7 @@ class ReadingPart(ReaderBase):
         self.undo_log.read([rows[0].id], read)
         self.query_one(ArticleList).update_row(rows[0].id, read=read)
         self.update_counts()
+        self.query_one(StatusBar).say("Marked read." if read else "Marked unread.")
 
     def action_star(self) -> None:
         article_id = self.current_article()
@@ -456,6 +457,7 @@ class ReadingPart(ReaderBase):
         self.undo_log.record(StarMark(rows[0].id, starred))
         self.query_one(ArticleList).update_row(rows[0].id, starred=starred)
         self.update_counts()
+        self.query_one(StatusBar).say("Starred ★." if starred else "Star removed.")  # seen from the article too
 
     def action_mark_all_read(self) -> None:
         """`A`: every unread article of the view read; asked first when the view is longer
