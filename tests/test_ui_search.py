@@ -284,3 +284,6 @@ async def test_a_search_that_matches_more_than_it_lists_says_so(tmp_path) -> Non
         await pilot.press("escape")
         await search_for(pilot, app, '"phien 7"')
         assert len(listed.ids) == 1 and "more match" not in status(app)
+        await pilot.press("escape")
+        await search_for(pilot, app, "is:unread")  # filters alone list the newest, not the best
+        assert f"newest {SEARCH_LIMIT} listed, more match" in status(app)

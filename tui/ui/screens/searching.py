@@ -150,7 +150,10 @@ class SearchPart(ReaderBase):
             self.pane = "articles"
             bar = self.query_one(StatusBar)
             if more:
-                bar.say(f"best {SEARCH_LIMIT} listed, more match: add a word or a filter", 8)
+                from tui.store.search import result_order
+
+                which = {"best": "best", "stored": "latest stored", "newest": "newest"}[result_order(entry.query)]
+                bar.say(f"{which} {SEARCH_LIMIT} listed, more match: add a word or a filter", 8)
             else:
                 bar.set(note="")  # a note about the results this search replaced
         elif self.entry is not None and self.entry.key == entry.key:
