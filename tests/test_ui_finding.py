@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.widgets import Input, OptionList
 
-from tests.pilot import SHOWN_FEED, SIZE, VN, UICache, feed_key, go_to_feed, lines, panes
+from tests.pilot import PLAIN, SHOWN_FEED, SIZE, VN, UICache, feed_key, go_to_feed, lines, panes
 from tests.test_ui_daily import many_feeds
 from tui.ui.app import DocbaoApp
 from tui.ui.screens.finder import FeedFinder
@@ -50,6 +50,17 @@ async def test_the_finder_lists_tags_and_puts_names_that_start_with_the_text_fir
         assert feeds.current is not None and feeds.current.key == "tag:Tech"
 
 
+async def test_the_finder_goes_to_a_view(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        await pilot.press("F", *"starr")
+        assert offered(app) == ["Starred  1 unread · view"]
+        await pilot.press("enter")
+        feeds, _, _ = panes(app)
+        assert feeds.current is not None and feeds.current.key == "starred"
+
+
 async def test_the_finder_shows_hostile_names_as_text_and_esc_changes_nothing(cache: UICache) -> None:
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:
@@ -75,7 +86,8 @@ async def test_the_finder_goes_to_a_feed_far_down_240_feeds_and_into_a_folded_fo
         feeds, _, _ = panes(app)
         assert all(not e.key.startswith("tag:Later/") for e in feeds.shown)
         await pilot.press("F")
-        assert offered(app)[0] == "Later  tag" and len(offered(app)) == 241  # nothing unread in Later
+        assert offered(app)[0].startswith("All  ") and offered(app)[2].startswith("Starred")  # the views first
+        assert offered(app)[3] == "Later  tag" and len(offered(app)) == 244  # nothing unread in Later
         await pilot.press(*"feed-23")
         assert len(offered(app)) == 11  # feed-230 ... feed-239 (in Later, listed first), feed-23
         await pilot.press("down", "down", "down", "down", "down")

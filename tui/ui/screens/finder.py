@@ -29,17 +29,20 @@ class Place:
 
     key: str  # the feed list entry
     label: str
-    where: str  # "tag", or the folder a feed is listed in ("" for an untagged one)
+    where: str  # "tag", "view" (All, Unread, Starred, a saved search), or a feed's folder ("" for none)
     folded: str
     unread: int  # told beside the name: feeds of one name differ by it
 
 
 def places(entries: Sequence[FeedEntry]) -> list[Place]:
-    """Each tag once, and each feed once (where it is first listed), in feed list order."""
+    """The views (All, Unread, Starred, the saved searches), each tag once, and each feed
+    once (where it is first listed), in feed list order."""
     seen: set[tuple[int, ...]] = set()
     found: list[Place] = []
     for entry in entries:
-        if entry.kind == "folder":
+        if entry.kind in ("view", "search"):
+            found.append(Place(entry.key, entry.label, "view", fold(entry.label), entry.count))
+        elif entry.kind == "folder":
             found.append(Place(entry.key, entry.label, "tag", fold(entry.label), entry.count))
         elif entry.kind == "feed" and entry.feed_ids not in seen:
             seen.add(entry.feed_ids or ())
@@ -108,7 +111,7 @@ class FeedFinder(ModalScreen[str | None]):
 
     @staticmethod
     def _option(place: Place) -> Option:
-        where = "tag" if place.where == "tag" else f"in {place.where}" if place.where else ""
+        where = place.where if place.where in ("tag", "view") else f"in {place.where}" if place.where else ""
         about = " · ".join(part for part in (f"{place.unread} unread" if place.unread else "", where) if part)
         return Option(Content.assemble(place.label, ("  " + about, "dim") if about else ""))
 
