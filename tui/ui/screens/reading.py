@@ -559,6 +559,11 @@ class ReadingPart(ReaderBase):
         else:
             self.query_one(ArticleList).reload_rows()
         self.update_counts()
+        if isinstance(change, Unsubscribed):  # the cursor back on the feed, where it was
+            feeds = self.query_one(FeedList)
+            back = next((e for e in feeds.entries if e.kind == "feed" and change.url in e.urls), None)
+            if back is not None:
+                feeds.select(back.key)  # (its view is shown as the cursor lands)
         self._say_undone(change)
 
     def _say_undone(self, change: Change) -> None:
