@@ -565,6 +565,8 @@ def test_empty_and_not_a_feed() -> None:
         parse_feed(b'<?xml version="1.0"?><note><to>x</to></note>')
     with pytest.raises(FeedError, match="not a feed"):
         parse_feed(b"just some words")
+    with pytest.raises(FeedError, match=r"^not a feed \(no RSS, Atom or JSON Feed found\)$"):
+        parse_feed(b"\x8b\x9e\x01<k\x9e>\xff random bytes")  # never their "root" echoed back
 
 
 def test_gzip_body_without_content_encoding() -> None:

@@ -468,7 +468,9 @@ def _parse_xml(
             if not any(marker in text for marker in _FEED_MARKERS):
                 raise FeedError("not a feed (HTML page)")
         elif not any(marker in text for marker in _FEED_MARKERS):
-            shown = f"XML root <{root}>" if root else "no RSS, Atom or JSON Feed found"
+            # a root named only when the text is markup from its start, not bytes in which a "<" fell
+            markup = root.isascii() and text.lstrip("\ufeff \t\r\n")[:1] == "<"
+            shown = f"XML root <{root}>" if root and markup else "no RSS, Atom or JSON Feed found"
             raise FeedError(f"not a feed ({shown})")
     document = original if original is not None else _utf8_document(text)
     bases = None
