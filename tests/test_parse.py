@@ -577,7 +577,7 @@ def test_gzip_body_without_content_encoding() -> None:
 
 
 def test_json_feed_details() -> None:
-    doc = """\ufeff  {"version": "https://jsonfeed.org/version/1.1", "title": "Tin", "home_page_url": "/",
+    doc = """\ufeff  {"version": "https://jsonfeed.org/version/1.1", "title": "Tin &#8211; Báo", "home_page_url": "/",
       "items": [
         {"id": 42, "url": "/a", "title": "A &amp; B", "content_text": "x < y\\nz",
          "summary": "<b>not html</b>", "date_published": "2024-05-01T10:00:00+07:00",
@@ -588,7 +588,7 @@ def test_json_feed_details() -> None:
         "not an item"
       ]}"""
     feed = parse_feed(doc.encode(), url="https://example.org/feed.json", content_type="application/feed+json")
-    assert (feed.format, feed.title, feed.link) == ("json11", "Tin", "https://example.org/")
+    assert (feed.format, feed.title, feed.link) == ("json11", "Tin – Báo", "https://example.org/")  # as items' titles
     first, second = feed.articles
     assert (first.guid, first.link, first.title, first.author) == ("42", "https://example.org/a", "A & B", "Lan, Minh")
     assert first.content == "<p>x &lt; y<br>z</p>"

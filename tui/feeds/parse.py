@@ -1037,7 +1037,7 @@ def _parse_json_feed(text: str, url: str, warnings: list[str]) -> ParsedFeed:
         title=_json_str(doc.get("title")),
         link=_json_str(doc.get("home_page_url")),
         format=fmt,
-        title_is_html=False,
+        title_is_html=None,  # as the items' titles: "Blog &#8211; InfluxData" is common
     )
     for item in items:
         if not isinstance(item, dict):
