@@ -690,3 +690,22 @@ def test_a_links_text_and_its_number_carry_the_number_a_click_opens() -> None:
     assert numbers == {"the ": 1, "docs": 1, "[1]": 1, "that": 2, "[2]": 2,  # in the text
                        "[1] ": 1, "https://a.example/x": 1, "[2] ": 2, "https://a.example/y": 2}  # listed at the end
     assert rendered.links == ["https://a.example/x", "https://a.example/y"]
+
+
+def test_a_tracking_pixel_is_dropped_and_a_body_of_one_is_empty() -> None:
+    """An image 1 by 1 (pixel.wp.com's, in every item of a WordPress feed) is never fetched
+    nor drawn; an item whose description is only that has no text, and says so."""
+    pixel = ('<img alt="" border="0" src="http://pixel.wp.com/b.gif?host=indianexpress.com&#038;blog=53855017"'
+             ' width="1" height="1" />')
+    assert sanitize_html(pixel) == ""
+    assert sanitize_html(f"<p>Lãnh đạo</p>{pixel}") == "<p>Lãnh đạo</p>"
+    assert sanitize_html("<img src='https://a.example/t.gif' width='0' height='0px'>") == ""
+    for kept in ('<img src="https://a.example/line.png" width="600" height="1">',
+                 '<img src="https://a.example/photo.jpg">'):
+        assert sanitize_html(kept) == kept
+    from tui.feeds.parse import parse_feed
+
+    feed = parse_feed(f"""<?xml version="1.0"?><rss version="2.0"><channel><title>World</title>
+        <item><title>China takes global lead</title><link>https://a.example/1</link>
+        <description><![CDATA[{pixel}]]></description></item></channel></rss>""".encode())
+    assert feed.articles[0].content == ""

@@ -146,7 +146,16 @@ def sanitize_html(fragment: str | None) -> str:
             fragment = _FOREIGN.sub(_foreign_text, fragment)
     if fragment.count("<") > _FEW_TAGS:
         fragment = _nest_shallowly(fragment)
-    return _CONTROLS.sub("", _cleaner().clean(fragment))
+    clean = _CONTROLS.sub("", _cleaner().clean(fragment))
+    if '"1' in clean or '"0' in clean:  # (nh3 writes every attribute in double quotes)
+        clean = _PIXEL.sub("", clean)
+    return clean
+
+
+# A tracking pixel: an image 1 or 0 pixels wide and high (a web bug of pixel.wp.com,
+# feedburner, mailing tools). Never drawn, never fetched, and a body that holds nothing
+# else is an empty one.
+_PIXEL = re.compile(r'<img\b(?=[^>]*\swidth="[01](?:px)?")(?=[^>]*\sheight="[01](?:px)?")[^>]*>')
 
 
 # MathML and SVG: the allowlist keeps neither (nh3 drops them with all they hold), but
