@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import json
 import re
 import threading
 import time
@@ -598,11 +599,28 @@ def test_json_feed_details() -> None:
     assert (second.link, second.content) == ("https://elsewhere.example/x", "<p>1</p>")
 
 
+def test_rss_in_json() -> None:
+    """Scripting News's rss.json: RSS 2.0 as JSON, a guid with attributes as "#value"."""
+    doc = {"rss": {"version": "2.0", "channel": {"title": "Tin nhanh", "link": "https://tin.example/", "item": [
+        {"title": "Lãnh đạo &amp; dân", "link": "/a", "description": "<p>Một <b>hai</b></p>",
+         "pubDate": "Mon, 26 Jun 2017 12:20:05 GMT", "guid": {"isPermaLink": "false", "#value": "tin-1"},
+         "enclosure": {"url": "/a.mp3", "type": "audio/mpeg", "length": "99"}},
+        {"description": "Không tiêu đề", "guid": 2}, "not an item"]}}}
+    feed = parse_feed(json.dumps(doc).encode(), url="https://tin.example/rss.json")
+    assert (feed.format, feed.title) == ("rss-json", "Tin nhanh")
+    first, second = feed.articles
+    assert (first.guid, first.link, first.title, first.published) == (
+        "tin-1", "https://tin.example/a", "Lãnh đạo & dân", 1498479605)
+    assert first.content == "<p>Một <b>hai</b></p>"
+    assert [(e.url, e.type, e.length) for e in first.enclosures] == [("https://tin.example/a.mp3", "audio/mpeg", 99)]
+    assert (second.guid, second.content) == ("2", "Không tiêu đề")
+
+
 def test_json_errors_are_clear() -> None:
     with pytest.raises(FeedError, match="^invalid JSON Feed: "):
         parse_feed(b'{"version": "https://jsonfeed.org/version/1", "items": [')
-    with pytest.raises(FeedError, match="RSS-in-JSON"):
-        parse_feed(b'{"rss": {"version": "2.0", "channel": {"title": "x", "item": []}}}')
+    with pytest.raises(FeedError, match="^invalid RSS-in-JSON: no channel$"):
+        parse_feed(b'{"rss": {"version": "2.0", "channel": "x"}}')
     with pytest.raises(FeedError, match="^invalid JSON Feed: "):
         parse_feed(b"[1, 2, 3]")
 
@@ -679,8 +697,13 @@ def test_real_feeds_yield_their_entries_without_mojibake(row: dict[str, str]) ->
 def test_json_feeds_parse(row: dict[str, str]) -> None:
     body = (CORPUS / row["path"]).read_bytes()
     if row["format"].startswith("json (RSS-in-JSON"):
-        with pytest.raises(FeedError, match="RSS-in-JSON"):
-            parse_feed(body)
+        # the RSS it mirrors is in the corpus too: the same articles, read either way
+        xml = parse_feed((CORPUS / "rss2" / "rsparser__scriptingNews.rss").read_bytes(), url="http://scripting.com/")
+        feed = parse_feed(body, url="http://scripting.com/")
+        assert (feed.format, feed.title, feed.link) == ("rss-json", xml.title, xml.link)
+        assert [(a.guid, a.link, a.published) for a in feed.articles] == [
+            (a.guid, a.link, a.published) for a in xml.articles]
+        assert [a.title for a in feed.articles] == [a.title for a in xml.articles]
         return
     feed = parse_feed(body)
     assert feed.format in ("json10", "json11") and len(feed.articles) == expected_count(row)

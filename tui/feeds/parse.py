@@ -1018,8 +1018,8 @@ def _parse_json_feed(text: str, url: str, warnings: list[str]) -> ParsedFeed:
     if not isinstance(doc, dict):
         raise FeedError("invalid JSON Feed: the document is not a JSON object")
     version = doc.get("version")
-    if "rss" in doc and not isinstance(doc.get("items"), list):
-        raise FeedError("invalid JSON Feed: this is RSS-in-JSON, which docbao does not read")
+    if isinstance(doc.get("rss"), dict) and not isinstance(doc.get("items"), list):
+        return _parse_rss_in_json(doc["rss"], url, warnings)
     if not isinstance(version, str) or "jsonfeed.org/version/" not in version:
         if not isinstance(doc.get("items"), list):
             raise FeedError("invalid JSON Feed: no version and no items")
@@ -1079,6 +1079,46 @@ def _parse_json_feed(text: str, url: str, warnings: list[str]) -> ParsedFeed:
             )
         )
     return _finish(raw, base, fmt, warnings, None)
+
+
+def _parse_rss_in_json(rss: dict[str, Any], url: str, warnings: list[str]) -> ParsedFeed:
+    """RSS-in-JSON (Scripting News's rss.json): RSS 2.0 element for element as a JSON
+    object, {"rss": {"channel": {..., "item": [...]}}}; read as RSS is, its descriptions
+    HTML, its dates RFC 822."""
+    channel = rss.get("channel")
+    if not isinstance(channel, dict):
+        raise FeedError("invalid RSS-in-JSON: no channel")
+    items = channel.get("item")
+    items = [items] if isinstance(items, dict) else items if isinstance(items, list) else []
+    raw = _RawFeed(title=_json_text(channel.get("title")), link=_json_text(channel.get("link")), format="rss-json")
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        enclosures = []
+        enclosure = item.get("enclosure")
+        for one in enclosure if isinstance(enclosure, list) else [enclosure]:
+            if isinstance(one, dict):
+                enclosures.append((_json_text(one.get("url")), _json_text(one.get("type")), one.get("length"), None))
+        raw.entries.append(_Raw(
+            id=_json_text(item.get("guid")),
+            link=_json_text(item.get("link")),
+            title=_json_text(item.get("title")),
+            author=_json_text(item.get("author")) or _json_text(item.get("dc:creator")),
+            published=_date_to_epoch(item.get("pubDate")),
+            content=_json_text(item.get("description")),
+            enclosures=enclosures,
+        ))
+    return _finish(raw, url, "rss-json", warnings, None)
+
+
+def _json_text(value: Any) -> str:
+    """An RSS-in-JSON value: a string, a number, or an element with attributes whose text
+    is its "#value" (a guid with isPermaLink)."""
+    if isinstance(value, dict):
+        value = value.get("#value")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    return _json_str(value)
 
 
 def _json_str(value: Any) -> str:
