@@ -232,3 +232,26 @@ async def test_sixel_draws_the_lines_of_a_picture_that_are_on_screen(tmp_path: P
         reader.scroll_to(y=top + 3, animate=False, immediate=True)  # the first 3 lines scrolled out
         await pilot.pause()
         assert sixel_rows() == [(row, row) for row in range(5)]
+
+
+async def test_every_picture_of_a_paragraph_is_drawn_or_says_why(tmp_path: Path) -> None:
+    """Pictures side by side in a paragraph have their labels on one line: each is drawn
+    above them, in order (only the first was ever asked for; the others were never fetched
+    and stood as labels)."""
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        red = server.route("/red.png", png(40, 40, (220, 20, 20)), content_type="image/png")
+        blue = server.route("/blue.png", png(60, 40, (20, 20, 220)), content_type="image/png")
+        plan = server.route("/plan.svg", SVG, content_type="image/svg+xml")
+        body = f'<p><img src="{red}?a" alt="first"><img src="{blue}?b" alt="second"><img src="{plan}" alt="third"></p>'
+        text = await read(image_cache(tmp_path / "cache", feed, body), feed, SIZE)
+        assert [len(server.hits(path)) for path in ("/red.png", "/blue.png", "/plan.svg")] == [1, 1, 1]
+    labels = text.index("[image: first][1][image: second][2][image: third][3]")
+    assert text[labels - 8:labels] == [
+        "",
+        HALF_BLOCK * 4, HALF_BLOCK * 4,  # 40 × 40 pixels: 4 cells, 2 lines
+        "",
+        HALF_BLOCK * 6, HALF_BLOCK * 6,  # 60 × 40 pixels
+        "",
+        "✗ image not shown: SVG images are not drawn (only PNG, JPEG, GIF and WebP)",
+    ]
