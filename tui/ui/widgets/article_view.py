@@ -245,8 +245,13 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         """Ask for the images within a screen of the visible lines that are not drawn yet."""
         if not self._placed or self.article_id is None or self._expected is not None:
             return
+        page = self.scrollable_content_region.height
+        if page <= 0:
+            # hidden (an article shown from memory before its pane is laid out): which lines
+            # are near the screen is not known yet, and the Resize that comes with the pane
+            # asks (asked now for a page of 1, the pictures lower down were never asked for)
+            return
         cells, rows = self._image_room()
-        page = max(1, self.scrollable_content_region.height)
         top, bottom = self.line - page, self.line + 2 * page
         wanted = [url for first, height, url in self._placed
                   if first + height >= top and first <= bottom and url not in self._notes
@@ -311,12 +316,11 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if self._pending_line is not None:  # shown before it had a size: its lines are still to make
             self._wrap(force=True)
             return
-        if width == self._wrapped_at:
-            return
-        place = self.line / max(1, len(self._lines))  # keep the same place in the text
-        self._wrap()
-        self.scroll_to(y=round(place * len(self._lines)), animate=False, immediate=True, force=True)
-        self._want_images()
+        if width != self._wrapped_at:
+            place = self.line / max(1, len(self._lines))  # keep the same place in the text
+            self._wrap()
+            self.scroll_to(y=round(place * len(self._lines)), animate=False, immediate=True, force=True)
+        self._want_images()  # shown again, or taller: more lines are near the screen
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # what every line needs, looked up once for the frame: each look walks up the DOM,
