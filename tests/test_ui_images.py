@@ -355,3 +355,41 @@ async def test_each_article_of_a_key_burst_shows_its_picture_when_opened_again(t
                 await laid_out(pilot)
                 await until(pilot, lambda: picture_above(app, f"[image: Picture {n}][1]") == HALF_BLOCK * 4,
                             f"picture {n} drawn when opened again")
+
+
+async def test_the_pictures_of_an_article_left_do_not_hold_up_the_next_ones(tmp_path: Path) -> None:
+    """Four pictures from a server that does not answer take every place the reader fetches
+    in; the article left for the next one, they give their places up, and its picture comes
+    at once (it waited for the first four's deadline, half a minute)."""
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        release = threading.Event()
+        stuck = "".join(f'<p><img src="{server.route(f"/stuck{n}.png", raw=held(release, png()))}" alt="Stuck {n}"></p>'
+                        for n in range(4))
+        fast = server.route("/fast.png", png(40, 40, (220, 20, 20)), content_type="image/png")
+        cache = pictures_cache(tmp_path / "cache", feed, [stuck, f'<p>Next.</p><p><img src="{fast}" alt="Fast"></p>'])
+        app = DocbaoApp(cache.config, cache.folder)
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await open_article(pilot, app, cache, feed)
+                await until(pilot, lambda: all(server.hits(f"/stuck{n}.png") for n in range(4)),
+                            "four fetches under way")
+                await pilot.press("q", "j", "enter")
+                await laid_out(pilot)
+                await until(pilot, lambda: picture_above(app, "[image: Fast][1]") == HALF_BLOCK * 4,
+                            "the next article's picture drawn")
+        finally:
+            release.set()
+
+
+async def test_a_picture_larger_than_the_image_cache_says_so(tmp_path: Path) -> None:
+    """A picture evicted as soon as it is kept (alone larger than image_cache_mb) cannot be
+    drawn from the cache: the reason stands in its place (it stayed "loading")."""
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        photo = server.route("/photo.png", noise_png(60), content_type="image/png")  # about 11 KB
+        cache = image_cache(tmp_path / "cache", feed, f'<p><img src="{photo}" alt="Photo"></p>',
+                            settings=Settings(image_cache_mb=0.005))
+        text = await read(cache, feed, SIZE)
+    reason = text[text.index("[image: Photo][1]") - 1]
+    assert reason == "✗ image not shown: larger than the image cache (image_cache_mb)"
