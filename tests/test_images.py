@@ -133,6 +133,36 @@ def test_an_image_of_a_public_feed_may_not_point_at_a_private_address(monkeypatc
         assert isinstance(_outcomes(server, ["ok.png"], origin=server.url("/feed.xml"))["ok.png"], Picture)
 
 
+def test_a_name_that_never_resolves_fails_its_image_within_the_deadline(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The address checks look names up before the fetch: a resolver that never answers (a
+    machine without network) fails the picture when the fetch deadline passes, and gives its
+    place back to the next image (it held the picture "loading", and the place, for ever)."""
+    async def resolve(host: str) -> list[str]:
+        await asyncio.Event().wait()  # no answer, ever
+        return []
+
+    monkeypatch.setattr(fetch_module, "_resolve", resolve)
+    config = Config(path=None, settings=Settings(timeout=1))
+    found: dict[str, Picture | Refusal] = {}
+
+    async def keep(url: str, outcome: Picture | Refusal) -> None:
+        found[url.rsplit("/", 1)[1]] = outcome
+
+    with LocalServer() as server:
+        server.route("/ok.png", png(), content_type="image/png")
+
+        async def run() -> None:
+            async with fetch_module.make_client(4) as client:
+                await asyncio.wait_for(fetch_images(
+                    [("https://pics.example/lost.png", "https://news.example/feed.xml"),
+                     (server.url("/ok.png"), server.url("/feed.xml"))],
+                    client=client, config=config, keep=keep, limit=asyncio.Semaphore(1)), 10)
+
+        asyncio.run(run())
+    assert found["lost.png"] == Refusal("timed out after 1 s", False)  # tried again another time
+    assert isinstance(found["ok.png"], Picture)
+
+
 def _store_with_article(folder: Path, feed: str, html: str, guid: str = "a") -> tuple[Store, int]:
     store = Store.open(folder)
     ids = store.ensure_feeds([feed])

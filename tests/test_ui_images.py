@@ -35,6 +35,48 @@ def image_cache(folder: Path, feed: str, body: str, *, image: str = "", enclosur
     return UICache(folder, config, ids, {feed: stored})
 
 
+def pictures_cache(folder: Path, feed: str, bodies: list[str]) -> UICache:
+    """A feed of one article for each body, listed in their order (the first is the newest)."""
+    config = Config(path=None, feeds=[FeedConfig(url=feed, title="Pictures")], settings=Settings())
+    store = Store.open(folder)
+    try:
+        ids = store.ensure_feeds([feed])
+        articles = [ParsedArticle(guid=f"p{n}", title=f"Pictures {n}", link=f"https://example.com/p{n}", summary=body,
+                                  published=1_590_228_000 - 3600 * n) for n, body in enumerate(bodies)]
+        store.save_fetch(ids[feed], FetchResult("ok", feed), ParsedFeed(title="Pictures", articles=articles))
+        stored = store.article_ids()
+    finally:
+        store.close()
+    return UICache(folder, config, ids, {feed: stored})
+
+
+def held(release: threading.Event, data: bytes):  # type: ignore[no-untyped-def]
+    """A route that sends the picture only once `release` is set (a slow server)."""
+    def answer(handler) -> None:  # type: ignore[no-untyped-def]
+        release.wait(30)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "image/png")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+    return answer
+
+
+async def until(pilot, done, what: str) -> None:  # type: ignore[no-untyped-def]
+    """Let the app run until `done()` holds (at most about 10 s)."""
+    for _ in range(200):
+        if done():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+def picture_above(app: DocbaoApp, label: str) -> str:
+    """The line drawn just above an image's label: its picture's last line, or why not."""
+    text = shown(app)
+    return text[text.index(label) - 1] if label in text else f"(no {label} on screen)"
+
+
 async def open_article(pilot, app: DocbaoApp, cache: UICache, feed: str) -> None:  # type: ignore[no-untyped-def]
     await go_to_feed(pilot, app, f"feed:{cache.feed_ids[feed]}")
     await pilot.press("enter", "enter")
@@ -232,3 +274,122 @@ async def test_sixel_draws_the_lines_of_a_picture_that_are_on_screen(tmp_path: P
         reader.scroll_to(y=top + 3, animate=False, immediate=True)  # the first 3 lines scrolled out
         await pilot.pause()
         assert sixel_rows() == [(row, row) for row in range(5)]
+
+
+async def test_every_picture_of_a_paragraph_is_drawn_or_says_why(tmp_path: Path) -> None:
+    """Pictures side by side in a paragraph have their labels on one line: each is drawn
+    above them, in order (only the first was ever asked for; the others were never fetched
+    and stood as labels)."""
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        red = server.route("/red.png", png(40, 40, (220, 20, 20)), content_type="image/png")
+        blue = server.route("/blue.png", png(60, 40, (20, 20, 220)), content_type="image/png")
+        plan = server.route("/plan.svg", SVG, content_type="image/svg+xml")
+        body = f'<p><img src="{red}?a" alt="first"><img src="{blue}?b" alt="second"><img src="{plan}" alt="third"></p>'
+        text = await read(image_cache(tmp_path / "cache", feed, body), feed, SIZE)
+        assert [len(server.hits(path)) for path in ("/red.png", "/blue.png", "/plan.svg")] == [1, 1, 1]
+    labels = text.index("[image: first][1][image: second][2][image: third][3]")
+    assert text[labels - 8:labels] == [
+        "",
+        HALF_BLOCK * 4, HALF_BLOCK * 4,  # 40 × 40 pixels: 4 cells, 2 lines
+        "",
+        HALF_BLOCK * 6, HALF_BLOCK * 6,  # 60 × 40 pixels
+        "",
+        "✗ image not shown: SVG images are not drawn (only PNG, JPEG, GIF and WebP)",
+    ]
+
+
+async def test_a_picture_left_while_it_loads_loads_when_its_article_is_back(tmp_path: Path) -> None:
+    """Leaving an article while its picture is on its way (a slow server), for another one,
+    the server answering meanwhile, and coming back: the picture is drawn (it stayed
+    "loading" for the rest of the session: the answer was dropped, and the article, shown
+    again from memory before its pane was on screen, asked for the pictures of a page of one
+    line)."""
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        release = threading.Event()
+        server.route("/slow.png", raw=held(release, png(40, 40, (20, 160, 20))))
+        fast = server.route("/fast.png", png(40, 40, (220, 20, 20)), content_type="image/png")
+        words = "".join(f"<p>Paragraph {n}.</p>" for n in range(4))
+        cache = pictures_cache(tmp_path / "cache", feed, [
+            f'{words}<p><img src="{server.url("/slow.png")}" alt="Slow"></p>',
+            f'{words}<p><img src="{fast}" alt="Fast"></p>'])
+        app = DocbaoApp(cache.config, cache.folder)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_article(pilot, app, cache, feed)
+            await until(pilot, lambda: server.hits("/slow.png"), "the slow picture asked for")
+            assert picture_above(app, "[image: Slow][1]") == "◌ image loading…"
+            await pilot.press("q", "j", "enter")  # the next article, the picture still on its way
+            await laid_out(pilot)
+            await until(pilot, lambda: picture_above(app, "[image: Fast][1]") == HALF_BLOCK * 4, "the next one drawn")
+            release.set()
+            await images_settled(pilot)
+            await pilot.press("q", "k", "enter")  # back
+            await laid_out(pilot)
+            await until(pilot, lambda: picture_above(app, "[image: Slow][1]") == HALF_BLOCK * 4,
+                        "the slow picture drawn once back")
+            assert not any(w.group.startswith("images") and not w.is_finished for w in app.workers)
+
+
+async def test_each_article_of_a_key_burst_shows_its_picture_when_opened_again(tmp_path: Path) -> None:
+    """g Enter q j Enter q j Enter q j Enter, faster than the articles are laid out: then
+    each article opened again draws its picture (the first stayed "loading" for ever)."""
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        words = "".join(f"<p>Paragraph {n}.</p>" for n in range(4))
+        bodies = []
+        for n in range(4):
+            picture = server.route(f"/pic{n}.png", png(40, 40, (60 * n, 20, 200)), content_type="image/png")
+            bodies.append(f'{words}<p><img src="{picture}" alt="Picture {n}"></p>')
+        cache = pictures_cache(tmp_path / "cache", feed, bodies)
+        app = DocbaoApp(cache.config, cache.folder)
+        async with app.run_test(size=SIZE) as pilot:
+            await go_to_feed(pilot, app, f"feed:{cache.feed_ids[feed]}")
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.press("g", "enter", "q", "j", "enter", "q", "j", "enter", "q", "j", "enter")
+            await laid_out(pilot)
+            await until(pilot, lambda: picture_above(app, "[image: Picture 3][1]") == HALF_BLOCK * 4, "the last drawn")
+            for n in range(4):
+                await pilot.press("q", "g", *["j"] * n, "enter")
+                await laid_out(pilot)
+                await until(pilot, lambda: picture_above(app, f"[image: Picture {n}][1]") == HALF_BLOCK * 4,
+                            f"picture {n} drawn when opened again")
+
+
+async def test_the_pictures_of_an_article_left_do_not_hold_up_the_next_ones(tmp_path: Path) -> None:
+    """Four pictures from a server that does not answer take every place the reader fetches
+    in; the article left for the next one, they give their places up, and its picture comes
+    at once (it waited for the first four's deadline, half a minute)."""
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        release = threading.Event()
+        stuck = "".join(f'<p><img src="{server.route(f"/stuck{n}.png", raw=held(release, png()))}" alt="Stuck {n}"></p>'
+                        for n in range(4))
+        fast = server.route("/fast.png", png(40, 40, (220, 20, 20)), content_type="image/png")
+        cache = pictures_cache(tmp_path / "cache", feed, [stuck, f'<p>Next.</p><p><img src="{fast}" alt="Fast"></p>'])
+        app = DocbaoApp(cache.config, cache.folder)
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await open_article(pilot, app, cache, feed)
+                await until(pilot, lambda: all(server.hits(f"/stuck{n}.png") for n in range(4)),
+                            "four fetches under way")
+                await pilot.press("q", "j", "enter")
+                await laid_out(pilot)
+                await until(pilot, lambda: picture_above(app, "[image: Fast][1]") == HALF_BLOCK * 4,
+                            "the next article's picture drawn")
+        finally:
+            release.set()
+
+
+async def test_a_picture_larger_than_the_image_cache_says_so(tmp_path: Path) -> None:
+    """A picture evicted as soon as it is kept (alone larger than image_cache_mb) cannot be
+    drawn from the cache: the reason stands in its place (it stayed "loading")."""
+    with LocalServer() as server:
+        feed = server.url("/feed.xml")
+        photo = server.route("/photo.png", noise_png(60), content_type="image/png")  # about 11 KB
+        cache = image_cache(tmp_path / "cache", feed, f'<p><img src="{photo}" alt="Photo"></p>',
+                            settings=Settings(image_cache_mb=0.005))
+        text = await read(cache, feed, SIZE)
+    reason = text[text.index("[image: Photo][1]") - 1]
+    assert reason == "✗ image not shown: larger than the image cache (image_cache_mb)"

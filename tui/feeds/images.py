@@ -132,24 +132,30 @@ async def fetch_images(wanted: Sequence[tuple[str, str]], *, client: object, con
     settings = config.settings
     limit = limit or asyncio.Semaphore(settings.full_text_concurrency)
 
+    async def checked(url: str, origin: str) -> Picture | Refusal:
+        if not _is_http(url):
+            return Refusal("only http(s) images are fetched", True)
+        if (_is_http(origin) and not await host_is_private(urlsplit(origin).hostname or "")
+                and await host_is_private(urlsplit(url).hostname or "")):
+            return Refusal("an image of a public feed on a private network address refused", True)
+        max_bytes = int(settings.max_feed_mb * 1024 * 1024)
+        result = await fetch(client, url, deadline=settings.timeout,  # type: ignore[arg-type]
+                             max_bytes=max_bytes, accept=IMAGE_ACCEPT, decode=False)
+        if result.status == "ok" and result.body is not None:
+            return await asyncio.to_thread(_check_body, result.body, result.content_encoding, max_bytes,
+                                           result.content_type)
+        return Refusal(result.error or f"the image could not be fetched ({result.status})", "larger than" in result.error)
+
     async def one(url: str, origin: str) -> None:
         async with limit:
-            outcome: Picture | Refusal
-            if not _is_http(url):
-                outcome = Refusal("only http(s) images are fetched", True)
-            elif (_is_http(origin) and not await host_is_private(urlsplit(origin).hostname or "")
-                  and await host_is_private(urlsplit(url).hostname or "")):
-                outcome = Refusal("an image of a public feed on a private network address refused", True)
-            else:
-                max_bytes = int(settings.max_feed_mb * 1024 * 1024)
-                result = await fetch(client, url, deadline=settings.timeout,  # type: ignore[arg-type]
-                                     max_bytes=max_bytes, accept=IMAGE_ACCEPT, decode=False)
-                if result.status == "ok" and result.body is not None:
-                    outcome = await asyncio.to_thread(_check_body, result.body, result.content_encoding, max_bytes,
-                                                      result.content_type)
-                else:
-                    outcome = Refusal(result.error or f"the image could not be fetched ({result.status})",
-                                      "larger than" in result.error)
+            # one deadline for all of it: the address checks look the names up, and a resolver
+            # that never answers (no network) held the picture "loading", and its place in
+            # `limit` with it, for minutes
+            try:
+                async with asyncio.timeout(settings.timeout):
+                    outcome = await checked(url, origin)
+            except TimeoutError:
+                outcome = Refusal(f"timed out after {settings.timeout:g} s", False)
         await keep(url, outcome)
 
     await asyncio.gather(*(one(url, origin) for url, origin in wanted))

@@ -40,6 +40,18 @@ MARK_ON_THE_LOOP = 5_000  # articles; a mark of more is written in a thread (10,
 SHORT_FEED_TEXT = 600  # characters: a feed text shorter than this opens on the full article when one is cached
 RENDERED_MEMORY = 32  # articles laid out recently, shown again without laying them out again
 IMAGES_AT_ONCE = 4  # images fetched at the same time by the reader
+TOO_BIG_TO_KEEP = "larger than the image cache (image_cache_mb)"
+
+
+@dataclass(slots=True)
+class ImageLoad:
+    """An image being fetched for the article on screen: by which worker, and the room it is
+    drawn in once it arrives (the last the view asked for)."""
+
+    article_id: int
+    worker: Worker[None]
+    cells: int
+    rows: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,8 @@ class ReadingPart(ReaderBase):
         self._render_serial = 0  # the latest layout asked for: only it is shown
         self._rendered: LRUCache[tuple[object, ...], Rendered] = LRUCache(RENDERED_MEMORY)
         self._image_fetches: asyncio.Semaphore | None = None  # made on the event loop, shared by batches
+        self._image_loads: dict[str, ImageLoad] = {}  # the images being fetched, by URL
+        self._images_of: int | None = None  # the article the reader shows (its images are drawn)
         self._image_drawing = threading.Lock()
 
     @dataclass
@@ -207,6 +221,8 @@ class ReadingPart(ReaderBase):
 
     def _show_rendered(self, request: RenderRequest, rendered: Rendered) -> None:
         reader = self.query_one(ArticleView)
+        if request.article_id != self._images_of:
+            self._leave_images(request.article_id)
         reader.show(request.article_id, rendered, line=request.line, width=request.width or 0)
         reader.border_title = plain(request.feed)
         reader.border_subtitle = Content("full article" if request.full else "")
@@ -216,6 +232,8 @@ class ReadingPart(ReaderBase):
     def _images_wanted(self, message: ArticleView.ImagesWanted) -> None:
         """Images came near the screen: draw those kept in the cache, fetch the others
         (the cache keeps them for next time), tell why for those refused."""
+        if message.article_id != self._images_of:
+            return  # asked before the reader showed another article (it asks again when back)
         reader = self.query_one(ArticleView)
         self.store.link_images(message.article_id, message.urls)
         rows = self.store.images(message.urls)
@@ -232,8 +250,27 @@ class ReadingPart(ReaderBase):
                 missing.append(url)
         if kept:
             self._draw_images(message.article_id, kept, message.cells, message.rows)
-        if missing:
-            self._fetch_images(message.article_id, missing, message.cells, message.rows)
+        fresh: list[str] = []
+        for url in missing:
+            load = self._image_loads.get(url)
+            if load is not None and load.article_id == message.article_id and not load.worker.is_finished:
+                load.cells, load.rows = message.cells, message.rows  # on its way: drawn in this room
+            else:
+                fresh.append(url)
+        if fresh:
+            worker = self._fetch_images(message.article_id, fresh, message.cells, message.rows)
+            self._image_loads.update((url, ImageLoad(message.article_id, worker, message.cells, message.rows))
+                                     for url in fresh)
+
+    def _leave_images(self, article_id: int) -> None:
+        """The reader shows another article: the fetches for the one it leaves stop (the
+        pictures on screen would wait behind them for a place), and the images they were
+        fetching count as fetched by no one, so the article, shown again, asks for them anew."""
+        self._images_of = article_id
+        for url, load in list(self._image_loads.items()):
+            if load.article_id != article_id:
+                load.worker.cancel()
+                del self._image_loads[url]
 
     @work(thread=True, group="images", exit_on_error=False)
     def _draw_images(self, article_id: int, kept: list[tuple[str, Path]], cells: int, rows: int) -> None:
@@ -242,7 +279,11 @@ class ReadingPart(ReaderBase):
         worker = get_current_worker()
         for url, path in kept:
             with self._image_drawing:  # one at a time: memory stays flat, and the keys keep the GIL
-                if worker.is_cancelled or self.reading != article_id:
+                # given up only once the reader shows another article: it has forgotten what
+                # it asked for then, and asks again when this one is back (given up when the
+                # keys had merely moved on, a picture of the article still on screen stayed
+                # "loading")
+                if worker.is_cancelled or self._images_of != article_id:
                     return
                 drawing = draw(path, url, self.app.image_mode, cells, rows, self.app.console)
             if isinstance(drawing, str):
@@ -254,44 +295,74 @@ class ReadingPart(ReaderBase):
     async def _fetch_images(self, article_id: int, urls: list[str], cells: int, rows: int) -> None:
         """Fetch with the refresh's rules; each image kept is drawn as it arrives. The files
         and rows are written by a connection of the worker's own, in its own thread: a picture
-        of a megabyte or two written on the event loop held the keys up."""
-        # httpx is imported and the client made (its certificate store loaded) in a thread: on
-        # the event loop they held the keys up for 100-200 ms as the pictures were asked for
-        client = await asyncio.to_thread(lambda: importlib.import_module("tui.feeds.fetch").make_client(IMAGES_AT_ONCE))
-        from tui.feeds.images import Picture, Refusal, fetch_images
-        from tui.feeds.workers import CacheThread
-
-        origin = self.store.image_origin(article_id)
-        limit = int(self.config.settings.image_cache_mb * 1024 * 1024)
+        of a megabyte or two written on the event loop held the keys up. However it ends, the
+        images it was fetching are no longer counted as on their way, and each image of the
+        article still on screen has its picture or the reason why not."""
+        worker = get_current_worker()
         reader = self.query_one(ArticleView)
-        in_db = CacheThread()
-        store: Store = await in_db(Store.open, self.cache_dir)
+        answered: set[str] = set()
 
-        def save(url: str, picture: Picture) -> Path | None:
-            store.save_image(url, picture.data, picture.width, picture.height, limit_bytes=limit)
-            row = store.images([url]).get(url)
-            return row.path if row is not None else None
-
-        async def keep(url: str, outcome: Picture | Refusal) -> None:
-            if isinstance(outcome, Picture):
-                path = await in_db(save, url, outcome)
-                if path is not None:
-                    reader.drawn(article_id, url, None, size=(outcome.width, outcome.height))
-                    self._draw_images(article_id, [(url, path)], cells, rows)
-                return
-            if outcome.lasting:
-                await in_db(store.save_image_error, url, outcome.message)
-            reader.drawn(article_id, url, None, note=f"image not shown: {clean_line(outcome.message)}")
-
-        if self._image_fetches is None:
-            self._image_fetches = asyncio.Semaphore(IMAGES_AT_ONCE)
         try:
-            async with client:
-                await fetch_images([(url, origin) for url in urls], client=client, config=self.config, keep=keep,
-                                   limit=self._image_fetches)
+            # httpx is imported and the client made (its certificate store loaded) in a thread: on
+            # the event loop they held the keys up for 100-200 ms as the pictures were asked for
+            client = await asyncio.to_thread(
+                lambda: importlib.import_module("tui.feeds.fetch").make_client(IMAGES_AT_ONCE))
+            from tui.feeds.images import Picture, Refusal, fetch_images
+            from tui.feeds.workers import CacheThread
+
+            origin = self.store.image_origin(article_id)
+            limit = int(self.config.settings.image_cache_mb * 1024 * 1024)
+            in_db = CacheThread()
+            store: Store = await in_db(Store.open, self.cache_dir)
+
+            def save(url: str, picture: Picture) -> Path | None:
+                store.save_image(url, picture.data, picture.width, picture.height, limit_bytes=limit)
+                row = store.images([url]).get(url)
+                return row.path if row is not None else None
+
+            async def keep(url: str, outcome: Picture | Refusal) -> None:
+                load = self._image_loads.get(url)
+                room = (load.cells, load.rows) if load is not None and load.worker is worker else (cells, rows)
+                if isinstance(outcome, Picture):
+                    path = await in_db(save, url, outcome)
+                    self._end_load(url, worker)
+                    answered.add(url)
+                    if path is None:  # evicted at once: larger than the whole cache
+                        reader.drawn(article_id, url, None, note=f"image not shown: {TOO_BIG_TO_KEEP}")
+                    else:
+                        reader.drawn(article_id, url, None, size=(outcome.width, outcome.height))
+                        self._draw_images(article_id, [(url, path)], *room)
+                    return
+                if outcome.lasting:
+                    await in_db(store.save_image_error, url, outcome.message)
+                self._end_load(url, worker)
+                answered.add(url)
+                reader.drawn(article_id, url, None, note=f"image not shown: {clean_line(outcome.message)}")
+
+            if self._image_fetches is None:
+                self._image_fetches = asyncio.Semaphore(IMAGES_AT_ONCE)
+            try:
+                async with client:
+                    await fetch_images([(url, origin) for url in urls], client=client, config=self.config,
+                                       keep=keep, limit=self._image_fetches)
+            finally:
+                await in_db(store.close)
+                in_db.shutdown()
+        except Exception as exc:  # told in place too (and in a notification, as every worker's failure)
+            reason = clean_line(str(exc)) or type(exc).__name__
+            for url in urls:
+                if url not in answered:
+                    reader.drawn(article_id, url, None, note=f"image not shown: {reason}")
+            raise
         finally:
-            await in_db(store.close)
-            in_db.shutdown()
+            for url in urls:
+                self._end_load(url, worker)
+
+    def _end_load(self, url: str, worker: Worker[None]) -> None:
+        """`worker` no longer fetches `url` (another may, for the article shown since)."""
+        load = self._image_loads.get(url)
+        if load is not None and load.worker is worker:
+            del self._image_loads[url]
 
     @on(ImageDrawn)
     def _image_drawn(self, message: ReadingPart.ImageDrawn) -> None:

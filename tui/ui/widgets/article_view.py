@@ -187,7 +187,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _place_images(self) -> None:
         """The lines shown: the text's, with each image's lines (drawn, or a placeholder of
-        the room it will take) above its label, the alt text beneath it."""
+        the room it will take) above its label, the alt text beneath it; pictures whose
+        labels share a line are stacked above it in their order, a blank line between."""
         urls = self.rendered.images if self.rendered is not None and self.images_on else []
         if urls:  # (the placeholder is placed before the first frame: the renderer loads after it)
             from tui.content.render import IMAGE_META
@@ -199,9 +200,19 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         seen: set[int] = set()
         dim = self.get_component_rich_style("article-view--placeholder")
         for number, line in enumerate(self._text_lines):
-            index = next((s.style.meta.get(IMAGE_META) for s in line if s.style is not None and s.style._meta
-                          and IMAGE_META in s.style.meta), None) if urls else None
-            if isinstance(index, int) and 0 <= index < len(urls) and index not in seen:
+            # every picture whose label starts on this line, in order: pictures side by side
+            # in a paragraph have their labels on one line (only the first was drawn, and the
+            # others were never asked for)
+            indexes: list[int] = []
+            for segment in line if urls else ():
+                style = segment.style
+                index = style.meta.get(IMAGE_META) if style is not None and style._meta else None
+                if isinstance(index, int) and 0 <= index < len(urls) and index not in seen and index not in indexes:
+                    indexes.append(index)
+            for index in indexes:
+                if index != indexes[0]:  # a blank line between pictures stacked
+                    lines.append([])
+                    text_of.append(number)
                 seen.add(index)
                 url = urls[index]
                 drawing = self._drawings.get(url)
@@ -234,8 +245,13 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         """Ask for the images within a screen of the visible lines that are not drawn yet."""
         if not self._placed or self.article_id is None or self._expected is not None:
             return
+        page = self.scrollable_content_region.height
+        if page <= 0:
+            # hidden (an article shown from memory before its pane is laid out): which lines
+            # are near the screen is not known yet, and the Resize that comes with the pane
+            # asks (asked now for a page of 1, the pictures lower down were never asked for)
+            return
         cells, rows = self._image_room()
-        page = max(1, self.scrollable_content_region.height)
         top, bottom = self.line - page, self.line + 2 * page
         wanted = [url for first, height, url in self._placed
                   if first + height >= top and first <= bottom and url not in self._notes
@@ -300,12 +316,11 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if self._pending_line is not None:  # shown before it had a size: its lines are still to make
             self._wrap(force=True)
             return
-        if width == self._wrapped_at:
-            return
-        place = self.line / max(1, len(self._lines))  # keep the same place in the text
-        self._wrap()
-        self.scroll_to(y=round(place * len(self._lines)), animate=False, immediate=True, force=True)
-        self._want_images()
+        if width != self._wrapped_at:
+            place = self.line / max(1, len(self._lines))  # keep the same place in the text
+            self._wrap()
+            self.scroll_to(y=round(place * len(self._lines)), animate=False, immediate=True, force=True)
+        self._want_images()  # shown again, or taller: more lines are near the screen
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # what every line needs, looked up once for the frame: each look walks up the DOM,
