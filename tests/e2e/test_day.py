@@ -95,7 +95,7 @@ def test_a_day_refresh_read_reader_mode_search_star_add_quit_and_come_back(
     assert as_int(done["failed"]) == expected["failed"]
     status = reader.status()
     assert re.search(rf"{number(expected['articles'])} unread · {number(expected['articles'])} articles", status), status
-    assert re.search(r"All\s+" + number(expected["articles"]), "\n".join(reader.screen()))
+    reader.wait_for(lambda rows: bool(re.search(r"All\s+" + number(expected["articles"]), "\n".join(rows))))
 
     # read: the last feed (the Vietnamese one), n opens its first unread, n the next, space pages
     reader.keys("G")
@@ -166,10 +166,14 @@ def test_the_server_goes_away_mid_refresh(reader: Reader, slow_site: CorpusSite,
     done = reader.wait_for_status(REFRESHED, timeout=120)
     assert as_int(done["new"]) == 0
     assert as_int(done["failed"]) == len(slow_site.feeds)
-    assert "Feeds not refreshed" in reader.text()  # one toast for them all
-    screen = reader.screen()  # every feed in view is marked as failed
-    feed_rows = [row[1:panes(screen)[0][1]] for row in screen[1:-2] if row[1:4] == "   "]
-    assert feed_rows and all(row.lstrip().startswith("!") for row in feed_rows), "\n".join(feed_rows)
+    reader.wait_for("Feeds not refreshed")  # one toast for them all
+
+    def failed_marks(screen: list[str]) -> list[str]:
+        return [row[1:panes(screen)[0][1]] for row in screen[1:-2] if row[1:4] == "   "]
+
+    # every feed in view is marked as failed (waited for: a capture may catch a frame half drawn)
+    reader.wait_for(lambda rows: bool(failed_marks(rows))
+                    and all(row.lstrip().startswith("!") for row in failed_marks(rows)))
     assert re.search(rf"{number(expected['articles'])} unread · {number(expected['articles'])} articles",
                      reader.status())
 
