@@ -92,3 +92,20 @@ async def test_a_failed_bookmark_says_its_exit_status(cache: UICache, tmp_path: 
         await pilot.pause()
         shown = [str(n.message) for n in app._notifications]
         assert shown[-1] == "bookmark-tool ended with status 7: server said [b]no[/b] [31m"
+
+
+async def test_the_text_a_command_gets_fits_the_terminal(cache: UICache) -> None:
+    """`v` and `|` get the article wrapped to the reading width, but never wider than the
+    terminal: at 60 columns a pager showed lines of 100, broken mid-word."""
+    from tui.ui.screens.main import MainScreen
+
+    cache.config.settings.reading_width = 100
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        article = screen.article_text()
+        assert article is not None and article.text.strip()
+        assert max(len(line) for line in article.text.splitlines()) <= 60

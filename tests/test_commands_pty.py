@@ -82,6 +82,8 @@ def test_commands_get_the_link_and_title_exactly_and_the_reader_comes_back(tmp_p
         child.send("B")
         child.expect(b"Bookmarked")
         child.send("|")
+        child.expect(rb"\[docbao: press Enter to return\]")  # what it wrote stays until then
+        child.send("\r")
         child.expect(b"ended with status 3")
         child.send("v")
         child.expect(b"Metachar feed")  # drawn again after the pager

@@ -91,7 +91,7 @@ class CommandsPart(ReaderBase):
             extract = self.store.extract(article.id)
             html = extract.html if extract is not None and extract.fetched is not None else html
         feed = self.feed_names.get(article.feed_id, "")
-        width = self.config.settings.reading_width or self.app.size.width
+        width = min(self.config.settings.reading_width or self.app.size.width, self.app.size.width)
         rendered = render_article(title=article.title, feed=feed, author=article.author,
                                   published=article.published, link=article.link, html=html,
                                   media=media_lines(article.enclosures, article.image, html))
@@ -105,8 +105,8 @@ class CommandsPart(ReaderBase):
                         severity="warning", markup=False)
             return
         article = self.article_text()
-        if article is not None:
-            self.run_in_terminal(list(argv), text=article.text, env=article.environment())
+        if article is not None:  # what it writes stays on the screen until Enter
+            self.run_in_terminal(list(argv), text=article.text, env=article.environment(), wait=True)
 
     def action_pager(self) -> None:
         article = self.article_text()

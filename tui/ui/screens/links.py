@@ -119,16 +119,18 @@ class LinksPart(ReaderBase):
             return
         self.notify(f"Opening {url}", markup=False)
 
-    def run_in_terminal(self, argv: list[str], *, text: str | None = None, env: dict[str, str] | None = None) -> None:
+    def run_in_terminal(self, argv: list[str], *, text: str | None = None, env: dict[str, str] | None = None,
+                        wait: bool = False) -> None:
         """A terminal program (a text-mode browser, a pager, the pipe command): the reader
         steps aside (suspended) until it exits, then comes back as it was; `text` is its
         stdin. It gets the terminal's own descriptors: inside the app, sys.stderr is
-        Textual's and has none. A failure is said with the exit status."""
+        Textual's and has none. `wait`: what it wrote stays until Enter (as mutt's wait_key).
+        A failure is said with the exit status."""
         failure: OSError | None = None
         try:
             with self.app.suspend():
                 try:  # an exception leaving the block would leave the reader suspended
-                    status = run_on_terminal(argv, text=text, env=env)
+                    status = run_on_terminal(argv, text=text, env=env, wait=wait)
                 except OSError as exc:
                     failure = exc
         except SuspendNotSupported:
@@ -191,32 +193,44 @@ def controller_command(controller: object, url: str) -> list[str] | None:
     return None
 
 
-def run_on_terminal(argv: list[str], *, text: str | None = None, env: dict[str, str] | None = None) -> int:
+def run_on_terminal(argv: list[str], *, text: str | None = None, env: dict[str, str] | None = None,
+                    wait: bool = False) -> int:
     """Run `argv` on the controlling terminal (stdout and stderr on it; stdin too, or a
-    pipe carrying `text`), wait; the exit status."""
+    pipe carrying `text`), wait; the exit status. `wait`: then ask for Enter, so that what
+    it wrote can be read before the reader draws over it."""
     try:
         tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         tty = None
     try:
-        if tty is not None:
-            fds = [tty, tty, tty]
-        else:
-            streams = [sys.__stdin__, sys.__stdout__, sys.__stderr__]
-            fds = [s.fileno() if s is not None else subprocess.DEVNULL for s in streams]
-        if text is None:
-            return subprocess.call(argv, stdin=fds[0], stdout=fds[1], stderr=fds[2], env=env)
-        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=fds[1], stderr=fds[2], env=env)
-        assert process.stdin is not None
-        try:
-            process.stdin.write(text.encode("utf-8"))
-            process.stdin.close()
-        except BrokenPipeError:  # a pager quit before reading it all
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                process.stdin.close()
-        return process.wait()
+        status = _run_on(tty, argv, text, env)
+        if wait and tty is not None:
+            os.write(tty, b"\r\n[docbao: press Enter to return]")
+            while (typed := os.read(tty, 1024)) and not typed.endswith((b"\n", b"\r")):
+                pass
+        return status
     finally:
         if tty is not None:
             os.close(tty)
+
+
+def _run_on(tty: int | None, argv: list[str], text: str | None, env: dict[str, str] | None) -> int:
+    """Run `argv` with its descriptors on `tty` (else this process's own); the exit status."""
+    if tty is not None:
+        fds = [tty, tty, tty]
+    else:
+        streams = [sys.__stdin__, sys.__stdout__, sys.__stderr__]
+        fds = [s.fileno() if s is not None else subprocess.DEVNULL for s in streams]
+    if text is None:
+        return subprocess.call(argv, stdin=fds[0], stdout=fds[1], stderr=fds[2], env=env)
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=fds[1], stderr=fds[2], env=env)
+    assert process.stdin is not None
+    try:
+        process.stdin.write(text.encode("utf-8"))
+        process.stdin.close()
+    except BrokenPipeError:  # a pager quit before reading it all
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+    return process.wait()
