@@ -709,3 +709,12 @@ def test_a_tracking_pixel_is_dropped_and_a_body_of_one_is_empty() -> None:
         <item><title>China takes global lead</title><link>https://a.example/1</link>
         <description><![CDATA[{pixel}]]></description></item></channel></rss>""".encode())
     assert feed.articles[0].content == ""
+
+
+def test_superscripts_and_subscripts_keep_their_meaning() -> None:
+    """Flattened, N<sup>2</sup>/2 read "N2/2" and 1101<sub>2</sub> "11012": where Unicode
+    writes the characters raised or lowered they are, else the text is marked ^(…) or _(…)."""
+    rendered = render_html("<p>H<sub>2</sub>O and x<sup>2</sup>, N<sup>2</sup>/2, 1101<sub>2</sub>, "
+                           "x<sup>n+1</sup>; 2<sup>H</sup>, e<sup>i&pi;</sup>, x<sub>i,j</sub>, "
+                           "a<sup><b>bold</b></sup></p>")
+    assert rendered.text.plain == ("H₂O and x², N²/2, 1101₂, xⁿ⁺¹; 2^(H), e^(iπ), x_(i,j), a^(bold)")

@@ -276,6 +276,24 @@ class _Node:
         self.children: list[_Node | str] = []
 
 
+# Superscript and subscript as characters of their own where Unicode has them, else the
+# text marked ^(…) or _(…): flattened, N<sup>2</sup>/2 read "N2/2" and 1101<sub>2</sub> "11012".
+_SUPERSCRIPT = str.maketrans("0123456789+-=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ")
+_SUBSCRIPT = str.maketrans("0123456789+-=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ")
+_SHIFTABLE = {"sup": frozenset("0123456789+-=()ni"), "sub": frozenset("0123456789+-=()aeoxhklmnpst")}
+
+
+def _shifted(node: _Node) -> str | None:
+    """A <sup> or <sub> of text alone (up to 6 characters) that Unicode can write raised
+    or lowered, so written; None for any other."""
+    if len(node.children) != 1 or not isinstance(node.children[0], str):
+        return None
+    text = node.children[0].strip()
+    if not 0 < len(text) <= 6 or not set(text) <= _SHIFTABLE[node.tag]:
+        return None
+    return text.translate(_SUPERSCRIPT if node.tag == "sup" else _SUBSCRIPT)
+
+
 class _TreeBuilder:
     """Builds a tree with the implied end tags browsers apply (p, li, dd/dt, td/tr, a).
 
@@ -800,6 +818,12 @@ class _Walker:
             self.anchors.append((url, self.inline.length, self.emitted))
         elif tag == "q":
             self.inline.add_text("“", self.styles[-1])
+        elif tag in ("sup", "sub"):
+            shifted = _shifted(node)
+            if shifted is not None:  # x², H₂O: as a browser shows them
+                self.inline.add_marker(shifted, self.styles[-1])
+                return False
+            self.inline.add_marker("^(" if tag == "sup" else "_(", self.styles[-1])
         style = INLINE_STYLES.get(tag)
         if tag == "a" and self.anchors[-1][0] is not None:
             style = LINK
@@ -814,6 +838,8 @@ class _Walker:
             self.anchor_end(*self.anchors.pop())
         elif tag == "q":
             self.inline.add_text("”", self.styles[-1])
+        elif tag in ("sup", "sub"):
+            self.inline.add_marker(")", self.styles[-1])
         elif tag in BLOCKS or (self.in_cell and tag in ("td", "th")):
             self.block_end(node)
 
