@@ -352,11 +352,24 @@ def test_keymap_checks_report_unknown_actions_and_clashes() -> None:
     from tui.ui.widgets.keys import check_keymap
 
     assert check_keymap({}) == ({}, [])  # the defaults never clash
-    applied, warnings = check_keymap({"star": "j", "help": "?,F1", "bogus": "x", "quit": " "})
-    assert applied == {"star": "j", "help": "question_mark,F1"}
+    applied, warnings = check_keymap({"star": "j", "help": "?,F1", "bogus": "x", "quit": " ",
+                                      "toggle_read": "not a key", "sort": "ctrl+frob,o"})
+    assert applied == {"star": "j", "help": "question_mark,f1"}  # F1 as Textual names it: it works
     assert "[keys] unknown action 'bogus' ignored" in warnings
     assert "[keys] 'j' is given to both 'down' and 'star'" in warnings
     assert "[keys] 'quit' has an empty key; ignored" in warnings
+    assert ("[keys] 'toggle_read': 'not a key' is not a key name (e.g. j, ctrl+n, f1, question_mark); "
+            "the default kept") in warnings  # m still marks
+    assert any(w.startswith("[keys] 'sort': 'ctrl+frob' is not a key name") for w in warnings)
+
+
+async def test_f1_written_as_the_docs_write_it_opens_the_help(cache: UICache) -> None:
+    cache.config.keys = {"help": "F1,question_mark"}
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
 
 
 @pytest.mark.parametrize("pane", ["feeds", "articles", "reader"])
