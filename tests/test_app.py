@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tests.pilot import (
@@ -346,6 +347,13 @@ async def test_keys_remapped_from_the_config(cache: UICache) -> None:
         help_text = plain(app.screen.query_one(Static).render())
         assert "x                 Move down" in help_text
         assert "S, *              Star or unstar the article" in help_text
+        scroll = app.screen.query_one(VerticalScroll)
+        await pilot.press("x", "x", "x")  # the user's own down key moves the help too
+        await pilot.pause()
+        assert scroll.scroll_y > 0
+        await pilot.press("G")  # last, as everywhere
+        await pilot.pause()
+        assert scroll.scroll_y == scroll.max_scroll_y
 
 
 def test_keymap_checks_report_unknown_actions_and_clashes() -> None:

@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.ui.widgets.keys import KEYS, display_key, effective_keys
+from tui.ui.widgets.keys import KEYS, bind, display_key, effective_keys
 
 
 def help_text(keymap: dict[str, str]) -> Content:
@@ -53,10 +53,19 @@ class HelpScreen(ModalScreen[None]):
         padding: 0 1;
     }
     """
+    # the user's own keys ([keys] of feeds.toml) move here as they do in the panes
     BINDINGS = [
-        Binding("escape,question_mark,q", "close", "Close", show=False),
-        Binding("j,down", "scroll('down')", show=False),
-        Binding("k,up", "scroll('up')", show=False),
+        Binding("escape", "close", "Close", show=False),
+        bind("help", "close"),
+        bind("back_or_quit", "close"),
+        bind("down", "scroll('down')"),
+        bind("up", "scroll('up')"),
+        bind("page_down", "scroll('page_down')"),
+        bind("article_page_down", "scroll('page_down')"),
+        bind("page_up", "scroll('page_up')"),
+        bind("article_page_up", "scroll('page_up')"),
+        bind("first", "scroll('home')"),
+        bind("last", "scroll('end')"),
     ]
 
     def __init__(self, keymap: dict[str, str]) -> None:
@@ -71,9 +80,7 @@ class HelpScreen(ModalScreen[None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
-    def action_scroll(self, direction: str) -> None:
+    def action_scroll(self, where: str) -> None:
         scroll = self.query_one(VerticalScroll)
-        if direction == "down":
-            scroll.scroll_down(animate=False)
-        else:
-            scroll.scroll_up(animate=False)
+        {"down": scroll.scroll_down, "up": scroll.scroll_up, "page_down": scroll.scroll_page_down,
+         "page_up": scroll.scroll_page_up, "home": scroll.scroll_home, "end": scroll.scroll_end}[where](animate=False)
