@@ -585,7 +585,7 @@ async def test_a_refresh_that_stops_part_way_shows_what_it_stored_then_says_why(
         assert [n.message for n in app._notifications if n.message.startswith("Refresh failed")] == [
             "Refresh failed: bad value(s) in fds_to_keep"]
         assert "refresh failed" in status(app)
-        assert lines(feeds)[0].split() == ["All", "4"]  # the new articles are counted...
+        assert lines(feeds)[0].split() == ["All", "3"]  # the new articles are counted (not the one ignored)...
         assert "Fourth story" in lines(articles)[0]  # ...and listed
         assert not any("Third story" in line for line in lines(articles))  # the ignore list ran on them
         assert lines(feeds)[3].split() == ["Ignored", "1"]

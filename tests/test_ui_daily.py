@@ -31,6 +31,7 @@ from tui.config import Config, FeedConfig, load_config
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 from tui.store.cache import Store
 from tui.ui.app import DocbaoApp
+from tui.ui.widgets.feed_list import FeedList
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.prompts import Confirm
 
@@ -366,6 +367,11 @@ async def test_a_feed_all_ignored_says_why_it_is_empty(cache: UICache) -> None:
         assert articles.ids == []
         text = " ".join(" ".join(lines(articles)).split())
         assert "2 are hidden by the [[ignore]] rules" in text
+        # what the killfile hides is not counted unread: the feed shows nothing to read
+        feeds = app.screen.query_one(FeedList)
+        plain = next(e for e in feeds.entries if e.key == feed_key(cache, PLAIN))
+        assert plain.count == 0 and feeds.entries[0].count == 7  # All: 9 unread, 2 of them hidden
+        assert "7 unread" in status(app)
         await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
         assert lines(articles)[0].strip() and "hidden" not in " ".join(lines(articles))
         await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))  # not the one the cursor was on

@@ -15,7 +15,7 @@ import json
 import sqlite3
 import time
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -967,6 +967,18 @@ class Store:
         # title index, every article (313 ms at 1,000,000 articles, at each mark), not 0.6 ms
         table = "articles INDEXED BY articles_starred" if starred and feed_ids is None else "articles"
         return int(self.conn.execute(f"SELECT count(*) FROM {table} {clauses}", params).fetchone()[0])
+
+    def unread_by_feed(self, ids: Collection[int]) -> dict[int, int]:
+        """Of these articles, how many are unread in each feed (feed id -> count)."""
+        counts: dict[int, int] = {}
+        ordered = list(ids)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start:start + 500]
+            for feed_id, unread in self.conn.execute(
+                    f"SELECT feed_id, count(*) FROM articles WHERE read = 0 AND id IN ({','.join('?' * len(chunk))})"
+                    " GROUP BY feed_id", chunk):
+                counts[feed_id] = counts.get(feed_id, 0) + unread
+        return counts
 
     # ------------------------------------------------------------ reader mode
     def extract(self, article_id: int) -> ExtractRow | None:

@@ -89,15 +89,18 @@ def saved_search_views(searches: Sequence[SavedSearch]) -> list[tuple[str, str]]
 
 
 def build_entries(config: Config, rows: Iterable[FeedRow], starred: int,
-                  search_counts: dict[str, int] | None = None, *, ignored: int = 0) -> list[FeedEntry]:
+                  search_counts: dict[str, int] | None = None, *, ignored: int = 0,
+                  ignored_unread: dict[int, int] | None = None) -> list[FeedEntry]:
     """Every line of the feeds pane, in order, from the config and the counters; saved
     searches follow Starred with their unread counts (`search_counts`, by entry key, known
     only once a worker has run them), then "Ignored" when the killfile hides any (`ignored`
-    articles, shown as its count)."""
+    articles, shown as its count). The unread articles the killfile hides (`ignored_unread`,
+    by feed id) are not counted: a feed read to the end of what it shows has nothing unread."""
+    hidden = ignored_unread or {}
     by_url = {row.url: row for row in rows}
     subscribed = [(feed, by_url.get(feed.url)) for feed in config.feeds]
     every = None if len(by_url) == len(subscribed) else tuple(r.id for _, r in subscribed if r)
-    unread = sum(row.unread for _, row in subscribed if row)
+    unread = sum(max(0, row.unread - hidden.get(row.id, 0)) for _, row in subscribed if row)
     entries = [
         FeedEntry("all", "view", "All", every, count=unread),
         FeedEntry("unread", "view", "Unread", every, unread_only=True, count=unread),
@@ -115,7 +118,7 @@ def build_entries(config: Config, rows: Iterable[FeedRow], starred: int,
             continue
         error = (clean_line(row.last_error) or row.last_status) if row.last_status in FAILED else ""
         base = FeedEntry(f"feed:{row.id}", "feed", feed_label(feed.title, row, feed.url), (row.id,),
-                         count=row.unread, error=error, urls=(feed.url,))
+                         count=max(0, row.unread - hidden.get(row.id, 0)), error=error, urls=(feed.url,))
         if not feed.tags:
             untagged.append(base)
         for tag in feed.tags:
