@@ -718,3 +718,17 @@ def test_superscripts_and_subscripts_keep_their_meaning() -> None:
                            "x<sup>n+1</sup>; 2<sup>H</sup>, e<sup>i&pi;</sup>, x<sub>i,j</sub>, "
                            "a<sup><b>bold</b></sup></p>")
     assert rendered.text.plain == ("H₂O and x², N²/2, 1101₂, xⁿ⁺¹; 2^(H), e^(iπ), x_(i,j), a^(bold)")
+
+
+def test_narrow_table_columns_keep_whole_words_when_they_fit() -> None:
+    """At 60 columns a six-column table broke "Canonical" into "Canonica" and "l" while
+    other columns had room: each column is at least as wide as its longest word when
+    all of them fit."""
+    rendered = render_html("<table><tr><th>Size</th><th>Canonical</th><th>All</th><th>All, Cumulative</th>"
+                           "<th>Generate</th><th>Search</th></tr><tr><td>0</td><td>1</td><td>1</td><td>1</td>"
+                           "<td>1µs</td><td>1µs</td></tr></table>")
+    text = to_plain(rendered, 56)
+    assert all(len(line) <= 56 for line in text.splitlines())
+    header = text.splitlines()[0]
+    assert "Canonical" in header and "Generate" in header and "Search" in header
+    assert "Cumulative" in text  # wrapped at its space, whole

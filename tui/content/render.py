@@ -1400,7 +1400,7 @@ def _layout_table(table: _Table, width: int | None, *, plain: bool) -> list[Line
         widths = natural
         cell_lines = natural_lines
     elif room >= MIN_COLUMN * columns:
-        widths = _share_columns(natural, room)
+        widths = _share_columns(natural, room, _longest_words(natural_lines, columns))
         cell_lines = [[_layout(cell, widths[column], plain=plain) for column, cell in enumerate(row)] for row in rows]
     else:
         assert width is not None
@@ -1430,16 +1430,33 @@ def _layout_table(table: _Table, width: int | None, *, plain: bool) -> list[Line
     return out
 
 
-def _share_columns(natural: list[int], room: int) -> list[int]:
-    """Narrow columns keep their natural width; the rest share what is left evenly."""
+def _share_columns(natural: list[int], room: int, words: list[int] | None = None) -> list[int]:
+    """Narrow columns keep their natural width; the rest share what is left evenly. With
+    each column's longest word (`words`), when every one fits, no column is narrower than
+    its longest word: "Canonical" is not cut to "Canonica/l" while another column has room."""
+    if words is not None and sum(words) <= room:
+        floors = [min(word, size) for word, size in zip(words, natural)]
+        extra = _share_columns([size - floor for size, floor in zip(natural, floors)], room - sum(floors))
+        return [floor + more for floor, more in zip(floors, extra)]
     widths = [0] * len(natural)
     remaining = room
     order = sorted(range(len(natural)), key=natural.__getitem__)
     for placed, column in enumerate(order):
         share = remaining // (len(natural) - placed)
-        widths[column] = max(1, min(natural[column], share))
+        widths[column] = max(1 if natural[column] else 0, min(natural[column], share))
         remaining -= widths[column]
     return widths
+
+
+def _longest_words(natural_lines: list[list[list[Line]]], columns: int) -> list[int]:
+    """Each column's widest word, in cells, over all its cells' lines."""
+    longest = [0] * columns
+    for cells in natural_lines:
+        for column, lines in enumerate(cells):
+            for line in lines:
+                text = "".join(segment[0] for segment in line)
+                longest[column] = max(longest[column], max((cell_len(word) for word in text.split()), default=0))
+    return longest
 
 
 def _layout_table_stacked(table: _Table, natural_lines: list[list[list[Line]]], width: int, *, plain: bool) -> list[Line]:
