@@ -732,3 +732,21 @@ def test_narrow_table_columns_keep_whole_words_when_they_fit() -> None:
     header = text.splitlines()[0]
     assert "Canonical" in header and "Generate" in header and "Search" in header
     assert "Cumulative" in text  # wrapped at its space, whole
+
+
+def test_code_is_turned_round_for_a_light_theme() -> None:
+    """The renderer's code greys are light on dark; in a light theme (solarized-light) the
+    reader shows them dark on light, and leaves a dark theme's as they are."""
+    from rich.segment import Segment
+
+    from tui.content.render import CODE, CODE_BLOCK
+    from tui.ui.widgets.article_view import code_for_theme
+
+    lines = [[Segment("x = 1", CODE_BLOCK), Segment(" and "), Segment("y", CODE)]]
+    assert code_for_theme(lines, dark=True) is lines
+    block, plain_text, inline = code_for_theme(lines, dark=False)[0]
+    assert (block.text, plain_text, inline.text) == ("x = 1", Segment(" and "), "y")
+    for segment in (block, inline):
+        assert segment.style is not None and segment.style.color is not None and segment.style.bgcolor is not None
+        foreground, background = segment.style.color.get_truecolor(), segment.style.bgcolor.get_truecolor()
+        assert sum(foreground) < sum(background)  # dark text on a light ground

@@ -280,3 +280,38 @@ async def test_no_color_draws_without_colour(reads: tuple[Config, Path], monkeyp
     assert colours
     colours -= {"ff5f57", "febc2e", "28c840", "c5c8c6"}  # the export's window buttons and default text
     assert [c for c in colours if not c[0:2] == c[2:4] == c[4:6]] == []  # greys only
+
+
+async def test_code_follows_a_light_theme_and_back(tmp_path: Path) -> None:
+    """In a light theme the code of the open article reads dark on light; back in a dark
+    theme, light on dark again (laid out anew when the theme turns)."""
+    from tui.content.render import CODE_BLOCK
+
+    folder = tmp_path / "cache"
+    config = Config(path=None, feeds=[FeedConfig(url=FEED, title="Code")])
+    store = Store.open(folder)
+    try:
+        ids = store.ensure_feeds([FEED])
+        store.save_fetch(ids[FEED], FetchResult("ok", FEED), ParsedFeed(title="Code", articles=[ParsedArticle(
+            guid="c", link="https://example.com/c", title="Code", published=T0,
+            content="<p>Run:</p><pre><code>x = 1\nprint(x)</code></pre>")]), now=T0)
+    finally:
+        store.close()
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_feed(pilot)
+        await pilot.press("g", "enter")
+        await laid_out(pilot)
+        _, _, reader = panes(app)
+
+        def code_grounds() -> set[str]:
+            return {segment.style.bgcolor.name for line in reader._text_lines for segment in line
+                    if segment.style is not None and segment.style.bgcolor is not None}
+
+        assert CODE_BLOCK.bgcolor is not None and CODE_BLOCK.bgcolor.name in code_grounds()
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert CODE_BLOCK.bgcolor.name not in code_grounds() and "grey93" in code_grounds()
+        app.theme = "textual-dark"
+        await pilot.pause()
+        assert CODE_BLOCK.bgcolor.name in code_grounds()

@@ -31,6 +31,20 @@ PLACEHOLDER = "Open an article to read it here."
 LAST_LINE = 1 << 30  # a line past any article's end: its last page
 
 
+def code_for_theme(lines: list[list[Segment]], *, dark: bool) -> list[list[Segment]]:
+    """Code's fixed greys (the renderer's CODE and CODE_BLOCK: light text on dark grey)
+    turned round for a light theme, where they stood out as dark bars on the page."""
+    if dark:
+        return lines
+    from tui.content.render import CODE, CODE_BLOCK
+
+    light = {CODE.bgcolor: Style(color="grey11", bgcolor="grey85"),
+             CODE_BLOCK.bgcolor: Style(color="grey11", bgcolor="grey93")}
+    return [[Segment(segment.text, segment.style + light[segment.style.bgcolor], segment.control)
+             if segment.style is not None and segment.style.bgcolor in light else segment
+             for segment in line] for line in lines]
+
+
 class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     DEFAULT_CSS = """
     ArticleView {
@@ -86,6 +100,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._strips: dict[int, Strip] = {}  # drawn lines of the current layout
         self._base = Style()
         self._wrapped_at = 0
+        self._dark = True  # whether the code was last laid out for a dark theme
         self._pending_line: int | None = 0
         self._expected: int | None = None  # an article being laid out for the view
         self._expected_line = 0  # where it opens: its remembered line, moved by the keys pressed meanwhile
@@ -173,7 +188,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._wrapped_at = width
         console = self.app.console
         options = console.options.update(width=width, height=None, overflow="fold", no_wrap=False)
-        self._text_lines = console.render_lines(text, options, pad=False)
+        self._dark = self.app.current_theme.dark
+        self._text_lines = code_for_theme(console.render_lines(text, options, pad=False), dark=self._dark)
         self._place_images()
         if self._pending_line is not None:
             line, self._pending_line = self._pending_line, None
@@ -382,12 +398,15 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 Segment(Control.move_to(region.right, region.y + y).segment.text, None, keep)]
 
     def notify_style_update(self) -> None:
-        """Drawn lines are kept across focus changes; a new background draws them again."""
+        """Drawn lines are kept across focus changes; a new background draws them again,
+        and a theme light where the last was dark (or back) lays the code out again."""
         super().notify_style_update()
         if self.is_mounted and self.rich_style != self._base:
             self._base = self.rich_style
             self._strips.clear()
             self._image_strips.clear()
+            if self._wrapped_at and self.app.current_theme.dark != self._dark:
+                self._wrap(force=True)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
