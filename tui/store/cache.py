@@ -971,9 +971,7 @@ class Store:
     def unread_by_feed(self, ids: Collection[int]) -> dict[int, int]:
         """Of these articles, how many are unread in each feed (feed id -> count)."""
         counts: dict[int, int] = {}
-        ordered = list(ids)
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start:start + 500]
+        for chunk in _chunks(list(ids), 500):
             for feed_id, unread in self.conn.execute(
                     f"SELECT feed_id, count(*) FROM articles WHERE read = 0 AND id IN ({','.join('?' * len(chunk))})"
                     " GROUP BY feed_id", chunk):

@@ -323,21 +323,18 @@ class ReadingPart(ReaderBase):
             async def keep(url: str, outcome: Picture | Refusal) -> None:
                 load = self._image_loads.get(url)
                 room = (load.cells, load.rows) if load is not None and load.worker is worker else (cells, rows)
-                if isinstance(outcome, Picture):
-                    path = await in_db(save, url, outcome)
-                    self._end_load(url, worker)
-                    answered.add(url)
-                    if path is None:  # evicted at once: larger than the whole cache
-                        reader.drawn(article_id, url, None, note=f"image not shown: {TOO_BIG_TO_KEEP}")
-                    else:
-                        reader.drawn(article_id, url, None, size=(outcome.width, outcome.height))
-                        self._draw_images(article_id, [(url, path)], *room)
-                    return
-                if outcome.lasting:
+                path = await in_db(save, url, outcome) if isinstance(outcome, Picture) else None
+                if isinstance(outcome, Refusal) and outcome.lasting:
                     await in_db(store.save_image_error, url, outcome.message)
                 self._end_load(url, worker)
                 answered.add(url)
-                reader.drawn(article_id, url, None, note=f"image not shown: {clean_line(outcome.message)}")
+                if isinstance(outcome, Refusal):
+                    reader.drawn(article_id, url, None, note=f"image not shown: {clean_line(outcome.message)}")
+                elif path is None:  # evicted at once: larger than the whole cache
+                    reader.drawn(article_id, url, None, note=f"image not shown: {TOO_BIG_TO_KEEP}")
+                else:
+                    reader.drawn(article_id, url, None, size=(outcome.width, outcome.height))
+                    self._draw_images(article_id, [(url, path)], *room)
 
             if self._image_fetches is None:
                 self._image_fetches = asyncio.Semaphore(IMAGES_AT_ONCE)

@@ -90,13 +90,13 @@ def check_keymap(keymap: dict[str, str]) -> tuple[dict[str, str], list[str]]:
         if not all(normalized.split(",")):
             warnings.append(f"[keys] '{binding_id}' has an empty key; ignored")
             continue
-        named = [_key_name(key) for key in normalized.split(",")]
-        unknown = [key for key, name in zip(normalized.split(","), named) if name is None]
+        named = {key: _key_name(key) for key in normalized.split(",")}
+        unknown = [key for key, name in named.items() if name is None]
         if unknown:
             warnings.append(f"[keys] '{binding_id}': {', '.join(repr(k) for k in unknown)} is not a key name "
                             "(e.g. j, ctrl+n, f1, question_mark); the default kept")
             continue
-        good[binding_id] = ",".join(name for name in named if name is not None)
+        good[binding_id] = ",".join(name for name in named.values() if name)
     owner: dict[str, str] = {}
     for spec in KEYS:
         for key in effective_keys(spec.id, good).split(","):
@@ -121,20 +121,13 @@ def _key_name(key: str) -> str | None:
     if not base or any(m not in _MODIFIERS for m in modifiers):
         return None
     if len(base) > 1:
-        lowered = base.lower()
-        if lowered in _KEY_NAMES or lowered in KEY_NAME_REPLACEMENTS.values() or lowered in {k.value for k in Keys}:
-            base = lowered
-        else:
+        base = base.lower()
+        if base not in KEY_NAME_REPLACEMENTS.values() and base not in {k.value for k in Keys}:
             try:
                 unicodedata.lookup(base.replace("_", " "))  # question_mark, vertical_line ...
             except KeyError:
                 return None
-            base = lowered
     return "+".join([*modifiers, base])
-
-
-_KEY_NAMES = frozenset({"space", "enter", "tab", "escape", "backspace", "delete", "insert", "home", "end",
-                        "pageup", "pagedown", "up", "down", "left", "right"})
 
 
 def effective_keys(binding_id: str, keymap: dict[str, str]) -> str:
