@@ -37,8 +37,8 @@ def test_find_a_feed_read_it_hide_what_is_read_and_find_it_again(
     assert shown is not None and shown.group(1) == shown.group(2), rows[-1]  # All: only the unread
 
     reader.keys(["F", "thai", "Enter"])  # the finder still goes to a feed read to the end
-    rows = reader.wait_for(lambda s: pane_title(s, 1) == VI_FEED)
-    assert "No unread articles here (H shows the read ones too)." in pane_text(rows, 1)
+    reader.wait_for(lambda s: pane_title(s, 1) == VI_FEED
+                    and "No unread articles here (H shows the read ones too)." in pane_text(s, 1))
     assert reader.quit() == 0
 
     reader.start(config, cache)  # the next day: still hidden
