@@ -85,6 +85,20 @@ def test_an_id_that_is_a_path_keeps_its_article_wherever_the_feed_is_read_from(s
     assert rows[one].read and rows[two].starred and store.article_ids() == [one, two]
 
 
+def test_the_fingerprint_of_an_article_is_the_one_earlier_versions_stored() -> None:
+    # A cache keeps each article's digest; one computed differently would make every
+    # article of every feed look edited at the first refresh after an upgrade.
+    from tui.store.cache import article_digest
+
+    podcast = ParsedArticle(guid="g", link="https://example.org/a", title="Lãnh đạo", author="An",
+                            published=1_700_000_000, content="<p>Xin chào</p>", image="https://example.org/i.png",
+                            enclosures=[Enclosure("https://example.org/a.mp3", "audio/mpeg", 123, 60)])
+    plain = ParsedArticle(guid="g", link="https://example.org/b", title="T", published=None,
+                          summary="<p>s</p>", content="<p>c \ud800</p>")
+    assert article_digest(podcast) == "bb395dd6c130a4179f54c402"
+    assert article_digest(plain) == "813b0a178b313e6427a238ba"
+
+
 def test_duplicate_guids_in_one_document_give_one_row(store: Store) -> None:
     fid = store.ensure_feeds(["u"])["u"]
     stats = store.save_fetch(fid, OK, feed_of(art("same", "first"), art("same", "second")))
