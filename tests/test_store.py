@@ -290,6 +290,45 @@ def test_retention_prunes_only_read_unstarred_and_never_resurrects(store: Store)
     assert store.totals() == (2, 5)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_retention_prunes_what_the_rule_says_feed_by_feed(store: Store, seed: int) -> None:
+    # The rule, as one query over every article (what prune ran before it read feed by feed
+    # from the indexes): read, unstarred, and older than keep_days or beyond the newest
+    # keep_articles of its feed (dates tie: the larger id is the newer).
+    import random
+
+    rng = random.Random(seed)
+    now = 1_800_000_000
+    urls = [f"https://f{n}.example/feed" for n in range(12)]
+    ids = store.ensure_feeds(urls)
+    for url in urls:
+        count = rng.choice([0, 1, 5, 30, 80])
+        dates = [now - rng.choice([0, 1, 2, 40, 400]) * 86400 - rng.choice([0, 0, 7]) for _ in range(count)]
+        store.save_fetch(ids[url], OK, feed_of(*(art(f"{url}#{i}", published=d) for i, d in enumerate(dates))), now=now)
+    every = store.article_ids()
+    store.set_read([i for i in every if rng.random() < 0.6])
+    for article_id in every:
+        if rng.random() < 0.1:
+            store.set_starred(article_id, True)
+    keep_articles, keep_days = rng.choice([(0, 30), (10, 0), (3, 1), (25, 100), (1, 0)])
+    clauses, params = [], []
+    if keep_days:
+        clauses.append("a.sort_time < ?")
+        params.append(now - keep_days * 86400)
+    if keep_articles:
+        clauses.append("(SELECT count(*) FROM articles b WHERE b.feed_id = a.feed_id AND"
+                       " (b.sort_time > a.sort_time OR (b.sort_time = a.sort_time AND b.id > a.id))) >= ?")
+        params.append(keep_articles)
+    expected = {row[0] for row in store.conn.execute(
+        f"SELECT id FROM articles a WHERE a.read = 1 AND a.starred = 0 AND ({' OR '.join(clauses)})", params)}
+    assert expected  # (every seed prunes something)
+    assert store.prune(keep_articles=keep_articles, keep_days=keep_days, now=now) == len(expected)
+    assert set(store.article_ids()) == set(every) - expected
+    pruned = {row[0] for row in store.conn.execute("SELECT guid FROM pruned")}
+    assert len(pruned) == len(expected)
+    assert store.prune(keep_articles=keep_articles, keep_days=keep_days, now=now) == 0
+
+
 def test_ui_state(store: Store) -> None:
     store.set_state({"feed": "3", "article": "42"})
     store.set_state({"feed": "4"})

@@ -72,6 +72,38 @@ def test_R_then_r_on_all_then_r_on_a_folder(count: int, reader: Reader, feed_ser
     assert reader.quit() == 0
 
 
+def test_a_refresh_prunes_read_articles_beyond_keep_articles_and_keeps_the_starred(
+        reader: Reader, feed_server: LocalServer, tmp_path: Path) -> None:
+    """`keep_articles = 5` with 200 feeds of 12: nothing goes while it is unread; once read,
+    the next refresh keeps each feed's newest 5 and an old article starred."""
+    import json
+
+    urls = synthetic_feeds(feed_server, 200, items=12)
+    config = write_config(tmp_path / "feeds.toml", urls, settings={"keep_articles": 5})
+    cache = tmp_path / "cache"
+    where = ["--config", str(config), "--cache", str(cache)]
+    reader.start(config, cache)
+    reader.wait_for_status(r"0 unread · 0 articles")
+    reader.keys("R")
+    refreshed(reader, 2400, 2400)  # unread: all kept
+
+    first = [json.loads(line) for line in reader.cli(*where, "articles", "--json", "--feed", urls[0]).stdout.splitlines()]
+    oldest = next(a for a in first if a["title"] == "Story 1 of feed 0001")
+    assert reader.cli(*where, "mark", "--star", str(oldest["id"])).returncode == 0
+    reader.keys(["g", "A"])  # All read (asked first: the view is longer than the list shows)
+    reader.wait_for("Mark 2,400 articles")
+    reader.keys("y")
+    reader.wait_for_status(rf"0 unread · {number(2400)} articles")
+
+    reader.keys("R")
+    refreshed(reader, 0, 1001, unread=0)  # 200 × 5, and the starred one
+    assert reader.quit() == 0
+    left = [json.loads(line) for line in reader.cli(*where, "articles", "--json", "--feed", urls[0]).stdout.splitlines()]
+    assert [a["title"] for a in left] == [f"Story {j} of feed 0001" for j in (12, 11, 10, 9, 8, 1)]
+    assert reader.cli(*where, "refresh", "--quiet").returncode == 0  # the feeds still list them: they stay out
+    assert len(reader.cli(*where, "articles", "--json").stdout.splitlines()) == 1001
+
+
 ARTICLE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head><body>
 <nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
 <article><h1>{title}</h1>

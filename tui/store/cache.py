@@ -617,21 +617,38 @@ class Store:
         if not keep_articles and not keep_days:
             return 0
         now = int(time.time()) if now is None else now
-        clauses = []
-        params: list[object] = []
-        if keep_days:
-            clauses.append("a.sort_time < ?")
-            params.append(now - keep_days * 86400)
-        if keep_articles:
-            clauses.append(
-                "(SELECT count(*) FROM articles b WHERE b.feed_id = a.feed_id AND"
-                " (b.sort_time > a.sort_time OR (b.sort_time = a.sort_time AND b.id > a.id))) >= ?"
-            )
-            params.append(keep_articles)
-        where = f"a.read = 1 AND a.starred = 0 AND ({' OR '.join(clauses)})"
-        with self.transaction() as conn:
-            conn.execute(f"INSERT OR IGNORE INTO pruned (feed_id, guid) SELECT feed_id, guid FROM articles a WHERE {where}", params)
-            gone = conn.execute(f"DELETE FROM articles AS a WHERE {where}", params).rowcount
+        oldest_kept = (now - keep_days * 86400, 0) if keep_days else None
+        gone = 0
+        conn = self.conn
+        # Feed by feed, from the indexes: the cost follows the articles older than the limits,
+        # not the cache (one query over every row was a pass over gigabytes at a million
+        # articles, at every refresh). What goes is deleted 500 at a time, each in its own
+        # transaction, so that the reader's marks never wait long; an article marked unread
+        # or starred meanwhile stays.
+        for feed_id, total, unread in conn.execute("SELECT id, total, unread FROM feeds").fetchall():
+            if total == unread:
+                continue  # nothing read (the counters follow every change)
+            bound = oldest_kept  # prune the read, unstarred articles before it (sort_time, id)
+            if keep_articles and total > keep_articles:
+                last_kept = conn.execute(
+                    "SELECT sort_time, id FROM articles WHERE feed_id = ?"
+                    " ORDER BY sort_time DESC, id DESC LIMIT 1 OFFSET ?", (feed_id, keep_articles - 1)).fetchone()
+                if last_kept is not None and (bound is None or tuple(last_kept) > bound):
+                    bound = tuple(last_kept)
+            if bound is None:
+                continue
+            older = (feed_id, *bound)
+            # the read ones: the articles before the bound but the unread ones, both lists from
+            # indexes, so that only the rows of read articles (which may go) are visited
+            read = [row[0] for row in conn.execute(
+                "SELECT id FROM articles WHERE feed_id = ? AND (sort_time, id) < (?, ?) EXCEPT"
+                " SELECT id FROM articles WHERE feed_id = ? AND read = 0 AND (sort_time, id) < (?, ?)", older * 2)]
+            for chunk in _chunks(read, 500):
+                where = f"id IN ({','.join('?' * len(chunk))}) AND read = 1 AND starred = 0"
+                with self.transaction():
+                    conn.execute("INSERT OR IGNORE INTO pruned (feed_id, guid)"
+                                 f" SELECT feed_id, guid FROM articles WHERE {where}", chunk)
+                    gone += conn.execute(f"DELETE FROM articles WHERE {where}", chunk).rowcount
         self.prune_images()
         return gone
 
