@@ -727,6 +727,44 @@ async def test_unread_view_keeps_what_was_read_when_a_refresh_merges(tmp_path: P
         assert lines(feeds)[1].split() == ["Unread", "3"]
 
 
+@pytest.mark.parametrize("moved", [False, True])
+async def test_a_refresh_shows_what_it_adds_above_a_list_seen_from_its_top(
+        tmp_path: Path, server, moved: bool) -> None:  # type: ignore[no-untyped-def]
+    """The newer articles a refresh brings come into view above the cursor: on the first line,
+    the cursor stays on the first line (the newest); further down, on its article, with the
+    list still shown from its top (a first `R` on an empty cache used to leave its newest
+    articles above the pane, out of sight)."""
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+
+    from tui.config import Config, FeedConfig
+    from tui.feeds.refresh import refresh
+
+    newest = datetime(2020, 5, 25, 10, tzinfo=timezone.utc)
+    items = [(f"s{n}", f"Story {n:02d}", format_datetime(newest - timedelta(hours=n), usegmt=True)) for n in range(44)]
+    url = server.route("/feed.xml", rss(items[4:]), content_type="application/rss+xml")  # 40, longer than the pane
+    config = Config(path=None, feeds=[FeedConfig(url=url, title="Local feed")])
+    await refresh(config, tmp_path)
+    server.route("/feed.xml", rss(items), content_type="application/rss+xml")  # and 4 newer
+    app = DocbaoApp(config, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, "all")
+        _, articles, _ = panes(app)
+        await pilot.press("enter", *(["j"] if moved else []))  # into the list; nothing opened
+        await pilot.pause()
+        assert len(articles.ids) == 40 and articles.line_count > articles.scrollable_content_region.height
+        chosen = articles.current_id
+        await pilot.press("R")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shown = lines(articles)
+        assert len(articles.ids) == 44 and "Story 00" in shown[0]  # the list from its top: the newest first
+        if moved:  # "Story 05", four lines further down
+            assert articles.current_id == chosen and articles.cursor == 5 and "Story 05" in shown[5]
+        else:
+            assert articles.cursor == 0 and articles.current_id != chosen  # on "Story 00"
+
+
 def test_run_refuses_a_cache_from_a_newer_docbao(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import sqlite3
 

@@ -318,7 +318,13 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
                     index = found.index
             if index is None and keep:
                 index = min(articles.cursor, len(found.ids) - 1)
-            offset = articles.cursor - round(articles.scroll_y) if keep else None
+            top = round(articles.scroll_y)
+            if keep and top == 0 and articles.cursor == 0 and current != self.reading:
+                # a list left at its first line stays on it (what a refresh adds above comes
+                # into view), unless the article there is the one being read
+                index = 0
+            # the cursor's line on screen is kept, but a list shown from its top stays at its top
+            offset = articles.cursor - top if keep and top else None
             self._ignored_note = self._all_ignored(entry, found)
             articles.set_empty(self._empty_note())
             articles.show(found.ids, show_feed=entry.kind != "feed", index=index or 0, offset=offset,
