@@ -23,7 +23,7 @@ import time
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tui.config import (
     Config,
@@ -44,7 +44,7 @@ from tui.store.cache import DB_NAME, Store
 
 if TYPE_CHECKING:
     from tui.feeds.subscriptions import Candidate, Lookup
-    from tui.store.backup import ArticleIn, RestoreCounts
+    from tui.store.backup import ArticleIn, ExportFile, RestoreCounts
     from tui.store.newsboat import NewsboatItem
     from tui.feeds.sync import AccountOutcome
     from tui.feeds.opml import ImportResult, Subscription
@@ -384,18 +384,25 @@ class ImportPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def read_import(data: bytes) -> tuple[str, ImportResult, dict[str, Any] | None]:
-    """(kind, subscriptions, JSON export) of an import file, told apart by its content.
+def read_import(handle: BinaryIO) -> tuple[str, ImportResult, ExportFile | None]:
+    """(kind, subscriptions, JSON export) of an import file (binary, seekable), told apart by
+    its content. A JSON export is read as a stream (it may hold a million articles); the
+    others are read whole.
 
     Raises ValueError with a reason a user can read when it is none of them."""
     from tui.feeds.opml import read_newsboat_urls, read_opml
-    from tui.store.backup import load_export
+    from tui.store.backup import ExportFile
 
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"{"):
-        document = load_export(data)
-        return "docbao export", _export_subscriptions(document), document
-    if head.startswith(b"<") or data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+    data = handle.read(1 << 16)
+    start = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not start:
+        data += handle.read()
+        start = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if start.startswith(b"{"):
+        export = ExportFile(handle)
+        return "docbao export", _export_subscriptions(export.head), export
+    data += handle.read()
+    if start.startswith(b"<") or data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "OPML", read_opml(data), None
     if b"\x00" in data[:4096]:
         raise ValueError("not OPML, a newsboat urls file or a docbao export (binary data)")
@@ -482,12 +489,33 @@ def plan_import(config: Config, cache: Path, kind: str, result: ImportResult) ->
 def cmd_import(args: argparse.Namespace, config: Config, cache: Path) -> int:
     source = "stdin" if args.file == "-" else args.file
     try:
-        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).expanduser().read_bytes()
+        handle = _import_file(args.file)
     except OSError as exc:
         print(f"docbao: cannot read {source}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    with handle:
+        return _import(args, config, cache, source, handle)
+
+
+def _import_file(name: str) -> BinaryIO:
+    """The file to import, opened for reading (twice, for a JSON export): stdin is kept in
+    a temporary file as it comes."""
+    if name != "-":
+        return Path(name).expanduser().open("rb")
+    import shutil
+    import tempfile
+
+    spool = tempfile.TemporaryFile()
+    shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+    return spool  # type: ignore[return-value]
+
+
+def _import(args: argparse.Namespace, config: Config, cache: Path, source: str, handle: BinaryIO) -> int:
     try:
-        kind, result, export = read_import(data)
+        kind, result, export = read_import(handle)
+    except OSError as exc:
+        print(f"docbao: cannot read {source}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         print(f"docbao: {source}: {exc}", file=sys.stderr)
         print("nothing was imported")
@@ -509,7 +537,11 @@ def cmd_import(args: argparse.Namespace, config: Config, cache: Path) -> int:
             print(f"docbao: {exc}", file=sys.stderr)
             return 2
     if export is not None:
-        restored = restore_articles(config, cache, export, dry_run=args.dry_run, plan=plan)
+        try:
+            restored = restore_articles(config, cache, export, dry_run=args.dry_run, plan=plan)
+        except (OSError, ValueError) as exc:  # the file changed or went away since it was read
+            print(f"docbao: {source}: {exc}; the articles stored before this stay", file=sys.stderr)
+            return 1
     print_import_report(plan, source, path, restored, dry_run=args.dry_run)
     return 0
 
@@ -593,14 +625,13 @@ class ImportProgress:
             print(file=sys.stderr)
 
 
-def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry_run: bool,
+def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run: bool,
                      plan: ImportPlan) -> RestoreCounts:
-    """Put an export's articles into the cache for the feeds now subscribed, one
-    transaction per feed; articles already cached keep theirs and gain read/starred."""
-    from tui.content.sanitize import clean_line
+    """Put an export's articles into the cache for the feeds now subscribed, read from the
+    file a thousand at a time, each thousand in one transaction; articles already cached keep
+    theirs and gain read/starred."""
     from tui.feeds.subscriptions import feed_key, known_feeds
     from tui.store.backup import RestoreCounts, exported_article, restore_feed
-    from tui.store.backup import text_or_empty as _str
 
     counts = RestoreCounts()
     known = known_feeds(config, cache)
@@ -611,20 +642,28 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
     store: Store | None = None
     if not dry_run or (cache / DB_NAME).exists():
         store = _open_store(cache)
-    progress = ImportProgress(0 if dry_run else sum(
-        len(e["articles"]) for e in export["feeds"] if isinstance(e, dict) and isinstance(e.get("articles"), list)))
-    try:
-        for entry in export["feeds"]:
-            if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
-                continue
-            raw_articles = entry.get("articles") or []
-            if not isinstance(raw_articles, list):
-                counts.skip("a feed whose articles are not a list")
-                continue
-            feed = known.get(feed_key(entry["url"]))
-            if feed is None:
-                for _ in raw_articles:
+    entries = export.head["feeds"]
+    feeds: list[FeedConfig | None] = []
+    for entry, number in zip(entries, export.counts):
+        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+            feeds.append(None)
+        elif "articles" in entry:  # (what is left there is no list)
+            counts.skip("a feed whose articles are not a list")
+            feeds.append(None)
+        else:
+            feeds.append(known.get(feed_key(entry["url"])))
+            if feeds[-1] is None:
+                for _ in range(number):
                     counts.skip("their feed was not imported")
+    progress = ImportProgress(0 if dry_run else sum(n for feed, n in zip(feeds, export.counts) if feed))
+    guids: dict[int, dict[str, tuple[int, bool, bool]]] = {}  # per feed, those already seen
+    try:
+        for index, feed in enumerate(feeds):
+            if feed is not None and not export.counts[index]:  # no articles: its own title, if any
+                restore_feed(store, feed.url, [], counts, dry_run=dry_run, own_title=_own_title(entries[index]))
+        for index, raw_articles in export.articles():
+            feed = feeds[index]
+            if feed is None:
                 continue
             articles: list[ArticleIn] = []
             for raw in raw_articles:
@@ -633,8 +672,8 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
                     counts.skip(article)
                 else:
                     articles.append(article)
-            own_title = clean_line(_str(entry.get("title"))) if entry.get("title_from_feed") is True else ""
-            restore_feed(store, feed.url, articles, counts, dry_run=dry_run, own_title=own_title)
+            guids[index] = restore_feed(store, feed.url, articles, counts, dry_run=dry_run,
+                                        own_title=_own_title(entries[index]), known=guids.get(index))
             progress.add(len(raw_articles))
     finally:
         progress.end()
@@ -643,6 +682,12 @@ def restore_articles(config: Config, cache: Path, export: dict[str, Any], *, dry
     return counts
 
 
+def _own_title(entry: dict[str, Any]) -> str:
+    """The feed's own title an export gives (not feeds.toml's), else ""."""
+    from tui.content.sanitize import clean_line
+    from tui.store.backup import text_or_empty
+
+    return clean_line(text_or_empty(entry.get("title"))) if entry.get("title_from_feed") is True else ""
 
 
 # ----------------------------------------------------------------------------- export

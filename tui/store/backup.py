@@ -8,13 +8,15 @@ first seen, and read / starred only ever get set by an import, never cleared.
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, BinaryIO
 
 from tui.config import Config
 from tui.store import index
@@ -99,14 +101,102 @@ def text_or_empty(value: object) -> str:
 
 
 # ----------------------------------------------------------------------------- the JSON backup
-def load_export(data: bytes) -> dict[str, Any]:
-    """A docbao JSON export, its format and version checked. Raises ValueError with a
-    reason a user can read."""
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ValueError(f"not a docbao export: it is not valid JSON ({exc})") from None
-    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+class ExportFile:
+    """A docbao JSON export read from a file as a stream, so that a backup of a million
+    articles (gigabytes of JSON) is never in memory whole. `head` is the document with each
+    feed's articles left out, read when the file is opened: every value decoded (so the
+    file is known to be well-formed JSON), the format and version checked. `articles()`
+    reads the file again for the articles, a batch at a time. Where a key comes twice, the
+    last one counts, as for any JSON reader. Raises ValueError with a reason a user can read."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle  # binary, seekable
+        self.head: dict[str, Any] = {}
+        self.counts: list[int] = []  # each feed's number of articles
+        self._feeds_key = -1  # which "feeds" key holds the list (the last), counted from 0
+        self._articles_key: list[int] = []  # the same for each feed's "articles"
+        cursor = self._start()
+        if cursor.peek() != "{":
+            raise ValueError(f"a JSON file that is not a docbao export (no \"format\": \"{EXPORT_FORMAT}\")")
+        feeds_keys = 0
+        for key in _members(cursor):
+            if key == "feeds":
+                feeds_keys += 1
+                if cursor.peek() == "[":
+                    self._feeds_key = feeds_keys - 1
+                    self.head["feeds"], self.counts, self._articles_key = [], [], []
+                    for _ in _elements(cursor):
+                        self._feed_head(cursor)
+                    continue
+            self.head[key] = cursor.value()
+        cursor.end()
+        _check_export(self.head)
+
+    def _start(self) -> _Cursor:
+        self._handle.seek(0)
+        return _Cursor(self._handle)
+
+    def _feed_head(self, cursor: _Cursor) -> None:
+        count, last = 0, -1
+        if cursor.peek() != "{":
+            self.head["feeds"].append(cursor.value())  # not an object: reported as such
+        else:
+            about: dict[str, Any] = {}
+            articles_keys = 0
+            for key in _members(cursor):
+                if key == "articles":
+                    articles_keys += 1
+                    about.pop("articles", None)
+                    count = 0
+                    if cursor.peek() == "[":
+                        last = articles_keys - 1
+                        for _ in _elements(cursor):
+                            cursor.value()
+                            count += 1
+                        continue
+                    last = -1
+                about[key] = cursor.value()  # (an "articles" that is no list stays, to be reported)
+            self.head["feeds"].append(about)
+        self.counts.append(count)
+        self._articles_key.append(last)
+
+    def articles(self, batch: int = 1000) -> Iterator[tuple[int, list[Any]]]:
+        """(the feed's index in head["feeds"], up to `batch` of its articles as decoded), in
+        the file's order: the articles of the lists the head counted, once each."""
+        cursor = self._start()
+        feeds_keys = 0
+        for key in _members(cursor):
+            if key == "feeds":
+                feeds_keys += 1
+                if feeds_keys - 1 == self._feeds_key:
+                    for index, _ in enumerate(_elements(cursor)):
+                        yield from self._feed_articles(cursor, index, batch)
+                    continue
+            cursor.value()
+
+    def _feed_articles(self, cursor: _Cursor, index: int, batch: int) -> Iterator[tuple[int, list[Any]]]:
+        if cursor.peek() != "{" or index >= len(self.counts):
+            cursor.value()
+            return
+        articles_keys = 0
+        for key in _members(cursor):
+            if key == "articles":
+                articles_keys += 1
+                if articles_keys - 1 == self._articles_key[index]:
+                    taken: list[Any] = []
+                    for _ in _elements(cursor):
+                        taken.append(cursor.value())
+                        if len(taken) == batch:
+                            yield index, taken
+                            taken = []
+                    if taken:
+                        yield index, taken
+                    continue
+            cursor.value()
+
+
+def _check_export(document: dict[str, Any]) -> None:
+    if document.get("format") != EXPORT_FORMAT:
         raise ValueError(f"a JSON file that is not a docbao export (no \"format\": \"{EXPORT_FORMAT}\")")
     version = document.get("version")
     if not isinstance(version, int) or version > EXPORT_VERSION:
@@ -114,7 +204,107 @@ def load_export(data: bytes) -> dict[str, Any]:
                          f"{EXPORT_VERSION} and older")
     if not isinstance(document.get("feeds"), list):
         raise ValueError("a docbao export without a list of feeds")
-    return document
+
+
+_CHUNK = 1 << 20  # bytes read at a time
+_SPACE = re.compile(r"[ \t\r\n]*")
+_DECODER = json.JSONDecoder()
+
+
+class _Cursor:
+    """A JSON text read from a binary file a chunk at a time: its structure walked by
+    `_members` and `_elements`, the values inside decoded whole (json's own decoder)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self._text = ""
+        self._at = 0
+        self._ended = False
+
+    def _more(self, size: int) -> None:
+        """Read on: `size` bytes more into the text, what is behind the cursor dropped."""
+        data = self._handle.read(size)
+        self._ended = not data
+        try:
+            text = self._decoder.decode(data, final=self._ended)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not a docbao export: it is not UTF-8 text ({exc.reason})") from None
+        self._text = self._text[self._at:] + text
+        self._at = 0
+
+    def peek(self) -> str:
+        """The next character but white space; "" at the end of the file."""
+        while True:
+            self._at = _SPACE.match(self._text, self._at).end()  # type: ignore[union-attr]
+            if self._at < len(self._text) or self._ended:
+                return self._text[self._at:self._at + 1]
+            self._more(_CHUNK)
+
+    def take(self, char: str) -> None:
+        found = self.peek()
+        if found != char:
+            raise ValueError(f"not a docbao export: it is not valid JSON (expected {char!r}, found "
+                             f"{found!r} at character {self._at} of a chunk)" if found else
+                             "not a docbao export: it is not valid JSON (it ends too soon)")
+        self._at += 1
+
+    def value(self) -> Any:
+        """The next value, decoded. One cut by the end of the text read so far is read on,
+        in ever larger pieces, and decoded again."""
+        self.peek()
+        size = _CHUNK
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self._text, self._at)
+            except json.JSONDecodeError as exc:
+                if self._ended:
+                    raise ValueError(f"not a docbao export: it is not valid JSON ({exc.msg})") from None
+            except RecursionError:
+                raise ValueError("not a docbao export: it is not valid JSON (nested too deep)") from None
+            else:
+                if end < len(self._text) or self._ended:  # (a number may go on in the next piece)
+                    self._at = end
+                    return value
+            self._more(size)
+            size *= 2
+
+    def end(self) -> None:
+        if self.peek():
+            raise ValueError("not a docbao export: it is not valid JSON (more follows its end)")
+
+
+def _members(cursor: _Cursor) -> Iterator[str]:
+    """The keys of the object at the cursor, each with the cursor on its value, which the
+    caller reads (or walks) before asking for the next."""
+    cursor.take("{")
+    if cursor.peek() == "}":
+        cursor.take("}")
+        return
+    while True:
+        key = cursor.value()
+        if not isinstance(key, str):
+            raise ValueError("not a docbao export: it is not valid JSON (a key that is not a string)")
+        cursor.take(":")
+        yield key
+        if cursor.peek() != ",":
+            cursor.take("}")
+            return
+        cursor.take(",")
+
+
+def _elements(cursor: _Cursor) -> Iterator[None]:
+    """The elements of the array at the cursor: the cursor on each in turn, which the caller reads."""
+    cursor.take("[")
+    if cursor.peek() == "]":
+        cursor.take("]")
+        return
+    while True:
+        yield
+        if cursor.peek() != ",":
+            cursor.take("]")
+            return
+        cursor.take(",")
 
 
 def exported_article(raw: object, now: int) -> ArticleIn | str:
@@ -168,34 +358,37 @@ def _digest_of(article: ArticleIn) -> str:
 
 
 def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], counts: RestoreCounts,
-                 *, dry_run: bool, own_title: str = "") -> None:
-    """One feed's articles of an export into the cache, in one transaction; articles already
+                 *, dry_run: bool, own_title: str = "",
+                 known: dict[str, tuple[int, bool, bool]] | None = None) -> dict[str, tuple[int, bool, bool]]:
+    """Articles of a feed from an export into the cache, in one transaction; articles already
     cached keep theirs and gain read/starred, and the feed its own title (`own_title`) until
-    a refresh reads it again. A dry run only counts (store None: no cache yet)."""
+    a refresh reads it again. A dry run only counts (store None: no cache yet). A feed's
+    articles may come in batches: `known` is what the call for its previous batch returned
+    (the guids seen so far)."""
     if dry_run:
-        feed_id = store.feed_ids([url]).get(url) if store is not None else None
-        cached = existing_articles(store.conn, feed_id) if store is not None and feed_id else {}
-        seen: set[str] = set()
+        if known is None:
+            feed_id = store.feed_ids([url]).get(url) if store is not None else None
+            known = existing_articles(store.conn, feed_id) if store is not None and feed_id else {}
         for article in articles:
-            if article.guid in cached or article.guid in seen:
+            if article.guid in known:
                 counts.merged += 1
             else:
-                seen.add(article.guid)
+                known[article.guid] = (0, article.read, article.starred)
                 counts.inserted += 1
                 counts.read += article.read
                 counts.starred += article.starred
-        return
+        return known
     assert store is not None
     feed_id = store.ensure_feeds([url])[url]
     with store.transaction() as conn:
         if own_title:
             conn.execute("UPDATE feeds SET title = ? WHERE id = ? AND title = ''", (own_title, feed_id))
-        cached = existing_articles(conn, feed_id)
+        cached = existing_articles(conn, feed_id) if known is None else known
         new: list[int] = []
         for article in articles:
-            known = cached.get(article.guid)
-            if known is not None:
-                merge_state(conn, known[0], article.read, article.starred)
+            found = cached.get(article.guid)
+            if found is not None:
+                merge_state(conn, found[0], article.read, article.starred)
                 counts.merged += 1
                 continue
             article_id = insert_article(conn, feed_id, article, _digest_of(article))
@@ -206,6 +399,7 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
             counts.starred += article.starred
         if new:
             index.add_range(conn, min(new), max(new))
+    return cached
 
 
 def export_json(config: Config, store: Store | None) -> Iterator[bytes]:

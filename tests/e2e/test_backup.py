@@ -1,0 +1,98 @@
+"""A JSON backup at a real size, through the installed command in a pseudo-terminal: 30,000
+articles (about 90 MB of JSON) restored into an empty cache with their read and starred
+state, indexed for search as they are written, the progress shown, in memory that does not
+grow with the backup (a backup of a million articles is gigabytes of JSON: it was read into
+memory whole, five times its size)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pexpect
+
+from tests.e2e.harness import Installed
+from tui.store import index
+from tui.store.cache import Store
+
+# The import run by a Python that then says the peak memory of its child.
+PEAK = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+        "print('peak', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, 'KiB'); sys.exit(code)")
+WORDS = ("lãnh đạo trung ương tỉnh ủy thái nguyên đồng chí bộ chính trị hội nghị kinh tế xã hội "
+         "harbour ferry timetable winter storm island residents committee letters autumn").split()
+
+
+def write_backup(path: Path, feeds: int, per_feed: int) -> None:
+    """A backup as `docbao export` writes it, bodies of about 3 KB; every third article read,
+    every hundredth starred; the last article of all holds a word of its own."""
+    rng = random.Random(7)
+    with path.open("w", encoding="utf-8") as out:
+        out.write('{"format": "docbao-export", "version": 1, "exported": "2026-01-01T00:00:00+00:00",\n'
+                  ' "searches": [], "feeds": [')
+        for f in range(feeds):
+            out.write(("," if f else "") + f'\n  {{"url": "http://127.0.0.1:9/backup/{f}.xml", "title": "Feed {f}",'
+                      ' "tags": [], "articles": [')
+            for a in range(per_feed):
+                n = f * per_feed + a
+                words = " ".join(rng.choice(WORDS) for _ in range(420))
+                if f == feeds - 1 and a == per_feed - 1:
+                    words += " quincunx"
+                article = {"guid": f"g{n}", "link": f"https://example.org/{n}", "title": f"Bài {n}",
+                           "author": "", "published": 1_700_000_000 - n, "updated": None, "summary": "",
+                           "content": f"<p>{words}</p>", "enclosures": [], "read": n % 3 == 0,
+                           "starred": n % 100 == 0, "first_seen": 1_700_000_000, "image": ""}
+                out.write(("," if a else "") + "\n   " + json.dumps(article, ensure_ascii=False))
+            out.write("]}")
+        out.write("\n ]\n}\n")
+
+
+def import_in_a_pty(installed: Installed, home: Path, backup: Path) -> int:
+    """`docbao import BACKUP` into an empty cache in `home`; its peak memory in KiB."""
+    (home / "feeds.toml").write_text("", encoding="utf-8")
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "XDG_CACHE_HOME": str(home / ".cache"), "TERM": "xterm-256color"}
+    child = pexpect.spawn(str(installed.bin / "python"), ["-c", PEAK, str(installed.docbao), "import", str(backup),
+                                                          "--config", str(home / "feeds.toml"), "--cache",
+                                                          str(home / "cache")],
+                          env=env, cwd=str(home), dimensions=(24, 100), timeout=600)
+    try:
+        child.expect(rb"importing and indexing articles: (\d+)/\1\r\n")
+        child.expect(rb"peak (\d+) KiB")
+        peak = int(child.match.group(1))
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    return peak
+
+
+def test_a_backup_of_30000_articles_restores_in_memory_that_does_not_grow_with_it(
+        installed: Installed, tmp_path: Path) -> None:
+    small, big = tmp_path / "small", tmp_path / "big"
+    small.mkdir()
+    big.mkdir()
+    write_backup(small / "backup.json", 1, 10)
+    write_backup(big / "backup.json", 30, 1000)
+    size = (big / "backup.json").stat().st_size
+    assert size > 80_000_000
+
+    baseline = import_in_a_pty(installed, small, small / "backup.json")
+    peak = import_in_a_pty(installed, big, big / "backup.json")
+    # less than the backup's own size (KiB): read whole, it took five times that
+    assert peak - baseline < size // 1024, (peak, baseline, size)
+
+    with sqlite3.connect(big / "cache" / "docbao.db") as conn:
+        assert conn.execute("SELECT count(*), sum(read), sum(starred) FROM articles").fetchone() == (30000, 10000, 300)
+    store = Store.open(big / "cache")
+    try:
+        assert not index.needs_build(store.conn)  # indexed as written: nothing left for the first search
+    finally:
+        store.close()
+    found = subprocess.run([str(installed.docbao), "--config", str(big / "feeds.toml"), "--cache",
+                            str(big / "cache"), "search", "quincunx"], capture_output=True, text=True,
+                           env={**os.environ, "HOME": str(big)}, timeout=120)
+    assert found.returncode == 0 and "Bài 29999" in found.stdout, found.stdout + found.stderr

@@ -1,0 +1,84 @@
+"""The JSON backup read as a stream: what it reads is what a JSON reader reads of the whole
+document, wherever the pieces it reads at a time cut the text, and bad files are refused
+with a reason, before anything is written."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from tui.store import backup
+from tui.store.backup import ExportFile
+
+HEAD = '"format": "docbao-export", "version": 1'
+
+
+def streamed(text: str) -> tuple[dict[str, object], list[list[object]]]:
+    """The head and each feed's articles as ExportFile reads them, in batches of 2."""
+    export = ExportFile(io.BytesIO(text.encode("utf-8")))
+    articles: list[list[object]] = [[] for _ in export.head["feeds"]]  # type: ignore[union-attr]
+    for index, batch in export.articles(batch=2):
+        assert 0 < len(batch) <= 2
+        articles[index].extend(batch)
+    assert [len(a) for a in articles] == export.counts
+    return export.head, articles
+
+
+def loaded(text: str) -> tuple[dict[str, object], list[list[object]]]:
+    """The same as json.loads reads the whole document."""
+    document = json.loads(text)
+    articles = [feed.pop("articles") if isinstance(feed, dict) and isinstance(feed.get("articles"), list) else []
+                for feed in document["feeds"]]
+    return document, articles
+
+
+DOCUMENTS = [
+    # as docbao writes it, with text in several scripts, escapes and numbers
+    "{" + HEAD + ', "searches": [{"name": "Tin", "query": "lãnh đạo"}], "feeds": [\n'
+    '  {"url": "https://a.example/feed", "title": "Báo \\"A\\"", "tags": ["tin"], "articles": [\n'
+    + ",\n".join(f'   {{"guid": "g{n}", "title": "Bài {n} — 北京 \\u00e9\\n", "published": {1_700_000_000 + n},'
+                 f' "read": {str(n % 2 == 0).lower()}, "content": "<p>{"đạo " * n}</p>"}}' for n in range(7))
+    + "]},\n  {\"url\": \"https://b.example/feed\", \"articles\": []}\n ]\n}\n",
+    # a key twice: the last counts, for the document's feeds and a feed's articles
+    '{"feeds": [{"url": "https://x.example/"}], ' + HEAD + ', "feeds": [{"url": "https://a.example/",'
+    ' "articles": [{"guid": "old"}], "title": "T", "articles": [{"guid": "1"}, {"guid": "2"}, {"guid": "3"}]},'
+    ' {"url": "https://b.example/", "articles": [{"guid": "x"}], "articles": "none"}]}',
+    # no white space at all, feeds that are not objects, empty lists and objects
+    "{" + HEAD + ',"feeds":[5,"x",{},{"url":"u","articles":[{},{"guid":"1"},[],3]},{"articles":[]}]}',
+]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 17, 1 << 20])
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_the_stream_reads_what_json_reads_wherever_the_pieces_cut(
+        text: str, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backup, "_CHUNK", chunk)
+    head, articles = streamed(text)
+    document, expected = loaded(text)
+    assert articles == expected
+    feeds = head.pop("feeds")
+    assert head == {k: v for k, v in document.items() if k != "feeds"}
+    # each feed as it is but its articles (a value that is no list is kept, to be reported)
+    assert feeds == [{k: v for k, v in f.items() if k != "articles" or not isinstance(v, list)}
+                     if isinstance(f, dict) else f for f in document["feeds"]]
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"[1, 2]", "not a docbao export"),
+    (b'{"format": "other", "version": 1, "feeds": []}', "not a docbao export"),
+    (b'{"format": "docbao-export", "version": 7, "feeds": []}', "version 7"),
+    (b'{"format": "docbao-export", "version": 1, "feeds": {}}', "without a list of feeds"),
+    (b'{"format": "docbao-export", "version": 1, "feeds": [{"url": "u", "articles": [{"guid": "1"},]}]}',
+     "not valid JSON"),
+    (b'{"format": "docbao-export", "version": 1, "feeds": [{"url": "u", "articles": [{"guid": "1"}', "not valid JSON"),
+    (b'{"format": "docbao-export", "version": 1, "feeds": []} {}', "not valid JSON"),
+    (b'{"format": "docbao-export", "version": 1, "feeds": [], "x": "\xff"}', "not UTF-8"),
+    (b'{"format": "docbao-export", "version": 1, "feeds": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}",
+     "not valid JSON"),
+])
+def test_a_bad_file_is_refused_with_its_reason(data: bytes, reason: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backup, "_CHUNK", 64)
+    with pytest.raises(ValueError, match=reason):
+        ExportFile(io.BytesIO(data))
