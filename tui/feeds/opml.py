@@ -479,8 +479,9 @@ def translate_newsboat_filter(expression: str) -> str:
     """A newsboat filter expression as a docbao query, or ValueError naming what cannot be.
 
     docbao queries are a conjunction (every term must hold), so only `and`-joined
-    comparisons translate: unread = "yes"/"no" (is:unread / is:read), text matches on
-    title/content/description (`=~` words, `!=~` an excluded word), author (author:),
+    comparisons translate: unread = "yes"/"no" (is:unread / is:read), text matches on the
+    title (title:, `!=~` -title:) and on content/description (`=~` words, which docbao looks
+    for in the whole article; `!=~` an excluded word), author (author:),
     feedtitle/feedurl/feedlink (feed:), `tags # "x"` (tag:x) and `age <`/`>` N days
     (after:Nd / before:Nd). A translation is never looser or stricter on purpose: an
     expression with `or`, parentheses or any other comparison is refused whole.
@@ -524,6 +525,9 @@ def _translate_comparison(attribute: str, op: str, value: str) -> list[str]:
         if op in ("=", "!=") and flag in ("yes", "no"):
             unread = (flag == "yes") == (op == "=")
             return ["is:unread" if unread else "is:read"]
+    elif attribute == "title" and op in ("=~", "!=~"):  # the title alone, as newsboat looks
+        term = _search_terms(value, attribute)[0]
+        return [("-" if op == "!=~" else "") + "title:" + term]
     elif attribute in _TEXT_ATTRIBUTES:
         if op == "=~":
             return _search_terms(value, attribute)
