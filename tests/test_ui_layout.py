@@ -315,3 +315,23 @@ async def test_code_follows_a_light_theme_and_back(tmp_path: Path) -> None:
         app.theme = "textual-dark"
         await pilot.pause()
         assert CODE_BLOCK.bgcolor.name in code_grounds()
+
+
+async def test_three_panes_leave_the_titles_more_room_than_two(tmp_path: Path) -> None:
+    """From 200 columns the article read last stays beside the list: the feed names, which
+    took up to 30 % of the width, take at most 20 %, so that the list's titles get more
+    room than at 120 columns, not less (a feed named at length used to leave them 34
+    characters at 200 columns)."""
+    widths = {}
+    for size in ((120, 36), (200, 50)):
+        folder = tmp_path / f"cache-{size[0]}"  # (each its own: the first one's state would open the list)
+        config = long_reads(folder)
+        config.feeds[0] = FeedConfig(url=FEED, title="Long Reads — " + "the feed whose name goes on and on " * 3)
+        app = DocbaoApp(config, folder)
+        async with app.run_test(size=size) as pilot:
+            await open_feed(pilot)
+            await pilot.pause()  # (the panes laid out at their widths)
+            feeds, articles, _ = panes(app)
+            assert feeds.outer_size.width <= size[0] * (20 if size[0] >= 200 else 30) // 100
+            widths[size[0]] = articles.scrollable_content_region.width
+    assert widths[200] >= widths[120] - 8, widths  # (the 200 columns share the list's with the article)
