@@ -315,3 +315,77 @@ async def test_code_follows_a_light_theme_and_back(tmp_path: Path) -> None:
         app.theme = "textual-dark"
         await pilot.pause()
         assert CODE_BLOCK.bgcolor.name in code_grounds()
+
+
+# ------------------------------------------------------------------------ Tab to the article
+def starred(folder: Path) -> list[str]:
+    """The titles of the starred articles, as the cache holds them."""
+    store = Store.open(folder)
+    try:
+        return [row.title for row in store.rows(store.article_ids()) if row.starred]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["narrow", "wide"])
+async def test_tab_from_the_list_opens_the_selected_article_not_the_one_read_last(
+        reads: tuple[Config, Path], size: tuple[int, int]) -> None:
+    """Below the width where the article stays beside the list, Tab from the list puts the
+    selected article on the screen (as Enter does), and marks go to it."""
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=size) as pilot:
+        await open_long(pilot)  # article 0 read, then back to the list
+        _, articles, reader = panes(app)
+        await pilot.press("q", "j", "j", "j")
+        assert articles.cursor == 3
+        await pilot.press("tab")
+        await laid_out(pilot)
+        assert app.focused is reader and shown(app) == {"reader"}
+        text = " ".join(lines(reader))
+        assert "Short story 2" in text and "Hội nghị" not in text
+        await pilot.press("s")
+        assert starred(folder) == ["Short story 2"]
+        await pilot.press("tab", "tab", "tab")  # round the panes and back to the same article: it stays
+        await laid_out(pilot)
+        assert app.focused is reader and "Short story 2" in " ".join(lines(reader))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["narrow", "wide"])
+async def test_tab_before_any_article_was_opened_opens_the_selected_one(
+        reads: tuple[Config, Path], size: tuple[int, int]) -> None:
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=size) as pilot:
+        await open_feed(pilot)
+        _, articles, reader = panes(app)
+        await pilot.press("j", "j")
+        await pilot.press("tab")
+        await laid_out(pilot)
+        assert app.focused is reader
+        text = " ".join(lines(reader))
+        assert "Short story 1" in text and "Open an article to read it here." not in text
+        await pilot.press("j", "j", "m", "j", "s")  # marks act on the article shown, and on no other
+        assert starred(folder) == ["Short story 1"]
+
+
+async def test_tab_and_shift_tab_leave_the_article_out_when_the_list_is_empty(reads: tuple[Config, Path]) -> None:
+    """An empty list (Starred, nothing starred) selects nothing: the panes cycle without the
+    article, which would show another article, or nothing."""
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_long(pilot)
+        feeds, articles, reader = panes(app)
+        await pilot.press("q", "q", "g", "j", "j", "enter")  # Starred: empty
+        await pilot.pause()
+        assert app.focused is articles and articles.ids == []
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is feeds and "reader" not in shown(app)
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert app.focused is articles and "reader" not in shown(app)
+        await pilot.press("tab", "shift+tab")  # from the feeds back past the article: the list
+        await pilot.pause()
+        assert app.focused is articles and "reader" not in shown(app)
