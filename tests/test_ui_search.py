@@ -287,3 +287,40 @@ async def test_a_search_that_matches_more_than_it_lists_says_so(tmp_path) -> Non
         await pilot.press("escape")
         await search_for(pilot, app, "is:unread")  # filters alone list the newest, not the best
         assert f"newest {SEARCH_LIMIT} listed, more match" in status(app)
+
+
+async def test_esc_from_a_search_comes_back_to_the_article_selected_in_the_view(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The view a search replaced comes back with its place: the article selected there,
+    on screen, though it was far down the list; a second search from the results changes
+    nothing of that."""
+    from tui.config import Config, FeedConfig
+    from tui.model import FetchResult, ParsedArticle, ParsedFeed
+    from tui.store.cache import Store
+
+    url = "http://127.0.0.1:9/royal.xml"
+    store = Store.open(tmp_path / "cache")
+    feed_id = store.ensure_feeds([url])[url]
+    titles = [f"Court circular number {n}" for n in range(60)]
+    titles[50] = "The queen opens the bridge"
+    store.save_fetch(feed_id, FetchResult("ok", url), ParsedFeed(title="Royal", articles=[
+        ParsedArticle(guid=f"r{n}", title=title, published=1_700_000_000 - n * 3600, summary="<p>x</p>")
+        for n, title in enumerate(titles)]))
+    store.close()
+    app = DocbaoApp(Config(path=None, feeds=[FeedConfig(url=url)]), tmp_path / "cache")
+    async with app.run_test(size=(120, 24)) as pilot:
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        await pilot.press("enter", *["j"] * 40)  # All, far down its list
+        assert articles.cursor == 40 and round(articles.scroll_y) > 0
+        selected = articles.current_id
+        await search_for(pilot, app, "queen")
+        assert len(articles.ids) == 1
+        await search_for(pilot, app, "circular")
+        await pilot.press("j", "j")  # moving in the results is not moving in the view
+        await pilot.press("escape")
+        await pilot.pause()
+        assert str(app.screen.query_one("#articles-pane").border_title) == "All"
+        assert articles.current_id == selected and articles.cursor == 40
+        top, height = round(articles.scroll_y), articles.scrollable_content_region.height
+        assert top <= articles.cursor < top + height, (top, articles.cursor, height)
+        assert "Court circular number 40" in lines(articles)[articles.cursor - top]

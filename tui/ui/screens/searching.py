@@ -19,6 +19,7 @@ from tui.content.sanitize import clean_line
 from tui.store.cache import Store
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import TextPrompt
+from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.feed_list import FeedEntry, FeedList, saved_search_views
 from tui.ui.widgets.keys import bind
 from tui.ui.widgets.status_bar import StatusBar
@@ -63,6 +64,7 @@ class SearchPart(ReaderBase):
         super().__init__(store, config, cache_dir)
         self._bad_ignores: set[str] = set()  # [[ignore]] queries that cannot be read, already said
         self._before_search: FeedEntry | None = None  # the view a typed search replaced
+        self._selected_before: int | None = None  # ... and the article selected in it
         self._bad_searches: set[str] = set()  # saved searches whose query cannot be read, already said
         self._pending_select: int | None = None  # the article to select when a saved search has run
         self._failed_query = ""  # a typed search that could not be read
@@ -146,6 +148,7 @@ class SearchPart(ReaderBase):
         if entry.key == "search":
             if self.entry is not None and self.entry.key != "search":
                 self._before_search = self.entry
+                self._selected_before = self.query_one(ArticleList).current_id
             self.show_entry(entry)
             self.pane = "articles"
             bar = self.query_one(StatusBar)
@@ -161,14 +164,16 @@ class SearchPart(ReaderBase):
             self.show_entry(entry, keep=True, select=select)
 
     def end_search(self) -> None:
-        """Esc on search results: back to the view they replaced."""
+        """Esc on search results: back to the view they replaced, on the article selected
+        there (in sight, however far down it was)."""
         self._virtual_ids.pop("search", None)
         before, self._before_search = self._before_search, None
+        selected, self._selected_before = self._selected_before, None
         feeds = self.query_one(FeedList)
         entry = before or feeds.current
         if entry is not None:
             entry = next((e for e in feeds.entries if e.key == entry.key), entry)
-            self.show_entry(entry)
+            self.show_entry(entry, select=selected if before is not None else None)
 
     # -------------------------------------------------------------- saved searches
     def count_searches(self) -> None:
