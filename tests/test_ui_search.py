@@ -73,16 +73,40 @@ async def test_search_with_filters_and_mark_all_read_stays_in_the_results(cache:
         assert "4 unread" not in status(app) and "5 unread" in status(app)
 
 
-async def test_a_query_that_cannot_be_read_says_why(cache: UICache) -> None:
+def prompt_text(app: DocbaoApp) -> tuple[str, str]:
+    """What the open search box holds, and the problem it shows under it ("" if none)."""
+    from textual.widgets import Input, Label
+
+    assert isinstance(app.screen, TextPrompt)
+    error = app.screen.query_one(".prompt--error", Label)
+    return app.screen.query_one(Input).value, str(error.render()) if error.display else ""
+
+
+async def test_a_query_that_cannot_be_read_stays_in_the_box_with_why(cache: UICache) -> None:
+    """Enter on a query that cannot be read keeps the box open with the text as typed and
+    says why under it, to be mended there; mended, Enter searches."""
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         _, articles, _ = panes(app)
         before = list(articles.ids)
-        await search_for(pilot, app, "is:bogus")
-        messages = [n.message for n in app._notifications]
-        assert any(m.startswith("Search: is: takes unread, read or starred") for m in messages), messages
-        assert articles.ids == before
+        for query, why in (('"lanh', 'a quote is not closed: add the closing " or remove the opening one'),
+                           ("is:bogus", "is: takes unread, read or starred (not 'bogus')"),
+                           ("tag:Nowhere dao", "no tag named 'nowhere' (tags: Tech, Tin tức, Việt Nam)")):
+            await pilot.press("slash", *query, "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert prompt_text(app) == (query, why)
+            assert articles.ids == before and not app._notifications
+            await pilot.press("escape")
+            assert isinstance(app.screen, MainScreen)
+        await pilot.press("slash", *'"lanh', "enter")
+        await pilot.press("end", '"', "enter")  # the closing quote added, in the box as it was
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert articles.ids == [cache.articles[VN][0]]
+        assert str(app.screen.query_one("#articles-pane").border_title) == 'Search: "lanh"'
 
 
 async def test_search_finding_nothing_and_escape_cancels_the_prompt(cache: UICache) -> None:
