@@ -478,7 +478,11 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         feeds = self.query_one(FeedList)
         feeds.set_entries(self._entries())
         if self.entry is not None:
-            self.entry = next((e for e in feeds.entries if e.key == self.entry.key), self.entry)
+            entry = next((e for e in feeds.entries if e.key == self.entry.key), None)
+            if entry is not None:
+                self.entry = entry
+            elif self.entry.key != "search":  # its feed left the config: the feed the cursor went to
+                self.show_entry(feeds.current)
         self._show_counts()
 
     def _show_counts(self) -> None:

@@ -184,10 +184,10 @@ class SearchPart(ReaderBase):
         before, self._before_search = self._before_search, None
         selected, self._selected_before = self._selected_before, None
         feeds = self.query_one(FeedList)
-        entry = before or feeds.current
-        if entry is not None:
-            entry = next((e for e in feeds.entries if e.key == entry.key), entry)
-            self.show_entry(entry, select=selected if before is not None else None)
+        entry = next((e for e in feeds.entries if before is not None and e.key == before.key), None)
+        if entry is None:  # none, or its feed left the config meanwhile: the feed the cursor went to
+            entry, selected = feeds.current, None
+        self.show_entry(entry, select=selected)
 
     # -------------------------------------------------------------- saved searches
     def count_searches(self) -> None:
