@@ -385,3 +385,41 @@ async def test_esc_from_a_search_after_its_view_was_removed_shows_the_neighbour(
         await pilot.pause()
         assert feeds.current is not None and feeds.current.key == feed_key(cache, TECH, "Tech")
         assert str(pane.border_title) == "Tech Weekly" and articles.ids == cache.articles[TECH]
+
+
+async def test_the_feed_selected_stays_in_sight_when_feeds_toml_gains_views(tmp_path: Path) -> None:
+    """Another process adds an [[ignore]] and a [[search]] to feeds.toml: "Quakes" and
+    "Ignored" come in above the feeds, and the feed selected at the bottom of the pane stays
+    on screen, highlighted, rather than two lines below its bottom."""
+    from tui.model import FetchResult, ParsedArticle, ParsedFeed
+
+    urls = [f"http://127.0.0.1:9/feed-{n:02}.xml" for n in range(40)]
+    path = tmp_path / "feeds.toml"
+    path.write_text("".join(f'[[feed]]\nurl = "{url}"\ntitle = "Feed {n:02}"\n\n' for n, url in enumerate(urls)),
+                    encoding="utf-8")
+    folder = tmp_path / "cache"
+    store = Store.open(folder)
+    try:
+        ids = store.ensure_feeds(urls)
+        for n, url in enumerate(urls):
+            title = {0: "Earthquake in the north", 1: "Bitcoin again"}.get(n, f"Story of feed {n}")
+            store.save_fetch(ids[url], FetchResult("ok", url), ParsedFeed(title=f"Feed {n:02}", articles=[
+                ParsedArticle(guid="only", title=title, published=1_700_000_000 - n, summary="<p>x</p>")]))
+    finally:
+        store.close()
+    app = DocbaoApp(load_config(path), folder)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await pilot.pause()
+        feeds, _, _ = panes(app)
+        await pilot.press("G")
+        await pilot.pause()
+        assert feeds.current is not None and feeds.current.label == "Feed 39"
+        assert round(feeds.scroll_y) > 0 and cursor_in_sight(feeds)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write('[[ignore]]\nquery = "title:bitcoin"\n\n[[search]]\nname = "Quakes"\nquery = "quake*"\n')
+        await until(pilot, lambda: {"Quakes", "Ignored"} <= {e.label for e in feeds.entries})
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert feeds.current is not None and feeds.current.label == "Feed 39"
+        assert cursor_in_sight(feeds), (round(feeds.scroll_y), feeds.cursor, feeds.scrollable_content_region.height)
+        assert lines(feeds)[feeds.cursor - round(feeds.scroll_y)].split() == ["Feed", "39", "1"]

@@ -234,6 +234,7 @@ class FeedList(VirtualList):
         index = self.index_of(current.key) if current else None
         self.cursor = index if index is not None else self._nearest_feed(current, self.cursor)
         self.lines_changed()
+        self.scroll_to_cursor()  # lines come and go above it (views added to feeds.toml)
 
     def _nearest_feed(self, gone: FeedEntry | None, index: int) -> int:
         """The line for a cursor whose entry `gone` left the list from line `index`: the
