@@ -402,6 +402,9 @@ def test_unreadable_queries_say_why(news: tuple[Store, dict[str, int], dict[str,
     with pytest.raises(QueryError) as error:
         search.search(store.conn, query, tags=tags)
     assert says in str(error.value)
+    with pytest.raises(QueryError) as checked:  # what the reader's search box says before it closes
+        search.check_query(query, tags)
+    assert str(checked.value) == str(error.value)
 
 
 def test_tags_without_a_mapping_are_a_query_error(news: tuple[Store, dict[str, int], dict[str, list[int]]]) -> None:
@@ -469,6 +472,8 @@ def test_any_text_gives_results_or_a_query_error(shared_store: Store, query: str
         hits = search.search(shared_store.conn, query, tags={"news": [1]})
     except QueryError as error:
         assert str(error)
+        with pytest.raises(QueryError):  # the search box refuses it before it closes
+            search.check_query(query, {"news": [1]})
     else:
         assert all(0 <= s < e <= len(h.snippet) for h in hits for s, e in h.spans)
 

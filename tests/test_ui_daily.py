@@ -461,10 +461,7 @@ async def test_a_search_that_cannot_be_read_keeps_what_was_typed(cache: UICache)
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await pilot.press("slash", *'"unclosed phrase and more', "enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        await pilot.press("slash")
+        await burst(pilot, "slash", *'"unclosed phrase and more', "enter")
         assert isinstance(app.screen, TextPrompt)
         assert app.screen.query_one(Input).value == '"unclosed phrase and more'
 

@@ -335,3 +335,77 @@ async def test_three_panes_leave_the_titles_more_room_than_two(tmp_path: Path) -
             assert feeds.outer_size.width <= size[0] * (20 if size[0] >= 200 else 30) // 100
             widths[size[0]] = articles.scrollable_content_region.width
     assert widths[200] >= widths[120] - 8, widths  # (the 200 columns share the list's with the article)
+
+
+# ------------------------------------------------------------------------ Tab to the article
+def starred(folder: Path) -> list[str]:
+    """The titles of the starred articles, as the cache holds them."""
+    store = Store.open(folder)
+    try:
+        return [row.title for row in store.rows(store.article_ids()) if row.starred]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["narrow", "wide"])
+async def test_tab_from_the_list_opens_the_selected_article_not_the_one_read_last(
+        reads: tuple[Config, Path], size: tuple[int, int]) -> None:
+    """Below the width where the article stays beside the list, Tab from the list puts the
+    selected article on the screen (as Enter does), and marks go to it."""
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=size) as pilot:
+        await open_long(pilot)  # article 0 read, then back to the list
+        _, articles, reader = panes(app)
+        await pilot.press("q", "j", "j", "j")
+        assert articles.cursor == 3
+        await pilot.press("tab")
+        await laid_out(pilot)
+        assert app.focused is reader and shown(app) == {"reader"}
+        text = " ".join(lines(reader))
+        assert "Short story 2" in text and "Hội nghị" not in text
+        await pilot.press("s")
+        assert starred(folder) == ["Short story 2"]
+        await pilot.press("tab", "tab", "tab")  # round the panes and back to the same article: it stays
+        await laid_out(pilot)
+        assert app.focused is reader and "Short story 2" in " ".join(lines(reader))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["narrow", "wide"])
+async def test_tab_before_any_article_was_opened_opens_the_selected_one(
+        reads: tuple[Config, Path], size: tuple[int, int]) -> None:
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=size) as pilot:
+        await open_feed(pilot)
+        _, articles, reader = panes(app)
+        await pilot.press("j", "j")
+        await pilot.press("tab")
+        await laid_out(pilot)
+        assert app.focused is reader
+        text = " ".join(lines(reader))
+        assert "Short story 1" in text and "Open an article to read it here." not in text
+        await pilot.press("j", "j", "m", "j", "s")  # marks act on the article shown, and on no other
+        assert starred(folder) == ["Short story 1"]
+
+
+async def test_tab_and_shift_tab_leave_the_article_out_when_the_list_is_empty(reads: tuple[Config, Path]) -> None:
+    """An empty list (Starred, nothing starred) selects nothing: the panes cycle without the
+    article, which would show another article, or nothing."""
+    config, folder = reads
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_long(pilot)
+        feeds, articles, reader = panes(app)
+        await pilot.press("q", "q", "g", "j", "j", "enter")  # Starred: empty
+        await pilot.pause()
+        assert app.focused is articles and articles.ids == []
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is feeds and "reader" not in shown(app)
+        await pilot.press("shift+tab")
+        await pilot.pause()
+        assert app.focused is articles and "reader" not in shown(app)
+        await pilot.press("tab", "shift+tab")  # from the feeds back past the article: the list
+        await pilot.pause()
+        assert app.focused is articles and "reader" not in shown(app)

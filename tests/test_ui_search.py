@@ -73,16 +73,40 @@ async def test_search_with_filters_and_mark_all_read_stays_in_the_results(cache:
         assert "4 unread" not in status(app) and "5 unread" in status(app)
 
 
-async def test_a_query_that_cannot_be_read_says_why(cache: UICache) -> None:
+def prompt_text(app: DocbaoApp) -> tuple[str, str]:
+    """What the open search box holds, and the problem it shows under it ("" if none)."""
+    from textual.widgets import Input, Label
+
+    assert isinstance(app.screen, TextPrompt)
+    error = app.screen.query_one(".prompt--error", Label)
+    return app.screen.query_one(Input).value, str(error.render()) if error.display else ""
+
+
+async def test_a_query_that_cannot_be_read_stays_in_the_box_with_why(cache: UICache) -> None:
+    """Enter on a query that cannot be read keeps the box open with the text as typed and
+    says why under it, to be mended there; mended, Enter searches."""
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         _, articles, _ = panes(app)
         before = list(articles.ids)
-        await search_for(pilot, app, "is:bogus")
-        messages = [n.message for n in app._notifications]
-        assert any(m.startswith("Search: is: takes unread, read or starred") for m in messages), messages
-        assert articles.ids == before
+        for query, why in (('"lanh', 'a quote is not closed: add the closing " or remove the opening one'),
+                           ("is:bogus", "is: takes unread, read or starred (not 'bogus')"),
+                           ("tag:Nowhere dao", "no tag named 'nowhere' (tags: Tech, Tin tức, Việt Nam)")):
+            await pilot.press("slash", *query, "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert prompt_text(app) == (query, why)
+            assert articles.ids == before and not app._notifications
+            await pilot.press("escape")
+            assert isinstance(app.screen, MainScreen)
+        await pilot.press("slash", *'"lanh', "enter")
+        await pilot.press("end", '"', "enter")  # the closing quote added, in the box as it was
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert articles.ids == [cache.articles[VN][0]]
+        assert str(app.screen.query_one("#articles-pane").border_title) == 'Search: "lanh"'
 
 
 async def test_search_finding_nothing_and_escape_cancels_the_prompt(cache: UICache) -> None:
@@ -287,3 +311,40 @@ async def test_a_search_that_matches_more_than_it_lists_says_so(tmp_path) -> Non
         await pilot.press("escape")
         await search_for(pilot, app, "is:unread")  # filters alone list the newest, not the best
         assert f"newest {SEARCH_LIMIT} listed, more match" in status(app)
+
+
+async def test_esc_from_a_search_comes_back_to_the_article_selected_in_the_view(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The view a search replaced comes back with its place: the article selected there,
+    on screen, though it was far down the list; a second search from the results changes
+    nothing of that."""
+    from tui.config import Config, FeedConfig
+    from tui.model import FetchResult, ParsedArticle, ParsedFeed
+    from tui.store.cache import Store
+
+    url = "http://127.0.0.1:9/royal.xml"
+    store = Store.open(tmp_path / "cache")
+    feed_id = store.ensure_feeds([url])[url]
+    titles = [f"Court circular number {n}" for n in range(60)]
+    titles[50] = "The queen opens the bridge"
+    store.save_fetch(feed_id, FetchResult("ok", url), ParsedFeed(title="Royal", articles=[
+        ParsedArticle(guid=f"r{n}", title=title, published=1_700_000_000 - n * 3600, summary="<p>x</p>")
+        for n, title in enumerate(titles)]))
+    store.close()
+    app = DocbaoApp(Config(path=None, feeds=[FeedConfig(url=url)]), tmp_path / "cache")
+    async with app.run_test(size=(120, 24)) as pilot:
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        await pilot.press("enter", *["j"] * 40)  # All, far down its list
+        assert articles.cursor == 40 and round(articles.scroll_y) > 0
+        selected = articles.current_id
+        await search_for(pilot, app, "queen")
+        assert len(articles.ids) == 1
+        await search_for(pilot, app, "circular")
+        await pilot.press("j", "j")  # moving in the results is not moving in the view
+        await pilot.press("escape")
+        await pilot.pause()
+        assert str(app.screen.query_one("#articles-pane").border_title) == "All"
+        assert articles.current_id == selected and articles.cursor == 40
+        top, height = round(articles.scroll_y), articles.scrollable_content_region.height
+        assert top <= articles.cursor < top + height, (top, articles.cursor, height)
+        assert "Court circular number 40" in lines(articles)[articles.cursor - top]

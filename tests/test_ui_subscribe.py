@@ -274,3 +274,152 @@ async def test_a_first_subscription_keeps_the_cache_it_started_with(server) -> N
         assert len(store.article_ids()) == 2 and store.count(starred=True) == 1
     finally:
         store.close()
+
+
+# ------------------------------------------------------- feeds removed by another process
+async def until(pilot, done) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the reader to notice what another process changed (it looks every 1.5 s)."""
+    for _ in range(100):
+        if done():
+            return
+        await pilot.pause(0.1)
+    assert done()
+
+
+def cursor_in_sight(widget) -> bool:  # type: ignore[no-untyped-def]
+    top, height = round(widget.scroll_y), widget.scrollable_content_region.height
+    return top <= widget.cursor < top + height
+
+
+async def test_a_feed_removed_from_feeds_toml_by_another_process_leaves_for_its_neighbour(cache: UICache) -> None:
+    """`docbao remove` (or an editor) takes out the feed whose articles are listed: the view
+    moves to the feed beside it in its folder, the feed list's cursor on that feed, and the
+    keys act on its articles."""
+    from tui.config import remove_feed
+
+    from tests.pilot import EVIL, TECH
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, EVIL, "Tech"))
+        await pilot.press("enter")
+        feeds, articles, _ = panes(app)
+        pane = app.screen.query_one("#articles-pane")
+        assert articles.ids == cache.articles[EVIL] and app.focused is articles
+        remove_feed(cache.config.path, EVIL)  # type: ignore[arg-type]
+        await until(pilot, lambda: all(EVIL not in e.urls for e in feeds.entries))
+        await pilot.pause()
+        assert feeds.current is not None and feeds.current.key == feed_key(cache, TECH, "Tech")
+        assert str(pane.border_title) == "Tech Weekly" and articles.ids == cache.articles[TECH]
+        assert cursor_in_sight(feeds) and "Tech Weekly" in lines(feeds)[feeds.cursor - round(feeds.scroll_y)]
+        assert app.focused is articles
+        await pilot.press("j")
+        assert articles.current_id == cache.articles[TECH][1]
+
+
+async def test_a_feed_its_server_dropped_leaves_the_open_reader_for_its_neighbour(tmp_path: Path) -> None:
+    """A sync in another process mirrors a server that unsubscribed the feed being read:
+    the feed, its articles and its view go; the view moves to the feed beside it (never a
+    folder left under the cursor with the empty view still showing)."""
+    from tui.feeds.subscriptions import with_accounts
+    from tui.model import ParsedArticle
+
+    path = tmp_path / "feeds.toml"
+    path.write_text('[[account]]\nname = "home"\nurl = "http://127.0.0.1:9/api/greader.php"\nuser = "alice"\n'
+                    'password_command = ["echo", "secret"]\n', encoding="utf-8")
+    folder = tmp_path / "cache"
+    server_list = [("feed/1", "Liz Marley", "http://127.0.0.1:9/liz.rss", "", ["Tech"]),
+                   ("feed/2", "Quake watch", "http://127.0.0.1:9/quakes.rss", "", [])]
+    store = Store.open(folder)
+    try:
+        store.save_account_feeds("home", server_list)
+        ids = {row.stream_id: row.feed_id for row in store.account_feeds()}
+        for n, (stream, feed_id) in enumerate(sorted(ids.items())):
+            store.save_remote_items("home", feed_id, [
+                (10 * n + i, ParsedArticle(guid=f"{stream}/{i}", title=f"{stream} story {i}",
+                                           published=1_700_000_000 - i * 3600, summary="<p>x</p>"), False, False)
+                for i in range(3)])
+    finally:
+        store.close()
+    app = DocbaoApp(with_accounts(load_config(path), folder), folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"tag:home/feed:{ids['feed/2']}")
+        await pilot.press("enter")
+        feeds, articles, _ = panes(app)
+        pane = app.screen.query_one("#articles-pane")
+        assert str(pane.border_title) == "Quake watch" and len(articles.ids) == 3
+        store = Store.open(folder)  # what `docbao sync` stores when the server no longer lists it
+        try:
+            store.save_account_feeds("home", server_list[:1])
+        finally:
+            store.close()
+        await until(pilot, lambda: "Quake watch" not in " ".join(lines(feeds)))
+        await pilot.pause()
+        assert feeds.current is not None and feeds.current.key == f"tag:home/feed:{ids['feed/1']}"
+        assert str(pane.border_title) == "Liz Marley" and len(articles.ids) == 3
+        assert cursor_in_sight(feeds) and "Liz Marley" in lines(feeds)[feeds.cursor - round(feeds.scroll_y)]
+        await pilot.press("j")
+        assert articles.cursor == 1 and "feed/1 story 1" in lines(articles)[1]
+
+
+async def test_esc_from_a_search_after_its_view_was_removed_shows_the_neighbour(cache: UICache) -> None:
+    """The view a search replaced can go while the results are shown: Esc comes back to
+    the feed the cursor went to, not to the view that is no more."""
+    from tui.config import remove_feed
+
+    from tests.pilot import EVIL, TECH
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, EVIL, "Tech"))
+        await pilot.press("enter", "slash", *"plain", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        feeds, articles, _ = panes(app)
+        pane = app.screen.query_one("#articles-pane")
+        assert str(pane.border_title) == "Search: plain"
+        remove_feed(cache.config.path, EVIL)  # type: ignore[arg-type]
+        await until(pilot, lambda: all(EVIL not in e.urls for e in feeds.entries))
+        assert str(pane.border_title) == "Search: plain"  # the results stay until Esc
+        await pilot.press("escape")
+        await pilot.pause()
+        assert feeds.current is not None and feeds.current.key == feed_key(cache, TECH, "Tech")
+        assert str(pane.border_title) == "Tech Weekly" and articles.ids == cache.articles[TECH]
+
+
+async def test_the_feed_selected_stays_in_sight_when_feeds_toml_gains_views(tmp_path: Path) -> None:
+    """Another process adds an [[ignore]] and a [[search]] to feeds.toml: "Quakes" and
+    "Ignored" come in above the feeds, and the feed selected at the bottom of the pane stays
+    on screen, highlighted, rather than two lines below its bottom."""
+    from tui.model import FetchResult, ParsedArticle, ParsedFeed
+
+    urls = [f"http://127.0.0.1:9/feed-{n:02}.xml" for n in range(40)]
+    path = tmp_path / "feeds.toml"
+    path.write_text("".join(f'[[feed]]\nurl = "{url}"\ntitle = "Feed {n:02}"\n\n' for n, url in enumerate(urls)),
+                    encoding="utf-8")
+    folder = tmp_path / "cache"
+    store = Store.open(folder)
+    try:
+        ids = store.ensure_feeds(urls)
+        for n, url in enumerate(urls):
+            title = {0: "Earthquake in the north", 1: "Bitcoin again"}.get(n, f"Story of feed {n}")
+            store.save_fetch(ids[url], FetchResult("ok", url), ParsedFeed(title=f"Feed {n:02}", articles=[
+                ParsedArticle(guid="only", title=title, published=1_700_000_000 - n, summary="<p>x</p>")]))
+    finally:
+        store.close()
+    app = DocbaoApp(load_config(path), folder)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await pilot.pause()
+        feeds, _, _ = panes(app)
+        await pilot.press("G")
+        await pilot.pause()
+        assert feeds.current is not None and feeds.current.label == "Feed 39"
+        assert round(feeds.scroll_y) > 0 and cursor_in_sight(feeds)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write('[[ignore]]\nquery = "title:bitcoin"\n\n[[search]]\nname = "Quakes"\nquery = "quake*"\n')
+        await until(pilot, lambda: {"Quakes", "Ignored"} <= {e.label for e in feeds.entries})
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert feeds.current is not None and feeds.current.label == "Feed 39"
+        assert cursor_in_sight(feeds), (round(feeds.scroll_y), feeds.cursor, feeds.scrollable_content_region.height)
+        assert lines(feeds)[feeds.cursor - round(feeds.scroll_y)].split() == ["Feed", "39", "1"]

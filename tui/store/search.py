@@ -272,6 +272,15 @@ def parse_query(text: str) -> ParsedQuery:
     return query
 
 
+def check_query(text: str, tags: dict[str, list[int]] | None) -> ParsedQuery:
+    """Read a query and check what can be checked without the index (the tags it names):
+    what a search box says before it closes. Raises QueryError as search() would."""
+    parsed = parse_query(text)
+    for name in (*parsed.tags, *parsed.excluded_tags):
+        _tag_feed_ids(name, tags)
+    return parsed
+
+
 _EXAMPLES = {
     "feed": "feed:vnexpress", "tag": "tag:news", "author": 'author:"Thu Hiền"', "title": "title:bitcoin",
     "is": "is:unread", "before": "before:2020-05-23", "after": "after:7d",

@@ -217,10 +217,25 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             self.action_back()
 
     def action_next_pane(self) -> None:
-        self.pane = PANES[(PANES.index(self.pane) + 1) % len(PANES)]
+        self._next_pane(1)
 
     def action_previous_pane(self) -> None:
-        self.pane = PANES[(PANES.index(self.pane) - 1) % len(PANES)]
+        self._next_pane(-1)
+
+    def _next_pane(self, step: int) -> None:
+        """Tab and Shift+Tab: the next pane round. Under ROOMY columns the article is on
+        screen only while it has the focus, so the reader's pane is the article the list
+        selects: opened as Enter opens it (the one read last may be another), and left out
+        when the list selects none."""
+        pane = PANES[(PANES.index(self.pane) + step) % len(PANES)]
+        if pane == "reader" and not self.has_class("-roomy"):
+            selected = self.query_one(ArticleList).current_id
+            if selected is None:
+                pane = PANES[(PANES.index(pane) + step) % len(PANES)]
+            elif selected != self.reading:
+                self.open_article(selected)
+                return
+        self.pane = pane
 
     def action_find_feed(self) -> None:
         """`F`: type part of a feed's or tag's name; Enter puts the feed list on it."""
@@ -469,7 +484,11 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         feeds = self.query_one(FeedList)
         feeds.set_entries(self._entries())
         if self.entry is not None:
-            self.entry = next((e for e in feeds.entries if e.key == self.entry.key), self.entry)
+            entry = next((e for e in feeds.entries if e.key == self.entry.key), None)
+            if entry is not None:
+                self.entry = entry
+            elif self.entry.key != "search":  # its feed left the config: the feed the cursor went to
+                self.show_entry(feeds.current)
         self._show_counts()
 
     def _show_counts(self) -> None:

@@ -4,7 +4,7 @@ choice is never read as markup."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from textual import on
 from textual.app import ComposeResult
@@ -31,33 +31,49 @@ DIALOG_CSS = """
     {name} Input {{ width: 100%; }}
     {name} Label {{ width: 100%; }}
     {name} .prompt--hint {{ color: $text-muted; }}
+    {name} .prompt--error {{ color: $text-error; }}
 """
 
 
 class TextPrompt(ModalScreen[str | None]):
-    """One line of text: the text entered (stripped), or None when cancelled with Esc."""
+    """One line of text: the text entered (stripped), or None when cancelled with Esc.
+    `check` says what is wrong with a text ("" when nothing is): Enter on such a text
+    keeps the prompt open, the text as typed and the problem under it, to be mended."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="TextPrompt")
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
-    def __init__(self, question: str, value: str = "", *, placeholder: str = "", hint: str = "") -> None:
+    def __init__(self, question: str, value: str = "", *, placeholder: str = "", hint: str = "",
+                 check: Callable[[str], str] | None = None, problem: str = "") -> None:
         super().__init__()
         self.question = question
         self.value = value
         self.placeholder = placeholder
         self.hint = hint
+        self.check = check
+        self.problem = problem  # shown from the start: the text was refused once already
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Content(clean_line(self.question)))
             yield Input(self.value, placeholder=self.placeholder)
+            error = Label(Content(clean_line(self.problem)), classes="prompt--error")
+            error.display = bool(self.problem)
+            yield error
             if self.hint:
                 yield Label(Content(clean_line(self.hint)), classes="prompt--hint")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value.strip())
+        text = event.value.strip()
+        problem = self.check(text) if self.check is not None and text else ""
+        if problem:
+            error = self.query_one(".prompt--error", Label)
+            error.update(Content(clean_line(problem)))
+            error.display = True
+            return
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

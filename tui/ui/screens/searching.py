@@ -19,6 +19,7 @@ from tui.content.sanitize import clean_line
 from tui.store.cache import Store
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import TextPrompt
+from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.feed_list import FeedEntry, FeedList, saved_search_views
 from tui.ui.widgets.keys import bind
 from tui.ui.widgets.status_bar import StatusBar
@@ -63,23 +64,37 @@ class SearchPart(ReaderBase):
         super().__init__(store, config, cache_dir)
         self._bad_ignores: set[str] = set()  # [[ignore]] queries that cannot be read, already said
         self._before_search: FeedEntry | None = None  # the view a typed search replaced
+        self._selected_before: int | None = None  # ... and the article selected in it
         self._bad_searches: set[str] = set()  # saved searches whose query cannot be read, already said
         self._pending_select: int | None = None  # the article to select when a saved search has run
-        self._failed_query = ""  # a typed search that could not be read
 
     def action_search(self) -> None:
         """`/`: ask for a query; the results replace the article list until Esc."""
-        current = self.entry.query if self.entry is not None and self.entry.key == "search" else self._failed_query
+        self._ask_query(self.entry.query if self.entry is not None and self.entry.key == "search" else "")
 
+    def _ask_query(self, text: str, problem: str = "") -> None:
+        """The search box, holding `text`; a query that cannot be read stays in it, with
+        why (`problem`: why the search of `text` failed already)."""
         def typed(query: str | None) -> None:
             if query:
-                self._failed_query = ""
                 entry = FeedEntry("search", "search", f"Search: {clean_line(query)}", None, query=query)
                 self.run_search(entry)
 
-        prompt = TextPrompt("Search the articles:", current, placeholder='words, "a phrase", feed:, tag:, is:unread …',
-                            hint="Enter searches, Esc cancels. No marks needed: lanh dao finds Lãnh đạo.")
+        prompt = TextPrompt("Search the articles:", text, placeholder='words, "a phrase", feed:, tag:, is:unread …',
+                            hint="Enter searches, Esc cancels. No marks needed: lanh dao finds Lãnh đạo.",
+                            check=self._query_problem, problem=problem)
         self.app.push_screen(prompt, typed)
+
+    def _query_problem(self, text: str) -> str:
+        """Why the query `text` cannot be searched ("" when it can, as far as can be told
+        without the index)."""
+        from tui.store.search import QueryError, check_query, feed_tags
+
+        try:
+            check_query(text, feed_tags(self.config, self.store.feeds()))
+        except QueryError as exc:
+            return str(exc)
+        return ""
 
     # ------------------------------------------------------------------ the thread
     def _start(self, query: Query, group: str) -> Worker[None]:
@@ -135,17 +150,19 @@ class SearchPart(ReaderBase):
     def _search_done(self, message: SearchPart.Found) -> None:
         entry, ids = message.query.entry, message.result
         assert entry is not None
+        if ids is None and entry.key == "search":  # a typed query the box let through: back in it
+            self._ask_query(entry.query, "; ".join(message.problems))
+            return
         for problem in message.problems:
             self.notify(f"Search: {problem}", title="Search", severity="warning", markup=False)
         if ids is None:
-            if entry.key == "search":
-                self._failed_query = entry.query  # the next `/` offers it again, to be mended
             return
         more = entry.key == "search" and len(ids) > SEARCH_LIMIT
         self._virtual_ids[entry.key] = ids = ids[:SEARCH_LIMIT] if more else ids
         if entry.key == "search":
             if self.entry is not None and self.entry.key != "search":
                 self._before_search = self.entry
+                self._selected_before = self.query_one(ArticleList).current_id
             self.show_entry(entry)
             self.pane = "articles"
             bar = self.query_one(StatusBar)
@@ -161,14 +178,16 @@ class SearchPart(ReaderBase):
             self.show_entry(entry, keep=True, select=select)
 
     def end_search(self) -> None:
-        """Esc on search results: back to the view they replaced."""
+        """Esc on search results: back to the view they replaced, on the article selected
+        there (in sight, however far down it was)."""
         self._virtual_ids.pop("search", None)
         before, self._before_search = self._before_search, None
+        selected, self._selected_before = self._selected_before, None
         feeds = self.query_one(FeedList)
-        entry = before or feeds.current
-        if entry is not None:
-            entry = next((e for e in feeds.entries if e.key == entry.key), entry)
-            self.show_entry(entry)
+        entry = next((e for e in feeds.entries if before is not None and e.key == before.key), None)
+        if entry is None:  # none, or its feed left the config meanwhile: the feed the cursor went to
+            entry, selected = feeds.current, None
+        self.show_entry(entry, select=selected)
 
     # -------------------------------------------------------------- saved searches
     def count_searches(self) -> None:

@@ -277,8 +277,7 @@ class SubscribePart(ReaderBase):
             self.undo_log.record(Unsubscribed(path, before, after, feed.url, feed.title, tuple(feed.tags),
                                               entry.label))
             if self.reload_config(path):
-                self.update_counts()
-                self.show_entry(self.query_one(FeedList).current)
+                self.update_counts()  # the view goes to the feed beside it
                 self.notify(f"Unsubscribed from {entry.label}; its articles stay in the cache "
                             f"({self.key_name('undo')} undoes it).", markup=False)
 
@@ -333,7 +332,6 @@ class SubscribePart(ReaderBase):
         from tui.feeds.sync import unsubscribe
 
         if await self._on_server(feed, unsubscribe(self.config, self.cache_dir, feed), "Not unsubscribed"):
-            self.show_entry(self.query_one(FeedList).current)
             self.notify(f"Unsubscribed from {label} on the server", title=f"Account {feed.account}", markup=False)
 
     @work(group="subscribe", exclusive=True, exit_on_error=False)

@@ -217,11 +217,13 @@ class FeedList(VirtualList):
         self.call_after_refresh(self.scroll_to_cursor)
 
     def set_entries(self, entries: Sequence[FeedEntry]) -> None:
-        """New counts or feeds: keep the cursor on the same entry, draw only what changed."""
-        key = self.current.key if self.current else ""
+        """New counts or feeds: keep the cursor on the same entry, draw only what changed.
+        When its entry left (a feed unsubscribed by another process), the cursor goes to
+        the nearest feed (see `_nearest_feed`)."""
+        current = self.current
         old, old_width = self.shown, self.natural_width
         self.entries = list(entries)
-        self._layout(keep=key)
+        self._layout(keep=current.key if current else "")
         if self.natural_width != old_width:
             self.refresh(layout=True)
         if len(old) == len(self.shown) and all(a.key == b.key for a, b in zip(old, self.shown)):
@@ -229,9 +231,27 @@ class FeedList(VirtualList):
                 if before != after:
                     self.refresh_line(index)
             return
-        index = self.index_of(key)
-        self.cursor = index if index is not None else self.cursor
+        index = self.index_of(current.key) if current else None
+        self.cursor = index if index is not None else self._nearest_feed(current, self.cursor)
         self.lines_changed()
+        self.scroll_to_cursor()  # lines come and go above it (views added to feeds.toml)
+
+    def _nearest_feed(self, gone: FeedEntry | None, index: int) -> int:
+        """The line for a cursor whose entry `gone` left the list from line `index`: the
+        same feed in another folder; else the feed that took its place, or the one above
+        it, in its folder first; else All (the first line)."""
+        feeds = [i for i, e in enumerate(self.shown) if e.kind == "feed"]
+        if gone is None or not feeds:
+            return 0
+        same = [i for i in feeds if gone.kind == "feed" and self.shown[i].feed_ids == gone.feed_ids]
+        if same:
+            return same[0]
+        folder = gone.folder
+
+        def distance(i: int) -> tuple[bool, float]:  # the line that took its place, the one above, below...
+            return self.shown[i].folder != folder, i - index if i >= index else index - i - 0.5
+
+        return min(feeds, key=distance)
 
     def set_hide_read(self, hide: bool) -> None:
         """Leave out (or show again) the feeds and folders with nothing unread."""
