@@ -326,6 +326,11 @@ def test_the_installed_reader_works_with_the_server_down_and_its_marks_reach_it(
     assert child.exitstatus == 0, child.logfile_read.getvalue()[-3000:]
     [(_, item, kind, value)] = store_pending(config)
     assert (kind, value) == ("read", True)
+    child = installed(tmp_path, "sync", *args)  # still unreachable: the mark is kept, and that is said
+    child.expect(rb"account home: not synced: [^\r\n]*; 1 mark waits to be sent at the next sync")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
 
     config.write_text(right)
     assert run(config, "sync") == 0

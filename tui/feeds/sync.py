@@ -49,6 +49,7 @@ class AccountOutcome:
     feeds_added: int = 0
     feeds_removed: int = 0
     state_changed: int = 0
+    waiting: int = 0  # marks made here that wait for the next sync (counted when this one failed)
     requests: int = 0
     logins: int = 0  # ClientLogin requests (none while the kept login holds)
     elapsed: float = 0.0
@@ -134,6 +135,7 @@ async def _sync_account(account: AccountConfig, config: Config, store: Store, in
     except SyncError as exc:
         outcome.error = str(exc)
         await in_db(lambda: store.save_account_state(account.name, error=outcome.error))
+        outcome.waiting = len(await in_db(store.pending_marks, account.name))
     outcome.elapsed = time.monotonic() - started
     return outcome
 
@@ -329,10 +331,18 @@ def _int(value: object) -> int:
         return 0
 
 
+def kept_marks(outcome: AccountOutcome) -> str:
+    """What a failed sync says of the marks it could not send: they are kept, not lost."""
+    if not outcome.waiting:
+        return ""
+    marks = "1 mark waits" if outcome.waiting == 1 else f"{outcome.waiting} marks wait"
+    return f"; {marks} to be sent at the next sync"
+
+
 def describe(outcome: AccountOutcome) -> str:
     """One line for the user about one account's sync."""
     if not outcome.ok:
-        return f"account {outcome.name}: not synced: {outcome.error}"
+        return f"account {outcome.name}: not synced: {outcome.error}{kept_marks(outcome)}"
     parts = [f"{outcome.new} new", f"{outcome.sent} marks sent", f"{outcome.state_changed} marks received"]
     if outcome.feeds_added or outcome.feeds_removed:
         parts.append(f"feeds +{outcome.feeds_added} -{outcome.feeds_removed}")

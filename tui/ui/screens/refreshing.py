@@ -183,7 +183,9 @@ class RefreshPart(ReaderBase):
         failed = [outcome for outcome in failed if outcome.url not in known_failures]
         for account in report.accounts:
             if not account.ok:
-                self.notify(clean_line(account.error), title=f"Account {account.name} not synced",
+                from tui.feeds.sync import kept_marks
+
+                self.notify(clean_line(account.error + kept_marks(account)), title=f"Account {account.name} not synced",
                             severity="warning", markup=False)
         self.show_job("refresh", f"refreshed {time.strftime('%H:%M')}: {summary}")
         if len(failed) == 1:
