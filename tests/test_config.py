@@ -251,3 +251,25 @@ def test_the_cache_of_the_config_in_the_xdg_folder_is_the_xdg_cache(tmp_path: Pa
     assert resolve_cache_dir(load_config(path)) == xdg_cache
     (path.parent / "cache").mkdir()  # kept beside it by an older docbao: still used
     assert resolve_cache_dir(load_config(path)) == path.parent / "cache"
+
+
+def test_feeds_and_searches_added_stand_a_blank_line_apart(tmp_path: Path) -> None:
+    """What `docbao import` and `a` write reads like a file written by hand: each table a
+    blank line after the one before, however many edits made it."""
+    from tui.config import FeedConfig, SavedSearch, add_feeds, add_searches
+
+    path = tmp_path / "feeds.toml"
+    path.write_text('[settings]\nimages = "off"\n', encoding="utf-8")
+    add_feeds(path, [FeedConfig(url="http://127.0.0.1:9/a.xml", tags=["tech"]),
+                     FeedConfig(url="http://127.0.0.1:9/b.xml", title="B")])
+    add_searches(path, [SavedSearch("Unread", "is:unread")])
+    add_feeds(path, [FeedConfig(url="http://127.0.0.1:9/c.xml")])
+    add_searches(path, [SavedSearch("Read", "is:read")])
+    assert path.read_text(encoding="utf-8") == (
+        '[settings]\nimages = "off"\n\n'
+        '[[feed]]\nurl = "http://127.0.0.1:9/a.xml"\ntags = ["tech"]\n\n'
+        '[[feed]]\nurl = "http://127.0.0.1:9/b.xml"\ntitle = "B"\n\n'
+        '[[feed]]\nurl = "http://127.0.0.1:9/c.xml"\n\n'
+        '[[search]]\nname = "Unread"\nquery = "is:unread"\n\n'
+        '[[search]]\nname = "Read"\nquery = "is:read"\n')
+    assert len(load_config(path).feeds) == 3

@@ -622,9 +622,10 @@ def add_feeds(path: Path, feeds: list[FeedConfig]) -> None:
     import tomlkit
 
     def change(document: Any) -> None:
-        _fresh_array(document, "feed")
+        fresh = _fresh_array(document, "feed")
         for feed in feeds:
-            _separate(document["feed"])
+            if not fresh:
+                _separate(document["feed"])
             table = tomlkit.table()
             table["url"] = feed.url
             if feed.title:
@@ -632,19 +633,26 @@ def add_feeds(path: Path, feeds: list[FeedConfig]) -> None:
             if feed.tags:
                 table["tags"] = list(feed.tags)
             document["feed"].append(table)
+        _separate_from_next(document, "feed")
 
     _edit(path, change)
 
 
-def _fresh_array(document: Any, key: str) -> None:
+def _fresh_array(document: Any, key: str) -> bool:
     """An array of tables at `key` to append to; an empty one (`feed = []`, as a file may
-    say) is replaced, since tomlkit would go on writing it inline."""
+    say) is replaced, since tomlkit would go on writing it inline. True when it is new:
+    tomlkit then writes its tables a blank line apart, and it stands a blank line after
+    what comes before it."""
     import tomlkit
 
     if key in document and not len(document[key]):
         del document[key]
-    if key not in document:
-        document.append(key, tomlkit.aot())
+    if key in document:
+        return False
+    if document.as_string().strip() and not document.as_string().endswith("\n\n"):
+        document.add(tomlkit.nl())
+    document.append(key, tomlkit.aot())
+    return True
 
 
 def _separate(tables: Any) -> None:
@@ -653,6 +661,12 @@ def _separate(tables: Any) -> None:
 
     if len(tables) and not tables[-1].as_string().endswith("\n\n"):
         tables[-1].add(tomlkit.nl())
+
+
+def _separate_from_next(document: Any, key: str) -> None:
+    """A blank line between the array at `key` and the table the file has after it."""
+    if list(document)[-1] != key:
+        _separate(document[key])
 
 
 def remove_feed(path: Path, url: str) -> None:
@@ -705,12 +719,14 @@ def add_searches(path: Path, searches: list[SavedSearch]) -> None:
     import tomlkit
 
     def change(document: Any) -> None:
-        _fresh_array(document, "search")
+        fresh = _fresh_array(document, "search")
         for search in searches:
-            _separate(document["search"])
+            if not fresh:
+                _separate(document["search"])
             table = tomlkit.table()
             table["name"] = search.name
             table["query"] = search.query
             document["search"].append(table)
+        _separate_from_next(document, "search")
 
     _edit(path, change)
