@@ -246,6 +246,18 @@ def test_add_refuses_urls_that_are_not_http_feeds(url: str, capsys: pytest.Captu
     assert not default_config_path().exists()
 
 
+@pytest.mark.parametrize(("typed", "said"), [
+    ("127.0.0.1:8080/later.xml", "no scheme: write http://127.0.0.1:8080/later.xml or https://127.0.0.1:8080/later.xml"),
+    ("example.org/feed", "no scheme: write http://example.org/feed or https://example.org/feed"),
+    ("/home/me/feeds/local.xml", "a local file: write its path as a feed's url in feeds.toml"),
+])
+def test_add_says_what_is_missing_from_an_address_it_cannot_use(
+        typed: str, said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["add", typed]) == 2
+    assert said in capsys.readouterr().err  # not "malformed URL"
+    assert not default_config_path().exists()
+
+
 # Real site home pages; the feeds they name are served from feed files of the corpus: the
 # site's own feed where the corpus has it, else a feed of docbao's test data.
 DISCOVERY_FEEDS = {

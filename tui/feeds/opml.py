@@ -95,6 +95,10 @@ def _shown(text: str) -> str:
     return line
 
 
+# the start of a URL written without its scheme: "example.org", "127.0.0.1:8080"
+_HOST_AND_PORT = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]{1,5})?|localhost(?::[0-9]{1,5})?")
+
+
 def check_feed_url(raw: str) -> tuple[str, str]:
     """(url, "") for a feed URL docbao may fetch, else ("", the reason it is refused).
 
@@ -116,8 +120,12 @@ def check_feed_url(raw: str) -> tuple[str, str]:
         lowered = url.lower()
     scheme = lowered.split(":", 1)[0] if ":" in lowered else ""
     if scheme not in ("http", "https"):
-        if re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme):
+        if re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme) and not _HOST_AND_PORT.fullmatch(url.split("/", 1)[0]):
             return "", f"not an http(s) feed URL ({scheme}: URLs are not fetched)"
+        if url.startswith(("/", "~", "./", "../")):
+            return "", "a local file: write its path as a feed's url in feeds.toml (only http(s) feeds are looked up)"
+        if _HOST_AND_PORT.fullmatch(url.split("/", 1)[0]):
+            return "", f"no scheme: write http://{url} or https://{url}"
         return "", "malformed URL"
     if len(url) > MAX_URL_LENGTH:
         return "", "malformed URL (too long)"
