@@ -1,14 +1,16 @@
-"""A JSON backup at a real size, through the installed command in a pseudo-terminal: 30,000
-articles (about 90 MB of JSON) restored into an empty cache with their read and starred
-state, indexed for search as they are written, the progress shown, in memory that does not
-grow with the backup (a backup of a million articles is gigabytes of JSON: it was read into
-memory whole, five times its size)."""
+"""Imports at a real size, through the installed command in a pseudo-terminal: a JSON backup
+of 30,000 articles (about 90 MB of JSON) and a newsboat cache of as many, each into an empty
+cache with their read and starred state, indexed for search as they are written, the
+progress shown, in memory that does not grow with what is imported (a backup of a million
+articles is gigabytes of JSON: it was read into memory whole, five times its size; so was
+every item of newsboat's cache)."""
 
 from __future__ import annotations
 
 import json
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import pexpect
 
 from tests.e2e.harness import Installed
+from tests.helpers import DATA
 from tui.store import index
 from tui.store.cache import Store
 
@@ -50,12 +53,13 @@ def write_backup(path: Path, feeds: int, per_feed: int) -> None:
         out.write("\n ]\n}\n")
 
 
-def import_in_a_pty(installed: Installed, home: Path, backup: Path) -> int:
-    """`docbao import BACKUP` into an empty cache in `home`; its peak memory in KiB."""
-    (home / "feeds.toml").write_text("", encoding="utf-8")
+def import_in_a_pty(installed: Installed, home: Path, *verb: str, config: str = "") -> int:
+    """`docbao VERB...` (an import) into an empty cache in `home`, with `config` as its
+    feeds.toml; its peak memory in KiB."""
+    (home / "feeds.toml").write_text(config, encoding="utf-8")
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
            "XDG_CACHE_HOME": str(home / ".cache"), "TERM": "xterm-256color"}
-    child = pexpect.spawn(str(installed.bin / "python"), ["-c", PEAK, str(installed.docbao), "import", str(backup),
+    child = pexpect.spawn(str(installed.bin / "python"), ["-c", PEAK, str(installed.docbao), *verb,
                                                           "--config", str(home / "feeds.toml"), "--cache",
                                                           str(home / "cache")],
                           env=env, cwd=str(home), dimensions=(24, 100), timeout=600)
@@ -80,8 +84,8 @@ def test_a_backup_of_30000_articles_restores_in_memory_that_does_not_grow_with_i
     size = (big / "backup.json").stat().st_size
     assert size > 80_000_000
 
-    baseline = import_in_a_pty(installed, small, small / "backup.json")
-    peak = import_in_a_pty(installed, big, big / "backup.json")
+    baseline = import_in_a_pty(installed, small, "import", str(small / "backup.json"))
+    peak = import_in_a_pty(installed, big, "import", str(big / "backup.json"))
     # less than the backup's own size (KiB): read whole, it took five times that
     assert peak - baseline < size // 1024, (peak, baseline, size)
 
@@ -92,6 +96,51 @@ def test_a_backup_of_30000_articles_restores_in_memory_that_does_not_grow_with_i
         assert not index.needs_build(store.conn)  # indexed as written: nothing left for the first search
     finally:
         store.close()
+    found = subprocess.run([str(installed.docbao), "--config", str(big / "feeds.toml"), "--cache",
+                            str(big / "cache"), "search", "quincunx"], capture_output=True, text=True,
+                           env={**os.environ, "HOME": str(big)}, timeout=120)
+    assert found.returncode == 0 and "Bài 29999" in found.stdout, found.stdout + found.stderr
+
+
+def write_newsboat_cache(path: Path, feeds: int, per_feed: int) -> str:
+    """newsboat's cache.db (its own schema, from a cache newsboat wrote) holding `feeds` feeds
+    of `per_feed` items like write_backup's; the feeds.toml that subscribes them."""
+    shutil.copyfile(DATA / "newsboat" / "cache.db", path)
+    rng = random.Random(7)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM rss_item")
+        conn.execute("DELETE FROM rss_feed")
+        for f in range(feeds):
+            url = f"http://127.0.0.1:9/newsboat/{f}.xml"
+            conn.execute("INSERT INTO rss_feed (rssurl, url, title) VALUES (?, ?, ?)", (url, url, f"Feed {f}"))
+            conn.executemany(
+                "INSERT INTO rss_item (guid, title, author, url, feedurl, pubDate, content, unread, flags)"
+                " VALUES (?, ?, '', ?, ?, ?, ?, ?, ?)",
+                [(f"g{n}", f"Bài {n}", f"https://example.org/{n}", url, 1_700_000_000 - n,
+                  "<p>" + " ".join(rng.choice(WORDS) for _ in range(420)) + (" quincunx" if n == feeds * per_feed - 1
+                                                                             else "") + "</p>",
+                  int(n % 3 != 0), "s" if n % 100 == 0 else "")
+                 for n in range(f * per_feed, (f + 1) * per_feed)])
+    return "".join(f'[[feed]]\nurl = "http://127.0.0.1:9/newsboat/{f}.xml"\n\n' for f in range(feeds))
+
+
+def test_a_newsboat_cache_of_30000_articles_imports_in_memory_that_does_not_grow_with_it(
+        installed: Installed, tmp_path: Path) -> None:
+    small, big = tmp_path / "small", tmp_path / "big"
+    small.mkdir()
+    big.mkdir()
+    small_config = write_newsboat_cache(small / "cache.db", 1, 10)
+    big_config = write_newsboat_cache(big / "cache.db", 30, 1000)
+    size = (big / "cache.db").stat().st_size
+    assert size > 80_000_000
+
+    verb = ("import-newsboat-cache", "--no-refresh")  # (the feeds are not served: nothing to pair with)
+    baseline = import_in_a_pty(installed, small, *verb, str(small / "cache.db"), config=small_config)
+    peak = import_in_a_pty(installed, big, *verb, str(big / "cache.db"), config=big_config)
+    assert peak - baseline < size // 1024, (peak, baseline, size)  # (KiB) read whole, it took more than that
+
+    with sqlite3.connect(big / "cache" / "docbao.db") as conn:
+        assert conn.execute("SELECT count(*), sum(read), sum(starred) FROM articles").fetchone() == (30000, 10000, 300)
     found = subprocess.run([str(installed.docbao), "--config", str(big / "feeds.toml"), "--cache",
                             str(big / "cache"), "search", "quincunx"], capture_output=True, text=True,
                            env={**os.environ, "HOME": str(big)}, timeout=120)

@@ -734,45 +734,60 @@ def cmd_export(args: argparse.Namespace, config: Config, cache: Path) -> int:
     return 0
 
 
-def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path) -> int:
-    import asyncio
+class _NewsboatUnreadable(Exception):
+    """newsboat's cache failed as it was read (docbao's own cache fails otherwise)."""
 
-    from tui.feeds.refresh import refresh
-    from tui.feeds.subscriptions import feed_key, known_feeds
-    from tui.content.sanitize import clean_line
-    from tui.store.newsboat import (NewsboatFeedCounts, import_newsboat_items, newsboat_feed_titles, no_articles,
-                                    open_newsboat_cache, read_newsboat_items)
+
+def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    from tui.store.newsboat import open_newsboat_cache
 
     try:
         nb = open_newsboat_cache(Path(args.path))
     except ValueError as exc:
         print(f"docbao: {exc}", file=sys.stderr)
         return 1
-    star_flags = "".join(ch for ch in args.star_flags if ch.isascii() and ch.isalpha())
     try:
-        items = list(read_newsboat_items(nb))
-        nb_titles = newsboat_feed_titles(nb)
-    except sqlite3.DatabaseError as exc:
-        print(f"docbao: {args.path}: cannot read newsboat's cache ({exc})", file=sys.stderr)
+        return _import_newsboat_cache(args, config, cache, nb)
+    except _NewsboatUnreadable as exc:
+        print(f"docbao: {args.path}: cannot read newsboat's cache ({exc.__cause__})", file=sys.stderr)
         return 1
     finally:
         nb.close()
+
+
+def _import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path, nb: sqlite3.Connection) -> int:
+    """newsboat's items are read a feed at a time (its cache may hold a million), each
+    feed's stored in one transaction."""
+    import asyncio
+
+    from tui.feeds.refresh import refresh
+    from tui.feeds.subscriptions import feed_key, known_feeds
+    from tui.content.sanitize import clean_line
+    from tui.store.newsboat import (NewsboatFeedCounts, import_newsboat_items, newsboat_feed_titles,
+                                    newsboat_item_counts, no_articles, read_newsboat_items)
+
+    def items_of(urls: list[str]) -> list[NewsboatItem]:
+        try:
+            return list(read_newsboat_items(nb, urls))
+        except sqlite3.DatabaseError as exc:
+            raise _NewsboatUnreadable from exc
+
+    star_flags = "".join(ch for ch in args.star_flags if ch.isascii() and ch.isalpha())
+    try:
+        sizes = newsboat_item_counts(nb)
+        nb_titles = newsboat_feed_titles(nb)
+    except sqlite3.DatabaseError as exc:
+        raise _NewsboatUnreadable from exc
     known = known_feeds(config, cache)
-    by_feed: dict[str, list[NewsboatItem]] = {}
-    for item in items:
-        by_feed.setdefault(item.feedurl, []).append(item)
-    for url in nb_titles:
-        by_feed.setdefault(url, [])
-    matched: dict[str, tuple[FeedConfig, list[NewsboatItem]]] = {}
+    matched: dict[str, tuple[FeedConfig, list[str]]] = {}  # docbao's feed -> newsboat's URLs for it
     unmatched: list[tuple[str, int]] = []
-    for url, feed_items in by_feed.items():
+    for url in {**sizes, **dict.fromkeys(nb_titles, 0)}:
         feed = known.get(feed_key(url))
         if feed is None:
             if not url.lower().startswith("query:"):
-                unmatched.append((url, len(feed_items)))
+                unmatched.append((url, sizes.get(url, 0)))
             continue
-        entry = matched.setdefault(feed.url, (feed, []))
-        entry[1].extend(feed_items)
+        matched.setdefault(feed.url, (feed, []))[1].append(url)
     if not matched:
         print(f"docbao: none of the feeds in {args.path} ({count(len(unmatched), 'feed')}) is subscribed in docbao; "
               "import newsboat's urls file first (docbao import ~/.newsboat/urls)", file=sys.stderr)
@@ -788,9 +803,10 @@ def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: P
     store = _open_store(cache) if not args.dry_run or (cache / DB_NAME).exists() else None
     conn = store.conn if store is not None else no_articles()
     results: list[NewsboatFeedCounts] = []
-    progress = ImportProgress(0 if args.dry_run else sum(len(feed_items) for _, feed_items in matched.values()))
+    progress = ImportProgress(0 if args.dry_run else sum(sizes.get(u, 0) for _, urls in matched.values() for u in urls))
     try:
-        for url, (feed, feed_items) in matched.items():
+        for url, (feed, nb_urls) in matched.items():
+            feed_items = items_of(nb_urls)
             own_title = next((nb_titles[i.feedurl] for i in feed_items if nb_titles.get(i.feedurl)), "")
             counts = NewsboatFeedCounts(title=feed.title or own_title or url, url=url)
             results.append(counts)

@@ -64,14 +64,22 @@ def open_newsboat_cache(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def read_newsboat_items(conn: sqlite3.Connection) -> Iterator[NewsboatItem]:
+def newsboat_item_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Feed URL -> how many items newsboat's cache holds for it."""
+    return {_str(url): count for url, count in conn.execute("SELECT feedurl, count(*) FROM rss_item GROUP BY feedurl")}
+
+
+def read_newsboat_items(conn: sqlite3.Connection, feedurls: Sequence[str] | None = None) -> Iterator[NewsboatItem]:
+    """newsboat's items (of the feeds at `feedurls`, else all), in the order it stored them."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(rss_item)")}
     mime = "content_mime_type" if "content_mime_type" in columns else "''"
     flags = "flags" if "flags" in columns else "''"
     deleted = "deleted" if "deleted" in columns else "0"
+    where = f" WHERE feedurl IN ({','.join('?' * len(feedurls))})" if feedurls is not None else ""
     for row in conn.execute(
         "SELECT guid, title, author, url, feedurl, pubDate, content, unread,"
-        f" {flags}, {deleted}, enclosure_url, enclosure_type, {mime} FROM rss_item ORDER BY id"
+        f" {flags}, {deleted}, enclosure_url, enclosure_type, {mime} FROM rss_item{where} ORDER BY id",
+        tuple(feedurls or ()),
     ):
         yield NewsboatItem(
             guid=_str(row[0]), title=_str(row[1]), author=_str(row[2]), url=_str(row[3]),
