@@ -579,9 +579,16 @@ def test_json_export_then_import_restores_feeds_articles_and_state(
     feeds = [(urls[0], "Thời sự TN", ["Tin tỉnh", "Việt Nam"]), (urls[1], "", ["blog"]),
              (urls[2], "HN", []), (urls[3], "", ["blog", "tech"])]
     source = write_config(tmp_path / "a" / "feeds.toml", feeds,
-                          extra='[[search]]\nname = "Chưa đọc"\nquery = "is:unread"\n')
+                          extra='[[search]]\nname = "Chưa đọc"\nquery = "is:unread"\n\n'
+                                '[[ignore]]\nquery = "title:\\"quảng cáo\\""\n')
     assert main(["refresh", "--config", str(source), "-q"]) == 0
     read_and_star(tmp_path / "a" / "cache", urls)
+    store = Store.open(tmp_path / "a" / "cache")
+    try:  # read articles beyond each feed's newest 3 go: the backup keeps them out too
+        assert store.prune(keep_articles=3) > 0
+        gone = set(store.conn.execute("SELECT f.url, p.guid FROM pruned p JOIN feeds f ON f.id = p.feed_id"))
+    finally:
+        store.close()
     backup = tmp_path / "backup.json"
     assert main(["export", "--format", "json", "--config", str(source), "-o", str(backup)]) == 0
     document = json.loads(backup.read_text(encoding="utf-8"))
@@ -595,10 +602,17 @@ def test_json_export_then_import_restores_feeds_articles_and_state(
     target.write_text("")
     status, report = import_report(capsys, ["import", str(backup), "--config", str(target)])
     assert status == 0
-    assert "50 articles restored (8 read, 3 starred)" in report
+    kept = sum(1 for a in json.loads(backup.read_text(encoding="utf-8"))["feeds"] for _ in a["articles"])
+    assert f"{kept} articles restored" in report and f"{len(gone)} pruned or deleted kept out" in report
     assert_indexed_as_imported(tmp_path / "b" / "cache")
     assert subscriptions(target) == subscriptions(source)
     assert [(s.name, s.query) for s in load_config(target).searches] == [("Chưa đọc", "is:unread")]
+    assert load_config(target).ignores == load_config(source).ignores == ['title:"quảng cáo"']
+    store = Store.open(tmp_path / "b" / "cache")
+    try:
+        assert set(store.conn.execute("SELECT f.url, p.guid FROM pruned p JOIN feeds f ON f.id = p.feed_id")) == gone
+    finally:
+        store.close()
     for url in urls:
         assert cached(tmp_path / "b" / "cache", url) == cached(tmp_path / "a" / "cache", url)
 
@@ -609,7 +623,8 @@ def test_json_export_then_import_restores_feeds_articles_and_state(
         assert cached(tmp_path / "b" / "cache", url) == cached(tmp_path / "a" / "cache", url)
     # Importing the same backup again changes nothing.
     status, again = import_report(capsys, ["import", str(backup), "--config", str(target)])
-    assert "0 feeds added" in again and "0 articles restored" in again and "50 already in the cache" in again
+    assert "0 feeds added" in again and "0 articles restored" in again and f"{kept} already in the cache" in again
+    assert "ignore rules: 0 added, 1 already present" in again
 
 
 def test_exports_name_a_feed_by_its_own_title_when_feeds_toml_gives_none(

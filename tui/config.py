@@ -619,21 +619,24 @@ def write_atomic(path: Path, chunks: Iterable[bytes]) -> None:
 
 def add_feeds(path: Path, feeds: list[FeedConfig]) -> None:
     """Append [[feed]] tables for `feeds` to the config file."""
+    _append_tables(path, "feed", [{"url": feed.url, **({"title": feed.title} if feed.title else {}),
+                                   **({"tags": list(feed.tags)} if feed.tags else {})} for feed in feeds])
+
+
+def _append_tables(path: Path, key: str, rows: list[dict[str, Any]]) -> None:
+    """Append a [[key]] table per row to the config file, a blank line apart."""
     import tomlkit
 
     def change(document: Any) -> None:
-        fresh = _fresh_array(document, "feed")
-        for feed in feeds:
+        fresh = _fresh_array(document, key)
+        for row in rows:
             if not fresh:
-                _separate(document["feed"])
+                _separate(document[key])
             table = tomlkit.table()
-            table["url"] = feed.url
-            if feed.title:
-                table["title"] = feed.title
-            if feed.tags:
-                table["tags"] = list(feed.tags)
-            document["feed"].append(table)
-        _separate_from_next(document, "feed")
+            for name, value in row.items():
+                table[name] = value
+            document[key].append(table)
+        _separate_from_next(document, key)
 
     _edit(path, change)
 
@@ -714,19 +717,11 @@ def set_feed_tags(path: Path, url: str, tags: list[str]) -> None:
     _edit(path, change)
 
 
+def add_ignores(path: Path, queries: list[str]) -> None:
+    """Append [[ignore]] tables (the articles their queries match are hidden)."""
+    _append_tables(path, "ignore", [{"query": query} for query in queries])
+
+
 def add_searches(path: Path, searches: list[SavedSearch]) -> None:
     """Append [[search]] tables (saved searches shown as virtual feeds)."""
-    import tomlkit
-
-    def change(document: Any) -> None:
-        fresh = _fresh_array(document, "search")
-        for search in searches:
-            if not fresh:
-                _separate(document["search"])
-            table = tomlkit.table()
-            table["name"] = search.name
-            table["query"] = search.query
-            document["search"].append(table)
-        _separate_from_next(document, "search")
-
-    _edit(path, change)
+    _append_tables(path, "search", [{"name": search.name, "query": search.query} for search in searches])

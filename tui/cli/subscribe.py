@@ -31,6 +31,7 @@ from tui.config import (
     FeedConfig,
     SavedSearch,
     add_feeds,
+    add_ignores,
     add_searches,
     default_config_path,
     load_config,
@@ -381,6 +382,8 @@ class ImportPlan:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     searches: list[SavedSearch] = field(default_factory=list)
     searches_present: list[SavedSearch] = field(default_factory=list)
+    ignores: list[str] = field(default_factory=list)  # [[ignore]] queries to add
+    ignores_present: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -446,6 +449,9 @@ def _export_subscriptions(document: dict[str, Any]) -> ImportResult:
     for search in document.get("searches") or []:
         if isinstance(search, dict) and isinstance(search.get("name"), str) and isinstance(search.get("query"), str):
             result.searches.append((search["name"], search["query"]))
+    for rule in document.get("ignores") or []:
+        if isinstance(rule, dict) and isinstance(rule.get("query"), str):
+            result.ignores.append(rule["query"])
     return result
 
 
@@ -483,6 +489,16 @@ def plan_import(config: Config, cache: Path, kind: str, result: ImportResult) ->
         names.add(search.name.casefold())
         queries.add(search.query)
         plan.searches.append(search)
+    ignored = set(config.ignores)
+    for query in result.ignores:
+        query = clean_line(query)
+        if not query:
+            continue
+        if query in ignored:
+            plan.ignores_present += 1
+            continue
+        ignored.add(query)
+        plan.ignores.append(query)
     return plan
 
 
@@ -531,7 +547,9 @@ def _import(args: argparse.Namespace, config: Config, cache: Path, source: str, 
                 add_feeds(path, [FeedConfig(url=s.url, title=s.title, tags=list(s.tags)) for s in plan.add])
             if plan.searches:
                 add_searches(path, plan.searches)
-            if plan.add or plan.searches:
+            if plan.ignores:
+                add_ignores(path, plan.ignores)
+            if plan.add or plan.searches or plan.ignores:
                 config, cache = _cache_after_write(path, args)
         except ConfigError as exc:
             print(f"docbao: {exc}", file=sys.stderr)
@@ -594,12 +612,17 @@ def print_import_report(plan: ImportPlan, source: str, path: Path, restored: Res
               f"{len(plan.searches_present)} already present")
         for search in plan.searches:
             print(f"  + {search.name}: {search.query}")
+    if plan.ignores or plan.ignores_present:
+        print(f"ignore rules: {len(plan.ignores)} {would}added, {plan.ignores_present} already present")
+        for query in plan.ignores:
+            print(f"  + {query}")
     for note in plan.notes:
         print(f"note: {note}")
     if restored is not None:
         print(f"{count(restored.inserted, 'article')} {would}restored ({restored.read} read, {restored.starred} "
               f"starred), {restored.merged} already in the cache (read/starred kept or added)"
-              + (f", {restored.skipped} skipped ({'; '.join(restored.reasons)})" if restored.skipped else ""))
+              + (f", {restored.skipped} skipped ({'; '.join(restored.reasons)})" if restored.skipped else "")
+              + (f"; {restored.kept_out} pruned or deleted kept out" if restored.kept_out else ""))
     if dry_run:
         print("dry run: nothing was written")
 
@@ -631,7 +654,7 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
     file a thousand at a time, each thousand in one transaction; articles already cached keep
     theirs and gain read/starred."""
     from tui.feeds.subscriptions import feed_key, known_feeds
-    from tui.store.backup import RestoreCounts, exported_article, restore_feed
+    from tui.store.backup import RestoreCounts, exported_article, restore_feed, restore_pruned
 
     counts = RestoreCounts()
     known = known_feeds(config, cache)
@@ -659,8 +682,12 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
     guids: dict[int, dict[str, tuple[int, bool, bool]]] = {}  # per feed, those already seen
     try:
         for index, feed in enumerate(feeds):
-            if feed is not None and not export.counts[index]:  # no articles: its own title, if any
+            if feed is None:
+                continue
+            if not export.counts[index]:  # no articles: its own title, if any
                 restore_feed(store, feed.url, [], counts, dry_run=dry_run, own_title=_own_title(entries[index]))
+            if isinstance(entries[index].get("pruned"), list):
+                restore_pruned(store, feed.url, entries[index]["pruned"], counts, dry_run=dry_run)
         for index, raw_articles in export.articles():
             feed = feeds[index]
             if feed is None:

@@ -49,6 +49,7 @@ class Subscription:
 class ImportResult:
     subscriptions: list[Subscription] = field(default_factory=list)
     searches: list[tuple[str, str]] = field(default_factory=list)  # (name, docbao query)
+    ignores: list[str] = field(default_factory=list)  # [[ignore]] queries (a docbao export's)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
 
 

@@ -31,6 +31,7 @@ EXPORT_VERSION = 1
 class RestoreCounts:
     inserted: int = 0
     merged: int = 0
+    kept_out: int = 0  # guids of articles pruned or deleted, which a refresh must not bring back
     read: int = 0
     starred: int = 0
     skipped: int = 0
@@ -402,6 +403,22 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
     return cached
 
 
+def restore_pruned(store: Store | None, url: str, guids: list[str], counts: RestoreCounts, *, dry_run: bool) -> None:
+    """A feed's pruned (or deleted) articles, by guid, kept out of the cache as they were:
+    a refresh of a feed that still lists them does not bring them back."""
+    from tui.content.sanitize import clean_line
+
+    guids = [guid for guid in dict.fromkeys(clean_line(g) for g in guids if isinstance(g, str)) if guid]
+    if dry_run or store is None:
+        counts.kept_out += len(guids)
+        return
+    feed_id = store.ensure_feeds([url])[url]
+    with store.transaction() as conn:
+        before = conn.total_changes
+        conn.executemany("INSERT OR IGNORE INTO pruned (feed_id, guid) VALUES (?, ?)", [(feed_id, g) for g in guids])
+        counts.kept_out += conn.total_changes - before
+
+
 def export_json(config: Config, store: Store | None) -> Iterator[bytes]:
     """The JSON backup, produced piece by piece so that a cache of any size streams out,
     read in one transaction so that a refresh running meanwhile cannot tear it."""
@@ -410,6 +427,7 @@ def export_json(config: Config, store: Store | None) -> Iterator[bytes]:
         "version": EXPORT_VERSION,
         "exported": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "searches": [{"name": s.name, "query": s.query} for s in config.searches],
+        "ignores": [{"query": query} for query in config.ignores],
     }
     yield json.dumps(head, ensure_ascii=False, indent=1)[:-2].encode() + b',\n "feeds": ['
     if store is not None:
@@ -423,9 +441,12 @@ def export_json(config: Config, store: Store | None) -> Iterator[bytes]:
             about: dict[str, object] = {"url": feed.url, "title": feed.title, "tags": list(feed.tags)}
             if not feed.title and own.get(feed.url):
                 about.update(title=own[feed.url], title_from_feed=True)
+            feed_id = ids.get(feed.url)
+            if store is not None and feed_id is not None:  # what a refresh must not bring back
+                about["pruned"] = [guid for (guid,) in store.conn.execute(
+                    "SELECT guid FROM pruned WHERE feed_id = ? ORDER BY guid", (feed_id,))]
             about_text = json.dumps(about, ensure_ascii=False)
             yield (b"," if index else b"") + b"\n  " + about_text[:-1].encode() + b', "articles": ['
-            feed_id = ids.get(feed.url)
             if store is not None and feed_id is not None:
                 rows = store.conn.execute(
                     "SELECT guid, link, title, author, published, updated, summary, content, enclosures,"
