@@ -5,6 +5,9 @@ untitled articles show their text, and the small things met in a day of use."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -223,11 +226,101 @@ async def test_a_big_mark_is_written_in_a_thread_and_the_reader_stays_usable(tmp
         assert unread_count(tmp_path / "cache") == 0
         assert f"Marked {many} articles read" in status(app) and "0 unread" in status(app)
         await pilot.press("u")
-        assert f"undoing: marking {many:,} articles…" in status(app) or unread_count(tmp_path / "cache") == many
+        assert f"undoing: marking {many:,} articles unread…" in status(app) or unread_count(tmp_path / "cache") == many
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert unread_count(tmp_path / "cache") == many
         assert f"Undone: {many} articles marked read" in status(app) and f"{many} unread" in status(app)
+
+
+def small_marks(monkeypatch: pytest.MonkeyPatch, on_the_loop: int = 100, chunk: int = 50) -> None:
+    """Marks of more than `on_the_loop` articles go to a thread, `chunk` to a transaction:
+    the threaded path, with a cache of a few hundred articles."""
+    from tui.store import cache as store_module
+    from tui.ui.screens import reading
+
+    monkeypatch.setattr(reading, "MARK_ON_THE_LOOP", on_the_loop)
+    monkeypatch.setattr(store_module, "MARK_CHUNK", chunk)
+
+
+@contextlib.contextmanager
+def cache_held(folder: Path) -> Iterator[None]:
+    """Another process writing to the cache (as a refresh does): a mark in a thread waits
+    at its first chunk until it lets go."""
+    writer = sqlite3.connect(folder / "docbao.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+async def settled(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the marks in threads are written, and what they started after them too."""
+    app = pilot.app
+    while [w for w in app.workers if w.group == "marks" and not w.is_finished] or app.screen.marking:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    await pilot.pause()
+
+
+async def test_u_while_a_big_mark_is_written_undoes_that_mark_not_the_one_before(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`u` pressed while "mark all read" is still being written undoes that mark: it stops
+    after the chunk it is writing and what it wrote is given back. The mark made before it
+    stays, and is the next `u`'s."""
+    small_marks(monkeypatch)
+    folder = tmp_path / "cache"
+    config, feed_id = long_feed_cache(folder, 300)
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        _, articles, _ = panes(app)
+        await pilot.press("enter", "m")  # the first article read by hand
+        first = articles.ids[0]
+        assert unread_count(folder) == 299
+        with cache_held(folder):
+            await pilot.press("A", "y")
+            assert "marking 299 articles read…" in status(app)
+            await pilot.press("u")
+            assert "stopping the mark to undo it…" in status(app)
+            await pilot.press("u")  # one undo at a time: the next would race the marks given back
+            assert "Still undoing the last mark; u again once it is done." in status(app)
+        await settled(pilot)
+        assert unread_count(folder) == 299  # all the mark wrote given back, and only that
+        store = Store.open(folder)
+        try:
+            assert store.rows([first])[0].read
+        finally:
+            store.close()
+        assert "Undone: the mark of 299 articles read, stopped after 50 (1 more to undo)" in status(app)
+        assert "299 unread" in status(app)
+        await pilot.press("u")
+        assert "Undone: 1 article marked read" in status(app) and unread_count(folder) == 300
+        await pilot.press("u")
+        assert "Nothing to undo." in status(app)
+
+
+async def test_u_while_the_only_mark_is_written_undoes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With nothing else to undo, `u` during a mark is not lost as "Nothing to undo": the
+    mark is undone, the part it wrote given back in a thread too when it is big."""
+    small_marks(monkeypatch, on_the_loop=100, chunk=150)
+    folder = tmp_path / "cache"
+    config, feed_id = long_feed_cache(folder, 400)
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        with cache_held(folder):
+            await pilot.press("enter", "A", "y", "u")
+            assert "Nothing to undo" not in status(app)
+            assert "stopping the mark to undo it…" in status(app)
+        await settled(pilot)
+        assert unread_count(folder) == 400
+        assert "Undone: the mark of 400 articles read, stopped after 150" in status(app)
+        assert "400 unread" in status(app)
+        await pilot.press("u")
+        assert "Nothing to undo." in status(app)
 
 
 async def test_a_screenful_is_marked_without_a_question(cache: UICache) -> None:

@@ -69,6 +69,7 @@ class ReaderBase(Screen[None]):
         self.feed_names: dict[int, str] = {}  # feed id -> the label the feed list shows
         self.total = 0  # articles of the subscribed feeds
         self.refreshing = False
+        self.marking = 0  # marks of many articles being written in threads
         self._virtual_ids: dict[str, list[int]] = {}  # search view key -> its article ids, in order
         self._ignored: set[int] = set()  # articles the [[ignore]] queries match: hidden from every list
         self._search_counts: dict[str, int] = {}  # saved search key -> unread matches
