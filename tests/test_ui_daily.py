@@ -323,6 +323,38 @@ async def test_u_while_the_only_mark_is_written_undoes_it(tmp_path: Path, monkey
         assert "Nothing to undo." in status(app)
 
 
+async def test_quitting_while_a_big_mark_is_written_says_so_and_ends_once_it_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Q while "mark all read" is written: the reader keeps its screen and says it is
+    finishing (it used to go blank while the process waited for the thread), then ends
+    with every article marked. `q` from the feed list does the same."""
+    small_marks(monkeypatch)
+    folder = tmp_path / "cache"
+    config, feed_id = long_feed_cache(folder, 300)
+    for quit_keys in (["Q"], ["q", "q"]):
+        store = Store.open(folder)
+        try:
+            store.set_read(store.article_ids(), False)
+        finally:
+            store.close()
+        app = DocbaoApp(config, folder)
+        async with app.run_test(size=SIZE) as pilot:
+            await go_to_feed(pilot, app, f"feed:{feed_id}")
+            with cache_held(folder):
+                await pilot.press("enter", "A", "y", *quit_keys)
+                assert app.is_running
+                assert "finishing: marking 300 articles read…" in status(app), quit_keys
+                assert "Marked" not in status(app)
+            for _ in range(100):
+                if not app.is_running:
+                    break
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+            assert not app.is_running
+        assert app.return_code == 0
+        assert unread_count(folder) == 0
+
+
 async def test_a_screenful_is_marked_without_a_question(cache: UICache) -> None:
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:

@@ -212,7 +212,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
     def action_back_or_quit(self) -> None:
         """`q` as in newsboat: back one pane (article, articles, feeds); quit from the feeds."""
         if self.pane == "feeds":
-            self.app.exit()
+            if not self.quit_after_marks():
+                self.app.exit()
         else:
             self.action_back()
 

@@ -105,6 +105,8 @@ class ReadingPart(ReaderBase):
         self._image_drawing = threading.Lock()
         self._pending_workers: dict[Pending, Worker[None]] = {}  # marks being written, as the undo log has them
         self._undoing = False  # an undo of many marks is being written (or waits for its mark to stop)
+        self._quitting = False  # the user quit while marks were written: the reader ends once they are
+        self._marks_said: tuple[Worker[None], str] | None = None  # the marks' progress, as last shown
 
     @dataclass
     class ImageDrawn(Message):
@@ -570,7 +572,7 @@ class ReadingPart(ReaderBase):
             worker = self._mark_in_thread(entry.feed_ids, entry.starred_only, unread, count, pending=pending)
             self._pending_workers[pending] = worker
             self.marking += 1
-            self.show_job("marks", self._marks_text(None, count, read=True), worker, failed="articles not marked read")
+            self._show_marks(self._marks_text(None, count, read=True), worker, failed="articles not marked read")
             return
         if unread is not None:
             self.store.set_read(unread)
@@ -613,6 +615,18 @@ class ReadingPart(ReaderBase):
         text = f"marking {count} articles {'read' if read else 'unread'}…"
         return f"undoing: {text}" if undoing else text
 
+    def _show_marks(self, text: str, worker: Worker[None], *, failed: str | None = None) -> None:
+        """The marks' slot of the status line: `text` from `worker` (which takes the slot
+        when `failed` is given, the words for its failure); "finishing:" while the reader
+        waits for them to quit."""
+        self._marks_said = (worker, text)
+        if self._quitting:
+            text = "finishing: " + text.removeprefix("undoing: ")
+        if failed is None:
+            self.job_progress("marks", text, worker)
+        else:
+            self.show_job("marks", text, worker, failed=failed)
+
     @on(Marking)
     def _marking(self, message: ReadingPart.Marking) -> None:
         pending = message.pending
@@ -620,11 +634,29 @@ class ReadingPart(ReaderBase):
             text = STOPPING
         else:
             text = self._marks_text(message.done, message.total, read=message.read, undoing=pending is None)
-        self.job_progress("marks", text, message.worker)
+        self._show_marks(text, message.worker)
+
+    def quit_after_marks(self) -> bool:
+        """The user quits: True when marks are still being written in threads. The reader
+        then stays, says so in their place in the status line, and ends once they are
+        written: a mark left part-way would stay part-way, with its undo gone."""
+        if not self.marking:
+            return False
+        self._quitting = True
+        self.query_one(StatusBar).set(note="")  # the marks' progress is what the line is for now
+        if self._marks_said is not None:
+            self._show_marks(self._marks_said[1], self._marks_said[0])
+        return True
 
     @on(Marked)
     def _marked(self, message: ReadingPart.Marked) -> None:
         self.marking -= 1
+        self._take_marks(message)
+        if self._quitting and not self.marking:
+            self.app.exit()
+
+    def _take_marks(self, message: ReadingPart.Marked) -> None:
+        """Record and show what a thread marked; give it back if `u` asked meanwhile."""
         if message.undone is not None:  # an undo, written
             self._undoing = False
             if message.failed:  # still to undo: `u` tries again
@@ -667,7 +699,7 @@ class ReadingPart(ReaderBase):
             self._undoing = True
             worker = self._pending_workers.get(change)
             if worker is not None:
-                self.job_progress("marks", STOPPING, worker)
+                self._show_marks(STOPPING, worker)
             return
         if isinstance(change, ReadMarks):
             self._undo_marks(change)
@@ -698,8 +730,8 @@ class ReadingPart(ReaderBase):
             self.marking += 1
             worker = self._mark_in_thread(None, False, change.ids, len(change.ids), read=not change.read,
                                           undone=change, of=of)
-            self.show_job("marks", self._marks_text(None, len(change.ids), read=not change.read, undoing=True),
-                          worker, failed="the mark was not undone")
+            self._show_marks(self._marks_text(None, len(change.ids), read=not change.read, undoing=True),
+                             worker, failed="the mark was not undone")
             return
         change.undo(self.store)
         self._after_undo(change, of=of)
