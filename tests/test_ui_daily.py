@@ -184,12 +184,12 @@ async def test_mark_all_read_asks_for_more_than_a_screen_and_u_takes_it_back(tmp
         assert isinstance(app.screen, MainScreen) and unread_count(tmp_path / "cache") == 1956
         await pilot.press("A", "y")
         assert unread_count(tmp_path / "cache") == 0
-        assert "Marked 1956 articles read" in status(app)
+        assert "Marked 1,956 articles read" in status(app)
         assert "0 unread" in status(app)
         await pilot.press("u")
         assert unread_count(tmp_path / "cache") == 1956
-        assert "Undone: 1956 articles marked read" in status(app)
-        assert "1956 unread" in status(app)
+        assert "Undone: 1,956 articles marked read" in status(app)
+        assert "1,956 unread" in status(app)
         _, articles, _ = panes(app)
         assert all("●" in line for line in lines(articles) if line.strip())
         await pilot.press("u")
@@ -224,13 +224,13 @@ async def test_a_big_mark_is_written_in_a_thread_and_the_reader_stays_usable(tmp
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert unread_count(tmp_path / "cache") == 0
-        assert f"Marked {many} articles read" in status(app) and "0 unread" in status(app)
+        assert f"Marked {many:,} articles read" in status(app) and "0 unread" in status(app)
         await pilot.press("u")
         assert f"undoing: marking {many:,} articles unread…" in status(app) or unread_count(tmp_path / "cache") == many
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert unread_count(tmp_path / "cache") == many
-        assert f"Undone: {many} articles marked read" in status(app) and f"{many} unread" in status(app)
+        assert f"Undone: {many:,} articles marked read" in status(app) and f"{many:,} unread" in status(app)
 
 
 def small_marks(monkeypatch: pytest.MonkeyPatch, on_the_loop: int = 100, chunk: int = 50) -> None:
@@ -353,6 +353,80 @@ async def test_quitting_while_a_big_mark_is_written_says_so_and_ends_once_it_is_
             assert not app.is_running
         assert app.return_code == 0
         assert unread_count(folder) == 0
+
+
+def hint_apart(line: str) -> bool:
+    """The key hint, when the status line shows it, stands apart from what comes before."""
+    return "? keys" not in line or line[:line.index("? keys")].endswith("  ")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_the_status_line_of_a_big_mark_and_its_undo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          width: int) -> None:
+    """The question, the progress and the result write a count alike (1,200); the undo's
+    progress says it undoes, marking unread; nothing runs into the key hint, and a
+    refresh's result goes when a newer note comes instead of running on into it."""
+    small_marks(monkeypatch, on_the_loop=100, chunk=500)
+    folder = tmp_path / "cache"
+    config, feed_id = long_feed_cache(folder, 1200)
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(width, 36)) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        await pilot.press("enter", "A")
+        assert isinstance(app.screen, Confirm)
+        assert "Mark 1,200 articles of Long read? (u undoes it)" in app.screen.question
+        with cache_held(folder):
+            await pilot.press("y")
+            assert "marking 1,200 articles read…" in status(app)
+        await settled(pilot)
+        line = status(app)
+        assert "0 unread · 1,200 articles" in line and "Marked 1,200 articles read (u undoes it)." in line
+        assert hint_apart(line), line
+        with cache_held(folder):
+            await pilot.press("u")
+            line = status(app)
+            assert "undoing: marking 1,200 articles unread…" in line and hint_apart(line), line
+        await settled(pilot)
+        line = status(app)
+        assert "1,200 unread" in line and "Undone: 1,200 articles marked read" in line
+        assert hint_apart(line), line
+        await pilot.press("R")  # nothing listens there: "refreshed 12:00: 0 new, 1 failed"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "refreshed" in status(app) and "0 new, 1 failed" in status(app)
+        await pilot.press("m")
+        line = status(app)
+        assert "Marked read." in line and "refreshed" not in line and hint_apart(line), line
+
+
+async def test_a_note_never_runs_into_the_key_hint() -> None:
+    """Whatever a note's length, at 80 and 120 columns: the key hint keeps a gap before it or
+    gives its room up, and a note that fits the line with the counts is shown whole."""
+    from textual.app import App, ComposeResult
+
+    from tui.ui.widgets.status_bar import StatusBar
+
+    class Line(App[None]):
+        def compose(self) -> ComposeResult:
+            yield StatusBar()
+
+    words = " ".join(f"word{n}" for n in range(40))
+    counts = "90,083 unread · 100,000 articles"
+    for width in (80, 120):
+        for view, job in (("12 in view · newest first", ""),
+                          ("90,083 in view · newest first · read hidden", "marking 15,000/90,083 articles read…")):
+            app = Line()
+            async with app.run_test(size=(width, 3)):
+                bar = app.query_one(StatusBar)
+                bar.set(counts=counts, view=view, keys="? keys  q back  Q quit")
+                bar.set_job("marks", job)
+                for length in range(1, width):
+                    note = words[:length].strip()
+                    bar.set(note=note)
+                    line = bar.render().plain
+                    assert len(line) <= width and hint_apart(line), (width, line)
+                    if len(f" {counts}  {note}") < width:  # (the last cell is the ellipsis when more follows)
+                        assert note in line, (width, line)
 
 
 async def test_a_screenful_is_marked_without_a_question(cache: UICache) -> None:

@@ -106,7 +106,7 @@ async def test_switching_views_while_one_loads_never_shows_the_view_left(
         await settled(pilot, 0.8)  # All's thread has ended meanwhile
         assert feeds.current.key == "unread"
         assert list(articles.ids) == unread
-        assert f"{len(unread)} in view" in status(app)
+        assert f"{len(unread):,} in view" in status(app)
         allowed = {"all": set(every), "unread": set(unread)}
         assert shown and all(set(ids) <= allowed[key] for key, ids in shown)
         assert not any(key == "unread" and len(ids) == len(every) for key, ids in shown)
@@ -126,7 +126,7 @@ async def test_keys_typed_while_a_view_loads_act_on_the_whole_view(
         await settled(pilot)
         await laid_out(pilot)
         assert articles.current_id == every[-1] and reader.article_id == every[-1]
-        assert f"{len(every)} in view" in status(app)
+        assert f"{len(every):,} in view" in status(app)
         await pilot.press("h", "h", "j", "enter", "j", "j")  # back to the feeds, Unread, its third article
         await settled(pilot)
         assert feeds.current.key == "unread" and app.focused is articles
@@ -154,7 +154,7 @@ async def test_a_long_unread_view_read_again_keeps_the_article_just_read(
         await settled(pilot)
         assert list(articles.ids) == unread
         assert articles.current_id == unread[-4]
-        assert f"{len(unread)} in view" in status(app)
+        assert f"{len(unread):,} in view" in status(app)
 
 
 async def test_sorting_a_long_view_by_title_keeps_the_article_selected(long_cache: UICache) -> None:

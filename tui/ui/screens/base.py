@@ -88,11 +88,14 @@ class ReaderBase(Screen[None]):
         self.state.remember(values)
 
     # ------------------------------------------------------------------ jobs
-    def show_job(self, job: str, text: str, worker: Worker[Any] | None = None, *, failed: str = "") -> None:
+    def show_job(self, job: str, text: str, worker: Worker[Any] | None = None, *, failed: str = "",
+                 ended: bool = False) -> None:
         """Put a job's message in its own slot of the status line. With `worker`, the slot
-        belongs to it: it is emptied when that worker ends (or says `failed` if it fails),
-        and a worker that was replaced in the meantime no longer writes there."""
-        self.query_one(StatusBar).set_job(job, text)
+        belongs to it: it is emptied when that worker ends (or says `failed` if it fails,
+        until the next note), and a worker that was replaced in the meantime no longer
+        writes there. `ended`: the job's last words (its result), which the next note
+        replaces."""
+        self.query_one(StatusBar).set_job(job, text, ended=ended)
         if worker is None:
             self._job_workers.pop(job, None)
         else:
@@ -114,7 +117,7 @@ class ReaderBase(Screen[None]):
             if owner is worker:
                 del self._job_workers[job]
                 failed = self._job_failed.pop(job, "")
-                self.query_one(StatusBar).set_job(job, failed if event.state == WorkerState.ERROR else "")
+                self.query_one(StatusBar).set_job(job, failed if event.state == WorkerState.ERROR else "", ended=True)
         if event.state == WorkerState.ERROR:
             group = worker.group
             what = FAILURES.get(group) or FAILURES.get(group.split("-")[0], "A background job failed")

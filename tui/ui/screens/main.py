@@ -469,7 +469,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
 
     def _show_counts(self) -> None:
         unread = self.query_one(FeedList).entries[0].count
-        self.query_one(StatusBar).set(counts=f"{unread} unread · {plural(self.total, 'article')}")
+        self.query_one(StatusBar).set(counts=f"{unread:,} unread · {plural(self.total, 'article')}")
         self._status_view()
         self._show_hint()
 
@@ -498,7 +498,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             hidden = " · read hidden" if self.hide_read else ""
             order = ORDER_NAMES[self.order_of(self.entry)]
             reading = self._loader is not None and self._loader.group == "view"
-            count = "reading the list" if reading else f"{len(articles.ids)} in view"
+            count = "reading the list" if reading else f"{len(articles.ids):,} in view"
             self.query_one(StatusBar).set(view=f"{count} · {order}{hidden}")
 
     def _status_keys(self) -> None:

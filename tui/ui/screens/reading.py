@@ -617,14 +617,16 @@ class ReadingPart(ReaderBase):
 
     def _show_marks(self, text: str, worker: Worker[None], *, failed: str | None = None) -> None:
         """The marks' slot of the status line: `text` from `worker` (which takes the slot
-        when `failed` is given, the words for its failure); "finishing:" while the reader
-        waits for them to quit."""
+        when `failed` is given, the words for its failure: it starts, and what it says is
+        the news, in place of the last note); "finishing:" while the reader waits for them
+        to quit."""
         self._marks_said = (worker, text)
         if self._quitting:
             text = "finishing: " + text.removeprefix("undoing: ")
         if failed is None:
             self.job_progress("marks", text, worker)
         else:
+            self.query_one(StatusBar).say("")
             self.show_job("marks", text, worker, failed=failed)
 
     @on(Marking)
@@ -699,6 +701,7 @@ class ReadingPart(ReaderBase):
             self._undoing = True
             worker = self._pending_workers.get(change)
             if worker is not None:
+                self.query_one(StatusBar).say("")
                 self._show_marks(STOPPING, worker)
             return
         if isinstance(change, ReadMarks):

@@ -132,7 +132,7 @@ class RefreshPart(ReaderBase):
             accounts = ([a.name for a in self.config.accounts] if urls is None
                         else sorted({f.account for f in feeds if f.account}))
         total = sum(1 for f in feeds if not f.account)
-        first = f"syncing {accounts[0]}…" if accounts else f"refreshing 0/{total} feeds…"
+        first = f"syncing {accounts[0]}…" if accounts else f"refreshing 0/{total:,} feeds…"
         self.show_job("refresh", first, self._refresh(urls, automatic, total), failed="refresh failed")
 
     @work(group="refresh", name="refresh", exit_on_error=False)
@@ -152,11 +152,11 @@ class RefreshPart(ReaderBase):
 
             def syncing(name: str | None) -> None:
                 if name is not None or total:
-                    self.job_progress("refresh", f"syncing {name}…" if name else f"refreshing 0/{total} feeds…",
+                    self.job_progress("refresh", f"syncing {name}…" if name else f"refreshing 0/{total:,} feeds…",
                                       worker)
 
             def progress(outcome: FeedOutcome, done: int, total: int) -> None:
-                self.job_progress("refresh", f"refreshing {done}/{total} feeds…", worker)
+                self.job_progress("refresh", f"refreshing {done:,}/{total:,} feeds…", worker)
                 if outcome.new or outcome.updated or outcome.status in ("error", "gone"):
                     self._merge_soon()
 
@@ -178,14 +178,14 @@ class RefreshPart(ReaderBase):
         failed = report.failed
         new = report.new + sum(account.new for account in report.accounts)
         unsynced = [clean_line(account.name) for account in report.accounts if not account.ok]
-        summary = (f"{new} new" + (f", {len(failed)} failed" if failed else "")
+        summary = (f"{new:,} new" + (f", {len(failed):,} failed" if failed else "")
                    + (f", {', '.join(unsynced)} not synced" if unsynced else ""))
         failed = [outcome for outcome in failed if outcome.url not in known_failures]
         for account in report.accounts:
             if not account.ok:
                 self.notify(clean_line(account.error), title=f"Account {account.name} not synced",
                             severity="warning", markup=False)
-        self.show_job("refresh", f"refreshed {time.strftime('%H:%M')}: {summary}")
+        self.show_job("refresh", f"refreshed {time.strftime('%H:%M')}: {summary}", ended=True)
         if len(failed) == 1:
             self.notify(f"{clean_line(failed[0].title)}: {clean_line(failed[0].error)}", title="Feed not refreshed",
                         severity="error", markup=False)
