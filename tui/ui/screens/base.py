@@ -87,6 +87,11 @@ class ReaderBase(Screen[None]):
     def remember(self, values: dict[str, str]) -> None:
         self.state.remember(values)
 
+    def hiding_read(self, entry: FeedEntry) -> bool:
+        """`H` leaves read articles out of the feeds, folders and All; Starred and the
+        searches list everything they hold."""
+        return self.hide_read and not entry.starred_only and not entry.virtual
+
     # ------------------------------------------------------------------ jobs
     def show_job(self, job: str, text: str, worker: Worker[Any] | None = None, *, failed: str = "",
                  ended: bool = False) -> None:
@@ -182,4 +187,9 @@ class ReaderBase(Screen[None]):
 
     def start_watching(self) -> None:
         """refreshing: notice what other docbao processes store, and merge it."""
+        raise NotImplementedError
+
+    def marks_written(self) -> None:
+        """refreshing: what this reader's own threads marked is shown: not to be merged as
+        another process's writes."""
         raise NotImplementedError

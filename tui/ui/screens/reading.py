@@ -654,8 +654,10 @@ class ReadingPart(ReaderBase):
     def _marked(self, message: ReadingPart.Marked) -> None:
         self.marking -= 1
         self._take_marks(message)
-        if self._quitting and not self.marking:
-            self.app.exit()
+        if not self.marking:
+            self.marks_written()
+            if self._quitting:
+                self.app.exit()
 
     def _take_marks(self, message: ReadingPart.Marked) -> None:
         """Record and show what a thread marked; give it back if `u` asked meanwhile."""
@@ -681,7 +683,9 @@ class ReadingPart(ReaderBase):
             self._after_mark(message.marked)
 
     def _after_mark(self, marked: Sequence[int]) -> None:
-        """Show a mark of many articles once written."""
+        """Show a mark of many articles once written: the lines drawn again, all of them
+        still listed (in a view that leaves read articles out, they go when the list is
+        next read, as an article read one by one does)."""
         self.query_one(ArticleList).reload_rows()
         self.update_counts()
         self.query_one(StatusBar).say(f"Marked {plural(len(marked), 'article')} read ({self.key_name('undo')} undoes it).")
@@ -740,8 +744,12 @@ class ReadingPart(ReaderBase):
         self._after_undo(change, of=of)
 
     def _after_undo(self, change: ReadMarks, *, of: int = 0) -> None:
-        self.query_one(ArticleList).reload_rows()
+        entry = self.entry
         self.update_counts()
+        if change.read and entry is not None and (entry.unread_only or self.hiding_read(entry)):
+            self.show_entry(self.entry, keep=True)  # unread again: back in a view that leaves read ones out
+        else:
+            self.query_one(ArticleList).reload_rows()
         self._say_undone(change, of=of)
 
     def _say_undone(self, change: Change, *, of: int = 0) -> None:

@@ -63,6 +63,8 @@ class RefreshPart(ReaderBase):
         the event loop: a thread for each look would cost more than the look."""
         if self.refreshing:
             return  # the refresh merges as it goes; what others stored meanwhile is merged at its end
+        if self.marking:
+            return  # the reader's own marks, written in threads: shown once written (marks_written)
         try:
             version = self.store.data_version()
         except sqlite3.Error as exc:
@@ -85,6 +87,16 @@ class RefreshPart(ReaderBase):
             self.reload_config(self.config.path)  # a sync elsewhere added, renamed or dropped feeds
         self._merge()
         self.find_ignored()
+
+    def marks_written(self) -> None:
+        """The marks this reader wrote in threads (from connections of their own, which the
+        watcher cannot tell from another process's) are shown once written: the rows drawn
+        again, the counts read. Merged as another process's writes, they had the view read
+        again, and a view that leaves read articles out then kept only the lines near the
+        cursor (1,000 of 90,000 after "mark all read"). What another process stored while
+        they were written shows with its next write or when the view is read again."""
+        if not self.refreshing:  # (a refresh takes the cache as merged at its end)
+            self._seen_version = self.store.data_version()
 
     def _accounts_changed(self) -> bool:
         """Whether the accounts' feeds the cache mirrors differ from the config's."""
