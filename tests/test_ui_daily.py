@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from textual import events
+from textual.app import App, ComposeResult
 
 from tests.pilot import (
     EVIL,
@@ -37,6 +38,8 @@ from tui.ui.app import DocbaoApp
 from tui.ui.widgets.feed_list import FeedList
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.prompts import Confirm
+from tui.ui.screens.reading import MarksProgress
+from tui.ui.widgets.status_bar import StatusBar
 
 
 async def burst(pilot, *keys: str) -> None:  # type: ignore[no-untyped-def]
@@ -399,34 +402,59 @@ async def test_the_status_line_of_a_big_mark_and_its_undo(tmp_path: Path, monkey
         assert "Marked read." in line and "refreshed" not in line and hint_apart(line), line
 
 
+class StatusLine(App[None]):
+    """The status line alone, to draw it at a given width."""
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+
+
+BIG_COUNTS = "90,083 unread · 100,000 articles"
+BIG_VIEW = "90,083 in view · newest first · read hidden"
+
+
 async def test_a_note_never_runs_into_the_key_hint() -> None:
     """Whatever a note's length, at 80 and 120 columns: the key hint keeps a gap before it or
-    gives its room up, and a note that fits the line with the counts is shown whole."""
-    from textual.app import App, ComposeResult
-
-    from tui.ui.widgets.status_bar import StatusBar
-
-    class Line(App[None]):
-        def compose(self) -> ComposeResult:
-            yield StatusBar()
-
+    gives its room up, and a note that fits the line is shown whole, the counts after it
+    when they no longer fit before it."""
     words = " ".join(f"word{n}" for n in range(40))
-    counts = "90,083 unread · 100,000 articles"
     for width in (80, 120):
-        for view, job in (("12 in view · newest first", ""),
-                          ("90,083 in view · newest first · read hidden", "marking 15,000/90,083 articles read…")):
-            app = Line()
+        for view, job in (("12 in view · newest first", ""), (BIG_VIEW, "marking 15,000/90,083 articles read…")):
+            app = StatusLine()
             async with app.run_test(size=(width, 3)):
                 bar = app.query_one(StatusBar)
-                bar.set(counts=counts, view=view, keys="? keys  q back  Q quit")
+                bar.set(counts=BIG_COUNTS, view=view, keys="? keys  q back  Q quit")
                 bar.set_job("marks", job)
                 for length in range(1, width):
                     note = words[:length].strip()
                     bar.set(note=note)
                     line = bar.render().plain
                     assert len(line) <= width and hint_apart(line), (width, line)
-                    if len(f" {counts}  {note}") < width:  # (the last cell is the ellipsis when more follows)
+                    if len(f" {note}") < width:  # (the last cell is the ellipsis when more follows)
                         assert note in line, (width, line)
+
+
+async def test_what_a_big_mark_says_fits_80_columns_after_the_counts() -> None:
+    """Its start, progress, undo, stop and the wait to quit, each read whole after the
+    counts of a 100,000-article cache."""
+    said = []
+    for quitting in (False, True):
+        said += [MarksProgress(90_083, True).text(quitting=quitting),
+                 MarksProgress(90_083, True, 15_000).text(quitting=quitting),
+                 MarksProgress(90_082, False, undoing=True).text(quitting=quitting),
+                 MarksProgress(90_082, False, 80_000, undoing=True).text(quitting=quitting),
+                 MarksProgress(90_083, True, 15_000, stopping=True).text(quitting=quitting)]
+    assert said[:5] == ["marking 90,083 articles read…", "marking 15,000/90,083 articles read…",
+                        "undoing: marking 90,082 articles unread…", "undoing: 80,000/90,082 marked unread…",
+                        "stopping the mark to undo it…"]
+    assert said[6] == "finishing: 15,000/90,083 marked read…"
+    app = StatusLine()
+    async with app.run_test(size=(80, 3)):
+        bar = app.query_one(StatusBar)
+        bar.set(counts=BIG_COUNTS, view=BIG_VIEW, keys="? keys  q back  Q quit")
+        for text in said:
+            bar.set_job("marks", text)
+            assert f" {BIG_COUNTS}  {text}" in bar.render().plain
 
 
 async def test_a_screenful_is_marked_without_a_question(cache: UICache) -> None:

@@ -41,7 +41,32 @@ SHORT_FEED_TEXT = 600  # characters: a feed text shorter than this opens on the 
 RENDERED_MEMORY = 32  # articles laid out recently, shown again without laying them out again
 IMAGES_AT_ONCE = 4  # images fetched at the same time by the reader
 TOO_BIG_TO_KEEP = "larger than the image cache (image_cache_mb)"
-STOPPING = "stopping the mark to undo it…"  # `u` while a mark is written: it stops after its chunk
+
+
+@dataclass(frozen=True)
+class MarksProgress:
+    """What the status line says of a mark of many articles written in a thread (or of its
+    undo), short enough to fit 80 columns after the counts."""
+
+    total: int
+    read: bool  # the mark it writes
+    done: int | None = None  # None: not started yet
+    undoing: bool = False
+    stopping: bool = False  # `u` asked it to stop (it does after the chunk it is writing)
+
+    def text(self, *, quitting: bool = False) -> str:
+        state = "read" if self.read else "unread"
+        if self.stopping:
+            text = "stopping the mark to undo it…"
+        elif self.done is None:
+            text = f"marking {self.total:,} articles {state}…"
+        elif self.undoing or quitting:
+            text = f"{self.done:,}/{self.total:,} marked {state}…"
+        else:
+            text = f"marking {self.done:,}/{self.total:,} articles {state}…"
+        if quitting:
+            return f"finishing: {text}"
+        return f"undoing: {text}" if self.undoing and not self.stopping else text
 
 
 @dataclass(slots=True)
@@ -106,7 +131,7 @@ class ReadingPart(ReaderBase):
         self._pending_workers: dict[Pending, Worker[None]] = {}  # marks being written, as the undo log has them
         self._undoing = False  # an undo of many marks is being written (or waits for its mark to stop)
         self._quitting = False  # the user quit while marks were written: the reader ends once they are
-        self._marks_said: tuple[Worker[None], str] | None = None  # the marks' progress, as last shown
+        self._marks_said: tuple[Worker[None], MarksProgress] | None = None  # the marks' progress, as last shown
 
     @dataclass
     class ImageDrawn(Message):
@@ -572,7 +597,7 @@ class ReadingPart(ReaderBase):
             worker = self._mark_in_thread(entry.feed_ids, entry.starred_only, unread, count, pending=pending)
             self._pending_workers[pending] = worker
             self.marking += 1
-            self._show_marks(self._marks_text(None, count, read=True), worker, failed="articles not marked read")
+            self._show_marks(MarksProgress(count, read=True), worker, failed="articles not marked read")
             return
         if unread is not None:
             self.store.set_read(unread)
@@ -609,20 +634,12 @@ class ReadingPart(ReaderBase):
             raise
         self.post_message(self.Marked(marked, pending, undone, of))
 
-    def _marks_text(self, done: int | None, total: int, *, read: bool, undoing: bool = False) -> str:
-        """What the status line says of a mark written in a thread."""
-        count = f"{total:,}" if done is None else f"{done:,}/{total:,}"
-        text = f"marking {count} articles {'read' if read else 'unread'}…"
-        return f"undoing: {text}" if undoing else text
-
-    def _show_marks(self, text: str, worker: Worker[None], *, failed: str | None = None) -> None:
-        """The marks' slot of the status line: `text` from `worker` (which takes the slot
-        when `failed` is given, the words for its failure: it starts, and what it says is
-        the news, in place of the last note); "finishing:" while the reader waits for them
-        to quit."""
-        self._marks_said = (worker, text)
-        if self._quitting:
-            text = "finishing: " + text.removeprefix("undoing: ")
+    def _show_marks(self, progress: MarksProgress, worker: Worker[None], *, failed: str | None = None) -> None:
+        """The marks' slot of the status line, for `worker` (which takes the slot when
+        `failed` is given, the words for its failure: it starts, and what it says is the
+        news, in place of the last note); "finishing:" while the reader waits for it to quit."""
+        self._marks_said = (worker, progress)
+        text = progress.text(quitting=self._quitting)
         if failed is None:
             self.job_progress("marks", text, worker)
         else:
@@ -632,11 +649,8 @@ class ReadingPart(ReaderBase):
     @on(Marking)
     def _marking(self, message: ReadingPart.Marking) -> None:
         pending = message.pending
-        if pending is not None and pending.stop.is_set():
-            text = STOPPING
-        else:
-            text = self._marks_text(message.done, message.total, read=message.read, undoing=pending is None)
-        self._show_marks(text, message.worker)
+        self._show_marks(MarksProgress(message.total, message.read, message.done, undoing=pending is None,
+                                       stopping=pending is not None and pending.stop.is_set()), message.worker)
 
     def quit_after_marks(self) -> bool:
         """The user quits: True when marks are still being written in threads. The reader
@@ -647,7 +661,8 @@ class ReadingPart(ReaderBase):
         self._quitting = True
         self.query_one(StatusBar).set(note="")  # the marks' progress is what the line is for now
         if self._marks_said is not None:
-            self._show_marks(self._marks_said[1], self._marks_said[0])
+            worker, progress = self._marks_said
+            self._show_marks(progress, worker)
         return True
 
     @on(Marked)
@@ -706,7 +721,7 @@ class ReadingPart(ReaderBase):
             worker = self._pending_workers.get(change)
             if worker is not None:
                 self.query_one(StatusBar).say("")
-                self._show_marks(STOPPING, worker)
+                self._show_marks(MarksProgress(change.total, change.read, stopping=True), worker)
             return
         if isinstance(change, ReadMarks):
             self._undo_marks(change)
@@ -737,8 +752,8 @@ class ReadingPart(ReaderBase):
             self.marking += 1
             worker = self._mark_in_thread(None, False, change.ids, len(change.ids), read=not change.read,
                                           undone=change, of=of)
-            self._show_marks(self._marks_text(None, len(change.ids), read=not change.read, undoing=True),
-                             worker, failed="the mark was not undone")
+            self._show_marks(MarksProgress(len(change.ids), not change.read, undoing=True), worker,
+                             failed="the mark was not undone")
             return
         change.undo(self.store)
         self._after_undo(change, of=of)

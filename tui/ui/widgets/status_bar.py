@@ -89,7 +89,8 @@ class StatusBar(Widget):
         room = self.size.width - right.cell_length
         if left.cell_length + GAP <= room:
             return Content.assemble(left, " " * (room - left.cell_length), right)
-        # Too long for the width: the key hint goes, and a note (what the last key did) and
-        # the jobs' progress come before the view, so that they are not the parts cut off.
-        left = Content.assemble(f" {parts['counts']}  ", Content("  ").join([*note, *jobs, view]))
+        # Too long for the width: the key hint goes, a note (what the last key did, for a
+        # few seconds) comes first and the jobs' progress before the view, so that neither
+        # is the part cut off.
+        left = Content.assemble(" ", Content("  ").join([*note, Content(parts["counts"]), *jobs, view]))
         return left.truncate(self.size.width, ellipsis=True)
