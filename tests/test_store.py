@@ -216,6 +216,25 @@ def test_marks_of_many_go_in_chunks_with_their_progress(store: Store, monkeypatc
     assert seen == [4, 8, 10] and store.totals() == (11, 11)
 
 
+def test_a_mark_of_many_stops_between_two_chunks_when_asked(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`stop` ends a mark after the chunk it is writing: whole chunks marked, the others not,
+    and the ids it went through returned (what an undo gives back)."""
+    from tui.store import cache
+
+    monkeypatch.setattr(cache, "MARK_CHUNK", 4)
+    fid = store.ensure_feeds(["u"])["u"]
+    store.save_fetch(fid, OK, feed_of(*(art(str(i)) for i in range(10))))
+    seen: list[int] = []
+    marked = store.mark_all_read(progress=seen.append, stop=lambda: bool(seen))
+    assert len(marked) == 4 and seen == [4] and store.totals() == (6, 10)
+    assert all(row.read for row in store.rows(marked))
+    seen.clear()
+    given_back = store.set_read(marked, False, progress=seen.append, stop=lambda: True)
+    assert given_back == marked and store.totals() == (10, 10)  # four: one chunk, no stop before it
+    ids = store.article_ids()
+    assert store.set_read(ids, True, stop=lambda: True) == ids[:4] and store.totals() == (6, 10)
+
+
 def test_ui_state_gives_way_to_another_writer(store: Store, tmp_path: Path) -> None:
     """The reader writes its state from its event loop: while another process holds the
     cache it gives up at once and says so, instead of waiting for the lock."""

@@ -5,10 +5,14 @@ untitled articles show their text, and the small things met in a day of use."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from textual import events
+from textual.app import App, ComposeResult
 
 from tests.pilot import (
     EVIL,
@@ -34,6 +38,8 @@ from tui.ui.app import DocbaoApp
 from tui.ui.widgets.feed_list import FeedList
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.prompts import Confirm
+from tui.ui.screens.reading import MarksProgress
+from tui.ui.widgets.status_bar import StatusBar
 
 
 async def burst(pilot, *keys: str) -> None:  # type: ignore[no-untyped-def]
@@ -181,12 +187,12 @@ async def test_mark_all_read_asks_for_more_than_a_screen_and_u_takes_it_back(tmp
         assert isinstance(app.screen, MainScreen) and unread_count(tmp_path / "cache") == 1956
         await pilot.press("A", "y")
         assert unread_count(tmp_path / "cache") == 0
-        assert "Marked 1956 articles read" in status(app)
+        assert "Marked 1,956 articles read" in status(app)
         assert "0 unread" in status(app)
         await pilot.press("u")
         assert unread_count(tmp_path / "cache") == 1956
-        assert "Undone: 1956 articles marked read" in status(app)
-        assert "1956 unread" in status(app)
+        assert "Undone: 1,956 articles marked read" in status(app)
+        assert "1,956 unread" in status(app)
         _, articles, _ = panes(app)
         assert all("●" in line for line in lines(articles) if line.strip())
         await pilot.press("u")
@@ -221,13 +227,234 @@ async def test_a_big_mark_is_written_in_a_thread_and_the_reader_stays_usable(tmp
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert unread_count(tmp_path / "cache") == 0
-        assert f"Marked {many} articles read" in status(app) and "0 unread" in status(app)
+        assert f"Marked {many:,} articles read" in status(app) and "0 unread" in status(app)
         await pilot.press("u")
-        assert f"undoing: marking {many:,} articles…" in status(app) or unread_count(tmp_path / "cache") == many
+        assert f"undoing: marking {many:,} articles unread…" in status(app) or unread_count(tmp_path / "cache") == many
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert unread_count(tmp_path / "cache") == many
-        assert f"Undone: {many} articles marked read" in status(app) and f"{many} unread" in status(app)
+        assert f"Undone: {many:,} articles marked read" in status(app) and f"{many:,} unread" in status(app)
+
+
+def small_marks(monkeypatch: pytest.MonkeyPatch, on_the_loop: int = 100, chunk: int = 50) -> None:
+    """Marks of more than `on_the_loop` articles go to a thread, `chunk` to a transaction:
+    the threaded path, with a cache of a few hundred articles."""
+    from tui.store import cache as store_module
+    from tui.ui.screens import reading
+
+    monkeypatch.setattr(reading, "MARK_ON_THE_LOOP", on_the_loop)
+    monkeypatch.setattr(store_module, "MARK_CHUNK", chunk)
+
+
+@contextlib.contextmanager
+def cache_held(folder: Path) -> Iterator[None]:
+    """Another process writing to the cache (as a refresh does): a mark in a thread waits
+    at its first chunk until it lets go."""
+    writer = sqlite3.connect(folder / "docbao.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+async def settled(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the marks in threads are written, and what they started after them too."""
+    app = pilot.app
+    while [w for w in app.workers if w.group == "marks" and not w.is_finished] or app.screen.marking:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    await pilot.pause()
+
+
+async def test_u_while_a_big_mark_is_written_undoes_that_mark_not_the_one_before(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`u` pressed while "mark all read" is still being written undoes that mark: it stops
+    after the chunk it is writing and what it wrote is given back. The mark made before it
+    stays, and is the next `u`'s."""
+    small_marks(monkeypatch)
+    folder = tmp_path / "cache"
+    config, feed_id = long_feed_cache(folder, 300)
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        _, articles, _ = panes(app)
+        await pilot.press("enter", "m")  # the first article read by hand
+        first = articles.ids[0]
+        assert unread_count(folder) == 299
+        with cache_held(folder):
+            await pilot.press("A", "y")
+            assert "marking 299 articles read…" in status(app)
+            await pilot.press("u")
+            assert "stopping the mark to undo it…" in status(app)
+            await pilot.press("u")  # one undo at a time: the next would race the marks given back
+            assert "Still undoing the last mark; u again once it is done." in status(app)
+        await settled(pilot)
+        assert unread_count(folder) == 299  # all the mark wrote given back, and only that
+        store = Store.open(folder)
+        try:
+            assert store.rows([first])[0].read
+        finally:
+            store.close()
+        assert "Undone: the mark of 299 articles read, stopped after 50 (1 more to undo)" in status(app)
+        assert "299 unread" in status(app)
+        await pilot.press("u")
+        assert "Undone: 1 article marked read" in status(app) and unread_count(folder) == 300
+        await pilot.press("u")
+        assert "Nothing to undo." in status(app)
+
+
+async def test_u_while_the_only_mark_is_written_undoes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With nothing else to undo, `u` during a mark is not lost as "Nothing to undo": the
+    mark is undone, the part it wrote given back in a thread too when it is big."""
+    small_marks(monkeypatch, on_the_loop=100, chunk=150)
+    folder = tmp_path / "cache"
+    config, feed_id = long_feed_cache(folder, 400)
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        with cache_held(folder):
+            await pilot.press("enter", "A", "y", "u")
+            assert "Nothing to undo" not in status(app)
+            assert "stopping the mark to undo it…" in status(app)
+        await settled(pilot)
+        assert unread_count(folder) == 400
+        assert "Undone: the mark of 400 articles read, stopped after 150" in status(app)
+        assert "400 unread" in status(app)
+        await pilot.press("u")
+        assert "Nothing to undo." in status(app)
+
+
+async def test_quitting_while_a_big_mark_is_written_says_so_and_ends_once_it_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Q while "mark all read" is written: the reader keeps its screen and says it is
+    finishing (it used to go blank while the process waited for the thread), then ends
+    with every article marked. `q` from the feed list does the same."""
+    small_marks(monkeypatch)
+    folder = tmp_path / "cache"
+    config, feed_id = long_feed_cache(folder, 300)
+    for quit_keys in (["Q"], ["q", "q"]):
+        store = Store.open(folder)
+        try:
+            store.set_read(store.article_ids(), False)
+        finally:
+            store.close()
+        app = DocbaoApp(config, folder)
+        async with app.run_test(size=SIZE) as pilot:
+            await go_to_feed(pilot, app, f"feed:{feed_id}")
+            with cache_held(folder):
+                await pilot.press("enter", "A", "y", *quit_keys)
+                assert app.is_running
+                assert "finishing: marking 300 articles read…" in status(app), quit_keys
+                assert "Marked" not in status(app)
+            for _ in range(100):
+                if not app.is_running:
+                    break
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+            assert not app.is_running
+        assert app.return_code == 0
+        assert unread_count(folder) == 0
+
+
+def hint_apart(line: str) -> bool:
+    """The key hint, when the status line shows it, stands apart from what comes before."""
+    return "? keys" not in line or line[:line.index("? keys")].endswith("  ")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_the_status_line_of_a_big_mark_and_its_undo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          width: int) -> None:
+    """The question, the progress and the result write a count alike (1,200); the undo's
+    progress says it undoes, marking unread; nothing runs into the key hint, and a
+    refresh's result goes when a newer note comes instead of running on into it."""
+    small_marks(monkeypatch, on_the_loop=100, chunk=500)
+    folder = tmp_path / "cache"
+    config, feed_id = long_feed_cache(folder, 1200)
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=(width, 36)) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        await pilot.press("enter", "A")
+        assert isinstance(app.screen, Confirm)
+        assert "Mark 1,200 articles of Long read? (u undoes it)" in app.screen.question
+        with cache_held(folder):
+            await pilot.press("y")
+            assert "marking 1,200 articles read…" in status(app)
+        await settled(pilot)
+        line = status(app)
+        assert "0 unread · 1,200 articles" in line and "Marked 1,200 articles read (u undoes it)." in line
+        assert hint_apart(line), line
+        with cache_held(folder):
+            await pilot.press("u")
+            line = status(app)
+            assert "undoing: marking 1,200 articles unread…" in line and hint_apart(line), line
+        await settled(pilot)
+        line = status(app)
+        assert "1,200 unread" in line and "Undone: 1,200 articles marked read" in line
+        assert hint_apart(line), line
+        await pilot.press("R")  # nothing listens there: "refreshed 12:00: 0 new, 1 failed"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "refreshed" in status(app) and "0 new, 1 failed" in status(app)
+        await pilot.press("m")
+        line = status(app)
+        assert "Marked read." in line and "refreshed" not in line and hint_apart(line), line
+
+
+class StatusLine(App[None]):
+    """The status line alone, to draw it at a given width."""
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+
+
+BIG_COUNTS = "90,083 unread · 100,000 articles"
+BIG_VIEW = "90,083 in view · newest first · read hidden"
+
+
+async def test_a_note_never_runs_into_the_key_hint() -> None:
+    """Whatever a note's length, at 80 and 120 columns: the key hint keeps a gap before it or
+    gives its room up, and a note that fits the line is shown whole, the counts after it
+    when they no longer fit before it."""
+    words = " ".join(f"word{n}" for n in range(40))
+    for width in (80, 120):
+        for view, job in (("12 in view · newest first", ""), (BIG_VIEW, "marking 15,000/90,083 articles read…")):
+            app = StatusLine()
+            async with app.run_test(size=(width, 3)):
+                bar = app.query_one(StatusBar)
+                bar.set(counts=BIG_COUNTS, view=view, keys="? keys  q back  Q quit")
+                bar.set_job("marks", job)
+                for length in range(1, width):
+                    note = words[:length].strip()
+                    bar.set(note=note)
+                    line = bar.render().plain
+                    assert len(line) <= width and hint_apart(line), (width, line)
+                    if len(f" {note}") < width:  # (the last cell is the ellipsis when more follows)
+                        assert note in line, (width, line)
+
+
+async def test_what_a_big_mark_says_fits_80_columns_after_the_counts() -> None:
+    """Its start, progress, undo, stop and the wait to quit, each read whole after the
+    counts of a 100,000-article cache."""
+    said = []
+    for quitting in (False, True):
+        said += [MarksProgress(90_083, True).text(quitting=quitting),
+                 MarksProgress(90_083, True, 15_000).text(quitting=quitting),
+                 MarksProgress(90_082, False, undoing=True).text(quitting=quitting),
+                 MarksProgress(90_082, False, 80_000, undoing=True).text(quitting=quitting),
+                 MarksProgress(90_083, True, 15_000, stopping=True).text(quitting=quitting)]
+    assert said[:5] == ["marking 90,083 articles read…", "marking 15,000/90,083 articles read…",
+                        "undoing: marking 90,082 articles unread…", "undoing: 80,000/90,082 marked unread…",
+                        "stopping the mark to undo it…"]
+    assert said[6] == "finishing: 15,000/90,083 marked read…"
+    app = StatusLine()
+    async with app.run_test(size=(80, 3)):
+        bar = app.query_one(StatusBar)
+        bar.set(counts=BIG_COUNTS, view=BIG_VIEW, keys="? keys  q back  Q quit")
+        for text in said:
+            bar.set_job("marks", text)
+            assert f" {BIG_COUNTS}  {text}" in bar.render().plain
 
 
 async def test_a_screenful_is_marked_without_a_question(cache: UICache) -> None:

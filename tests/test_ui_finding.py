@@ -370,7 +370,7 @@ async def test_the_wheel_scrolls_the_article_and_the_place_is_kept(cache: UICach
 
 async def test_what_a_key_did_is_said_in_full_when_the_status_line_is_too_long(cache: UICache) -> None:
     """At 80 columns the counts, the view and the key hint do not all fit: the note of the
-    key just pressed comes first after the counts, the hint goes."""
+    key just pressed comes first, the counts after it, the hint goes."""
     from tests.pilot import status
 
     app = DocbaoApp(cache.config, cache.folder)
@@ -379,4 +379,4 @@ async def test_what_a_key_did_is_said_in_full_when_the_status_line_is_too_long(c
         await pilot.press("H")
         line = status(app)
         assert "Read feeds and articles hidden." in line and "? keys" not in line
-        assert line.startswith(" ") and "unread" in line.split("Read feeds")[0]
+        assert line.startswith(" Read feeds") and "9 unread · 11 articles" in line

@@ -76,7 +76,7 @@ async def test_a_long_view_opens_on_its_first_page_and_comes_back_to_where_the_r
         _, articles, reader = panes(app)
         assert list(articles.ids) == every
         assert articles.current_id == chosen and reader.article_id == chosen and app.focused is reader
-        assert f"{len(every)} in view" in status(app)
+        assert f"{len(every):,} in view" in status(app)
         await pilot.press("h", "G")
         assert articles.current_id == every[-1]
 

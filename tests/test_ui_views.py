@@ -106,7 +106,7 @@ async def test_switching_views_while_one_loads_never_shows_the_view_left(
         await settled(pilot, 0.8)  # All's thread has ended meanwhile
         assert feeds.current.key == "unread"
         assert list(articles.ids) == unread
-        assert f"{len(unread)} in view" in status(app)
+        assert f"{len(unread):,} in view" in status(app)
         allowed = {"all": set(every), "unread": set(unread)}
         assert shown and all(set(ids) <= allowed[key] for key, ids in shown)
         assert not any(key == "unread" and len(ids) == len(every) for key, ids in shown)
@@ -126,7 +126,7 @@ async def test_keys_typed_while_a_view_loads_act_on_the_whole_view(
         await settled(pilot)
         await laid_out(pilot)
         assert articles.current_id == every[-1] and reader.article_id == every[-1]
-        assert f"{len(every)} in view" in status(app)
+        assert f"{len(every):,} in view" in status(app)
         await pilot.press("h", "h", "j", "enter", "j", "j")  # back to the feeds, Unread, its third article
         await settled(pilot)
         assert feeds.current.key == "unread" and app.focused is articles
@@ -154,7 +154,7 @@ async def test_a_long_unread_view_read_again_keeps_the_article_just_read(
         await settled(pilot)
         assert list(articles.ids) == unread
         assert articles.current_id == unread[-4]
-        assert f"{len(unread)} in view" in status(app)
+        assert f"{len(unread):,} in view" in status(app)
 
 
 async def test_sorting_a_long_view_by_title_keeps_the_article_selected(long_cache: UICache) -> None:
@@ -240,3 +240,45 @@ async def test_moving_through_the_feeds_in_a_burst_goes_past_views_still_loading
         allowed = {"all": set(every), "unread": set(unread), "starred": set(view_ids(long_cache, starred=True))}
         assert all(set(ids) <= allowed[key] for key, ids in shown)
         assert not any(len(ids) == len(every) for _, ids in shown)  # All was left before it was read
+
+
+async def test_mark_all_read_with_read_hidden_keeps_the_whole_list_until_it_is_read_again(
+        long_cache: UICache, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read hidden, All marked read in the background: every line stays, drawn read, as after
+    a mark of a few (not the 1,000 near the cursor the cache watcher kept when it took the
+    mark's writes for another process's). Read again, the list is empty; `u` brings every
+    article back."""
+    from tui.ui.screens import reading
+
+    monkeypatch.setattr(reading, "MARK_ON_THE_LOOP", 100)  # All's mark goes to a thread
+    long_cache.config.settings.hide_read = True
+    unread = view_ids(long_cache, unread=True)
+    assert len(unread) > main.KEPT_REACH  # more than the lines kept after the cursor on the first
+    app = DocbaoApp(long_cache.config, long_cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        _, articles, _ = panes(app)
+        await pilot.press("g")  # All
+        await settled(pilot)
+        assert list(articles.ids) == unread
+        await pilot.press("A", "y")
+        while app.screen.marking:  # the marks' thread, then what it shows
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        app.screen._watch()  # the cache watcher's next look
+        await settled(pilot)
+        assert view_ids(long_cache, unread=True) == []
+        assert list(articles.ids) == unread
+        line = status(app)
+        assert "0 unread" in line and f"{len(unread):,} in view" in line and "read hidden" in line, line
+        assert all(articles.row(n).read for n in (0, len(unread) // 2, len(unread) - 1))
+        await pilot.press("H", "H")  # read again
+        await settled(pilot)
+        assert list(articles.ids) == [] and "0 in view" in status(app)
+        await pilot.press("u")
+        while app.screen.marking:  # the marks' thread, then what it shows
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await settled(pilot)
+        assert list(articles.ids) == unread
+        assert f"{len(unread):,} unread" in status(app) and f"{len(unread):,} in view" in status(app)

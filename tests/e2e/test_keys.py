@@ -4,11 +4,23 @@ browser gets the terminal and gives it back; Ctrl+Z and `fg` work as in any term
 
 from __future__ import annotations
 
+import json
+import re
 import shlex
+import sqlite3
 import stat
 from pathlib import Path
 
-from tests.e2e.harness import SHELL_PROMPT, Reader, pane_text, pane_title, rss, synthetic_feeds, write_config
+from tests.e2e.harness import (
+    SHELL_PROMPT,
+    Reader,
+    number,
+    pane_text,
+    pane_title,
+    rss,
+    synthetic_feeds,
+    write_config,
+)
 from tests.server import LocalServer
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 from tui.store.cache import Store
@@ -132,6 +144,43 @@ def test_q_goes_back_and_quits_only_from_the_feed_list(reader: Reader, tmp_path:
     reader.keys("llQ")  # into an article and out of the program from there
     assert reader.wait_exit() == 0
 
+
+
+def test_quitting_during_a_mark_in_the_background_finishes_it_on_screen(reader: Reader, tmp_path: Path) -> None:
+    """Q while "mark all read" is written in the background: the screen stays and says it
+    is finishing (the process used to sit blank, waiting for the thread), then the program
+    ends with every article marked."""
+    from tui.ui.screens.reading import MARK_ON_THE_LOOP
+
+    many = MARK_ON_THE_LOOP + 1000
+    cache = tmp_path / "cache"
+    store = Store.open(cache)
+    try:
+        feed_id = store.ensure_feeds([FEED])[FEED]
+        store.save_fetch(feed_id, FetchResult("ok", FEED), ParsedFeed(title="Many", articles=[
+            ParsedArticle(guid=f"g{n}", title=f"Item {n}", link=f"https://example.com/{n}",
+                          published=1_590_000_000 - n * 60, summary="<p>x</p>") for n in range(many)]))
+    finally:
+        store.close()
+    config = write_config(tmp_path / "feeds.toml", [FEED])
+    reader.start(config, cache)
+    reader.wait_for_status(rf"{number(many)} unread")
+    reader.keys("A")  # All, from the feed list
+    reader.wait_for(lambda rows: re.search(rf"Mark {number(many)} articles", "\n".join(rows)) is not None)
+    writer = sqlite3.connect(cache / "docbao.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process writing: the mark waits at its first chunk
+    try:
+        reader.keys("y")
+        reader.wait_for_status(rf"marking {number(many)} articles read…")
+        reader.keys("Q")
+        rows = reader.wait_for(lambda rows: "finishing: marking" in rows[-1])
+        assert "Feeds" in rows[0] and reader.dead() is None
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert reader.wait_exit() == 0
+    feeds = reader.cli("--config", str(config), "--cache", str(cache), "feeds", "--json")
+    assert [json.loads(line)["unread"] for line in feeds.stdout.splitlines()] == [0], feeds.stdout
 
 
 def test_escape_and_a_key_in_one_burst_are_two_keys(reader: Reader, tmp_path: Path) -> None:

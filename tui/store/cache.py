@@ -930,11 +930,15 @@ class Store:
                        json.loads(row[12] or "[]"), row[13], row[14], row[15])
 
     def set_read(self, ids: Sequence[int], read: bool = True,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None,
+                 stop: Callable[[], bool] | None = None) -> list[int]:
         """Mark these articles read (or unread), MARK_CHUNK per transaction (see
-        mark_all_read), told to `progress` as they go."""
+        mark_all_read), told to `progress` as they go; the ids gone through, all of them
+        unless `stop` said so between two chunks."""
         ids = list(ids)
         for start in range(0, len(ids), MARK_CHUNK):
+            if start and stop is not None and stop():
+                return ids[:start]
             with self.transaction() as conn:
                 for chunk in _chunks(ids[start:start + MARK_CHUNK], 500):
                     marks = ",".join("?" * len(chunk))
@@ -942,6 +946,7 @@ class Store:
                                  (int(read), *chunk, int(read)))
             if progress is not None:
                 progress(min(len(ids), start + MARK_CHUNK))
+        return ids
 
     def set_starred(self, article_id: int, starred: bool) -> None:
         self.set_starred_many([article_id], starred)
@@ -953,13 +958,16 @@ class Store:
                 conn.execute(f"UPDATE articles SET starred = ? WHERE id IN ({marks})", (int(starred), *chunk))
 
     def mark_all_read(self, *, feed_ids: Sequence[int] | None = None, starred: bool = False,
-                      progress: Callable[[int], None] | None = None) -> list[int]:
+                      progress: Callable[[int], None] | None = None,
+                      stop: Callable[[], bool] | None = None) -> list[int]:
         """Mark the unread articles of these feeds read; the ids it marked (to undo it).
 
         MARK_CHUNK articles per transaction, told to `progress` as they go: each article
         marked rewrites its page, so a million of them take a minute, and a transaction
         that long would keep a refresh from writing (it waits BUSY_TIMEOUT_MS at most).
-        Articles a refresh stores meanwhile are not marked: nobody has seen them."""
+        Articles a refresh stores meanwhile are not marked: nobody has seen them. `stop`
+        is asked between two chunks: when it says so, the mark ends there (whole chunks
+        only), and the ids marked so far are returned."""
         clauses, params = self._filters(feed_ids, True, starred)
         (below,) = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()
         marked: list[int] = []
@@ -973,7 +981,7 @@ class Store:
             marked += chunk
             if progress is not None:
                 progress(len(marked))
-            if len(chunk) < MARK_CHUNK:
+            if len(chunk) < MARK_CHUNK or (stop is not None and stop()):
                 return marked
             below = min(chunk)
 

@@ -139,6 +139,14 @@ class DocbaoApp(App[int]):
             self.store.close()
         self.store, self.cache_dir, self._owns_store = store, cache_dir, True
 
+    async def action_quit(self) -> None:
+        """Quit; marks still being written in threads are finished first, and the reading
+        screen says so meanwhile (the process would otherwise wait for them at exit, its
+        screen blank)."""
+        main = next((screen for screen in self.screen_stack if isinstance(screen, MainScreen)), None)
+        if main is None or not main.quit_after_marks():
+            self.exit()
+
     def action_help(self) -> None:
         from tui.ui.screens.help import HelpScreen
 

@@ -5,12 +5,17 @@ a Change here; undoing writes the state before back through the store (articles)
 config file as it was (an unsubscription, when nobody edited the file since). The screen
 redraws what changed. A refresh never touches read or starred marks, so the marks written
 back are still the ones the user saw.
+
+A mark of many articles is written in a thread: it takes its place in the log as it starts
+(a Pending), so that `u` pressed meanwhile undoes it and not the change before it, and it
+becomes ReadMarks there once written.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.store.cache import Store
@@ -77,7 +82,18 @@ class Unsubscribed:
             add_feeds(self.path, [FeedConfig(url=self.url, title=self.title, tags=list(self.tags))])
 
 
-Change = ReadMarks | StarMark | Unsubscribed
+@dataclass(eq=False)
+class Pending:
+    """A mark of many articles being written in a thread. Undoing it asks the thread to
+    stop after the chunk it is writing (each chunk is a transaction of its own); the screen
+    then gives back the marks it wrote."""
+
+    total: int  # the articles it was started to mark
+    read: bool = True
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+Change = ReadMarks | StarMark | Unsubscribed | Pending
 
 
 class UndoLog:
@@ -101,3 +117,16 @@ class UndoLog:
     def take(self) -> Change | None:
         """The last change, forgotten here (the caller undoes it)."""
         return self._done.pop() if self._done else None
+
+    def settle(self, pending: Pending, change: ReadMarks) -> bool:
+        """A mark written in a thread takes the place it took as it started (nothing to
+        undo: it leaves the log); False when it is no longer there (`u` took it, or it
+        was forgotten past UNDO_LIMIT)."""
+        for index, done in enumerate(self._done):
+            if done is pending:
+                if change.ids:
+                    self._done[index] = change
+                else:
+                    del self._done[index]
+                return True
+        return False

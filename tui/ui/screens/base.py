@@ -69,6 +69,7 @@ class ReaderBase(Screen[None]):
         self.feed_names: dict[int, str] = {}  # feed id -> the label the feed list shows
         self.total = 0  # articles of the subscribed feeds
         self.refreshing = False
+        self.marking = 0  # marks of many articles being written in threads
         self._virtual_ids: dict[str, list[int]] = {}  # search view key -> its article ids, in order
         self._ignored: set[int] = set()  # articles the [[ignore]] queries match: hidden from every list
         self._search_counts: dict[str, int] = {}  # saved search key -> unread matches
@@ -86,12 +87,20 @@ class ReaderBase(Screen[None]):
     def remember(self, values: dict[str, str]) -> None:
         self.state.remember(values)
 
+    def hiding_read(self, entry: FeedEntry) -> bool:
+        """`H` leaves read articles out of the feeds, folders and All; Starred and the
+        searches list everything they hold."""
+        return self.hide_read and not entry.starred_only and not entry.virtual
+
     # ------------------------------------------------------------------ jobs
-    def show_job(self, job: str, text: str, worker: Worker[Any] | None = None, *, failed: str = "") -> None:
+    def show_job(self, job: str, text: str, worker: Worker[Any] | None = None, *, failed: str = "",
+                 ended: bool = False) -> None:
         """Put a job's message in its own slot of the status line. With `worker`, the slot
-        belongs to it: it is emptied when that worker ends (or says `failed` if it fails),
-        and a worker that was replaced in the meantime no longer writes there."""
-        self.query_one(StatusBar).set_job(job, text)
+        belongs to it: it is emptied when that worker ends (or says `failed` if it fails,
+        until the next note), and a worker that was replaced in the meantime no longer
+        writes there. `ended`: the job's last words (its result), which the next note
+        replaces."""
+        self.query_one(StatusBar).set_job(job, text, ended=ended)
         if worker is None:
             self._job_workers.pop(job, None)
         else:
@@ -113,7 +122,7 @@ class ReaderBase(Screen[None]):
             if owner is worker:
                 del self._job_workers[job]
                 failed = self._job_failed.pop(job, "")
-                self.query_one(StatusBar).set_job(job, failed if event.state == WorkerState.ERROR else "")
+                self.query_one(StatusBar).set_job(job, failed if event.state == WorkerState.ERROR else "", ended=True)
         if event.state == WorkerState.ERROR:
             group = worker.group
             what = FAILURES.get(group) or FAILURES.get(group.split("-")[0], "A background job failed")
@@ -178,4 +187,9 @@ class ReaderBase(Screen[None]):
 
     def start_watching(self) -> None:
         """refreshing: notice what other docbao processes store, and merge it."""
+        raise NotImplementedError
+
+    def marks_written(self) -> None:
+        """refreshing: what this reader's own threads marked is shown: not to be merged as
+        another process's writes."""
         raise NotImplementedError

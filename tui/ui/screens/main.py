@@ -212,7 +212,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
     def action_back_or_quit(self) -> None:
         """`q` as in newsboat: back one pane (article, articles, feeds); quit from the feeds."""
         if self.pane == "feeds":
-            self.app.exit()
+            if not self.quit_after_marks():
+                self.app.exit()
         else:
             self.action_back()
 
@@ -365,16 +366,11 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         """What the article list says when it has no line."""
         if self._cache_note or self._ignored_note:
             return self._cache_note or self._ignored_note
-        if self.entry is not None and self._hiding_read(self.entry):
+        if self.entry is not None and self.hiding_read(self.entry):
             return f"No unread articles here ({self.key_name('hide_read')} shows the read ones too)."
         if self.entry is not None and self.entry.key == "search":
             return nothing_matches(self.entry.query, self.key_name("search"))
         return ArticleList.EMPTY
-
-    def _hiding_read(self, entry: FeedEntry) -> bool:
-        """`H` leaves read articles out of the feeds, folders and All; Starred and the
-        searches list everything they hold."""
-        return self.hide_read and not entry.starred_only and not entry.virtual
 
     def action_hide_read(self) -> None:
         """`H`: leave out (or show again) the feeds and articles with nothing unread."""
@@ -402,14 +398,14 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             return ViewQuery(entry.key, order, feed_order=feed_order, found=self._virtual_ids.get(entry.key, []),
                              ignored=ignored)
         return ViewQuery(entry.key, order, feed_ids=None if entry.feed_ids is None else tuple(entry.feed_ids),
-                         unread=entry.unread_only or self._hiding_read(entry), starred=entry.starred_only,
+                         unread=entry.unread_only or self.hiding_read(entry), starred=entry.starred_only,
                          feed_order=feed_order, ignored=ignored, kept=kept)
 
     def _kept(self, entry: FeedEntry) -> tuple[int, ...]:
         """When a filtered view ("Unread", "Starred", read hidden) is read again while it
         is shown, the articles near the cursor stay, so reading or unstarring never pulls
         lines from under it."""
-        if entry.virtual or not (entry.unread_only or entry.starred_only or self._hiding_read(entry)):
+        if entry.virtual or not (entry.unread_only or entry.starred_only or self.hiding_read(entry)):
             return ()
         articles = self.query_one(ArticleList)
         cursor = articles.cursor
@@ -493,7 +489,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
 
     def _show_counts(self) -> None:
         unread = self.query_one(FeedList).entries[0].count
-        self.query_one(StatusBar).set(counts=f"{unread} unread · {plural(self.total, 'article')}")
+        self.query_one(StatusBar).set(counts=f"{unread:,} unread · {plural(self.total, 'article')}")
         self._status_view()
         self._show_hint()
 
@@ -522,7 +518,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             hidden = " · read hidden" if self.hide_read else ""
             order = ORDER_NAMES[self.order_of(self.entry)]
             reading = self._loader is not None and self._loader.group == "view"
-            count = "reading the list" if reading else f"{len(articles.ids)} in view"
+            count = "reading the list" if reading else f"{len(articles.ids):,} in view"
             self.query_one(StatusBar).set(view=f"{count} · {order}{hidden}")
 
     def _status_keys(self) -> None:

@@ -23,7 +23,7 @@ from tui.content.sanitize import clean_line, html_to_line
 from tui.store.cache import Article, Store
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import Confirm
-from tui.ui.undo import Change, ReadMarks, StarMark, Unsubscribed
+from tui.ui.undo import Change, Pending, ReadMarks, StarMark, Unsubscribed
 from tui.ui.views import line_of
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
@@ -41,6 +41,32 @@ SHORT_FEED_TEXT = 600  # characters: a feed text shorter than this opens on the 
 RENDERED_MEMORY = 32  # articles laid out recently, shown again without laying them out again
 IMAGES_AT_ONCE = 4  # images fetched at the same time by the reader
 TOO_BIG_TO_KEEP = "larger than the image cache (image_cache_mb)"
+
+
+@dataclass(frozen=True)
+class MarksProgress:
+    """What the status line says of a mark of many articles written in a thread (or of its
+    undo), short enough to fit 80 columns after the counts."""
+
+    total: int
+    read: bool  # the mark it writes
+    done: int | None = None  # None: not started yet
+    undoing: bool = False
+    stopping: bool = False  # `u` asked it to stop (it does after the chunk it is writing)
+
+    def text(self, *, quitting: bool = False) -> str:
+        state = "read" if self.read else "unread"
+        if self.stopping:
+            text = "stopping the mark to undo it…"
+        elif self.done is None:
+            text = f"marking {self.total:,} articles {state}…"
+        elif self.undoing or quitting:
+            text = f"{self.done:,}/{self.total:,} marked {state}…"
+        else:
+            text = f"marking {self.done:,}/{self.total:,} articles {state}…"
+        if quitting:
+            return f"finishing: {text}"
+        return f"undoing: {text}" if self.undoing and not self.stopping else text
 
 
 @dataclass(slots=True)
@@ -102,6 +128,10 @@ class ReadingPart(ReaderBase):
         self._image_loads: dict[str, ImageLoad] = {}  # the images being fetched, by URL
         self._images_of: int | None = None  # the article the reader shows (its images are drawn)
         self._image_drawing = threading.Lock()
+        self._pending_workers: dict[Pending, Worker[None]] = {}  # marks being written, as the undo log has them
+        self._undoing = False  # an undo of many marks is being written (or waits for its mark to stop)
+        self._quitting = False  # the user quit while marks were written: the reader ends once they are
+        self._marks_said: tuple[Worker[None], MarksProgress] | None = None  # the marks' progress, as last shown
 
     @dataclass
     class ImageDrawn(Message):
@@ -121,11 +151,15 @@ class ReadingPart(ReaderBase):
 
     @dataclass
     class Marked(Message):
-        """A mark of many articles written in a thread: the articles marked, and the mark
-        it undid, if it was an undo."""
+        """A mark of many articles written in a thread (or failed): the articles it went
+        through, all of them unless it was stopped; the Pending it stood for in the undo
+        log, or the mark it undid (`of`: how many that mark was started for)."""
 
         marked: list[int]
+        pending: Pending | None = None
         undone: ReadMarks | None = None
+        of: int = 0
+        failed: bool = False
 
     @dataclass
     class Marking(Message):
@@ -134,6 +168,8 @@ class ReadingPart(ReaderBase):
         worker: Worker[None]
         done: int
         total: int
+        read: bool
+        pending: Pending | None = None  # None: an undo
 
     def open_article(self, article_id: int, *, focus: bool = True, mark: bool = True) -> None:
         """Show an article in the reader and mark it read (unless `mark` is False: the
@@ -556,65 +592,139 @@ class ReadingPart(ReaderBase):
 
     def _mark_all_read(self, entry: FeedEntry, unread: list[int] | None, count: int) -> None:
         if count > MARK_ON_THE_LOOP:
-            worker = self._mark_in_thread(entry.feed_ids, entry.starred_only, unread, count)
-            self.show_job("marks", f"marking {count:,} articles read…", worker, failed="articles not marked read")
+            pending = Pending(count)
+            self.undo_log.record(pending)  # now, so that `u` meanwhile undoes this mark and no other
+            worker = self._mark_in_thread(entry.feed_ids, entry.starred_only, unread, count, pending=pending)
+            self._pending_workers[pending] = worker
+            self.marking += 1
+            self._show_marks(MarksProgress(count, read=True), worker, failed="articles not marked read")
             return
         if unread is not None:
             self.store.set_read(unread)
             marked = unread
         else:
             marked = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only)
+        self.undo_log.read(marked, True)
         self._after_mark(marked)
 
     @work(thread=True, group="marks", exit_on_error=False)
     def _mark_in_thread(self, feed_ids: tuple[int, ...] | None, starred: bool, ids: Sequence[int] | None,
-                        count: int, *, read: bool = True, undone: ReadMarks | None = None) -> None:
+                        count: int, *, read: bool = True, pending: Pending | None = None,
+                        undone: ReadMarks | None = None, of: int = 0) -> None:
         """A mark of many articles, on a connection of its own: a million articles take a
-        minute to write, and the reader stays usable meanwhile."""
+        minute to write, and the reader stays usable meanwhile. A `pending` mark stops
+        between two chunks when `u` asks; an undo (`undone`) always goes to the end."""
         worker = get_current_worker()
+        stop = pending.stop.is_set if pending is not None else None
 
         def progress(done: int) -> None:
-            self.post_message(self.Marking(worker, done, count))
+            self.post_message(self.Marking(worker, done, count, read, pending))
 
-        store = Store.open(self.cache_dir, create=False)
         try:
-            if ids is None:
-                marked = store.mark_all_read(feed_ids=feed_ids, starred=starred, progress=progress)
-            else:
-                store.set_read(ids, read, progress=progress)
-                marked = list(ids)
-        finally:
-            store.close()
-        self.post_message(self.Marked(marked, undone))
+            store = Store.open(self.cache_dir, create=False)
+            try:
+                if ids is None:
+                    marked = store.mark_all_read(feed_ids=feed_ids, starred=starred, progress=progress, stop=stop)
+                else:
+                    marked = store.set_read(ids, read, progress=progress, stop=stop)
+            finally:
+                store.close()
+        except BaseException:
+            self.post_message(self.Marked([], pending, undone, of, failed=True))
+            raise
+        self.post_message(self.Marked(marked, pending, undone, of))
+
+    def _show_marks(self, progress: MarksProgress, worker: Worker[None], *, failed: str | None = None) -> None:
+        """The marks' slot of the status line, for `worker` (which takes the slot when
+        `failed` is given, the words for its failure: it starts, and what it says is the
+        news, in place of the last note); "finishing:" while the reader waits for it to quit."""
+        self._marks_said = (worker, progress)
+        text = progress.text(quitting=self._quitting)
+        if failed is None:
+            self.job_progress("marks", text, worker)
+        else:
+            self.query_one(StatusBar).say("")
+            self.show_job("marks", text, worker, failed=failed)
 
     @on(Marking)
     def _marking(self, message: ReadingPart.Marking) -> None:
-        self.job_progress("marks", f"marking {message.done:,}/{message.total:,} articles…", message.worker)
+        pending = message.pending
+        self._show_marks(MarksProgress(message.total, message.read, message.done, undoing=pending is None,
+                                       stopping=pending is not None and pending.stop.is_set()), message.worker)
+
+    def quit_after_marks(self) -> bool:
+        """The user quits: True when marks are still being written in threads. The reader
+        then stays, says so in their place in the status line, and ends once they are
+        written: a mark left part-way would stay part-way, with its undo gone."""
+        if not self.marking:
+            return False
+        self._quitting = True
+        self.query_one(StatusBar).set(note="")  # the marks' progress is what the line is for now
+        if self._marks_said is not None:
+            worker, progress = self._marks_said
+            self._show_marks(progress, worker)
+        return True
 
     @on(Marked)
     def _marked(self, message: ReadingPart.Marked) -> None:
-        self._after_mark(message.marked, message.undone)
+        self.marking -= 1
+        self._take_marks(message)
+        if not self.marking:
+            self.marks_written()
+            if self._quitting:
+                self.app.exit()
 
-    def _after_mark(self, marked: list[int], undone: ReadMarks | None = None) -> None:
-        """Show a mark of many articles (read, or the undoing of one) once written."""
+    def _take_marks(self, message: ReadingPart.Marked) -> None:
+        """Record and show what a thread marked; give it back if `u` asked meanwhile."""
+        if message.undone is not None:  # an undo, written
+            self._undoing = False
+            if message.failed:  # still to undo: `u` tries again
+                self.undo_log.record(message.undone)
+            else:
+                self._after_undo(message.undone, of=message.of)
+            return
+        pending = message.pending
+        if pending is None:
+            return
+        self._pending_workers.pop(pending, None)
+        change = ReadMarks(tuple(message.marked), pending.read)
+        if pending.stop.is_set():  # `u` took it while it was written: what it wrote is given back
+            self._undoing = False
+            if not message.failed:
+                self._undo_marks(change, of=pending.total)
+            return
+        self.undo_log.settle(pending, change)
+        if not message.failed:
+            self._after_mark(message.marked)
+
+    def _after_mark(self, marked: Sequence[int]) -> None:
+        """Show a mark of many articles once written: the lines drawn again, all of them
+        still listed (in a view that leaves read articles out, they go when the list is
+        next read, as an article read one by one does)."""
         self.query_one(ArticleList).reload_rows()
         self.update_counts()
-        if undone is not None:
-            self._say_undone(undone)
-            return
-        self.undo_log.read(marked, True)
         self.query_one(StatusBar).say(f"Marked {plural(len(marked), 'article')} read ({self.key_name('undo')} undoes it).")
 
     def action_undo(self) -> None:
-        """`u`: undo the last mark, mark all read, star or unsubscribe, one per press."""
+        """`u`: undo the last mark, mark all read, star or unsubscribe, one per press. A mark
+        still being written is the last one: it stops, and what it wrote is given back."""
+        if self._undoing:  # the next undo would race the marks it writes
+            self.query_one(StatusBar).say(f"Still undoing the last mark; {self.key_name('undo')} again once it is done.")
+            return
         change = self.undo_log.take()
         if change is None:
             self.query_one(StatusBar).say("Nothing to undo.")
             return
-        if isinstance(change, ReadMarks) and len(change.ids) > MARK_ON_THE_LOOP:
-            worker = self._mark_in_thread(None, False, change.ids, len(change.ids), read=not change.read, undone=change)
-            self.show_job("marks", f"undoing: marking {len(change.ids):,} articles…", worker,
-                          failed="the mark was not undone")
+        if isinstance(change, Pending):
+            change.stop.set()
+            self._undoing = True
+            worker = self._pending_workers.get(change)
+            if worker is not None:
+                self.query_one(StatusBar).say("")
+                self._show_marks(MarksProgress(change.total, change.read, stopping=True), worker)
+            return
+        if isinstance(change, ReadMarks):
+            self._undo_marks(change)
             return
         try:
             change.undo(self.store)
@@ -634,6 +744,33 @@ class ReadingPart(ReaderBase):
                 feeds.select(back.key)  # (its view is shown as the cursor lands)
         self._say_undone(change)
 
-    def _say_undone(self, change: Change) -> None:
+    def _undo_marks(self, change: ReadMarks, *, of: int = 0) -> None:
+        """Give articles their mark before `change` back: in a thread when they are many.
+        `of`: the articles a mark stopped part-way was started for."""
+        if len(change.ids) > MARK_ON_THE_LOOP:
+            self._undoing = True
+            self.marking += 1
+            worker = self._mark_in_thread(None, False, change.ids, len(change.ids), read=not change.read,
+                                          undone=change, of=of)
+            self._show_marks(MarksProgress(len(change.ids), not change.read, undoing=True), worker,
+                             failed="the mark was not undone")
+            return
+        change.undo(self.store)
+        self._after_undo(change, of=of)
+
+    def _after_undo(self, change: ReadMarks, *, of: int = 0) -> None:
+        entry = self.entry
+        self.update_counts()
+        if change.read and entry is not None and (entry.unread_only or self.hiding_read(entry)):
+            self.show_entry(self.entry, keep=True)  # unread again: back in a view that leaves read ones out
+        else:
+            self.query_one(ArticleList).reload_rows()
+        self._say_undone(change, of=of)
+
+    def _say_undone(self, change: Change, *, of: int = 0) -> None:
+        """`of`: the articles a mark stopped part-way was started for (it wrote fewer)."""
         left = len(self.undo_log)
-        self.query_one(StatusBar).say(f"Undone: {change.description}" + (f" ({left} more to undo)" if left else ""))
+        what = change.description
+        if isinstance(change, ReadMarks) and len(change.ids) < of:
+            what = f"the mark of {of:,} articles {'read' if change.read else 'unread'}, stopped after {len(change.ids):,}"
+        self.query_one(StatusBar).say(f"Undone: {what}" + (f" ({left:,} more to undo)" if left else ""))

@@ -63,6 +63,8 @@ class RefreshPart(ReaderBase):
         the event loop: a thread for each look would cost more than the look."""
         if self.refreshing:
             return  # the refresh merges as it goes; what others stored meanwhile is merged at its end
+        if self.marking:
+            return  # the reader's own marks, written in threads: shown once written (marks_written)
         try:
             version = self.store.data_version()
         except sqlite3.Error as exc:
@@ -85,6 +87,16 @@ class RefreshPart(ReaderBase):
             self.reload_config(self.config.path)  # a sync elsewhere added, renamed or dropped feeds
         self._merge()
         self.find_ignored()
+
+    def marks_written(self) -> None:
+        """The marks this reader wrote in threads (from connections of their own, which the
+        watcher cannot tell from another process's) are shown once written: the rows drawn
+        again, the counts read. Merged as another process's writes, they had the view read
+        again, and a view that leaves read articles out then kept only the lines near the
+        cursor (1,000 of 90,000 after "mark all read"). What another process stored while
+        they were written shows with its next write or when the view is read again."""
+        if not self.refreshing:  # (a refresh takes the cache as merged at its end)
+            self._seen_version = self.store.data_version()
 
     def _accounts_changed(self) -> bool:
         """Whether the accounts' feeds the cache mirrors differ from the config's."""
@@ -132,7 +144,7 @@ class RefreshPart(ReaderBase):
             accounts = ([a.name for a in self.config.accounts] if urls is None
                         else sorted({f.account for f in feeds if f.account}))
         total = sum(1 for f in feeds if not f.account)
-        first = f"syncing {accounts[0]}…" if accounts else f"refreshing 0/{total} feeds…"
+        first = f"syncing {accounts[0]}…" if accounts else f"refreshing 0/{total:,} feeds…"
         self.show_job("refresh", first, self._refresh(urls, automatic, total), failed="refresh failed")
 
     @work(group="refresh", name="refresh", exit_on_error=False)
@@ -152,11 +164,11 @@ class RefreshPart(ReaderBase):
 
             def syncing(name: str | None) -> None:
                 if name is not None or total:
-                    self.job_progress("refresh", f"syncing {name}…" if name else f"refreshing 0/{total} feeds…",
+                    self.job_progress("refresh", f"syncing {name}…" if name else f"refreshing 0/{total:,} feeds…",
                                       worker)
 
             def progress(outcome: FeedOutcome, done: int, total: int) -> None:
-                self.job_progress("refresh", f"refreshing {done}/{total} feeds…", worker)
+                self.job_progress("refresh", f"refreshing {done:,}/{total:,} feeds…", worker)
                 if outcome.new or outcome.updated or outcome.status in ("error", "gone"):
                     self._merge_soon()
 
@@ -178,7 +190,7 @@ class RefreshPart(ReaderBase):
         failed = report.failed
         new = report.new + sum(account.new for account in report.accounts)
         unsynced = [clean_line(account.name) for account in report.accounts if not account.ok]
-        summary = (f"{new} new" + (f", {len(failed)} failed" if failed else "")
+        summary = (f"{new:,} new" + (f", {len(failed):,} failed" if failed else "")
                    + (f", {', '.join(unsynced)} not synced" if unsynced else ""))
         failed = [outcome for outcome in failed if outcome.url not in known_failures]
         for account in report.accounts:
@@ -187,7 +199,7 @@ class RefreshPart(ReaderBase):
 
                 self.notify(clean_line(account.error + kept_marks(account)), title=f"Account {account.name} not synced",
                             severity="warning", markup=False)
-        self.show_job("refresh", f"refreshed {time.strftime('%H:%M')}: {summary}")
+        self.show_job("refresh", f"refreshed {time.strftime('%H:%M')}: {summary}", ended=True)
         if len(failed) == 1:
             self.notify(f"{clean_line(failed[0].title)}: {clean_line(failed[0].error)}", title="Feed not refreshed",
                         severity="error", markup=False)

@@ -13,6 +13,7 @@ from tui.content.sanitize import clean_line
 
 
 NOTE_SECONDS = 6.0
+GAP = 2  # cells between the left part and the key hint, at the least
 
 
 class StatusBar(Widget):
@@ -31,12 +32,18 @@ class StatusBar(Widget):
         super().__init__(id=id)
         self._parts = {"counts": "", "view": "", "note": "", "keys": ""}
         self._jobs: dict[str, str] = {}  # job -> what it says, in the order the jobs started
+        self._ended: set[str] = set()  # jobs whose slot holds their last words (a result, a failure)
         self._note_timer: Timer | None = None
 
     def say(self, text: str, seconds: float = NOTE_SECONDS) -> None:
-        """A short note (what a key just did) that goes after `seconds`; a new one replaces it."""
+        """A short note (what a key just did) that goes after `seconds`; a new one replaces
+        it, and the last words of the jobs that have ended go with it: the line reads as
+        what happened last, not as an old result run on into the new one."""
         if self._note_timer is not None:
             self._note_timer.stop()
+        for job in self._ended & self._jobs.keys():
+            del self._jobs[job]
+        self._ended.clear()
         self.set(note=text)
         self._note_timer = self.set_timer(seconds, lambda: self.set(note=""))
 
@@ -51,9 +58,17 @@ class StatusBar(Widget):
         if changed:
             self.refresh()
 
-    def set_job(self, job: str, text: str) -> None:
-        """What one job says ("" takes its slot away); other jobs' messages stay."""
+    def set_job(self, job: str, text: str, *, ended: bool = False) -> None:
+        """What one job says ("" takes its slot away); other jobs' messages stay. `ended`:
+        the job's last words, news that replaces the note shown and that the next note
+        replaces in turn."""
         text = clean_line(text)
+        if ended:
+            self._ended.add(job)
+            if text:
+                self.set(note="")
+        else:
+            self._ended.discard(job)
         if self._jobs.get(job, "") == text:
             return
         if text:
@@ -66,17 +81,16 @@ class StatusBar(Widget):
         muted = self.get_visual_style("status-bar--muted")
         accent = self.get_visual_style("status-bar--refresh")
         parts = self._parts
-        jobs: list[str | tuple[str, Style]] = []
-        for text in self._jobs.values():
-            jobs.extend(("  ", (text, accent)))
-        left = Content.assemble(f" {parts['counts']}  ", (parts["view"], muted), *jobs,
-                                "  " if parts["note"] else "", parts["note"])
+        jobs = [Content.styled(text, accent) for text in self._jobs.values()]
+        note = [Content(parts["note"])] if parts["note"] else []
+        view = Content.styled(parts["view"], muted)
+        left = Content.assemble(f" {parts['counts']}  ", Content("  ").join([view, *jobs, *note]))
         right = Content.assemble((f"{parts['keys']} ", muted))
         room = self.size.width - right.cell_length
-        if left.cell_length <= room:
+        if left.cell_length + GAP <= room:
             return Content.assemble(left, " " * (room - left.cell_length), right)
-        # Too long for the width: the key hint goes, and a note (what the last key did)
-        # comes before the view and the jobs, so that it is never the part cut off.
-        if parts["note"]:
-            left = Content.assemble(f" {parts['counts']}  ", parts["note"], "  ", (parts["view"], muted), *jobs)
+        # Too long for the width: the key hint goes, a note (what the last key did, for a
+        # few seconds) comes first and the jobs' progress before the view, so that neither
+        # is the part cut off.
+        left = Content.assemble(" ", Content("  ").join([*note, Content(parts["counts"]), *jobs, view]))
         return left.truncate(self.size.width, ellipsis=True)

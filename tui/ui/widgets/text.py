@@ -30,5 +30,5 @@ def untitled(html: str | None) -> str:
 
 
 def plural(count: int, word: str) -> str:
-    """"1 article", "2 articles"."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    """"1 article", "2 articles", "90,083 articles" (counts grouped as everywhere the reader writes them)."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
