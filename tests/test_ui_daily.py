@@ -167,6 +167,29 @@ def long_feed_cache(folder: Path, count: int) -> tuple[Config, int]:
     return Config(path=None, feeds=[FeedConfig(url=url, title="Long")]), feed_id
 
 
+async def test_mark_all_read_in_a_search_says_it_marks_what_is_listed(tmp_path: Path) -> None:
+    """A search lists its best matches (at most SEARCH_LIMIT): `A` there marks those, and
+    its question says so, not "articles of Search" as if every match went."""
+    from tui.ui.screens.searching import SEARCH_LIMIT
+
+    config, _ = long_feed_cache(tmp_path / "cache", SEARCH_LIMIT + 300)
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"item", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        assert len(articles.ids) == SEARCH_LIMIT
+        await pilot.press("A")
+        assert isinstance(app.screen, Confirm)
+        assert (f"Mark the {SEARCH_LIMIT:,} unread of the {SEARCH_LIMIT:,} articles listed for Search: item read?"
+                in app.screen.question), app.screen.question
+        await pilot.press("y")
+        await pilot.pause()
+        assert unread_count(tmp_path / "cache") == 300
+
+
 def unread_count(folder: Path) -> int:
     store = Store.open(folder)
     try:
@@ -604,6 +627,54 @@ async def test_a_feed_all_ignored_says_why_it_is_empty(cache: UICache) -> None:
         await go_to_feed(pilot, app, feed_key(cache, VN, "Việt Nam"))  # not the one the cursor was on
         await go_to_feed(pilot, app, "ignored")
         assert sorted(articles.ids) == sorted(cache.articles[PLAIN])
+
+
+async def test_mark_all_read_leaves_what_the_ignore_rules_hide(cache: UICache) -> None:
+    """`A` on All marks the 7 unread articles the reader shows, not the 2 the [[ignore]]
+    rules hide (the user never saw them; newsboat's ignore-article does the same)."""
+    cache.config.ignores = ['"plain news"']
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await go_to_feed(pilot, app, "all")
+        assert "7 unread" in status(app)
+        await pilot.press("A")
+        await settled(pilot)
+        assert "0 unread" in status(app) and "Marked 7 articles read" in status(app), status(app)
+        store = Store.open(cache.folder)
+        try:
+            assert [row.read for row in store.rows(cache.articles[PLAIN])] == [False, False]
+        finally:
+            store.close()
+
+
+@pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["two-panes", "one-pane"])
+async def test_s_and_m_in_an_empty_list_touch_no_article_out_of_sight(cache: UICache, size: tuple[int, int]) -> None:
+    """In an empty list (Starred with nothing starred) `s` and `m` act on no article: under
+    200 columns the article read last is not on screen beside the list."""
+    store = Store.open(cache.folder)
+    try:
+        store.conn.execute("UPDATE articles SET starred = 0")
+    finally:
+        store.close()
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=size) as pilot:
+        await go_to_feed(pilot, app, "all")
+        await pilot.press("enter", "enter")  # the newest article read
+        await laid_out(pilot)
+        reading = app.screen.reading
+        await pilot.press("escape")
+        await go_to_feed(pilot, app, "starred")
+        await pilot.press("enter", "s", "m")
+        await pilot.pause()
+        assert panes(app)[1].ids == []
+        store = Store.open(cache.folder)
+        try:
+            [row] = store.rows([reading])
+        finally:
+            store.close()
+        assert (row.starred, row.read) == (False, True)  # as it was
 
 
 def many_feeds(folder: Path, count: int) -> tuple[Config, dict[str, int]]:

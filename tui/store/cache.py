@@ -959,8 +959,9 @@ class Store:
 
     def mark_all_read(self, *, feed_ids: Sequence[int] | None = None, starred: bool = False,
                       progress: Callable[[int], None] | None = None,
-                      stop: Callable[[], bool] | None = None) -> list[int]:
-        """Mark the unread articles of these feeds read; the ids it marked (to undo it).
+                      stop: Callable[[], bool] | None = None, hidden: Collection[int] = ()) -> list[int]:
+        """Mark the unread articles of these feeds read but the `hidden` ones (the [[ignore]]
+        rules hide them: the user never saw them); the ids it marked (to undo it).
 
         MARK_CHUNK articles per transaction, told to `progress` as they go: each article
         marked rewrites its page, so a million of them take a minute, and a transaction
@@ -969,6 +970,9 @@ class Store:
         is asked between two chunks: when it says so, the mark ends there (whole chunks
         only), and the ids marked so far are returned."""
         clauses, params = self._filters(feed_ids, True, starred)
+        if hidden:
+            clauses += " AND id NOT IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(sorted(hidden)))
         (below,) = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()
         marked: list[int] = []
         while True:

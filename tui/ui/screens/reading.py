@@ -448,11 +448,14 @@ class ReadingPart(ReaderBase):
 
     def current_article(self) -> int | None:
         """The article a mark or a link key acts on: the one being read when the reader
-        has focus, else the one under the list cursor."""
+        has focus, else the one under the list cursor; None when neither is on screen."""
         articles = self.query_one(ArticleList)
         if self.pane == "reader" and self.reading is not None:
             return self.reading
-        return articles.current_id if articles.current_id is not None else self.reading
+        if articles.current_id is not None:
+            return articles.current_id
+        # an empty list: the article read last, where it is on screen beside it (ROOMY columns)
+        return self.reading if self.has_class("-roomy") else None
 
     def action_article_page_down(self) -> None:
         articles = self.query_one(ArticleList)
@@ -575,7 +578,11 @@ class ReadingPart(ReaderBase):
             count = len(unread)
         else:
             unread = None
-            count = self.store.count(feed_ids=entry.feed_ids, unread=True, starred=entry.starred_only)
+            # what the [[ignore]] rules hide is left as it is, and not counted
+            hidden = sum(1 for row in self.store.rows(sorted(self._ignored)) if not row.read
+                         and (entry.feed_ids is None or row.feed_id in entry.feed_ids)
+                         and (row.starred or not entry.starred_only)) if self._ignored else 0
+            count = self.store.count(feed_ids=entry.feed_ids, unread=True, starred=entry.starred_only) - hidden
         if not count:
             self.notify("Every article here is read already.", markup=False)
             return
@@ -587,14 +594,18 @@ class ReadingPart(ReaderBase):
             if yes and self.entry is not None and self.entry.key == entry.key:
                 self._mark_all_read(entry, unread, count)
 
-        self.app.push_screen(Confirm(f"Mark {count:,} article{'' if count == 1 else 's'} of "
-                                     f"{clean_line(entry.label)} read? ({self.key_name('undo')} undoes it)"), answered)
+        what = f"{count:,} article{'' if count == 1 else 's'} of {clean_line(entry.label)}"
+        if entry.virtual:  # what is listed, which may be the best of more
+            what = (f"the {count:,} unread of the {len(articles.ids):,} article{'' if len(articles.ids) == 1 else 's'}"
+                    f" listed for {clean_line(entry.label)}")
+        self.app.push_screen(Confirm(f"Mark {what} read? ({self.key_name('undo')} undoes it)"), answered)
 
     def _mark_all_read(self, entry: FeedEntry, unread: list[int] | None, count: int) -> None:
         if count > MARK_ON_THE_LOOP:
             pending = Pending(count)
             self.undo_log.record(pending)  # now, so that `u` meanwhile undoes this mark and no other
-            worker = self._mark_in_thread(entry.feed_ids, entry.starred_only, unread, count, pending=pending)
+            worker = self._mark_in_thread(entry.feed_ids, entry.starred_only, unread, count, pending=pending,
+                                          hidden=frozenset(self._ignored))
             self._pending_workers[pending] = worker
             self.marking += 1
             self._show_marks(MarksProgress(count, read=True), worker, failed="articles not marked read")
@@ -603,14 +614,14 @@ class ReadingPart(ReaderBase):
             self.store.set_read(unread)
             marked = unread
         else:
-            marked = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only)
+            marked = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only, hidden=self._ignored)
         self.undo_log.read(marked, True)
         self._after_mark(marked)
 
     @work(thread=True, group="marks", exit_on_error=False)
     def _mark_in_thread(self, feed_ids: tuple[int, ...] | None, starred: bool, ids: Sequence[int] | None,
                         count: int, *, read: bool = True, pending: Pending | None = None,
-                        undone: ReadMarks | None = None, of: int = 0) -> None:
+                        undone: ReadMarks | None = None, of: int = 0, hidden: frozenset[int] = frozenset()) -> None:
         """A mark of many articles, on a connection of its own: a million articles take a
         minute to write, and the reader stays usable meanwhile. A `pending` mark stops
         between two chunks when `u` asks; an undo (`undone`) always goes to the end."""
@@ -624,7 +635,8 @@ class ReadingPart(ReaderBase):
             store = Store.open(self.cache_dir, create=False)
             try:
                 if ids is None:
-                    marked = store.mark_all_read(feed_ids=feed_ids, starred=starred, progress=progress, stop=stop)
+                    marked = store.mark_all_read(feed_ids=feed_ids, starred=starred, progress=progress, stop=stop,
+                                                 hidden=hidden)
                 else:
                     marked = store.set_read(ids, read, progress=progress, stop=stop)
             finally:
