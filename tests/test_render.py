@@ -565,6 +565,14 @@ def test_article_header_leaves_out_what_is_missing() -> None:
     assert rendered.links == []
 
 
+def test_an_undated_article_has_the_date_it_was_first_seen_said_so(hanoi_time: None) -> None:
+    # the list shows that date for it: the header says the same, and what it is
+    seen = render_article(title="T", feed="F", author="A", published=None, link="", html="", seen=1_590_243_720)
+    assert seen.text.plain.split("\n")[1] == "F · A · seen 2020-05-23 21:22"
+    dated = render_article(title="T", feed="F", author="", published=1_590_243_720, link="", html="", seen=1)
+    assert dated.text.plain.split("\n")[1] == "F · 2020-05-23 21:22"
+
+
 def test_relative_links_resolve_against_the_article_link() -> None:
     rendered = render_article(
         title="T", feed="F", author="A", published=None, link="https://news.example/2020/05/bai.html",

@@ -611,7 +611,7 @@ def cmd_read(args: argparse.Namespace, config: Config, cache: Path) -> int:
                               published=article.published, link=article.link, html=html,
                               media=media_lines(article.enclosures, article.image,
                                                 article.content or article.summary),
-                              date_format=config.settings.date_format)
+                              date_format=config.settings.date_format, seen=article.first_seen)
     print(to_plain(rendered, width))
     return 0
 

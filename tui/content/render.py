@@ -135,14 +135,19 @@ def render_article(
     media: Sequence[str] = (),
     lead: str = "",
     date_format: str = "",
+    seen: int | None = None,
 ) -> Rendered:
     """Header (title, feed · author · local date, link, the media lines), a rule, then the
-    body; the `lead` image on top of a body that has no image of its own."""
+    body; the `lead` image on top of a body that has no image of its own. An article its
+    feed gives no date has the date it was first `seen` (the date its list shows), said so."""
     header: list[_Block] = []
     title_line = clean_line(title)
     if title_line:
         header.append(_text_para(title_line, TITLE))
-    meta = [part for part in (clean_line(feed), clean_line(author), _local_time(published, date_format)) if part]
+    when = _local_time(published, date_format) if published is not None else ""
+    if not when and seen is not None and (first := _local_time(seen, date_format)):
+        when = f"seen {first}"
+    meta = [part for part in (clean_line(feed), clean_line(author), when) if part]
     if meta:
         header.append(_text_para(" · ".join(meta), META))
     link_line = clean_line(link)

@@ -94,7 +94,7 @@ class CommandsPart(ReaderBase):
         width = min(self.config.settings.reading_width or self.app.size.width, self.app.size.width)
         rendered = render_article(title=article.title, feed=feed, author=article.author,
                                   published=article.published, link=article.link, html=html,
-                                  media=media_lines(article.enclosures, article.image, html))
+                                  media=media_lines(article.enclosures, article.image, html), seen=article.first_seen)
         return ArticleText(clean_line(article.link), clean_line(article.title), clean_line(feed),
                            to_plain(rendered, width) + "\n")
 

@@ -97,11 +97,12 @@ class RenderRequest:
     width: int | None
     media: tuple[str, ...] = ()  # the header's lines for enclosures and the lead image
     lead: str = ""  # the lead image, drawn on top of a body without images of its own
+    seen: int | None = None  # when it was first stored: the date of an article without one
 
     @property
     def cache_key(self) -> tuple[object, ...]:
-        return (self.article_id, self.full, self.width,
-                hash((self.title, self.feed, self.author, self.published, self.link, self.html, self.media, self.lead)))
+        return (self.article_id, self.full, self.width, hash((self.title, self.feed, self.author, self.published,
+                                                              self.link, self.html, self.media, self.lead, self.seen)))
 
 
 class ReadingPart(ReaderBase):
@@ -210,7 +211,8 @@ class ReadingPart(ReaderBase):
                                 self.feed_names.get(article.feed_id, ""), clean_line(article.author),
                                 article.published, article.link, html, self._reader_measure() or None,
                                 tuple(media_lines(article.enclosures, article.image, article.content or article.summary)),
-                                lead_picture(article.image, article.enclosures) if reader.images_on else "")
+                                lead_picture(article.image, article.enclosures) if reader.images_on else "",
+                                article.first_seen)
         cached = self._rendered.get(request.cache_key)
         if cached is not None:
             self._show_rendered(request, cached)
@@ -245,7 +247,7 @@ class ReadingPart(ReaderBase):
         rendered = render_article(title=request.title, feed=request.feed, author=request.author,
                                   published=request.published, link=request.link, html=request.html,
                                   width=request.width, media=request.media, lead=request.lead,
-                                  date_format=self.config.settings.date_format)
+                                  date_format=self.config.settings.date_format, seen=request.seen)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ArticleLaidOut(request, rendered))
 
