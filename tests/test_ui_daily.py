@@ -788,3 +788,21 @@ async def test_long_code_lines_wrap_with_a_mark_at_a_space_or_bracket(tmp_path: 
         assert shown[start + 1].strip() == "↪ third_argument):"  # the end of the line can be read
         assert shown[start + 2].strip() == "return first_argument"
         assert "After the code." in " ".join(shown)
+
+
+@pytest.mark.parametrize("tmux", [False, True])
+async def test_y_copies_the_link_and_says_what_tmux_needs_to_let_it_through(
+        cache: UICache, tmux: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The link goes to the terminal's clipboard (OSC 52), which tmux drops unless told to
+    take it: inside tmux the notice says how."""
+    if tmux:
+        monkeypatch.setenv("TMUX", "/tmp/tmux-1000/default,1,0")
+    else:
+        monkeypatch.delenv("TMUX", raising=False)
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, "all")
+        await pilot.press("enter", "y")
+        await pilot.pause()
+        [copied] = [n.message for n in app._notifications if n.message.startswith("Copied ")]
+        assert copied.startswith("Copied https://") and ("set -g set-clipboard on" in copied) == tmux

@@ -53,8 +53,9 @@ class LinksPart(ReaderBase):
         if not link:
             self.notify("This article has no link.", severity="warning", markup=False)
             return
-        self.app.copy_to_clipboard(link)
-        self.notify(f"Copied {link}", markup=False)
+        self.app.copy_to_clipboard(link)  # (OSC 52: the terminal takes it, or not, without a word)
+        hint = " (inside tmux, only with set -g set-clipboard on)" if os.environ.get("TMUX") else ""
+        self.notify(f"Copied {link}{hint}", markup=False)
 
     def action_open_link(self, number: int) -> None:
         links = self.query_one(ArticleView).links
