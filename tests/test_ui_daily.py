@@ -806,3 +806,17 @@ async def test_y_copies_the_link_and_says_what_tmux_needs_to_let_it_through(
         await pilot.pause()
         [copied] = [n.message for n in app._notifications if n.message.startswith("Copied ")]
         assert copied.startswith("Copied https://") and ("set -g set-clipboard on" in copied) == tmux
+
+
+async def test_newsboat_keys_N_toggles_read_and_C_marks_every_feed_read_after_asking(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        await pilot.press("enter", "N")  # newsboat's toggle-read, as m
+        await pilot.pause()
+        assert "8 unread" in status(app)
+        await pilot.press("C")  # from a feed's view: every feed, asked first even for a short list
+        assert isinstance(app.screen, Confirm) and "Mark 8 articles of All read?" in app.screen.question
+        await pilot.press("y")
+        await settled(pilot)
+        assert "0 unread" in status(app) and unread_count(cache.folder) == 0

@@ -114,6 +114,7 @@ class ReadingPart(ReaderBase):
         bind("reader_mode", "reader_mode"),
         bind("toggle_read", "toggle_read"),
         bind("mark_all_read", "mark_all_read"),
+        bind("mark_everything_read", "mark_everything_read"),
         bind("star", "star"),
         bind("undo", "undo"),
     ]
@@ -571,9 +572,16 @@ class ReadingPart(ReaderBase):
     def action_mark_all_read(self) -> None:
         """`A`: every unread article of the view read; asked first when the view is longer
         than the list can show (the user cannot see what they mark)."""
-        entry = self.entry
-        if entry is None:
-            return
+        if self.entry is not None:
+            self._mark_view_read(self.entry)
+
+    def action_mark_everything_read(self) -> None:
+        """`C` (newsboat's key): every unread article of every feed read, whatever the view, asked first."""
+        entry = next((e for e in self.query_one(FeedList).entries if e.key == "all"), None)
+        if entry is not None:
+            self._mark_view_read(entry, ask=True)
+
+    def _mark_view_read(self, entry: FeedEntry, *, ask: bool = False) -> None:
         articles = self.query_one(ArticleList)
         if entry.virtual:  # only what the search shows, never every feed
             unread = [row.id for row in self.store.rows(articles.ids) if not row.read]
@@ -588,12 +596,12 @@ class ReadingPart(ReaderBase):
         if not count:
             self.notify("Every article here is read already.", markup=False)
             return
-        if len(articles.ids) <= articles.scrollable_content_region.height:
+        if not ask and len(articles.ids) <= articles.scrollable_content_region.height:
             self._mark_all_read(entry, unread, count)
             return
 
         def answered(yes: bool | None) -> None:
-            if yes and self.entry is not None and self.entry.key == entry.key:
+            if yes and (ask or (self.entry is not None and self.entry.key == entry.key)):
                 self._mark_all_read(entry, unread, count)
 
         what = f"{count:,} article{'' if count == 1 else 's'} of {clean_line(entry.label)}"
