@@ -900,6 +900,7 @@ def test_import_newsboat_cache_star_flags_and_dry_run(
     config = write_config(tmp_path / "feeds.toml", [(server.url("/" + n), "", []) for n in NEWSBOAT_FEEDS])
     status, dry = import_report(capsys, ["import-newsboat-cache", str(newsboat), "-n", "--config", str(config)])
     assert status == 0 and "dry run: nothing was written" in dry and "49 articles would be added" in dry
+    assert "the feeds were not refreshed first, as the import does, so more may match then" in dry
     assert not (tmp_path / "cache").exists()
     assert main(["import-newsboat-cache", str(newsboat), "--star-flags", "s", "--config", str(config)]) == 0
     assert_state_carried_over(newsboat, tmp_path / "cache", star_flags="s")

@@ -864,5 +864,6 @@ def _import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path
     print(f"{count(total, 'article')} {would}added, {sum(c.matched for c in results)} matched, "
           f"{sum(c.read for c in results)} read, {sum(c.starred for c in results)} starred")
     if args.dry_run:
-        print("dry run: nothing was written")
+        print("dry run: nothing was written" + ("" if args.no_refresh else
+              "; the feeds were not refreshed first, as the import does, so more may match then"))
     return 1 if failed else 0
