@@ -38,10 +38,11 @@ NEVER = "http://127.0.0.1:9/never-fetched.xml"
 
 SEED_TITLE = "Lãnh đạo Trung ương làm việc với Ban Thường vụ Tỉnh ủy Thái Nguyên"
 # Rich/Textual markup, an action link, a file link, OSC 52 (clipboard) and OSC 0 (window
-# title) escape sequences, a C1 CSI and a bidi override: all must show as inert text.
+# title) escape sequences, a C1 CSI and a bidi override: the markup must show as inert
+# text, the sequences and the override not at all (no "]0;pwned" left of them either).
 HOSTILE_FEED = ("[bold]Evil[/] \x1b]52;c;SGFja2Vk\x07\x1b]0;pwned\x07\x9b31m\u202e [RFC] "
                 "[@click=app.quit]x[/] [link=file:///etc/passwd]pw[/link]")
-SHOWN_FEED = "[bold]Evil[/] ]52;c;SGFja2Vk]0;pwned31m [RFC] [@click=app.quit]x[/] [link=file:///etc/passwd]pw[/link]"
+SHOWN_FEED = "[bold]Evil[/] [RFC] [@click=app.quit]x[/] [link=file:///etc/passwd]pw[/link]"
 HOSTILE_ARTICLE = "[@click=app.quit]Quit now[/] [b]not bold[/b] [WIP] \x1b[31mred"
 HOSTILE_AUTHOR = "[link=file:///etc/passwd]Mallory[/link]"
 HOSTILE_BODY = ("<p>[@click=app.quit]Click me[/] and [bold]this[/bold] stays text.</p>"

@@ -91,7 +91,7 @@ async def test_a_failed_bookmark_says_its_exit_status(cache: UICache, tmp_path: 
         await app.workers.wait_for_complete([w for w in app.workers if w.group == "bookmark"])
         await pilot.pause()
         shown = [str(n.message) for n in app._notifications]
-        assert shown[-1] == "bookmark-tool ended with status 7: server said [b]no[/b] [31m"
+        assert shown[-1] == "bookmark-tool ended with status 7: server said [b]no[/b]"
 
 
 async def test_the_text_a_command_gets_fits_the_terminal(cache: UICache) -> None:

@@ -120,7 +120,7 @@ def test_base_href_duplicates_and_unsafe_schemes() -> None:
     )
     assert discover_feeds(html, "https://www.example.org/") == [
         DiscoveredFeed("https://static.example.org/site/rss.xml", "First", RSS),
-        DiscoveredFeed("https://static.example.org/atom.xml", "Tin[31m tức", ATOM),
+        DiscoveredFeed("https://static.example.org/atom.xml", "Tin tức", ATOM),
         DiscoveredFeed("https://static.example.org/comments.xml", "", RSS),
     ]
 

@@ -119,7 +119,7 @@ def test_a_duplicate_feed_is_reported_and_fetched_once(tmp_path: Path, server: L
 
 def test_control_characters_in_names_never_reach_the_terminal(tmp_path: Path, server: LocalServer) -> None:
     """A shared feeds.toml may carry escape sequences in titles and tags (TOML writes them
-    as \\u001b); docbao shows what is left of them, never the sequence."""
+    as \\u001b); docbao shows the words around them, nothing of the sequences."""
     url = server.route("/f.xml", rss(simple_items(1), title="\u202egnp.exe"))
     config = tmp_path / "feeds.toml"
     config.write_text(
@@ -130,4 +130,4 @@ def test_control_characters_in_names_never_reach_the_terminal(tmp_path: Path, se
         assert run.returncode == 0, run.err
         assert unsafe_output(run.stdout) == [] and unsafe_output(run.stderr) == [], args
         assert "\\u001b" not in run.out.lower() and "\\u0007" not in run.out
-        assert "Tin ]0;pwned gnp.exe 31m" in run.out, run.out
+        assert "Tin gnp.exe" in run.out and "pwned" not in run.out and "31m" not in run.out, run.out

@@ -229,3 +229,32 @@ def test_atom_with_hostile_text_everywhere(entries: list[tuple[str, str, str, st
     feed = parse(doc.encode("utf-8"))
     if form == "raw":
         assert feed is not None and [a.guid for a in feed.articles] == [f"urn:e:{n}" for n in range(len(entries))]
+
+
+# Escape sequences written raw into an XML document, where they are removed whole before
+# any parser reads it: pieces that end one early, run on unterminated, or sit beside what
+# XML reads as markup (quotes, "&amp;", "]]>", "-->").
+SEQUENCE_PIECES = st.sampled_from([
+    "\x1b[31m", "\x1b[0m", "\x1b[", "\x1b[?25l", "\x1b[2 q", "\x1b]0;title\x07", "\x1b]8;;https://e.example/\x1b\\",
+    "\x1b]", "\x1bPq#0\x1b\\", "\x1b_apc", "\x1bc", "\x1b(B", "\x1b", "\x07", "\x9b31m", "\x9d0;t\x9c", "\x9d0;t\x07",
+    "\x1b_a\x9c", "]", "]]", "-", "--", "'", '"', "&amp;", "&lt;", ">", "word", " ",
+])
+SEQUENCE_TEXT = st.lists(SEQUENCE_PIECES, max_size=8).map("".join)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(SEQUENCE_TEXT, SEQUENCE_TEXT, SEQUENCE_TEXT, SEQUENCE_TEXT), min_size=1, max_size=4),
+       SEQUENCE_TEXT)
+def test_raw_escape_sequences_never_break_an_xml_document(entries: list[tuple[str, str, str, str]],
+                                                          title: str) -> None:
+    body = "".join(
+        f"<entry><id>urn:e:{n}</id><title>T{n} {t}</title>"
+        f"<link href='https://e.example/{n}/{html.escape(link)}'/><!-- {note.replace('-', ' ')} -->"
+        f"<content type=\"html\"><![CDATA[<p>{c.replace(']]>', '')}</p>]]></content></entry>"
+        for n, (t, link, note, c) in enumerate(entries)
+    )
+    doc = f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>F {title}</title>{body}</feed>'
+    feed = parse(doc.encode("utf-8"))
+    assert feed is not None and feed.title.startswith("F")
+    assert [a.guid for a in feed.articles] == [f"urn:e:{n}" for n in range(len(entries))]
+    assert [a.title.split(" ")[0] for a in feed.articles] == [f"T{n}" for n in range(len(entries))]

@@ -16,7 +16,6 @@ import pytest
 
 from tests.server import LocalServer
 from tests.hostile import (
-    CONTROLS,
     Run,
     cache_db,
     control_refs_in,
@@ -44,7 +43,10 @@ SEQUENCES = {
     "c0": "bell\x07back\x08vt\x0bff\x0cdel\x7f",
 }
 PAYLOAD = "".join(SEQUENCES.values())
-VISIBLE = " ".join(CONTROLS.sub("", PAYLOAD).split())  # what a reader should still see
+# What a reader should still see of PAYLOAD written raw: its words, nothing of a sequence
+# ("[31m", "]0;pwned-title") nor of the overrides and controls.
+WORDS = ("RED", "click-me", "gnp.exeiso", "bellbackvtffdel")
+SHOWN = "".join(WORDS)
 
 
 def as_refs(text: str) -> str:
@@ -210,11 +212,12 @@ def test_visible_text_survives_around_the_sequences(world: World, form: str) -> 
     title, author, link, content, enclosures = query(
         world.db, "SELECT a.title, a.author, a.link, a.content, a.enclosures FROM articles a JOIN feeds f"
         " ON f.id = a.feed_id WHERE f.url = ? AND a.guid LIKE 'guid-%'", (url,))[0]
-    assert VISIBLE in feed_title and feed_title.startswith(f"Feed {form}")
-    assert title.startswith(f"Title {form} [31mRED[0m]52;c;ZXZpbA==]0;pwned-title")
-    assert "gnp.exeiso" in title and "click-me" in title
-    assert author.startswith(f"Author {form} [31mRED")
-    assert "Body" in content and "RED" in content and "click-me" in content
+    for field in (feed_title, title, author, content):
+        assert all(word in field for word in WORDS), field
+    if form in ("raw", "cdata"):  # (the CDATA holds PAYLOAD raw, then as references)
+        assert feed_title.startswith(f"Feed {form} {SHOWN}")
+        assert title.startswith(f"Title {form} {SHOWN}") and author.startswith(f"Author {form} {SHOWN}")
+        assert f"<p>Body {form} {SHOWN}</p>" in content and f"<b>bold {SHOWN}</b>" in content
     assert link == "" or is_openable_url(link)
     (enclosure,) = json.loads(enclosures)
     assert enclosure["url"] == f"https://e.example/{form}.mp3"
@@ -245,7 +248,7 @@ def test_atom_and_json_fields_are_clean_and_keep_their_words(world: World) -> No
 def test_refresh_output_is_safe(world: World) -> None:
     assert unsafe_output(world.refresh.stdout) == []
     assert unsafe_output(world.refresh.stderr) == []
-    assert "Feed raw [31mRED" in world.refresh.out
+    assert f"Feed raw {SHOWN}" in world.refresh.out
 
 
 @pytest.mark.parametrize("args", [("articles",), ("articles", "--json"), ("feeds",), ("feeds", "--json")])
@@ -281,6 +284,55 @@ def test_reader_mode_page_is_clean_in_cache_and_output(world: World) -> None:
     assert run.returncode == 0 and "not available" not in run.err
     assert "Thái Nguyên" in run.out
     assert unsafe_output(run.stdout) == [] and unsafe_output(run.stderr) == []
+
+
+# As a reader reported them: sequences pasted from a terminal into an Atom feed (raw, where
+# XML forbids ESC) and a JSON Feed (as "\u001b", which JSON allows).
+ANSI_TITLE = f"ANSI {ESC}[31mred{ESC}[0m title"
+CLEARING_BODY = f"body {ESC}[2J clear screen"
+FEED_NAME = f"Ctrl [b]Feed[/b] {ESC}[1m"
+STRINGS = f"{ESC}]0;window title{ESC}\\strings {ESC}Pdcs{ESC}\\and {ESC}_apc\x9c \x9d8;;x\x07gone{ESC}c"
+
+
+def reported_feeds(kind: str) -> bytes:
+    if kind == "json":
+        return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": FEED_NAME, "items": [
+            {"id": "j1", "url": "https://e.example/j1", "title": ANSI_TITLE, "content_text": CLEARING_BODY},
+            {"id": "j2", "url": "https://e.example/j2", "title": f"Unterminated {ESC}]8;;https://e.example/",
+             "content_html": f"<p>{STRINGS}</p><p>cut {ESC}]0;to the end of the line\nnext line</p>"}]}).encode()
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>{html.escape(FEED_NAME)}</title><id>urn:f</id>
+<entry><id>urn:e1</id><title>{ANSI_TITLE}</title><link href="https://e.example/e1"/>
+<content type="text">{CLEARING_BODY}</content></entry>
+<entry><id>urn:e2</id><title type="html">Unterminated {ESC}]8;;https://e.example/</title><link href="https://e.example/e2"/>
+<content type="html"><![CDATA[<p>{STRINGS}</p><p>cut {ESC}]0;to the end of the line
+next line</p><!-- {ESC}[-->]]></content></entry></feed>""".encode()
+
+
+@pytest.mark.parametrize("kind", ["atom", "json"])
+def test_read_shows_what_surrounds_escape_sequences_and_nothing_of_them(server: LocalServer, tmp_path: Path,
+                                                                         kind: str) -> None:
+    """Removing only the ESC of "ESC[31m" left "[31m" in titles and bodies: the whole of
+    each sequence goes, CSI, OSC, DCS, APC, 8-bit and two-character; "[b]" is text and stays."""
+    config = write_config(tmp_path, [server.route(f"/feed.{kind}", reported_feeds(kind))])
+    assert docbao("refresh", "--config", str(config), cwd=tmp_path).returncode == 0
+
+    def cli(*args: str) -> str:
+        run = docbao(*args, "--config", str(config), cwd=tmp_path)
+        assert run.returncode == 0 and unsafe_output(run.stdout) == [], run.err
+        return run.out
+
+    assert "Ctrl [b]Feed[/b]" in cli("feeds") and "[1m" not in cli("feeds")
+    assert "ANSI red title" in cli("articles")
+    first, second = (row[0] for row in query(cache_db(tmp_path), "SELECT id FROM articles ORDER BY id"))
+    out = cli("read", str(first))
+    assert out.splitlines()[0] == "ANSI red title" and out.splitlines()[1].split(" · ")[0] == "Ctrl [b]Feed[/b]"
+    assert "body clear screen" in " ".join(out.split())
+    out = cli("read", str(second))
+    assert out.splitlines()[0] == "Unterminated"  # an OSC never terminated ends with its line
+    assert "strings and gone" in " ".join(out.split()) and "next line" in out
+    for tail in ("[31m", "[0m", "[2J", "[1m", "]0;", "window title", "dcs", "apc", "8;;", "to the end"):
+        assert tail not in out + cli("articles") + cli("feeds"), tail
 
 
 def test_one_control_reference_does_not_garble_the_other_items(server: LocalServer, tmp_path: Path) -> None:

@@ -319,9 +319,9 @@ def test_hostile_urls_are_skipped_with_reasons() -> None:
     assert "same feed as https://good.example.org/feed.xml" in reasons[
         "HTTPS://Good.Example.ORG:443/feed.xml#top"
     ]
-    # control characters and bidi overrides are gone; markup stays text for the UI to escape
+    # escape sequences, control characters and bidi overrides are gone; markup stays text for the UI to escape
     title = result.subscriptions[1].title
-    assert title == "Escape sequences31m in title [@click=app.quit] [/]"
+    assert title == "Escape sequences in title [@click=app.quit] [/]"
     assert len(result.skipped) == 13  # every outline but the two feeds
 
 

@@ -714,12 +714,12 @@ def test_json_import_of_a_hostile_export(tmp_path: Path, capsys: pytest.CaptureF
     file.write_text(json.dumps(hostile), encoding="utf-8")
     status, report = import_report(capsys, ["import", str(file)])
     assert status == 0
-    # Control characters go; the rest of a title is kept as plain text.
-    assert subscriptions(default_config_path()) == {"https://ok.example.org/feed": ("OK[31m [@click=app.quit]",
+    # Escape sequences and control characters go; the rest of a title is kept as plain text.
+    assert subscriptions(default_config_path()) == {"https://ok.example.org/feed": ("OK [@click=app.quit]",
                                                                                     frozenset({"a"}))}
     assert "docbao never runs commands" in report and "javascript: URLs are not fetched" in report
     [article] = cached(default_cache(), "https://ok.example.org/feed")
-    assert article["title"] == "Hello]0;owned" and article["link"] == ""
+    assert article["title"] == "Hello" and article["link"] == ""
     assert "<script" not in str(article["content"]) and "onerror" not in str(article["content"])
     assert "kept" in str(article["content"])
     assert json.loads(str(article["enclosures"])) == [{"url": "https://ok.example.org/a.mp3", "type": "",

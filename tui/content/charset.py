@@ -25,6 +25,8 @@ import codecs
 import re
 import unicodedata
 
+from tui.content.escapes import sequence_pattern
+
 # Labels Python does not know (or knows as something narrower), as browsers read them.
 _ALIASES = {
     "windows-874": "cp874", "x-mac-roman": "mac_roman", "macintosh": "mac_roman",
@@ -93,6 +95,14 @@ _XML_DECL_ENCODING = re.compile(
 # C0 controls that XML 1.0 forbids; libxml2 stops reading text at one of them.
 _C0_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
 _C0_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# The escape sequences that hold those controls (ESC, BEL ending an OSC), removed whole
+# before them (else their tails, "[31m", stay in the text), from an XML document (JSON has
+# no raw controls, and its backslashes would make "ESC \\" mean something else). A sequence
+# never takes with it what could be markup: a line end, a tag's "<" or ">", a quote, a
+# reference's "&", the start of the end of a comment, a CDATA section or an instruction.
+_XML_SEQUENCE = ("\r\n<>\"'", "&", ("-->", "]]>", "?>"))
+_XML_SEQUENCES = re.compile(sequence_pattern(*_XML_SEQUENCE, utf8_bytes=True).encode("ascii"))
+_XML_SEQUENCES_TEXT = re.compile(sequence_pattern(*_XML_SEQUENCE))
 # What charset detection may be trusted for in a feed: a script other than Latin. For Latin
 # text detection cannot tell windows-1250/1252/1257 apart from little text, and 1252 is by
 # far the most common legacy charset of feeds.
@@ -113,11 +123,15 @@ def decode_feed(data: bytes, http_charset: str = "") -> tuple[str, list[str], bo
     wide = wide_encoding(data)
     if wide:
         text = data.decode(wide, errors="replace")
+        if ("\x1b" in text or "\x07" in text) and text.lstrip(" \t\r\n\ufeff")[:1] == "<":
+            text = _XML_SEQUENCES_TEXT.sub("", text)
         return _C0_CHARS.sub("", text), [], False
     declared_match = _XML_DECL_ENCODING.match(data[:512])
     declared = declared_match.group(1).decode("ascii") if declared_match else ""
     pristine = True
-    if not declared.lower().startswith("iso-2022"):
+    if not declared.lower().startswith("iso-2022"):  # (whose ESC switches character sets)
+        if (b"\x1b" in data or b"\x07" in data) and data.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] == b"<":
+            data, pristine = _XML_SEQUENCES.sub(b"", data), False
         cleaned = data.translate(None, _C0_BYTES)
         if len(cleaned) != len(data):
             data, pristine = cleaned, False

@@ -1,8 +1,9 @@
 """Text and HTML from the network made safe to store and to show in a terminal.
 
 Everything that arrives from a feed or a page passes through here before it is stored:
-control characters (C0 but tab and newline, DEL, C1), bidi overrides and isolates, and
-NUL are removed, text is normalised to NFC, and HTML is cut down to an allowlist.
+terminal escape sequences (whole, not only their ESC), control characters (C0 but tab and
+newline, DEL, C1), bidi overrides and isolates, and NUL are removed, text is normalised to
+NFC, and HTML is cut down to an allowlist.
 What is left can never drive the terminal; Rich/Textual markup is a separate concern of
 the UI, which shows feed text as `Text`/`Content`, never as markup.
 """
@@ -16,6 +17,7 @@ import unicodedata
 
 import nh3
 
+from tui.content.escapes import C1_INTRODUCERS, ESC, sequence_pattern
 from tui.content.tokens import ESCAPABLE_RAW, VOID, Attrs, tokenize
 
 # C0 controls except \t and \n, DEL, C1 controls, bidi embeddings/overrides/isolates,
@@ -29,6 +31,21 @@ _CONTROL_REFS = re.compile(
     r"&#(?:[xX]0*(?:[0-8bcefBCEF]|1[0-9a-fA-F]|7[fF]|[89][0-9a-fA-F]|61[cC]|200[eEfF]|202[a-eA-E]|206[6-9]|[fF][eE][fF][fF])"
     r"|0*(?:[0-8]|1[1-9]|2[0-9]|3[01]|12[7-9]|1[3-5][0-9]))(?![0-9a-fA-F]);?"
 )
+
+# In the allowlist's output a "<" always opens a tag, a '"' ends an attribute's value (nh3
+# quotes every one so), a ">" ends a tag and a "&" starts a character reference.
+_HTML_SEQUENCES = re.compile(sequence_pattern('\n<"', markup=">&"))
+_TEXT_SEQUENCES = re.compile(sequence_pattern("\n"))
+
+
+def _drop_sequences(text: str, sequences: re.Pattern[str]) -> str:
+    """`text` without escape sequences. Most text has none: it costs one scan for ESC, and
+    the 8-bit introducers are looked for only in text that is not ASCII."""
+    if ESC in text or (not text.isascii() and any(c1 in text for c1 in C1_INTRODUCERS)):
+        return sequences.sub("", text)
+    return text
+
+
 _SPACE_RUN = re.compile(r"\s+")
 _WHITESPACE = re.compile(r"\s")
 # nh3 parses the content of <noscript> (scripting on), <iframe>, <noembed> and <noframes>
@@ -65,10 +82,11 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 
 def clean_text(text: str | None) -> str:
-    """Multi-line text: NFC, line ends normalised, every control character removed."""
+    """Multi-line text: NFC, line ends normalised, every escape sequence and control
+    character removed."""
     if not text:
         return ""
-    return _CONTROLS.sub("", _normal_lines(text))
+    return _CONTROLS.sub("", _drop_sequences(_normal_lines(text), _TEXT_SEQUENCES))
 
 
 def _normal_lines(text: str) -> str:
@@ -132,8 +150,8 @@ def drop_control_refs(markup: str) -> str:
 
 def sanitize_html(fragment: str | None) -> str:
     """Stored HTML: allowlisted tags and attributes, http/https/mailto links only,
-    no scripts, styles, iframes, forms or event handlers, and no control characters
-    either raw or as character references."""
+    no scripts, styles, iframes, forms or event handlers, and no escape sequences or
+    control characters, nor control characters as character references."""
     if not fragment:
         return ""
     # Raw control characters pass through the allowlist as they came (in text and in the
@@ -146,7 +164,7 @@ def sanitize_html(fragment: str | None) -> str:
             fragment = _FOREIGN.sub(_foreign_text, fragment)
     if fragment.count("<") > _FEW_TAGS:
         fragment = _nest_shallowly(fragment)
-    clean = _CONTROLS.sub("", _cleaner().clean(fragment))
+    clean = _CONTROLS.sub("", _drop_sequences(_cleaner().clean(fragment), _HTML_SEQUENCES))
     if '"1' in clean or '"0' in clean:  # (nh3 writes every attribute in double quotes)
         clean = _PIXEL.sub("", clean)
     return clean
