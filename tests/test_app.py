@@ -453,6 +453,41 @@ async def test_o_opens_the_link_as_one_argument_without_a_shell(cache: UICache, 
         assert await browser_args(browser) == ["1", "https://example.com/plain/1?a=1&b=$(id)"]
 
 
+# An Atom entry may have an id and no link at all: nothing to open, nothing to copy.
+ATOM_WITHOUT_LINK = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom without links</title><id>urn:f</id>
+<entry><id>urn:e2</id><title>An entry with an id only</title><updated>2020-05-23T10:00:00Z</updated>
+<summary>Nothing here to open in a browser.</summary></entry></feed>"""
+
+
+async def test_o_on_an_article_without_a_link_says_it_has_none(tmp_path: Path, browser: Path) -> None:
+    """It said "This link cannot be opened in a browser (only http and https links are).",
+    as if there were a link of another scheme."""
+    from tui.config import Config, FeedConfig
+    from tui.feeds.parse import parse_feed
+    from tui.model import FetchResult
+
+    url = "http://127.0.0.1:9/atom.xml"
+    store = Store.open(tmp_path / "cache")
+    feed_id = store.ensure_feeds([url])[url]
+    store.save_fetch(feed_id, FetchResult("ok", url), parse_feed(ATOM_WITHOUT_LINK, url=url))
+    store.close()
+    app = DocbaoApp(Config(path=None, feeds=[FeedConfig(url=url)]), tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        await pilot.press("enter", "o")
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert said == ["This article has no link."]
+        await pilot.press("enter")  # and from the article itself, where `y` says the same
+        await laid_out(pilot)
+        await pilot.press("o", "y")
+        await pilot.pause()
+        assert [n.message for n in app._notifications][1:] == ["This article has no link."] * 2
+        assert app.clipboard == ""
+    assert not browser.exists()
+
+
 async def test_link_numbers_open_links_of_the_article(cache: UICache, browser: Path) -> None:
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:

@@ -32,13 +32,18 @@ class LinksPart(ReaderBase):
     ]
 
     def _article_link(self) -> str | None:
-        """The link of the article a key acts on; None (said) when there is no article."""
+        """The link of the article a key acts on; None (said) when there is no article or
+        it has none (an Atom entry may have only an id such as "urn:…")."""
         article_id = self.current_article()
         rows = self.store.rows([article_id]) if article_id is not None else []
         if not rows:
             self.notify("Select an article first.", severity="warning", markup=False)
             return None
-        return rows[0].link
+        link = clean_line(rows[0].link)
+        if not link:
+            self.notify("This article has no link.", severity="warning", markup=False)
+            return None
+        return link
 
     def action_open_browser(self) -> None:
         link = self._article_link()
@@ -47,15 +52,10 @@ class LinksPart(ReaderBase):
 
     def action_copy_link(self) -> None:
         link = self._article_link()
-        if link is None:
-            return
-        link = clean_line(link)
-        if not link:
-            self.notify("This article has no link.", severity="warning", markup=False)
-            return
-        self.app.copy_to_clipboard(link)  # (OSC 52: the terminal takes it, or not, without a word)
-        hint = " (inside tmux, only with set -g set-clipboard on)" if os.environ.get("TMUX") else ""
-        self.notify(f"Copied {link}{hint}", markup=False)
+        if link is not None:
+            self.app.copy_to_clipboard(link)  # (OSC 52: the terminal takes it, or not, without a word)
+            hint = " (inside tmux, only with set -g set-clipboard on)" if os.environ.get("TMUX") else ""
+            self.notify(f"Copied {link}{hint}", markup=False)
 
     def action_open_link(self, number: int) -> None:
         links = self.query_one(ArticleView).links
