@@ -552,6 +552,31 @@ async def test_folders_fold_and_unfold(cache: UICache) -> None:
         assert lines(feeds)[8].split() == ["Tech", "Weekly", "2"]
 
 
+async def test_feeds_named_by_their_url_keep_the_end_that_tells_them_apart(tmp_path: Path) -> None:
+    """Before the first fetch an untitled feed is named by its URL. Cut at its end, every
+    row of one site read "127.0.0.1:9/…/feed-rs__a…"; cut from the left of the path, each
+    keeps its file name."""
+    from tui.config import Config, FeedConfig
+
+    names = [f"feed-rs__atom_example_{n}.xml" for n in (1, 2, 5, 10)]
+    config = Config(path=None, feeds=[FeedConfig(url=f"http://127.0.0.1:9/tests/data/feeds/{name}") for name in names]
+                    + [FeedConfig(url="http://127.0.0.1:9/named.xml", title="A feed with a name much too long to be shown whole")])
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, _, _ = panes(app)
+        rows = [line.strip() for line in lines(feeds)[3:8]]
+        assert feeds.outer_size.width < len("127.0.0.1:9/…/feed-rs__atom_example_10.xml")  # too narrow for them
+        for name, row in zip(names, rows):
+            host, end = row.split("/…", 1)
+            assert host == "127.0.0.1:9" and name.endswith(end) and len(end) >= 12, row
+        assert len(set(rows[:4])) == 4
+        assert rows[4].startswith("A feed with a name") and rows[4].endswith("…")  # a name is cut at its end
+        await pilot.resize_terminal(180, 40)
+        await pilot.pause()
+        assert lines(feeds)[5].strip() == "127.0.0.1:9/…/feed-rs__atom_example_5.xml"  # room: the whole of it
+
+
 async def test_never_fetched_feed_and_empty_views(cache: UICache) -> None:
     """Keys that act on an article do nothing on a view that has none: nothing opens,
     nothing is marked, the list keeps saying why it is empty."""

@@ -4,9 +4,9 @@ their config tags, then untagged feeds, each with its unread count from the cach
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from rich.cells import cell_len
+from rich.cells import cell_len, get_character_cell_size, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -39,6 +39,7 @@ class FeedEntry:
     folder: str = ""  # the tag of a folder and of the feeds shown in it
     urls: tuple[str, ...] = ()  # what "refresh" fetches for this entry; () is every feed
     query: str = ""  # the search of a "search" entry
+    url_label: bool = False  # the label is the feed's URL (it has no name): cut from the left (fit_url)
 
     @property
     def virtual(self) -> bool:
@@ -46,10 +47,11 @@ class FeedEntry:
         return self.kind == "search"
 
 
-def feed_label(title: str, row: FeedRow | None, url: str) -> str:
+def feed_label(title: str, row: FeedRow | None, url: str) -> tuple[str, bool]:
     """The config title, else the feed's own title, else the telling part of its URL, as
-    one plain line."""
-    return clean_line(title) or clean_line(row.title if row else "") or short_url(url)
+    one plain line; and whether it is the URL."""
+    name = clean_line(title) or clean_line(row.title if row else "")
+    return (name, False) if name else (short_url(url), True)
 
 
 def short_url(url: str) -> str:
@@ -70,6 +72,34 @@ def short_url(url: str) -> str:
     keep = 2 if len(segments) > 1 and segments[-1].split(".")[0].lower() in GENERIC_FEED_NAMES else 1
     tail = ("/…/" if len(segments) > keep else "/") + "/".join(segments[-keep:]) if segments else ""
     return host + tail + (f"?{parts.query}" if parts.query else "")
+
+
+# What the end of a URL keeps at the least beside its host when cut; with less room the
+# host goes and the end has it all.
+_URL_END_CELLS = 12
+
+
+def fit_url(label: str, width: int) -> str:
+    """A feed named by its URL (see short_url), cut to `width` cells from the left of its
+    path when it must be: its end (the file name) is what tells the feeds of a site apart,
+    where a cut at the end left rows that all read "host/…/feed-rs__a…". The host stays
+    while the end keeps _URL_END_CELLS beside it."""
+    if cell_len(label) <= width:
+        return fit(label, width)
+    host, slash, path = label.partition("/")
+    end = "/" + path.removeprefix("…/") if slash else label
+    head = f"{host}/…" if slash and cell_len(host) + 2 + _URL_END_CELLS <= width else "…"
+    return head + _last_cells(end, width - cell_len(head))
+
+
+def _last_cells(text: str, width: int) -> str:
+    """The end of `text` that fits in `width` cells, padded to exactly `width`."""
+    used = 0
+    for index in range(len(text) - 1, -1, -1):
+        used += get_character_cell_size(text[index])
+        if used > width:
+            return set_cell_size(text[index + 1 :], width)
+    return set_cell_size(text, width)
 
 
 def saved_search_views(searches: Sequence[SavedSearch]) -> list[tuple[str, str]]:
@@ -117,14 +147,13 @@ def build_entries(config: Config, rows: Iterable[FeedRow], starred: int,
         if row is None:
             continue
         error = (clean_line(row.last_error) or row.last_status) if row.last_status in FAILED else ""
-        base = FeedEntry(f"feed:{row.id}", "feed", feed_label(feed.title, row, feed.url), (row.id,),
-                         count=max(0, row.unread - hidden.get(row.id, 0)), error=error, urls=(feed.url,))
+        label, url_label = feed_label(feed.title, row, feed.url)
+        base = FeedEntry(f"feed:{row.id}", "feed", label, (row.id,), count=max(0, row.unread - hidden.get(row.id, 0)),
+                         error=error, urls=(feed.url,), url_label=url_label)
         if not feed.tags:
             untagged.append(base)
         for tag in feed.tags:
-            folders.setdefault(tag, []).append(
-                FeedEntry(f"tag:{tag}/{base.key}", "feed", base.label, base.feed_ids, count=base.count,
-                          error=base.error, folder=tag, urls=base.urls))
+            folders.setdefault(tag, []).append(replace(base, key=f"tag:{tag}/{base.key}", folder=tag))
     for tag, children in folders.items():
         ids = tuple(dict.fromkeys(i for child in children for i in child.feed_ids or ()))
         entries.append(FeedEntry(f"tag:{tag}", "folder", clean_line(tag), ids,
@@ -326,7 +355,7 @@ class FeedList(VirtualList):
             segments.append(Segment("! ", base + self.part("feed-list--error", selected)))
             used += 2
         room = width - used - (len(count) + 2 if count else 1)
-        segments.append(Segment(fit(entry.label, room), label_style))
+        segments.append(Segment((fit_url if entry.url_label else fit)(entry.label, room), label_style))
         if count:
             segments.append(Segment(" " + count + " ", base + self.part("feed-list--unread", selected)))
         return segments
