@@ -285,7 +285,9 @@ async def test_two_saved_searches_with_one_name_are_two_views(cache: UICache) ->
 
 async def test_a_search_that_matches_more_than_it_lists_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A typed search lists its best SEARCH_LIMIT matches; when more match, the status line
-    says so and how to narrow it, rather than letting the list pass for every match."""
+    says so and how to narrow it, rather than letting the list pass for every match. Esc
+    leaves the results, and the note about them goes too (it stayed, saying "more match"
+    of a list no longer shown)."""
     from tui.config import Config, FeedConfig
     from tui.model import FetchResult, ParsedArticle, ParsedFeed
     from tui.store.cache import Store
@@ -306,6 +308,8 @@ async def test_a_search_that_matches_more_than_it_lists_says_so(tmp_path) -> Non
         assert len(listed.ids) == SEARCH_LIMIT
         assert f"best {SEARCH_LIMIT} listed, more match: add a word or a filter" in status(app)
         await pilot.press("escape")
+        await pilot.pause()
+        assert "more match" not in status(app) and f"{SEARCH_LIMIT + 20} in view" in status(app)  # the feed's view
         await search_for(pilot, app, '"phien 7"')
         assert len(listed.ids) == 1 and "more match" not in status(app)
         await pilot.press("escape")

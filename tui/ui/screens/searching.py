@@ -67,6 +67,7 @@ class SearchPart(ReaderBase):
         self._selected_before: int | None = None  # ... and the article selected in it
         self._bad_searches: set[str] = set()  # saved searches whose query cannot be read, already said
         self._pending_select: int | None = None  # the article to select when a saved search has run
+        self._results_note = ""  # what the status line says about a typed search's results
 
     def action_search(self) -> None:
         """`/`: ask for a query; the results replace the article list until Esc."""
@@ -170,7 +171,8 @@ class SearchPart(ReaderBase):
                 from tui.store.search import result_order
 
                 which = {"best": "best", "stored": "latest stored", "newest": "newest"}[result_order(entry.query)]
-                bar.say(f"{which} {SEARCH_LIMIT} listed, more match: add a word or a filter", 8)
+                self._results_note = f"{which} {SEARCH_LIMIT} listed, more match: add a word or a filter"
+                bar.say(self._results_note, 8)
             else:
                 bar.set(note="")  # a note about the results this search replaced
         elif self.entry is not None and self.entry.key == entry.key:
@@ -179,8 +181,10 @@ class SearchPart(ReaderBase):
 
     def end_search(self) -> None:
         """Esc on search results: back to the view they replaced, on the article selected
-        there (in sight, however far down it was)."""
+        there (in sight, however far down it was); what the status line said of the results
+        goes with them."""
         self._virtual_ids.pop("search", None)
+        self.query_one(StatusBar).unsay(self._results_note)
         before, self._before_search = self._before_search, None
         selected, self._selected_before = self._selected_before, None
         feeds = self.query_one(FeedList)

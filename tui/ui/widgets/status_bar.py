@@ -47,6 +47,15 @@ class StatusBar(Widget):
         self.set(note=text)
         self._note_timer = self.set_timer(seconds, lambda: self.set(note=""))
 
+    def unsay(self, text: str) -> None:
+        """Take the note `text` away now if it is still the one shown: what it said no
+        longer holds (a note about search results, once they are left)."""
+        if text and self._parts["note"] == clean_line(text):
+            if self._note_timer is not None:
+                self._note_timer.stop()
+                self._note_timer = None
+            self.set(note="")
+
     def set(self, **parts: str) -> None:
         """Change some fixed parts (counts, view, note, keys); plain text, never markup."""
         changed = False
