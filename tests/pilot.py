@@ -230,3 +230,22 @@ def served_cache(folder: Path, url: str) -> UICache:
     stored = store.article_ids()
     store.close()
     return UICache(folder, config, ids, {url: stored})
+
+
+LONG_FEED = "http://127.0.0.1:9/long.xml"
+
+
+def long_feed_cache(folder: Path, count: int) -> tuple[Config, int]:
+    """A cache of one feed, "Long", of `count` articles a minute apart (enough to mark many at
+    once); its config and the feed's id."""
+    from tui.model import FetchResult, ParsedArticle, ParsedFeed
+
+    store = Store.open(folder)
+    try:
+        feed_id = store.ensure_feeds([LONG_FEED])[LONG_FEED]
+        store.save_fetch(feed_id, FetchResult("ok", LONG_FEED), ParsedFeed(title="Long", articles=[
+            ParsedArticle(guid=f"g{n}", title=f"Item {n}", link=f"https://example.com/{n}",
+                          published=1_590_000_000 - n * 60, summary="<p>x</p>") for n in range(count)]))
+    finally:
+        store.close()
+    return Config(path=None, feeds=[FeedConfig(url=LONG_FEED, title="Long")]), feed_id

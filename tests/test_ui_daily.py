@@ -15,6 +15,7 @@ from textual import events
 from textual.app import App, ComposeResult
 
 from tests.pilot import (
+    long_feed_cache,
     EVIL,
     PLAIN,
     SIZE,
@@ -154,19 +155,6 @@ async def test_a_search_typed_in_a_burst_runs_whole(cache: UICache) -> None:
 
 
 # ------------------------------------------------------------------ mark all and undo
-def long_feed_cache(folder: Path, count: int) -> tuple[Config, int]:
-    url = "http://127.0.0.1:9/long.xml"
-    store = Store.open(folder)
-    try:
-        feed_id = store.ensure_feeds([url])[url]
-        store.save_fetch(feed_id, FetchResult("ok", url), ParsedFeed(title="Long", articles=[
-            ParsedArticle(guid=f"g{n}", title=f"Item {n}", link=f"https://example.com/{n}",
-                          published=1_590_000_000 - n * 60, summary="<p>x</p>") for n in range(count)]))
-    finally:
-        store.close()
-    return Config(path=None, feeds=[FeedConfig(url=url, title="Long")]), feed_id
-
-
 async def test_mark_all_read_in_a_search_says_it_marks_what_is_listed(tmp_path: Path) -> None:
     """A search lists its best matches (at most SEARCH_LIMIT): `A` there marks those, and
     its question says so, not "articles of Search" as if every match went."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, OptionList
+from textual.widgets import OptionList
 
 from tests.pilot import PLAIN, SHOWN_FEED, SIZE, VN, UICache, feed_key, go_to_feed, lines, panes
 from tests.test_ui_daily import many_feeds
@@ -309,7 +309,7 @@ async def test_a_click_selects_a_second_click_opens(cache: UICache) -> None:
 
 
 async def test_the_wheel_scrolls_the_pane_under_it(tmp_path: Path) -> None:
-    from tests.test_ui_daily import long_feed_cache
+    from tests.pilot import long_feed_cache
 
     config, _ = long_feed_cache(tmp_path / "cache", 200)
     app = DocbaoApp(config, tmp_path / "cache")

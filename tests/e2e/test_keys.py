@@ -21,6 +21,7 @@ from tests.e2e.harness import (
     synthetic_feeds,
     write_config,
 )
+from tests.pilot import LONG_FEED, long_feed_cache
 from tests.server import LocalServer
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 from tui.store.cache import Store
@@ -154,15 +155,8 @@ def test_quitting_during_a_mark_in_the_background_finishes_it_on_screen(reader: 
 
     many = MARK_ON_THE_LOOP + 1000
     cache = tmp_path / "cache"
-    store = Store.open(cache)
-    try:
-        feed_id = store.ensure_feeds([FEED])[FEED]
-        store.save_fetch(feed_id, FetchResult("ok", FEED), ParsedFeed(title="Many", articles=[
-            ParsedArticle(guid=f"g{n}", title=f"Item {n}", link=f"https://example.com/{n}",
-                          published=1_590_000_000 - n * 60, summary="<p>x</p>") for n in range(many)]))
-    finally:
-        store.close()
-    config = write_config(tmp_path / "feeds.toml", [FEED])
+    long_feed_cache(cache, many)
+    config = write_config(tmp_path / "feeds.toml", [LONG_FEED])
     reader.start(config, cache)
     reader.wait_for_status(rf"{number(many)} unread")
     reader.keys("A")  # All, from the feed list
