@@ -1024,7 +1024,7 @@ async def test_first_start_on_an_empty_cache_says_how_to_fetch(tmp_path: Path, s
         await pilot.pause()
         _, articles, _ = panes(app)
         assert lines(articles)[0].strip() == "Press R to fetch the feeds."
-        assert "nothing fetched yet: press R to fetch every feed" in status(app)
+        assert "nothing fetched yet: R fetches every feed" in status(app)
         await pilot.press("R")
         assert "press R" not in status(app)
         for _ in range(3):

@@ -179,7 +179,8 @@ class Reader:
                        f"exec env -i {variables} sh -c {shlex.quote(wrapper)} sh {shlex.join(argv)}")
         self.started = True
         if wait or shell:
-            self.wait_for(lambda rows: any("quit" in row for row in rows[-1:]), timeout=60)
+            # the status line is drawn: its counts, or its key hint (a long line drops the hint)
+            self.wait_for(lambda rows: any("quit" in row or " unread · " in row for row in rows[-1:]), timeout=60)
         self._shell = shell
         return self
 

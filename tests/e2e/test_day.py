@@ -72,7 +72,8 @@ def test_first_start_on_an_empty_cache_shows_the_feeds_and_no_article(
     # any fetch), in one frame
     reader.wait_for(lambda rows: "Press R to fetch the feeds." in "\n".join(rows)
                     and re.match(r"\s*0 unread · 0 articles", rows[-1]) is not None
-                    and "press R to fetch every feed" in rows[-1] and "atom" in "\n".join(rows))
+                    and "nothing fetched yet: R fetches every feed" in rows[-1] and "atom" in "\n".join(rows)
+                    and rows[-1].endswith("? keys q back Q quit"))  # the key hint, where it is most needed
     assert reader.quit() == 0
 
 

@@ -20,7 +20,7 @@ def test_a_shell_refresh_and_add_show_in_the_open_reader(reader: Reader, feed_se
     where = ["--config", str(config), "--cache", str(cache)]
     reader.start(config, cache)
     rows = reader.wait_for("Press R to fetch the feeds.")
-    assert "nothing fetched yet: press R to fetch every feed" in rows[-1]
+    assert "nothing fetched yet: R fetches every feed" in rows[-1]
 
     done = reader.cli(*where, "refresh", "--quiet")
     assert done.returncode == 0, done.stderr

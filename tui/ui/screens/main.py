@@ -505,7 +505,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             hint = f"no feeds yet: press {self.key_name('add_feed')} to subscribe to one"
         elif self.total == 0:
             short = f"Press {self.key_name('refresh_all')} to fetch the feeds."
-            hint = f"nothing fetched yet: press {self.key_name('refresh_all')} to fetch every feed"
+            # (short enough for the counts, the view and the key hint at 120 columns)
+            hint = f"nothing fetched yet: {self.key_name('refresh_all')} fetches every feed"
         else:
             short = hint = ""
         self._cache_note = short
