@@ -604,10 +604,9 @@ class ReadingPart(ReaderBase):
             if yes and (ask or (self.entry is not None and self.entry.key == entry.key)):
                 self._mark_all_read(entry, unread, count)
 
-        what = f"{count:,} article{'' if count == 1 else 's'} of {clean_line(entry.label)}"
+        what = f"{plural(count, 'article')} of {clean_line(entry.label)}"
         if entry.virtual:  # what is listed, which may be the best of more
-            what = (f"the {count:,} unread of the {len(articles.ids):,} article{'' if len(articles.ids) == 1 else 's'}"
-                    f" listed for {clean_line(entry.label)}")
+            what = f"the {count:,} unread of the {plural(len(articles.ids), 'article')} listed for {clean_line(entry.label)}"
         self.app.push_screen(Confirm(f"Mark {what} read? ({self.key_name('undo')} undoes it)"), answered)
 
     def _mark_all_read(self, entry: FeedEntry, unread: list[int] | None, count: int) -> None:
