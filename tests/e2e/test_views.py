@@ -102,3 +102,37 @@ def test_views_and_orders_switched_in_bursts_show_the_last_chosen_whole(reader: 
     opened(reader, next_oldest_unread)
     reader.wait_for_status(r"in view · newest first · read hidden")
     assert reader.quit("Q") == 0
+
+
+WORDS = ["Ấn Độ", "Bão", "Đà Nẵng", "Ước mơ", "Xe buýt"]  # by code point: B, X, Đ, Ư, Ấ
+
+
+def test_a_vietnamese_cache_of_an_older_docbao_sorts_titles_by_their_letters(reader: Reader, tmp_path: Path) -> None:
+    # 5,000 articles written as by a docbao whose list by title was sorted by code point,
+    # which put every title that starts with a marked letter after Z
+    cache = tmp_path / "cache"
+    store = Store.open(cache)
+    try:
+        ids = store.ensure_feeds(URLS[:5])
+        for n, (url, word) in enumerate(zip(URLS, WORDS)):
+            articles = [ParsedArticle(guid=f"{n}-{i}", link=f"https://example.com/{n}/{i}", title=f"{word} {i:04d}",
+                                      published=T0 - (i * 5 + n) * 60) for i in range(1000)]
+            store.save_fetch(ids[url], FetchResult("ok", url), ParsedFeed(title=f"Tin {n}", articles=articles), now=T0)
+        store.conn.executescript("DROP INDEX articles_by_title; CREATE INDEX articles_by_title ON articles"
+                                 " (title COLLATE NOCASE, sort_time DESC, id DESC, feed_id, read, starred);"
+                                 " PRAGMA user_version = 8;")
+    finally:
+        store.close()
+    reader.start(write_config(tmp_path / "feeds.toml", URLS[:5]), cache)
+    reader.wait_for_status(number(5000) + " in view · newest first")
+    reader.keys(["l", "O", "O", "g"])  # into All, by title, its top
+    reader.wait_for_status(number(5000) + " in view · by title")
+    rows = reader.wait_for(lambda s: "Ấn Độ 0000" in list_rows(s) and "Ấn Độ 0001" in list_rows(s))
+    assert "Bão" not in list_rows(rows)
+    reader.keys(["G"])  # the end: the last word, not a marked one
+    rows = reader.wait_for(lambda s: "Xe buýt 0999" in list_rows(s))
+    assert "Ước mơ" not in list_rows(rows) and "Ấn Độ" not in list_rows(rows)
+    reader.keys(["g"] + ["PageDown"] * 35)  # past the 1,000 Ấn Độ, and the B's come before the Đ's
+    rows = reader.wait_for(lambda s: "Bão" in list_rows(s))
+    assert "Đà Nẵng" not in list_rows(rows)
+    assert reader.quit("Q") == 0

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 from tui import __version__
 from tui.cli.words import count
 from tui.config import Config, ConfigError, find_config, load_config, resolve_cache_dir
-from tui.store.cache import FeedRow, Store, StoreError, failure_notice
+from tui.store.cache import FeedRow, Store, StoreError, failure_notice, say_upgrading
 
 if TYPE_CHECKING:
     from tui.feeds.refresh import FeedOutcome
@@ -196,7 +196,7 @@ def subscribed_rows(config: Config, store: Store) -> list[FeedRow]:
 
 
 def open_store(cache: Path) -> Store:
-    store = Store.open(cache)
+    store = Store.open(cache, upgrading=say_upgrading)
     if store.notice:
         print(f"docbao: warning: {store.notice}", file=sys.stderr)
     return store

@@ -41,7 +41,7 @@ from tui.config import (
     write_atomic,
 )
 from tui.cli.words import count
-from tui.store.cache import DB_NAME, Store
+from tui.store.cache import DB_NAME, Store, say_upgrading
 
 if TYPE_CHECKING:
     from tui.feeds.subscriptions import Candidate, Lookup
@@ -126,7 +126,7 @@ def _usage(message: str) -> int:
 
 
 def _open_store(cache: Path) -> Store:
-    store = Store.open(cache)
+    store = Store.open(cache, upgrading=say_upgrading)
     if store.notice:
         print(f"docbao: warning: {store.notice}", file=sys.stderr)
     return store

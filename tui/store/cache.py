@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import json
 import sqlite3
+import sys
 import time
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -24,10 +25,17 @@ from tui.store import index
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 
 DB_NAME = "docbao.db"
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 IMAGES_FOLDER = "images"  # beside the database: one file per fetched image, named by its row id
 BUSY_TIMEOUT_MS = 30_000
 MARK_CHUNK = 5_000  # articles marked per transaction by mark_all_read and set_read (0.3 s at a million)
+
+
+def say_upgrading() -> None:
+    """What the commands and the reader say (on stderr, before the screen is the reader's)
+    when Store.open migrates a cache: at a million articles that takes seconds, once."""
+    print("docbao: updating the cache for this version of docbao (once; a big cache takes a while)…",
+          file=sys.stderr, flush=True)
 
 
 class StoreError(Exception):
@@ -326,15 +334,20 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE accounts ADD COLUMN auth TEXT NOT NULL DEFAULT '';
     ALTER TABLE accounts ADD COLUMN tried INTEGER;
     """,
+    # 9: titles sorted by their folded form (index.title_key), so that "Đà Nẵng" is among
+    # the D's and "Ấn Độ" among the A's; COLLATE NOCASE put every letter with a mark after Z
+    """
+    DROP INDEX articles_by_title;
+    CREATE INDEX articles_by_title ON articles (docbao_title_key(title), sort_time DESC, id DESC, feed_id, read, starred);
+    """,
 ]
 # How a list can be sorted; "feed" is by feed name (the caller's order of the feeds), each
 # feed's articles newest first.
 ORDERS = ("newest", "oldest", "title", "feed")
-_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # COLLATE NOCASE
 _ORDER_BY = {
     "newest": "a.sort_time DESC, a.id DESC",
     "oldest": "a.sort_time ASC, a.id ASC",
-    "title": "a.title COLLATE NOCASE, a.sort_time DESC, a.id DESC",
+    "title": "docbao_title_key(a.title), a.sort_time DESC, a.id DESC",  # (read from articles_by_title)
 }
 
 
@@ -375,8 +388,10 @@ class Store:
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, folder: Path, *, create: bool = True) -> "Store":
-        """Open (and create or migrate) the cache in `folder`.
+    def open(cls, folder: Path, *, create: bool = True, upgrading: Callable[[], None] | None = None) -> "Store":
+        """Open (and create or migrate) the cache in `folder`; `upgrading` is called before
+        a cache written by an older docbao is migrated, which can take a while (seconds
+        per million articles), once.
 
         A corrupt file is moved aside, never deleted, and a fresh cache started; a cache
         written by a newer docbao is refused untouched.
@@ -390,7 +405,7 @@ class Store:
             raise StoreError(f"cannot create the cache folder {folder}: {exc.strerror or exc}") from exc
         notice = ""
         try:
-            conn = cls._connect(path)
+            conn = cls._connect(path, upgrading)
         except sqlite3.DatabaseError as exc:
             if not _is_corruption(exc):
                 raise StoreError(f"cannot open the cache {path}: {exc}") from exc
@@ -400,7 +415,7 @@ class Store:
         return cls(conn, path, notice)
 
     @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
+    def _connect(path: Path, upgrading: Callable[[], None] | None = None) -> sqlite3.Connection:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
         try:
@@ -416,7 +431,10 @@ class Store:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA cache_size = -16000")
+            index.register(conn)  # (an index of the schema calls them: before any migration)
             if version < SCHEMA_VERSION:
+                if version and upgrading is not None:
+                    upgrading()
                 _migrate(conn, version)
             index.install(conn)  # the full-text index: its triggers call the folding functions
         except BaseException:
@@ -831,8 +849,8 @@ class Store:
     def order_key(self, order: str, feed_order: Sequence[int] = ()) -> Callable[[int], tuple[object, ...]]:
         """An article's place in one of ORDERS as a Python key: ids listed by article_ids in
         that order are sorted by it, so where an article is (or would be) in a view of any
-        length is found by bisection, reading a few rows instead of the view. Titles fold
-        as COLLATE NOCASE does (ASCII letters only); a missing article sorts last."""
+        length is found by bisection, reading a few rows instead of the view. A missing
+        article sorts last."""
         rank = {feed_id: n for n, feed_id in enumerate(feed_order)}
         keys: dict[int, tuple[object, ...]] = {}
 
@@ -848,7 +866,7 @@ class Store:
                     found = {
                         "newest": (0, -sort_time, -article_id),
                         "oldest": (0, sort_time, article_id),
-                        "title": (0, title.translate(_ASCII_FOLD), -sort_time, -article_id),
+                        "title": (0, index.title_key(title), -sort_time, -article_id),
                         "feed": (0, rank.get(feed_id, len(rank)), -sort_time, -article_id),
                     }[order]
                 keys[article_id] = found

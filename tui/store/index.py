@@ -118,6 +118,35 @@ def _fold_latin(text: str) -> str | None:
     return decomposed.encode("ascii", "ignore").decode("ascii").lower()
 
 
+class _TitleKeyTable(dict[int, str]):
+    """str.translate table of title_key: _FOLD for the Latin, Greek and Cyrillic letters,
+    every other character as it is."""
+
+    def __missing__(self, codepoint: int) -> str:
+        stable = codepoint < 0x0530 or 0x1E00 <= codepoint <= 0x1EFF
+        key = _FOLD[codepoint] if stable else chr(codepoint)
+        self[codepoint] = key
+        return key
+
+
+_TITLE_KEY = _TitleKeyTable()
+
+
+def title_key(text: str) -> str:
+    """The form lists sort titles by: folded as search folds them, so that "Đà Nẵng" sorts
+    among the D's and "Ấn Độ" among the A's (not after Z, as by code point).
+
+    An index of the cache holds these keys, so a key may never change for a title once
+    written: only the letters of blocks whose case and decompositions Unicode no longer
+    changes are folded (Latin, Latin Extended Additional, where Vietnamese is, Greek and
+    Cyrillic); other characters sort as themselves. A change here needs a migration that
+    rebuilds articles_by_title.
+    """
+    if text.isascii():
+        return text.lower()
+    return text.translate(_TITLE_KEY)
+
+
 def fold_mapped(text: str) -> tuple[str, list[int] | None]:
     """fold(text), with the offsets that map it back to `text` when they are not one to one.
 
@@ -197,6 +226,12 @@ def _sql_fold(value: object) -> str:
     if value is None:
         return ""
     return index_form(value if isinstance(value, str) else str(value))
+
+
+def _sql_title_key(value: object) -> str:
+    if value is None:
+        return ""
+    return title_key(value if isinstance(value, str) else str(value))
 
 
 def _sql_html_text(value: object) -> str:
@@ -288,9 +323,12 @@ _SCHEMA: list[str] = [
 ]
 
 
-def _register(conn: sqlite3.Connection) -> None:
+def register(conn: sqlite3.Connection) -> None:
+    """The folding functions on `conn`: the index's triggers and the cache's index of titles
+    call them, so every connection that writes articles needs them, before it migrates."""
     conn.create_function("docbao_fold", 1, _sql_fold, deterministic=True)
     conn.create_function("docbao_html_text", 1, _sql_html_text, deterministic=True)
+    conn.create_function("docbao_title_key", 1, _sql_title_key, deterministic=True)
 
 
 def _installed(conn: sqlite3.Connection) -> bool:
@@ -335,7 +373,7 @@ def install(conn: sqlite3.Connection) -> None:
     index; needs_build() then says build() must fill it. The triggers assume SQLite's
     default recursive_triggers = OFF.
     """
-    _register(conn)
+    register(conn)
     if _installed(conn):
         return
     with _write(conn):

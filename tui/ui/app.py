@@ -18,7 +18,7 @@ from textual.screen import Screen
 
 from tui.config import Config
 from tui.ui.screens.main import MainScreen
-from tui.store.cache import Store, StoreError
+from tui.store.cache import Store, StoreError, say_upgrading
 from tui.ui.typeahead import CHECK_EVERY, ReleaseKey, TypeAhead
 from tui.ui.widgets.keys import KEYS, bind, check_keymap, display_key, effective_keys
 
@@ -184,7 +184,7 @@ class DocbaoApp(App[int]):
 def run(config: Config, cache_dir: Path) -> int:
     """Open the cache and run the reading UI until the user quits; the exit status."""
     try:
-        store = Store.open(cache_dir)
+        store = Store.open(cache_dir, upgrading=say_upgrading)
     except StoreError as exc:
         print(f"docbao: {exc}", file=sys.stderr)
         return 1
