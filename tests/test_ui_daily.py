@@ -316,6 +316,36 @@ async def test_u_while_a_big_mark_is_written_undoes_that_mark_not_the_one_before
         assert "Nothing to undo." in status(app)
 
 
+async def test_a_again_while_its_mark_is_written_marks_nothing_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`A` pressed again while the mark it started is written (an impatient user) says so,
+    instead of counting half-marked articles, asking again and starting a second mark that
+    `u` would undo alone. A feed the mark leaves alone can still be marked."""
+    small_marks(monkeypatch)
+    folder = tmp_path / "cache"
+    config, feed_id = long_feed_cache(folder, 300)
+    app = DocbaoApp(config, folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        with cache_held(folder):
+            await pilot.press("A", "y")
+            assert "marking 300 articles read…" in status(app)
+            await pilot.press("A")
+            assert "Still marking 300 articles read; u stops it." in status(app)
+            assert not isinstance(app.screen, Confirm)
+            await pilot.press("C")  # every feed: this one's articles among them
+            assert not isinstance(app.screen, Confirm)
+        await settled(pilot)
+        assert unread_count(folder) == 0
+        assert "Marked 300 articles read" in status(app)
+        await pilot.press("u")
+        await settled(pilot)
+        assert unread_count(folder) == 300  # one undo gives back the one mark
+        await pilot.press("A", "y")  # and once it is written, A marks again
+        await settled(pilot)
+        assert unread_count(folder) == 0
+
+
 async def test_u_while_the_only_mark_is_written_undoes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With nothing else to undo, `u` during a mark is not lost as "Nothing to undo": the
     mark is undone, the part it wrote given back in a thread too when it is big."""

@@ -91,6 +91,11 @@ class Pending:
     total: int  # the articles it was started to mark
     read: bool = True
     stop: threading.Event = field(default_factory=threading.Event)
+    feed_ids: tuple[int, ...] | None = None  # the feeds whose articles it marks; None: every feed
+
+    def overlaps(self, feed_ids: Sequence[int] | None) -> bool:
+        """Whether a mark of `feed_ids` (None: every feed) would mark some of the same articles."""
+        return self.feed_ids is None or feed_ids is None or not set(self.feed_ids).isdisjoint(feed_ids)
 
 
 Change = ReadMarks | StarMark | Unsubscribed | Pending

@@ -582,6 +582,11 @@ class ReadingPart(ReaderBase):
             self._mark_view_read(entry, ask=True)
 
     def _mark_view_read(self, entry: FeedEntry, *, ask: bool = False) -> None:
+        running = next((mark for mark in self._pending_workers if mark.overlaps(entry.feed_ids)), None)
+        if running is not None:  # a second `A` would count, ask and mark the same articles again
+            self.query_one(StatusBar).say(f"Still marking {plural(running.total, 'article')} read; "
+                                          f"{self.key_name('undo')} stops it.")
+            return
         articles = self.query_one(ArticleList)
         if entry.virtual:  # only what the search shows, never every feed
             unread = [row.id for row in self.store.rows(articles.ids) if not row.read]
@@ -611,7 +616,7 @@ class ReadingPart(ReaderBase):
 
     def _mark_all_read(self, entry: FeedEntry, unread: list[int] | None, count: int) -> None:
         if count > MARK_ON_THE_LOOP:
-            pending = Pending(count)
+            pending = Pending(count, feed_ids=entry.feed_ids)
             self.undo_log.record(pending)  # now, so that `u` meanwhile undoes this mark and no other
             worker = self._mark_in_thread(entry.feed_ids, entry.starred_only, unread, count, pending=pending,
                                           hidden=frozenset(self._ignored))
