@@ -15,6 +15,7 @@ that is taken (" (2)" is added).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import mimetypes
 import os
@@ -282,12 +283,15 @@ async def _get(transfer: _Transfer, client: object, deadline: float, *, resume: 
 
 
 def _fail(store: Store, row: DownloadRow, transfer: _Transfer, error: str) -> DownloadRow:
-    """Record why; a part is kept for a resume, unless nothing was written to it."""
+    """Record why; a part is kept for a resume, unless nothing was written to it, and the
+    feed's folder too, unless it holds nothing."""
     try:
         if transfer.part.stat().st_size == 0:
             transfer.part.unlink()
     except OSError:
         pass
+    with contextlib.suppress(OSError):  # (only an empty folder can be removed)
+        transfer.part.parent.rmdir()
     queue.update(store, row.id, state="failed", error=error, owner=None, received=transfer.received)
     return queue.rows(store, ids=[row.id])[0]
 
