@@ -434,15 +434,19 @@ def test_kill_during_writes_leaves_a_sound_cache(tmp_path: Path) -> None:
     store.close()
 
 
-def test_titles_sort_by_their_letters_whatever_their_marks_and_case(store: Store) -> None:
-    # a Vietnamese list by title: each letter with its marks among its base letter's, not after Z
-    written = ["Zalo ra mắt", "Đà Nẵng mưa lớn", "Ấn Độ phóng vệ tinh", "bão số 3", "Ông Tạ", "Dân số",
-               "ước mơ", "Ủy ban", "Éclair", "Apple", "Ярмарка", "арбуз", "Ωmega", "alpha", "Δelta", "日本"]
+def test_titles_sort_in_the_order_of_the_vietnamese_alphabet_case_and_tones_aside(store: Store) -> None:
+    # a ă â b c d đ e ê ... o ô ơ ... u ư: each letter of its own after its base letter, the
+    # tones (à á ả ã ạ) and the marks of other languages folded away; untitled last
+    written = ["Zalo ra mắt", "Đà Nẵng mưa lớn", "Ấn Độ phóng vệ tinh", "bão số 3", "Ông Tạ", "Dân số", "Danh sách",
+               "ước mơ", "Ủy ban", "Éclair", "Apple", "Ăn gì", "Ơn nghĩa", "Ô nhiễm", "Ярмарка", "арбуз", "Ωmega",
+               "alpha", "Δelta", "日本", ""]
     ids = store.ensure_feeds(["vn"])
-    store.save_fetch(ids["vn"], OK, feed_of(*(art(str(n), title, 100 + n) for n, title in enumerate(written))))
+    store.save_fetch(ids["vn"], OK, feed_of(*(replace(art(str(n), "x", 100 + n), title=title)
+                                              for n, title in enumerate(written))))
     listed = [row.title for row in store.rows(store.article_ids(order="title"))]
-    assert listed == ["alpha", "Ấn Độ phóng vệ tinh", "Apple", "bão số 3", "Đà Nẵng mưa lớn", "Dân số", "Éclair",
-                      "Ông Tạ", "ước mơ", "Ủy ban", "Zalo ra mắt", "Δelta", "Ωmega", "арбуз", "Ярмарка", "日本"]
+    assert listed == ["alpha", "Apple", "Ăn gì", "Ấn Độ phóng vệ tinh", "bão số 3", "Danh sách", "Dân số",
+                      "Đà Nẵng mưa lớn", "Éclair", "Ô nhiễm", "Ông Tạ", "Ơn nghĩa", "Ủy ban", "ước mơ", "Zalo ra mắt",
+                      "Δelta", "Ωmega", "арбуз", "Ярмарка", "日本", ""]
     assert store.sort_ids(list(reversed(store.article_ids())), "title") == store.article_ids(order="title")
     key = store.order_key("title")  # the reader's bisection agrees with the index
     assert sorted(store.article_ids(), key=key) == store.article_ids(order="title")

@@ -334,8 +334,8 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE accounts ADD COLUMN auth TEXT NOT NULL DEFAULT '';
     ALTER TABLE accounts ADD COLUMN tried INTEGER;
     """,
-    # 9: titles sorted by their folded form (index.title_key), so that "Đà Nẵng" is among
-    # the D's and "Ấn Độ" among the A's; COLLATE NOCASE put every letter with a mark after Z
+    # 9: titles sorted in the order of the Vietnamese alphabet (index.title_key); COLLATE
+    # NOCASE put every title that starts with a letter with a mark (Đ, Ấ, Ư ...) after Z
     """
     DROP INDEX articles_by_title;
     CREATE INDEX articles_by_title ON articles (docbao_title_key(title), sort_time DESC, id DESC, feed_id, read, starred);

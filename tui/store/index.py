@@ -118,13 +118,28 @@ def _fold_latin(text: str) -> str | None:
     return decomposed.encode("ascii", "ignore").decode("ascii").lower()
 
 
+# Vietnamese letters that are letters of their own in its alphabet (a ă â b c d đ e ê ... o ô
+# ơ ... u ư ...), by the mark that makes them: they sort after their base letter, each
+# written as it followed by as many DEL characters (after every other ASCII character; DEL
+# is never in a title, see tui.content.sanitize) as its place after that letter.
+_OWN_LETTERS = {("a", "\u0306"): 1, ("a", "\u0302"): 2, ("e", "\u0302"): 1, ("o", "\u0302"): 1,
+                ("o", "\u031b"): 2, ("u", "\u031b"): 1}
+_UNTITLED = "\U0010ffff"  # after every title
+
+
 class _TitleKeyTable(dict[int, str]):
-    """str.translate table of title_key: _FOLD for the Latin, Greek and Cyrillic letters,
-    every other character as it is."""
+    """str.translate table of title_key, filled on first sight."""
 
     def __missing__(self, codepoint: int) -> str:
-        stable = codepoint < 0x0530 or 0x1E00 <= codepoint <= 0x1EFF
-        key = _FOLD[codepoint] if stable else chr(codepoint)
+        char = chr(codepoint)
+        if not (codepoint < 0x0530 or 0x1E00 <= codepoint <= 0x1EFF):
+            key = char
+        elif char in "đĐ":
+            key = "d\x7f"
+        else:
+            base, *marks = unicodedata.normalize("NFD", char.lower()) or " "
+            places = max((_OWN_LETTERS.get((base, mark), 0) for mark in marks), default=0)
+            key = _FOLD[codepoint] + "\x7f" * places
         self[codepoint] = key
         return key
 
@@ -133,8 +148,10 @@ _TITLE_KEY = _TitleKeyTable()
 
 
 def title_key(text: str) -> str:
-    """The form lists sort titles by: folded as search folds them, so that "Đà Nẵng" sorts
-    among the D's and "Ấn Độ" among the A's (not after Z, as by code point).
+    """The form lists sort titles by: case and tone marks aside, in the order of the
+    Vietnamese alphabet (a ă â b c d đ e ê ... o ô ơ ... u ư), so that "Ăn" comes after
+    "Apple" and before "Bão", "Đà Nẵng" after every D, and "Ủy" before "Ước"; other marks
+    fold as search folds them ("Éclair" among the E's). Untitled articles come last.
 
     An index of the cache holds these keys, so a key may never change for a title once
     written: only the letters of blocks whose case and decompositions Unicode no longer
@@ -142,6 +159,8 @@ def title_key(text: str) -> str:
     Cyrillic); other characters sort as themselves. A change here needs a migration that
     rebuilds articles_by_title.
     """
+    if not text.strip():
+        return _UNTITLED
     if text.isascii():
         return text.lower()
     return text.translate(_TITLE_KEY)
