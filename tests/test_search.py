@@ -496,6 +496,40 @@ def test_title_matches_rank_first_and_ties_go_to_the_newest(store: Store) -> Non
     assert ids(store, "gia vang", limit=2, offset=2) == [found["old"]]
 
 
+def test_a_long_article_with_the_words_in_its_title_comes_before_short_ones_that_mention_them(
+        seeded: tuple[Store, int, int]) -> None:
+    """FTS5's bm25 weighs a row's length as a whole, title and body together: by it alone,
+    short articles that name "lãnh đạo" once in their text came before the long seed
+    article whose title it is. Every word in the title comes first; then bm25."""
+    store, seed, _other = seeded
+    save(store, "https://other.example/rss", [  # a cache of mostly short items, as most feeds send
+        ParsedArticle(guid=f"o{n}", title=f"Giá vàng {n}", content="<p>Giá vàng tăng nhẹ.</p>") for n in range(50)])
+    short = save(store, "https://tin.example/rss", [
+        ParsedArticle(guid=f"s{n}", title=f"Tin ngắn {n}", content=f"<p>Lãnh đạo xã thăm hỏi bà con {n}.</p>",
+                      published=epoch("2024-05-01") + n) for n in range(5)], title="Tin địa phương")
+    assert ids(store, "lanh dao")[0] == seed
+    assert sorted(ids(store, "lanh dao")[1:]) == sorted(short.values())
+    assert ids(store, "lanh dao trung uong") == [seed]
+
+
+def test_words_in_the_feed_name_alone_come_after_the_articles_that_hold_them(store: Store) -> None:
+    """A feed's name is in every one of its articles: "Đà Nẵng" lists what is about Đà Nẵng
+    before every article of "Tin Đà Nẵng", and a phrase too."""
+    local = save(store, "https://dn.example/rss", [
+        ParsedArticle(guid=f"d{n}", title=f"Giao thông sáng nay {n}", content="<p>Đường thông thoáng.</p>",
+                      published=epoch("2024-05-10") + n) for n in range(6)], title="Tin Đà Nẵng")
+    about = save(store, "https://vn.example/rss", [
+        ParsedArticle(guid="title", title="Đà Nẵng mưa lớn", content="<p>Mưa kéo dài.</p>", published=epoch("2024-05-01")),
+        ParsedArticle(guid="body", title="Thời tiết miền Trung", content="<p>Mưa ở Huế và Đà Nẵng.</p>",
+                      published=epoch("2024-05-02")),
+    ], title="Tin Việt")
+    for query in ("da nang", '"Đà Nẵng"'):
+        found = ids(store, query)
+        assert found[:2] == [about["title"], about["body"]], query
+        assert sorted(found[2:]) == sorted(local.values()), query  # still found: the feed's name counts
+    assert [hit.rank for hit in search.search(store.conn, '"da nang"')][:3] == [-1.0, 0.0, 1.0]
+
+
 def test_a_lone_phrase_lists_its_title_matches_first_then_the_newest(store: Store) -> None:
     """A quoted phrase alone is not weighed by bm25, which for a phrase reads every match in
     the cache first: the articles with it in their title, then the others, newest first (a

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.store.index import (
     CJK_CHAR,
+    COLUMNS,
     FTS_TABLE,
     SEPARATOR,
     WORD_CHAR,
@@ -37,8 +38,11 @@ if TYPE_CHECKING:
     from tui.store.cache import FeedRow
 
 
-# bm25 weights, in the order of tui.store.index.COLUMNS: a word in the title says more than one in the body.
-_WEIGHTS = (10.0, 3.0, 2.0, 1.0, 1.0)
+# bm25 weights, in the order of tui.store.index.COLUMNS: a word in the title says more than one
+# in the body, and one in the feed's name least (it is in every article of the feed: a search
+# for "Đà Nẵng" is not for every article of "Tin Đà Nẵng", nor "báo" for every "Báo ..." feed).
+_WEIGHTS = (10.0, 3.0, 0.25, 1.0, 1.0)
+_ARTICLE_COLUMNS = "{" + " ".join(column for column in COLUMNS if column != "feed") + "}"
 _SNIPPET_WIDTH = 160
 _SNIPPET_SCAN = 20_000  # characters of a text searched for a snippet
 _MANY_MATCHES = 5000  # beyond this, list matches by walking an index rather than by id
@@ -351,10 +355,15 @@ def _forms(word: str) -> str:
     return forms[0] if len(forms) == 1 else "(" + " OR ".join(forms) + ")"
 
 
+def _bare_terms(query: ParsedQuery) -> list[str]:
+    """The words, phrases and prefixes of `query` (not its filters) as FTS5 expressions."""
+    return [_forms(w) for w in query.words] + [_quote(Term(p)) for p in query.phrases] + \
+        [_quote(t) for t in query.prefixes]
+
+
 def _match_expression(query: ParsedQuery) -> tuple[str | None, str | None]:
     """(what must match, what must not) as FTS5 expressions of quoted tokens only."""
-    positive = [_forms(w) for w in query.words] + [_quote(Term(p)) for p in query.phrases]
-    positive += [_quote(t) for t in query.prefixes]
+    positive = _bare_terms(query)
     positive += [f"author : {_quote(t)}" for t in query.authors]
     positive += [f"title : {_quote(t)}" for t in query.titles]
     negative = [_quote(t) for t in query.excluded]
@@ -406,6 +415,7 @@ class _Compiled:
     refused: list[int] = field(default_factory=list)  # feeds -feed: or -tag: leaves out
     read: bool | None = None
     hidden: list[int] = field(default_factory=list)  # unsubscribed feeds with articles, for words alone
+    titled: str | None = None  # what matches when every word, phrase and prefix is in the title
 
 
 def _compile(conn: sqlite3.Connection, query: ParsedQuery, tags: dict[str, list[int]] | None,
@@ -460,8 +470,10 @@ def _compile(conn: sqlite3.Connection, query: ParsedQuery, tags: dict[str, list[
     if allowed is None and refused:
         where.append(f"a.feed_id NOT IN ({','.join('?' * len(refused))})")
         params.extend(sorted(refused))
+    bare = _bare_terms(query)
+    titled = f"title : ({' AND '.join(bare)})" if bare and match is not None else None
     return _Compiled(match, where, params, None if allowed is None else sorted(allowed), sorted(refused), query.read,
-                     sorted(hidden) if allowed is None else [])
+                     sorted(hidden) if allowed is None else [], titled)
 
 
 def catch_up(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None) -> None:
@@ -555,7 +567,7 @@ def search(conn: sqlite3.Connection, query: str | ParsedQuery, *, limit: int = 1
     elif _lone_phrase(parsed):
         rows = _phrase_blocks(conn, compiled.match, need, compiled.hidden)[offset:need]
     else:
-        rows = _ranked_blocks(conn, compiled.match, need, compiled.hidden)[offset:need]
+        rows = _ranked_blocks(conn, compiled.match, need, compiled.hidden, compiled.titled)[offset:need]
     if not rows:
         return []
     found = [int(r[0]) for r in rows]
@@ -579,24 +591,30 @@ BLOCK = 1000  # matches ranked together; see search()
 _ROW_COST = 20  # reading an article's row costs about 20 times taking its id from an index into a set
 
 
-def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int, hidden: list[int]) -> list[tuple[int, float]]:
+def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int, hidden: list[int],
+                   titled_match: str | None = None) -> list[tuple[int, float]]:
     """The first `need` matches in search()'s order for words alone: walk the index from
-    the newest article id down, stop after the blocks that hold the page, rank each block.
+    the newest article id down, stop after the blocks that hold the page, rank each block:
+    the articles with every word in their title (`titled_match`) first, then by bm25.
 
     bm25 is computed over a block's id range only (FTS5 reads nothing outside it), which
-    holds exactly the block's matches; recency is read only for rows whose scores tie.
+    holds exactly the block's matches; recency is read only for rows whose scores tie. (By
+    bm25 alone a long article with the words in its title came after short ones that had
+    them once in their text: FTS5 weighs a row's length as a whole, title and body together.)
     """
     ranked: list[tuple[int, float]] = []
     for block in _blocks(conn, match, need, hidden):
+        bounds = (block[-1], block[0])
         rows = _run(conn, f"SELECT rowid, {_SCORE} FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
-                          " AND rowid >= ? AND rowid <= ?", (match, block[-1], block[0]))
+                          " AND rowid >= ? AND rowid <= ?", (match, *bounds))
         if hidden:  # the range holds the unsubscribed feeds' matches too
             kept = set(block)
             rows = [row for row in rows if row[0] in kept]
+        titled = _in_range(conn, f"({match}) AND {titled_match}", bounds) if titled_match else set()
         scores = Counter(score for _, score in rows)
         tied = [int(i) for i, score in rows if scores[score] > 1]
         times = _sort_times(conn, tied)
-        rows.sort(key=lambda r: (r[1], -times.get(r[0], 0), -r[0]))
+        rows.sort(key=lambda r: (r[0] not in titled, r[1], -times.get(r[0], 0), -r[0]))
         ranked += [(int(i), float(score)) for i, score in rows]
     return ranked
 
@@ -627,16 +645,24 @@ def _phrase_blocks(conn: sqlite3.Connection, match: str, need: int, hidden: list
     """_ranked_blocks for a lone phrase, without bm25: to weigh a phrase FTS5 first counts
     the articles that hold it, a pass over every match in the cache (0.1 s for two common
     words at a million articles), where this costs two walks of the block's range and its
-    dates. Rank -1.0 for a match in the title, 0.0 for the others."""
+    dates. The matches in the title first (rank -1.0), then in the article's other text
+    (0.0), then in the feed's name alone (1.0)."""
     ranked: list[tuple[int, float]] = []
     for block in _blocks(conn, match, need, hidden):
-        titled = {int(r[0]) for r in _run(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
-                                                " AND rowid >= ? AND rowid <= ?",
-                                          (f"title : {match}", block[-1], block[0]))}
+        bounds = (block[-1], block[0])
+        titled = _in_range(conn, f"title : ({match})", bounds)
+        in_text = _in_range(conn, f"{_ARTICLE_COLUMNS} : ({match})", bounds)
         times = _sort_times(conn, block)
-        block.sort(key=lambda i: (i not in titled, -times.get(i, 0), -i))
-        ranked += [(i, -1.0 if i in titled else 0.0) for i in block]
+        rank = {i: -1.0 if i in titled else 0.0 if i in in_text else 1.0 for i in block}
+        block.sort(key=lambda i: (rank[i], -times.get(i, 0), -i))
+        ranked += [(i, rank[i]) for i in block]
     return ranked
+
+
+def _in_range(conn: sqlite3.Connection, match: str, bounds: tuple[int, int]) -> set[int]:
+    """The ids from bounds[0] to bounds[1] that `match` matches."""
+    return {int(r[0]) for r in _run(conn, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
+                                          " AND rowid >= ? AND rowid <= ?", (match, *bounds))}
 
 
 def _sort_times(conn: sqlite3.Connection, ids: list[int]) -> dict[int, int]:
