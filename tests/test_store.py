@@ -434,6 +434,17 @@ def test_kill_during_writes_leaves_a_sound_cache(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_fetch_stores_its_articles_oldest_first_and_undated_ones_in_the_feeds_order(store: Store) -> None:
+    # a feed lists its newest first; its undated items have the fetch time as their date
+    ids = store.ensure_feeds(["a"])
+    written = [art("new", "new", 300), art("undated 1", "undated 1", None), art("mid", "mid", 200),
+               art("undated 2", "undated 2", None), art("old", "old", 100)]
+    store.save_fetch(ids["a"], OK, feed_of(*written), now=1_000)
+    by_id = dict(store.conn.execute("SELECT title, id FROM articles"))
+    assert by_id["old"] < by_id["mid"] < by_id["new"] < by_id["undated 2"] < by_id["undated 1"]
+    assert [row.title for row in store.rows(store.article_ids())] == ["undated 1", "undated 2", "new", "mid", "old"]
+
+
 def test_titles_sort_in_the_order_of_the_vietnamese_alphabet_case_and_tones_aside(store: Store) -> None:
     # a ă â b c d đ e ê ... o ô ơ ... u ư: each letter of its own after its base letter, the
     # tones (à á ả ã ạ) and the marks of other languages folded away; untitled last

@@ -139,3 +139,31 @@ def test_a_full_text_feed_of_8_unread_articles_gets_its_pages_with_the_refresh(
     reader.wait_for(lambda rows: "Harbour story 8" in pane_title(rows, 2) or "Harbour story 8" in pane_text(rows))
     reader.wait_for(lambda rows: "harbour story number 8, fetched by the refresh" in pane_text(rows))
     assert reader.quit() == 0
+
+
+def test_a_big_feed_and_an_undated_one_are_listed_and_searched_newest_first(
+        reader: Reader, feed_server: LocalServer, tmp_path: Path) -> None:
+    """A feed of 3,000 items, newest first as feeds write them, and one without dates. A
+    search with more than a thousand matches lists the newest (its blocks are the most
+    recently stored, so a fetch stores its articles oldest first), and the undated feed is
+    listed in its own order (its articles' ties are broken by id)."""
+    items = [dict(title=f"Harbour report {j:04d}", link=feed_server.url(f"/big/{j}.html"), guid=f"big-{j}",
+                  date=f"{['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][(6 - j // 144) % 7]}, "
+                       f"{30 - j // 144:02d} Dec 2024 {23 - j % 144 // 6:02d}:{59 - j % 6 * 10:02d}:00 GMT",
+                  body=f"The harbour report number {j:04d}.") for j in range(3000)]
+    big = feed_server.route("/big.xml", rss("Harbour", items), content_type="application/rss+xml")
+    undated = feed_server.route("/undated.xml", rss("Changelog", [
+        dict(title=f"Release {9 - j}", link=feed_server.url(f"/rel/{j}"), guid=f"rel-{j}", date="",
+             body=f"Release {9 - j}.") for j in range(10)]).replace("<pubDate></pubDate>", ""),
+        content_type="application/rss+xml")
+    reader.start(write_config(tmp_path / "feeds.toml", [big, undated]), tmp_path / "cache")
+    reader.keys("R")
+    refreshed(reader, 3010, 3010)
+    reader.keys(["j", "j", "j", "j", "Enter"])  # All, Unread, Starred, Harbour, Changelog
+    rows = reader.wait_for(lambda s: pane_title(s) == "Changelog" and "Release 9" in s[1])
+    assert [row.split("Release ")[1][0] for row in rows[1:11]] == list("9876543210")
+    reader.keys(["/"])
+    reader.keys(list("harbour report") + ["Enter"])
+    rows = reader.wait_for(lambda s: "best 500 listed" in s[-1] and "Harbour report" in "\n".join(s))
+    assert "Harbour report 0000" in "\n".join(rows[1:4])  # the newest, not the oldest block
+    assert reader.quit("Q") == 0

@@ -609,6 +609,11 @@ class Store:
                     added = tuple(e.url for e in article.enclosures if e.url not in before)
                     if added:
                         added_enclosures.append((known[guid][0], added))
+        # Oldest first, and articles of the same time in the reverse of the feed's order: ids
+        # then rise with dates, so "the most recently stored" (search's blocks) is the newest,
+        # and lists, which break ties by id, show undated articles in the feed's own order.
+        inserts.reverse()
+        inserts.sort(key=lambda row: row[12])  # (sort_time; a stable sort)
         new_ids: list[int] = []
         for row in inserts:
             cursor = conn.execute(
