@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from tests.helpers import ctrl_c_as_at_a_terminal
+from tui.store import index
 
 # What must never reach a terminal (SECURITY.md): C0 controls but tab and newline, DEL,
 # C1, and the bidi embeddings, overrides, isolates and marks. Written out here rather
@@ -233,17 +234,22 @@ def cache_db(folder: Path) -> Path:
     return folder / "cache" / "docbao.db"
 
 
-def query(db: Path, sql: str, params: Sequence[object] = ()) -> list[tuple]:
-    """Read the cache the way an outside tool would: a plain read-only connection."""
+def query(db: Path, sql: str, params: Sequence[object] = (), *, functions: bool = False) -> list[tuple]:
+    """Read the cache the way an outside tool would: a plain read-only connection; with
+    `functions`, one that knows docbao's SQL functions (its index of titles is of them)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
+        if functions:
+            index.register(conn)
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
 
 
 def integrity(db: Path) -> str:
-    return query(db, "PRAGMA integrity_check")[0][0]
+    """SQLite's whole check: every page, and each index against its table, which for the
+    index of titles means computing their keys with docbao's function."""
+    return query(db, "PRAGMA integrity_check", functions=True)[0][0]
 
 
 # ------------------------------------------------------------------------ feed builders
