@@ -82,3 +82,58 @@ def test_a_bad_file_is_refused_with_its_reason(data: bytes, reason: str, monkeyp
     monkeypatch.setattr(backup, "_CHUNK", 64)
     with pytest.raises(ValueError, match=reason):
         ExportFile(io.BytesIO(data))
+
+
+def test_the_full_articles_read_offline_come_back_with_the_backup(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The full article (reader mode) may be gone from the web by the time a backup is
+    restored: the backup keeps it, and an import restores it, cleaned as a page is."""
+    from pathlib import Path
+
+    from tui.cli.main import main
+    from tui.model import FetchResult, ParsedArticle, ParsedFeed
+    from tui.store.cache import Store
+
+    url = "https://baothainguyen.example/rss"
+
+    def config(folder: Path) -> Path:
+        folder.mkdir()
+        (folder / "feeds.toml").write_text(f'[[feed]]\nurl = "{url}"\n', encoding="utf-8")
+        return folder / "feeds.toml"
+
+    source = config(tmp_path / "a")
+    store = Store.open(tmp_path / "a" / "cache")
+    feed_id = store.ensure_feeds([url])[url]
+    store.save_fetch(feed_id, FetchResult("ok", url), ParsedFeed(title="Báo Thái Nguyên", articles=[
+        ParsedArticle(guid=f"g{n}", title=f"Bài {n}", link=f"https://baothainguyen.example/{n}",
+                      summary="<p>Tóm tắt.</p>", published=1_700_000_000 + n) for n in range(3)]))
+    first, second, _third = store.article_ids(order="oldest")
+    store.save_extract(first, "<p>Lãnh đạo Trung ương làm việc với Ban Thường vụ.</p>",
+                       "Lãnh đạo Trung ương làm việc với Ban Thường vụ.", now=1_700_000_100)
+    store.save_extract_error(second, "connection refused")  # a page that failed: nothing to keep
+    store.close()
+    backup_file = tmp_path / "backup.json"
+    assert main(["export", "--config", str(source), "-o", str(backup_file)]) == 0
+    document = json.loads(backup_file.read_text(encoding="utf-8"))
+    fulls = [a.get("full") for a in document["feeds"][0]["articles"]]
+    assert fulls[0]["fetched"] == 1_700_000_100 and fulls[1:] == [None, None]
+    fulls[0]["html"] += '<script>alert(1)</script><img src="javascript:x" onerror="y()">'
+    backup_file.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+
+    target = config(tmp_path / "b")
+    assert main(["import", str(backup_file), "--config", str(target)]) == 0
+    capsys.readouterr()
+    store = Store.open(tmp_path / "b" / "cache")
+    try:
+        restored, other, _ = store.article_ids(order="oldest")
+        full = store.extract(restored)
+        assert full is not None and full.fetched == 1_700_000_100
+        assert "Lãnh đạo Trung ương" in full.html and "<script" not in full.html and "javascript" not in full.html
+        assert store.extract(other) is None
+    finally:
+        store.close()
+    # read offline: the full article, not the feed's summary
+    assert main(["read", str(restored), "--full", "--config", str(target)]) == 0
+    assert "Lãnh đạo Trung ương làm việc với Ban Thường vụ." in capsys.readouterr().out
+    # and found by search, as the full article is
+    assert main(["search", "ban thuong vu", "--config", str(target)]) == 0
+    assert "Bài 0" in capsys.readouterr().out

@@ -31,7 +31,8 @@ WORDS = ("lãnh đạo trung ương tỉnh ủy thái nguyên đồng chí bộ 
 
 def write_backup(path: Path, feeds: int, per_feed: int) -> None:
     """A backup as `docbao export` writes it, bodies of about 3 KB; every third article read,
-    every hundredth starred; the last article of all holds a word of its own."""
+    every hundredth starred, every tenth with its full article (reader mode); the last
+    article of all holds a word of its own, and its full article another."""
     rng = random.Random(7)
     with path.open("w", encoding="utf-8") as out:
         out.write('{"format": "docbao-export", "version": 1, "exported": "2026-01-01T00:00:00+00:00",\n'
@@ -48,6 +49,10 @@ def write_backup(path: Path, feeds: int, per_feed: int) -> None:
                            "author": "", "published": 1_700_000_000 - n, "updated": None, "summary": "",
                            "content": f"<p>{words}</p>", "enclosures": [], "read": n % 3 == 0,
                            "starred": n % 100 == 0, "first_seen": 1_700_000_000, "image": ""}
+                if n % 10 == 9:
+                    full = f"The full article {n}" + (" with a palimpsest" if article["content"].endswith(" quincunx</p>")
+                                                      else "")
+                    article["full"] = {"html": f"<p>{full}.</p>", "text": f"{full}.", "fetched": 1_700_000_500}
                 out.write(("," if a else "") + "\n   " + json.dumps(article, ensure_ascii=False))
             out.write("]}")
         out.write("\n ]\n}\n")
@@ -100,6 +105,18 @@ def test_a_backup_of_30000_articles_restores_in_memory_that_does_not_grow_with_i
                             str(big / "cache"), "search", "quincunx"], capture_output=True, text=True,
                            env={**os.environ, "HOME": str(big)}, timeout=120)
     assert found.returncode == 0 and "Bài 29999" in found.stdout, found.stdout + found.stderr
+    # the full articles came back: searched, and read offline (the example.org pages are not fetched)
+    with sqlite3.connect(big / "cache" / "docbao.db") as conn:
+        assert conn.execute("SELECT count(*) FROM extracts WHERE fetched IS NOT NULL").fetchone() == (3000,)
+        [last] = conn.execute("SELECT id FROM articles WHERE guid = 'g29999'").fetchone()
+    found = subprocess.run([str(installed.docbao), "--config", str(big / "feeds.toml"), "--cache",
+                            str(big / "cache"), "search", "palimpsest"], capture_output=True, text=True,
+                           env={**os.environ, "HOME": str(big)}, timeout=120)
+    assert found.returncode == 0 and "Bài 29999" in found.stdout, found.stdout + found.stderr
+    read = subprocess.run([str(installed.docbao), "--config", str(big / "feeds.toml"), "--cache",
+                           str(big / "cache"), "read", str(last), "--full"], capture_output=True, text=True,
+                          env={**os.environ, "HOME": str(big)}, timeout=120)
+    assert read.returncode == 0 and "The full article 29999 with a palimpsest." in read.stdout, read.stdout + read.stderr
 
 
 def write_newsboat_cache(path: Path, feeds: int, per_feed: int) -> str:

@@ -60,6 +60,7 @@ class ArticleIn:
     read: bool = False
     starred: bool = False
     first_seen: int = 0
+    full: tuple[str, str, int] | None = None  # the full article (reader mode): html, text, when fetched
 
 
 def existing_articles(conn: sqlite3.Connection, feed_id: int) -> dict[str, tuple[int, bool, bool]]:
@@ -83,6 +84,15 @@ def insert_article(conn: sqlite3.Connection, feed_id: int, article: ArticleIn, d
          first_seen, article.published or first_seen, digest),
     )
     return int(cursor.lastrowid or 0)
+
+
+def restore_full(conn: sqlite3.Connection, article_id: int, article: ArticleIn) -> None:
+    """The full article a backup kept, unless the cache has one of its own."""
+    if article.full is not None:
+        conn.execute("INSERT INTO extracts (article_id, html, text, fetched) VALUES (?, ?, ?, ?)"
+                     " ON CONFLICT (article_id) DO UPDATE SET html = excluded.html, text = excluded.text,"
+                     " fetched = excluded.fetched, error = '', attempts = 0, retry_after = NULL"
+                     " WHERE extracts.fetched IS NULL", (article_id, *article.full))
 
 
 def merge_state(conn: sqlite3.Connection, article_id: int, read: bool, starred: bool) -> None:
@@ -310,7 +320,7 @@ def _elements(cursor: _Cursor) -> Iterator[None]:
 
 def exported_article(raw: object, now: int) -> ArticleIn | str:
     """An article of a JSON export, cleaned as if it came from a feed, or why it is skipped."""
-    from tui.content.sanitize import clean_line, is_openable_url, sanitize_html
+    from tui.content.sanitize import clean_line, clean_text, is_openable_url, sanitize_html
 
     if not isinstance(raw, dict):
         return "an article that is not an object"
@@ -327,6 +337,12 @@ def exported_article(raw: object, now: int) -> ArticleIn | str:
                 item["duration"] = int_or_none(enclosure.get("duration"))
             enclosures.append(item)
     image = text_or_empty(raw.get("image")).strip()
+    full = raw.get("full")
+    kept = None  # the full article, when the backup has one (a web page's text: as untrusted as a feed)
+    if isinstance(full, dict) and int_or_none(full.get("fetched")) is not None:
+        html = sanitize_html(text_or_empty(full.get("html")))
+        if html:
+            kept = (html, clean_text(text_or_empty(full.get("text"))), int_or_none(full.get("fetched")) or now)
     return ArticleIn(
         guid=guid,
         link=link if is_openable_url(link) else "",
@@ -341,6 +357,7 @@ def exported_article(raw: object, now: int) -> ArticleIn | str:
         read=raw.get("read") is True,
         starred=raw.get("starred") is True,
         first_seen=int_or_none(raw.get("first_seen")) or now,
+        full=kept,
     )
 
 
@@ -390,9 +407,11 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
             found = cached.get(article.guid)
             if found is not None:
                 merge_state(conn, found[0], article.read, article.starred)
+                restore_full(conn, found[0], article)
                 counts.merged += 1
                 continue
             article_id = insert_article(conn, feed_id, article, _digest_of(article))
+            restore_full(conn, article_id, article)
             new.append(article_id)
             cached[article.guid] = (article_id, article.read, article.starred)
             counts.inserted += 1
@@ -449,8 +468,10 @@ def export_json(config: Config, store: Store | None) -> Iterator[bytes]:
             yield (b"," if index else b"") + b"\n  " + about_text[:-1].encode() + b', "articles": ['
             if store is not None and feed_id is not None:
                 rows = store.conn.execute(
-                    "SELECT guid, link, title, author, published, updated, summary, content, enclosures,"
-                    " read, starred, first_seen, image FROM articles WHERE feed_id = ? ORDER BY id", (feed_id,))
+                    "SELECT a.guid, a.link, a.title, a.author, a.published, a.updated, a.summary, a.content,"
+                    " a.enclosures, a.read, a.starred, a.first_seen, a.image, e.html, e.text, e.fetched"
+                    " FROM articles a LEFT JOIN extracts e ON e.article_id = a.id AND e.fetched IS NOT NULL"
+                    " WHERE a.feed_id = ? ORDER BY a.id", (feed_id,))
                 for number, row in enumerate(rows):
                     article = {
                         "guid": row[0], "link": row[1], "title": row[2], "author": row[3],
@@ -458,6 +479,8 @@ def export_json(config: Config, store: Store | None) -> Iterator[bytes]:
                         "enclosures": json.loads(row[8] or "[]"), "read": bool(row[9]),
                         "starred": bool(row[10]), "first_seen": row[11], "image": row[12],
                     }
+                    if row[15] is not None:  # the full article (reader mode), which may be gone from the web
+                        article["full"] = {"html": row[13], "text": row[14], "fetched": row[15]}
                     yield (b"," if number else b"") + b"\n   " + json.dumps(article, ensure_ascii=False).encode()
             yield b"]}"
     finally:
