@@ -188,18 +188,24 @@ def unread_count(folder: Path) -> int:
 
 async def test_mark_all_read_asks_for_more_than_a_screen_and_u_takes_it_back(tmp_path: Path) -> None:
     config, feed_id = long_feed_cache(tmp_path / "cache", 1956)
+    # a name as wide as the feeds pane with its count: the widest line, and shorter without it
+    config = Config(path=None, feeds=[FeedConfig(url=config.feeds[0].url, title="Tin tức tổng hợp")])
     app = DocbaoApp(config, tmp_path / "cache")
     async with app.run_test(size=SIZE) as pilot:
         await go_to_feed(pilot, app, f"feed:{feed_id}")
         await pilot.press("A")
         assert isinstance(app.screen, Confirm)
-        assert "Mark 1,956 articles of Long read? (u undoes it)" in app.screen.question
+        assert "Mark 1,956 articles of Tin tức tổng hợp read? (u undoes it)" in app.screen.question
         await pilot.press("n")
         assert isinstance(app.screen, MainScreen) and unread_count(tmp_path / "cache") == 1956
+        feeds, articles, _ = panes(app)
+        where = (feeds.region.width, articles.region.x)
         await pilot.press("A", "y")
         assert unread_count(tmp_path / "cache") == 0
         assert "Marked 1,956 articles read" in status(app)
         assert "0 unread" in status(app)
+        await pilot.pause()
+        assert (feeds.region.width, articles.region.x) == where  # the counts went, the panes stay put
         await pilot.press("u")
         assert unread_count(tmp_path / "cache") == 1956
         assert "Undone: 1,956 articles marked read" in status(app)

@@ -224,9 +224,12 @@ class FeedList(VirtualList):
         self.shown = [e for e in self.entries if not (e.kind == "feed" and e.folder in self.collapsed)
                       and not (self.hide_read and e.kind in ("feed", "folder") and not e.count
                                and e.key not in (keep, kept_folder))]
-        # wide enough for every name and count, folded or not (the CSS caps it)
-        self.natural_width = 1 + max((1 + _indent(e) + (2 if e.error else 0) + cell_len(e.label)
-                                      + (len(str(e.count)) + 2 if e.count else 1) for e in self.entries), default=0)
+        # wide enough for every name and count, folded or not (the CSS caps it); never
+        # narrower than before, so that the article list beside it does not move sideways
+        # when counts get shorter (after A) or a feed's error mark goes
+        self.natural_width = max(self.natural_width, 1 + max(
+            (1 + _indent(e) + (2 if e.error else 0) + cell_len(e.label) + (len(str(e.count)) + 2 if e.count else 1)
+             for e in self.entries), default=0))
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return self.natural_width
