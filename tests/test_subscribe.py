@@ -154,6 +154,32 @@ def test_add_keeps_the_comments_of_an_existing_config(server: LocalServer, tmp_p
     assert len(cached(tmp_path / "cache", second)) == 8
 
 
+def test_add_and_import_create_a_config_named_with_config_that_does_not_exist_yet(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A fresh profile: --config names a file (in a folder) that does not exist yet, as the
+    # default one does not before the first subscription. The cache goes beside it.
+    first, second, third = serve_feeds(server)[:3]
+    profile = tmp_path / "new-profile" / "feeds.toml"
+    assert main(["--config", str(profile), "add", first]) == 0
+    assert "7 new articles" in capsys.readouterr().out
+    assert list(subscriptions(profile)) == [first]
+    assert len(cached(tmp_path / "new-profile" / "cache", first)) == 7
+    urls = tmp_path / "urls"
+    urls.write_text(f'{second} news "~Blog"\n', encoding="utf-8")
+    other = tmp_path / "other" / "feeds.toml"
+    status, dry = import_report(capsys, ["import", str(urls), "--config", str(other), "--dry-run"])
+    assert status == 0 and "1 feed would be added" in dry and not other.parent.exists()
+    status, report = import_report(capsys, ["import", str(urls), "--config", str(other)])
+    assert status == 0 and f"1 feed added to {other}" in report
+    assert subscriptions(other) == {second: ("Blog", frozenset({"news"}))}
+    # Only the verbs that subscribe create it: the others still refuse a file that is not there.
+    missing = tmp_path / "missing" / "feeds.toml"
+    for argv in (["refresh"], ["feeds"], ["remove", third, "--yes"], ["import-newsboat-cache", str(urls)]):
+        assert main(["--config", str(missing), *argv]) == 2
+        assert "no such config file" in capsys.readouterr().err
+    assert not missing.parent.exists()
+
+
 def test_add_refuses_a_feed_already_subscribed_in_any_spelling(server: LocalServer,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     url = server.route_file("/thoi-su.xml", NEWSBOAT / "thoi-su.xml", content_type="application/rss+xml")

@@ -66,7 +66,7 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("--account", metavar="NAME",
                      help="subscribe the [[account]] NAME on its server (which finds and fetches the feed); "
                           "--tag becomes a label there")
-    add.set_defaults(handler=cmd_add)
+    add.set_defaults(handler=cmd_add, creates_config=True)
 
     remove = verbs.add_parser(
         "remove", parents=[common], help="unsubscribe from a feed",
@@ -89,7 +89,7 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
     imp.add_argument("--account", metavar="NAME",
                      help="subscribe the [[account]] NAME to the file's feeds on its server (tags become "
                           "labels) instead of adding [[feed]]s")
-    imp.set_defaults(handler=cmd_import)
+    imp.set_defaults(handler=cmd_import, creates_config=True)
 
     exp = verbs.add_parser(
         "export", parents=[common], help="write subscriptions as OPML, or a full JSON backup",
