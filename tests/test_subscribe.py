@@ -815,12 +815,45 @@ def build_newsboat_cache(folder: Path, server: LocalServer) -> Path:
     return folder / "cache.db"
 
 
-def newsboat_fixture(tmp_path: Path, server: LocalServer) -> Path:
+# Read and flagged in the cache newsboat wrote for these feeds (latin1-cache.db), by link
+# (newsboat lost the Latin-1 titles' accents to U+FFFD) or by title.
+LATIN1_FEEDS = ["thoi-su.xml", "latin1.xml"]
+LATIN1_READ = ["http://example.org/cercle/lp-2.html", "http://example.org/cercle/lp-3.html",
+               "Bản tin phát thanh tối 22/5"]
+LATIN1_FLAGGED = ["http://example.org/cercle/lp-1.html", "Giá chè búp tươi tăng"]
+
+
+def build_latin1_newsboat_cache(folder: Path, server: LocalServer) -> Path:
+    """newsboat's cache of a feed in Latin-1 with no declaration (which newsboat stores as raw
+    Latin-1 bytes, not UTF-8) beside a UTF-8 one; `newsboat -x reload` fills it, and the read
+    and flagged state is set in newsboat's own columns (unread, flags)."""
+    urls = [server.route_file("/" + name, NEWSBOAT / name, content_type="application/rss+xml")
+            for name in LATIN1_FEEDS]
+    (folder / "urls").write_text("\n".join(urls) + "\n", encoding="utf-8")
+    (folder / "config").write_text("download-retries 1\n", encoding="utf-8")
+    (folder / "home").mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(folder / "home"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    subprocess.run(["newsboat", "-u", str(folder / "urls"), "-c", str(folder / "cache.db"), "-C",
+                    str(folder / "config"), "-x", "reload"], env=env, check=True, timeout=120,
+                   stdout=subprocess.DEVNULL)
+    conn = sqlite3.connect(folder / "cache.db")
+    conn.text_factory = bytes
+    with conn:
+        for names, change in ((LATIN1_READ, "unread = 0"), (LATIN1_FLAGGED, "flags = 's'")):
+            for name in names:
+                done = conn.execute(f"UPDATE rss_item SET {change} WHERE url = ?1 OR title = ?1", (name,))
+                assert done.rowcount == 1, name
+    conn.close()
+    return folder / "cache.db"
+
+
+def newsboat_fixture(tmp_path: Path, server: LocalServer, name: str = "cache.db",
+                     feeds: list[str] = NEWSBOAT_FEEDS) -> Path:
     """A copy of the committed cache, its feed URLs pointed at this test's server (the
     fixture names the port of the server newsboat read the feeds from)."""
     copy = tmp_path / "newsboat" / "cache.db"
     copy.parent.mkdir()
-    shutil.copyfile(NEWSBOAT / "cache.db", copy)
+    shutil.copyfile(NEWSBOAT / name, copy)
     conn = sqlite3.connect(copy)
     with conn:
         [old] = {urlsplit(u).netloc for (u,) in conn.execute("SELECT rssurl FROM rss_feed")}
@@ -828,7 +861,8 @@ def newsboat_fixture(tmp_path: Path, server: LocalServer) -> Path:
         conn.execute("UPDATE rss_feed SET rssurl = replace(rssurl, ?, ?)", (old, new))
         conn.execute("UPDATE rss_item SET feedurl = replace(feedurl, ?, ?)", (old, new))
     conn.close()
-    serve_feeds(server)
+    for feed in feeds:
+        server.route_file("/" + feed, NEWSBOAT / feed, content_type="application/rss+xml")
     return copy
 
 
@@ -967,6 +1001,33 @@ def test_import_newsboat_cache_only_for_subscribed_feeds(
     assert "not a newsboat cache" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("refresh_first", [True, False])
+def test_a_feed_newsboat_stored_as_latin1_bytes_imports_with_everything_else(
+        refresh_first: bool, server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # newsboat stored the undeclared Latin-1 feed's text as raw Latin-1 bytes, which are not
+    # UTF-8: the whole import used to stop there ("cannot read newsboat's cache").
+    newsboat = newsboat_fixture(tmp_path, server, "latin1-cache.db", LATIN1_FEEDS)
+    thoi_su, latin1 = (server.url("/" + name) for name in LATIN1_FEEDS)
+    config = write_config(tmp_path / "feeds.toml", [(thoi_su, "", []), (latin1, "", [])])
+    argv = ["import-newsboat-cache", str(newsboat), "--config", str(config)]
+    status, report = import_report(capsys, argv if refresh_first else [*argv, "--no-refresh"])
+    assert status == 0, report
+    assert "cannot read" not in report
+    assert "5 articles of newsboat's were not UTF-8 and were read as windows-1252" in report
+    articles = {a["link"]: a for a in cached(tmp_path / "cache", latin1)}
+    assert len(articles) == 5
+    state = {link: (a["read"], a["starred"]) for link, a in articles.items()}
+    assert state == {"http://example.org/cercle/lp-1.html": (0, 1), "http://example.org/cercle/lp-2.html": (1, 0),
+                     "http://example.org/cercle/lp-3.html": (1, 0), "http://example.org/cercle/lp-4.html": (0, 0),
+                     "http://example.org/cercle/lp-5.html": (0, 0)}
+    body = str(articles["http://example.org/cercle/lp-1.html"]["content"]) + str(
+        articles["http://example.org/cercle/lp-1.html"]["summary"])
+    assert "le psychologue viendra à toi" in body and "\ufffd" not in body
+    others = {str(a["title"]): (a["read"], a["starred"]) for a in cached(tmp_path / "cache", thoi_su)}
+    assert len(others) == 7 and sum(read for read, _ in others.values()) == 1
+    assert others["Bản tin phát thanh tối 22/5"] == (1, 0) and others["Giá chè búp tươi tăng"] == (0, 1)
+
+
 @pytest.mark.skipif(shutil.which("newsboat") is None, reason="newsboat is not installed")
 def test_a_cache_newsboat_builds_now_imports_with_its_state(
         server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -984,8 +1045,9 @@ def test_a_cache_newsboat_builds_now_imports_with_its_state(
 
 
 if __name__ == "__main__":
-    # Rebuild tests/data/newsboat/cache.db with the installed newsboat.
-    with LocalServer() as srv, tempfile.TemporaryDirectory() as temp:
-        built = build_newsboat_cache(Path(temp), srv)
-        shutil.copyfile(built, NEWSBOAT / "cache.db")
-        print(f"wrote {NEWSBOAT / 'cache.db'} ({(NEWSBOAT / 'cache.db').stat().st_size} bytes)")
+    # Rebuild tests/data/newsboat/cache.db and latin1-cache.db with the installed newsboat.
+    for build, name in ((build_newsboat_cache, "cache.db"), (build_latin1_newsboat_cache, "latin1-cache.db")):
+        with LocalServer() as srv, tempfile.TemporaryDirectory() as temp:
+            built = build(Path(temp), srv)
+            shutil.copyfile(built, NEWSBOAT / name)
+            print(f"wrote {NEWSBOAT / name} ({(NEWSBOAT / name).stat().st_size} bytes)")

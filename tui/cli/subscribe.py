@@ -860,6 +860,10 @@ def _import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path
         print(line)
     for url, number in unmatched:
         print(f"  - {clean_line(url)}: not subscribed in docbao; its {count(number, 'article')} {'was' if number == 1 else 'were'} left out")
+    legacy = sum(c.legacy for c in results)
+    if legacy:
+        print(f"{count(legacy, 'article')} of newsboat's {'was' if legacy == 1 else 'were'} not UTF-8 and "
+              f"{'was' if legacy == 1 else 'were'} read as windows-1252 (Latin-1)")
     total = sum(c.inserted for c in results)
     print(f"{count(total, 'article')} {would}added, {sum(c.matched for c in results)} matched, "
           f"{sum(c.read for c in results)} read, {sum(c.starred for c in results)} starred")
