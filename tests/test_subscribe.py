@@ -933,6 +933,19 @@ def test_import_newsboat_cache_refreshes_then_carries_read_and_flags_over(
         counts["thoi-su.xml"], counts["blogger-rss.xml"], counts["hacker-news.xml"], counts["feedbin-atom.xml"] - 1]
 
 
+def test_a_feed_failing_the_refresh_first_does_not_fail_the_import(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    newsboat = newsboat_fixture(tmp_path, server)
+    config = write_config(tmp_path / "feeds.toml", [(server.url("/" + n), "", []) for n in NEWSBOAT_FEEDS])
+    server.route("/hacker-news.xml", b"", status=500)
+    status, report = import_report(capsys, ["import-newsboat-cache", str(newsboat), "--config", str(config)])
+    assert status == 0, report
+    out, err = report.split("docbao: ", 1)
+    assert "1 failed (below)" in out and "Hacker News: 30 articles added" in out  # newsboat's copies
+    assert err.startswith("1 feed could not be refreshed first") and err.rstrip().endswith(": Hacker News")
+    assert_state_carried_over(newsboat, tmp_path / "cache")
+
+
 def test_import_newsboat_cache_offline_uses_docbaos_guids(
         server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Without the refresh first, each article gets the guid docbao's parser will give it
