@@ -513,6 +513,34 @@ def test_import_newsboat_urls_with_queries_and_commands_that_never_run(
     assert not marker.exists()
 
 
+def test_import_newsboat_hidden_tags_and_garbled_titles_are_reported_as_changed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    urls = tmp_path / "urls"
+    urls.write_text('http://jt.example/Rss20JapanTimes.xml "~Japan Times" !hidden\n'
+                    "https://plain.example/feed news\n", encoding="utf-8")
+    status, report = import_report(capsys, ["import", str(urls)])
+    assert status == 0
+    assert subscriptions(default_config_path()) == {
+        "http://jt.example/Rss20JapanTimes.xml": ("Japan Times", frozenset({"hidden"})),
+        "https://plain.example/feed": ("", frozenset({"news"}))}
+    assert "!hidden" not in default_config_path().read_text(encoding="utf-8")
+    assert ('1 changed on the way in:\n  ~ http://jt.example/Rss20JapanTimes.xml: line 1: the tag "!hidden" became '
+            '"hidden": newsboat hides a feed with a tag that starts with "!"') in report
+    # newsboat's OPML export (newsboat -e) writes each feed's title as newsboat holds it,
+    # double-encoded where the feed's was: docbao repairs the feed's own, so it is not pinned.
+    opml = tmp_path / "nb.opml"
+    opml.write_text('<?xml version="1.0"?><opml version="1.0"><head><title>Newsboat - Exported Feeds</title></head>'
+                    '<body><outline type="rss" xmlUrl="https://cat.example/rss" htmlUrl="https://cat.example/"'
+                    ' title="CataluÃ±a"/><outline type="rss" xmlUrl="https://mine.example/rss" title="Tin của tôi"/>'
+                    "</body></opml>", encoding="utf-8")
+    status, report = import_report(capsys, ["import", str(opml)])
+    assert status == 0
+    added = subscriptions(default_config_path())
+    assert added["https://cat.example/rss"] == ("", frozenset()) and added["https://mine.example/rss"][0] == "Tin của tôi"
+    assert "Ã" not in default_config_path().read_text(encoding="utf-8")
+    assert '~ https://cat.example/rss: the title "CataluÃ±a" was left out: it is double-encoded text' in report
+
+
 def test_import_dry_run_reports_the_same_and_writes_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     file = str(OPML / "nested-folders.opml")
     status, dry = import_report(capsys, ["import", file, "--dry-run"])
@@ -660,9 +688,14 @@ def test_exports_name_a_feed_by_its_own_title_when_feeds_toml_gives_none(
     assert main(["refresh", "--config", str(config), "-q"]) == 1  # the second feed cannot be fetched
     assert main(["feeds", "--config", str(config)]) == 0
     own = next(line for line in capsys.readouterr().out.splitlines() if "7/7" in line).split(maxsplit=2)[2]
-    assert main(["export", "--config", str(config)]) == 0
-    (outline,) = [s for s in read_opml(capsys.readouterr().out.encode()).subscriptions if s.url == url]
-    assert outline.title == own and own != url
+    assert main(["export", "--config", str(config), "-o", str(tmp_path / "subs.opml")]) == 0
+    exported = (tmp_path / "subs.opml").read_text(encoding="utf-8")
+    assert f'text="{own}" title="{own}" xmlUrl="{url}" docbao:titleFromFeed="true"' in exported and own != url
+    # Imported again, the feed's own title is not pinned in feeds.toml: the feed keeps naming itself.
+    again = tmp_path / "again" / "feeds.toml"
+    assert main(["import", str(tmp_path / "subs.opml"), "--config", str(again)]) == 0
+    assert subscriptions(again)[url] == ("", frozenset({"tin"}))
+    capsys.readouterr()
     assert main(["export", "--format", "json", "--config", str(config)]) == 0
     feeds = json.loads(capsys.readouterr().out)["feeds"]
     assert (feeds[0]["title"], feeds[0]["title_from_feed"]) == (own, True)

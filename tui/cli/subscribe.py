@@ -380,6 +380,7 @@ class ImportPlan:
     add: list[Subscription] = field(default_factory=list)
     present: list[tuple[Subscription, FeedConfig]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)  # (feed URL, what changed and why)
     searches: list[SavedSearch] = field(default_factory=list)
     searches_present: list[SavedSearch] = field(default_factory=list)
     ignores: list[str] = field(default_factory=list)  # [[ignore]] queries to add
@@ -475,7 +476,9 @@ def plan_import(config: Config, cache: Path, kind: str, result: ImportResult) ->
             continue
         plan.add.append(sub)
         known[feed_key(sub.url)] = FeedConfig(url=sub.url)
-        if sub.hidden:
+        changes = [(url, why) for url, why in result.changed if url == sub.url]
+        plan.changed.extend(changes)
+        if sub.hidden and not changes:
             plan.notes.append(f"{sub.url} was hidden in the file; docbao shows every feed")
     names = {s.name.casefold() for s in config.searches}
     queries = {s.query for s in config.searches}
@@ -607,6 +610,10 @@ def print_import_report(plan: ImportPlan, source: str, path: Path, restored: Res
     print(f"{len(plan.skipped)} skipped" + (":" if plan.skipped else ""))
     for what, why in plan.skipped:
         print(f"  - {what}: {why}")
+    if plan.changed:
+        print(f"{len(plan.changed)} changed on the way in:")
+        for url, why in plan.changed:
+            print(f"  ~ {url}: {why}")
     if plan.searches or plan.searches_present:
         print(f"saved searches: {len(plan.searches)} {would}added, "
               f"{len(plan.searches_present)} already present")
@@ -732,7 +739,8 @@ def cmd_export(args: argparse.Namespace, config: Config, cache: Path) -> int:
                 if f.source and all(sub.url != f.source for sub in subs):
                     subs.append(Subscription(url=f.source, title=f.title, tags=[t for t in f.tags if t != f.account]))
             else:
-                subs.append(Subscription(url=f.url, title=f.title or own.get(f.url, ""), tags=list(f.tags)))
+                subs.append(Subscription(url=f.url, title=f.title or own.get(f.url, ""), tags=list(f.tags),
+                                         title_from_feed=not f.title))
         chunks: Iterable[bytes] = [write_opml(subs)]
         exported = len(subs)
     else:
