@@ -317,10 +317,14 @@ def _categories(value: str) -> list[str]:
 # --- OPML out ---------------------------------------------------------------------------
 
 
+# What XML 1.0 cannot hold even as a reference, beyond the controls clean_line removes.
+_NOT_XML = re.compile("[\ufffe\uffff]")
+
+
 def _attr(value: str) -> str:
     """An attribute value escaped for XML, newlines and tabs kept as references."""
     return (
-        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        _NOT_XML.sub("", value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         .replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
     )
 
