@@ -132,6 +132,10 @@ def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert find_config(None) == user
     with pytest.raises(ConfigError, match="no such config file"):
         find_config(str(tmp_path / "missing.toml"))
+    # a verb that subscribes creates the file it is told to use; a folder is no file to create
+    assert find_config(str(tmp_path / "missing.toml"), may_create=True) == tmp_path / "missing.toml"
+    with pytest.raises(ConfigError, match="no such config file"):
+        find_config(str(tmp_path), may_create=True)
 
 
 def test_cache_location(tmp_path: Path) -> None:

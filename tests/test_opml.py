@@ -28,6 +28,7 @@ from tui.feeds.opml import (
     write_opml,
 )
 from tui.content.sanitize import clean_line
+from tui.feeds.parse import repair_mojibake
 
 OPML = DATA / "opml"
 
@@ -394,10 +395,15 @@ def test_round_trip_property(rows: list[tuple[str, str, str, str, list[str], boo
         subs.append(Subscription(url, title, tags, hidden))
     back = read_opml(write_opml(subs))
     assert back.skipped == []
+    def kept(text: str) -> str:  # as written: clean, without the two characters XML cannot hold
+        return clean_line(clean_line(text).replace("\ufffe", "").replace("\uffff", ""))
+
     expected = {
         s.url: (
-            "" if clean_line(s.title) == s.url else clean_line(s.title),
-            frozenset(t for t in map(clean_line, s.tags) if t),
+            # a title that repeats the URL tells nothing; a double-encoded one is the feed's own, garbled
+            "" if kept(s.title) in (s.url, "") or repair_mojibake(kept(s.title)) != kept(s.title)
+            else kept(s.title),
+            frozenset(t for t in map(kept, s.tags) if t),
             s.hidden,
         )
         for s in subs
@@ -462,6 +468,54 @@ def test_newsboat_source_file() -> None:
     ]
     assert result.searches == [("Unread news", "is:unread tag:news")]
     assert result.skipped == []
+
+
+def test_a_newsboat_hidden_tag_becomes_a_folder_named_without_its_mark_and_is_reported() -> None:
+    # newsboat hides a feed with a tag that starts with "!"; docbao shows every feed, so the
+    # tag's name (without the "!") keeps those feeds together in one folder.
+    result = read_newsboat_urls('http://a.example/Rss20JapanTimes.xml "~Japan Times" !hidden news\n'
+                                'https://b.example/feed "!Old blogs (hidden)"\n')
+    assert result.subscriptions == [
+        Subscription("http://a.example/Rss20JapanTimes.xml", "Japan Times", ["hidden", "news"], hidden=True),
+        Subscription("https://b.example/feed", "", ["Old blogs (hidden)"], hidden=True),
+    ]
+    assert [url for url, _ in result.changed] == ["http://a.example/Rss20JapanTimes.xml", "https://b.example/feed"]
+    why = result.changed[0][1]
+    assert why.startswith('line 1: the tag "!hidden" became "hidden"') and "hides" in why
+
+
+def test_a_double_encoded_title_is_left_out_and_reported() -> None:
+    # newsboat's export writes each feed's current title, which it may hold double-encoded;
+    # docbao repairs the feed's own title, so pinning the broken one would keep it broken.
+    data = """<opml version="1.0"><body>
+      <outline type="rss" xmlUrl="https://cat.example/rss" title="CataluÃ±a" text="CataluÃ±a"/>
+      <outline type="rss" xmlUrl="https://ru.example/rss" title="Ð¯Ð½Ð´ÐµÐºÑ.Ð" text="x"/>
+      <outline type="rss" xmlUrl="https://fr.example/rss" title="Le Cercle Psy (à lire)" text="x"/>
+    </body></opml>""".encode()
+    result = read_opml(data)
+    assert [(s.url, s.title) for s in result.subscriptions] == [
+        ("https://cat.example/rss", ""), ("https://ru.example/rss", ""), ("https://fr.example/rss", "Le Cercle Psy (à lire)"),
+    ]
+    assert [url for url, _ in result.changed] == ["https://cat.example/rss", "https://ru.example/rss"]
+    assert 'the title "CataluÃ±a" was left out' in result.changed[0][1]
+
+
+def test_export_leaves_out_characters_xml_cannot_hold() -> None:
+    # U+FFFE and U+FFFF are not XML characters: a title holding one made the whole export
+    # unreadable (found by test_round_trip_property).
+    data = write_opml([Subscription("https://a.example/rss", "Tin\ufffe mới\uffff", ["x\ufffey"])])
+    [sub] = read_opml(data).subscriptions
+    assert (sub.title, sub.tags) == ("Tin mới", ["xy"])
+
+
+def test_docbao_export_marks_titles_that_are_only_the_feeds_own() -> None:
+    own = Subscription("https://own.example/rss", "Its own title", ["tin"], title_from_feed=True)
+    mine = Subscription("https://mine.example/rss", "My name for it", ["tin"])
+    data = write_opml([own, mine])
+    assert b'text="Its own title" title="Its own title"' in data  # other readers still see a name
+    assert [(s.url, s.title) for s in read_opml(data).subscriptions] == [
+        ("https://own.example/rss", ""), ("https://mine.example/rss", "My name for it"),
+    ]
 
 
 def test_newsboat_line_forms() -> None:

@@ -154,6 +154,32 @@ def test_add_keeps_the_comments_of_an_existing_config(server: LocalServer, tmp_p
     assert len(cached(tmp_path / "cache", second)) == 8
 
 
+def test_add_and_import_create_a_config_named_with_config_that_does_not_exist_yet(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A fresh profile: --config names a file (in a folder) that does not exist yet, as the
+    # default one does not before the first subscription. The cache goes beside it.
+    first, second, third = serve_feeds(server)[:3]
+    profile = tmp_path / "new-profile" / "feeds.toml"
+    assert main(["--config", str(profile), "add", first]) == 0
+    assert "7 new articles" in capsys.readouterr().out
+    assert list(subscriptions(profile)) == [first]
+    assert len(cached(tmp_path / "new-profile" / "cache", first)) == 7
+    urls = tmp_path / "urls"
+    urls.write_text(f'{second} news "~Blog"\n', encoding="utf-8")
+    other = tmp_path / "other" / "feeds.toml"
+    status, dry = import_report(capsys, ["import", str(urls), "--config", str(other), "--dry-run"])
+    assert status == 0 and "1 feed would be added" in dry and not other.parent.exists()
+    status, report = import_report(capsys, ["import", str(urls), "--config", str(other)])
+    assert status == 0 and f"1 feed added to {other}" in report
+    assert subscriptions(other) == {second: ("Blog", frozenset({"news"}))}
+    # Only the verbs that subscribe create it: the others still refuse a file that is not there.
+    missing = tmp_path / "missing" / "feeds.toml"
+    for argv in (["refresh"], ["feeds"], ["remove", third, "--yes"], ["import-newsboat-cache", str(urls)]):
+        assert main(["--config", str(missing), *argv]) == 2
+        assert "no such config file" in capsys.readouterr().err
+    assert not missing.parent.exists()
+
+
 def test_add_refuses_a_feed_already_subscribed_in_any_spelling(server: LocalServer,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     url = server.route_file("/thoi-su.xml", NEWSBOAT / "thoi-su.xml", content_type="application/rss+xml")
@@ -487,6 +513,34 @@ def test_import_newsboat_urls_with_queries_and_commands_that_never_run(
     assert not marker.exists()
 
 
+def test_import_newsboat_hidden_tags_and_garbled_titles_are_reported_as_changed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    urls = tmp_path / "urls"
+    urls.write_text('http://jt.example/Rss20JapanTimes.xml "~Japan Times" !hidden\n'
+                    "https://plain.example/feed news\n", encoding="utf-8")
+    status, report = import_report(capsys, ["import", str(urls)])
+    assert status == 0
+    assert subscriptions(default_config_path()) == {
+        "http://jt.example/Rss20JapanTimes.xml": ("Japan Times", frozenset({"hidden"})),
+        "https://plain.example/feed": ("", frozenset({"news"}))}
+    assert "!hidden" not in default_config_path().read_text(encoding="utf-8")
+    assert ('1 changed on the way in:\n  ~ http://jt.example/Rss20JapanTimes.xml: line 1: the tag "!hidden" became '
+            '"hidden": newsboat hides a feed with a tag that starts with "!"') in report
+    # newsboat's OPML export (newsboat -e) writes each feed's title as newsboat holds it,
+    # double-encoded where the feed's was: docbao repairs the feed's own, so it is not pinned.
+    opml = tmp_path / "nb.opml"
+    opml.write_text('<?xml version="1.0"?><opml version="1.0"><head><title>Newsboat - Exported Feeds</title></head>'
+                    '<body><outline type="rss" xmlUrl="https://cat.example/rss" htmlUrl="https://cat.example/"'
+                    ' title="CataluÃ±a"/><outline type="rss" xmlUrl="https://mine.example/rss" title="Tin của tôi"/>'
+                    "</body></opml>", encoding="utf-8")
+    status, report = import_report(capsys, ["import", str(opml)])
+    assert status == 0
+    added = subscriptions(default_config_path())
+    assert added["https://cat.example/rss"] == ("", frozenset()) and added["https://mine.example/rss"][0] == "Tin của tôi"
+    assert "Ã" not in default_config_path().read_text(encoding="utf-8")
+    assert '~ https://cat.example/rss: the title "CataluÃ±a" was left out: it is double-encoded text' in report
+
+
 def test_import_dry_run_reports_the_same_and_writes_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     file = str(OPML / "nested-folders.opml")
     status, dry = import_report(capsys, ["import", file, "--dry-run"])
@@ -634,9 +688,14 @@ def test_exports_name_a_feed_by_its_own_title_when_feeds_toml_gives_none(
     assert main(["refresh", "--config", str(config), "-q"]) == 1  # the second feed cannot be fetched
     assert main(["feeds", "--config", str(config)]) == 0
     own = next(line for line in capsys.readouterr().out.splitlines() if "7/7" in line).split(maxsplit=2)[2]
-    assert main(["export", "--config", str(config)]) == 0
-    (outline,) = [s for s in read_opml(capsys.readouterr().out.encode()).subscriptions if s.url == url]
-    assert outline.title == own and own != url
+    assert main(["export", "--config", str(config), "-o", str(tmp_path / "subs.opml")]) == 0
+    exported = (tmp_path / "subs.opml").read_text(encoding="utf-8")
+    assert f'text="{own}" title="{own}" xmlUrl="{url}" docbao:titleFromFeed="true"' in exported and own != url
+    # Imported again, the feed's own title is not pinned in feeds.toml: the feed keeps naming itself.
+    again = tmp_path / "again" / "feeds.toml"
+    assert main(["import", str(tmp_path / "subs.opml"), "--config", str(again)]) == 0
+    assert subscriptions(again)[url] == ("", frozenset({"tin"}))
+    capsys.readouterr()
     assert main(["export", "--format", "json", "--config", str(config)]) == 0
     feeds = json.loads(capsys.readouterr().out)["feeds"]
     assert (feeds[0]["title"], feeds[0]["title_from_feed"]) == (own, True)
@@ -789,12 +848,45 @@ def build_newsboat_cache(folder: Path, server: LocalServer) -> Path:
     return folder / "cache.db"
 
 
-def newsboat_fixture(tmp_path: Path, server: LocalServer) -> Path:
+# Read and flagged in the cache newsboat wrote for these feeds (latin1-cache.db), by link
+# (newsboat lost the Latin-1 titles' accents to U+FFFD) or by title.
+LATIN1_FEEDS = ["thoi-su.xml", "latin1.xml"]
+LATIN1_READ = ["http://example.org/cercle/lp-2.html", "http://example.org/cercle/lp-3.html",
+               "Bản tin phát thanh tối 22/5"]
+LATIN1_FLAGGED = ["http://example.org/cercle/lp-1.html", "Giá chè búp tươi tăng"]
+
+
+def build_latin1_newsboat_cache(folder: Path, server: LocalServer) -> Path:
+    """newsboat's cache of a feed in Latin-1 with no declaration (which newsboat stores as raw
+    Latin-1 bytes, not UTF-8) beside a UTF-8 one; `newsboat -x reload` fills it, and the read
+    and flagged state is set in newsboat's own columns (unread, flags)."""
+    urls = [server.route_file("/" + name, NEWSBOAT / name, content_type="application/rss+xml")
+            for name in LATIN1_FEEDS]
+    (folder / "urls").write_text("\n".join(urls) + "\n", encoding="utf-8")
+    (folder / "config").write_text("download-retries 1\n", encoding="utf-8")
+    (folder / "home").mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(folder / "home"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    subprocess.run(["newsboat", "-u", str(folder / "urls"), "-c", str(folder / "cache.db"), "-C",
+                    str(folder / "config"), "-x", "reload"], env=env, check=True, timeout=120,
+                   stdout=subprocess.DEVNULL)
+    conn = sqlite3.connect(folder / "cache.db")
+    conn.text_factory = bytes
+    with conn:
+        for names, change in ((LATIN1_READ, "unread = 0"), (LATIN1_FLAGGED, "flags = 's'")):
+            for name in names:
+                done = conn.execute(f"UPDATE rss_item SET {change} WHERE url = ?1 OR title = ?1", (name,))
+                assert done.rowcount == 1, name
+    conn.close()
+    return folder / "cache.db"
+
+
+def newsboat_fixture(tmp_path: Path, server: LocalServer, name: str = "cache.db",
+                     feeds: list[str] = NEWSBOAT_FEEDS) -> Path:
     """A copy of the committed cache, its feed URLs pointed at this test's server (the
     fixture names the port of the server newsboat read the feeds from)."""
     copy = tmp_path / "newsboat" / "cache.db"
     copy.parent.mkdir()
-    shutil.copyfile(NEWSBOAT / "cache.db", copy)
+    shutil.copyfile(NEWSBOAT / name, copy)
     conn = sqlite3.connect(copy)
     with conn:
         [old] = {urlsplit(u).netloc for (u,) in conn.execute("SELECT rssurl FROM rss_feed")}
@@ -802,7 +894,8 @@ def newsboat_fixture(tmp_path: Path, server: LocalServer) -> Path:
         conn.execute("UPDATE rss_feed SET rssurl = replace(rssurl, ?, ?)", (old, new))
         conn.execute("UPDATE rss_item SET feedurl = replace(feedurl, ?, ?)", (old, new))
     conn.close()
-    serve_feeds(server)
+    for feed in feeds:
+        server.route_file("/" + feed, NEWSBOAT / feed, content_type="application/rss+xml")
     return copy
 
 
@@ -873,6 +966,19 @@ def test_import_newsboat_cache_refreshes_then_carries_read_and_flags_over(
         counts["thoi-su.xml"], counts["blogger-rss.xml"], counts["hacker-news.xml"], counts["feedbin-atom.xml"] - 1]
 
 
+def test_a_feed_failing_the_refresh_first_does_not_fail_the_import(
+        server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    newsboat = newsboat_fixture(tmp_path, server)
+    config = write_config(tmp_path / "feeds.toml", [(server.url("/" + n), "", []) for n in NEWSBOAT_FEEDS])
+    server.route("/hacker-news.xml", b"", status=500)
+    status, report = import_report(capsys, ["import-newsboat-cache", str(newsboat), "--config", str(config)])
+    assert status == 0, report
+    out, err = report.split("docbao: ", 1)
+    assert "1 failed (below)" in out and "Hacker News: 30 articles added" in out  # newsboat's copies
+    assert err.startswith("1 feed could not be refreshed first") and err.rstrip().endswith(": Hacker News")
+    assert_state_carried_over(newsboat, tmp_path / "cache")
+
+
 def test_import_newsboat_cache_offline_uses_docbaos_guids(
         server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Without the refresh first, each article gets the guid docbao's parser will give it
@@ -941,6 +1047,33 @@ def test_import_newsboat_cache_only_for_subscribed_feeds(
     assert "not a newsboat cache" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("refresh_first", [True, False])
+def test_a_feed_newsboat_stored_as_latin1_bytes_imports_with_everything_else(
+        refresh_first: bool, server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # newsboat stored the undeclared Latin-1 feed's text as raw Latin-1 bytes, which are not
+    # UTF-8: the whole import used to stop there ("cannot read newsboat's cache").
+    newsboat = newsboat_fixture(tmp_path, server, "latin1-cache.db", LATIN1_FEEDS)
+    thoi_su, latin1 = (server.url("/" + name) for name in LATIN1_FEEDS)
+    config = write_config(tmp_path / "feeds.toml", [(thoi_su, "", []), (latin1, "", [])])
+    argv = ["import-newsboat-cache", str(newsboat), "--config", str(config)]
+    status, report = import_report(capsys, argv if refresh_first else [*argv, "--no-refresh"])
+    assert status == 0, report
+    assert "cannot read" not in report
+    assert "5 articles of newsboat's were not UTF-8 and were read as windows-1252" in report
+    articles = {a["link"]: a for a in cached(tmp_path / "cache", latin1)}
+    assert len(articles) == 5
+    state = {link: (a["read"], a["starred"]) for link, a in articles.items()}
+    assert state == {"http://example.org/cercle/lp-1.html": (0, 1), "http://example.org/cercle/lp-2.html": (1, 0),
+                     "http://example.org/cercle/lp-3.html": (1, 0), "http://example.org/cercle/lp-4.html": (0, 0),
+                     "http://example.org/cercle/lp-5.html": (0, 0)}
+    body = str(articles["http://example.org/cercle/lp-1.html"]["content"]) + str(
+        articles["http://example.org/cercle/lp-1.html"]["summary"])
+    assert "le psychologue viendra à toi" in body and "\ufffd" not in body
+    others = {str(a["title"]): (a["read"], a["starred"]) for a in cached(tmp_path / "cache", thoi_su)}
+    assert len(others) == 7 and sum(read for read, _ in others.values()) == 1
+    assert others["Bản tin phát thanh tối 22/5"] == (1, 0) and others["Giá chè búp tươi tăng"] == (0, 1)
+
+
 @pytest.mark.skipif(shutil.which("newsboat") is None, reason="newsboat is not installed")
 def test_a_cache_newsboat_builds_now_imports_with_its_state(
         server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -958,8 +1091,9 @@ def test_a_cache_newsboat_builds_now_imports_with_its_state(
 
 
 if __name__ == "__main__":
-    # Rebuild tests/data/newsboat/cache.db with the installed newsboat.
-    with LocalServer() as srv, tempfile.TemporaryDirectory() as temp:
-        built = build_newsboat_cache(Path(temp), srv)
-        shutil.copyfile(built, NEWSBOAT / "cache.db")
-        print(f"wrote {NEWSBOAT / 'cache.db'} ({(NEWSBOAT / 'cache.db').stat().st_size} bytes)")
+    # Rebuild tests/data/newsboat/cache.db and latin1-cache.db with the installed newsboat.
+    for build, name in ((build_newsboat_cache, "cache.db"), (build_latin1_newsboat_cache, "latin1-cache.db")):
+        with LocalServer() as srv, tempfile.TemporaryDirectory() as temp:
+            built = build(Path(temp), srv)
+            shutil.copyfile(built, NEWSBOAT / name)
+            print(f"wrote {NEWSBOAT / name} ({(NEWSBOAT / name).stat().st_size} bytes)")

@@ -130,15 +130,17 @@ def xdg_config_home() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
 
 
-def find_config(cli_path: str | None = None) -> Path | None:
+def find_config(cli_path: str | None = None, *, may_create: bool = False) -> Path | None:
     """--config, then $DOCBAO_CONFIG, then ./feeds.toml, then the XDG config folder.
 
-    An explicitly named file must exist; the implicit places are only tried.
+    An explicitly named file must exist, unless `may_create` (a verb that subscribes creates
+    it, as it creates the default one) and nothing is there yet; the implicit places are
+    only tried.
     """
     for explicit in (cli_path, os.environ.get(CONFIG_ENV)):
         if explicit:
             path = Path(explicit).expanduser()
-            if not path.is_file():
+            if not path.is_file() and not (may_create and not path.exists()):
                 raise ConfigError(f"{path}: no such config file")
             return path
     for candidate in (Path.cwd() / CONFIG_NAME, xdg_config_home() / "docbao" / CONFIG_NAME):

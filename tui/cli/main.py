@@ -45,7 +45,9 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        config = load_config(find_config(getattr(args, "config", None)))
+        path = find_config(getattr(args, "config", None), may_create=getattr(args, "creates_config", False))
+        # a config named for a verb that creates it, not there yet: the defaults until written
+        config = load_config(path) if path is None or path.exists() else Config(path=path)
     except ConfigError as exc:
         print(f"docbao: {exc}", file=sys.stderr)
         return 2

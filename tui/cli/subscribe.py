@@ -66,7 +66,7 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("--account", metavar="NAME",
                      help="subscribe the [[account]] NAME on its server (which finds and fetches the feed); "
                           "--tag becomes a label there")
-    add.set_defaults(handler=cmd_add)
+    add.set_defaults(handler=cmd_add, creates_config=True)
 
     remove = verbs.add_parser(
         "remove", parents=[common], help="unsubscribe from a feed",
@@ -89,7 +89,7 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
     imp.add_argument("--account", metavar="NAME",
                      help="subscribe the [[account]] NAME to the file's feeds on its server (tags become "
                           "labels) instead of adding [[feed]]s")
-    imp.set_defaults(handler=cmd_import)
+    imp.set_defaults(handler=cmd_import, creates_config=True)
 
     exp = verbs.add_parser(
         "export", parents=[common], help="write subscriptions as OPML, or a full JSON backup",
@@ -380,6 +380,7 @@ class ImportPlan:
     add: list[Subscription] = field(default_factory=list)
     present: list[tuple[Subscription, FeedConfig]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)  # (feed URL, what changed and why)
     searches: list[SavedSearch] = field(default_factory=list)
     searches_present: list[SavedSearch] = field(default_factory=list)
     ignores: list[str] = field(default_factory=list)  # [[ignore]] queries to add
@@ -475,7 +476,9 @@ def plan_import(config: Config, cache: Path, kind: str, result: ImportResult) ->
             continue
         plan.add.append(sub)
         known[feed_key(sub.url)] = FeedConfig(url=sub.url)
-        if sub.hidden:
+        changes = [(url, why) for url, why in result.changed if url == sub.url]
+        plan.changed.extend(changes)
+        if sub.hidden and not changes:
             plan.notes.append(f"{sub.url} was hidden in the file; docbao shows every feed")
     names = {s.name.casefold() for s in config.searches}
     queries = {s.query for s in config.searches}
@@ -607,6 +610,10 @@ def print_import_report(plan: ImportPlan, source: str, path: Path, restored: Res
     print(f"{len(plan.skipped)} skipped" + (":" if plan.skipped else ""))
     for what, why in plan.skipped:
         print(f"  - {what}: {why}")
+    if plan.changed:
+        print(f"{len(plan.changed)} changed on the way in:")
+        for url, why in plan.changed:
+            print(f"  ~ {url}: {why}")
     if plan.searches or plan.searches_present:
         print(f"saved searches: {len(plan.searches)} {would}added, "
               f"{len(plan.searches_present)} already present")
@@ -732,7 +739,8 @@ def cmd_export(args: argparse.Namespace, config: Config, cache: Path) -> int:
                 if f.source and all(sub.url != f.source for sub in subs):
                     subs.append(Subscription(url=f.source, title=f.title, tags=[t for t in f.tags if t != f.account]))
             else:
-                subs.append(Subscription(url=f.url, title=f.title or own.get(f.url, ""), tags=list(f.tags)))
+                subs.append(Subscription(url=f.url, title=f.title or own.get(f.url, ""), tags=list(f.tags),
+                                         title_from_feed=not f.title))
         chunks: Iterable[bytes] = [write_opml(subs)]
         exported = len(subs)
     else:
@@ -790,6 +798,7 @@ def _import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path
     from tui.feeds.refresh import refresh
     from tui.feeds.subscriptions import feed_key, known_feeds
     from tui.content.sanitize import clean_line
+    from tui.feeds.parse import repair_mojibake
     from tui.store.newsboat import (NewsboatFeedCounts, import_newsboat_items, newsboat_feed_titles,
                                     newsboat_item_counts, no_articles, read_newsboat_items)
 
@@ -820,22 +829,28 @@ def _import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path
               "import newsboat's urls file first (docbao import ~/.newsboat/urls)", file=sys.stderr)
         return 1
 
-    failed = False
+    unrefreshed: set[str] = set()  # feeds whose refresh failed: matched against the cache as it was
     if not args.no_refresh and not args.dry_run:
-        print(f"refreshing {count(len(matched), 'feed')} first, so that articles match what docbao reads:")
+        print(f"refreshing {count(len(matched), 'feed')} first, so that articles match what docbao reads: ",
+              end="", flush=True)
         report = asyncio.run(refresh(config, cache, only=list(matched)))
-        failed = not _print_refresh(report)
+        unrefreshed = {o.url for o in report.outcomes if o.status not in ("ok", "not_modified")}
+        print(count(report.new, "new article") + (f", {len(unrefreshed)} failed (below)" if unrefreshed else ""))
 
     # A dry run on a cache that does not exist yet matches against an empty one.
     store = _open_store(cache) if not args.dry_run or (cache / DB_NAME).exists() else None
     conn = store.conn if store is not None else no_articles()
+    own = {row.url: row.title for row in store.feeds() if row.title} if store is not None else {}
     results: list[NewsboatFeedCounts] = []
     progress = ImportProgress(0 if args.dry_run else sum(sizes.get(u, 0) for _, urls in matched.values() for u in urls))
     try:
         for url, (feed, nb_urls) in matched.items():
             feed_items = items_of(nb_urls)
-            own_title = next((nb_titles[i.feedurl] for i in feed_items if nb_titles.get(i.feedurl)), "")
-            counts = NewsboatFeedCounts(title=feed.title or own_title or url, url=url)
+            # named as docbao names it: feeds.toml's title, else its own as docbao stored it, else
+            # the one newsboat stored (repaired as docbao repairs a feed's title)
+            nb_title = next((nb_titles[u] for u in nb_urls if nb_titles.get(u)), "")
+            name = feed.title or own.get(url) or clean_line(repair_mojibake(nb_title))
+            counts = NewsboatFeedCounts(title=name or url, url=url)
             results.append(counts)
             if args.dry_run:
                 feed_id = store.feed_ids([url]).get(url, 0) if store is not None else 0
@@ -852,18 +867,34 @@ def _import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path
 
     would = "would be " if args.dry_run else ""
     print(f"{args.path}: newsboat cache")
+    idle = 0  # feeds that had nothing to import: a line each would bury the others
     for counts in results:
+        if not (counts.inserted or counts.read or counts.starred or counts.deleted):
+            idle += 1
+            continue
         line = (f"  {clean_line(counts.title)}: {count(counts.inserted, 'article')} {would}added, {counts.matched} "
                 f"matched in the cache; {counts.read} read, {counts.starred} starred")
         if counts.deleted:
             line += f"; {counts.deleted} deleted in newsboat, kept out"
         print(line)
+    if idle:
+        print(f"{count(idle, 'feed')} had nothing to import (every article already in the cache, "
+              "none read, flagged or deleted in newsboat)")
     for url, number in unmatched:
         print(f"  - {clean_line(url)}: not subscribed in docbao; its {count(number, 'article')} {'was' if number == 1 else 'were'} left out")
+    legacy = sum(c.legacy for c in results)
+    if legacy:
+        print(f"{count(legacy, 'article')} of newsboat's {'was' if legacy == 1 else 'were'} not UTF-8 and "
+              f"{'was' if legacy == 1 else 'were'} read as windows-1252 (Latin-1)")
     total = sum(c.inserted for c in results)
     print(f"{count(total, 'article')} {would}added, {sum(c.matched for c in results)} matched, "
           f"{sum(c.read for c in results)} read, {sum(c.starred for c in results)} starred")
     if args.dry_run:
         print("dry run: nothing was written" + ("" if args.no_refresh else
               "; the feeds were not refreshed first, as the import does, so more may match then"))
-    return 1 if failed else 0
+    if unrefreshed:  # the import itself went well: a warning, not a failure
+        names = [clean_line(c.title) for c in results if c.url in unrefreshed]
+        print(f"docbao: {count(len(names), 'feed')} could not be refreshed first, so {'its' if len(names) == 1 else 'their'} "
+              f"articles were matched against the cache as it was ('docbao feeds' says why): {', '.join(names)}",
+              file=sys.stderr)
+    return 0

@@ -21,11 +21,14 @@ from defusedxml import DefusedXmlException
 
 from tui.content.charset import to_utf8_xml
 from tui.content.sanitize import clean_line, is_openable_url
+from tui.feeds.parse import repair_mojibake
 
-# docbao's own attributes in OPML (only `hidden` so far). Other readers ignore a namespaced
-# attribute they do not know, as OPML 2.0 asks them to.
+# docbao's own attributes in OPML: `hidden`, and `titleFromFeed` on a title that is only the
+# feed's own name (not one the user gave it), which docbao's import leaves to the feed. Other
+# readers ignore a namespaced attribute they do not know, as OPML 2.0 asks them to.
 DOCBAO_NS = "urn:docbao:opml"
 _HIDDEN = f"{{{DOCBAO_NS}}}hidden"
+_TITLE_FROM_FEED = f"{{{DOCBAO_NS}}}titleFromFeed"
 
 # Folder names deeper than this are not turned into tags: a hostile file nested a hundred
 # thousand levels deep would otherwise give every feed a hundred thousand tags.
@@ -43,6 +46,7 @@ class Subscription:
     title: str = ""
     tags: list[str] = field(default_factory=list)
     hidden: bool = False
+    title_from_feed: bool = False  # the title is the feed's own name (written as such in OPML)
 
 
 @dataclass
@@ -51,6 +55,7 @@ class ImportResult:
     searches: list[tuple[str, str]] = field(default_factory=list)  # (name, docbao query)
     ignores: list[str] = field(default_factory=list)  # [[ignore]] queries (a docbao export's)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
+    changed: list[tuple[str, str]] = field(default_factory=list)  # (feed URL, what changed and why)
 
 
 # --- URLs -------------------------------------------------------------------------------
@@ -153,7 +158,7 @@ class _Collector:
         self.result.skipped.append((_shown(what) or "(empty)", why))
 
     def add(self, raw_url: str, title: str, tags: Iterable[str], hidden: bool,
-            where: str = "") -> None:
+            where: str = "", changes: Iterable[str] = ()) -> None:
         url, reason = check_feed_url(raw_url)
         if reason:
             self.skip(raw_url or title, where + reason)
@@ -162,6 +167,14 @@ class _Collector:
         title = clean_line(title)
         if title == url or title == raw_url.strip():
             title = ""  # a "title" that only repeats the URL tells nothing
+        changes = list(changes)
+        if title and repair_mojibake(title) != title:
+            # the feed's own title as a reader that decoded it twice kept it (no one names a
+            # feed so): pinned in feeds.toml, it would hide the title docbao reads and repairs
+            changes.append(f'the title "{_shown(title)}" was left out: it is double-encoded text, '
+                           "the feed's own title garbled by another reader; docbao shows the feed's title, repaired")
+            title = ""
+        self.result.changed.extend((url, where + change) for change in changes)
         clean_tags = [tag for tag in (clean_line(t) for t in tags) if tag]
         known = self._by_key.get(key)
         if known is None:
@@ -268,6 +281,8 @@ def read_opml(data: bytes) -> ImportResult:
         if xml_url:
             tags = list(path) + _categories(attrs.get("category", ""))
             hidden = outline.get(_HIDDEN, "").strip().lower() in ("true", "1", "yes")
+            if outline.get(_TITLE_FROM_FEED, "").strip().lower() in ("true", "1", "yes"):
+                label = ""  # the feed's own name when exported: the feed keeps naming itself
             out.add(xml_url, label, tags, hidden)
         elif children:
             if label and len(path) < MAX_FOLDER_DEPTH:
@@ -302,10 +317,14 @@ def _categories(value: str) -> list[str]:
 # --- OPML out ---------------------------------------------------------------------------
 
 
+# What XML 1.0 cannot hold even as a reference, beyond the controls clean_line removes.
+_NOT_XML = re.compile("[\ufffe\uffff]")
+
+
 def _attr(value: str) -> str:
     """An attribute value escaped for XML, newlines and tabs kept as references."""
     return (
-        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        _NOT_XML.sub("", value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         .replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
     )
 
@@ -317,6 +336,8 @@ def _feed_outline(sub: Subscription, indent: str) -> str:
     if title:
         parts.append(f'title="{_attr(title)}"')
     parts.append(f'xmlUrl="{_attr(url)}"')
+    if title and sub.title_from_feed:
+        parts.append('docbao:titleFromFeed="true"')
     if sub.hidden:
         parts.append('docbao:hidden="true"')
     return f"{indent}<outline {' '.join(parts)}/>"
@@ -328,7 +349,9 @@ def write_opml(subscriptions: list[Subscription], title: str = "docbao subscript
     Each tag is a folder at the top level holding every feed with that tag, so a feed with
     two tags appears in both (readers that know only folders still file it in each); a feed
     without tags sits at the top level. Folders come in the order their tags first appear.
-    Hidden feeds carry `docbao:hidden="true"`, which other readers ignore.
+    Hidden feeds carry `docbao:hidden="true"`, and a title that is only the feed's own name
+    `docbao:titleFromFeed="true"` (so that importing the file again does not pin it), which
+    other readers ignore.
     """
     folders: dict[str, list[Subscription]] = {}
     untagged: list[Subscription] = []
@@ -415,14 +438,24 @@ def read_newsboat_urls(text: str) -> ImportResult:
         title = ""
         hidden = False
         tags: list[str] = []
+        changes: list[str] = []
         for token in rest:
             if token.startswith("~"):
                 title = token[1:]
             elif token == "!":
                 hidden = True
+            elif token.startswith("!"):
+                # newsboat hides a feed with a tag that starts with "!" (seen only through query
+                # feeds). docbao shows every feed, so the tag's name keeps such feeds together in
+                # one folder, which folds away; a literal "!hidden" folder would look like a bug.
+                hidden = True
+                name = clean_line(token[1:])
+                tags.append(name)
+                changes.append(f'the tag "{_shown(token)}" became "{name}": newsboat hides a feed with a tag '
+                               f'that starts with "!"; docbao shows every feed, in the folder "{name}"')
             elif token:
                 tags.append(token)
-        out.add(url, title, tags, hidden, where=f"line {number}: ")
+        out.add(url, title, tags, hidden, where=f"line {number}: ", changes=changes)
     return out.result
 
 

@@ -1206,6 +1206,12 @@ def _unmojibake(value: str) -> str:
         return _MOJIBAKE_SURE.sub(_repair_sequence, value)
 
 
+def repair_mojibake(value: str) -> str:
+    """A title or name repaired as a feed's own would be (UTF-8 that was read as
+    windows-1252 and written again): for titles docbao gets from elsewhere (OPML, newsboat)."""
+    return _unmojibake_line(value)
+
+
 def _repair_sequence(match: re.Match[str]) -> str:
     chars = match.group()
     raw = bytes(ord(ch) if ord(ch) < 256 else _CP1252_BYTE[ch] for ch in chars)

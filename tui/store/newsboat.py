@@ -33,6 +33,7 @@ class NewsboatItem:
     enclosure_url: str
     enclosure_type: str
     text_only: bool = False
+    legacy: bool = False  # some of its text was not UTF-8 (read as windows-1252)
 
 
 @dataclass(slots=True)
@@ -44,17 +45,40 @@ class NewsboatFeedCounts:
     read: int = 0
     starred: int = 0
     deleted: int = 0
+    legacy: int = 0  # newsboat's items of it whose text was not UTF-8
+
+
+class LegacyText:
+    """newsboat's text columns as str, whatever bytes it stored: UTF-8, else windows-1252
+    (else Latin-1, which reads any byte). newsboat stores the text of an undeclared Latin-1
+    feed as it came, and one such row must not stop an import. `count` says how many
+    values were not UTF-8."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, raw: bytes) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.count += 1
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError:  # the five bytes windows-1252 leaves undefined
+            return raw.decode("latin-1")
 
 
 def open_newsboat_cache(path: Path) -> sqlite3.Connection:
     """newsboat's cache opened read-only and immutable, so that nothing of it can change
-    (not even a journal replay), with its tables checked. Raises ValueError."""
+    (not even a journal replay), with its tables checked; its text is read through
+    LegacyText (the connection's text_factory). Raises ValueError."""
     resolved = path.expanduser().resolve()
     if not resolved.is_file():
         raise ValueError(f"{path}: no such file")
     uri = f"file:{quote(str(resolved), safe='/')}?mode=ro&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True)
+        conn.text_factory = LegacyText()
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
         raise ValueError(f"{path}: not an SQLite database ({exc})") from None
@@ -76,6 +100,8 @@ def read_newsboat_items(conn: sqlite3.Connection, feedurls: Sequence[str] | None
     flags = "flags" if "flags" in columns else "''"
     deleted = "deleted" if "deleted" in columns else "0"
     where = f" WHERE feedurl IN ({','.join('?' * len(feedurls))})" if feedurls is not None else ""
+    text = conn.text_factory
+    legacy = text.count if isinstance(text, LegacyText) else 0
     for row in conn.execute(
         "SELECT guid, title, author, url, feedurl, pubDate, content, unread,"
         f" {flags}, {deleted}, enclosure_url, enclosure_type, {mime} FROM rss_item{where} ORDER BY id",
@@ -87,7 +113,10 @@ def read_newsboat_items(conn: sqlite3.Connection, feedurls: Sequence[str] | None
             content=_str(row[6]), unread=bool(row[7]), flags=_str(row[8]), deleted=bool(row[9]),
             enclosure_url=_str(row[10]), enclosure_type=_str(row[11]),
             text_only=_str(row[12]) == "text/plain",
+            legacy=isinstance(text, LegacyText) and text.count > legacy,
         )
+        if isinstance(text, LegacyText):
+            legacy = text.count
 
 
 def newsboat_feed_titles(conn: sqlite3.Connection) -> dict[str, str]:
@@ -202,6 +231,7 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
     now = int(time.time())
     new: list[int] = []
     for item in items:
+        counts.legacy += item.legacy
         guids = docbao_guids(item)
         match = next((by_guid[g] for g in [*guids, clean_line(item.guid)] if g in by_guid), None)
         if match is None and item.url and len(by_link.get(item.url, [])) == 1:
