@@ -686,6 +686,38 @@ def test_a_tag_reads_the_same_however_long_the_fragment() -> None:
     assert plain(long).endswith("write[1] [image: pic][2]after\n\n[1] mailto:news@e.org/\n[2] https://e.org/i.png")
 
 
+@pytest.mark.parametrize("width", [40, 74, 76, 116])
+def test_the_header_never_parts_a_date_from_its_time(hanoi_time: None, width: int) -> None:
+    # the reader at 80x24 showed "… · Thu Hiền (tt@baothainguyen.vn) · 2024-11-20" / "08:00"
+    published = int(time.mktime((2024, 11, 20, 8, 0, 0, 0, 0, -1)))
+    rendered = render_article(
+        title="Lãnh đạo Trung ương làm việc với Ban Thường vụ Tỉnh ủy Thái Nguyên",
+        feed="Báo Thái Nguyên – Tin tức", author="Thu Hiền (tt@baothainguyen.vn)", published=published,
+        link="https://baothainguyen.vn/chinh-tri/202411/lanh-dao-trung-uong-3166512.html", html="<p>Nội dung</p>",
+        width=width)
+    text = rendered.text.plain
+    assert_fits(text, width)
+    lines = text.split("\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith("Báo Thái"))
+    meta = lines[first : next(i for i, line in enumerate(lines) if line.startswith("https://"))]
+    assert any(line.endswith("2024-11-20 08:00") for line in meta), meta
+    assert not any(line.startswith("·") for line in meta), meta  # a line breaks after a "·"
+    assert " ".join(meta) == "Báo Thái Nguyên – Tin tức · Thu Hiền (tt@baothainguyen.vn) · 2024-11-20 08:00"
+    if width >= 78:
+        assert len(meta) == 1
+    # docbao read prints ordinary spaces, for scripts that read the date
+    assert "Thu Hiền (tt@baothainguyen.vn) · 2024-11-20 08:00" in to_plain(rendered, 200)
+    assert "\u00a0" not in to_plain(rendered, width) and "\u00a0" not in text
+
+
+def test_a_date_format_of_several_words_stays_on_one_line(hanoi_time: None) -> None:
+    published = int(time.mktime((2024, 11, 20, 8, 0, 0, 0, 0, -1)))
+    rendered = render_article(title="T", feed="Báo Thái Nguyên – Tin tức", author="Thu Hiền", published=published,
+                              link="", html="", width=44, date_format="%a %d %b %Y %H:%M")
+    lines = rendered.text.plain.split("\n")
+    assert lines[1:3] == ["Báo Thái Nguyên – Tin tức · Thu Hiền ·", "Wed 20 Nov 2024 08:00"]
+
+
 def test_a_links_text_and_its_number_carry_the_number_a_click_opens() -> None:
     rendered = render_html('<p>See <a href="https://a.example/x">the <b>docs</b></a> or '
                            '<a href="https://a.example/y">that</a>, not this.</p>')

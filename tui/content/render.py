@@ -147,9 +147,11 @@ def render_article(
     when = _local_time(published, date_format) if published is not None else ""
     if not when and seen is not None and (first := _local_time(seen, date_format)):
         when = f"seen {first}"
-    meta = [part for part in (clean_line(feed), clean_line(author), when) if part]
+    # the date and its time stay together, and a " ·" with the part before it: the line
+    # breaks after a "·" or inside a long feed or author name, never in "2024-11-20 08:00"
+    meta = [part for part in (clean_line(feed), clean_line(author), when.replace(" ", _GLUE)) if part]
     if meta:
-        header.append(_text_para(" · ".join(meta), META))
+        header.append(_text_para(f"{_GLUE}· ".join(meta), META, _GLUED))
     link_line = clean_line(link)
     if link_line:
         header.append(_text_para(link_line, META, _CUT))
@@ -419,7 +421,9 @@ def _parse(source: str) -> _Node:
 
 # _CUT: one line on screen, cut at its end with CUT_LINE_MARK; _CUT_URL: one line on screen, a
 # URL cut in its middle so that its start and its end show. Both are whole in plain text.
-_TEXT, _PRE, _RULE, _CUT, _CUT_URL = 0, 1, 2, 3, 4
+# _GLUED: wrapped as text, never at a _GLUE (a no-break space), which shows as a space.
+_TEXT, _PRE, _RULE, _CUT, _CUT_URL, _GLUED = 0, 1, 2, 3, 4, 5
+_GLUE = "\u00a0"
 # The most of a cut URL's end that is kept (its file name, its slug): beyond it, the start
 # (host, path) has the room. Less room gives the end a third of it.
 _URL_END_CELLS = 24
@@ -1365,6 +1369,8 @@ def _layout(blocks: list[_Block], width: int | None, *, plain: bool) -> list[Lin
             else:
                 ranges = _wrap_ranges(block.plain, first_width, rest_width, verbatim)
             body = _range_segments(block.plain, block.spans, ranges)
+            if block.kind == _GLUED:
+                body = [[(text.replace(_GLUE, " "), style) for text, style in line] for line in body]
             for index, lead in continued.items():
                 body[index] = [(lead, GUTTER), *body[index]]
             if verbatim:
