@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from tui import __version__
-from tui.cli.words import count
+from tui.cli.words import count, fit
 from tui.config import Config, ConfigError, find_config, load_config, resolve_cache_dir
 from tui.store.cache import FeedRow, Store, StoreError, failure_notice, say_upgrading
 
@@ -447,7 +447,12 @@ def apply_moves(config: Config, cache: Path) -> int:
     return 0
 
 
+FEED_COLUMN = 24  # cells of the feed's name in the lines of `articles` and `search`
+
+
 def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    from tui.content.sanitize import clean_line
+
     store = open_store(cache)
     try:
         rows = subscribed_rows(config, store) if config.feeds else store.feeds()
@@ -492,7 +497,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
                 else:
                     mark = ("N" if not article.read else " ") + ("*" if article.starred else " ")
                     print(f"{article.id:7d} {mark} {local_time(article.sort_time)}  "
-                          f"{titles[article.feed_id][:24]:24}  {article.title}")
+                          f"{fit(clean_line(titles[article.feed_id]), FEED_COLUMN)}  {article.title}")
     finally:
         store.close()
     return 0
@@ -635,6 +640,7 @@ def cmd_mark(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 
 def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    from tui.content.sanitize import clean_line
     from tui.store import index, search
 
     if args.limit < 1:
@@ -684,7 +690,7 @@ def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
         else:
             mark = ("N" if not article.read else " ") + ("*" if article.starred else " ")
             print(f"{article.id:7d} {mark} {local_time(article.sort_time)}  "
-                  f"{titles.get(article.feed_id, '')[:24]:24}  {article.title}")
+                  f"{fit(clean_line(titles.get(article.feed_id, '')), FEED_COLUMN)}  {article.title}")
             if hit.snippet:
                 print(f"{'':11}{hit.snippet}")
     if not hits and not args.json:
