@@ -120,6 +120,42 @@ def test_seed_page_image_is_resolved_and_keeps_its_alt_text(seed_extract: Extrac
     assert f"<p>{SEED['caption']}</p>" in seed_extract.html
 
 
+def seed_page_with_a_figure(figure: str) -> str:
+    """The seed page with its picture in a <figure> (as the site now writes it) instead of
+    its old layout table."""
+    page = (PAGES / "seed-page.html").read_text(encoding="utf-8")
+    table = re.search(r'<table class="image center".*?</table>', page, flags=re.S)
+    assert table is not None
+    return page[: table.start()] + figure + page[table.end() :]
+
+
+def test_a_figure_keeps_its_caption_under_the_picture() -> None:
+    # the alt text is written without diacritics; the figcaption is the caption people read
+    src = "/file/oldimage/baothainguyen/UserFiles/image/2020/05/23/da-ps-2305.jpg"
+    page = seed_page_with_a_figure(
+        f'<figure class="image"><img src="{src}" alt="{SEED["alt"]}" width="600" height="400">'
+        f'<figcaption>{SEED["caption"]}</figcaption></figure>')
+    extract = extract_article(page.encode(), url=SEED_URL)
+    picture = f'<img src="{IMAGE_URL}" alt="{SEED["alt"]}">'
+    assert picture in extract.html
+    assert f"<p>{SEED['caption']}</p>" in extract.html
+    assert extract.html.index(picture) < extract.html.index(SEED["caption"])  # beneath the picture
+    lines = extract.text.split("\n")
+    assert lines.index(SEED["caption"]) == lines.index(SEED["body"][0]) - 1  # type: ignore[index]
+    assert lines[0] == SEED["lead"] and lines[-1] == "Thu Hiền"
+
+
+def test_a_teaser_card_in_a_figure_stays_out() -> None:
+    # a figure whose caption is a link to another article is a teaser, not the article's picture
+    teaser = ('<figure><a href="/chinh-tri/202005/tiep-xuc-cu-tri-2728950/"><img src="/file/thumb/tiep-xuc-cu-tri.jpg"'
+              ' alt="tiep xuc cu tri"></a><figcaption><a href="/chinh-tri/202005/tiep-xuc-cu-tri-2728950/">'
+              "Các đại biểu đã thông báo tới cử tri kết quả kỳ họp</a></figcaption></figure>")
+    page = seed_page_with_a_figure(teaser)
+    extract = extract_article(page.encode(), url=SEED_URL)
+    assert "Các đại biểu đã thông báo tới cử tri" not in extract.text
+    assert "tiep-xuc-cu-tri.jpg" not in extract.html
+
+
 def test_windows_1258_page_decodes_to_the_same_text_as_utf8() -> None:
     utf8 = (PAGES / "seed-page.html").read_text(encoding="utf-8")
     legacy = (PAGES / "seed-page-windows-1258.html").read_bytes()

@@ -686,6 +686,38 @@ def test_a_tag_reads_the_same_however_long_the_fragment() -> None:
     assert plain(long).endswith("write[1] [image: pic][2]after\n\n[1] mailto:news@e.org/\n[2] https://e.org/i.png")
 
 
+@pytest.mark.parametrize("width", [40, 74, 76, 116])
+def test_the_header_never_parts_a_date_from_its_time(hanoi_time: None, width: int) -> None:
+    # the reader at 80x24 showed "… · Thu Hiền (tt@baothainguyen.vn) · 2024-11-20" / "08:00"
+    published = int(time.mktime((2024, 11, 20, 8, 0, 0, 0, 0, -1)))
+    rendered = render_article(
+        title="Lãnh đạo Trung ương làm việc với Ban Thường vụ Tỉnh ủy Thái Nguyên",
+        feed="Báo Thái Nguyên – Tin tức", author="Thu Hiền (tt@baothainguyen.vn)", published=published,
+        link="https://baothainguyen.vn/chinh-tri/202411/lanh-dao-trung-uong-3166512.html", html="<p>Nội dung</p>",
+        width=width)
+    text = rendered.text.plain
+    assert_fits(text, width)
+    lines = text.split("\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith("Báo Thái"))
+    meta = lines[first : next(i for i, line in enumerate(lines) if line.startswith("https://"))]
+    assert any(line.endswith("2024-11-20 08:00") for line in meta), meta
+    assert not any(line.startswith("·") for line in meta), meta  # a line breaks after a "·"
+    assert " ".join(meta) == "Báo Thái Nguyên – Tin tức · Thu Hiền (tt@baothainguyen.vn) · 2024-11-20 08:00"
+    if width >= 78:
+        assert len(meta) == 1
+    # docbao read prints ordinary spaces, for scripts that read the date
+    assert "Thu Hiền (tt@baothainguyen.vn) · 2024-11-20 08:00" in to_plain(rendered, 200)
+    assert "\u00a0" not in to_plain(rendered, width) and "\u00a0" not in text
+
+
+def test_a_date_format_of_several_words_stays_on_one_line(hanoi_time: None) -> None:
+    published = int(time.mktime((2024, 11, 20, 8, 0, 0, 0, 0, -1)))
+    rendered = render_article(title="T", feed="Báo Thái Nguyên – Tin tức", author="Thu Hiền", published=published,
+                              link="", html="", width=44, date_format="%a %d %b %Y %H:%M")
+    lines = rendered.text.plain.split("\n")
+    assert lines[1:3] == ["Báo Thái Nguyên – Tin tức · Thu Hiền ·", "Wed 20 Nov 2024 08:00"]
+
+
 def test_a_links_text_and_its_number_carry_the_number_a_click_opens() -> None:
     rendered = render_html('<p>See <a href="https://a.example/x">the <b>docs</b></a> or '
                            '<a href="https://a.example/y">that</a>, not this.</p>')
@@ -758,3 +790,77 @@ def test_code_is_turned_round_for_a_light_theme() -> None:
         assert segment.style is not None and segment.style.color is not None and segment.style.bgcolor is not None
         foreground, background = segment.style.color.get_truecolor(), segment.style.bgcolor.get_truecolor()
         assert sum(foreground) < sum(background)  # dark text on a light ground
+
+
+# -- the list of links -----------------------------------------------------------------------
+
+# A "Top stories - Google News" item (extractus/feed-extractor's realworld RSS, MIT): five
+# stories and the full coverage, each link a redirect of 120 to 240 characters.
+GOOGLE_NEWS_URLS = [
+    "https://news.google.com/__i/rss/rd/articles/CBMiWWh0dHBzOi8vd3d3LmNubi5jb20vMjAyMi8wNy8yNy9wb2xpdGljcy9zY2h1"
+    "bWVyLW1hbmNoaW4tZGVhbC1idWlsZC1iYWNrLWJldHRlci9pbmRleC5odG1s0gFdaHR0cHM6Ly9hbXAuY25uLmNvbS9jbm4vMjAyMi8wNy8y"
+    "Ny9wb2xpdGljcy9zY2h1bWVyLW1hbmNoaW4tZGVhbC1idWlsZC1iYWNrLWJldHRlci9pbmRleC5odG1s?oc=5",
+    "https://news.google.com/__i/rss/rd/articles/CBMiZWh0dHBzOi8vd3d3LmZveG5ld3MuY29tL3BvbGl0aWNzL21hbmNoaW4tc2No"
+    "dW1lci1hZ3JlZS1yZWNvbmNpbGlhdGlvbi1kZWFsLWFmdGVyLW1vcmUtdGhhbi15ZWFyLXRhbGtz0gEA?oc=5",
+    "https://news.google.com/__i/rss/rd/articles/CBMiK2h0dHBzOi8vd3d3LnlvdXR1YmUuY29tL3dhdGNoP3Y9bGxYQzJhNVcwR2fSAQA?oc=5",
+    "https://news.google.com/__i/rss/rd/articles/CBMiTGh0dHBzOi8vd3d3Lm55dGltZXMuY29tLzIwMjIvMDcvMjcvdXMvcG9saXRp"
+    "Y3MvbWFuY2hpbi1jbGltYXRlLXRheC1iaWxsLmh0bWzSAQA?oc=5",
+    "https://news.google.com/__i/rss/rd/articles/CBMiWmh0dHBzOi8vd3d3LmZveG5ld3MuY29tL3BvbGl0aWNzL2xhd21ha2Vycy1y"
+    "ZWFjdC1tYW5jaGluLXNjaHVtZXItYWdyZWUtcmVjb25jaWxpYXRpb24tZGVhbNIBAA?oc=5",
+    "https://news.google.com/stories/CAAqNggKIjBDQklTSGpvSmMzUnZjbmt0TXpZd1NoRUtEd2l5MV9uU0JSRXJHak9UYVpSMTJpZ0FQAQ?oc=5",
+]
+GOOGLE_NEWS_TITLES = [
+    "In a major boost to Democrats, Manchin and Schumer announce deal for energy and health care bill",
+    "Manchin, Schumer agree to vastly pared back version of Build Back Better",
+    "Senate Democrats reach deal on Inflation Reduction Act",
+    "Manchin, in Reversal, Agrees to Quick Action on Climate and Tax Plan",
+    "Lawmakers react after Manchin, Schumer agree to reconciliation deal: 'Build Back Broke'",
+]
+GOOGLE_NEWS_ITEM = "<ol>" + "".join(
+    f'<li><a href="{url}">{html_lib.escape(title)}</a>&nbsp;&nbsp;<font>News</font></li>'
+    for url, title in zip(GOOGLE_NEWS_URLS, GOOGLE_NEWS_TITLES)
+) + f'<li><strong><a href="{GOOGLE_NEWS_URLS[-1]}">View Full Coverage on Google News</a></strong></li></ol>'
+
+
+@pytest.mark.parametrize("width", [76, 116, 40])
+def test_each_listed_link_takes_one_line_on_screen_its_start_and_end_kept(width: int) -> None:
+    rendered = render_article(title="In a major boost to Democrats - CNN", feed="Top stories - Google News",
+                              author="", published=None, link=GOOGLE_NEWS_URLS[0], html=GOOGLE_NEWS_ITEM,
+                              width=width)
+    lines = rendered.text.plain.split("\n")
+    assert_fits(rendered.text.plain, width)
+    first = next(index for index, line in enumerate(lines) if line.startswith("[1] "))
+    listed = lines[first:]
+    # one line a link, where each wrapped to two to four
+    assert [line.split(" ", 1)[0] for line in listed] == [f"[{n}]" for n in range(1, 7)]
+    for number, (line, url) in enumerate(zip(listed, GOOGLE_NEWS_URLS), 1):
+        shown = line.split(" ", 1)[1]
+        start, mark, end = shown.partition("…")
+        assert mark and url.startswith(start) and url.endswith(end), line
+        assert start.startswith("https://news.google.com/") and end.endswith("?oc=5")
+        # the whole line, the mark too, opens that link when clicked
+        offset = rendered.text.plain.index(line)
+        for position in range(offset, offset + len(line.rstrip())):
+            assert style_of_offset(rendered, position).meta.get(LINK_META) == number, (line, position)
+    # the number keys and the link prompt open the whole link
+    assert rendered.links == GOOGLE_NEWS_URLS
+
+
+def style_of_offset(rendered: Rendered, offset: int) -> Style:
+    styles = [span.style for span in rendered.text.spans if span.start <= offset < span.end]
+    return Style.combine([Style(), *(s if isinstance(s, Style) else Style.parse(s) for s in styles)])
+
+
+def test_docbao_read_lists_the_links_whole() -> None:
+    # plain text (docbao read, the pipe command) is for scripts and pagers: every link whole
+    rendered = render_html(GOOGLE_NEWS_ITEM)
+    text = to_plain(rendered, 76)
+    listed = text.rpartition("\n\n[1] ")[2]
+    assert "…" not in text
+    urls = re.split(r"\s*\[\d\]\s*", "[1] " + listed)[1:]
+    assert ["".join(url.split()) for url in urls] == GOOGLE_NEWS_URLS
+
+
+def test_a_short_link_in_the_list_is_shown_whole() -> None:
+    rendered = render_html('<p><a href="https://vnexpress.net/da-nang-4790123.html">Đà Nẵng</a></p>', width=50)
+    assert rendered.text.plain.split("\n")[-1] == "[1] https://vnexpress.net/da-nang-4790123.html"

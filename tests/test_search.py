@@ -310,6 +310,25 @@ def test_feed_names_match_at_the_start_of_a_word(store: Store) -> None:
     assert ids(store, "feed:xample") == []
 
 
+def test_tag_names_match_at_the_start_of_a_word_as_feed_names_do(store: Store) -> None:
+    """tag:tin is "Tin tức" and "Tin Việt Nam" (it said "no tag named 'tin'"), not "Thời tiết"."""
+    found: dict[str, int] = {}
+    tags: dict[str, list[int]] = {}
+    for name, title in [("tt", "Tin tức"), ("vn", "Tin Việt Nam"), ("weather", "Thời tiết"), ("cn", "科技新闻")]:
+        url = f"https://{name}.example/rss"
+        found[name] = save(store, url, [ParsedArticle(guid=name, title=f"{title} hôm nay")], title=title)[name]
+        tags[title] = [store.feed_ids([url])[url]]  # one tag a feed, named as the feed
+    assert sorted(ids(store, "tag:tin", tags=tags)) == sorted([found["tt"], found["vn"]])
+    assert ids(store, "tag:TIN tuc", tags=tags) == [found["tt"]]
+    assert ids(store, 'tag:"tin viet"', tags=tags) == [found["vn"]]
+    assert ids(store, "tag:tiet", tags=tags) == [found["weather"]]  # a later word of the name
+    assert ids(store, "tag:新闻", tags=tags) == [found["cn"]]
+    assert sorted(ids(store, "-tag:tin hom", tags=tags)) == sorted([found["weather"], found["cn"]])
+    search.check_query("tag:tin", tags)  # the search box takes it too
+    with pytest.raises(QueryError, match="no tag named 'in'"):
+        search.search(store.conn, "tag:in", tags=tags)  # inside a word is no match
+
+
 def test_the_articles_of_an_unsubscribed_feed_are_not_found(
         news: tuple[Store, dict[str, int], dict[str, list[int]]]) -> None:
     """Unsubscribing keeps a feed's articles for undo; search, saved searches and their

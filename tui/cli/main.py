@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import shutil
 import sqlite3
 import sys
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from tui import __version__
-from tui.cli.words import count
+from tui.cli.words import count, fit
 from tui.config import Config, ConfigError, find_config, load_config, resolve_cache_dir
 from tui.store.cache import FeedRow, Store, StoreError, failure_notice, say_upgrading
 
@@ -97,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--feed", action="append", metavar="URL_OR_TITLE",
                          help="refresh only this feed (repeatable)")
     refresh.add_argument("--quiet", "-q", action="store_true", help="print only failures")
+    refresh.add_argument("--verbose", "-v", action="store_true",
+                         help="a line for every feed that failed (without it, feeds failing with "
+                              "one error share a line: 238 feeds: connection refused)")
     refresh.add_argument("--full-text", action="store_true",
                          help="also fetch the full article of every unread article that lacks one, "
                               "for every feed (reader mode, readable offline)")
@@ -279,7 +283,7 @@ def cmd_refresh(args: argparse.Namespace, config: Config, cache: Path) -> int:
         return 0
     if args.due:
         notify_new(config, cache, report.outcomes)
-    print_summary(report, sys.stdout, quiet=args.quiet)
+    print_summary(report, sys.stdout, quiet=args.quiet, verbose=args.verbose)
     return 1 if report.failed or any(not a.ok for a in report.accounts) else 0
 
 
@@ -318,8 +322,16 @@ def cmd_sync(args: argparse.Namespace, config: Config, cache: Path) -> int:
     return 1 if report.failed else 0
 
 
-def print_summary(report: object, out: TextIO, *, quiet: bool = False) -> None:
-    from tui.feeds.refresh import RefreshReport
+GROUP_AT = 3  # feeds failing with one error from this many on are told in one group
+GROUP_NAME_LINES = 3  # lines of feed names under a group; the rest are counted
+_INDENT = " " * 11  # under the counts' column, as an error under its feed
+
+
+def print_summary(report: object, out: TextIO, *, quiet: bool = False, verbose: bool = False) -> None:
+    """A line per feed (with `quiet`, per failure), then the totals. Feeds failing with the
+    same error (all of them, offline) share one line naming them, unless `verbose`."""
+    from tui.content.sanitize import clean_line
+    from tui.feeds.refresh import FeedOutcome, RefreshReport
 
     assert isinstance(report, RefreshReport)
     from tui.feeds.sync import describe
@@ -329,14 +341,29 @@ def print_summary(report: object, out: TextIO, *, quiet: bool = False) -> None:
             print(describe(account), file=out)
     labels = {"ok": "ok", "not_modified": "unchanged", "error": "ERROR", "gone": "GONE",
               "deferred": "deferred", "skipped": "skipped"}
-    for outcome in report.outcomes:
-        if quiet and outcome.status not in ("error", "gone"):
-            continue
+
+    def feed_line(outcome: FeedOutcome) -> str:
         counts = f"{outcome.new:4d} new {outcome.updated:4d} updated {outcome.unchanged:4d} unchanged"
         line = f"{labels.get(outcome.status, outcome.status):9}  {counts}  {outcome.title}"
         if outcome.error:
-            line += f"\n           {outcome.error}"
-        print(line, file=out)
+            line += f"\n{_INDENT}{outcome.error}"
+        return line
+
+    failures: dict[tuple[str, str], list[FeedOutcome]] = {}
+    for outcome in report.outcomes:
+        if outcome.status in ("error", "gone") and not verbose:
+            failures.setdefault((outcome.status, outcome.error), []).append(outcome)
+        elif not quiet or outcome.status in ("error", "gone"):
+            print(feed_line(outcome), file=out)
+    room = max(40, (shutil.get_terminal_size().columns if out.isatty() else 80) - len(_INDENT))
+    for (status, error), group in failures.items():
+        if len(group) < GROUP_AT:
+            for outcome in group:
+                print(feed_line(outcome), file=out)
+            continue
+        print(f"{labels[status]:9}  {count(len(group), 'feed')}: {clean_line(error) or 'failed'}", file=out)
+        for line in _name_lines([clean_line(outcome.title) for outcome in group], room):
+            print(_INDENT + line, file=out)
     if report.pages:
         bad = [p for p in report.pages if not p.ok]
         print(f"full articles: {len(report.pages) - len(bad)} fetched, {len(bad)} failed", file=out)
@@ -346,6 +373,31 @@ def print_summary(report: object, out: TextIO, *, quiet: bool = False) -> None:
     print(f"{count(len(report.outcomes), 'feed')}: {report.new} new, {report.updated} updated, "
           f"{failed} failed{f', {report.pruned} pruned' if report.pruned else ''} "
           f"in {report.elapsed:.1f} s", file=out)
+
+
+def _name_lines(names: list[str], room: int) -> list[str]:
+    """Feed names one after another, " · " between them, in lines of `room` cells (a name
+    wider than that cut with "…"); past GROUP_NAME_LINES lines the rest are counted:
+    "and 230 more (--verbose names each)"."""
+    from rich.cells import cell_len
+
+    lines: list[list[str]] = [[]]
+    for name in names:
+        name = fit(name, room).rstrip() if cell_len(name) > room else name
+        if lines[-1] and cell_len(" · ".join([*lines[-1], name])) > room:
+            lines.append([])
+        lines[-1].append(name)
+    if len(lines) > GROUP_NAME_LINES:
+        lines = lines[:GROUP_NAME_LINES]
+        last = lines[-1]
+        while True:
+            more = len(names) - sum(len(line) for line in lines)
+            tail = f"and {more} more (--verbose names each)"
+            if not last or cell_len(" · ".join([*last, tail])) <= room:
+                last.append(tail)
+                break
+            last.pop()
+    return [" · ".join(line) for line in lines]
 
 
 def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
@@ -449,7 +501,12 @@ def apply_moves(config: Config, cache: Path) -> int:
     return 0
 
 
+FEED_COLUMN = 24  # cells of the feed's name in the lines of `articles` and `search`
+
+
 def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    from tui.content.sanitize import clean_line
+
     store = open_store(cache)
     try:
         rows = subscribed_rows(config, store) if config.feeds else store.feeds()
@@ -494,7 +551,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, cache: Path) -> int:
                 else:
                     mark = ("N" if not article.read else " ") + ("*" if article.starred else " ")
                     print(f"{article.id:7d} {mark} {local_time(article.sort_time)}  "
-                          f"{titles[article.feed_id][:24]:24}  {article.title}")
+                          f"{fit(clean_line(titles[article.feed_id]), FEED_COLUMN)}  {article.title}")
     finally:
         store.close()
     return 0
@@ -637,6 +694,7 @@ def cmd_mark(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 
 def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
+    from tui.content.sanitize import clean_line
     from tui.store import index, search
 
     if args.limit < 1:
@@ -686,7 +744,7 @@ def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
         else:
             mark = ("N" if not article.read else " ") + ("*" if article.starred else " ")
             print(f"{article.id:7d} {mark} {local_time(article.sort_time)}  "
-                  f"{titles.get(article.feed_id, '')[:24]:24}  {article.title}")
+                  f"{fit(clean_line(titles.get(article.feed_id, '')), FEED_COLUMN)}  {article.title}")
             if hit.snippet:
                 print(f"{'':11}{hit.snippet}")
     if not hits and not args.json:

@@ -170,6 +170,7 @@ def _extract(page: str, url: str) -> Extract:
     base = _base_url(tree, url)
     published = _structured_published(tree)
     _prune_teasers(tree)
+    _open_figures(tree)
     doc = bare_extraction(
         tree,  # trafilatura works on its own copy
         url=base or None,
@@ -234,6 +235,42 @@ def _teaser_xpath() -> Any:
         "[count(.//a[@href]) >= 2][not(.//h1 or .//article or .//*[@itemprop='articleBody'])]",
         namespaces={"re": "http://exslt.org/regular-expressions"},
     )
+
+
+_CHROME_TAGS = ("nav", "aside", "footer", "header")
+
+
+def _open_figures(tree: HtmlElement) -> None:
+    """A <figure> with a caption becomes its picture in a paragraph and the caption as a
+    paragraph under it: trafilatura drops figures whole, and with them the <figcaption>,
+    which on Vietnamese sites is the one caption written with its diacritics (the alt text
+    is "lanh dao trung uong ..."). A caption made of links (a teaser card's headline), one
+    the alt text already says, or a figure in the page's chrome is left to trafilatura."""
+    from lxml.html import Element
+
+    for figure in list(tree.iter("figure")):
+        parent = figure.getparent()
+        if parent is None or any(a.tag in _CHROME_TAGS for a in figure.iterancestors()):
+            continue
+        images = [img for img in figure.iter("img") if img.get("src") or img.get("data-src")]
+        captions = list(figure.iter("figcaption"))
+        caption = _norm(" ".join(_norm(c.text_content()) for c in captions))
+        linked = sum(len(_norm(a.text_content())) for c in captions for a in c.iter("a"))
+        if not images or not caption or linked * 2 >= len(caption):
+            continue
+        if any(_norm(img.get("alt")).casefold() == caption.casefold() for img in images):
+            continue  # the alt text says it already
+        blocks: list[HtmlElement] = []
+        for img in images:
+            holder = Element("p")
+            holder.append(Element("img", dict(img.attrib)))
+            blocks.append(holder)
+        paragraph = Element("p")
+        paragraph.text = caption
+        paragraph.tail = figure.tail
+        blocks.append(paragraph)
+        index = parent.index(figure)
+        parent[index : index + 1] = blocks
 
 
 def _prune_teasers(tree: HtmlElement) -> None:

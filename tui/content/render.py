@@ -147,9 +147,11 @@ def render_article(
     when = _local_time(published, date_format) if published is not None else ""
     if not when and seen is not None and (first := _local_time(seen, date_format)):
         when = f"seen {first}"
-    meta = [part for part in (clean_line(feed), clean_line(author), when) if part]
+    # the date and its time stay together, and a " ·" with the part before it: the line
+    # breaks after a "·" or inside a long feed or author name, never in "2024-11-20 08:00"
+    meta = [part for part in (clean_line(feed), clean_line(author), when.replace(" ", _GLUE)) if part]
     if meta:
-        header.append(_text_para(" · ".join(meta), META))
+        header.append(_text_para(f"{_GLUE}· ".join(meta), META, _GLUED))
     link_line = clean_line(link)
     if link_line:
         header.append(_text_para(link_line, META, _CUT))
@@ -417,7 +419,15 @@ def _parse(source: str) -> _Node:
 # --------------------------------------------------------------------------------------------
 # Blocks: the width-independent result of the walk
 
-_TEXT, _PRE, _RULE, _CUT = 0, 1, 2, 3  # _CUT: one line on screen, cut with CUT_LINE_MARK (whole in plain text)
+# _CUT: one line on screen, cut at its end with CUT_LINE_MARK; _CUT_URL: one line on screen, a
+# URL cut in its middle so that its start and its end show. Both are whole in plain text.
+# _GLUED: wrapped as text, never at a _GLUE (a no-break space), which shows as a space.
+_TEXT, _PRE, _RULE, _CUT, _CUT_URL, _GLUED = 0, 1, 2, 3, 4, 5
+_GLUE = "\u00a0"
+# The most of a cut URL's end that is kept (its file name, its slug): beyond it, the start
+# (host, path) has the room. Less room gives the end a third of it.
+_URL_END_CELLS = 24
+_URL_MIN_CELLS = 8  # narrower than this a URL wraps: a cut one would say nothing
 
 
 @dataclass(slots=True)
@@ -461,7 +471,7 @@ def _link_list_blocks(links: list[str]) -> list[_Block]:
     for number, url in enumerate(links, 1):
         marker = f"[{number}] ".rjust(width)
         blocks.append(_Para([(marker, FOOTNOTE + link_meta(number))], [(" " * width, None)], url,
-                            [(0, len(url), LINK + link_meta(number))]))
+                            [(0, len(url), LINK + link_meta(number))], _CUT_URL))
     return blocks
 
 
@@ -1348,6 +1358,9 @@ def _layout(blocks: list[_Block], width: int | None, *, plain: bool) -> list[Lin
         elif block.kind == _CUT and not plain and first_width is not None and cell_len(block.plain) > first_width:
             cut_range = _fold(block.plain, 0, max(1, first_width - cell_len(CUT_LINE_MARK)))[0]
             body = [[*_range_segments(block.plain, block.spans, [cut_range])[0], (CUT_LINE_MARK, META)]]
+        elif (block.kind == _CUT_URL and not plain and first_width is not None and first_width > _URL_MIN_CELLS
+              and cell_len(block.plain) > first_width):
+            body = [_cut_url(block, first_width)]
         else:
             verbatim = block.kind == _PRE
             continued: dict[int, str] = {}
@@ -1356,6 +1369,8 @@ def _layout(blocks: list[_Block], width: int | None, *, plain: bool) -> list[Lin
             else:
                 ranges = _wrap_ranges(block.plain, first_width, rest_width, verbatim)
             body = _range_segments(block.plain, block.spans, ranges)
+            if block.kind == _GLUED:
+                body = [[(text.replace(_GLUE, " "), style) for text, style in line] for line in body]
             for index, lead in continued.items():
                 body[index] = [(lead, GUTTER), *body[index]]
             if verbatim:
@@ -1364,6 +1379,32 @@ def _layout(blocks: list[_Block], width: int | None, *, plain: bool) -> list[Lin
             prefix = first if index == 0 else rest
             out.append(prefix + line if line else _rstrip_segments(prefix))
     return out
+
+
+def _cut_url(block: _Para, width: int) -> Line:
+    """A URL too wide for its line as its start, CUT_LINE_MARK and its end, in `width` cells:
+    "https://vnexpress.net/thoi-su/da-nang…-tuyen-duong-4790123.html". The mark takes the
+    style of the text around it, so a click on it opens the link as the rest of the line does."""
+    plain = block.plain
+    graphemes = _graphemes(plain)
+    room = width - cell_len(CUT_LINE_MARK)
+    end_room = min(_URL_END_CELLS, room // 3)
+    tail, cells = len(plain), 0
+    for grapheme in reversed(graphemes):
+        if cells + cell_len(grapheme) > end_room:
+            break
+        cells += cell_len(grapheme)
+        tail -= len(grapheme)
+    head = 0
+    for grapheme in graphemes:
+        if cells + cell_len(grapheme) > room:
+            break
+        cells += cell_len(grapheme)
+        head += len(grapheme)
+    style = next((s for a, b, s in block.spans if a < head <= b), None)
+    mark = (CUT_LINE_MARK, META if style is None else META + style)
+    start, end = _range_segments(plain, block.spans, [(0, head), (tail, len(plain))])
+    return [*start, mark, *end]
 
 
 def _style_verbatim(lines: list[Line], width: int | None, *, plain: bool) -> list[Line]:

@@ -392,12 +392,16 @@ _UNSPACED = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff\u0
 
 
 def _tag_feed_ids(name: str, tags: dict[str, list[int]] | None) -> set[int]:
+    """The feeds of every tag whose folded name holds `name` at the start of a word, as
+    feed: matches ("tin" is "Tin tức" and "Tin Việt Nam", not "Thời tiết"); a name in a
+    script written without spaces (CJK) anywhere."""
     if not tags:
         raise QueryError(f"no tag named {name!r}: no tags are defined")
+    pattern = re.compile(re.escape(name) if _UNSPACED.match(name) else r"(?<!\w)" + re.escape(name))
     ids: set[int] = set()
     matched = False
     for tag, feed_ids in tags.items():
-        if fold(tag).strip() == name:
+        if pattern.search(fold(tag).strip()):
             matched = True
             ids.update(feed_ids)
     if not matched:
