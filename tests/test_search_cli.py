@@ -100,7 +100,8 @@ def test_ignored_articles_are_hidden_and_a_bad_rule_disables_only_itself(
     assert len(listed) == 2 and not any("café" in line for line in listed)
     assert "warning: ignore query 'is:never' not applied: is: takes unread, read or starred" in captured.err
     assert main(["articles", "--config", str(config), "--limit", "1", "--json"]) == 0
-    assert [json.loads(line)["title"] for line in capsys.readouterr().out.splitlines()] == ["Giá vàng hôm nay"]
+    listed = [json.loads(line)["title"] for line in capsys.readouterr().out.splitlines()]
+    assert listed == ["Lãnh đạo Trung ương làm việc với Ban Thường vụ Tỉnh ủy Thái Nguyên"]  # undated: the feed's order
     assert main(["search", "--config", str(config), "ha noi"]) == 0  # the café article's words
     captured = capsys.readouterr()
     assert captured.out == "" and "no articles match" in captured.err
