@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -199,6 +200,29 @@ def test_cli_feeds_and_articles_json(server: LocalServer, tmp_path: Path, capsys
     assert (feed["articles"], feed["unread"], feed["status"]) == (2, 2, "ok")
     assert main(["articles", "--config", str(config), "--unread", "--limit", "1"]) == 0
     assert capsys.readouterr().out.count("\n") == 1
+
+
+def test_a_failing_feed_says_when_it_last_worked(server: LocalServer, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Offline, every feed fails: `docbao feeds` says since when each one has not worked."""
+    url = server.route("/f", rss([("a", "Một")]))
+    config = tmp_path / "feeds.toml"
+    config.write_text(f'[[feed]]\nurl = "{url}"\n', encoding="utf-8")
+    assert main(["refresh", "--config", str(config), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["feeds", "--config", str(config), "--json"]) == 0
+    (feed,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    worked = feed["last_ok"]
+    assert worked is not None and feed["status"] == "ok"
+    server.route("/f", b"broken", status=500)
+    assert main(["refresh", "--config", str(config), "-q"]) == 1
+    capsys.readouterr()
+    assert main(["feeds", "--config", str(config)]) == 0
+    shown = datetime.fromisoformat(worked).astimezone().strftime("%Y-%m-%d %H:%M")
+    assert f"500 Internal Server Error (last worked {shown})" in capsys.readouterr().out
+    assert main(["feeds", "--config", str(config), "--json"]) == 0
+    (feed,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert feed["status"] == "error" and feed["last_ok"] == worked
 
 
 FEED_CATEGORIES = {"rss2", "atom", "rss1-rdf", "rss09x", "podcast-media", "non-latin-scripts", "large"}

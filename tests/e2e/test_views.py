@@ -120,7 +120,7 @@ def test_a_vietnamese_cache_of_an_older_docbao_sorts_titles_by_their_letters(rea
             store.save_fetch(ids[url], FetchResult("ok", url), ParsedFeed(title=f"Tin {n}", articles=articles), now=T0)
         store.conn.executescript("DROP INDEX articles_by_title; CREATE INDEX articles_by_title ON articles"
                                  " (title COLLATE NOCASE, sort_time DESC, id DESC, feed_id, read, starred);"
-                                 " PRAGMA user_version = 8;")
+                                 " ALTER TABLE feeds DROP COLUMN last_ok; PRAGMA user_version = 8;")
     finally:
         store.close()
     reader.start(write_config(tmp_path / "feeds.toml", URLS[:5]), cache)

@@ -415,7 +415,8 @@ def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
                 print(json.dumps({
                     "id": row.id, "url": shown[row.id][0], "title": titles[row.id], "tags": tags.get(row.url, []),
                     "articles": row.total, "unread": row.unread, "status": row.last_status or "never",
-                    "error": row.last_error, "last_fetch": iso(row.last_fetch), "gone": row.gone,
+                    "error": row.last_error, "last_fetch": iso(row.last_fetch), "last_ok": iso(row.last_ok),
+                    "gone": row.gone,
                     "moved_to": moved(row), "account": shown[row.id][1],
                 }, ensure_ascii=False))
             else:
@@ -423,6 +424,8 @@ def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
                 line = f"{row.unread:6d}/{row.total:<6d} {status:12} {titles[row.id]}"
                 if row.last_error:
                     line += f"\n{'':26}{row.last_error}"
+                    if row.last_status not in ("ok", "not_modified") and row.last_ok:  # offline: since when
+                        line += f" (last worked {local_time(row.last_ok)})"
                 if moved(row):
                     line += f"\n{'':26}moved permanently to {moved(row)}"
                 print(line)
@@ -430,7 +433,7 @@ def cmd_feeds(args: argparse.Namespace, config: Config, cache: Path) -> int:
             if args.json:
                 print(json.dumps({"id": None, "url": feed.shown_url, "title": feed.title or feed.shown_url,
                                   "tags": feed.tags, "articles": 0, "unread": 0, "status": "never",
-                                  "error": "", "last_fetch": None, "gone": False, "moved_to": None,
+                                  "error": "", "last_fetch": None, "last_ok": None, "gone": False, "moved_to": None,
                                   "account": feed.account or None},
                                  ensure_ascii=False))
             else:
