@@ -58,7 +58,7 @@ def test_read_articles_json_and_backup_carry_the_media(
 
     backup = tmp_path / "backup.json"
     assert main(["export", "--format", "json", "--config", str(config), "-o", str(backup)]) == 0
-    article, _ = json.loads(backup.read_text(encoding="utf-8"))["feeds"][0]["articles"]
+    _, article = json.loads(backup.read_text(encoding="utf-8"))["feeds"][0]["articles"]  # (oldest first)
     assert article["image"] == "https://cdn.pod.example/ep2.jpg"
     assert article["enclosures"][0]["duration"] == 3723
 
