@@ -549,6 +549,27 @@ def test_words_in_the_feed_name_alone_come_after_the_articles_that_hold_them(sto
     assert [hit.rank for hit in search.search(store.conn, '"da nang"')][:3] == [-1.0, 0.0, 1.0]
 
 
+def test_words_typed_with_their_marks_list_the_titles_with_those_marks_first(store: Store) -> None:
+    """Without marks, "bao" finds bão (storm), báo (newspaper), bảo, bạo alike; typed with
+    them, "bão" still finds them all (diacritics do not matter), but the titles that say
+    "bão" come first."""
+    found = save(store, "https://vn.example/rss", [
+        ParsedArticle(guid="paper", title="Báo chí đưa tin", published=epoch("2024-05-05")),
+        ParsedArticle(guid="guard", title="Bảo vệ rừng", published=epoch("2024-05-04")),
+        ParsedArticle(guid="storm", title="Cơn bão số 9 đổ bộ", published=epoch("2024-05-01")),
+        ParsedArticle(guid="forecast", title="Dự báo thời tiết", content="<p>Bão đã tan.</p>",
+                      published=epoch("2024-05-03")),
+        ParsedArticle(guid="city", title="Đà Nẵng mưa lớn", published=epoch("2024-04-01")),
+        ParsedArticle(guid="multi", title="Đa năng và tiện lợi", published=epoch("2024-05-06")),
+    ], title="Tin")
+    assert ids(store, "bão")[0] == found["storm"]
+    assert set(ids(store, "bão")) == set(ids(store, "bao")) == {found[g] for g in ("paper", "guard", "storm", "forecast")}
+    assert ids(store, "bao")[0] != found["storm"]  # no marks typed: nothing to prefer
+    assert ids(store, "BÃO")[0] == found["storm"]  # case aside
+    assert ids(store, "Đà Nẵng")[0] == found["city"] and ids(store, "đa năng")[0] == found["multi"]
+    assert ids(store, '"đà nẵng"')[0] == found["city"] and ids(store, '"Đa năng"')[0] == found["multi"]
+
+
 def test_a_lone_phrase_lists_its_title_matches_first_then_the_newest(store: Store) -> None:
     """A quoted phrase alone is not weighed by bm25, which for a phrase reads every match in
     the cache first: the articles with it in their title, then the others, newest first (a

@@ -8,10 +8,12 @@ and the MATCH expression is built from quoted tokens only.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sqlite3
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -122,6 +124,7 @@ class ParsedQuery:
     starred: bool | None = None  # is:starred / -is:starred
     before: When | None = None  # sort_time earlier than this
     after: When | None = None  # sort_time at or after this
+    marked: list[str] = field(default_factory=list)  # words and phrases typed with their marks ("bão"), as typed
 
     @property
     def terms(self) -> list[Term]:
@@ -295,6 +298,9 @@ def _add_term(query: ParsedQuery, text: str, negated: bool, prefix: bool, *, phr
     term = _term(text, prefix)
     if term is None:
         return
+    typed = _SPACES.sub(" ", unicodedata.normalize("NFC", text).lower()).strip()
+    if not negated and not term.prefix and fold(typed) != typed:  # the marks tell "bão" (storm) from "báo" (paper)
+        query.marked.append(typed)
     if negated:
         query.excluded.append(term)
     elif term.prefix:
@@ -420,6 +426,7 @@ class _Compiled:
     read: bool | None = None
     hidden: list[int] = field(default_factory=list)  # unsubscribed feeds with articles, for words alone
     titled: str | None = None  # what matches when every word, phrase and prefix is in the title
+    marked: list[str] = field(default_factory=list)  # ParsedQuery.marked
 
 
 def _compile(conn: sqlite3.Connection, query: ParsedQuery, tags: dict[str, list[int]] | None,
@@ -477,7 +484,7 @@ def _compile(conn: sqlite3.Connection, query: ParsedQuery, tags: dict[str, list[
     bare = _bare_terms(query)
     titled = f"title : ({' AND '.join(bare)})" if bare and match is not None else None
     return _Compiled(match, where, params, None if allowed is None else sorted(allowed), sorted(refused), query.read,
-                     sorted(hidden) if allowed is None else [], titled)
+                     sorted(hidden) if allowed is None else [], titled, query.marked)
 
 
 def catch_up(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None) -> None:
@@ -569,9 +576,10 @@ def search(conn: sqlite3.Connection, query: str | ParsedQuery, *, limit: int = 1
     elif compiled.where:
         rows = [(article_id, 0.0) for article_id in _newest_matches(conn, compiled, need)][offset:]
     elif _lone_phrase(parsed):
-        rows = _phrase_blocks(conn, compiled.match, need, compiled.hidden)[offset:need]
+        rows = _phrase_blocks(conn, compiled.match, need, compiled.hidden, compiled.marked)[offset:need]
     else:
-        rows = _ranked_blocks(conn, compiled.match, need, compiled.hidden, compiled.titled)[offset:need]
+        rows = _ranked_blocks(conn, compiled.match, need, compiled.hidden, compiled.titled,
+                              compiled.marked)[offset:need]
     if not rows:
         return []
     found = [int(r[0]) for r in rows]
@@ -596,10 +604,11 @@ _ROW_COST = 20  # reading an article's row costs about 20 times taking its id fr
 
 
 def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int, hidden: list[int],
-                   titled_match: str | None = None) -> list[tuple[int, float]]:
+                   titled_match: str | None = None, marked: Sequence[str] = ()) -> list[tuple[int, float]]:
     """The first `need` matches in search()'s order for words alone: walk the index from
     the newest article id down, stop after the blocks that hold the page, rank each block:
-    the articles with every word in their title (`titled_match`) first, then by bm25.
+    the articles with every word in their title (`titled_match`) first, those whose title
+    has the `marked` words with their marks before the others, then by bm25.
 
     bm25 is computed over a block's id range only (FTS5 reads nothing outside it), which
     holds exactly the block's matches; recency is read only for rows whose scores tie. (By
@@ -615,10 +624,11 @@ def _ranked_blocks(conn: sqlite3.Connection, match: str, need: int, hidden: list
             kept = set(block)
             rows = [row for row in rows if row[0] in kept]
         titled = _in_range(conn, f"({match}) AND {titled_match}", bounds) if titled_match else set()
+        exact = _marked_titles(conn, titled, marked)
         scores = Counter(score for _, score in rows)
         tied = [int(i) for i, score in rows if scores[score] > 1]
         times = _sort_times(conn, tied)
-        rows.sort(key=lambda r: (r[0] not in titled, r[1], -times.get(r[0], 0), -r[0]))
+        rows.sort(key=lambda r: (r[0] not in titled, r[0] not in exact, r[1], -times.get(r[0], 0), -r[0]))
         ranked += [(int(i), float(score)) for i, score in rows]
     return ranked
 
@@ -645,22 +655,37 @@ def _lone_phrase(query: ParsedQuery) -> bool:
             and not query.excluded and not query.has_filters)
 
 
-def _phrase_blocks(conn: sqlite3.Connection, match: str, need: int, hidden: list[int]) -> list[tuple[int, float]]:
+def _phrase_blocks(conn: sqlite3.Connection, match: str, need: int, hidden: list[int],
+                   marked: Sequence[str] = ()) -> list[tuple[int, float]]:
     """_ranked_blocks for a lone phrase, without bm25: to weigh a phrase FTS5 first counts
     the articles that hold it, a pass over every match in the cache (0.1 s for two common
     words at a million articles), where this costs two walks of the block's range and its
-    dates. The matches in the title first (rank -1.0), then in the article's other text
-    (0.0), then in the feed's name alone (1.0)."""
+    dates. The matches in the title first (rank -1.0; those with the phrase as typed, marks
+    and all, before the others), then in the article's other text (0.0), then in the feed's
+    name alone (1.0)."""
     ranked: list[tuple[int, float]] = []
     for block in _blocks(conn, match, need, hidden):
         bounds = (block[-1], block[0])
         titled = _in_range(conn, f"title : ({match})", bounds)
         in_text = _in_range(conn, f"{_ARTICLE_COLUMNS} : ({match})", bounds)
+        exact = _marked_titles(conn, titled, marked)
         times = _sort_times(conn, block)
         rank = {i: -1.0 if i in titled else 0.0 if i in in_text else 1.0 for i in block}
-        block.sort(key=lambda i: (rank[i], -times.get(i, 0), -i))
+        block.sort(key=lambda i: (rank[i], i not in exact, -times.get(i, 0), -i))
         ranked += [(i, rank[i]) for i in block]
     return ranked
+
+
+def _marked_titles(conn: sqlite3.Connection, ids: Collection[int], marked: Sequence[str]) -> set[int]:
+    """The articles among `ids` (whose titles hold the words folded) whose titles hold each
+    of `marked` as typed, marks and all, case aside: "bão" (storm), not "báo" (newspaper)."""
+    if not marked or not ids:
+        return set()
+    patterns = [re.compile(r"(?<!\w)" + re.escape(words) + r"(?!\w)") for words in marked]
+    rows = _run(conn, "SELECT a.id, a.title FROM json_each(?) j JOIN articles a ON a.id = j.value",
+                (json.dumps(sorted(ids)),))
+    return {int(article_id) for article_id, title in rows
+            if all(p.search(_SPACES.sub(" ", unicodedata.normalize("NFC", title).lower())) for p in patterns)}
 
 
 def _in_range(conn: sqlite3.Connection, match: str, bounds: tuple[int, int]) -> set[int]:
