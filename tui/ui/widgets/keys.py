@@ -25,6 +25,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("back_or_quit", "q", "Back one pane; quit from the feed list", "App"),
     KeySpec("quit", "Q", "Quit from any pane", "App"),
     KeySpec("suspend", "ctrl+z", "Suspend to the shell (fg comes back)", "App"),
+    KeySpec("command_palette", "colon", "Command palette: find an action or a theme by name", "App"),
     KeySpec("down", "j,down", "Move down (scroll down in the article)", "Move"),
     KeySpec("up", "k,up", "Move up (scroll up in the article)", "Move"),
     KeySpec("first", "g,home", "Go to the first line", "Move"),
