@@ -113,6 +113,7 @@ class ReadingPart(ReaderBase):
         bind("previous_unread", "previous_unread"),
         bind("reader_mode", "reader_mode"),
         bind("toggle_read", "toggle_read"),
+        bind("toggle_read_next", "toggle_read_next"),
         bind("mark_all_read", "mark_all_read"),
         bind("mark_everything_read", "mark_everything_read"),
         bind("star", "star"),
@@ -546,6 +547,7 @@ class ReadingPart(ReaderBase):
         return None
 
     def action_toggle_read(self) -> None:
+        """`m`: mark the article read or unread; the cursor stays on it."""
         article_id = self.current_article()
         rows = self.store.rows([article_id]) if article_id is not None else []
         if not rows:
@@ -556,6 +558,17 @@ class ReadingPart(ReaderBase):
         self.query_one(ArticleList).update_row(rows[0].id, read=read)
         self.update_counts()
         self.query_one(StatusBar).say("Marked read." if read else "Marked unread.")
+
+    def action_toggle_read_next(self) -> None:
+        """`N` (newsboat's): as `m`, then in the list the cursor goes down a line (on the
+        last it stays), so that `N N N` marks a run of articles instead of flipping one back
+        and forth. In an open article, that article is marked and stays on screen (`J` goes on)."""
+        on_list = not (self.pane == "reader" and self.reading is not None)
+        articles = self.query_one(ArticleList)
+        marked = self.current_article()
+        self.action_toggle_read()
+        if on_list and marked is not None and marked == articles.current_id:
+            articles.move_cursor(articles.cursor + 1)
 
     def action_star(self) -> None:
         article_id = self.current_article()
