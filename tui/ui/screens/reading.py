@@ -24,7 +24,7 @@ from tui.store.cache import Article, Store
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import Confirm
 from tui.ui.undo import Change, Pending, ReadMarks, StarMark, Unsubscribed
-from tui.ui.views import line_of
+from tui.ui.views import line_of, near
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
 from tui.ui.widgets.feed_list import FeedEntry, FeedList
@@ -111,6 +111,10 @@ class ReadingPart(ReaderBase):
         bind("article_page_up", "article_page_up"),
         bind("next_unread", "next_unread"),
         bind("previous_unread", "previous_unread"),
+        bind("next_article", "next_article"),
+        bind("previous_article", "previous_article"),
+        bind("next_feed", "next_feed"),
+        bind("previous_feed", "previous_feed"),
         bind("reader_mode", "reader_mode"),
         bind("toggle_read", "toggle_read"),
         bind("toggle_read_next", "toggle_read_next"),
@@ -569,6 +573,61 @@ class ReadingPart(ReaderBase):
         self.action_toggle_read()
         if on_list and marked is not None and marked == articles.current_id:
             articles.move_cursor(articles.cursor + 1)
+
+    def action_next_article(self) -> None:
+        self._step_article(1)
+
+    def action_previous_article(self) -> None:
+        self._step_article(-1)
+
+    def _step_article(self, step: int) -> None:
+        """`J`/`K` (newsboat's next and prev): reading, the next (or previous) line of the
+        list after the article read is opened, read or not; elsewhere the list's cursor moves."""
+        articles = self.query_one(ArticleList)
+        ids = articles.ids
+        if not ids:
+            return
+        reading = self.pane == "reader" and self.reading is not None
+        here = articles.cursor
+        if reading and articles.current_id != self.reading:  # the cursor moved away (a refresh, a click)
+            found = near(ids, self.reading, articles.cursor) if self.reading is not None else None
+            here = found if found is not None else here
+        target = here + step
+        if not 0 <= target < len(ids):
+            self.query_one(StatusBar).say("No next article in this list." if step > 0
+                                          else "No previous article in this list.")
+            return
+        articles.move_cursor(target)
+        if reading:
+            self.open_article(ids[target])
+
+    def action_next_feed(self) -> None:
+        self._step_feed(forward=True)
+
+    def action_previous_feed(self) -> None:
+        self._step_feed(forward=False)
+
+    def _step_feed(self, *, forward: bool) -> None:
+        """Ctrl+N/Ctrl+P (newsboat's next-unread-feed): the next (or previous) feed of the
+        feed list with unread articles, round from the other end, its list opened on its
+        first unread article. A feed shown in two folders counts once."""
+        feeds = self.query_one(FeedList)
+        entry = self.entry
+        order = feeds.entries if forward else list(reversed(feeds.entries))
+        key = entry.key if entry is not None else ""
+        position = next((i for i, e in enumerate(order) if e.key == key), -1)
+        covered = set(entry.feed_ids or ()) if entry is not None and entry.kind == "feed" else set()
+        for candidate in order[position + 1:] + order[:max(position, 0)]:
+            if candidate.kind == "feed" and candidate.count and not covered.intersection(candidate.feed_ids or ()):
+                feeds.select(candidate.key, announce=False)
+                self.show_entry(candidate, at_once=True)  # all its ids, to find the first unread
+                articles = self.query_one(ArticleList)
+                found = self._find_unread(candidate, articles.ids, 0, True)
+                if found is not None:
+                    articles.move_cursor(found)
+                self.pane = "articles"
+                return
+        self.query_one(StatusBar).say("No other feed has unread articles.")
 
     def action_star(self) -> None:
         article_id = self.current_article()
