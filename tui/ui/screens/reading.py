@@ -23,7 +23,7 @@ from tui.content.sanitize import clean_line, html_to_line
 from tui.store.cache import Article, Store
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import Confirm
-from tui.ui.undo import Change, Pending, ReadMarks, StarMark, Unsubscribed
+from tui.ui.undo import Change, Pending, ReadMarks, StarMark, Unsubscribed, of_place
 from tui.ui.views import line_of, near
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
@@ -558,7 +558,7 @@ class ReadingPart(ReaderBase):
             return
         read = not rows[0].read
         self.store.set_read([rows[0].id], read)
-        self.undo_log.read([rows[0].id], read)
+        self.undo_log.read([rows[0].id], read, self.feed_names.get(rows[0].feed_id, ""))
         self.query_one(ArticleList).update_row(rows[0].id, read=read)
         self.update_counts()
         self.query_one(StatusBar).say("Marked read." if read else "Marked unread.")
@@ -636,7 +636,7 @@ class ReadingPart(ReaderBase):
             return
         starred = not rows[0].starred
         self.store.set_starred(rows[0].id, starred)
-        self.undo_log.record(StarMark(rows[0].id, starred))
+        self.undo_log.record(StarMark(rows[0].id, starred, self.feed_names.get(rows[0].feed_id, "")))
         self.query_one(ArticleList).update_row(rows[0].id, starred=starred)
         self.update_counts()
         self.query_one(StatusBar).say("Starred ★." if starred else "Star removed.")  # seen from the article too
@@ -688,7 +688,7 @@ class ReadingPart(ReaderBase):
 
     def _mark_all_read(self, entry: FeedEntry, unread: list[int] | None, count: int) -> None:
         if count > MARK_ON_THE_LOOP:
-            pending = Pending(count, feed_ids=entry.feed_ids)
+            pending = Pending(count, feed_ids=entry.feed_ids, where=self.place_name(entry))
             self.undo_log.record(pending)  # now, so that `u` meanwhile undoes this mark and no other
             worker = self._mark_in_thread(entry.feed_ids, entry.starred_only, unread, count, pending=pending,
                                           hidden=frozenset(self._ignored))
@@ -701,7 +701,7 @@ class ReadingPart(ReaderBase):
             marked = unread
         else:
             marked = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only, hidden=self._ignored)
-        self.undo_log.read(marked, True)
+        self.undo_log.read(marked, True, self.place_name(entry))
         self._after_mark(marked)
 
     @work(thread=True, group="marks", exit_on_error=False)
@@ -785,7 +785,7 @@ class ReadingPart(ReaderBase):
         if pending is None:
             return
         self._pending_workers.pop(pending, None)
-        change = ReadMarks(tuple(message.marked), pending.read)
+        change = ReadMarks(tuple(message.marked), pending.read, pending.where)
         if pending.stop.is_set():  # `u` took it while it was written: what it wrote is given back
             self._undoing = False
             if not message.failed:
@@ -802,6 +802,12 @@ class ReadingPart(ReaderBase):
         self.query_one(ArticleList).reload_rows()
         self.update_counts()
         self.query_one(StatusBar).say(f"Marked {plural(len(marked), 'article')} read ({self.key_name('undo')} undoes it).")
+
+    @staticmethod
+    def place_name(entry: FeedEntry) -> str:
+        """What an undo calls the view a mark was made in: its name in the feed list, and
+        "every feed" for All."""
+        return "every feed" if entry.key == "all" else entry.label
 
     def action_undo(self) -> None:
         """`u`: undo the last mark, mark all read, star or unsubscribe, one per press. A mark
@@ -870,5 +876,6 @@ class ReadingPart(ReaderBase):
         left = len(self.undo_log)
         what = change.description
         if isinstance(change, ReadMarks) and len(change.ids) < of:
-            what = f"the mark of {of:,} articles {'read' if change.read else 'unread'}, stopped after {len(change.ids):,}"
+            what = (f"the mark of {of:,} articles{of_place(change.where)} {'read' if change.read else 'unread'}, "
+                    f"stopped after {len(change.ids):,}")
         self.query_one(StatusBar).say(f"Undone: {what}" + (f" ({left:,} more to undo)" if left else ""))
