@@ -836,6 +836,9 @@ class ReadingPart(ReaderBase):
             self.notify(f"Cannot undo {change.description}: {exc}", severity="error", markup=False)
             return
         if isinstance(change, Unsubscribed):
+            note = self._undo_toasts.pop(change, None)
+            if note is not None:  # "Unsubscribed from …" no longer holds
+                self.untoast(note)
             if self.config.path is not None:
                 self.reload_config(self.config.path)
         else:

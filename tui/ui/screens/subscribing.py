@@ -274,12 +274,12 @@ class SubscribePart(ReaderBase):
             except (OSError, ConfigError) as exc:
                 self.notify(f"Not removed: {exc}", severity="error", markup=False)
                 return
-            self.undo_log.record(Unsubscribed(path, before, after, feed.url, feed.title, tuple(feed.tags),
-                                              entry.label))
+            change = Unsubscribed(path, before, after, feed.url, feed.title, tuple(feed.tags), entry.label)
+            self.undo_log.record(change)
             if self.reload_config(path):
                 self.update_counts()  # the view goes to the feed beside it
-                self.notify(f"Unsubscribed from {entry.label}; its articles stay in the cache "
-                            f"({self.key_name('undo')} undoes it).", markup=False)
+                self._undo_toasts[change] = self.toast(f"Unsubscribed from {entry.label}; its articles stay in the "
+                                                       f"cache ({self.key_name('undo')} undoes it).")
 
         self.app.push_screen(Confirm(f"Unsubscribe from {entry.label}? Its articles stay in the cache."), answered)
 
