@@ -11,6 +11,7 @@ from textual.widgets import Input
 
 from tests.pilot import (
     NEW_ITEMS,
+    OLD_ITEMS,
     PLAIN,
     SIZE,
     UICache,
@@ -423,3 +424,37 @@ async def test_the_feed_selected_stays_in_sight_when_feeds_toml_gains_views(tmp_
         assert feeds.current is not None and feeds.current.label == "Feed 39"
         assert cursor_in_sight(feeds), (round(feeds.scroll_y), feeds.cursor, feeds.scrollable_content_region.height)
         assert lines(feeds)[feeds.cursor - round(feeds.scroll_y)].split() == ["Feed", "39", "1"]
+
+
+async def test_a_on_a_page_stores_no_title_from_its_link_tags(cache: UICache, server) -> None:  # type: ignore[no-untyped-def]
+    """A page names its feeds with <link title="RSS">: the feed is named by its own title,
+    as `docbao add URL --pick N` does, not "RSS" in feeds.toml."""
+    five = server.route("/vn5.xml", rss(NEW_ITEMS).replace("<title>Local</title>", "<title>Báo Mới 5</title>"),
+                        content_type="application/rss+xml")
+    four = server.route("/vn4.xml", rss(OLD_ITEMS).replace("<title>Local</title>", "<title>Báo Mới 4</title>"),
+                        content_type="application/rss+xml")
+    two = server.route("/site.html", (
+        '<html><head><link rel="alternate" type="application/rss+xml" title="RSS" href="/vn5.xml">'
+        '<link rel="alternate" type="application/rss+xml" title="Comments" href="/vn4.xml"></head></html>'),
+        content_type="text/html; charset=utf-8")
+    one = server.route("/one.html", (
+        '<html><head><link rel="alternate" type="application/rss+xml" title="RSS 2.0" href="/vn4.xml">'
+        "</head></html>"), content_type="text/html; charset=utf-8")
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, _, _ = panes(app)
+        await pilot.press("a")
+        await answer(pilot, app, two)
+        await settle(pilot, app)
+        assert isinstance(app.screen, Choose)
+        await pilot.press("enter")  # the first: "RSS"
+        await settle(pilot, app)
+        assert feeds.current is not None and feeds.current.label == "Báo Mới 5"
+        await pilot.press("a")
+        await answer(pilot, app, one)  # a page naming one feed: subscribed without a question
+        await settle(pilot, app)
+        assert feeds.current is not None and feeds.current.label == "Báo Mới 4"
+        subscribed = {f.url: f.title for f in load_config(cache.config.path).feeds}
+        assert subscribed[five] == "" and subscribed[four] == ""
+        assert "RSS" not in cache.config.path.read_text(encoding="utf-8")  # type: ignore[union-attr]

@@ -121,7 +121,7 @@ class SubscribePart(ReaderBase):
             if lookup.final_url and feed_key(lookup.final_url) in known:
                 self._already(known[feed_key(lookup.final_url)])
                 return
-            self._subscribe(lookup.candidates[0].url, "", verified=True, known=known)
+            self._subscribe(lookup.candidates[0].url, verified=True, known=known)
             return
         found = lookup.candidates
         if not found and lookup.skipped:
@@ -134,7 +134,7 @@ class SubscribePart(ReaderBase):
             self.notify(f"{url} is a web page that names no feed{where}.", severity="warning", markup=False)
             return
         if len(found) == 1:
-            self._subscribe(found[0].url, found[0].title, verified=found[0].verified, known=known)
+            self._subscribe(found[0].url, verified=found[0].verified, known=known)
             return
         labels = [f"{clean_line(c.title) or '(untitled)'}  {c.url}"
                   + ("  (already subscribed)" if feed_key(c.url) in known else "") for c in found]
@@ -142,24 +142,26 @@ class SubscribePart(ReaderBase):
         def chosen(index: int | None) -> None:
             if index is not None:
                 pick = found[index]
-                self._subscribe(pick.url, pick.title, verified=pick.verified, known=known)
+                # the page's name for the feed (its <link title>: mostly "RSS") is not pinned as
+                # the feed's title: as with `docbao add --pick`, the feed is named by its own
+                self._subscribe(pick.url, verified=pick.verified, known=known)
 
         self.app.push_screen(Choose(f"{len(found)} feeds are named by {lookup.final_url}; subscribe to:", labels),
                              chosen)
 
-    def _subscribe(self, url: str, title: str, *, verified: bool, known: dict[str, FeedConfig]) -> None:
+    def _subscribe(self, url: str, *, verified: bool, known: dict[str, FeedConfig]) -> None:
         from tui.feeds.subscriptions import feed_key
 
         if feed_key(url) in known:
             self._already(known[feed_key(url)])
             return
         if verified:
-            self._write_feed(url, title)
+            self._write_feed(url)
             return
-        self.show_job("subscribe", f"checking {url}…", self._check_then_write(url, title, known))
+        self.show_job("subscribe", f"checking {url}…", self._check_then_write(url, known))
 
     @work(group="subscribe", exclusive=True, exit_on_error=False)
-    async def _check_then_write(self, url: str, title: str, known: dict[str, FeedConfig]) -> None:
+    async def _check_then_write(self, url: str, known: dict[str, FeedConfig]) -> None:
         """A feed a page names is fetched once before it is subscribed: pages name dead feeds."""
         from tui.feeds.subscriptions import check_is_feed, feed_key
 
@@ -171,17 +173,18 @@ class SubscribePart(ReaderBase):
         elif checked.final_url and feed_key(checked.final_url) in known:
             self._already(known[feed_key(checked.final_url)])
         else:
-            self._write_feed(url, title)
+            self._write_feed(url)
 
-    def _write_feed(self, url: str, title: str) -> None:
+    def _write_feed(self, url: str) -> None:
         """Add the feed to the config file (created where docbao looks when there is none),
-        read the config again and fetch the new feed."""
+        read the config again and fetch the new feed. No title is written: the feed is
+        named by its own (the reader has no way to give one, and `docbao add` writes none)."""
         from tui.config import add_feeds, default_config_path
 
         path = self.config.path or default_config_path()
         default_cache = self.config.path is None and self.cache_dir == resolve_cache_dir(self.config)
         try:
-            add_feeds(path, [FeedConfig(url=url, title=clean_line(title))])
+            add_feeds(path, [FeedConfig(url=url)])
         except ConfigError as exc:
             self.notify(f"Not subscribed: {exc}", severity="error", markup=False)
             return
