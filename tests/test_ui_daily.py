@@ -464,7 +464,7 @@ async def test_a_note_never_runs_into_the_key_hint() -> None:
             app = StatusLine()
             async with app.run_test(size=(width, 3)):
                 bar = app.query_one(StatusBar)
-                bar.set(counts=BIG_COUNTS, view=view, keys="? keys  q back  Q quit")
+                bar.set(counts=BIG_COUNTS, view=view, keys="? keys  q back  Q quit", short_keys="? keys")
                 bar.set_job("marks", job)
                 for length in range(1, width):
                     note = words[:length].strip()
@@ -473,6 +473,27 @@ async def test_a_note_never_runs_into_the_key_hint() -> None:
                     assert len(line) <= width and hint_apart(line), (width, line)
                     if len(f" {note}") < width:  # (the last cell is the ellipsis when more follows)
                         assert note in line, (width, line)
+                    if len(f" {note}…  ? keys ") <= width:  # the help key stays while the note leaves room
+                        assert "? keys" in line, (width, line)
+
+
+async def test_at_80_columns_the_status_line_keeps_the_help_key_and_counts_only_what_is_shown(
+        cache: UICache) -> None:
+    """One pane at a time: back at the feed list, the article list's "4 in view" is not on
+    screen and is not said; a line too long for the key hint still names the help key."""
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        await pilot.press("enter")
+        assert "4 in view · newest first" in status(app)
+        await pilot.press("m")  # a note: the line is too long for the whole key hint
+        line = status(app)
+        assert "Marked read." in line and line.rstrip().endswith("? keys") and hint_apart(line), line
+        await pilot.press("q")  # the feed list, alone on the screen
+        line = status(app)
+        assert "in view" not in line and "8 unread · 11 articles" in line and "? keys" in line, line
+        await pilot.press("enter")
+        assert "4 in view" in status(app)
 
 
 async def test_what_a_big_mark_says_fits_80_columns_after_the_counts() -> None:

@@ -185,6 +185,10 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
     def watch_pane(self, pane: str) -> None:
         self._show_pane(pane)
         self.remember({"ui.pane": pane})
+        self._status_view()
+
+    def on_resize(self, event: object) -> None:
+        self.call_after_refresh(self._status_view)  # the panes shown change at the breakpoints
 
     def _show_pane(self, pane: str) -> None:
         """Focus the pane; on a narrow terminal it is also the only one shown, and the
@@ -515,7 +519,10 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
 
     def _status_view(self) -> None:
         articles = self.query_one(ArticleList)
-        if self.entry is not None:
+        if self.pane == "feeds" and self.has_class("-narrow"):
+            # one pane at a time and it is the feeds': "12 in view" would count what is not on screen
+            self.query_one(StatusBar).set(view="")
+        elif self.entry is not None:
             hidden = " · read hidden" if self.hide_read else ""
             order = ORDER_NAMES[self.order_of(self.entry)]
             reading = self._loader is not None and self._loader.group == "view"
@@ -523,5 +530,6 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             self.query_one(StatusBar).set(view=f"{count} · {order}{hidden}")
 
     def _status_keys(self) -> None:
-        keys = f"{self.key_name('help')} keys  {self.key_name('back_or_quit')} back  {self.key_name('quit')} quit"
-        self.query_one(StatusBar).set(keys=keys)
+        short = f"{self.key_name('help')} keys"
+        keys = f"{short}  {self.key_name('back_or_quit')} back  {self.key_name('quit')} quit"
+        self.query_one(StatusBar).set(keys=keys, short_keys=short)
