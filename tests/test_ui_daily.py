@@ -496,6 +496,17 @@ async def test_at_80_columns_the_status_line_keeps_the_help_key_and_counts_only_
         assert "4 in view" in status(app)
 
 
+async def test_a_sort_note_goes_when_another_view_is_shown(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        await pilot.press("enter", "O")
+        assert "Sorted oldest first." in status(app)
+        await pilot.press("h", "k")  # the Tech folder, newest first
+        line = status(app)
+        assert "Sorted oldest first." not in line and "6 in view · newest first" in line, line
+
+
 async def test_what_a_big_mark_says_fits_80_columns_after_the_counts() -> None:
     """Its start, progress, undo, stop and the wait to quit, each read whole after the
     counts of a 100,000-article cache."""

@@ -80,6 +80,7 @@ class ReaderBase(Screen[None]):
         self._job_workers: dict[str, Worker[Any]] = {}  # status slot -> the worker whose message it shows
         self._job_failed: dict[str, str] = {}  # status slot -> what it says if that worker fails
         self._undo_toasts: dict[Unsubscribed, Notification] = {}  # what a change said, taken away by its undo
+        self._view_note = ""  # a status note about the view shown ("Sorted oldest first."): goes with it
 
     def key_name(self, binding_id: str) -> str:
         """The first key of an action as the user's keymap has it, to name it in a message."""
@@ -98,6 +99,11 @@ class ReaderBase(Screen[None]):
         # call this when clicked; a notification already gone is no error. Called later:
         # after the message that shows it, should that still be on its way.
         self.app.call_later(self.app._unnotify, note)
+
+    def say_of_view(self, text: str) -> None:
+        """A status note about the view shown (its order): it goes when another view is."""
+        self._view_note = text
+        self.query_one(StatusBar).say(text)
 
     def remember(self, values: dict[str, str]) -> None:
         self.state.remember(values)

@@ -278,6 +278,9 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         articles = self.query_one(ArticleList)
         same = self.entry is not None and self.entry.key == entry.key
         keep = keep and same
+        if not same and self._view_note:  # "Sorted oldest first." was of the view left
+            self.query_one(StatusBar).unsay(self._view_note)
+            self._view_note = ""
         self.entry = entry
         if entry.virtual and entry.key not in FIXED_VIEWS and entry.key not in self._virtual_ids:
             self.run_search(entry)  # shown when found; the list is empty meanwhile
@@ -437,9 +440,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         entry = self.entry
         if entry is None:
             return
-        status = self.query_one(StatusBar)
         if entry.key == "search":
-            status.say(f"Search results are listed {ORDER_NAMES[self.order_of(entry)]}.")
+            self.say_of_view(f"Search results are listed {ORDER_NAMES[self.order_of(entry)]}.")
             return
         orders = [o for o in ORDERS if o != "feed" or entry.kind != "feed"]  # one feed: by date already
         current = self.order_of(entry)
@@ -447,7 +449,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         self.sorts[entry.key] = order
         self.remember({"ui.sort": json.dumps(self.sorts)})
         self.show_entry(entry, select=self.query_one(ArticleList).current_id)
-        status.say(f"Sorted {ORDER_NAMES[order]}.")
+        self.say_of_view(f"Sorted {ORDER_NAMES[order]}.")
 
     @on(FeedList.Highlighted)
     def _feed_highlighted(self, event: FeedList.Highlighted) -> None:
