@@ -18,6 +18,7 @@ from tests.pilot import (
     long_feed_cache,
     EVIL,
     PLAIN,
+    SHOWN_FEED,
     SIZE,
     TECH,
     VN,
@@ -208,7 +209,7 @@ async def test_mark_all_read_asks_for_more_than_a_screen_and_u_takes_it_back(tmp
         assert (feeds.region.width, articles.region.x) == where  # the counts went, the panes stay put
         await pilot.press("u")
         assert unread_count(tmp_path / "cache") == 1956
-        assert "Undone: 1,956 articles marked read" in status(app)
+        assert "Undone: 1,956 articles of Long marked read" in status(app)
         assert "1,956 unread" in status(app)
         _, articles, _ = panes(app)
         assert all("●" in line for line in lines(articles) if line.strip())
@@ -250,7 +251,7 @@ async def test_a_big_mark_is_written_in_a_thread_and_the_reader_stays_usable(tmp
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert unread_count(tmp_path / "cache") == many
-        assert f"Undone: {many:,} articles marked read" in status(app) and f"{many:,} unread" in status(app)
+        assert f"Undone: {many:,} articles of Long marked read" in status(app) and f"{many:,} unread" in status(app)
 
 
 def small_marks(monkeypatch: pytest.MonkeyPatch, on_the_loop: int = 100, chunk: int = 50) -> None:
@@ -314,10 +315,10 @@ async def test_u_while_a_big_mark_is_written_undoes_that_mark_not_the_one_before
             assert store.rows([first])[0].read
         finally:
             store.close()
-        assert "Undone: the mark of 299 articles read, stopped after 50 (1 more to undo)" in status(app)
+        assert "Undone: the mark of 299 articles of Long read, stopped after 50 (1 more to undo)" in status(app)
         assert "299 unread" in status(app)
         await pilot.press("u")
-        assert "Undone: 1 article marked read" in status(app) and unread_count(folder) == 300
+        assert "Undone: 1 article of Long marked read" in status(app) and unread_count(folder) == 300
         await pilot.press("u")
         assert "Nothing to undo." in status(app)
 
@@ -367,7 +368,7 @@ async def test_u_while_the_only_mark_is_written_undoes_it(tmp_path: Path, monkey
             assert "stopping the mark to undo it…" in status(app)
         await settled(pilot)
         assert unread_count(folder) == 400
-        assert "Undone: the mark of 400 articles read, stopped after 150" in status(app)
+        assert "Undone: the mark of 400 articles of Long read, stopped after 150" in status(app)
         assert "400 unread" in status(app)
         await pilot.press("u")
         assert "Nothing to undo." in status(app)
@@ -437,7 +438,7 @@ async def test_the_status_line_of_a_big_mark_and_its_undo(tmp_path: Path, monkey
             assert "undoing: marking 1,200 articles unread…" in line and hint_apart(line), line
         await settled(pilot)
         line = status(app)
-        assert "1,200 unread" in line and "Undone: 1,200 articles marked read" in line
+        assert "1,200 unread" in line and "Undone: 1,200 articles of Long marked read" in line
         assert hint_apart(line), line
         await pilot.press("R")  # nothing listens there: "refreshed 12:00: 0 new, 1 failed"
         await app.workers.wait_for_complete()
@@ -469,7 +470,7 @@ async def test_a_note_never_runs_into_the_key_hint() -> None:
             app = StatusLine()
             async with app.run_test(size=(width, 3)):
                 bar = app.query_one(StatusBar)
-                bar.set(counts=BIG_COUNTS, view=view, keys="? keys  q back  Q quit")
+                bar.set(counts=BIG_COUNTS, view=view, keys="? keys  q back  Q quit", short_keys="? keys")
                 bar.set_job("marks", job)
                 for length in range(1, width):
                     note = words[:length].strip()
@@ -478,6 +479,38 @@ async def test_a_note_never_runs_into_the_key_hint() -> None:
                     assert len(line) <= width and hint_apart(line), (width, line)
                     if len(f" {note}") < width:  # (the last cell is the ellipsis when more follows)
                         assert note in line, (width, line)
+                    if len(f" {note}…  ? keys ") <= width:  # the help key stays while the note leaves room
+                        assert "? keys" in line, (width, line)
+
+
+async def test_at_80_columns_the_status_line_keeps_the_help_key_and_counts_only_what_is_shown(
+        cache: UICache) -> None:
+    """One pane at a time: back at the feed list, the article list's "4 in view" is not on
+    screen and is not said; a line too long for the key hint still names the help key."""
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        await pilot.press("enter")
+        assert "4 in view · newest first" in status(app)
+        await pilot.press("m")  # a note: the line is too long for the whole key hint
+        line = status(app)
+        assert "Marked read." in line and line.rstrip().endswith("? keys") and hint_apart(line), line
+        await pilot.press("q")  # the feed list, alone on the screen
+        line = status(app)
+        assert "in view" not in line and "8 unread · 11 articles" in line and "? keys" in line, line
+        await pilot.press("enter")
+        assert "4 in view" in status(app)
+
+
+async def test_a_sort_note_goes_when_another_view_is_shown(cache: UICache) -> None:
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, TECH, "Tech"))
+        await pilot.press("enter", "O")
+        assert "Sorted oldest first." in status(app)
+        await pilot.press("h", "k")  # the Tech folder, newest first
+        line = status(app)
+        assert "Sorted oldest first." not in line and "6 in view · newest first" in line, line
 
 
 async def test_what_a_big_mark_says_fits_80_columns_after_the_counts() -> None:
@@ -523,10 +556,10 @@ async def test_u_undoes_marks_and_stars_one_by_one_last_first(cache: UICache) ->
         assert read_state(cache, second) == (True, True)  # it was starred already
         await pilot.press("u")
         assert read_state(cache, second) == (False, True)
-        assert "Undone: 1 article marked read (2 more to undo)" in status(app)
+        assert "Undone: 1 article of Plain Feed marked read (2 more to undo)" in status(app)
         await pilot.press("u")
         assert read_state(cache, first) == (True, False)
-        assert "Undone: star" in status(app)
+        assert "Undone: star of an article of Plain Feed" in status(app)
         await pilot.press("u")
         assert read_state(cache, first) == (False, False)
         _, articles, _ = panes(app)
@@ -548,9 +581,34 @@ async def test_u_brings_an_unsubscribed_feed_back_with_the_file_as_it_was(cache:
         assert all(e.urls != (TECH,) for e in feeds.entries)
         assert any("u undoes it" in n.message for n in app._notifications)
         await pilot.press("u")
+        await pilot.pause()
         assert path.read_text(encoding="utf-8") == text
         assert any(e.urls == (TECH,) for e in feeds.entries)
         assert "Undone: unsubscribe from Tech Weekly" in status(app)
+        # what the toast said no longer holds: it goes (the warnings of the start would stay)
+        assert not any("u undoes it" in n.message for n in app._notifications)
+
+
+async def test_u_says_where_the_mark_it_undoes_was_made(cache: UICache) -> None:
+    """`u` may reach back to a mark made in another feed minutes ago: it names that feed
+    (as text: a hostile feed name is no markup) or the view, All being every feed."""
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await go_to_feed(pilot, app, feed_key(cache, EVIL, "Tech"))
+        await pilot.press("A")  # a screenful: marked without a question
+        assert "Marked 2 articles read" in status(app)
+        await go_to_feed(pilot, app, feed_key(cache, PLAIN))
+        await pilot.press("enter", "enter")  # reading another feed's article
+        await laid_out(pilot)
+        await pilot.press("u")
+        assert isinstance(app.screen, MainScreen)  # [@click=app.quit] in the name did nothing
+        assert f"Undone: 2 articles of {SHOWN_FEED} marked read" in status(app)
+        assert not any(read_state(cache, a)[0] for a in cache.articles[EVIL])
+        await go_to_feed(pilot, app, "all")
+        await pilot.press("C", "y")
+        await settled(pilot)
+        await pilot.press("u")
+        assert "Undone: 8 articles of every feed marked read" in status(app)
 
 
 # ------------------------------------------------------------------------- browsers

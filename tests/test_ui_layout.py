@@ -223,7 +223,7 @@ async def test_a_theme_picked_in_the_palette_is_remembered_until_the_setting_cha
     app = DocbaoApp(config, folder)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        await pilot.press("ctrl+p", *"theme")  # the command palette's Theme command
+        await pilot.press("colon", *"theme")  # the command palette's Theme command
         await palette_settled(pilot)
         await pilot.press("enter", *"gruvbox")
         await palette_settled(pilot)

@@ -11,6 +11,7 @@ from textual.widgets import Input
 
 from tests.pilot import (
     NEW_ITEMS,
+    OLD_ITEMS,
     PLAIN,
     SIZE,
     UICache,
@@ -64,6 +65,14 @@ async def settle(pilot, app: DocbaoApp) -> None:  # type: ignore[no-untyped-def]
 
 def messages(app: DocbaoApp) -> list[str]:
     return [n.message for n in app._notifications]
+
+
+def prompt_problem(app: DocbaoApp) -> str:
+    """What the open prompt says is wrong with its text ("" when it shows nothing)."""
+    from textual.widgets import Label
+
+    error = app.screen.query_one(".prompt--error", Label)
+    return str(error.render()) if error.display else ""
 
 
 async def test_a_subscribes_to_a_feed_url_and_fetches_it(cache: UICache, server) -> None:  # type: ignore[no-untyped-def]
@@ -124,13 +133,17 @@ async def test_a_refuses_what_is_not_a_feed(cache: UICache, server) -> None:  # 
         before = cache.config.path.read_text(encoding="utf-8")  # type: ignore[union-attr]
         await pilot.press("a")
         await answer(pilot, app, "file:///etc/passwd")
+        assert isinstance(app.screen, TextPrompt)  # refused in the prompt, the text kept to mend
+        assert app.screen.query_one(Input).value == "file:///etc/passwd"
+        assert "not an http(s) feed URL (file: URLs are not fetched)" in prompt_problem(app)
+        await pilot.press("escape")
         await pilot.press("a")
         await answer(pilot, app, page)
         await settle(pilot, app)
+        await pilot.press("a", "escape")  # (it starts from the page's URL: see the test below)
         await pilot.press("a")
         await answer(pilot, app, PLAIN)
         shown = messages(app)
-        assert any(m.startswith("Cannot subscribe to file:///etc/passwd") for m in shown), shown
         assert any("is a web page that names no feed" in m for m in shown), shown
         assert "Already subscribed: Plain Feed" in shown
         assert cache.config.path.read_text(encoding="utf-8") == before  # type: ignore[union-attr]
@@ -423,3 +436,75 @@ async def test_the_feed_selected_stays_in_sight_when_feeds_toml_gains_views(tmp_
         assert feeds.current is not None and feeds.current.label == "Feed 39"
         assert cursor_in_sight(feeds), (round(feeds.scroll_y), feeds.cursor, feeds.scrollable_content_region.height)
         assert lines(feeds)[feeds.cursor - round(feeds.scroll_y)].split() == ["Feed", "39", "1"]
+
+
+async def test_a_failed_a_brings_the_text_back_to_mend(cache: UICache, server) -> None:  # type: ignore[no-untyped-def]
+    """A typo, a URL without its scheme or a 404: the text is not lost. A text that cannot be
+    looked up stays in the prompt with the reason; one whose look-up failed comes back in
+    the next `a`'s prompt, with the reason, until it is subscribed or given up with Esc."""
+    url = server.route("/new.xml", rss(NEW_ITEMS), content_type="application/rss+xml")
+    missing = server.url("/nope.xml")
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        await answer(pilot, app, missing.removeprefix("http://"))
+        assert isinstance(app.screen, TextPrompt)
+        assert app.screen.query_one(Input).value == missing.removeprefix("http://")
+        assert prompt_problem(app).startswith("no scheme: write http://127.0.0.1")
+        await answer(pilot, app, missing)
+        await settle(pilot, app)
+        assert isinstance(app.screen, MainScreen)
+        assert any(m.startswith(f"Cannot fetch {missing}: HTTP 404") and m.endswith("Press a to mend it.")
+                   for m in messages(app)), messages(app)
+        await pilot.press("a")  # the text that failed, and why
+        await pilot.pause()
+        assert isinstance(app.screen, TextPrompt)
+        assert app.screen.query_one(Input).value == missing
+        assert "HTTP 404" in prompt_problem(app)
+        await answer(pilot, app, url)  # mended
+        await settle(pilot, app)
+        assert url in [f.url for f in load_config(cache.config.path).feeds]
+        await pilot.press("a")  # subscribed: a new prompt is empty
+        await pilot.pause()
+        assert app.screen.query_one(Input).value == "" and prompt_problem(app) == ""
+        await answer(pilot, app, missing)
+        await settle(pilot, app)
+        await pilot.press("a", "escape")  # given up
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.screen.query_one(Input).value == ""
+
+
+async def test_a_on_a_page_stores_no_title_from_its_link_tags(cache: UICache, server) -> None:  # type: ignore[no-untyped-def]
+    """A page names its feeds with <link title="RSS">: the feed is named by its own title,
+    as `docbao add URL --pick N` does, not "RSS" in feeds.toml."""
+    five = server.route("/vn5.xml", rss(NEW_ITEMS).replace("<title>Local</title>", "<title>Báo Mới 5</title>"),
+                        content_type="application/rss+xml")
+    four = server.route("/vn4.xml", rss(OLD_ITEMS).replace("<title>Local</title>", "<title>Báo Mới 4</title>"),
+                        content_type="application/rss+xml")
+    two = server.route("/site.html", (
+        '<html><head><link rel="alternate" type="application/rss+xml" title="RSS" href="/vn5.xml">'
+        '<link rel="alternate" type="application/rss+xml" title="Comments" href="/vn4.xml"></head></html>'),
+        content_type="text/html; charset=utf-8")
+    one = server.route("/one.html", (
+        '<html><head><link rel="alternate" type="application/rss+xml" title="RSS 2.0" href="/vn4.xml">'
+        "</head></html>"), content_type="text/html; charset=utf-8")
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        feeds, _, _ = panes(app)
+        await pilot.press("a")
+        await answer(pilot, app, two)
+        await settle(pilot, app)
+        assert isinstance(app.screen, Choose)
+        await pilot.press("enter")  # the first: "RSS"
+        await settle(pilot, app)
+        assert feeds.current is not None and feeds.current.label == "Báo Mới 5"
+        await pilot.press("a")
+        await answer(pilot, app, one)  # a page naming one feed: subscribed without a question
+        await settle(pilot, app)
+        assert feeds.current is not None and feeds.current.label == "Báo Mới 4"
+        subscribed = {f.url: f.title for f in load_config(cache.config.path).feeds}
+        assert subscribed[five] == "" and subscribed[four] == ""
+        assert "RSS" not in cache.config.path.read_text(encoding="utf-8")  # type: ignore[union-attr]

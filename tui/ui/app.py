@@ -26,7 +26,11 @@ from tui.ui.widgets.keys import KEYS, bind, check_keymap, display_key, effective
 class DocbaoApp(App[int]):
     CSS_PATH = "docbao.tcss"
     TITLE = "docbao"
-    BINDINGS = [bind("help", "help"), bind("quit", "quit"), bind("suspend", "suspend_process")]
+    # The command palette has a key of the reader's own (`:`), which [keys] can change: with
+    # Textual's default (a priority binding on ctrl+p) it took newsboat's ctrl+p (previous
+    # feed) before the screen saw it, and the keys typed next went into the palette.
+    BINDINGS = [bind("help", "help"), bind("quit", "quit"), bind("suspend", "suspend_process"),
+                bind("command_palette", "command_palette")]
 
     def __init__(self, config: Config, cache_dir: Path, *, store: Store | None = None,
                  image_mode: str | None = None) -> None:

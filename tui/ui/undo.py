@@ -24,16 +24,24 @@ from tui.ui.widgets.text import plural
 UNDO_LIMIT = 200  # changes kept; the oldest are forgotten first
 
 
+def of_place(where: str) -> str:
+    """" of WHERE" for a description, "" when the place is not known."""
+    return f" of {where}" if where else ""
+
+
 @dataclass(frozen=True)
 class ReadMarks:
     """Articles marked read (or unread): undo gives them the other mark back."""
 
     ids: tuple[int, ...]
     read: bool  # the mark they were given
+    # where the mark was made (a feed's or a view's name, plain text): `u` may reach back to a
+    # mark made elsewhere minutes ago, and says where
+    where: str = ""
 
     @property
     def description(self) -> str:
-        return f"{plural(len(self.ids), 'article')} marked {'read' if self.read else 'unread'}"
+        return f"{plural(len(self.ids), 'article')}{of_place(self.where)} marked {'read' if self.read else 'unread'}"
 
     def undo(self, store: Store) -> None:
         store.set_read(self.ids, not self.read)
@@ -43,10 +51,11 @@ class ReadMarks:
 class StarMark:
     article_id: int
     starred: bool  # the mark it was given
+    where: str = ""  # the article's feed
 
     @property
     def description(self) -> str:
-        return "star" if self.starred else "unstar"
+        return f"{'star' if self.starred else 'unstar'} of an article{of_place(self.where)}"
 
     def undo(self, store: Store) -> None:
         store.set_starred(self.article_id, not self.starred)
@@ -92,6 +101,7 @@ class Pending:
     read: bool = True
     stop: threading.Event = field(default_factory=threading.Event)
     feed_ids: tuple[int, ...] | None = None  # the feeds whose articles it marks; None: every feed
+    where: str = ""  # the view it was made in, as ReadMarks.where
 
     def overlaps(self, feed_ids: Sequence[int] | None) -> bool:
         """Whether a mark of `feed_ids` (None: every feed) would mark some of the same articles."""
@@ -116,8 +126,8 @@ class UndoLog:
         self._done.append(change)
         del self._done[:-UNDO_LIMIT]
 
-    def read(self, ids: Sequence[int], read: bool) -> None:
-        self.record(ReadMarks(tuple(ids), read))
+    def read(self, ids: Sequence[int], read: bool, where: str = "") -> None:
+        self.record(ReadMarks(tuple(ids), read, where))
 
     def take(self) -> Change | None:
         """The last change, forgotten here (the caller undoes it)."""

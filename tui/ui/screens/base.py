@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual.notifications import Notification, Notify
 from textual.reactive import var
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -22,7 +23,7 @@ from tui.config import Config
 from tui.content.sanitize import clean_line
 from tui.store.cache import Store
 from tui.ui.screens.ui_state import UIState
-from tui.ui.undo import UndoLog
+from tui.ui.undo import UndoLog, Unsubscribed
 from tui.ui.widgets.feed_list import FeedEntry
 from tui.ui.widgets.keys import display_key, effective_keys
 from tui.ui.widgets.status_bar import StatusBar
@@ -78,11 +79,31 @@ class ReaderBase(Screen[None]):
         self.undo_log = UndoLog()  # marks and unsubscriptions since the reader started, for `u`
         self._job_workers: dict[str, Worker[Any]] = {}  # status slot -> the worker whose message it shows
         self._job_failed: dict[str, str] = {}  # status slot -> what it says if that worker fails
+        self._undo_toasts: dict[Unsubscribed, Notification] = {}  # what a change said, taken away by its undo
+        self._view_note = ""  # a status note about the view shown ("Sorted oldest first."): goes with it
 
     def key_name(self, binding_id: str) -> str:
         """The first key of an action as the user's keymap has it, to name it in a message."""
         keymap = getattr(self.app, "keymap", {})
         return display_key(effective_keys(binding_id, keymap).split(",")[0])
+
+    def toast(self, message: str) -> Notification:
+        """A notification in plain text, as notify() shows it, that `untoast` can take away
+        before its time: one whose news an undo took back."""
+        note = Notification(message, "", "information", self.app.NOTIFICATION_TIMEOUT, markup=False)
+        self.app.post_message(Notify(note))
+        return note
+
+    def untoast(self, note: Notification) -> None:
+        # Textual (pinned) has no public call to take one notification away: its toasts
+        # call this when clicked; a notification already gone is no error. Called later:
+        # after the message that shows it, should that still be on its way.
+        self.app.call_later(self.app._unnotify, note)
+
+    def say_of_view(self, text: str) -> None:
+        """A status note about the view shown (its order): it goes when another view is."""
+        self._view_note = text
+        self.query_one(StatusBar).say(text)
 
     def remember(self, values: dict[str, str]) -> None:
         self.state.remember(values)

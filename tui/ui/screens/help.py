@@ -14,8 +14,9 @@ from tui.ui.widgets.keys import KEYS, bind, display_key, effective_keys
 
 def help_text(keymap: dict[str, str]) -> Content:
     """The key table: one line per action, link keys 1-9 folded into one line."""
+    palette = display_key(effective_keys("command_palette", keymap).split(",")[0])
     parts: list[str | tuple[str, str]] = [
-        ("Esc or ? closes this help; Ctrl+P finds any action by name.\n", "italic"),
+        (f"Esc or ? closes this help; the command palette ({palette}) finds any action by name.\n", "italic"),
         ("Mouse: a click selects a line, a second click opens it; the wheel scrolls the pane "
          "under it; a click on a link (its text or [number]) opens it. [settings] mouse = false leaves the "
          "mouse to the terminal (for selecting text).\n", "italic"),

@@ -185,6 +185,10 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
     def watch_pane(self, pane: str) -> None:
         self._show_pane(pane)
         self.remember({"ui.pane": pane})
+        self._status_view()
+
+    def on_resize(self, event: object) -> None:
+        self.call_after_refresh(self._status_view)  # the panes shown change at the breakpoints
 
     def _show_pane(self, pane: str) -> None:
         """Focus the pane; on a narrow terminal it is also the only one shown, and the
@@ -274,6 +278,9 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         articles = self.query_one(ArticleList)
         same = self.entry is not None and self.entry.key == entry.key
         keep = keep and same
+        if not same and self._view_note:  # "Sorted oldest first." was of the view left
+            self.query_one(StatusBar).unsay(self._view_note)
+            self._view_note = ""
         self.entry = entry
         if entry.virtual and entry.key not in FIXED_VIEWS and entry.key not in self._virtual_ids:
             self.run_search(entry)  # shown when found; the list is empty meanwhile
@@ -433,9 +440,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         entry = self.entry
         if entry is None:
             return
-        status = self.query_one(StatusBar)
         if entry.key == "search":
-            status.say(f"Search results are listed {ORDER_NAMES[self.order_of(entry)]}.")
+            self.say_of_view(f"Search results are listed {ORDER_NAMES[self.order_of(entry)]}.")
             return
         orders = [o for o in ORDERS if o != "feed" or entry.kind != "feed"]  # one feed: by date already
         current = self.order_of(entry)
@@ -443,7 +449,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         self.sorts[entry.key] = order
         self.remember({"ui.sort": json.dumps(self.sorts)})
         self.show_entry(entry, select=self.query_one(ArticleList).current_id)
-        status.say(f"Sorted {ORDER_NAMES[order]}.")
+        self.say_of_view(f"Sorted {ORDER_NAMES[order]}.")
 
     @on(FeedList.Highlighted)
     def _feed_highlighted(self, event: FeedList.Highlighted) -> None:
@@ -515,7 +521,10 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
 
     def _status_view(self) -> None:
         articles = self.query_one(ArticleList)
-        if self.entry is not None:
+        if self.pane == "feeds" and self.has_class("-narrow"):
+            # one pane at a time and it is the feeds': "12 in view" would count what is not on screen
+            self.query_one(StatusBar).set(view="")
+        elif self.entry is not None:
             hidden = " · read hidden" if self.hide_read else ""
             order = ORDER_NAMES[self.order_of(self.entry)]
             reading = self._loader is not None and self._loader.group == "view"
@@ -523,5 +532,6 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             self.query_one(StatusBar).set(view=f"{count} · {order}{hidden}")
 
     def _status_keys(self) -> None:
-        keys = f"{self.key_name('help')} keys  {self.key_name('back_or_quit')} back  {self.key_name('quit')} quit"
-        self.query_one(StatusBar).set(keys=keys)
+        short = f"{self.key_name('help')} keys"
+        keys = f"{short}  {self.key_name('back_or_quit')} back  {self.key_name('quit')} quit"
+        self.query_one(StatusBar).set(keys=keys, short_keys=short)

@@ -23,8 +23,8 @@ from tui.content.sanitize import clean_line, html_to_line
 from tui.store.cache import Article, Store
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import Confirm
-from tui.ui.undo import Change, Pending, ReadMarks, StarMark, Unsubscribed
-from tui.ui.views import line_of
+from tui.ui.undo import Change, Pending, ReadMarks, StarMark, Unsubscribed, of_place
+from tui.ui.views import line_of, near
 from tui.ui.widgets.article_list import ArticleList
 from tui.ui.widgets.article_view import ArticleView
 from tui.ui.widgets.feed_list import FeedEntry, FeedList
@@ -111,8 +111,13 @@ class ReadingPart(ReaderBase):
         bind("article_page_up", "article_page_up"),
         bind("next_unread", "next_unread"),
         bind("previous_unread", "previous_unread"),
+        bind("next_article", "next_article"),
+        bind("previous_article", "previous_article"),
+        bind("next_feed", "next_feed"),
+        bind("previous_feed", "previous_feed"),
         bind("reader_mode", "reader_mode"),
         bind("toggle_read", "toggle_read"),
+        bind("toggle_read_next", "toggle_read_next"),
         bind("mark_all_read", "mark_all_read"),
         bind("mark_everything_read", "mark_everything_read"),
         bind("star", "star"),
@@ -546,16 +551,83 @@ class ReadingPart(ReaderBase):
         return None
 
     def action_toggle_read(self) -> None:
+        """`m`: mark the article read or unread; the cursor stays on it."""
         article_id = self.current_article()
         rows = self.store.rows([article_id]) if article_id is not None else []
         if not rows:
             return
         read = not rows[0].read
         self.store.set_read([rows[0].id], read)
-        self.undo_log.read([rows[0].id], read)
+        self.undo_log.read([rows[0].id], read, self.feed_names.get(rows[0].feed_id, ""))
         self.query_one(ArticleList).update_row(rows[0].id, read=read)
         self.update_counts()
         self.query_one(StatusBar).say("Marked read." if read else "Marked unread.")
+
+    def action_toggle_read_next(self) -> None:
+        """`N` (newsboat's): as `m`, then in the list the cursor goes down a line (on the
+        last it stays), so that `N N N` marks a run of articles instead of flipping one back
+        and forth. In an open article, that article is marked and stays on screen (`J` goes on)."""
+        on_list = not (self.pane == "reader" and self.reading is not None)
+        articles = self.query_one(ArticleList)
+        marked = self.current_article()
+        self.action_toggle_read()
+        if on_list and marked is not None and marked == articles.current_id:
+            articles.move_cursor(articles.cursor + 1)
+
+    def action_next_article(self) -> None:
+        self._step_article(1)
+
+    def action_previous_article(self) -> None:
+        self._step_article(-1)
+
+    def _step_article(self, step: int) -> None:
+        """`J`/`K` (newsboat's next and prev): reading, the next (or previous) line of the
+        list after the article read is opened, read or not; elsewhere the list's cursor moves."""
+        articles = self.query_one(ArticleList)
+        ids = articles.ids
+        if not ids:
+            return
+        reading = self.pane == "reader" and self.reading is not None
+        here = articles.cursor
+        if reading and articles.current_id != self.reading:  # the cursor moved away (a refresh, a click)
+            found = near(ids, self.reading, articles.cursor) if self.reading is not None else None
+            here = found if found is not None else here
+        target = here + step
+        if not 0 <= target < len(ids):
+            self.query_one(StatusBar).say("No next article in this list." if step > 0
+                                          else "No previous article in this list.")
+            return
+        articles.move_cursor(target)
+        if reading:
+            self.open_article(ids[target])
+
+    def action_next_feed(self) -> None:
+        self._step_feed(forward=True)
+
+    def action_previous_feed(self) -> None:
+        self._step_feed(forward=False)
+
+    def _step_feed(self, *, forward: bool) -> None:
+        """Ctrl+N/Ctrl+P (newsboat's next-unread-feed): the next (or previous) feed of the
+        feed list with unread articles, round from the other end, its list opened on its
+        first unread article. A feed shown in two folders counts once."""
+        feeds = self.query_one(FeedList)
+        entry = self.entry
+        order = feeds.entries if forward else list(reversed(feeds.entries))
+        key = entry.key if entry is not None else ""
+        position = next((i for i, e in enumerate(order) if e.key == key), -1)
+        covered = set(entry.feed_ids or ()) if entry is not None and entry.kind == "feed" else set()
+        for candidate in order[position + 1:] + order[:max(position, 0)]:
+            if candidate.kind == "feed" and candidate.count and not covered.intersection(candidate.feed_ids or ()):
+                feeds.select(candidate.key, announce=False)
+                self.show_entry(candidate, at_once=True)  # all its ids, to find the first unread
+                articles = self.query_one(ArticleList)
+                found = self._find_unread(candidate, articles.ids, 0, True)
+                if found is not None:
+                    articles.move_cursor(found)
+                self.pane = "articles"
+                return
+        self.query_one(StatusBar).say("No other feed has unread articles.")
 
     def action_star(self) -> None:
         article_id = self.current_article()
@@ -564,7 +636,7 @@ class ReadingPart(ReaderBase):
             return
         starred = not rows[0].starred
         self.store.set_starred(rows[0].id, starred)
-        self.undo_log.record(StarMark(rows[0].id, starred))
+        self.undo_log.record(StarMark(rows[0].id, starred, self.feed_names.get(rows[0].feed_id, "")))
         self.query_one(ArticleList).update_row(rows[0].id, starred=starred)
         self.update_counts()
         self.query_one(StatusBar).say("Starred ★." if starred else "Star removed.")  # seen from the article too
@@ -616,7 +688,7 @@ class ReadingPart(ReaderBase):
 
     def _mark_all_read(self, entry: FeedEntry, unread: list[int] | None, count: int) -> None:
         if count > MARK_ON_THE_LOOP:
-            pending = Pending(count, feed_ids=entry.feed_ids)
+            pending = Pending(count, feed_ids=entry.feed_ids, where=self.place_name(entry))
             self.undo_log.record(pending)  # now, so that `u` meanwhile undoes this mark and no other
             worker = self._mark_in_thread(entry.feed_ids, entry.starred_only, unread, count, pending=pending,
                                           hidden=frozenset(self._ignored))
@@ -629,7 +701,7 @@ class ReadingPart(ReaderBase):
             marked = unread
         else:
             marked = self.store.mark_all_read(feed_ids=entry.feed_ids, starred=entry.starred_only, hidden=self._ignored)
-        self.undo_log.read(marked, True)
+        self.undo_log.read(marked, True, self.place_name(entry))
         self._after_mark(marked)
 
     @work(thread=True, group="marks", exit_on_error=False)
@@ -713,7 +785,7 @@ class ReadingPart(ReaderBase):
         if pending is None:
             return
         self._pending_workers.pop(pending, None)
-        change = ReadMarks(tuple(message.marked), pending.read)
+        change = ReadMarks(tuple(message.marked), pending.read, pending.where)
         if pending.stop.is_set():  # `u` took it while it was written: what it wrote is given back
             self._undoing = False
             if not message.failed:
@@ -730,6 +802,12 @@ class ReadingPart(ReaderBase):
         self.query_one(ArticleList).reload_rows()
         self.update_counts()
         self.query_one(StatusBar).say(f"Marked {plural(len(marked), 'article')} read ({self.key_name('undo')} undoes it).")
+
+    @staticmethod
+    def place_name(entry: FeedEntry) -> str:
+        """What an undo calls the view a mark was made in: its name in the feed list, and
+        "every feed" for All."""
+        return "every feed" if entry.key == "all" else entry.label
 
     def action_undo(self) -> None:
         """`u`: undo the last mark, mark all read, star or unsubscribe, one per press. A mark
@@ -758,6 +836,9 @@ class ReadingPart(ReaderBase):
             self.notify(f"Cannot undo {change.description}: {exc}", severity="error", markup=False)
             return
         if isinstance(change, Unsubscribed):
+            note = self._undo_toasts.pop(change, None)
+            if note is not None:  # "Unsubscribed from …" no longer holds
+                self.untoast(note)
             if self.config.path is not None:
                 self.reload_config(self.config.path)
         else:
@@ -798,5 +879,6 @@ class ReadingPart(ReaderBase):
         left = len(self.undo_log)
         what = change.description
         if isinstance(change, ReadMarks) and len(change.ids) < of:
-            what = f"the mark of {of:,} articles {'read' if change.read else 'unread'}, stopped after {len(change.ids):,}"
+            what = (f"the mark of {of:,} articles{of_place(change.where)} {'read' if change.read else 'unread'}, "
+                    f"stopped after {len(change.ids):,}")
         self.query_one(StatusBar).say(f"Undone: {what}" + (f" ({left:,} more to undo)" if left else ""))

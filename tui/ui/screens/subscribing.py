@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from tui.feeds.sync import AccountOutcome
 
 
+def url_problem(text: str) -> str:
+    """Why `a` cannot look a text up ("" when it can): said under the text in the prompt."""
+    from tui.feeds.opml import check_feed_url
+
+    return check_feed_url(text)[1]
+
+
 class SubscribePart(ReaderBase):
     BINDINGS = [
         bind("add_feed", "add_feed"),
@@ -31,27 +38,47 @@ class SubscribePart(ReaderBase):
         bind("edit_tags", "edit_tags"),
     ]
 
+    _adding: tuple[str, str] | None = None  # the account ("" for none) and the text `a` is looking up
+    _add_failed_text: tuple[str, str, str] | None = None  # ... and why it failed: the next `a` starts from it
+
     def action_add_feed(self) -> None:
         """`a`: a URL, looked up in a worker; a page naming several feeds offers a choice. In
-        an account's folder (or on one of its feeds) the account's server subscribes to it."""
+        an account's folder (or on one of its feeds) the account's server subscribes to it.
+        A text that failed (a typo, a 404) comes back in the next `a`'s prompt, with the
+        reason, to be mended rather than typed again."""
         account = self._account_here()
+        failed = self._add_failed_text if self._add_failed_text and self._add_failed_text[0] == account else None
+        value, problem = (failed[1], failed[2]) if failed else ("", "")
         if account:
             def for_account(url: str | None) -> None:
+                self._add_failed_text = None
                 if url:
+                    self._adding = (account, url)
                     self.show_job("subscribe", f"subscribing {account} to {url}…", self._add_to_account(account, url),
                                   failed="subscribing failed")
 
-            self.app.push_screen(TextPrompt(f"Subscribe the account {account} to (a feed's or a site's URL):",
-                                            placeholder="https://…", hint="Enter asks its server, Esc cancels"),
-                                 for_account)
+            self.app.push_screen(TextPrompt(f"Subscribe the account {account} to (a feed's or a site's URL):", value,
+                                            placeholder="https://…", hint="Enter asks its server, Esc cancels",
+                                            problem=problem), for_account)
             return
 
         def typed(url: str | None) -> None:
+            self._add_failed_text = None
             if url:
                 self.add_feed(url)
 
-        self.app.push_screen(TextPrompt("Subscribe to (a feed's or a site's URL):", placeholder="https://…",
-                                        hint="Enter looks it up, Esc cancels"), typed)
+        self.app.push_screen(TextPrompt("Subscribe to (a feed's or a site's URL):", value, placeholder="https://…",
+                                        hint="Enter looks it up, Esc cancels", check=url_problem, problem=problem),
+                             typed)
+
+    def _add_failed(self, problem: str) -> None:
+        """What `a` looked up cannot be subscribed to: the next `a` brings the text back."""
+        if self._adding is not None:
+            self._add_failed_text = (*self._adding, clean_line(problem))
+
+    def _mend_hint(self) -> str:
+        """Told with a failure: what was typed is not lost."""
+        return f" Press {self.key_name('add_feed')} to mend it."
 
     def _account_here(self) -> str:
         """The account whose folder or feed is under the feed list's cursor, else ""."""
@@ -75,8 +102,9 @@ class SubscribePart(ReaderBase):
         except SyncError as exc:
             error, outcome = str(exc), None
         if error:
-            self.notify(f"Not subscribed: {clean_line(error)}", title=f"Account {account}", severity="error",
-                        markup=False)
+            self._add_failed(error)
+            self.notify(f"Not subscribed: {clean_line(error).rstrip('.')}.{self._mend_hint()}",
+                        title=f"Account {account}", severity="error", markup=False)
             return
         if self.config.path is not None:
             self.reload_config(self.config.path)
@@ -87,9 +115,12 @@ class SubscribePart(ReaderBase):
     def add_feed(self, raw: str) -> None:
         from tui.feeds.opml import check_feed_url
 
+        self._adding = ("", raw)
         url, reason = check_feed_url(raw)
         if reason:
-            self.notify(f"Cannot subscribe to {clean_line(raw)}: {reason}", severity="warning", markup=False)
+            self._add_failed(reason)
+            self.notify(f"Cannot subscribe to {clean_line(raw)}: {reason}.{self._mend_hint()}", severity="warning",
+                        markup=False)
             return
         self.show_job("subscribe", f"looking up {url}…", self._look_up(url))
 
@@ -115,26 +146,32 @@ class SubscribePart(ReaderBase):
         lookup = await look_up(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024),
                                user_agent=settings.user_agent)
         if lookup.kind == "error":
-            self.notify(f"Cannot fetch {url}: {clean_line(lookup.error)}", severity="error", markup=False)
+            self._add_failed(lookup.error)
+            self.notify(f"Cannot fetch {url}: {clean_line(lookup.error).rstrip('.')}.{self._mend_hint()}",
+                        severity="error", markup=False)
             return
         if lookup.kind == "feed":
             if lookup.final_url and feed_key(lookup.final_url) in known:
                 self._already(known[feed_key(lookup.final_url)])
                 return
-            self._subscribe(lookup.candidates[0].url, "", verified=True, known=known)
+            self._subscribe(lookup.candidates[0].url, verified=True, known=known)
             return
         found = lookup.candidates
         if not found and lookup.skipped:
             reasons = "; ".join(f"{_short(clean_line(what))}: {clean_line(why)}" for what, why in lookup.skipped)
+            self._add_failed(f"it names feeds none of which can be subscribed to: {reasons}")
             self.notify(f"{url} names {len(lookup.skipped)} feed{'s' if len(lookup.skipped) != 1 else ''}, "
-                        f"none of which can be subscribed to: {reasons}", severity="warning", markup=False)
+                        f"none of which can be subscribed to: {reasons}.{self._mend_hint()}", severity="warning",
+                        markup=False)
             return
         if not found:
             where = " (nor at the usual feed paths of the site)" if lookup.probed else ""
-            self.notify(f"{url} is a web page that names no feed{where}.", severity="warning", markup=False)
+            self._add_failed(f"a web page that names no feed{where}")
+            self.notify(f"{url} is a web page that names no feed{where}.{self._mend_hint()}", severity="warning",
+                        markup=False)
             return
         if len(found) == 1:
-            self._subscribe(found[0].url, found[0].title, verified=found[0].verified, known=known)
+            self._subscribe(found[0].url, verified=found[0].verified, known=known)
             return
         labels = [f"{clean_line(c.title) or '(untitled)'}  {c.url}"
                   + ("  (already subscribed)" if feed_key(c.url) in known else "") for c in found]
@@ -142,24 +179,26 @@ class SubscribePart(ReaderBase):
         def chosen(index: int | None) -> None:
             if index is not None:
                 pick = found[index]
-                self._subscribe(pick.url, pick.title, verified=pick.verified, known=known)
+                # the page's name for the feed (its <link title>: mostly "RSS") is not pinned as
+                # the feed's title: as with `docbao add --pick`, the feed is named by its own
+                self._subscribe(pick.url, verified=pick.verified, known=known)
 
         self.app.push_screen(Choose(f"{len(found)} feeds are named by {lookup.final_url}; subscribe to:", labels),
                              chosen)
 
-    def _subscribe(self, url: str, title: str, *, verified: bool, known: dict[str, FeedConfig]) -> None:
+    def _subscribe(self, url: str, *, verified: bool, known: dict[str, FeedConfig]) -> None:
         from tui.feeds.subscriptions import feed_key
 
         if feed_key(url) in known:
             self._already(known[feed_key(url)])
             return
         if verified:
-            self._write_feed(url, title)
+            self._write_feed(url)
             return
-        self.show_job("subscribe", f"checking {url}…", self._check_then_write(url, title, known))
+        self.show_job("subscribe", f"checking {url}…", self._check_then_write(url, known))
 
     @work(group="subscribe", exclusive=True, exit_on_error=False)
-    async def _check_then_write(self, url: str, title: str, known: dict[str, FeedConfig]) -> None:
+    async def _check_then_write(self, url: str, known: dict[str, FeedConfig]) -> None:
         """A feed a page names is fetched once before it is subscribed: pages name dead feeds."""
         from tui.feeds.subscriptions import check_is_feed, feed_key
 
@@ -167,21 +206,24 @@ class SubscribePart(ReaderBase):
         checked = await check_is_feed(url, deadline=settings.timeout, max_bytes=int(settings.max_feed_mb * 1024 * 1024),
                                       user_agent=settings.user_agent)
         if isinstance(checked, str):
-            self.notify(f"Not subscribed: {url}: {clean_line(checked)}", severity="error", markup=False)
+            self._add_failed(f"{url}: {checked}")
+            self.notify(f"Not subscribed: {url}: {clean_line(checked).rstrip('.')}.{self._mend_hint()}",
+                        severity="error", markup=False)
         elif checked.final_url and feed_key(checked.final_url) in known:
             self._already(known[feed_key(checked.final_url)])
         else:
-            self._write_feed(url, title)
+            self._write_feed(url)
 
-    def _write_feed(self, url: str, title: str) -> None:
+    def _write_feed(self, url: str) -> None:
         """Add the feed to the config file (created where docbao looks when there is none),
-        read the config again and fetch the new feed."""
+        read the config again and fetch the new feed. No title is written: the feed is
+        named by its own (the reader has no way to give one, and `docbao add` writes none)."""
         from tui.config import add_feeds, default_config_path
 
         path = self.config.path or default_config_path()
         default_cache = self.config.path is None and self.cache_dir == resolve_cache_dir(self.config)
         try:
-            add_feeds(path, [FeedConfig(url=url, title=clean_line(title))])
+            add_feeds(path, [FeedConfig(url=url)])
         except ConfigError as exc:
             self.notify(f"Not subscribed: {exc}", severity="error", markup=False)
             return
@@ -274,12 +316,12 @@ class SubscribePart(ReaderBase):
             except (OSError, ConfigError) as exc:
                 self.notify(f"Not removed: {exc}", severity="error", markup=False)
                 return
-            self.undo_log.record(Unsubscribed(path, before, after, feed.url, feed.title, tuple(feed.tags),
-                                              entry.label))
+            change = Unsubscribed(path, before, after, feed.url, feed.title, tuple(feed.tags), entry.label)
+            self.undo_log.record(change)
             if self.reload_config(path):
                 self.update_counts()  # the view goes to the feed beside it
-                self.notify(f"Unsubscribed from {entry.label}; its articles stay in the cache "
-                            f"({self.key_name('undo')} undoes it).", markup=False)
+                self._undo_toasts[change] = self.toast(f"Unsubscribed from {entry.label}; its articles stay in the "
+                                                       f"cache ({self.key_name('undo')} undoes it).")
 
         self.app.push_screen(Confirm(f"Unsubscribe from {entry.label}? Its articles stay in the cache."), answered)
 

@@ -14,6 +14,7 @@ from tui.content.sanitize import clean_line
 
 NOTE_SECONDS = 6.0
 GAP = 2  # cells between the left part and the key hint, at the least
+SHORT_HINT_FROM = 40  # columns from which a line too long for the key hint still keeps its short form
 
 
 class StatusBar(Widget):
@@ -30,7 +31,9 @@ class StatusBar(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._parts = {"counts": "", "view": "", "note": "", "keys": ""}
+        # keys: the key hint ("? keys  q back  Q quit"); short_keys: what of it stays on a
+        # line too long for it ("? keys": a newcomer at 80 columns still learns of the help)
+        self._parts = {"counts": "", "view": "", "note": "", "keys": "", "short_keys": ""}
         self._jobs: dict[str, str] = {}  # job -> what it says, in the order the jobs started
         self._ended: set[str] = set()  # jobs whose slot holds their last words (a result, a failure)
         self._note_timer: Timer | None = None
@@ -57,7 +60,7 @@ class StatusBar(Widget):
             self.set(note="")
 
     def set(self, **parts: str) -> None:
-        """Change some fixed parts (counts, view, note, keys); plain text, never markup."""
+        """Change some fixed parts (counts, view, note, keys, short_keys); plain text, never markup."""
         changed = False
         for name, text in parts.items():
             text = clean_line(text)
@@ -92,14 +95,20 @@ class StatusBar(Widget):
         parts = self._parts
         jobs = [Content.styled(text, accent) for text in self._jobs.values()]
         note = [Content(parts["note"])] if parts["note"] else []
-        view = Content.styled(parts["view"], muted)
-        left = Content.assemble(f" {parts['counts']}  ", Content("  ").join([view, *jobs, *note]))
+        view = [Content.styled(parts["view"], muted)] if parts["view"] else []
+        left = Content.assemble(f" {parts['counts']}  ", Content("  ").join([*view, *jobs, *note]))
         right = Content.assemble((f"{parts['keys']} ", muted))
         room = self.size.width - right.cell_length
         if left.cell_length + GAP <= room:
             return Content.assemble(left, " " * (room - left.cell_length), right)
-        # Too long for the width: the key hint goes, a note (what the last key did, for a
-        # few seconds) comes first and the jobs' progress before the view, so that neither
-        # is the part cut off.
-        left = Content.assemble(" ", Content("  ").join([*note, Content(parts["counts"]), *jobs, view]))
-        return left.truncate(self.size.width, ellipsis=True)
+        # Too long for the width: the key hint goes but for its short form, a note (what the
+        # last key did, for a few seconds) comes first and the jobs' progress before the
+        # view, so that neither is the part cut off. A note too long for the short hint
+        # beside it has the line (for the few seconds it is shown).
+        left = Content.assemble(" ", Content("  ").join([*note, Content(parts["counts"]), *jobs, *view]))
+        right = Content.assemble((f"{parts['short_keys']} ", muted))
+        room = self.size.width - right.cell_length - GAP
+        first = note[0].cell_length + 1 if note else 0
+        if not parts["short_keys"] or self.size.width < SHORT_HINT_FROM or first >= room:  # (room for "…")
+            return left.truncate(self.size.width, ellipsis=True)
+        return Content.assemble(left.truncate(room, ellipsis=True, pad=True), " " * GAP, right)
