@@ -209,7 +209,7 @@ async def test_mark_all_read_asks_for_more_than_a_screen_and_u_takes_it_back(tmp
         assert (feeds.region.width, articles.region.x) == where  # the counts went, the panes stay put
         await pilot.press("u")
         assert unread_count(tmp_path / "cache") == 1956
-        assert "Undone: 1,956 articles of Long marked read" in status(app)
+        assert "Undone: 1,956 articles of Tin tức tổng hợp marked read" in status(app)
         assert "1,956 unread" in status(app)
         _, articles, _ = panes(app)
         assert all("●" in line for line in lines(articles) if line.strip())
