@@ -500,6 +500,13 @@ async def test_at_80_columns_the_status_line_keeps_the_help_key_and_counts_only_
         assert "in view" not in line and "8 unread · 11 articles" in line and "? keys" in line, line
         await pilot.press("enter")
         assert "4 in view" in status(app)
+        await pilot.press("q")
+        await pilot.resize_terminal(120, 36)  # both panes: the list's count is on screen again
+        await pilot.pause()
+        assert "4 in view" in status(app)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert "in view" not in status(app)
 
 
 async def test_a_sort_note_goes_when_another_view_is_shown(cache: UICache) -> None:

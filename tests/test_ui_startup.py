@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.pilot import HOUR, NEVER, SIZE, T0, build_ui_cache, laid_out, panes, read_state, status
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 from tui.store.cache import Store
@@ -37,12 +39,13 @@ class Probe(tui.ui.app.DocbaoApp):
         self.exit(0)
 
 cache = build_ui_cache(Path({cache!r}))
-Probe(cache.config, cache.folder).run(headless=True, size=(120, 36))
+Probe(cache.config, cache.folder).run(headless=True, size={size!r})
 """
 
 
-def test_first_frame_needs_no_network_or_parsing_stack(tmp_path: Path) -> None:
-    code = PROBE.format(root=str(ROOT), cache=str(tmp_path / "cache"))
+@pytest.mark.parametrize("size", [(120, 36), (80, 24)])  # wide, and narrow: one pane at a time
+def test_first_frame_needs_no_network_or_parsing_stack(tmp_path: Path, size: tuple[int, int]) -> None:
+    code = PROBE.format(root=str(ROOT), cache=str(tmp_path / "cache"), size=size)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])

@@ -75,6 +75,7 @@ class ReaderBase(Screen[None]):
         self._ignored: set[int] = set()  # articles the [[ignore]] queries match: hidden from every list
         self._search_counts: dict[str, int] = {}  # saved search key -> unread matches
         self._cache_note = ""  # what the empty article list says on an empty cache
+        self._narrow: bool | None = None  # the layout (one pane at a time or not) the status line follows
         self._ignored_note = ""  # ... and when the [[ignore]] rules hid the whole view
         self.undo_log = UndoLog()  # marks and unsubscriptions since the reader started, for `u`
         self._job_workers: dict[str, Worker[Any]] = {}  # status slot -> the worker whose message it shows

@@ -188,7 +188,13 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         self._status_view()
 
     def on_resize(self, event: object) -> None:
-        self.call_after_refresh(self._status_view)  # the panes shown change at the breakpoints
+        """The panes shown change at the breakpoints (whose classes are set by now), and the
+        status line's view part with them; only then, and not after a refresh: headless,
+        each refresh asked for from here resized the screen again, for ever."""
+        narrow = self.has_class("-narrow")
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self._status_view()
 
     def _show_pane(self, pane: str) -> None:
         """Focus the pane; on a narrow terminal it is also the only one shown, and the
