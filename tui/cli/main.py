@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from tui import __version__
-from tui.cli.words import count, fit
+from tui.cli.words import count
 from tui.config import Config, ConfigError, find_config, load_config, resolve_cache_dir
+from tui.content.cells import fit
 from tui.store.cache import FeedRow, Store, StoreError, failure_notice, say_upgrading
 
 if TYPE_CHECKING:

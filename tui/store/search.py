@@ -298,7 +298,7 @@ def _add_term(query: ParsedQuery, text: str, negated: bool, prefix: bool, *, phr
     term = _term(text, prefix)
     if term is None:
         return
-    typed = _SPACES.sub(" ", unicodedata.normalize("NFC", text).lower()).strip()
+    typed = _as_typed(text)
     if not negated and not term.prefix and fold(typed) != typed:  # the marks tell "bão" (storm) from "báo" (paper)
         query.marked.append(typed)
     if negated:
@@ -378,12 +378,17 @@ def _match_expression(query: ParsedQuery) -> tuple[str | None, str | None]:
     return (" AND ".join(positive) or None), (" OR ".join(negative) or None)
 
 
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """A folded feed or tag name, found at the start of a word; in a script written without
+    spaces (CJK), anywhere."""
+    return re.compile(re.escape(name) if _UNSPACED.match(name) else r"(?<!\w)" + re.escape(name))
+
+
 def _feed_ids(conn: sqlite3.Connection, names: list[str]) -> set[int]:
     """Feeds whose folded title or url holds every name at the start of a word ("tin" is
     "Tin Việt", not "Scripting News"); a name in a script written without spaces (CJK)
     anywhere."""
-    patterns = [re.compile(re.escape(name) if _UNSPACED.match(name) else r"(?<!\w)" + re.escape(name))
-                for name in names]
+    patterns = [_name_pattern(name) for name in names]
     found: set[int] = set()
     for feed_id, title, url, redirect in conn.execute(
         "SELECT id, title, url, redirect_url FROM feeds"
@@ -403,7 +408,7 @@ def _tag_feed_ids(name: str, tags: dict[str, list[int]] | None) -> set[int]:
     script written without spaces (CJK) anywhere."""
     if not tags:
         raise QueryError(f"no tag named {name!r}: no tags are defined")
-    pattern = re.compile(re.escape(name) if _UNSPACED.match(name) else r"(?<!\w)" + re.escape(name))
+    pattern = _name_pattern(name)
     ids: set[int] = set()
     matched = False
     for tag, feed_ids in tags.items():
@@ -676,6 +681,11 @@ def _phrase_blocks(conn: sqlite3.Connection, match: str, need: int, hidden: list
     return ranked
 
 
+def _as_typed(text: str) -> str:
+    """Text compared with its marks: NFC, lower case, one space between words."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text).lower()).strip()
+
+
 def _marked_titles(conn: sqlite3.Connection, ids: Collection[int], marked: Sequence[str]) -> set[int]:
     """The articles among `ids` (whose titles hold the words folded) whose titles hold each
     of `marked` as typed, marks and all, case aside: "bão" (storm), not "báo" (newspaper)."""
@@ -685,7 +695,7 @@ def _marked_titles(conn: sqlite3.Connection, ids: Collection[int], marked: Seque
     rows = _run(conn, "SELECT a.id, a.title FROM json_each(?) j JOIN articles a ON a.id = j.value",
                 (json.dumps(sorted(ids)),))
     return {int(article_id) for article_id, title in rows
-            if all(p.search(_SPACES.sub(" ", unicodedata.normalize("NFC", title).lower())) for p in patterns)}
+            if all(p.search(_as_typed(title)) for p in patterns)}
 
 
 def _in_range(conn: sqlite3.Connection, match: str, bounds: tuple[int, int]) -> set[int]:

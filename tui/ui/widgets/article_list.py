@@ -15,11 +15,12 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.message import Message
 
+from tui.content.cells import fit
 from tui.content.sanitize import clean_line
 from tui.store.cache import ArticleRow
 from tui.ui.views import near
 from tui.ui.widgets.text import untitled
-from tui.ui.widgets.virtual_list import VirtualList, fit
+from tui.ui.widgets.virtual_list import VirtualList
 
 WINDOW_LIMIT = 4000  # rows kept before the window is dropped and fetched again
 

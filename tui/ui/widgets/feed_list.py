@@ -14,10 +14,11 @@ from textual.geometry import Size
 from textual.message import Message
 
 from tui.config import Config, SavedSearch
+from tui.content.cells import fit
 from tui.content.sanitize import clean_line
 from tui.store.cache import FeedRow
 from tui.ui.widgets.keys import bind
-from tui.ui.widgets.virtual_list import VirtualList, fit
+from tui.ui.widgets.virtual_list import VirtualList
 
 FAILED = ("error", "gone")
 # last path parts that name no feed in particular ("…/atom.xml"): the part before them is shown too

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import textwrap
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -17,16 +16,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.content.cells import fit
 from tui.ui.widgets.keys import bind
-
-
-def fit(text: str, width: int) -> str:
-    """`text` cut or padded to exactly `width` cells, with an ellipsis when cut."""
-    if width <= 0:
-        return ""
-    if cell_len(text) <= width:
-        return set_cell_size(text, width)
-    return set_cell_size(text, width - 1) + "…"
 
 
 class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
