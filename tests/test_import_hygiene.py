@@ -58,7 +58,8 @@ def test_downloading_does_not_load_the_article_renderer() -> None:
 # used; a module added to this set must be one the first frame cannot do without.
 FIRST_FRAME = {
     "tui", "tui.cli", "tui.cli.main", "tui.cli.subscribe", "tui.cli.words", "tui.config", "tui.model",
-    "tui.content", "tui.content.escapes", "tui.content.readable", "tui.content.sanitize", "tui.content.tokens",
+    "tui.content", "tui.content.cells", "tui.content.escapes", "tui.content.readable", "tui.content.sanitize",
+    "tui.content.tokens",
     "tui.store", "tui.store.cache", "tui.store.downloads", "tui.store.index",
     "tui.ui", "tui.ui.app", "tui.ui.typeahead", "tui.ui.undo", "tui.ui.views",
     "tui.ui.screens", "tui.ui.screens.base", "tui.ui.screens.commands", "tui.ui.screens.downloading",
