@@ -136,6 +136,10 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 1024
     owner: "LocalServer"
 
+    def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        self.owner.connections += 1  # (called on the accepting thread only)
+        super().process_request(request, client_address)  # type: ignore[arg-type]
+
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that hangs up mid-response (as fetch does on a bomb) is not a server bug."""
         if isinstance(sys.exc_info()[1], ConnectionError):
@@ -147,6 +151,7 @@ class LocalServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
+        self.connections = 0  # TCP connections accepted so far
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

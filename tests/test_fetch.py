@@ -283,6 +283,26 @@ async def test_concurrency_bounds_open_connections(server: LocalServer) -> None:
     assert active[1] == 2
 
 
+async def test_answers_without_a_wanted_body_keep_their_connection(server: LocalServer) -> None:
+    """A 304, a redirect and an error page leave the connection open for the next request:
+    an unchanged refresh of hundreds of feeds then needs no new connection (no TLS
+    handshake) per feed. An error page too long to read is dropped with its connection."""
+    fresh = server.route("/fresh.xml", RSS, etag='"v1"')
+    server.route("/moved", status=301, headers={"Location": "/fresh.xml"}, body=b"<p>Moved</p>")
+    server.route("/missing", status=404, body=b"<h1>Not here</h1>" * 100)
+    server.route("/huge-error", status=500, body=b"x" * (256 * 1024), gzip=False)
+    async with make_client(concurrency=1) as c:
+        first = await fetch(c, fresh)
+        assert first.status == "ok"
+        results = [await fetch(c, fresh, etag='"v1"') for _ in range(10)]
+        results += [await fetch(c, server.url("/moved"), etag='"v1"'), await fetch(c, server.url("/missing"))]
+        assert [r.http_status for r in results] == [304] * 11 + [404]
+        assert server.connections == 1
+        assert (await fetch(c, server.url("/huge-error"))).http_status == 500
+        assert (await fetch(c, fresh)).status == "ok"
+    assert server.connections == 2
+
+
 # ---------------------------------------------------------------- conditional GET
 
 

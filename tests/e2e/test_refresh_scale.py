@@ -72,6 +72,25 @@ def test_R_then_r_on_all_then_r_on_a_folder(count: int, reader: Reader, feed_ser
     assert reader.quit() == 0
 
 
+def test_an_unchanged_refresh_of_300_feeds_keeps_its_connections(reader: Reader, feed_server: LocalServer,
+                                                                 tmp_path: Path) -> None:
+    """Every feed answers 304 to `r`: the refresh reuses its connections (at most the 64 it
+    fetches at once) instead of opening one per feed, which over https is a TLS handshake
+    per unchanged feed."""
+    urls = synthetic_feeds(feed_server, 300, items=3)
+    reader.start(write_config(tmp_path / "feeds.toml", urls), tmp_path / "cache")
+    reader.wait_for_status(r"0 unread · 0 articles")
+    reader.keys("R")
+    refreshed(reader, 900, 900)
+    before = feed_server.connections
+    reader.keys(["g", "r"])
+    reader.wait_for_status(REFRESHED.format(new=0), timeout=120)
+    assert len(feed_server.requests) == 600
+    assert [r.headers.get("if-none-match") for r in feed_server.requests[300:]].count(None) == 0
+    assert feed_server.connections - before <= 64
+    assert reader.quit() == 0
+
+
 def test_a_refresh_prunes_read_articles_beyond_keep_articles_and_keeps_the_starred(
         reader: Reader, feed_server: LocalServer, tmp_path: Path) -> None:
     """`keep_articles = 5` with 200 feeds of 12: nothing goes while it is unread; once read,

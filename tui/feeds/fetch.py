@@ -57,6 +57,7 @@ _PERMANENT = {301, 308}
 _SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*):")
 _LOCATION = "docbao.location"  # where _take_location keeps a response's Location
 _MAX_VALIDATOR = 1024  # ETag / Last-Modified longer than this are not worth sending back
+_MAX_DRAIN = 64 * 1024  # an unwanted body (304, redirect, error page) up to this is read to keep its connection
 
 
 class _Failure(Exception):
@@ -191,6 +192,8 @@ async def _fetch(
             raise _Failure(describe_error(exc)) from exc
         try:
             status = response.status_code
+            if not 200 <= status < 300:
+                await _drain(response)
             if status in _REDIRECTS:
                 current, origin_private = await _next_hop(current, response, redirects, max_redirects,
                                                           origin_private)
@@ -285,6 +288,7 @@ async def stream(client: httpx.AsyncClient, url: str, *, headers: dict[str, str]
                 response = await client.send(request, stream=True)
                 if response.status_code not in _REDIRECTS:
                     break
+                await _drain(response)
                 await response.aclose()
                 current, origin_private = await _next_hop(current, response, redirects, max_redirects,
                                                           origin_private)
@@ -305,6 +309,21 @@ async def stream(client: httpx.AsyncClient, url: str, *, headers: dict[str, str]
         raise StreamError(describe_error(exc, in_body=True)) from exc
     finally:
         await response.aclose()
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read the rest of a body that is not wanted, when it is short, so that closing the
+    response hands its connection back to the pool: httpcore closes a connection whose
+    response was not read to its end, and every 304 of a refresh then cost a new connection
+    (a TLS handshake for https). A longer body is left, and its connection closed."""
+    read = 0
+    try:
+        async for raw in response.aiter_raw():
+            read += len(raw)
+            if read > _MAX_DRAIN:
+                return
+    except httpx.HTTPError:
+        pass  # the connection is closed with the response; the status is what counts
 
 
 def status_message(response: httpx.Response) -> str:
