@@ -1476,20 +1476,22 @@ def _layout_table(table: _Table, width: int | None, *, plain: bool) -> list[Line
     return out
 
 
-def _share_columns(natural: list[int], room: int, words: list[int] | None = None) -> list[int]:
-    """Narrow columns keep their natural width; the rest share what is left evenly. With
-    each column's longest word (`words`), when every one fits, no column is narrower than
-    its longest word: "Canonical" is not cut to "Canonica/l" while another column has room."""
+def _share_columns(natural: list[int], room: int, words: list[int] | None = None, least: int = 1) -> list[int]:
+    """Narrow columns keep their natural width; the rest share what is left evenly, each
+    column with text at least `least` cells. With each column's longest word (`words`),
+    when every one fits, no column is narrower than its longest word: "Canonical" is not
+    cut to "Canonica/l" while another column has room."""
     if words is not None and sum(words) <= room:
         floors = [min(word, size) for word, size in zip(words, natural)]
-        extra = _share_columns([size - floor for size, floor in zip(natural, floors)], room - sum(floors))
+        # what is left is shared as it is: the floors already hold every column's text
+        extra = _share_columns([size - floor for size, floor in zip(natural, floors)], room - sum(floors), least=0)
         return [floor + more for floor, more in zip(floors, extra)]
     widths = [0] * len(natural)
     remaining = room
     order = sorted(range(len(natural)), key=natural.__getitem__)
     for placed, column in enumerate(order):
         share = remaining // (len(natural) - placed)
-        widths[column] = max(1 if natural[column] else 0, min(natural[column], share))
+        widths[column] = max(least if natural[column] else 0, min(natural[column], share))
         remaining -= widths[column]
     return widths
 
