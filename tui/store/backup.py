@@ -180,8 +180,8 @@ class ExportFile:
             if key == "feeds":
                 feeds_keys += 1
                 if feeds_keys - 1 == self._feeds_key:
-                    for index, _ in enumerate(_elements(cursor)):
-                        yield from self._feed_articles(cursor, index, batch)
+                    for number, _ in enumerate(_elements(cursor)):
+                        yield from self._feed_articles(cursor, number, batch)
                     continue
             cursor.value()
 
@@ -454,7 +454,7 @@ def export_json(config: Config, store: Store | None) -> Iterator[bytes]:
     try:
         ids = store.feed_ids([f.url for f in config.feeds]) if store is not None else {}
         own = {row.url: row.title for row in store.feeds()} if store is not None else {}
-        for index, feed in enumerate(config.feeds):
+        for number, feed in enumerate(config.feeds):
             # the title feeds.toml gives, else the feed's own (what the reader shows), marked
             # as such so that an import does not write it into feeds.toml
             about: dict[str, object] = {"url": feed.url, "title": feed.title, "tags": list(feed.tags)}
@@ -465,7 +465,7 @@ def export_json(config: Config, store: Store | None) -> Iterator[bytes]:
                 about["pruned"] = [guid for (guid,) in store.conn.execute(
                     "SELECT guid FROM pruned WHERE feed_id = ? ORDER BY guid", (feed_id,))]
             about_text = json.dumps(about, ensure_ascii=False)
-            yield (b"," if index else b"") + b"\n  " + about_text[:-1].encode() + b', "articles": ['
+            yield (b"," if number else b"") + b"\n  " + about_text[:-1].encode() + b', "articles": ['
             if store is not None and feed_id is not None:
                 rows = store.conn.execute(
                     "SELECT a.guid, a.link, a.title, a.author, a.published, a.updated, a.summary, a.content,"

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from textual.worker import get_current_worker
 
 from tui.config import Config
@@ -18,6 +20,9 @@ from tui.content.readable import file_size
 from tui.content.sanitize import clean_line
 from tui.store import downloads as queue
 from tui.store.cache import Store
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
 from tui.store.downloads import DownloadRow
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.link_prompt import LinkPrompt

@@ -5,7 +5,6 @@ drawing one line, so an update repaints one line and never asks for a new layout
 from __future__ import annotations
 
 from textual.content import Content
-from textual.style import Style
 from textual.timer import Timer
 from textual.widget import Widget
 
