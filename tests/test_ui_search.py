@@ -17,6 +17,7 @@ from tests.pilot import (
     read_state,
     status,
 )
+from tui.store.index import title_key
 from tui.ui.app import DocbaoApp
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.prompts import TextPrompt
@@ -137,9 +138,53 @@ async def test_the_border_and_status_say_the_order_a_search_lists_in(cache: UICa
             await search_for(pilot, app, query)
             assert articles.ids, query
             assert str(pane.border_subtitle) == order and order in status(app), query
-            await pilot.press("O")  # a search's order is the query's: O says which
-            assert f"Search results are listed {order}." in status(app)
             await pilot.press("escape")
+
+
+async def test_O_sorts_a_typed_search_and_a_new_search_comes_in_its_own_order(cache: UICache) -> None:
+    """The best matches, then by date, title, feed and back; the sort changes the order of
+    the same articles, and the next search lists its best matches first again."""
+    from tests.pilot import PLAIN, T0, _article
+    from tui.model import FetchResult, ParsedFeed
+    from tui.store.cache import Store
+
+    titles = ["Zebra crossing", "Đà Nẵng port", "Ấp Bắc", "Dam works", "An Giang", "Ăn sáng", "Ước mơ", "Ô Quy Hồ"]
+    harbor = [_article(f"h-{n}", f"{title} harbor", 3 + 7 * ((n * 5) % 8),
+                       body="<p>" + "harbor " * (1 + (n * 3) % 8) + "news.</p>") for n, title in enumerate(titles)]
+    store = Store.open(cache.folder)
+    try:
+        store.save_fetch(cache.feed_ids[PLAIN], FetchResult("ok", PLAIN), ParsedFeed(title="plain.example",
+                         articles=harbor), now=T0)
+    finally:
+        store.close()
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        pane = app.screen.query_one("#articles-pane")
+        await search_for(pilot, app, "harbor")
+        best = list(articles.ids)
+        assert len(best) == 8
+        store = app.screen.store
+        dated = sorted(best, key=lambda i: (-(store.article(i).published or 0), -i))
+        assert best != dated  # (else the test would prove nothing)
+        seen = {}
+        for order in ("newest first", "oldest first", "by title", "by feed", "best matches first"):
+            await pilot.press("O")
+            await pilot.pause()
+            assert str(pane.border_subtitle) == order and f"Sorted {order}." in status(app)
+            assert sorted(articles.ids) == sorted(best)
+            seen[order] = list(articles.ids)
+        assert seen["newest first"] == dated
+        assert seen["oldest first"] == dated[::-1]
+        titles = [store.article(i).title for i in seen["by title"]]
+        assert titles == sorted(titles, key=title_key)
+        assert seen["best matches first"] == best
+        await pilot.press("O")
+        await pilot.pause()
+        assert str(pane.border_subtitle) == "newest first"
+        await search_for(pilot, app, "thai")
+        assert str(pane.border_subtitle) == "best matches first"
 
 
 def with_searches(cache: UICache) -> UICache:

@@ -185,4 +185,9 @@ def test_a_big_feed_and_an_undated_one_are_listed_and_searched_newest_first(
     reader.keys(list("harbour report") + ["Enter"])
     rows = reader.wait_for(lambda s: "best 500 listed" in s[-1] and "Harbour report" in "\n".join(s))
     assert "Harbour report 0000" in "\n".join(rows[1:4])  # the newest, not the oldest block
+    reader.keys("O")  # the same 500 by date: the newest on top
+    rows = reader.wait_for(lambda s: "Sorted newest first" in s[-1] and "Harbour report 0000" in s[1])
+    reader.keys(["O", "g"])  # (the cursor stays on the article it was on, now the last)
+    rows = reader.wait_for(lambda s: "oldest first" in s[-1] and "Harbour report 0499" in s[1])
+    assert "Harbour report 0498" in rows[2]
     assert reader.quit("Q") == 0

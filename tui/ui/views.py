@@ -32,6 +32,7 @@ class ViewQuery:
     starred: bool = False
     feed_order: tuple[int, ...] = ()  # the feeds by name, for the order "feed"
     found: Sequence[int] | None = None  # a search view's articles as found (newest or best first)
+    ranked: bool = False  # found in the search's own order (best matches...), not newest first
     ignored: frozenset[int] = frozenset()  # hidden by the [[ignore]] rules
     kept: tuple[int, ...] = field(default=())  # shown near the cursor: stay though they left the filter
 
@@ -56,6 +57,8 @@ def page(store: Store, query: ViewQuery, around: int | None) -> ViewIds:
     keyset query, else the first; the whole view when it is that short."""
     if query.found is not None:
         if len(query.found) > PAGE:
+            if query.ranked and query.order in ("newest", "oldest"):
+                return ViewIds([], whole=False)  # sorted by date: the thread's sort comes first
             if query.order in ("newest", "best", "stored") and not query.ignored:
                 return ViewIds(list(query.found[:PAGE]), whole=False)
             if query.order == "oldest" and not query.ignored:
@@ -91,6 +94,8 @@ def _finish(store: Store, query: ViewQuery, ids: Sequence[int], around: int | No
     place, and the line of `around` (or of the article after it) found."""
     ids = ids if isinstance(ids, array) else array("q", ids)
     found = query.found is not None
+    if found and query.ranked and query.order in ("newest", "oldest"):
+        ids = array("q", store.sort_ids(ids, "newest"))
     if found and query.order == "oldest":
         ids.reverse()
     elif found and query.order in ("title", "feed"):

@@ -407,9 +407,9 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         order = self.order_of(entry)
         feed_order = tuple(self._feed_order()) if order == "feed" else ()
         ignored = frozenset(self._ignored)
-        if entry.virtual:  # a search's articles, newest first (the typed search's best first)
+        if entry.virtual:  # a search's articles, newest first (the typed search's in its own order)
             return ViewQuery(entry.key, order, feed_order=feed_order, found=self._virtual_ids.get(entry.key, []),
-                             ignored=ignored)
+                             ignored=ignored, ranked=entry.key == "search")
         return ViewQuery(entry.key, order, feed_ids=None if entry.feed_ids is None else tuple(entry.feed_ids),
                          unread=entry.unread_only or self.hiding_read(entry), starred=entry.starred_only,
                          feed_order=feed_order, ignored=ignored, kept=kept)
@@ -425,16 +425,21 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         return tuple(articles.ids[max(0, cursor - KEPT_REACH):cursor + KEPT_REACH])
 
     def order_of(self, entry: FeedEntry) -> str:
-        """How a view is sorted: as chosen for it with `O`, else as the settings say; the
-        a typed search lists its matches as the query makes search() order them."""
+        """How a view is sorted: as chosen for it with `O`, else as the settings say; a
+        typed search as `O` sorted it, else as the query makes search() order its matches."""
         if entry.key == "search":
-            from tui.store.search import QueryError, result_order
-
-            try:
-                return result_order(entry.query)
-            except QueryError:
-                return "best"
+            return self._search_order or self._found_order(entry)
         return self.sorts.get(entry.key, self.default_order)
+
+    @staticmethod
+    def _found_order(entry: FeedEntry) -> str:
+        """The order search() lists a typed search's matches in."""
+        from tui.store.search import QueryError, result_order
+
+        try:
+            return result_order(entry.query)
+        except QueryError:
+            return "best"
 
     def _feed_order(self) -> list[int]:
         """The feeds by name, for lists sorted by feed."""
@@ -446,14 +451,17 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         entry = self.entry
         if entry is None:
             return
-        if entry.key == "search":
-            self.say_of_view(f"Search results are listed {ORDER_NAMES[self.order_of(entry)]}.")
-            return
-        orders = [o for o in ORDERS if o != "feed" or entry.kind != "feed"]  # one feed: by date already
         current = self.order_of(entry)
-        order = orders[(orders.index(current) + 1) % len(orders)] if current in orders else orders[0]
-        self.sorts[entry.key] = order
-        self.remember({"ui.sort": json.dumps(self.sorts)})
+        if entry.key == "search":  # its own order first (best matches...), then the views' orders
+            found = self._found_order(entry)
+            orders = [found, *(o for o in ORDERS if o != found)]
+            order = orders[(orders.index(current) + 1) % len(orders)]
+            self._search_order = None if order == found else order
+        else:
+            orders = [o for o in ORDERS if o != "feed" or entry.kind != "feed"]  # one feed: by date already
+            order = orders[(orders.index(current) + 1) % len(orders)] if current in orders else orders[0]
+            self.sorts[entry.key] = order
+            self.remember({"ui.sort": json.dumps(self.sorts)})
         self.show_entry(entry, select=self.query_one(ArticleList).current_id)
         self.say_of_view(f"Sorted {ORDER_NAMES[order]}.")
 

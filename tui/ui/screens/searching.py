@@ -68,6 +68,7 @@ class SearchPart(ReaderBase):
         self._bad_searches: set[str] = set()  # saved searches whose query cannot be read, already said
         self._pending_select: int | None = None  # the article to select when a saved search has run
         self._results_note = ""  # what the status line says about a typed search's results
+        self._search_order: str | None = None  # how `O` sorted the typed search's results (None: as found)
 
     def action_search(self) -> None:
         """`/`: ask for a query; the results replace the article list until Esc."""
@@ -78,6 +79,7 @@ class SearchPart(ReaderBase):
         why (`problem`: why the search of `text` failed already)."""
         def typed(query: str | None) -> None:
             if query:
+                self._search_order = None  # a new search lists its matches in its own order first
                 entry = FeedEntry("search", "search", f"Search: {clean_line(query)}", None, query=query)
                 self.run_search(entry)
 
