@@ -397,3 +397,44 @@ async def test_esc_from_a_search_comes_back_to_the_article_selected_in_the_view(
         top, height = round(articles.scroll_y), articles.scrollable_content_region.height
         assert top <= articles.cursor < top + height, (top, articles.cursor, height)
         assert "Court circular number 40" in lines(articles)[articles.cursor - top]
+
+
+async def test_up_and_down_in_the_search_box_go_through_earlier_searches_kept_across_runs(cache: UICache) -> None:
+    from textual.widgets import Input
+
+    def box(app: DocbaoApp) -> str:
+        assert isinstance(app.screen, TextPrompt)
+        return app.screen.query_one(Input).value
+
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for query in ("thai", "sqlite", "thai nguyen"):
+            await search_for(pilot, app, query)
+            await pilot.press("escape")
+        await search_for(pilot, app, "sqlite")  # typed again: now the newest, listed once
+        await pilot.press("slash")  # in the results: the box holds their query
+        assert box(app) == "sqlite"
+        await pilot.press("up")  # the one shown is skipped
+        assert box(app) == "thai nguyen"
+        await pilot.press("up", "up")
+        assert box(app) == "thai"  # the oldest, and it stays there
+        await pilot.press("down")
+        assert box(app) == "thai nguyen"
+        await pilot.press("down", "down")
+        assert box(app) == "sqlite"
+        await pilot.press("backspace", "down", "up")  # edited, then back from the history
+        assert box(app) == "sqlite"
+        await pilot.press("down")
+        assert box(app) == "sqlit"
+        await pilot.press("escape")
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", "up")
+        assert box(app) == "sqlite"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        _, articles, _ = panes(app)
+        assert "SQLite" in " ".join(lines(articles))

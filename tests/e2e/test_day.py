@@ -146,6 +146,8 @@ def test_a_day_refresh_read_reader_mode_search_star_add_quit_and_come_back(
     reader.wait_for(lambda rows: pane_title(rows) == "A feed added today")
     reader.keys("g")  # the top of the feed list: the Starred view counts the starred article
     reader.wait_for(lambda rows: re.search(r"Starred\s+1\b", "\n".join(rows)) is not None)
+    reader.keys(["/", "Up", "Enter"])  # yesterday's search, from the search box's history
+    reader.wait_for(lambda rows: pane_title(rows) == "Search: lanh dao trung uong" and "Lãnh đạo" in pane_text(rows, 1))
     assert reader.quit() == 0
 
 

@@ -38,13 +38,20 @@ DIALOG_CSS = """
 class TextPrompt(ModalScreen[str | None]):
     """One line of text: the text entered (stripped), or None when cancelled with Esc.
     `check` says what is wrong with a text ("" when nothing is): Enter on such a text
-    keeps the prompt open, the text as typed and the problem under it, to be mended."""
+    keeps the prompt open, the text as typed and the problem under it, to be mended.
+    `history` (oldest first): ↑ and ↓ go through it, ↓ past the newest back to the text
+    that was being typed."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="TextPrompt")
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("up", "history(-1)", show=False),
+        Binding("down", "history(1)", show=False),
+    ]
 
     def __init__(self, question: str, value: str = "", *, placeholder: str = "", hint: str = "",
-                 check: Callable[[str], str] | None = None, problem: str = "") -> None:
+                 check: Callable[[str], str] | None = None, problem: str = "",
+                 history: Sequence[str] = ()) -> None:
         super().__init__()
         self.question = question
         self.value = value
@@ -52,6 +59,9 @@ class TextPrompt(ModalScreen[str | None]):
         self.hint = hint
         self.check = check
         self.problem = problem  # shown from the start: the text was refused once already
+        self.history = list(history)
+        self._recalled: int | None = None  # the line of history in the box (None: the text typed)
+        self._typed = ""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -77,6 +87,27 @@ class TextPrompt(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_history(self, step: int) -> None:
+        box = self.query_one(Input)
+        if self._recalled is None:
+            if step > 0 or not self.history:
+                return
+            self._typed = box.value
+            line = len(self.history) - 1
+            if self.history[line] == box.value.strip() and line:  # the one shown already: the one before
+                line -= 1
+        else:
+            line = self._recalled + step
+            if line < 0:
+                return
+        if line >= len(self.history):
+            self._recalled = None
+            box.value = self._typed
+        else:
+            self._recalled = line
+            box.value = self.history[line]
+        box.cursor_position = len(box.value)
 
 
 class Confirm(ModalScreen[bool]):

@@ -79,13 +79,15 @@ class SearchPart(ReaderBase):
         why (`problem`: why the search of `text` failed already)."""
         def typed(query: str | None) -> None:
             if query:
+                self.state.searched(query)
                 self._search_order = None  # a new search lists its matches in its own order first
                 entry = FeedEntry("search", "search", f"Search: {clean_line(query)}", None, query=query)
                 self.run_search(entry)
 
         prompt = TextPrompt("Search the articles:", text, placeholder='words, "a phrase", feed:, tag:, is:unread …',
-                            hint="Enter searches, Esc cancels. No marks needed: lanh dao finds Lãnh đạo.",
-                            check=self._query_problem, problem=problem)
+                            hint="Enter searches, Esc cancels, ↑ earlier searches. No marks needed: lanh dao finds "
+                                 "Lãnh đạo.",
+                            check=self._query_problem, problem=problem, history=self.state.searches())
         self.app.push_screen(prompt, typed)
 
     def _query_problem(self, text: str) -> str:

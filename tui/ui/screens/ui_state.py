@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from tui.store.cache import Store
 
 SCROLL_MEMORY = 500  # articles whose scroll position is remembered
+SEARCH_MEMORY = 100  # typed searches the search box recalls with ↑
 STATE_DELAY = 0.5  # seconds: state changes are written at most this often
 
 
@@ -51,6 +52,15 @@ class UIState:
         except ValueError:
             return {}
         return {str(k): v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
+
+    def searches(self) -> list[str]:
+        """The searches typed before, oldest first (each once, where it was typed last)."""
+        text = self._pending.get("ui.searches") or self.store.get_state("ui.searches", "[]")  # (not written yet)
+        return _json_list(text)[-SEARCH_MEMORY:]
+
+    def searched(self, query: str) -> None:
+        typed = [q for q in self.searches() if q != query] + [query]
+        self.remember({"ui.searches": json.dumps(typed[-SEARCH_MEMORY:], ensure_ascii=False)})
 
     def collapsed(self) -> list[str]:
         return _json_list(self.store.get_state("ui.collapsed", "[]"))
