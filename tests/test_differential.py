@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -160,6 +161,32 @@ def test_corpus_feed_reads_as_feedparser_reads_it(name: str) -> None:
         pytest.skip(CORPUS_DIFFERENCES[name])
     found = differences((CORPUS / name).read_bytes(), url=f"https://corpus.example/{name}")
     assert not found, "\n".join(found[:10])
+
+
+_HREF = re.compile(r"""<a\b[^>]*?\shref\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+
+
+def _link_targets(fragment: str) -> list[str]:
+    return [html.unescape(a if a is not None else b).strip() for a, b in _HREF.findall(fragment or "")]
+
+
+def _xml_base_feeds() -> list[str]:
+    return [name for name in _corpus_feeds() if b"xml:base" in (CORPUS / name).read_bytes()]
+
+
+@pytest.mark.parametrize("name", _xml_base_feeds() or ["(no corpus)"])
+def test_corpus_feed_with_xml_base_links_where_feedparser_links(name: str) -> None:
+    """Relative links in the bodies of a feed that uses xml:base resolve as feedparser
+    resolves them (an Atom <content xml:base> after a <summary> without one was missed: every
+    link of Daring Fireball's articles pointed at the feed's own host)."""
+    if not (CORPUS / "MANIFEST.tsv").exists():
+        pytest.skip(f"{CORPUS} is not available (the shared corpus)")
+    data, url = (CORPUS / name).read_bytes(), f"https://corpus.example/{name}"
+    ours, theirs = parse_feed(data, url=url), _feedparser(data, url)
+    for index, (article, entry) in enumerate(zip(ours.articles, theirs.entries)):
+        contents = entry.get("content") or []
+        expected = _link_targets(contents[0].get("value") if contents else entry.get("summary", ""))
+        assert _link_targets(article.content or article.summary) == expected, f"entry {index}"
 
 
 # --------------------------------------------------------------------------- generated feeds

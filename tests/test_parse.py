@@ -210,6 +210,22 @@ def test_item_scoped_xml_base_and_the_feed_url() -> None:
     assert [a.guid for a in moved.articles] == ["first", "second"]
 
 
+def test_the_content_and_the_summary_each_resolve_against_their_own_xml_base() -> None:
+    """An Atom summary without xml:base before a content with one (Daring Fireball's)."""
+    feed = parse_feed(b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><id>1</id>
+        <title>One</title><link href="https://blog.example/2017/one"/>
+        <summary type="html" xml:base="https://summary.example/s/">&lt;a href="intro"&gt;intro&lt;/a&gt;</summary>
+        <content type="html" xml:base="https://site.example/">&lt;a href="/misc/shot.png"&gt;shot&lt;/a&gt;</content>
+        </entry><entry><id>2</id><title>Two</title><link href="https://blog.example/2017/two"/>
+        <summary type="text">No base here</summary>
+        <content type="html" xml:base="https://site.example/linked/">&lt;a href="2017/06/two"&gt;two&lt;/a&gt;</content>
+        </entry></feed>""", url="https://feeds.example/main")
+    one, two = feed.articles
+    assert 'href="https://site.example/misc/shot.png"' in one.content
+    assert 'href="https://summary.example/s/intro"' in one.summary
+    assert 'href="https://site.example/linked/2017/06/two"' in two.content
+
+
 def test_an_html_page_is_not_a_feed() -> None:
     with pytest.raises(FeedError, match=r"^not a feed \(HTML page\)$"):
         parse_feed(data("node-feedparser__notafeed.html"), content_type="text/html")

@@ -365,7 +365,7 @@ _XML_BASE_ATTR = re.compile(r"""\sxml:base\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _ENTRY_START = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)(?=[\s/>])[^>]*>")
 _ENTRY_START_BYTES = re.compile(_ENTRY_START.pattern.encode())
 _CONTENT_START = re.compile(
-    r"<(?:[\w.-]+:)?(?:content|encoded|description|summary)(?=[\s/>])[^>]*>"
+    r"<([\w.-]+:)?(content|encoded|description|summary)(?=[\s/>])[^>]*>"
 )
 _XML_DECL = re.compile(r"^<\?xml[^>]{0,300}?\?>")
 _FEED_MARKERS = ("<rss", "<feed", "<rdf:RDF", "<RDF", "<channel")
@@ -692,10 +692,10 @@ def _better(slow: _RawFeed, fast: _RawFeed, malformed: bool) -> bool:
 
 @dataclass(slots=True)
 class _Bases:
-    """xml:base in effect: for the feed, and per entry (link base, content base)."""
+    """xml:base in effect: for the feed, and per entry (link base, content base, summary base)."""
 
     feed: str
-    entries: list[tuple[str, str]]
+    entries: list[tuple[str, str, str]]
 
 
 def _xml_bases(text: str, url: str) -> _Bases:
@@ -728,13 +728,24 @@ def _xml_bases(text: str, url: str) -> _Bases:
     if channel:
         feed_base = join(feed_base, base_in(channel.group(0)))
     starts = list(_ENTRY_START.finditer(text))
-    entries: list[tuple[str, str]] = []
+    entries: list[tuple[str, str, str]] = []
     for index, match in enumerate(starts):
         entry_base = join(feed_base, base_in(match.group(0)))
         end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
-        content = _CONTENT_START.search(text, match.end(), end)
-        content_base = join(entry_base, base_in(content.group(0))) if content else entry_base
-        entries.append((entry_base, content_base))
+        # the body and the summary each with their own: an Atom <summary> often comes
+        # first, without one, and the <content> after it names the site its links are on
+        body = summary = None
+        for tag in _CONTENT_START.finditer(text, match.end(), end):
+            prefix, name = tag.group(1) or "", tag.group(2)
+            if name == "encoded" or (name == "content" and prefix.lower() in ("", "atom:")):
+                body = body or tag
+            elif name in ("summary", "description") and prefix.lower() in ("", "atom:", "rss:"):
+                summary = summary or tag
+            if body and summary:
+                break
+        content_base = join(entry_base, base_in(body.group(0))) if body else entry_base
+        summary_base = join(entry_base, base_in(summary.group(0))) if summary else entry_base
+        entries.append((entry_base, content_base if body else summary_base, summary_base))
     return _Bases(feed_base, entries)
 
 
@@ -1556,7 +1567,7 @@ def _finish(
             or entry.updated is not None
         ):
             continue  # an empty element, e.g. an <item> illegally nested in another
-        link_base, content_base = entry_bases[index] if entry_bases else (feed_base, feed_base)
+        link_base, content_base, summary_base = entry_bases[index] if entry_bases else (feed_base,) * 3
         written_link, link = _choose_link(fmt, entry.link, entry.links, link_base)
         entry_id, written_id = clean_line(entry.id), ""
         if entry_id.startswith("/") and not entry_id.startswith("//"):
@@ -1586,6 +1597,7 @@ def _finish(
             continue  # the first entry with a given guid wins: feeds list their newest first
         seen.add(guid)
         html_base = content_base if bases else (link or feed_base)
+        summary_html_base = summary_base if bases else html_base
         content = fix(entry.content)
         if entry.content_is_text or (entry.summary_is_text and entry.content == entry.summary):
             content = _text_to_html(content)  # (fastfeedparser copies a description into content)
@@ -1596,8 +1608,9 @@ def _finish(
             summary = ""
         if not content:
             content, summary = summary, ""
+            html_base = summary_html_base
         content = sanitize_html(_absolutize_html(content, html_base))
-        summary = sanitize_html(_absolutize_html(summary, html_base)) if summary else ""
+        summary = sanitize_html(_absolutize_html(summary, summary_html_base)) if summary else ""
         enclosures: list[Enclosure] = []
         for enc_url, enc_type, enc_length, enc_duration in entry.enclosures:
             resolved = _absolute(link_base, enc_url)
