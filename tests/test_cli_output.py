@@ -101,6 +101,15 @@ def test_feeds_failing_with_one_error_share_a_line_and_the_few_others_keep_their
     assert lines[-1].startswith("240 feeds: 0 new, 0 updated, 5 failed")
 
 
+def test_a_quiet_refresh_where_nothing_failed_prints_nothing(day: Day) -> None:
+    """`--quiet` is for cron, which mails whatever a job prints."""
+    for args in (["refresh", "--quiet"], ["refresh", "--quiet", "--due"], ["refresh", "-q", "--feed", NAMES[3]]):
+        done = run(day, *args)
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), args
+    done = run(day, "refresh")
+    assert done.stdout.splitlines()[-1].startswith("240 feeds: 0 new, 0 updated, 0 failed in ")
+
+
 def test_offline_the_refresh_says_it_once_and_names_the_feeds_compactly(offline: Day) -> None:
     for args in (["refresh"], ["refresh", "--quiet"]):
         done = run(offline, *args)

@@ -329,8 +329,9 @@ _INDENT = " " * 11  # under the counts' column, as an error under its feed
 
 
 def print_summary(report: object, out: TextIO, *, quiet: bool = False, verbose: bool = False) -> None:
-    """A line per feed (with `quiet`, per failure), then the totals. Feeds failing with the
-    same error (all of them, offline) share one line naming them, unless `verbose`."""
+    """A line per feed (with `quiet`, per failure), then the totals (with `quiet`, only when
+    something failed). Feeds failing with the same error (all of them, offline) share one
+    line naming them, unless `verbose`."""
     from tui.content.sanitize import clean_line
     from tui.feeds.refresh import FeedOutcome, RefreshReport
 
@@ -365,12 +366,14 @@ def print_summary(report: object, out: TextIO, *, quiet: bool = False, verbose: 
         print(f"{labels[status]:9}  {count(len(group), 'feed')}: {clean_line(error) or 'failed'}", file=out)
         for line in _name_lines([clean_line(outcome.title) for outcome in group], room):
             print(_INDENT + line, file=out)
-    if report.pages:
-        bad = [p for p in report.pages if not p.ok]
-        print(f"full articles: {len(report.pages) - len(bad)} fetched, {len(bad)} failed", file=out)
-    if report.queued:
-        print(f"{count(report.queued, 'enclosure')} queued: 'docbao download' fetches them", file=out)
+    bad = [p for p in report.pages if not p.ok]
     failed = len(report.failed)
+    if quiet and not (failed or bad or any(not account.ok for account in report.accounts)):
+        return  # nothing went wrong: a cron job stays silent
+    if report.pages:
+        print(f"full articles: {len(report.pages) - len(bad)} fetched, {len(bad)} failed", file=out)
+    if report.queued and not quiet:
+        print(f"{count(report.queued, 'enclosure')} queued: 'docbao download' fetches them", file=out)
     print(f"{count(len(report.outcomes), 'feed')}: {report.new} new, {report.updated} updated, "
           f"{failed} failed{f', {report.pruned} pruned' if report.pruned else ''} "
           f"in {report.elapsed:.1f} s", file=out)
