@@ -147,3 +147,27 @@ def test_the_feed_column_is_cut_with_an_ellipsis_by_cells(day: Day) -> None:
         assert {cell_len(column) for column in columns} == {24}
         # so every title starts in the same terminal column
         assert {cell_len(line.split("Lãnh đạo")[0]) for line in lines} == {29 + 24 + 2}
+
+
+def test_docbao_read_prints_each_link_whole_on_a_line_of_its_own(tmp_path: Path) -> None:
+    """Piped (80 columns), the article's link, its media lines and the link list keep
+    every URL on one line, however long: folded, each would be two broken links."""
+    long = "https://news.example/2017/06/" + "a-very-long-slug-of-an-article-" * 4 + "1.html"
+    image = "http://static1.squarespace.com/static/513abd71e4b0fe58c655c105/t/52c45a37e4b0a77a5034aa84/1388599863990/x.png"
+    with LocalServer() as server:
+        server.route("/long.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>Long</title><item>'
+                     f'<guid>1</guid><title>Long links</title><link>{long}</link>'
+                     f'<enclosure url="{image}" type="image/png" length="1000"/>'
+                     f'<description>{html.escape(f"<p>Read <a href={chr(34)}{long}?ref=feed{chr(34)}>it</a>.</p>")}'
+                     f'</description></item></channel></rss>', content_type="application/rss+xml")
+        config = tmp_path / "feeds.toml"
+        config.write_text(f'[settings]\ncache_dir = "cache"\n\n[[feed]]\nurl = "{server.url("/long.xml")}"\n',
+                          encoding="utf-8")
+        day = Day(tmp_path, config, server)
+        assert run(day, "refresh", "--quiet").returncode == 0
+    listed = run(day, "articles").stdout
+    article_id = next(line.split()[0] for line in listed.splitlines() if "Long links" in line)
+    lines = run(day, "read", article_id).stdout.splitlines()
+    assert long in lines
+    assert f"Image · 1000 B · {image}" in lines
+    assert f"[1] {long}?ref=feed" in lines

@@ -420,7 +420,8 @@ def _parse(source: str) -> _Node:
 # Blocks: the width-independent result of the walk
 
 # _CUT: one line on screen, cut at its end with CUT_LINE_MARK; _CUT_URL: one line on screen, a
-# URL cut in its middle so that its start and its end show. Both are whole in plain text.
+# URL cut in its middle so that its start and its end show. In plain text both are one line
+# too, whole however long: a URL folded over two lines is two broken links to copy or click.
 # _GLUED: wrapped as text, never at a _GLUE (a no-break space), which shows as a space.
 _TEXT, _PRE, _RULE, _CUT, _CUT_URL, _GLUED = 0, 1, 2, 3, 4, 5
 _GLUE = "\u00a0"
@@ -1355,10 +1356,12 @@ def _layout(blocks: list[_Block], width: int | None, *, plain: bool) -> list[Lin
         elif block.kind == _RULE:
             size = NATURAL_RULE_WIDTH if first_width is None else first_width
             body = [[("─" * size, RULE)]]
-        elif block.kind == _CUT and not plain and first_width is not None and cell_len(block.plain) > first_width:
+        elif block.kind in (_CUT, _CUT_URL) and plain:
+            body = _range_segments(block.plain, block.spans, [(0, len(block.plain))])
+        elif block.kind == _CUT and first_width is not None and cell_len(block.plain) > first_width:
             cut_range = _fold(block.plain, 0, max(1, first_width - cell_len(CUT_LINE_MARK)))[0]
             body = [[*_range_segments(block.plain, block.spans, [cut_range])[0], (CUT_LINE_MARK, META)]]
-        elif (block.kind == _CUT_URL and not plain and first_width is not None and first_width > _URL_MIN_CELLS
+        elif (block.kind == _CUT_URL and first_width is not None and first_width > _URL_MIN_CELLS
               and cell_len(block.plain) > first_width):
             body = [_cut_url(block, first_width)]
         else:
