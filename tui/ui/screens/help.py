@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import textwrap
+
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -12,8 +15,12 @@ from textual.widgets import Static
 from tui.ui.widgets.keys import KEYS, bind, display_key, effective_keys
 
 
-def help_text(keymap: dict[str, str]) -> Content:
-    """The key table: one line per action, link keys 1-9 folded into one line."""
+KEY_COLUMN = 16  # the keys' column, in cells, between two spaces on each side
+
+
+def help_text(keymap: dict[str, str], width: int | None = None) -> Content:
+    """The key table: one line per action, link keys 1-9 folded into one line. At `width`
+    cells a description too long for its line goes on under itself, not under the keys."""
     palette = display_key(effective_keys("command_palette", keymap).split(",")[0])
     parts: list[str | tuple[str, str]] = [
         (f"Esc or ? closes this help; the command palette ({palette}) finds any action by name.\n", "italic"),
@@ -35,9 +42,25 @@ def help_text(keymap: dict[str, str]) -> Content:
             digits = [str(n) for n in range(1, 10)]
             keys = "1-9" if firsts == digits else " ".join(display_key(k) for k in firsts)
             description = "Open link 1-9 of the article"
-        parts.append((f"  {keys:<16}", "bold"))
-        parts.append(f"  {description}\n")
+        key_cells = f"  {keys:<{KEY_COLUMN}}  "
+        room = None if width is None else max(20, width - len(key_cells))
+        lines = textwrap.wrap(description, room, break_on_hyphens=False) if room else [description]
+        parts.append((key_cells[:-2], "bold"))
+        parts.append("  " + "\n".join([lines[0], *(" " * len(key_cells) + line for line in lines[1:])]) + "\n")
     return Content.assemble(*parts)
+
+
+class KeyTable(Static):
+    """The key table, wrapped again whenever its width changes."""
+
+    DEFAULT_CSS = "KeyTable { width: 1fr; }"
+
+    def __init__(self, keymap: dict[str, str]) -> None:
+        super().__init__(help_text(keymap))
+        self.keymap = keymap
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.update(help_text(self.keymap, event.size.width))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -76,7 +99,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "docbao keys"
-            yield Static(help_text(self.keymap))
+            yield KeyTable(self.keymap)
 
     def action_close(self) -> None:
         self.dismiss(None)
