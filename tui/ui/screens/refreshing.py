@@ -85,8 +85,12 @@ class RefreshPart(ReaderBase):
             self.reload_config(self.config.path)
         elif self.config.accounts and self.config.path is not None and self._accounts_changed():
             self.reload_config(self.config.path)  # a sync elsewhere added, renamed or dropped feeds
+        before = self.total
         self._merge()
         self.find_ignored()
+        if self.total > before:  # the status line tells of that refresh as of the reader's own
+            self.show_job("refresh", f"refreshed {time.strftime('%H:%M')} by another docbao: "
+                                     f"{self.total - before:,} new", ended=True)
 
     def marks_written(self) -> None:
         """The marks this reader wrote in threads (from connections of their own, which the
