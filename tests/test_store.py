@@ -482,6 +482,37 @@ def test_a_cache_sorted_by_code_point_is_sorted_by_letters_once_migrated(tmp_pat
     assert said == ["upgrading"]
 
 
+def test_titles_sort_past_their_leading_quotes_and_numbers_by_their_value(store: Store) -> None:
+    written = ["Zebra", "‘Four Things’", '"En häst"', "#10: Dirty Little Secret", "#1: You're Beautiful", "Tập 10",
+               "Tập 2", "Tập 1: Lãnh đạo xã", "« Đà Nẵng »", "2024 in review", "007 Bond", "…", "Apple"]
+    ids = store.ensure_feeds(["t"])
+    store.save_fetch(ids["t"], OK, feed_of(*(replace(art(str(n), "x", 100 + n), title=title)
+                                             for n, title in enumerate(written))))
+    listed = [row.title for row in store.rows(store.article_ids(order="title"))]
+    assert listed == ["#1: You're Beautiful", "007 Bond", "#10: Dirty Little Secret", "2024 in review", "Apple",
+                      "« Đà Nẵng »", '"En häst"', "‘Four Things’", "Tập 1: Lãnh đạo xã", "Tập 2", "Tập 10", "Zebra",
+                      "…"]
+    key = store.order_key("title")
+    assert sorted(store.article_ids(), key=key) == store.article_ids(order="title")
+
+
+def test_a_cache_at_schema_9_has_its_title_index_computed_again(tmp_path: Path) -> None:
+    store = Store.open(tmp_path)
+    ids = store.ensure_feeds(["t"])
+    store.save_fetch(ids["t"], OK, feed_of(art("1", "Tập 10", 100), art("2", "‘Bão’", 200), art("3", "Tập 2", 300)))
+    store.close()
+    conn = sqlite3.connect(tmp_path / "docbao.db")  # the index as schema 9 computed it
+    conn.create_function("docbao_title_key", 1, lambda title: (title or "\U0010ffff").lower(), deterministic=True)
+    conn.executescript("REINDEX articles_by_title; PRAGMA user_version = 9;")
+    conn.close()
+    said: list[str] = []
+    store = Store.open(tmp_path, upgrading=lambda: said.append("upgrading"))
+    assert said == ["upgrading"]
+    assert [row.title for row in store.rows(store.article_ids(order="title"))] == ["‘Bão’", "Tập 2", "Tập 10"]
+    assert store.integrity_ok()
+    store.close()
+
+
 def test_lists_sort_by_date_title_or_feed_with_filters_and_from_indexes(store: Store) -> None:
     ids = store.ensure_feeds(["a", "b"])
     store.save_fetch(ids["a"], OK, feed_of(art("1", "banana", 100), art("2", "Apple", 300), art("3", "cherry", 200)))

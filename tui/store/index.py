@@ -147,23 +147,40 @@ class _TitleKeyTable(dict[int, str]):
 _TITLE_KEY = _TitleKeyTable()
 
 
+# What a title's order skips at its start: quotes, brackets, dashes, "#", "…" (anything
+# but a letter or a digit), as a dictionary does; and a number in it (ASCII digits), which
+# sorts by its value: its digits, without leading zeros, after their count.
+_LEADING_MARKS = re.compile(r"[\W_]+")
+_NUMBER = re.compile(r"[0-9]+")
+_LONGEST_NUMBER = 40  # digits a count can stand for (more sort as that many)
+
+
+def _number_key(match: re.Match[str]) -> str:
+    digits = match.group().lstrip("0") or "0"
+    return chr(0x30 + min(len(digits), _LONGEST_NUMBER)) + digits
+
+
 def title_key(text: str) -> str:
     """The form lists sort titles by: case and tone marks aside, in the order of the
     Vietnamese alphabet (a ă â b c d đ e ê ... o ô ơ ... u ư), so that "Ăn" comes after
     "Apple" and before "Bão", "Đà Nẵng" after every D, and "Ủy" before "Ước"; other marks
-    fold as search folds them ("Éclair" among the E's). Untitled articles come last.
+    fold as search folds them ("Éclair" among the E's). What comes before the first letter
+    or digit does not count (‘Four Things’ is among the F's), and numbers sort by their
+    value ("Tập 2" before "Tập 10"). Untitled articles come last.
 
     An index of the cache holds these keys, so a key may never change for a title once
     written: only the letters of blocks whose case and decompositions Unicode no longer
     changes are folded (Latin, Latin Extended Additional, where Vietnamese is, Greek and
     Cyrillic); other characters sort as themselves. A change here needs a migration that
-    rebuilds articles_by_title.
+    rebuilds articles_by_title (REINDEX).
     """
     if not text.strip():
         return _UNTITLED
-    if text.isascii():
-        return text.lower()
-    return text.translate(_TITLE_KEY)
+    lead = _LEADING_MARKS.match(text)
+    if lead is not None and lead.end() < len(text):
+        text = text[lead.end():]
+    key = text.lower() if text.isascii() else text.translate(_TITLE_KEY)
+    return _NUMBER.sub(_number_key, key)
 
 
 def fold_mapped(text: str) -> tuple[str, list[int] | None]:
