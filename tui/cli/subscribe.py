@@ -686,7 +686,9 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
                 for _ in range(number):
                     counts.skip("their feed was not imported")
     progress = ImportProgress(0 if dry_run else sum(n for feed, n in zip(feeds, export.counts) if feed))
-    guids: dict[int, dict[str, tuple[int, bool, bool]]] = {}  # per feed, those already seen
+    # the guids of the feed being read (its articles come together, batch after batch):
+    # only that feed's, so that memory does not grow with the backup
+    last, guids = -1, None
     try:
         for index, feed in enumerate(feeds):
             if feed is None:
@@ -706,8 +708,9 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
                     counts.skip(article)
                 else:
                     articles.append(article)
-            guids[index] = restore_feed(store, feed.url, articles, counts, dry_run=dry_run,
-                                        own_title=_own_title(entries[index]), known=guids.get(index))
+            guids = restore_feed(store, feed.url, articles, counts, dry_run=dry_run,
+                                 own_title=_own_title(entries[index]), known=guids if index == last else None)
+            last = index
             progress.add(len(raw_articles))
     finally:
         progress.end()
