@@ -396,6 +396,8 @@ async def test_quitting_while_a_big_mark_is_written_says_so_and_ends_once_it_is_
                 assert app.is_running
                 assert "finishing: marking 300 articles read…" in status(app), quit_keys
                 assert "Marked" not in status(app)
+                assert [n.message for n in app._notifications][-1:] == [
+                    "docbao quits once the marks are written. u undoes the mark and quits sooner."]
             for _ in range(400):  # (waiting on the workers would see them cancelled as the app ends)
                 if not app.is_running:
                     break

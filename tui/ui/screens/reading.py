@@ -756,6 +756,11 @@ class ReadingPart(ReaderBase):
         written: a mark left part-way would stay part-way, with its undo gone."""
         if not self.marking:
             return False
+        if not self._quitting:  # how to end sooner, said once (a big mark takes a minute or two)
+            undoable = self._marks_said is not None and not (self._marks_said[1].undoing or self._undoing)
+            self.notify("docbao quits once the marks are written."
+                        + (f" {self.key_name('undo')} undoes the mark and quits sooner." if undoable else ""),
+                        title="Quitting", timeout=8, markup=False)
         self._quitting = True
         self.query_one(StatusBar).set(note="")  # the marks' progress is what the line is for now
         if self._marks_said is not None:
