@@ -522,6 +522,15 @@ async def test_a_sort_note_goes_when_another_view_is_shown(cache: UICache) -> No
         assert "Sorted oldest first." not in line and "6 in view · newest first" in line, line
 
 
+async def test_a_refresh_made_elsewhere_is_told_whole_at_80_columns_after_the_counts() -> None:
+    app = StatusLine()
+    async with app.run_test(size=(80, 3)):
+        bar = app.query_one(StatusBar)
+        bar.set(counts=BIG_COUNTS, view=BIG_VIEW, keys="? keys  q back  Q quit", short_keys="? keys")
+        bar.set_job("refresh", "refreshed 23:59 elsewhere: 123 new", ended=True)
+        assert f" {BIG_COUNTS}  refreshed 23:59 elsewhere: 123 new" in bar.render().plain
+
+
 async def test_what_a_big_mark_says_fits_80_columns_after_the_counts() -> None:
     """Its start, progress, undo, stop and the wait to quit, each read whole after the
     counts of a 100,000-article cache."""

@@ -88,8 +88,8 @@ class RefreshPart(ReaderBase):
         before = self.total
         self._merge()
         self.find_ignored()
-        if self.total > before:  # the status line tells of that refresh as of the reader's own
-            self.show_job("refresh", f"refreshed {time.strftime('%H:%M')} by another docbao: "
+        if self.total > before:  # the status line tells of that refresh (another docbao) as of its own
+            self.show_job("refresh", f"refreshed {time.strftime('%H:%M')} elsewhere: "
                                      f"{self.total - before:,} new", ended=True)
 
     def marks_written(self) -> None:
