@@ -109,3 +109,26 @@ async def test_the_article_left_open_and_marked_unread_comes_back_unread(tmp_pat
         assert reader.article_id == chosen and articles.current_id == chosen
         assert not read_state(cache, chosen)[0]
         assert status(app).split("·")[0] == kept.split("·")[0]  # the unread count as it was
+
+
+async def test_the_article_selected_last_time_comes_back_in_the_middle_of_the_list(tmp_path: Path) -> None:
+    """It was scrolled into view before the list had a height, so the next layout put it
+    on the last row, under 30 other lines."""
+    from tests.pilot import go_to_feed, long_feed_cache
+
+    config, feed_id = long_feed_cache(tmp_path / "cache", 300)
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        await pilot.press("enter", *["j"] * 150)
+        await laid_out(pilot)
+        _, articles, _ = panes(app)
+        chosen = articles.current_id
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await laid_out(pilot)
+        _, articles, _ = panes(app)
+        assert articles.current_id == chosen
+        height = articles.scrollable_content_region.height
+        row = articles.cursor - round(articles.scroll_y)  # the cursor's line on screen
+        assert abs(row - height // 2) <= 1, (row, height)

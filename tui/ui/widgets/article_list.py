@@ -147,7 +147,7 @@ class ArticleList(VirtualList):
         self.cursor = max(0, min(index, len(ids) - 1))
         self.lines_changed()
         if offset is not None:
-            self.scroll_to(y=max(0, self.cursor - offset), animate=False, immediate=True)
+            self.scroll_to(y=max(0, self.cursor - offset), animate=False, immediate=True, force=True)
         self.scroll_to_cursor(center=center)
 
     def reload_rows(self) -> None:

@@ -178,7 +178,9 @@ class VirtualList(ScrollView, can_focus=True, inherit_bindings=False):
             top = self.cursor - height + 1
         top = max(0, min(top, self.line_count - height))
         if top != round(self.scroll_y):
-            self.scroll_to(y=top, animate=False, immediate=True)
+            # forced: lines just set have no scrollbar until the next layout, and an unforced
+            # scroll is refused until then (a view read at the start stayed at its top)
+            self.scroll_to(y=top, animate=False, immediate=True, force=True)
 
     def action_cursor_down(self) -> None:
         self.move_cursor(self.cursor + 1)
