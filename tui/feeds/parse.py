@@ -743,9 +743,9 @@ def _xml_bases(text: str, url: str) -> _Bases:
                 summary = summary or tag
             if body and summary:
                 break
-        content_base = join(entry_base, base_in(body.group(0))) if body else entry_base
         summary_base = join(entry_base, base_in(summary.group(0))) if summary else entry_base
-        entries.append((entry_base, content_base if body else summary_base, summary_base))
+        content_base = join(entry_base, base_in(body.group(0))) if body else summary_base
+        entries.append((entry_base, content_base, summary_base))
     return _Bases(feed_base, entries)
 
 

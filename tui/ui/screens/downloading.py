@@ -20,14 +20,14 @@ from tui.content.readable import file_size
 from tui.content.sanitize import clean_line
 from tui.store import downloads as queue
 from tui.store.cache import Store
-
-if TYPE_CHECKING:
-    from textual.worker import Worker
 from tui.store.downloads import DownloadRow
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.link_prompt import LinkPrompt
 from tui.ui.widgets.keys import bind
 from tui.ui.widgets.text import plural
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
 
 
 CANCEL_CHECK = 0.2  # seconds between looks whether the reader is quitting

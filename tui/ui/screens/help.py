@@ -42,11 +42,12 @@ def help_text(keymap: dict[str, str], width: int | None = None) -> Content:
             digits = [str(n) for n in range(1, 10)]
             keys = "1-9" if firsts == digits else " ".join(display_key(k) for k in firsts)
             description = "Open link 1-9 of the article"
-        key_cells = f"  {keys:<{KEY_COLUMN}}  "
-        room = None if width is None else max(20, width - len(key_cells))
+        key_column = f"  {keys:<{KEY_COLUMN}}"
+        indent = " " * (len(key_column) + 2)  # under the description
+        room = None if width is None else max(20, width - len(indent))
         lines = textwrap.wrap(description, room, break_on_hyphens=False) if room else [description]
-        parts.append((key_cells[:-2], "bold"))
-        parts.append("  " + "\n".join([lines[0], *(" " * len(key_cells) + line for line in lines[1:])]) + "\n")
+        parts.append((key_column, "bold"))
+        parts.append("  " + f"\n{indent}".join(lines) + "\n")
     return Content.assemble(*parts)
 
 

@@ -452,14 +452,15 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         if entry is None:
             return
         current = self.order_of(entry)
-        if entry.key == "search":  # its own order first (best matches...), then the views' orders
-            found = self._found_order(entry)
+        found = self._found_order(entry) if entry.key == "search" else ""
+        if found:  # a typed search: its own order first (best matches...), then the views' orders
             orders = [found, *(o for o in ORDERS if o != found)]
-            order = orders[(orders.index(current) + 1) % len(orders)]
-            self._search_order = None if order == found else order
         else:
             orders = [o for o in ORDERS if o != "feed" or entry.kind != "feed"]  # one feed: by date already
-            order = orders[(orders.index(current) + 1) % len(orders)] if current in orders else orders[0]
+        order = orders[(orders.index(current) + 1) % len(orders)] if current in orders else orders[0]
+        if found:
+            self._search_order = None if order == found else order
+        else:
             self.sorts[entry.key] = order
             self.remember({"ui.sort": json.dumps(self.sorts)})
         self.show_entry(entry, select=self.query_one(ArticleList).current_id)
