@@ -415,6 +415,7 @@ def test_control_characters_never_reach_the_output() -> None:
 )
 @example(html="<PRE>00⺀", width=3)  # a wide character after the wrap mark overflowed the line
 @example(html="<LI><TABLE>yy zz中文", width=8)  # a column as wide as its longest word got a cell more
+@example(html="<A HREF=0>0", width=3)  # a link list line, whole in plain text, lost its "[1] " to the width
 def test_any_input_renders_without_error_or_control_characters(html: str, width: int) -> None:
     rendered = render_html(html, base_url="https://example.org/a/")
     assert bad_characters(rendered.text.plain) == set()

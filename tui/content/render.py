@@ -1344,7 +1344,8 @@ def _layout(blocks: list[_Block], width: int | None, *, plain: bool) -> list[Lin
             out.append(_rstrip_segments(prefix))
             continue
         first, rest = block.first, block.rest
-        if max_prefix is not None:
+        whole = plain and isinstance(block, _Para) and block.kind in (_CUT, _CUT_URL)  # one line, however long
+        if max_prefix is not None and not whole:
             if _segments_width(first) > max_prefix:
                 first = _crop_segments(first, max_prefix)
             if _segments_width(rest) > max_prefix:
@@ -1356,7 +1357,7 @@ def _layout(blocks: list[_Block], width: int | None, *, plain: bool) -> list[Lin
         elif block.kind == _RULE:
             size = NATURAL_RULE_WIDTH if first_width is None else first_width
             body = [[("─" * size, RULE)]]
-        elif block.kind in (_CUT, _CUT_URL) and plain:
+        elif whole:
             body = _range_segments(block.plain, block.spans, [(0, len(block.plain))])
         elif block.kind == _CUT and first_width is not None and cell_len(block.plain) > first_width:
             cut_range = _fold(block.plain, 0, max(1, first_width - cell_len(CUT_LINE_MARK)))[0]
