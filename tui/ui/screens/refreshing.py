@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 MERGE_DELAY = 0.4  # seconds: a running refresh is merged into the lists at most this often
 LOOK_EVERY = 15  # seconds: how often the automatic refresh looks for feeds that are due
 WATCH_SECONDS = 1.5  # how often the reader looks whether another docbao process wrote to the cache
+ELSEWHERE_GAP = 10.0  # seconds: another process's writes closer than this are told as one refresh
 
 
 class RefreshPart(ReaderBase):
@@ -42,6 +43,7 @@ class RefreshPart(ReaderBase):
         self._seen_version = 0  # the cache's data_version last merged
         self._config_tried: tuple[int, int] | None = None  # feeds.toml's stamp last read again
         self._watch_timer: Timer | None = None
+        self._elsewhere: tuple[int, float] | None = None  # another process's refresh: the total before it, when seen last
 
     def start_auto_refresh(self) -> None:
         """Every LOOK_EVERY seconds, the feeds whose interval has passed (refresh_minutes,
@@ -89,8 +91,13 @@ class RefreshPart(ReaderBase):
         self._merge()
         self.find_ignored()
         if self.total > before:  # the status line tells of that refresh (another docbao) as of its own
+            now = time.monotonic()
+            # it writes in batches, each seen apart: counted together while they come in a row
+            if self._elsewhere is None or now - self._elsewhere[1] > ELSEWHERE_GAP:
+                self._elsewhere = (before, now)
+            self._elsewhere = (self._elsewhere[0], now)
             self.show_job("refresh", f"refreshed {time.strftime('%H:%M')} elsewhere: "
-                                     f"{self.total - before:,} new", ended=True)
+                                     f"{self.total - self._elsewhere[0]:,} new", ended=True)
 
     def marks_written(self) -> None:
         """The marks this reader wrote in threads (from connections of their own, which the
@@ -189,6 +196,7 @@ class RefreshPart(ReaderBase):
                 self._merge()
                 self.find_ignored()
                 self._seen_version = self.store.data_version()  # what it stored is merged
+                self._elsewhere = None  # the next one elsewhere is counted from here
         if automatic:
             self.announce_new(report.outcomes)
         failed = report.failed
