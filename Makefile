@@ -24,12 +24,14 @@ run: $(VENV)/.run-deps
 # and tmux. Installed when missing where this machine can (Debian's apt-get, as root);
 # elsewhere the tests that need them skip and say why.
 TOOLS := newsboat tmux
+# (another apt-get, such as a fresh machine's own updates, is waited for, not failed on)
+APT := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 tools: php
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    $(APT) update -qq && $(APT) install -y -qq $$missing >/dev/null; \
 	  else echo "not installed:$$missing (the tests that need them skip)"; fi; \
 	fi
 
@@ -40,8 +42,8 @@ php:
 	@if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qx pdo_sqlite; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing PHP (for the sync tests' FreshRSS)"; \
-	    (apt-cache show php8.2-cli >/dev/null 2>&1 || apt-get update -qq) && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PHP_PKGS) >/dev/null \
+	    (apt-cache show php8.2-cli >/dev/null 2>&1 || $(APT) update -qq) && \
+	    $(APT) install -y -qq --no-install-recommends $(PHP_PKGS) >/dev/null \
 	    || echo "PHP could not be installed (the sync tests skip)"; \
 	  else echo "not installed: php (the sync tests skip)"; fi; \
 	fi
