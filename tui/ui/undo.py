@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.store.cache import Store
+from tui.store.cache import Store, id_array
 from tui.ui.widgets.text import plural
 
 UNDO_LIMIT = 200  # changes kept; the oldest are forgotten first
@@ -29,11 +29,12 @@ def of_place(where: str) -> str:
     return f" of {where}" if where else ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ReadMarks:
-    """Articles marked read (or unread): undo gives them the other mark back."""
+    """Articles marked read (or unread): undo gives them the other mark back. The ids are
+    kept as id_array gives them: a mark of a million articles is kept as 8 MB, not 36."""
 
-    ids: tuple[int, ...]
+    ids: Sequence[int]
     read: bool  # the mark they were given
     # where the mark was made (a feed's or a view's name, plain text): `u` may reach back to a
     # mark made elsewhere minutes ago, and says where
@@ -127,7 +128,7 @@ class UndoLog:
         del self._done[:-UNDO_LIMIT]
 
     def read(self, ids: Sequence[int], read: bool, where: str = "") -> None:
-        self.record(ReadMarks(tuple(ids), read, where))
+        self.record(ReadMarks(id_array(ids), read, where))
 
     def take(self) -> Change | None:
         """The last change, forgotten here (the caller undoes it)."""

@@ -20,7 +20,7 @@ from textual.worker import Worker, get_current_worker
 
 from tui.config import Config, ConfigError
 from tui.content.sanitize import clean_line, html_to_line
-from tui.store.cache import Article, Store
+from tui.store.cache import Article, Store, id_array
 from tui.ui.screens.base import ReaderBase
 from tui.ui.screens.prompts import Confirm
 from tui.ui.undo import Change, Pending, ReadMarks, StarMark, Unsubscribed, of_place
@@ -162,7 +162,7 @@ class ReadingPart(ReaderBase):
         through, all of them unless it was stopped; the Pending it stood for in the undo
         log, or the mark it undid (`of`: how many that mark was started for)."""
 
-        marked: list[int]
+        marked: Sequence[int]
         pending: Pending | None = None
         undone: ReadMarks | None = None
         of: int = 0
@@ -790,7 +790,7 @@ class ReadingPart(ReaderBase):
         if pending is None:
             return
         self._pending_workers.pop(pending, None)
-        change = ReadMarks(tuple(message.marked), pending.read, pending.where)
+        change = ReadMarks(id_array(message.marked), pending.read, pending.where)
         if pending.stop.is_set():  # `u` took it while it was written: what it wrote is given back
             self._undoing = False
             if not message.failed:
