@@ -246,7 +246,7 @@ class ReadingPart(ReaderBase):
         chrome = reader.styles.gutter.width + reader.styles.scrollbar_size_vertical
         return reader.measure_for(self.size.width - chrome)
 
-    @work(thread=True, group="render", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="render", exclusive=True, exit_on_error=False, description="lay out an article")
     def _lay_out(self, request: RenderRequest) -> None:
         from tui.content.render import render_article
 
@@ -316,7 +316,7 @@ class ReadingPart(ReaderBase):
                 load.worker.cancel()
                 del self._image_loads[url]
 
-    @work(thread=True, group="images", exit_on_error=False)
+    @work(thread=True, group="images", exit_on_error=False, description="draw pictures")
     def _draw_images(self, article_id: int, kept: list[tuple[str, Path]], cells: int, rows: int) -> None:
         from tui.ui.widgets.images import draw
 
@@ -335,7 +335,7 @@ class ReadingPart(ReaderBase):
             else:
                 self.post_message(self.ImageDrawn(article_id, url, drawing))
 
-    @work(group="images-fetch", exit_on_error=False)
+    @work(group="images-fetch", exit_on_error=False, description="fetch pictures")
     async def _fetch_images(self, article_id: int, urls: list[str], cells: int, rows: int) -> None:
         """Fetch with the refresh's rules; each image kept is drawn as it arrives. The files
         and rows are written by a connection of the worker's own, in its own thread: a picture
@@ -433,7 +433,7 @@ class ReadingPart(ReaderBase):
         self._fetching = article_id
         self.show_job("reader mode", "fetching the full article…", self._fetch_full(article_id))
 
-    @work(group="fulltext", exclusive=True, exit_on_error=False)
+    @work(group="fulltext", exclusive=True, exit_on_error=False, description="fetch the full article")
     async def _fetch_full(self, article_id: int) -> None:
         """fetch_one writes the extract (or the error) to the cache; the worker then shows
         the full article if the reader is still on it."""
@@ -704,7 +704,9 @@ class ReadingPart(ReaderBase):
         self.undo_log.read(marked, True, self.place_name(entry))
         self._after_mark(marked)
 
-    @work(thread=True, group="marks", exit_on_error=False)
+    # (each worker has a description of its own: Textual's default is the repr of every
+    # argument, made on the event loop: here a million ids, 60 MB at its peak)
+    @work(thread=True, group="marks", exit_on_error=False, description="mark articles")
     def _mark_in_thread(self, feed_ids: tuple[int, ...] | None, starred: bool, ids: Sequence[int] | None,
                         count: int, *, read: bool = True, pending: Pending | None = None,
                         undone: ReadMarks | None = None, of: int = 0, hidden: frozenset[int] = frozenset()) -> None:

@@ -158,7 +158,7 @@ class RefreshPart(ReaderBase):
         first = f"syncing {accounts[0]}…" if accounts else f"refreshing 0/{total:,} feeds…"
         self.show_job("refresh", first, self._refresh(urls, automatic, total), failed="refresh failed")
 
-    @work(group="refresh", name="refresh", exit_on_error=False)
+    @work(group="refresh", name="refresh", exit_on_error=False, description="refresh")
     async def _refresh(self, urls: list[str] | None, automatic: bool, total: int) -> None:
         """The network waits on the event loop, parsing and writing happen in threads
         inside tui.feeds.refresh, so keys keep working while it runs. Whatever it stored

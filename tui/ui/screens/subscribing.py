@@ -91,7 +91,7 @@ class SubscribePart(ReaderBase):
         feed = next((f for f in self.config.feeds if entry.urls and f.url == entry.urls[0]), None)
         return feed.account if feed is not None else ""
 
-    @work(group="subscribe", exclusive=True, exit_on_error=False)
+    @work(group="subscribe", exclusive=True, exit_on_error=False, description="subscribe on the server")
     async def _add_to_account(self, account: str, url: str) -> None:
         """The server finds and fetches the feed; a sync brings it here."""
         from tui.feeds.greader import SyncError
@@ -132,7 +132,7 @@ class SubscribePart(ReaderBase):
         ids = self.store.feed_ids([url])
         return ids.get(url)
 
-    @work(group="subscribe", exclusive=True, exit_on_error=False)
+    @work(group="subscribe", exclusive=True, exit_on_error=False, description="look up a feed")
     async def _look_up(self, url: str) -> None:
         """Fetch the URL: a feed is subscribed, a page's feeds are offered. The network
         waits on the event loop, the cache is read in a thread."""
@@ -197,7 +197,7 @@ class SubscribePart(ReaderBase):
             return
         self.show_job("subscribe", f"checking {url}…", self._check_then_write(url, known))
 
-    @work(group="subscribe", exclusive=True, exit_on_error=False)
+    @work(group="subscribe", exclusive=True, exit_on_error=False, description="subscribe")
     async def _check_then_write(self, url: str, known: dict[str, FeedConfig]) -> None:
         """A feed a page names is fetched once before it is subscribed: pages name dead feeds."""
         from tui.feeds.subscriptions import check_is_feed, feed_key
@@ -367,7 +367,7 @@ class SubscribePart(ReaderBase):
                                         ", ".join(feed.tags)), typed)
 
 
-    @work(group="subscribe", exclusive=True, exit_on_error=False)
+    @work(group="subscribe", exclusive=True, exit_on_error=False, description="unsubscribe on the server")
     async def _unsubscribe_on_server(self, feed: FeedConfig, label: str) -> None:
         """subscription/edit unsubscribe on the account's server; the sync that follows takes
         the feed and its articles out of the cache (the server's list is the truth)."""
@@ -376,7 +376,7 @@ class SubscribePart(ReaderBase):
         if await self._on_server(feed, unsubscribe(self.config, self.cache_dir, feed), "Not unsubscribed"):
             self.notify(f"Unsubscribed from {label} on the server", title=f"Account {feed.account}", markup=False)
 
-    @work(group="subscribe", exclusive=True, exit_on_error=False)
+    @work(group="subscribe", exclusive=True, exit_on_error=False, description="edit on the server")
     async def _edit_on_server(self, feed: FeedConfig, labels: list[str]) -> None:
         """subscription/edit on the account's server, then a sync mirrors the result."""
         from tui.feeds.sync import edit_feed
