@@ -69,6 +69,27 @@ async def test_t_fetches_the_full_article_and_back(tmp_path: Path, server) -> No
         assert len(server.hits("/bai-viet.html")) == 1
 
 
+async def test_t_in_the_list_opens_the_article_under_the_cursor_as_its_full_article(  # type: ignore[no-untyped-def]
+        tmp_path: Path, server) -> None:
+    """Back in the list after reading one article, `t` is for the article under the cursor:
+    it opens, as its full article; the page of the one read before is never asked for."""
+    page, missing = seed_server(server)
+    cache = lead_only_cache(tmp_path / "cache", [missing, page])
+    app = DocbaoApp(cache.config, cache.folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{cache.feed_ids[FEED]}")
+        _, _, reader = panes(app)
+        await pilot.press("enter", "enter")  # Bài 0
+        await laid_out(pilot)
+        await pilot.press("q", "j", "t")  # back to the list, down to Bài 1, t
+        assert app.screen.reading == cache.articles[FEED][1]
+        await app.workers.wait_for_complete()
+        await laid_out(pilot)
+        assert "Thu Hiền" in reader.text and str(reader.border_subtitle) == "full article"
+        assert reader.has_focus and "Bài 1" in reader.text
+        assert len(server.hits("/bai-viet.html")) == 1 and not server.hits("/missing.html")
+
+
 async def test_a_cached_full_article_opens_first_when_the_feed_text_is_short(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
     page, _ = seed_server(server)
     cache = lead_only_cache(tmp_path / "cache", [page])

@@ -413,11 +413,16 @@ class ReadingPart(ReaderBase):
 
     def action_reader_mode(self) -> None:
         """`t`: the full article in place of the feed's text, and back. The page is fetched
-        (in a worker) the first time; the feed's text stays on screen if that fails."""
-        article_id = self.reading
+        (in a worker) the first time; the feed's text stays on screen if that fails. From
+        the list, the article under the cursor opens, as its full article."""
+        article_id = self.query_one(ArticleList).current_id if self.pane == "articles" else self.reading
         if article_id is None:
             self.notify("Open an article first.", markup=False)
             return
+        if self.pane == "articles":
+            self.open_article(article_id)
+            if self.reading != article_id or self.full_article:  # gone, or opened full already
+                return
         article = self.store.article(article_id)
         if article is None:
             return
