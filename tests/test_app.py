@@ -1068,3 +1068,30 @@ async def test_refresh_on_start_fetches_as_the_reader_opens(tmp_path: Path, serv
         await pilot.pause()
         await app.workers.wait_for_complete()
         assert len(server.hits("/feed.xml")) == 1  # off: the cache is shown as it is
+
+
+async def test_an_article_without_a_date_is_listed_at_when_it_was_seen_with_a_tilde(tmp_path: Path) -> None:
+    """A feed's item without a date sorts and shows at the time it was first stored, which
+    reads like a date of its own: the list marks it "~" (the article's header says "seen")."""
+    import time
+
+    from tui.config import Config, FeedConfig
+    from tui.model import FetchResult, ParsedArticle, ParsedFeed
+    from tui.store.cache import Store
+    from tui.ui.app import DocbaoApp
+
+    url = "http://127.0.0.1:9/undated.xml"
+    store = Store.open(tmp_path / "cache")
+    feed_id = store.ensure_feeds([url])[url]
+    store.save_fetch(feed_id, FetchResult("ok", url), ParsedFeed(title="Japan", articles=[
+        ParsedArticle(guid="a", title="Dated story", published=1_484_000_000),
+        ParsedArticle(guid="b", title="Undated story", published=None)]))
+    store.close()
+    app = DocbaoApp(Config(path=None, feeds=[FeedConfig(url=url)]), tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        shown = lines(panes(app)[1])
+    today = time.strftime("%Y-%m-%d")
+    dated = time.strftime("%Y-%m-%d", time.localtime(1_484_000_000))
+    assert any(f"~{today}  Undated story" in line for line in shown), shown
+    assert any(f" {dated}  Dated story" in line and "~" not in line for line in shown), shown

@@ -190,7 +190,8 @@ class ArticleList(VirtualList):
             Segment(" ", base),
             Segment("●" if not row.read else " ", base + self.part("article-list--marker", selected)),
             Segment("★" if row.starred else " ", base + self.part("article-list--star", selected)),
-            Segment(f" {date}  ", base + self.part("article-list--date", selected)),
+            # an article without a date of its own is listed at when it was first seen: "~"
+            Segment(f"{' ' if row.published else '~'}{date}  ", base + self.part("article-list--date", selected)),
         ]
         room = width - sum(cell_len(s.text) for s in segments)
         if self.show_feed and room >= 22:
