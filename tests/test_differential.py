@@ -49,10 +49,6 @@ CORPUS_DIFFERENCES: dict[str, str] = {
     "legacy-encodings/miniflux__no_encoding_ISO-8859-1.xml": _REPAIRED,
     "legacy-encodings/rss-parser__uolNoticias.rss": _REPAIRED,
     "legacy-encodings/rsparser__kc0011.rss": "feedparser reads the date 2020/1/10 14:33:00 as 2020-12-01",
-    "feedparser-suite/feedparser__encoding__bozo_double-encoded-html.xml":
-        "bodies are repaired only in a feed whose titles are double-encoded too: French text can look so",
-    "feedparser-suite/feedparser__encoding__double-encoded-html.xml":
-        "bodies are repaired only in a feed whose titles are double-encoded too: French text can look so",
     "awkward/node-feedparser__illegally-nested.xml":
         "an <item> illegally nested in another is an empty element, not an article",
     "awkward/rss-parser__incomplete-fields.atom": "an empty <entry> is not an article",
@@ -111,7 +107,7 @@ def differences(data: bytes, url: str = "") -> list[str]:
     seen: set[str] = set()
     for index, entry in enumerate(fp.entries):
         entry_id = squash(entry.get("id") or "")
-        # docbao repairs double-encoded UTF-8 in every title, and in bodies when titles needed it
+        # docbao repairs double-encoded UTF-8 in every title, and in bodies (whole when titles needed it)
         title = fp_title(entry.get("title_detail"), _unmojibake(entry.get("title") or ""))
         keys = [entry_id] if entry_id else []
         keys += [entry.get("link") or "", f"title:{title}", f"body:{_fp_body(entry, fix)}"]

@@ -172,6 +172,20 @@ def test_double_encoded_utf8_is_repaired() -> None:
     assert not any(MOJIBAKE.search(a.title + a.content) for a in feed.articles)
 
 
+def test_mojibake_in_the_bodies_of_a_feed_with_sound_titles_is_repaired() -> None:
+    """Die Nuus and BreakingNews.ie have sound titles and a few bodies pasted double-encoded
+    ("GeorgiÃ«", "worldâ€™s"): the sequences that are mojibake whatever surrounds them are
+    repaired there too, and search finds "Georgië"."""
+    for name, broken, whole in [("feedreader-cs__Rss20NuusInAfrikaans.xml", "GeorgiÃ«", "in Georgië en ek"),
+                                ("feedreader-cs__Rss20BreakingNews.xml", "worldâ€™s", "the world’s biggest")]:
+        raw = data(name)
+        assert broken.encode() in raw
+        feed = parse_feed(raw)
+        bodies = " ".join(a.content + a.summary for a in feed.articles)
+        assert whole in bodies and not MOJIBAKE.search(bodies), name
+        assert "double-encoded UTF-8 repaired" in feed.warning
+
+
 def test_mojibake_repair_leaves_real_text_alone() -> None:
     items = "".join(
         ITEM_WITH.format(t).replace("/1<", f"/{i}<")

@@ -1275,8 +1275,18 @@ def _add_author_emails(feed: _RawFeed, text: str) -> None:
 
 
 def _unmojibake_line(value: str) -> str:
-    """Titles and names are always repaired; bodies only in a feed whose titles needed it."""
+    """Titles and names are always repaired; bodies whole only in a feed whose titles
+    needed it (else _unmojibake_sure)."""
     return _unmojibake(value) if value else value
+
+
+def _unmojibake_sure(value: str) -> str:
+    """A body of a feed whose titles are sound: only the sequences that are mojibake
+    whatever surrounds them ("GeorgiÃ«", "fotoâ€™s", "InÂ August"), one by one; a feed may
+    have been written by hand and pasted from a page read in the wrong charset."""
+    if value.isascii() or not _MOJIBAKE_SURE.search(value):
+        return value
+    return _MOJIBAKE_SURE.sub(_repair_sequence, value)
 
 
 def _needs_unmojibake(feed: _RawFeed) -> bool:
@@ -1553,9 +1563,15 @@ def _finish(
     """docbao's rules over either parser's reading: identity, links, dates, cleaning."""
     now = int(time.time())
     repair = _needs_unmojibake(raw)
-    fix = _unmojibake if repair else (lambda value: value)
-    if repair:
-        warnings = [*warnings, "double-encoded UTF-8 repaired"]
+    repaired = [repair]  # a body repaired in a feed whose titles are sound says so too
+
+    def fix(value: str) -> str:
+        if repair:
+            return _unmojibake(value)
+        fixed = _unmojibake_sure(value)
+        repaired[0] = repaired[0] or fixed != value
+        return fixed
+
     feed_base = bases.feed if bases else url
     entry_bases = bases.entries if bases and len(bases.entries) == len(raw.entries) else None
     articles: list[ParsedArticle] = []
@@ -1643,6 +1659,8 @@ def _finish(
         # the parser's, where the head scan found none (CDF's is its root's HREF); not
         # Atom's, for which fastfeedparser gives the rel="self" link when there is no other
         feed_link = _absolute(feed_base, raw.link)
+    if repaired[0]:
+        warnings = [*warnings, "double-encoded UTF-8 repaired"]
     return ParsedFeed(
         title=feed_title,
         link=feed_link,
