@@ -1563,15 +1563,8 @@ def _finish(
     """docbao's rules over either parser's reading: identity, links, dates, cleaning."""
     now = int(time.time())
     repair = _needs_unmojibake(raw)
-    repaired = [repair]  # a body repaired in a feed whose titles are sound says so too
-
-    def fix(value: str) -> str:
-        if repair:
-            return _unmojibake(value)
-        fixed = _unmojibake_sure(value)
-        repaired[0] = repaired[0] or fixed != value
-        return fixed
-
+    fix = _unmojibake if repair else _unmojibake_sure
+    repaired = repair  # a body repaired in a feed whose titles are sound says so too
     feed_base = bases.feed if bases else url
     entry_bases = bases.entries if bases and len(bases.entries) == len(raw.entries) else None
     articles: list[ParsedArticle] = []
@@ -1614,10 +1607,10 @@ def _finish(
         seen.add(guid)
         html_base = content_base if bases else (link or feed_base)
         summary_html_base = summary_base if bases else html_base
-        content = fix(entry.content)
+        content, summary = fix(entry.content), fix(entry.summary)
+        repaired = repaired or content != entry.content or summary != entry.summary
         if entry.content_is_text or (entry.summary_is_text and entry.content == entry.summary):
             content = _text_to_html(content)  # (fastfeedparser copies a description into content)
-        summary = fix(entry.summary)
         if entry.summary_is_text and summary:
             summary = _text_to_html(summary)
         if summary == content:
@@ -1659,7 +1652,7 @@ def _finish(
         # the parser's, where the head scan found none (CDF's is its root's HREF); not
         # Atom's, for which fastfeedparser gives the rel="self" link when there is no other
         feed_link = _absolute(feed_base, raw.link)
-    if repaired[0]:
+    if repaired:
         warnings = [*warnings, "double-encoded UTF-8 repaired"]
     return ParsedFeed(
         title=feed_title,

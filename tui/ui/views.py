@@ -16,7 +16,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from tui.store.cache import Store
+from tui.store.cache import Store, id_array
 
 PAGE = 1000  # ids read at once; a view no longer than this is read whole, on the spot
 
@@ -92,7 +92,7 @@ def every(store: Store, query: ViewQuery, around: int | None) -> ViewIds:
 def _finish(store: Store, query: ViewQuery, ids: Sequence[int], around: int | None) -> ViewIds:
     """Search results sorted, ignored articles left out, the kept ones put back in their
     place, and the line of `around` (or of the article after it) found."""
-    ids = ids if isinstance(ids, array) else array("q", ids)
+    ids = id_array(ids)
     found = query.found is not None
     if found and query.ranked and query.order in ("newest", "oldest"):
         ids = array("q", store.sort_ids(ids, "newest"))

@@ -93,11 +93,11 @@ class RefreshPart(ReaderBase):
         if self.total > before:  # the status line tells of that refresh (another docbao) as of its own
             now = time.monotonic()
             # it writes in batches, each seen apart: counted together while they come in a row
-            if self._elsewhere is None or now - self._elsewhere[1] > ELSEWHERE_GAP:
-                self._elsewhere = (before, now)
-            self._elsewhere = (self._elsewhere[0], now)
+            if self._elsewhere is not None and now - self._elsewhere[1] <= ELSEWHERE_GAP:
+                before = self._elsewhere[0]
+            self._elsewhere = (before, now)
             self.show_job("refresh", f"refreshed {time.strftime('%H:%M')} elsewhere: "
-                                     f"{self.total - self._elsewhere[0]:,} new", ended=True)
+                                     f"{self.total - before:,} new", ended=True)
 
     def marks_written(self) -> None:
         """The marks this reader wrote in threads (from connections of their own, which the
