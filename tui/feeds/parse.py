@@ -1190,6 +1190,11 @@ _MOJIBAKE_SURE = re.compile(
     f"[\u00c2\u00c3\u00d0\u00d1]{_CONTINUATION}|\u00e2{_CONTINUATION}{{2}}"
     f"|\u00f0{_CONTINUATION}{{3}}"
 )
+# What each of the two starts with: a lead and one continuation. A search for these, one
+# character class first, is several times faster than for the alternations above (the
+# regex engine skips ahead to the class), so it decides whether the whole is tried at all.
+_MOJIBAKE_START = re.compile(f"[\u00c2-\u00f4]{_CONTINUATION}")
+_MOJIBAKE_SURE_START = re.compile(f"[\u00c2\u00c3\u00d0\u00d1\u00e2\u00f0]{_CONTINUATION}")
 _CP1252_BYTE = {
     ch: byte
     for byte in range(0x80, 0xA0)
@@ -1208,7 +1213,7 @@ def _unmojibake(value: str) -> str:
     """Undo UTF-8 that was decoded as windows-1252/Latin-1 and encoded again: the whole
     string when its bytes are valid UTF-8 (what feedparser does), else the unambiguous
     sequences one by one (a title may mix correct and broken quotes)."""
-    if value.isascii() or not _MOJIBAKE.search(value):
+    if value.isascii() or not _MOJIBAKE_START.search(value) or not _MOJIBAKE.search(value):
         return value
     try:
         raw = bytes(ord(ch) if ord(ch) < 256 else _CP1252_BYTE[ch] for ch in value)
@@ -1284,7 +1289,7 @@ def _unmojibake_sure(value: str) -> str:
     """A body of a feed whose titles are sound: only the sequences that are mojibake
     whatever surrounds them ("GeorgiÃ«", "fotoâ€™s", "InÂ August"), one by one; a feed may
     have been written by hand and pasted from a page read in the wrong charset."""
-    if value.isascii() or not _MOJIBAKE_SURE.search(value):
+    if value.isascii() or not _MOJIBAKE_SURE_START.search(value):
         return value
     return _MOJIBAKE_SURE.sub(_repair_sequence, value)
 
