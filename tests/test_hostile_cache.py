@@ -33,7 +33,7 @@ from tui.store.cache import SCHEMA_VERSION, Store
 
 
 def counters_match(db: Path) -> bool:
-    """The per-feed unread/total counters agree with the articles (they are kept by triggers)."""
+    """The per-feed unread/total counters agree with the articles (kept by their writers and triggers)."""
     kept = query(db, "SELECT id, unread, total FROM feeds ORDER BY id")
     counted = query(db, "SELECT f.id, count(a.id) FILTER (WHERE a.read = 0), count(a.id) FROM feeds f"
                         " LEFT JOIN articles a ON a.feed_id = f.id GROUP BY f.id ORDER BY f.id")

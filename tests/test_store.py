@@ -192,6 +192,41 @@ def test_counters_follow_every_change(store: Store) -> None:
     assert counts["u1"][0] == store.count(feed_ids=[ids["u1"]], unread=True)
 
 
+def test_inserts_are_counted_by_their_writers_and_the_counts_add_up(store: Store) -> None:
+    """No trigger counts an insert (it doubled the cost of every article a refresh stores):
+    a refresh and an import each add what they inserted to the feed's counters, once; the
+    triggers of marks and deletes in the same transaction still add up with them."""
+    from tui.store.backup import ArticleIn, RestoreCounts, restore_feed
+
+    def counted() -> dict[int, tuple[int, int]]:
+        return {row[0]: (row[1], row[2]) for row in store.conn.execute(
+            "SELECT f.id, count(a.id) FILTER (WHERE a.read = 0), count(a.id) FROM feeds f"
+            " LEFT JOIN articles a ON a.feed_id = f.id GROUP BY f.id")}
+
+    def kept() -> dict[int, tuple[int, int]]:
+        return {row.id: (row.unread, row.total) for row in store.feeds()}
+
+    assert store.conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+                              " AND tbl_name = 'articles' AND sql LIKE '%AFTER INSERT%'").fetchone()[0] == 0
+    ids = store.ensure_feeds(["u1", "u2"])
+    store.save_fetches([(ids["u1"], OK, feed_of(*(art(str(i)) for i in range(40)))),
+                        (ids["u2"], OK, feed_of(art("x"), art("y")))])
+    assert kept() == counted() == {ids["u1"]: (40, 40), ids["u2"]: (2, 2)}
+    store.save_fetch(ids["u1"], OK, feed_of(*(art(str(i)) for i in range(35, 45))))  # 5 old, 5 new
+    assert kept() == counted() and kept()[ids["u1"]] == (45, 45)
+    # an import: read and unread articles, one already cached, one twice (read the second time)
+    articles = [ArticleIn(guid="i1", title="Một", read=True), ArticleIn(guid="i2", title="Hai"),
+                ArticleIn(guid="x", title="Đã có", read=True), ArticleIn(guid="i3", title="Ba"),
+                ArticleIn(guid="i3", title="Ba", read=True, starred=True)]
+    counts = RestoreCounts()
+    restore_feed(store, "u2", articles, counts, dry_run=False)
+    assert (counts.inserted, counts.merged) == (3, 2)
+    assert kept() == counted() and kept()[ids["u2"]] == (2, 5)  # y, i2 unread
+    with store.transaction() as conn:  # deleting some, as a prune does
+        conn.execute("DELETE FROM articles WHERE feed_id = ? AND guid IN ('0', '1')", (ids["u1"],))
+    assert kept() == counted() and kept()[ids["u1"]] == (43, 43)
+
+
 def test_marks_of_many_go_in_chunks_with_their_progress(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """mark_all_read and set_read write MARK_CHUNK articles per transaction (a refresh can
     write between two) and tell how far they are; the counts stay right."""

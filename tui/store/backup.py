@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 
 from tui.config import Config
 from tui.store import index
-from tui.store.cache import Store, article_digest
+from tui.store.cache import Store, article_digest, count_inserted
 from tui.model import Enclosure, ParsedArticle
 
 EXPORT_FORMAT = "docbao-export"
@@ -70,7 +70,7 @@ def existing_articles(conn: sqlite3.Connection, feed_id: int) -> dict[str, tuple
 
 
 def insert_article(conn: sqlite3.Connection, feed_id: int, article: ArticleIn, digest: str = "") -> int:
-    """Insert one article; the counters follow through the store's triggers.
+    """Insert one article; the caller adds it to its feed's counters (count_inserted).
 
     The store's sort rule is kept: the published time, else when it was first seen."""
     first_seen = article.first_seen or int(time.time())
@@ -403,6 +403,7 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
             conn.execute("UPDATE feeds SET title = ? WHERE id = ? AND title = ''", (own_title, feed_id))
         cached = existing_articles(conn, feed_id) if known is None else known
         new: list[int] = []
+        unread = 0
         for article in articles:
             found = cached.get(article.guid)
             if found is not None:
@@ -413,11 +414,13 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
             article_id = insert_article(conn, feed_id, article, _digest_of(article))
             restore_full(conn, article_id, article)
             new.append(article_id)
+            unread += not article.read
             cached[article.guid] = (article_id, article.read, article.starred)
             counts.inserted += 1
             counts.read += article.read
             counts.starred += article.starred
         if new:
+            count_inserted(conn, feed_id, len(new), unread)
             index.add_range(conn, min(new), max(new))
     return cached
 

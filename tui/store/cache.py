@@ -25,7 +25,7 @@ from tui.store import index
 from tui.model import FetchResult, ParsedArticle, ParsedFeed
 
 DB_NAME = "docbao.db"
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 IMAGES_FOLDER = "images"  # beside the database: one file per fetched image, named by its row id
 BUSY_TIMEOUT_MS = 30_000
 MARK_CHUNK = 5_000  # articles marked per transaction by mark_all_read and set_read (0.3 s at a million)
@@ -350,6 +350,12 @@ _MIGRATIONS: list[str] = [
     DROP INDEX IF EXISTS articles_by_title;
     CREATE INDEX articles_by_title ON articles (docbao_title_key(title), sort_time DESC, id DESC, feed_id, read, starred);
     """,
+    # 11: an insert no longer counts itself in a trigger: whoever inserts a feed's articles
+    # adds them to its counters once (count_inserted). Any AFTER INSERT trigger, even one
+    # that does nothing, cost as much as the insert: 25,000 articles 1.6 s -> 0.85 s of CPU.
+    """
+    DROP TRIGGER IF EXISTS articles_count_insert;
+    """,
 ]
 # How a list can be sorted; "feed" is by feed name (the caller's order of the feeds), each
 # feed's articles newest first.
@@ -633,6 +639,7 @@ class Store:
                 row,
             )
             new_ids.append(int(cursor.lastrowid or 0))
+        count_inserted(conn, feed_id, len(inserts), len(inserts))  # (unread, as inserted)
         conn.executemany(
             "UPDATE articles SET link = ?, title = ?, author = ?, published = ?, updated = ?, summary = ?,"
             " content = ?, enclosures = ?, image = ?, sort_time = coalesce(?, first_seen), digest = ?"
@@ -1241,6 +1248,16 @@ class Store:
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def count_inserted(conn: sqlite3.Connection, feed_id: int, total: int, unread: int) -> None:
+    """Add articles just inserted into a feed to its counters (`unread` of them were unread
+    when inserted), in the transaction that inserted them: no trigger counts an insert
+    (migration 11), while deletes and read marks are counted by theirs. The counts add up
+    whatever the order: an article inserted and then marked read in the same transaction is
+    taken off by the mark's trigger and added here as it was inserted."""
+    if total:
+        conn.execute("UPDATE feeds SET total = total + ?, unread = unread + ? WHERE id = ?", (total, unread, feed_id))
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from tui.store import index
 from tui.store.backup import ArticleIn, insert_article, merge_state
+from tui.store.cache import count_inserted
 from tui.store.backup import text_or_empty as _str
 
 
@@ -230,6 +231,7 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
             by_title.setdefault(title, []).append(article_id)
     now = int(time.time())
     new: list[int] = []
+    unread = 0
     for item in items:
         counts.legacy += item.legacy
         guids = docbao_guids(item)
@@ -260,11 +262,13 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
         counts.inserted += 1
         article_id = insert_article(conn, feed_id, article) if write else -1
         new.append(article_id)
+        unread += not read
         by_guid[article.guid] = article_id
         guid_of[article_id] = article.guid
         if article.link:
             by_link.setdefault(article.link, []).append(article_id)
     if write and new:
+        count_inserted(conn, feed_id, len(new), unread)
         index.add_range(conn, min(new), max(new))  # indexed as imported: the first search finds them
 
 
