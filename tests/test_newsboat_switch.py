@@ -89,6 +89,7 @@ def test_switching_from_newsboat_with_a_cache_of_two_thousand_articles(tmp_path:
         server.route("/broken.xml", b"gone", status=500)  # fails the refresh docbao does first
         done = docbao(home, "--config", str(profile), "import-newsboat-cache", str(newsboat))
         articles = docbao(home, "--config", str(profile), "articles", "--json", "--limit", "100000")
+        feeds = docbao(home, "--config", str(profile), "feeds")
 
     out = done.stdout
     assert done.returncode == 0, done.stdout + done.stderr  # one feed's refresh failing is no failed import
@@ -114,4 +115,6 @@ def test_switching_from_newsboat_with_a_cache_of_two_thousand_articles(tmp_path:
     stored = [json.loads(line) for line in articles.stdout.splitlines()]
     assert len(stored) == FEEDS * ITEMS + 5 + 15 + 10
     assert sum(a["read"] for a in stored) == 32
+    # the feeds' counters, which the import adds to, agree with the articles
+    assert f"{len(stored) - 32} unread of {len(stored)} articles" in feeds.stdout.strip().splitlines()[-1], feeds.stdout
     assert sorted(a["title"] for a in stored if a["starred"]) == ["Story 1 of feed 0004", "Story 2 of feed 0004"]
