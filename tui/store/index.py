@@ -264,10 +264,23 @@ def _sql_fold(value: object) -> str:
     return index_form(value if isinstance(value, str) else str(value))
 
 
+_last_title_key = ("", "")  # the title SQLite asked for last, and its key
+
+
 def _sql_title_key(value: object) -> str:
+    """title_key for the index of titles. A read mark rewrites an article's entry there, and
+    SQLite asks for the key of the entry it removes and of the one it writes, the same title
+    twice in a row: the second is the last answer again."""
+    global _last_title_key
     if value is None:
         return ""
-    return title_key(value if isinstance(value, str) else str(value))
+    text = value if isinstance(value, str) else str(value)
+    last = _last_title_key
+    if last[0] == text:
+        return last[1]
+    key = title_key(text)
+    _last_title_key = (text, key)
+    return key
 
 
 def _sql_html_text(value: object) -> str:
