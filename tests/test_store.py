@@ -447,6 +447,28 @@ def _writer(folder: str, feed: str, rounds: int) -> None:
     store.close()
 
 
+def _untitled_first(folder: str) -> None:
+    store = Store.open(Path(folder))
+    fid = store.ensure_feeds(["u"])["u"]
+    store.save_fetch(fid, OK, feed_of(replace(art("1", "x", 100), title=""), art("2", "Zalo", 200), art("3", "Ăn sáng", 300)))
+    store.set_read(store.article_ids())
+    store.close()
+
+
+def test_an_untitled_article_stored_first_in_a_process_still_sorts_last(tmp_path: Path) -> None:
+    """The title index's key function remembers its last answer (a mark asks for the same
+    title twice): in a new process, whose first title is the empty one, the untitled
+    article keeps its own key, last in title order, and the index stays whole."""
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_untitled_first, args=(str(tmp_path),))
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 0
+    store = Store.open(tmp_path)
+    assert [row.title for row in store.rows(store.article_ids(order="title"))] == ["Ăn sáng", "Zalo", ""]
+    assert store.integrity_ok()
+
+
 def test_two_processes_write_one_cache(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(str(tmp_path), f"feed-{p}", 15)) for p in range(3)]

@@ -264,7 +264,7 @@ def _sql_fold(value: object) -> str:
     return index_form(value if isinstance(value, str) else str(value))
 
 
-_last_title_key = ("", "")  # the title SQLite asked for last, and its key
+_last_title_key: tuple[str | None, str] = (None, "")  # the title SQLite asked for last, and its key
 
 
 def _sql_title_key(value: object) -> str:
