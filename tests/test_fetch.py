@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -17,6 +18,7 @@ from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
+import trustme
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,6 +36,7 @@ from tui.feeds.fetch import (
     make_client,
     parse_retry_after,
 )
+from tui.feeds.transport import Transport
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Tin m\xe1\xbb\x9bi</title>
@@ -885,6 +888,83 @@ async def test_tls_against_a_plain_http_server(server: LocalServer, client: http
     url = server.route("/feed.xml", RSS).replace("http://", "https://")
     result = await fetch(client, url, deadline=2)
     assert result.status == "error" and result.error == "TLS handshake failed"
+
+
+@pytest.fixture(scope="module")
+def tls_server() -> Iterator[tuple[ssl.SSLContext, RawServer, list[int]]]:
+    """An https server on 127.0.0.1 with a certificate of the tests' own authority, keeping
+    its connections alive; and a client context that trusts that authority. The list
+    counts the connections it accepted."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+    accepted: list[int] = []
+
+    def serve(conn: socket.socket) -> None:
+        accepted.append(1)
+        with server_context.wrap_socket(conn, server_side=True) as tls:
+            while read_request_head(tls):
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(RSS) + RSS)
+
+    with RawServer(serve) as srv:
+        yield client_context, srv, accepted
+
+
+async def test_https_with_a_trusted_certificate_keeps_its_connection(
+    tls_server: tuple[ssl.SSLContext, RawServer, list[int]],
+) -> None:
+    context, srv, accepted = tls_server
+    before = len(accepted)
+    client = httpx.AsyncClient(transport=Transport(max_connections=4, keepalive_expiry=30, tls=context))
+    async with client:
+        results = [await fetch(client, srv.url("/feed.xml", scheme="https")) for _ in range(5)]
+    assert [(r.status, r.body) for r in results] == [("ok", RSS)] * 5
+    assert len(accepted) - before == 1
+
+
+async def test_https_with_a_certificate_of_an_unknown_authority_is_refused(
+    tls_server: tuple[ssl.SSLContext, RawServer, list[int]], client: httpx.AsyncClient,
+) -> None:
+    result = await fetch(client, tls_server[1].url("/feed.xml", scheme="https"), deadline=5)
+    assert result.status == "error"
+    assert result.error == "TLS certificate rejected (unable to get local issuer certificate)"
+
+
+async def test_a_kept_connection_the_server_closes_unanswered_is_replaced(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    """A server that ends a kept-alive connection as the next request arrives (its idle
+    timeout, a restart): that request goes again on a new connection, once."""
+    accepted: list[int] = []
+
+    def one_answer(conn: socket.socket) -> None:
+        accepted.append(1)
+        read_request_head(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(RSS) + RSS)
+        read_request_head(conn)  # the next request on this connection, left unanswered
+
+    url = raw_server(one_answer).url("/feed.xml")
+    async with make_client(1) as c:
+        results = [await fetch(c, url, deadline=5) for _ in range(4)]
+    assert [(r.status, r.body) for r in results] == [("ok", RSS)] * 4
+    assert len(accepted) == 4
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_used(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    def answer_and_close(conn: socket.socket) -> None:
+        read_request_head(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(RSS) + RSS)
+
+    url = raw_server(answer_and_close).url("/feed.xml")
+    async with make_client(1) as c:
+        first = await fetch(c, url, deadline=5)
+        await asyncio.sleep(0.1)  # its close has arrived
+        second = await fetch(c, url, deadline=5)
+    assert (first.status, second.status) == ("ok", "ok")
 
 
 async def test_a_closed_port_is_connection_refused(client: httpx.AsyncClient) -> None:

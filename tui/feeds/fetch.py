@@ -31,18 +31,15 @@ from urllib.request import Request as _UrllibRequest
 
 import httpx
 
-# What a client's first request would otherwise import, on the event loop, ~100 ms: the
-# connection pool, its HTTP/1.1 parser and anyio's asyncio backend. The UI imports this
-# module in a thread; they come with it.
-import anyio._backends._asyncio  # noqa: F401
+# What a client's first request to a non-ASCII host would otherwise import, on the event
+# loop. The UI imports this module in a thread; it comes with it.
 import encodings.idna  # noqa: F401
-import h11  # noqa: F401
-import httpcore._backends.anyio  # noqa: F401
 
 from tui import USER_AGENT
 from tui.model import FetchResult
 from tui.content.sanitize import clean_line
 from tui.feeds.inflate import CODINGS, BodyError, Decoder, codings, inflate_undeclared, too_large
+from tui.feeds.transport import Transport
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
@@ -96,17 +93,11 @@ def make_client(concurrency: int = 16, user_agent: str = "") -> httpx.AsyncClien
     concurrency = max(1, concurrency)
     return httpx.AsyncClient(
         headers={"User-Agent": user_agent or USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-        limits=httpx.Limits(
-            max_connections=concurrency,
-            max_keepalive_connections=concurrency,
-            keepalive_expiry=30.0,
-        ),
+        transport=Transport(max_connections=concurrency, keepalive_expiry=30.0, tls=_tls_context()),
         timeout=httpx.Timeout(30.0),
         follow_redirects=False,
-        verify=_tls_context(),
         cookies=CookieJar(policy=_NoCookies()),
         trust_env=False,
-        http2=False,
         event_hooks={"response": [_take_location]},
     )
 
@@ -313,7 +304,7 @@ async def stream(client: httpx.AsyncClient, url: str, *, headers: dict[str, str]
 
 async def _drain(response: httpx.Response) -> None:
     """Read the rest of a body that is not wanted, when it is short, so that closing the
-    response hands its connection back to the pool: httpcore closes a connection whose
+    response hands its connection back to the pool: the transport closes a connection whose
     response was not read to its end, and every 304 of a refresh then cost a new connection
     (a TLS handshake for https). A longer body is left, and its connection closed."""
     read = 0

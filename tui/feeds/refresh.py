@@ -13,7 +13,6 @@ never touches what is stored.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import sqlite3
 import time
@@ -37,7 +36,6 @@ T = TypeVar("T")
 FAILED = ("error", "gone")
 DUE_SLACK = 60  # seconds: for `refresh --due`, a feed fetched a little less than its interval ago is
                 # due (a timer's run starts on the minute; its last fetch was stored seconds later)
-CONNECTIONS_PER_CLIENT = 8
 FIRST_EPISODES = 1  # the first refresh of a `download = true` feed queues its newest episode only
 
 
@@ -203,15 +201,8 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
             if progress is not None:
                 progress(outcome, done, len(feeds))
 
-        # Several small connection pools instead of one wide one: httpcore scans every
-        # connection of its pool for every queued request, which at 64 connections cost
-        # more CPU than parsing the feeds.
-        shards = max(1, -(-settings.concurrency // CONNECTIONS_PER_CLIENT))
-        async with contextlib.AsyncExitStack() as stack:
-            clients = [await stack.enter_async_context(make_client(CONNECTIONS_PER_CLIENT, settings.user_agent))
-                       for _ in range(shards)]
-            client = clients[0]
-            await asyncio.gather(*(one(feed, clients[n % shards]) for n, feed in enumerate(feeds)))
+        async with make_client(settings.concurrency, settings.user_agent) as client:
+            await asyncio.gather(*(one(feed, client) for feed in feeds))
             podcasts = {ids[f.url] for f in feeds if f.download}
             fresh: list[int] = []
             added: list[tuple[int, tuple[str, ...]]] = []
