@@ -157,14 +157,16 @@ def test_a_damaged_cache_is_moved_aside_and_refresh_starts_anew(tmp_path: Path, 
     config = refreshed(tmp_path, server)
     db = cache_db(tmp_path)
     good = db.read_bytes()
-    page = 4096
+    page = int.from_bytes(good[16:18], "big")  # the cache's page size, from its header
+    (leaf,) = query(db, "SELECT pageno - 1 FROM dbstat WHERE name = 'articles' AND pagetype = 'leaf'"
+                        " ORDER BY pageno LIMIT 1")[0]  # (counted from 0)
     damaged = {
         "garbage": b"this is not a database " * 400,
         "zeros": bytes(len(good)),
         "header": bytes(100) + good[100:],
         "truncated": good[: len(good) // 2],
-        # one leaf page deep in the file: opening does not see it, the refresh's query does
-        "one-page": good[: 100 * page] + os.urandom(page) + good[101 * page:],
+        # one leaf page of the articles: opening does not see it, the refresh's query does
+        "one-page": good[: leaf * page] + os.urandom(page) + good[(leaf + 1) * page:],
     }[damage]
     db.write_bytes(damaged)
     first = docbao("refresh", "--config", str(config), cwd=tmp_path)
@@ -186,8 +188,9 @@ def test_damage_found_by_a_listing_is_reported_not_a_traceback(tmp_path: Path, s
     config = refreshed(tmp_path, server)
     db = cache_db(tmp_path)
     good = bytearray(db.read_bytes())
-    for page in range(2, len(good) // 4096):  # every page but the schema's
-        good[page * 4096:(page + 1) * 4096] = os.urandom(4096)
+    size = int.from_bytes(good[16:18], "big")  # the cache's page size, from its header
+    for page in range(2, len(good) // size):  # every page but the schema's
+        good[page * size:(page + 1) * size] = os.urandom(size)
     db.write_bytes(bytes(good))
     run = docbao(*verb, "--config", str(config), cwd=tmp_path)
     assert "Traceback" not in run.err
@@ -214,10 +217,10 @@ def test_a_cache_from_a_newer_docbao_is_refused_untouched(tmp_path: Path, server
 # ------------------------------------------------------------------ a full disk
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MB filesystem for the cache (root may mount one); skipped where mounting is not allowed."""
+    """A 4 MB filesystem for the cache (root may mount one); skipped where mounting is not allowed."""
     folder = tmp_path / "cache"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(folder)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", str(folder)],
                              capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.decode(errors='replace').strip()}")

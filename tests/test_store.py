@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tui.model import Enclosure, FetchResult, ParsedArticle, ParsedFeed
-from tui.store.cache import DB_NAME, SCHEMA_VERSION, Store, StoreError
+from tui.store.cache import DB_NAME, PAGE_SIZE, SCHEMA_VERSION, Store, StoreError
 
 OK = FetchResult("ok", "https://a.example/feed")
 
@@ -38,6 +38,29 @@ def store(tmp_path: Path) -> Store:
 def test_schema_is_versioned_and_wal(store: Store) -> None:
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_new_cache_has_pages_of_16_kib_and_an_older_one_keeps_its_own(tmp_path: Path) -> None:
+    """Articles of a few KB fit in a 16 KiB page; a cache made with SQLite's 4 KiB pages
+    (as earlier versions made them) is read and written as it is, never rewritten."""
+    fresh = Store.open(tmp_path / "new")
+    assert fresh.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
+    fresh.close()
+    (tmp_path / "old").mkdir()
+    older = sqlite3.connect(tmp_path / "old" / DB_NAME)
+    older.execute("PRAGMA page_size = 4096")
+    older.execute("VACUUM")  # the file now exists, with its page size
+    older.close()
+    store = Store.open(tmp_path / "old")
+    fid = store.ensure_feeds(["https://a.example/feed"])["https://a.example/feed"]
+    body = "<p>" + "Lãnh đạo thăm triển lãm. " * 200 + "</p>"  # 5 KB: more than a page of 4 KiB
+    assert store.save_fetch(fid, OK, feed_of(art("1", content=body), art("2"))).new == 2
+    store.close()
+    store = Store.open(tmp_path / "old")
+    assert store.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert sorted(store.article(i).content for i in store.article_ids(feed_ids=[fid])) == ["", body]
+    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
 
 
 def test_refresh_twice_no_duplicates_and_state_kept(store: Store) -> None:
