@@ -952,6 +952,23 @@ async def test_a_kept_connection_the_server_closes_unanswered_is_replaced(
     assert len(accepted) == 4
 
 
+@pytest.mark.parametrize(("first", "status", "error"), [
+    (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n", "ok", ""),
+    (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", "error",
+     "not an HTTP response"),
+])
+async def test_interim_responses_before_the_answer(raw_server: Callable[..., RawServer], client: httpx.AsyncClient,
+                                                  first: bytes, status: str, error: str) -> None:
+    """1xx answers are skipped on the way to the real one; a switch of protocol is an error."""
+    def answer(conn: socket.socket) -> None:
+        read_request_head(conn)
+        conn.sendall(first + b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(RSS) + RSS)
+
+    result = await fetch(client, raw_server(answer).url("/feed.xml"), deadline=5)
+    assert (result.status, result.error) == (status, error)
+    assert result.body == (RSS if status == "ok" else None)
+
+
 async def test_a_connection_the_server_closed_while_idle_is_not_used(
     raw_server: Callable[..., RawServer],
 ) -> None:

@@ -214,8 +214,8 @@ class Transport(httpx.AsyncBaseTransport):
                     event = await _next_event(connection, timeouts.get("read"), unanswered=reused)
                     if isinstance(event, h11.Response):
                         break
-                    if isinstance(event, h11.InformationalResponse) and event.status_code == 101:
-                        raise httpx.RemoteProtocolError("the server switched protocols")
+                    if not isinstance(event, h11.InformationalResponse) or event.status_code == 101:
+                        raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} before a response")
         except BaseException:
             connection.close()
             raise
@@ -247,6 +247,8 @@ class _Body(httpx.AsyncByteStream):
                     yield bytes(event.data)
                 elif isinstance(event, h11.EndOfMessage):
                     self._whole = True
+                else:  # (h11 has no other event inside a body)
+                    raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} in a body")
 
     async def aclose(self) -> None:
         if not self._done:
