@@ -31,8 +31,8 @@ from urllib.request import Request as _UrllibRequest
 
 import httpx
 
-# What a client's first request to a non-ASCII host would otherwise import, on the event
-# loop. The UI imports this module in a thread; it comes with it.
+# The codec a host name is encoded with to be resolved, which the first connection would
+# otherwise import on the event loop. The UI imports this module in a thread; it comes with it.
 import encodings.idna  # noqa: F401
 
 from tui import USER_AGENT
