@@ -27,6 +27,7 @@ import httpx
 
 _READ_LIMIT = 256 * 1024  # bytes received and not yet read before the socket stops being read
 _MAX_HEAD = 100 * 1024  # a response's status line and headers, at most
+_UNANSWERED = "Server disconnected without sending a response."  # (httpcore's words)
 
 
 class _Connection(asyncio.Protocol):
@@ -133,12 +134,12 @@ class Transport(httpx.AsyncBaseTransport):
                     return await self._exchange(connection, origin, request, timeouts)
                 except _ClosedUnanswered as exc:
                     if not isinstance(request.stream, httpx.ByteStream):
-                        raise httpx.RemoteProtocolError("Server disconnected without sending a response.") from exc
+                        raise httpx.RemoteProtocolError(_UNANSWERED) from exc
             connection = await self._connect(origin, timeouts)
             try:
                 return await self._exchange(connection, origin, request, timeouts)
             except _ClosedUnanswered as exc:
-                raise httpx.RemoteProtocolError("Server disconnected without sending a response.") from exc
+                raise httpx.RemoteProtocolError(_UNANSWERED) from exc
         except BaseException:
             self._slots.release()
             raise
@@ -274,7 +275,7 @@ async def _next_event(connection: _Connection, timeout: float | None, *, unanswe
         if not data and connection.h11.their_state is h11.SEND_RESPONSE:
             if unanswered:
                 raise _ClosedUnanswered()
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+            raise httpx.RemoteProtocolError(_UNANSWERED)
         connection.h11.receive_data(data)
 
 

@@ -20,6 +20,7 @@ from being removed or added twice and lets `build()` index a cache that predates
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import sqlite3
@@ -264,23 +265,19 @@ def _sql_fold(value: object) -> str:
     return index_form(value if isinstance(value, str) else str(value))
 
 
-_last_title_key: tuple[str | None, str] = (None, "")  # the title SQLite asked for last, and its key
-
-
 def _sql_title_key(value: object) -> str:
-    """title_key for the index of titles. A read mark rewrites an article's entry there, and
-    SQLite asks for the key of the entry it removes and of the one it writes, the same title
-    twice in a row: the second is the last answer again."""
-    global _last_title_key
+    """title_key for the index of titles."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else str(value)
-    last = _last_title_key
-    if last[0] == text:
-        return last[1]
-    key = title_key(text)
-    _last_title_key = (text, key)
-    return key
+    return _title_key_again(value if isinstance(value, str) else str(value))
+
+
+@functools.lru_cache(maxsize=1)
+def _title_key_again(text: str) -> str:
+    """title_key, answering from its last answer: a read mark rewrites an article's entry in
+    the index of titles, and SQLite asks for the key of the entry it removes and of the one
+    it writes, the same title twice in a row."""
+    return title_key(text)
 
 
 def _sql_html_text(value: object) -> str:
