@@ -492,6 +492,39 @@ def test_an_untitled_article_stored_first_in_a_process_still_sorts_last(tmp_path
     assert store.integrity_ok()
 
 
+ROUNDS_OF_NEW_CACHES = 25
+
+
+def _open_new_caches(root: str, barrier: object, failures: object) -> None:
+    for n in range(ROUNDS_OF_NEW_CACHES):
+        barrier.wait()  # type: ignore[attr-defined]  # both processes open the same new cache at once
+        try:
+            Store.open(Path(root) / str(n)).close()
+        except StoreError as exc:
+            failures.put(str(exc))  # type: ignore[attr-defined]
+
+
+def test_two_processes_opening_a_new_cache_at_once_both_open_it(tmp_path: Path) -> None:
+    """The reader and a timer's refresh started together on a cache that does not exist yet:
+    neither fails with "database is locked" (the switch to WAL mode did not wait)."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, failures = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_open_new_caches, args=(str(tmp_path), barrier, failures)) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+    assert [proc.exitcode for proc in procs] == [0, 0]
+    found = []
+    while not failures.empty():
+        found.append(failures.get())
+    assert found == []
+    for n in range(ROUNDS_OF_NEW_CACHES):
+        store = Store.open(tmp_path / str(n))
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and store.integrity_ok()
+        store.close()
+
+
 def test_two_processes_write_one_cache(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(str(tmp_path), f"feed-{p}", 15)) for p in range(3)]

@@ -448,8 +448,7 @@ class Store:
                 )
             if not version:  # a new cache: its pages (an existing cache keeps its own size)
                 conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA cache_size = -16000")
@@ -1264,6 +1263,23 @@ def count_inserted(conn: sqlite3.Connection, feed_id: int, total: int, unread: i
     taken off by the mark's trigger and added here as it was inserted."""
     if total:
         conn.execute("UPDATE feeds SET total = total + ?, unread = unread + ? WHERE id = ?", (total, unread, feed_id))
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """The cache in WAL mode. Switching to it takes a lock SQLite does not wait for (its busy
+    handler is not asked): two processes opening a new cache at the same moment (the reader
+    and a timer's refresh) had one fail at once with "database is locked". It waits here
+    as long as for any lock, and the other process has usually switched it meanwhile."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:
