@@ -155,6 +155,29 @@ def test_fold_works_character_by_character(text: str) -> None:
     assert index.fold(text) == "".join(index.fold(ch) for ch in text)
 
 
+def _separators() -> list[str]:
+    return [chr(code) for code in range(0x110000)
+            if index._SEPARATORS.fullmatch(chr(code)) and unicodedata.normalize("NFKD", chr(code)) == chr(code)]
+
+
+def test_what_the_index_form_writes_as_a_space_fts5_reads_as_a_separator() -> None:
+    separators = _separators()
+    assert {"\u201c", "\u2019", "\u2013", "\u2014", "\u00ab", "\u20ac", "\u2192", "\u00a9"} <= set(separators)
+    assert all(unicodedata.category(ch)[0] in "PS" and not ch.isalnum() for ch in separators)
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize='unicode61 remove_diacritics 0')")
+    conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'row')")
+    conn.executemany("INSERT INTO t (body) VALUES (?)", [(f"ab{ch}cd",) for ch in separators])
+    assert [row[0] for row in conn.execute("SELECT term FROM v ORDER BY term")] == ["ab", "cd"]
+
+
+@given(st.lists(st.sampled_from(["Lãnh đạo", "ĐẢNG", "\u201cquoted\u201d", "rock\u2019n\u2019roll", "a\u2013b",
+                                 "€5", "→", "«Paris»", "Straße", "ﬁ", "年", "Ελλάδα", "½", "…", " ", "\n"]))
+       .map("".join) | st.text())
+def test_the_index_form_gives_the_tokens_of_the_fold_character_by_character(text: str) -> None:
+    assert index.tokens(index.index_form(text)) == index.tokens(text.translate(index._INDEX_FOLD))
+
+
 # ------------------------------------------------------------------- acceptance
 @pytest.mark.parametrize("query", ["lanh dao trung uong", "dang bo", "ĐẢNG", "thai nguyen",
                                    "Lãnh đạo", nfd("Thái Nguyên"), "LANH DAO", "thu hien"])

@@ -218,11 +218,28 @@ def _folded_offsets(text: str) -> list[int] | None:
 
 
 def index_form(text: str) -> str:
-    """Folded text as the index sees it: CJK characters spaced apart into tokens."""
+    """Folded text as the index sees it: CJK characters spaced apart into tokens.
+
+    Latin text with punctuation that NFKD leaves as it is (curly quotes, dashes, «», €)
+    keeps the fast path: the index form has a space where that punctuation was, which both
+    tokenizers (FTS5's unicode61 and tokens()) read as the separator it was."""
     if text.isascii():
         return text.lower()
-    latin = _fold_latin(text)
-    return latin if latin is not None else text.translate(_INDEX_FOLD)
+    decomposed = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    other = _NOT_LATIN.search(decomposed)
+    if other is not None and _SEPARATORS.match(other.group()):
+        decomposed = _SEPARATORS.sub(" ", decomposed)
+        other = _NOT_LATIN.search(decomposed, other.start())
+    if other is None:
+        return decomposed.encode("ascii", "ignore").decode("ascii").lower()
+    return text.translate(_INDEX_FOLD)
+
+
+# Punctuation and symbols (Unicode P* and S*) of Latin-1 and of the general punctuation and
+# currency blocks and arrows, as NFKD leaves them, that FTS5 knows (its tables are
+# Unicode 6.1: a newer character is a letter to it).
+_SEPARATORS = re.compile("[\u00a1-\u00a7\u00a9\u00ab\u00ac\u00ae\u00b0\u00b1\u00b6\u00b7\u00bb\u00bf\u00d7\u00f7"
+                         "\u2010-\u2027\u2030-\u205e\u20a0-\u20b9\u2190-\u21ff]")
 
 
 def tokens(text: str) -> list[str]:
