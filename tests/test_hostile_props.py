@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.hostile import control_refs_in, controls_in
+from tui.content import sanitize
 from tui.model import FeedError, ParsedFeed
 from tui.feeds.parse import parse_feed
 from tui.content.sanitize import (
@@ -50,6 +51,17 @@ def test_cleaned_text_holds_no_control_character(text: str) -> None:
     assert controls_in(line) == [] and "\n" not in line and "\t" not in line and line == line.strip()
     title = html_to_line(text)
     assert controls_in(title) == [] and "\n" not in title
+
+
+@SETTINGS
+@given(TEXT | st.lists(st.sampled_from(["a", "ă", " ", "  ", "Đ", "\u0301", "e\u0302", "\xa0", "\u2028", "\t", "\x1b"]))
+       .map("".join))
+def test_text_without_line_ends_or_controls_is_cleaned_as_any_other(text: str) -> None:
+    """clean_text and clean_line answer printable text (most titles, links, authors) with NFC
+    and a look for double spaces: the same as the full pass."""
+    full = sanitize._CONTROLS.sub("", sanitize._drop_sequences(sanitize._normal_lines(text), sanitize._TEXT_SEQUENCES))
+    assert clean_text(text) == full
+    assert clean_line(text) == sanitize._SPACE_RUN.sub(" ", full).strip()
 
 
 @SETTINGS

@@ -86,6 +86,8 @@ def clean_text(text: str | None) -> str:
     character removed."""
     if not text:
         return ""
+    if text.isprintable():  # no line end, escape, control or bidi character: only NFC to do
+        return text if text.isascii() else unicodedata.normalize("NFC", text)
     return _CONTROLS.sub("", _drop_sequences(_normal_lines(text), _TEXT_SEQUENCES))
 
 
@@ -100,7 +102,10 @@ def clean_line(text: str | None) -> str:
     """A one-line field (title, author, feed name): like clean_text, whitespace collapsed."""
     if not text:
         return ""
-    return _SPACE_RUN.sub(" ", clean_text(text)).strip()
+    text = clean_text(text)
+    if text.isprintable():  # (its only white space is " ")
+        return (_SPACE_RUN.sub(" ", text) if "  " in text else text).strip()
+    return _SPACE_RUN.sub(" ", text).strip()
 
 
 def html_to_line(fragment: str | None) -> str:
