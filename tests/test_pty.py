@@ -138,6 +138,71 @@ def test_importing_a_backup_shows_its_progress_and_indexes_as_it_goes(tmp_path: 
         store.close()
 
 
+IMPORT_WORDS = ("Lãnh đạo Trung ương làm việc với Ban Thường vụ “Tỉnh ủy” — công tác xây dựng Đảng; "
+                "the government’s new measures on energy → markets, «sécurité» €5 … "
+                "北京 政府 発表 правительство объявило 서울 시장").split()
+
+
+def test_a_big_backup_is_cleaned_in_parallel_and_indexed_as_the_triggers_would(tmp_path: Path) -> None:
+    """8,000 articles in 160 feeds, in Vietnamese, English, French, Chinese, Japanese, Russian
+    and Korean with curly quotes, dashes and arrows, some with a full article: the import
+    cleans them in worker processes and writes their index rows as computed there. Those
+    rows must be the ones the triggers compute, which they give again to take an article
+    out: after every article is deleted, the index holds no word at all."""
+    import json
+    import random
+
+    from tui.store import index, search
+
+    rng = random.Random(7)
+    feeds = []
+    for f in range(160):
+        articles = []
+        for n in range(50):
+            article = {"guid": f"g{f}-{n}", "title": " ".join(rng.choices(IMPORT_WORDS, k=rng.randint(3, 9))),
+                       "author": rng.choice(["Nguyễn Văn Đức", "Jane O’Neil", "", "佐藤"]),
+                       "published": 1_700_000_000 + f * 1000 + n, "read": n % 3 == 0,
+                       "content": "<p>" + " ".join(rng.choices(IMPORT_WORDS, k=rng.randint(20, 200))) + "</p>",
+                       "summary": "<p>Tóm tắt &amp; “quoted”</p>" if n % 4 == 0 else ""}
+            if n % 10 == 0:
+                article["full"] = {"html": "<p>Toàn văn: chuyển đổi số</p>", "text": "Toàn văn: chuyển đổi số",
+                                   "fetched": 1_700_000_500}
+            articles.append(article)
+        feeds.append({"url": f"https://news.example/{f}.xml", "title": f"Báo “{f}”", "title_from_feed": True,
+                      "articles": articles})
+    backup = tmp_path / "backup.json"
+    backup.write_text(json.dumps({"format": "docbao-export", "version": 1, "feeds": feeds}, ensure_ascii=False),
+                      encoding="utf-8")
+    target = tmp_path / "feeds.toml"
+    target.write_text("")
+    child = spawn(tmp_path, "import", str(backup), "--config", str(target), "--cache", str(tmp_path / "cache"))
+    try:
+        child.expect(rb"importing and indexing articles: 8000/8000\r\n", timeout=120)
+        child.expect(b"8000 articles restored")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, child.logfile_read.getvalue()[-2000:]
+
+    store = Store.open(tmp_path / "cache")
+    try:
+        conn = store.conn
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 8000
+        assert not index.needs_build(conn)
+        for word, query in (("Lãnh", "lanh"), ("北京", "北京"), ("объявило", "объявило"), ("markets,", "markets"),
+                            ("“Tỉnh", "tinh"), ("Toàn", "toan")):
+            expected = sum(1 for feed in feeds for a in feed["articles"]  # (the summary is not indexed
+                           if word in a["title"] + a["content"] + a.get("full", {}).get("text", ""))  # beside content)
+            assert len(search.matching_ids(conn, query)) == expected > 0, query
+        conn.execute("DELETE FROM feeds")  # every article out of the index, as the triggers compute it
+        conn.execute(f"INSERT INTO {index.FTS_TABLE} ({index.FTS_TABLE}) VALUES ('optimize')")
+        conn.execute(f"CREATE VIRTUAL TABLE temp.words USING fts5vocab(main, {index.FTS_TABLE}, 'row')")
+        assert conn.execute("SELECT count(*) FROM words").fetchone()[0] == 0
+        assert index._indexed(conn) == 0
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("mouse", [True, False])
 def test_mouse_false_leaves_the_mouse_to_the_terminal(tmp_path: Path, mouse: bool) -> None:
     config = write_config(tmp_path / "feeds.toml")

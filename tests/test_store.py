@@ -198,6 +198,42 @@ def test_several_feeds_stored_in_one_transaction_and_a_failing_one_alone(store: 
     assert store.integrity_ok()
 
 
+
+def test_batched_writes_commit_every_few_thousand_articles_and_a_failing_part_with_its_transaction(
+        store: Store, tmp_path: Path) -> None:
+    """What another process (the reader) sees of a bulk import: nothing of a transaction
+    until it has its articles or the import ends; a part that fails takes its transaction's
+    earlier parts with it, and what was committed before stays."""
+    ids = store.ensure_feeds([f"u{n}" for n in range(5)])
+    other = sqlite3.connect(tmp_path / DB_NAME)
+
+    def seen() -> int:
+        return int(other.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def insert(conn: sqlite3.Connection, feed: int, count: int) -> None:
+        conn.executemany("INSERT INTO articles (feed_id, guid, first_seen, sort_time) VALUES (?, ?, 0, 0)",
+                         [(ids[f"u{feed}"], f"g{n}") for n in range(count)])
+
+    with pytest.raises(sqlite3.IntegrityError), store.batched(size=10) as write:
+        with write(6) as conn:
+            insert(conn, 0, 6)
+        assert seen() == 0  # 6 of 10: not committed yet
+        with write(6) as conn:
+            insert(conn, 1, 6)
+        assert seen() == 12  # 12 >= 10: committed
+        with write(3) as conn:
+            insert(conn, 2, 3)
+        with write(3) as conn:
+            insert(conn, 3, 3)
+            insert(conn, 3, 1)  # the same guid again: the part fails
+    assert seen() == 12  # feeds 2 and 3, in the failed transaction, rolled back
+    with store.batched(size=10) as write:
+        with write(4) as conn:
+            insert(conn, 4, 4)
+    assert seen() == 16  # the end commits what is left
+    assert not store.conn.in_transaction
+    other.close()
+
 def test_counters_follow_every_change(store: Store) -> None:
     ids = store.ensure_feeds(["u1", "u2"])
     store.save_fetch(ids["u1"], OK, feed_of(*(art(str(i)) for i in range(5))))

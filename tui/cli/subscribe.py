@@ -17,10 +17,12 @@ need them, since cli.build_parser imports this module on every start.
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import sqlite3
 import sys
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -44,6 +46,8 @@ from tui.cli.words import count
 from tui.store.cache import DB_NAME, Store, say_upgrading
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from tui.feeds.subscriptions import Candidate, Lookup
     from tui.store.backup import ArticleIn, ExportFile, RestoreCounts
     from tui.store.newsboat import NewsboatItem
@@ -658,10 +662,10 @@ class ImportProgress:
 def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run: bool,
                      plan: ImportPlan) -> RestoreCounts:
     """Put an export's articles into the cache for the feeds now subscribed, read from the
-    file a thousand at a time, each thousand in one transaction; articles already cached keep
-    theirs and gain read/starred."""
+    file a thousand at a time and stored in transactions of a few thousand (Store.batched);
+    articles already cached keep theirs and gain read/starred."""
     from tui.feeds.subscriptions import feed_key, known_feeds
-    from tui.store.backup import RestoreCounts, exported_article, restore_feed, restore_pruned
+    from tui.store.backup import RestoreCounts, restore_feed, restore_pruned
 
     counts = RestoreCounts()
     known = known_feeds(config, cache)
@@ -697,26 +701,53 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
                 restore_feed(store, feed.url, [], counts, dry_run=dry_run, own_title=_own_title(entries[index]))
             if isinstance(entries[index].get("pruned"), list):
                 restore_pruned(store, feed.url, entries[index]["pruned"], counts, dry_run=dry_run)
-        for index, raw_articles in export.articles():
-            feed = feeds[index]
-            if feed is None:
-                continue
-            articles: list[ArticleIn] = []
-            for raw in raw_articles:
-                article = exported_article(raw, now)
-                if isinstance(article, str):
-                    counts.skip(article)
-                else:
-                    articles.append(article)
-            guids = restore_feed(store, feed.url, articles, counts, dry_run=dry_run,
-                                 own_title=_own_title(entries[index]), known=guids if index == last else None)
-            last = index
-            progress.add(len(raw_articles))
+        if store is not None and not dry_run:
+            store.ensure_feeds([feed.url for feed, number in zip(feeds, export.counts) if feed and number])
+        wanted = ((index, raws) for index, raws in export.articles() if feeds[index] is not None)
+        with store.batched() if store is not None and not dry_run else contextlib.nullcontext() as write:
+            for index, cleaned in _cleaned(wanted, sum(n for feed, n in zip(feeds, export.counts) if feed), now):
+                articles: list[ArticleIn] = []
+                for article in cleaned:
+                    if isinstance(article, str):
+                        counts.skip(article)
+                    else:
+                        articles.append(article)
+                guids = restore_feed(store, feeds[index].url, articles, counts, dry_run=dry_run, write=write,
+                                     own_title=_own_title(entries[index]), known=guids if index == last else None)
+                last = index
+                progress.add(len(cleaned))
     finally:
         progress.end()
         if store is not None:
             store.close()
     return counts
+
+
+def _cleaned(batches: Iterator[tuple[int, list[Any]]], articles: int, now: int,
+             ) -> Iterator[tuple[int, list[ArticleIn | str]]]:
+    """An export's batches of articles (feed index, raw articles) cleaned as a feed's are
+    (exported_articles), in their order. A big import cleans them in worker processes
+    while this one reads the file and stores: a few batches ahead, so that memory does not
+    grow with the backup."""
+    from tui.feeds.workers import process_count, worker_pool
+    from tui.store.backup import exported_articles
+
+    pool = worker_pool(articles, processes_from=_CLEANED_IN_PROCESSES_FROM, threads=1, name="import")
+    ahead: collections.deque[tuple[int, Future[list[ArticleIn | str]]]] = collections.deque()
+    try:
+        for index, raws in batches:
+            ahead.append((index, pool.submit(exported_articles, raws, now)))
+            if len(ahead) > 2 * process_count():
+                index, cleaning = ahead.popleft()
+                yield index, cleaning.result()
+        while ahead:
+            index, cleaning = ahead.popleft()
+            yield index, cleaning.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_CLEANED_IN_PROCESSES_FROM = 2000  # articles; fewer are cleaned sooner than processes start
 
 
 def _own_title(entry: dict[str, Any]) -> str:
@@ -794,8 +825,8 @@ def cmd_import_newsboat_cache(args: argparse.Namespace, config: Config, cache: P
 
 
 def _import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path, nb: sqlite3.Connection) -> int:
-    """newsboat's items are read a feed at a time (its cache may hold a million), each
-    feed's stored in one transaction."""
+    """newsboat's items are read a feed at a time (its cache may hold a million) and stored
+    in transactions of a few thousand (Store.batched)."""
     import asyncio
 
     from tui.feeds.refresh import refresh
@@ -846,24 +877,24 @@ def _import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path
     own = {row.url: row.title for row in store.feeds() if row.title} if store is not None else {}
     results: list[NewsboatFeedCounts] = []
     progress = ImportProgress(0 if args.dry_run else sum(sizes.get(u, 0) for _, urls in matched.values() for u in urls))
+    ids = store.ensure_feeds(matched) if store is not None and not args.dry_run else {}
     try:
-        for url, (feed, nb_urls) in matched.items():
-            feed_items = items_of(nb_urls)
-            # named as docbao names it: feeds.toml's title, else its own as docbao stored it, else
-            # the one newsboat stored (repaired as docbao repairs a feed's title)
-            nb_title = next((nb_titles[u] for u in nb_urls if nb_titles.get(u)), "")
-            name = feed.title or own.get(url) or clean_line(repair_mojibake(nb_title))
-            counts = NewsboatFeedCounts(title=name or url, url=url)
-            results.append(counts)
-            if args.dry_run:
-                feed_id = store.feed_ids([url]).get(url, 0) if store is not None else 0
-                import_newsboat_items(conn, feed_id, feed_items, counts, star_flags, write=False)
-                continue
-            assert store is not None
-            feed_id = store.ensure_feeds([url])[url]
-            with store.transaction() as writer:
-                import_newsboat_items(writer, feed_id, feed_items, counts, star_flags, write=True)
-            progress.add(len(feed_items))
+        with store.batched() if store is not None and not args.dry_run else contextlib.nullcontext() as write:
+            for url, (feed, nb_urls) in matched.items():
+                feed_items = items_of(nb_urls)
+                # named as docbao names it: feeds.toml's title, else its own as docbao stored it, else
+                # the one newsboat stored (repaired as docbao repairs a feed's title)
+                nb_title = next((nb_titles[u] for u in nb_urls if nb_titles.get(u)), "")
+                name = feed.title or own.get(url) or clean_line(repair_mojibake(nb_title))
+                counts = NewsboatFeedCounts(title=name or url, url=url)
+                results.append(counts)
+                if args.dry_run:
+                    feed_id = store.feed_ids([url]).get(url, 0) if store is not None else 0
+                    import_newsboat_items(conn, feed_id, feed_items, counts, star_flags, write=False)
+                    continue
+                with write(len(feed_items)) as writer:
+                    import_newsboat_items(writer, ids[url], feed_items, counts, star_flags, write=True)
+                progress.add(len(feed_items))
     finally:
         progress.end()
         conn.close()

@@ -13,7 +13,8 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
@@ -61,6 +62,8 @@ class ArticleIn:
     starred: bool = False
     first_seen: int = 0
     full: tuple[str, str, int] | None = None  # the full article (reader mode): html, text, when fetched
+    digest: str = ""  # the store's fingerprint of it; "" when unknown: the next refresh rewrites it
+    indexed: tuple[str, str, str] | None = None  # index.indexed_columns(), when computed ahead
 
 
 def existing_articles(conn: sqlite3.Connection, feed_id: int) -> dict[str, tuple[int, bool, bool]]:
@@ -343,7 +346,7 @@ def exported_article(raw: object, now: int) -> ArticleIn | str:
         html = sanitize_html(text_or_empty(full.get("html")))
         if html:
             kept = (html, clean_text(text_or_empty(full.get("text"))), int_or_none(full.get("fetched")) or now)
-    return ArticleIn(
+    article = ArticleIn(
         guid=guid,
         link=link if is_openable_url(link) else "",
         title=clean_line(text_or_empty(raw.get("title"))),
@@ -359,6 +362,14 @@ def exported_article(raw: object, now: int) -> ArticleIn | str:
         first_seen=int_or_none(raw.get("first_seen")) or now,
         full=kept,
     )
+    article.digest = _digest_of(article)
+    article.indexed = index.indexed_columns(article.title, article.author, article.content or article.summary)
+    return article
+
+
+def exported_articles(raws: list[Any], now: int) -> list[ArticleIn | str]:
+    """exported_article for a batch: what an import's worker processes do."""
+    return [exported_article(raw, now) for raw in raws]
 
 
 def _digest_of(article: ArticleIn) -> str:
@@ -377,12 +388,15 @@ def _digest_of(article: ArticleIn) -> str:
 
 def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], counts: RestoreCounts,
                  *, dry_run: bool, own_title: str = "",
-                 known: dict[str, tuple[int, bool, bool]] | None = None) -> dict[str, tuple[int, bool, bool]]:
-    """Articles of a feed from an export into the cache, in one transaction; articles already
-    cached keep theirs and gain read/starred, and the feed its own title (`own_title`) until
-    a refresh reads it again. A dry run only counts (store None: no cache yet). A feed's
-    articles may come in batches: `known` is what the call for its previous batch returned
-    (the guids seen so far)."""
+                 known: dict[str, tuple[int, bool, bool]] | None = None,
+                 write: Callable[[int], AbstractContextManager[sqlite3.Connection]] | None = None,
+                 ) -> dict[str, tuple[int, bool, bool]]:
+    """Articles of a feed from an export into the cache, in one transaction (or in a part of
+    `write`, a Store.batched() whose transaction the feed's row is already in); articles
+    already cached keep theirs and gain read/starred, and the feed its own title
+    (`own_title`) until a refresh reads it again. A dry run only counts (store None: no
+    cache yet). A feed's articles may come in batches: `known` is what the call for its
+    previous batch returned (the guids seen so far)."""
     if dry_run:
         if known is None:
             feed_id = store.feed_ids([url]).get(url) if store is not None else None
@@ -397,12 +411,18 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
                 counts.starred += article.starred
         return known
     assert store is not None
-    feed_id = store.ensure_feeds([url])[url]
-    with store.transaction() as conn:
+    if write is None:
+        feed_id = store.ensure_feeds([url])[url]
+        writing = store.transaction()
+    else:
+        feed_id = store.feed_ids([url])[url]
+        writing = write(len(articles))
+    with writing as conn:
         if own_title:
             conn.execute("UPDATE feeds SET title = ? WHERE id = ? AND title = ''", (own_title, feed_id))
         cached = existing_articles(conn, feed_id) if known is None else known
         new: list[int] = []
+        ready: list[tuple[int, tuple[str, str, str]]] = []  # new articles with their index columns
         unread = 0
         for article in articles:
             found = cached.get(article.guid)
@@ -411,8 +431,11 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
                 restore_full(conn, found[0], article)
                 counts.merged += 1
                 continue
-            article_id = insert_article(conn, feed_id, article, _digest_of(article))
-            restore_full(conn, article_id, article)
+            article_id = insert_article(conn, feed_id, article, article.digest)
+            if article.full is not None:
+                restore_full(conn, article_id, article)  # (its trigger indexes the article)
+            elif article.indexed is not None:
+                ready.append((article_id, article.indexed))
             new.append(article_id)
             unread += not article.read
             cached[article.guid] = (article_id, article.read, article.starred)
@@ -421,7 +444,10 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
             counts.starred += article.starred
         if new:
             count_inserted(conn, feed_id, len(new), unread)
-            index.add_range(conn, min(new), max(new))
+            if ready:
+                index.add_columns(conn, conn.execute("SELECT title FROM feeds WHERE id = ?", (feed_id,)).fetchone()[0],
+                                  ready)
+            index.add_range(conn, min(new), max(new))  # the others
     return cached
 
 

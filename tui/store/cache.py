@@ -17,7 +17,7 @@ import sys
 import time
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -484,6 +484,41 @@ class Store:
             raise
         else:
             self.conn.execute("COMMIT")
+
+    @contextmanager
+    def batched(self, size: int = 2000) -> Iterator[Callable[[int], AbstractContextManager[sqlite3.Connection]]]:
+        """Many small writes (a bulk import's feeds) in transactions of about `size` articles
+        each instead of one each: `with batched() as write:`, then `with write(n) as conn:`
+        for each part, n its articles. A commit writes every page it changed, and the
+        parts of an import change mostly the same pages (the indexes', the search index's):
+        25,500 articles, a feed at a time, wrote 113,000 pages with a commit per feed and
+        32,000 in transactions of 2,000 articles. A part that fails rolls back the
+        transaction it is in, with the parts before it there, and raises."""
+        conn = self.conn
+        pending = 0
+
+        @contextmanager
+        def write(articles: int) -> Iterator[sqlite3.Connection]:
+            nonlocal pending
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                pending = 0
+                raise
+            pending += articles
+            if pending >= size:
+                conn.execute("COMMIT")
+                pending = 0
+
+        try:
+            yield write
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
 
     # ------------------------------------------------------------------- feeds
     def ensure_feeds(self, urls: Iterable[str]) -> dict[str, int]:
