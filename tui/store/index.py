@@ -457,6 +457,22 @@ def add_range(conn: sqlite3.Connection, first: int, last: int) -> None:
     conn.execute(_add("s.id >= ? AND s.id <= ?"), (first, last))
 
 
+def indexed_columns(title: str, author: str, body_html: str) -> tuple[str, str, str]:
+    """An article's title, author and body as the index holds them (body_html: its content,
+    else its summary), computed where the article is made ready (an import's worker
+    processes) so that the writer only stores them: add_columns()."""
+    return index_form(title), index_form(author), index_form(html_text(body_html))
+
+
+def add_columns(conn: sqlite3.Connection, feed_title: str, rows: list[tuple[int, tuple[str, str, str]]]) -> None:
+    """Index new articles of a feed titled `feed_title`, none of them in the index yet and
+    none with an extract, from their indexed_columns(): (id, columns). The values are
+    the ones the triggers would compute, which they give again to take an article out."""
+    feed = index_form(feed_title)
+    conn.executemany(f"INSERT INTO {FTS_TABLE} (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, '')",
+                     [(article_id, title, author, feed, body) for article_id, (title, author, body) in rows])
+
+
 def _indexed(conn: sqlite3.Connection) -> int:
     """Articles in the index, read from the row count FTS5 keeps at the start of its
     "averages" record (block 1 of its data table, a varint), so that asking costs the same
