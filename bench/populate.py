@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import feed_url, languages, make_feed  # noqa: E402
+from tui.feeds.workers import index_workers  # noqa: E402
 from tui.model import FetchResult  # noqa: E402
 from tui.store import index  # noqa: E402
 from tui.store.cache import Store  # noqa: E402
@@ -51,7 +52,7 @@ def populate(out: Path, feeds: int, items: int, rounds: int = 10, seed: int = 42
         conn.execute("UPDATE articles SET starred = 1 WHERE id % 100 = 0")
     stored = time.perf_counter() - started
     started = time.perf_counter()
-    index.build(store.conn)
+    index.build(store.conn, workers=index_workers)
     indexed = time.perf_counter() - started
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()

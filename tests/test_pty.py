@@ -143,20 +143,15 @@ IMPORT_WORDS = ("Lãnh đạo Trung ương làm việc với Ban Thường vụ 
                 "北京 政府 発表 правительство объявило 서울 시장").split()
 
 
-def test_a_big_backup_is_cleaned_in_parallel_and_indexed_as_the_triggers_would(tmp_path: Path) -> None:
-    """8,000 articles in 160 feeds, in Vietnamese, English, French, Chinese, Japanese, Russian
-    and Korean with curly quotes, dashes and arrows, some with a full article: the import
-    cleans them in worker processes and writes their index rows as computed there. Those
-    rows must be the ones the triggers compute, which they give again to take an article
-    out: after every article is deleted, the index holds no word at all."""
-    import json
+def _exported_feeds(count: int) -> list[dict[str, object]]:
+    """`count` feeds of 50 articles as a JSON export holds them, in Vietnamese, English,
+    French, Chinese, Japanese, Russian and Korean with curly quotes, dashes and arrows,
+    every tenth with a full article."""
     import random
-
-    from tui.store import index, search
 
     rng = random.Random(7)
     feeds = []
-    for f in range(160):
+    for f in range(count):
         articles = []
         for n in range(50):
             article = {"guid": f"g{f}-{n}", "title": " ".join(rng.choices(IMPORT_WORDS, k=rng.randint(3, 9))),
@@ -170,6 +165,29 @@ def test_a_big_backup_is_cleaned_in_parallel_and_indexed_as_the_triggers_would(t
             articles.append(article)
         feeds.append({"url": f"https://news.example/{f}.xml", "title": f"Báo “{f}”", "title_from_feed": True,
                       "articles": articles})
+    return feeds
+
+
+def _index_words(store: Store) -> list[tuple[str, int, int]]:
+    """The index as its words: (word, articles, occurrences), after a merge of its segments."""
+    from tui.store import index
+
+    conn = store.conn
+    conn.execute(f"INSERT INTO {index.FTS_TABLE} ({index.FTS_TABLE}) VALUES ('optimize')")
+    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.words USING fts5vocab(main, {index.FTS_TABLE}, 'row')")
+    return conn.execute("SELECT term, doc, cnt FROM words ORDER BY term").fetchall()
+
+
+def test_a_big_backup_is_cleaned_in_parallel_and_indexed_as_the_triggers_would(tmp_path: Path) -> None:
+    """8,000 articles in 160 feeds: the import cleans them in worker processes and writes
+    their index rows as computed there. Those rows must be the ones the triggers compute,
+    which they give again to take an article out: after every article is deleted, the
+    index holds no word at all."""
+    import json
+
+    from tui.store import index, search
+
+    feeds = _exported_feeds(160)
     backup = tmp_path / "backup.json"
     backup.write_text(json.dumps({"format": "docbao-export", "version": 1, "feeds": feeds}, ensure_ascii=False),
                       encoding="utf-8")
@@ -195,12 +213,58 @@ def test_a_big_backup_is_cleaned_in_parallel_and_indexed_as_the_triggers_would(t
                            if word in a["title"] + a["content"] + a.get("full", {}).get("text", ""))  # beside content)
             assert len(search.matching_ids(conn, query)) == expected > 0, query
         conn.execute("DELETE FROM feeds")  # every article out of the index, as the triggers compute it
-        conn.execute(f"INSERT INTO {index.FTS_TABLE} ({index.FTS_TABLE}) VALUES ('optimize')")
-        conn.execute(f"CREATE VIRTUAL TABLE temp.words USING fts5vocab(main, {index.FTS_TABLE}, 'row')")
-        assert conn.execute("SELECT count(*) FROM words").fetchone()[0] == 0
-        assert index._indexed(conn) == 0
+        assert _index_words(store) == [] and index._indexed(conn) == 0
     finally:
         store.close()
+
+
+def test_the_first_search_after_a_big_refresh_indexes_in_worker_processes_what_the_triggers_would(
+        tmp_path: Path) -> None:
+    """A refresh stores its articles unindexed; the first search indexes them, a big backlog
+    (6,000 here) with worker processes computing the values. The index must be word for word
+    the one the same articles get indexed one batch at a time in this process."""
+    import json
+
+    from tui.store import index
+
+    feeds = _exported_feeds(120)
+    for feed in feeds:
+        for article in feed["articles"]:  # type: ignore[union-attr]
+            article.pop("full", None)  # (an extract is indexed as it is stored)
+    backup = tmp_path / "backup.json"
+    backup.write_text(json.dumps({"format": "docbao-export", "version": 1, "feeds": feeds}, ensure_ascii=False),
+                      encoding="utf-8")
+    (tmp_path / "feeds.toml").write_text("")
+    assert __import__("tui.cli.main").cli.main.main(
+        ["import", str(backup), "--config", str(tmp_path / "feeds.toml"), "--cache", str(tmp_path / "cache")]) == 0
+    store = Store.open(tmp_path / "cache")
+    try:  # as a refresh leaves them: stored, not indexed
+        store.conn.execute(f"INSERT INTO {index.FTS_TABLE} ({index.FTS_TABLE}) VALUES ('delete-all')")
+        assert index.needs_build(store.conn)
+    finally:
+        store.close()
+    shutil.copytree(tmp_path / "cache", tmp_path / "serial")
+
+    child = spawn(tmp_path, "search", "lanh dao", "--config", str(tmp_path / "feeds.toml"),
+                  "--cache", str(tmp_path / "cache"))
+    try:
+        child.expect(rb"indexing for search: 6000/6000", timeout=120)
+        child.expect("Lãnh đạo".encode())
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, child.logfile_read.getvalue()[-2000:]
+
+    parallel, serial = Store.open(tmp_path / "cache"), Store.open(tmp_path / "serial")
+    try:
+        index.build(serial.conn)
+        words = _index_words(parallel)
+        assert len(words) > 40 and words == _index_words(serial)
+        parallel.conn.execute("DELETE FROM feeds")
+        assert _index_words(parallel) == [] and index._indexed(parallel.conn) == 0
+    finally:
+        parallel.close()
+        serial.close()
 
 
 @pytest.mark.parametrize("mouse", [True, False])

@@ -702,6 +702,7 @@ def cmd_mark(args: argparse.Namespace, config: Config, cache: Path) -> int:
 
 def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
     from tui.content.sanitize import clean_line
+    from tui.feeds.workers import index_workers
     from tui.store import index, search
 
     if args.limit < 1:
@@ -719,7 +720,7 @@ def cmd_search(args: argparse.Namespace, config: Config, cache: Path) -> int:
                 if tty and total:
                     print(f"\rindexing for search: {done}/{total}", end="", file=sys.stderr, flush=True)
 
-            search.catch_up(store.conn, progress)
+            search.catch_up(store.conn, progress, workers=index_workers)
             if tty:
                 print(file=sys.stderr)
         hidden = ignored(config, store, rows)

@@ -45,6 +45,13 @@ def worker_pool(tasks: int, *, processes_from: int = PROCESS_POOL_FROM, threads:
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"docbao-{name}")
 
 
+def index_workers(articles: int) -> Executor:
+    """The pool that computes the search index's values of `articles` articles (index.build)."""
+    from tui.store.index import PARALLEL_FROM
+
+    return worker_pool(articles, processes_from=PARALLEL_FROM, threads=1, name="index")
+
+
 _shared_lock: Any = None
 
 

@@ -27,6 +27,10 @@ import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 # Bump when folding, tokenizing or the index's columns change: install() then drops and
 # recreates the index and needs_build() reports that build() must run.
@@ -505,12 +509,15 @@ def needs_build(conn: sqlite3.Connection) -> bool:
 
 
 def build(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None,
-          *, batch: int = _BUILD_BATCH) -> None:
+          *, batch: int = _BUILD_BATCH, workers: Callable[[int], Executor] | None = None) -> None:
     """Index every article that is not yet in the index, in batches of `batch` rows.
 
     Each batch is its own transaction (or a savepoint in the caller's), so other processes
     can write between batches and an interrupted build resumes where it stopped. Articles
     inserted meanwhile wait for the next call. `progress(done, total)` follows each batch.
+    With `workers` (a pool for that many articles, made only for a backlog of at least
+    PARALLEL_FROM), worker processes compute the index's values and this connection writes
+    them (_build_with).
     """
     install(conn)
     total = max(_unindexed(conn), 0)
@@ -528,17 +535,68 @@ def build(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None 
                 break
         cursor.close()
         ids.reverse()
-    done = 0
-    for start in range(0, len(ids), batch):
-        chunk = ids[start:start + batch]
-        with _write(conn):
-            add_range(conn, chunk[0], chunk[-1])
-        done += len(chunk)
-        if progress is not None:
-            progress(done, max(total, done))
+    chunks = [ids[start:start + batch] for start in range(0, len(ids), batch)]
+    if workers is not None and len(ids) >= PARALLEL_FROM and not conn.in_transaction:
+        done = _build_with(workers(len(ids)), conn, chunks, total, progress)
+    else:
+        done = 0
+        for chunk in chunks:
+            with _write(conn):
+                add_range(conn, chunk[0], chunk[-1])
+            done += len(chunk)
+            if progress is not None:
+                progress(done, max(total, done))
     if done >= _OPTIMIZE_FROM:
         with _write(conn):
             # one segment instead of one per batch: smaller and faster to query (about
             # 1.5 s for 100,000 articles, so not after the catch-up of an ordinary refresh,
             # whose few segments FTS5's automerge folds in)
             conn.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('optimize')")
+
+
+PARALLEL_FROM = 5000  # articles to index; fewer are indexed sooner than processes start
+_WINDOW = 4  # batches of the pool's per transaction
+
+
+def _build_with(pool: Executor, conn: sqlite3.Connection, chunks: list[list[int]], total: int,
+                progress: Callable[[int, int], None] | None) -> int:
+    """build()'s batches with the index's values computed in `pool` (source_values()) and
+    written here; returns how many articles were indexed. The values are read while this
+    connection holds the write lock, a transaction of _WINDOW batches: no other writer can
+    change an article between their reading and their writing, so they are the values the
+    triggers would compute now, which they give again to take the article out, and an
+    article not in the index when they were read is still not in it when they are written."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    done = 0
+    try:
+        for start in range(0, len(chunks), _WINDOW):
+            with _write(conn):
+                reading = [pool.submit(source_values, path, chunk[0], chunk[-1])
+                           for chunk in chunks[start:start + _WINDOW]]
+                for chunk, values in zip(chunks[start:start + _WINDOW], reading):
+                    conn.executemany(
+                        f"INSERT INTO {FTS_TABLE} (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
+                        values.result())
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, max(total, done))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return done
+
+
+_readers: dict[str, sqlite3.Connection] = {}  # in a worker process: its connection to each cache
+
+
+def source_values(path: str, first: int, last: int) -> list[tuple[int, str, str, str, str, str]]:
+    """In a worker process: (id, and the index's columns) of the articles with ids `first`
+    to `last` that are not in the index, from the triggers' own view, on a connection of
+    the worker's own that only reads."""
+    reader = _readers.get(path)
+    if reader is None:
+        reader = _readers[path] = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        reader.execute("PRAGMA query_only = ON")
+        register(reader)
+    return reader.execute(
+        f"SELECT s.id, {', '.join('s.' + c for c in COLUMNS)} FROM {_SOURCE_VIEW} s WHERE s.id >= ? AND s.id <= ?"
+        f" AND NOT EXISTS (SELECT 1 FROM {FTS_TABLE}_docsize d WHERE d.id = s.id)", (first, last)).fetchall()

@@ -36,6 +36,8 @@ from tui.store.index import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from tui.config import Config
     from tui.store.cache import FeedRow
 
@@ -492,11 +494,13 @@ def _compile(conn: sqlite3.Connection, query: ParsedQuery, tags: dict[str, list[
                      sorted(hidden) if allowed is None else [], titled, query.marked)
 
 
-def catch_up(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None) -> None:
+def catch_up(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None = None,
+             *, workers: Callable[[int], Executor] | None = None) -> None:
     """Index the articles written since the last query (a refresh does not index them as
-    it stores them): a few milliseconds after an ordinary refresh."""
+    it stores them): a few milliseconds after an ordinary refresh; after a big one, with
+    `workers` (index.build), in worker processes."""
     if needs_build(conn):
-        build(conn, progress)
+        build(conn, progress, workers=workers)
 
 
 def _prepare(conn: sqlite3.Connection, query: str | ParsedQuery, tags: dict[str, list[int]] | None,

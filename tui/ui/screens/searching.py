@@ -109,13 +109,15 @@ class SearchPart(ReaderBase):
     def _query_thread(self, query: Query) -> None:
         """Runs in a thread: open the cache, run the query, post what it found. A cache
         that cannot be read raises, and the worker handler says so."""
+        from tui.feeds.workers import index_workers
         from tui.store import search
 
         worker = get_current_worker()
         store = Store.open(query.cache_dir)
         try:
             if query.index_first:
-                search.catch_up(store.conn, lambda done, total: self.post_message(self.Indexing(worker, done, total)))
+                search.catch_up(store.conn, lambda done, total: self.post_message(self.Indexing(worker, done, total)),
+                                workers=index_workers)
             rows = store.feeds()
             tags, feeds = search.feed_tags(query.config, rows), search.subscribed_ids(query.config, rows)
             result, problems = query.run(store, tags, feeds)
