@@ -118,3 +118,31 @@ def test_switching_from_newsboat_with_a_cache_of_two_thousand_articles(tmp_path:
     # the feeds' counters, which the import adds to, agree with the articles
     assert f"{len(stored) - 32} unread of {len(stored)} articles" in feeds.stdout.strip().splitlines()[-1], feeds.stdout
     assert sorted(a["title"] for a in stored if a["starred"]) == ["Story 1 of feed 0004", "Story 2 of feed 0004"]
+
+
+def test_newsboat_articles_are_indexed_as_they_come_with_the_values_the_triggers_compute(tmp_path: Path) -> None:
+    """Without the refresh first, every one of newsboat's 2,000 articles is new to docbao:
+    cleaned and made ready for the index in worker processes, and indexed as written. The
+    first search finds them, and the index rows are the triggers' own: once every article
+    is deleted (the triggers take each out with the values they compute), no word is left."""
+    from tests.test_pty import _index_words
+    from tui.store import index, search
+    from tui.store.cache import Store
+
+    with LocalServer() as server:
+        newsboat = newsboat_reload(tmp_path / "newsboat", synthetic_feeds(server, FEEDS, items=ITEMS))
+        home = tmp_path / "home"
+        home.mkdir()
+        profile = home / "profile" / "feeds.toml"
+        assert docbao(home, "--config", str(profile), "import", str(tmp_path / "newsboat" / "urls")).returncode == 0
+        done = docbao(home, "--config", str(profile), "import-newsboat-cache", str(newsboat), "--no-refresh")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{FEEDS * ITEMS} articles added" in done.stdout, done.stdout
+    store = Store.open(home / "profile" / "cache")
+    try:
+        assert not index.needs_build(store.conn)
+        assert len(search.matching_ids(store.conn, "story")) == FEEDS * ITEMS
+        store.conn.execute("DELETE FROM feeds")
+        assert _index_words(store) == [] and index._indexed(store.conn) == 0
+    finally:
+        store.close()

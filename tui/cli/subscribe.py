@@ -22,10 +22,10 @@ import contextlib
 import sqlite3
 import sys
 import time
-from collections.abc import Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from tui.config import (
     Config,
@@ -665,7 +665,7 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
     file a thousand at a time and stored in transactions of a few thousand (Store.batched);
     articles already cached keep theirs and gain read/starred."""
     from tui.feeds.subscriptions import feed_key, known_feeds
-    from tui.store.backup import RestoreCounts, restore_feed, restore_pruned
+    from tui.store.backup import RestoreCounts, exported_articles, restore_feed, restore_pruned
 
     counts = RestoreCounts()
     known = known_feeds(config, cache)
@@ -705,7 +705,8 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
             store.ensure_feeds([feed.url for feed, number in zip(feeds, export.counts) if feed and number])
         wanted = ((index, raws) for index, raws in export.articles() if feeds[index] is not None)
         with store.batched() if store is not None and not dry_run else contextlib.nullcontext() as write:
-            for index, cleaned in _cleaned(wanted, sum(n for feed, n in zip(feeds, export.counts) if feed), now):
+            for index, _, cleaned in _cleaned(wanted, sum(n for feed, n in zip(feeds, export.counts) if feed),
+                                              exported_articles, now):
                 articles: list[ArticleIn] = []
                 for article in cleaned:
                     if isinstance(article, str):
@@ -723,26 +724,29 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
     return counts
 
 
-def _cleaned(batches: Iterator[tuple[int, list[Any]]], articles: int, now: int,
-             ) -> Iterator[tuple[int, list[ArticleIn | str]]]:
-    """An export's batches of articles (feed index, raw articles) cleaned as a feed's are
-    (exported_articles), in their order. A big import cleans them in worker processes
-    while this one reads the file and stores: a few batches ahead, so that memory does not
-    grow with the backup."""
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+def _cleaned(batches: Iterable[tuple[K, list[Any]]], articles: int, clean: Callable[..., list[T]], *args: Any,
+             ) -> Iterator[tuple[K, list[Any], list[T]]]:
+    """(key, batch, `clean(batch, *args)`) for each (key, batch) of articles an import
+    brings, in their order. A big import cleans them (sanitizes, fingerprints, folds for
+    the index) in worker processes while this one reads and stores: a few batches ahead,
+    so that memory does not grow with the import."""
     from tui.feeds.workers import process_count, worker_pool
-    from tui.store.backup import exported_articles
 
     pool = worker_pool(articles, processes_from=_CLEANED_IN_PROCESSES_FROM, threads=1, name="import")
-    ahead: collections.deque[tuple[int, Future[list[ArticleIn | str]]]] = collections.deque()
+    ahead: collections.deque[tuple[K, list[Any], Future[list[T]]]] = collections.deque()
     try:
-        for index, raws in batches:
-            ahead.append((index, pool.submit(exported_articles, raws, now)))
+        for key, batch in batches:
+            ahead.append((key, batch, pool.submit(clean, batch, *args)))
             if len(ahead) > 2 * process_count():
-                index, cleaning = ahead.popleft()
-                yield index, cleaning.result()
+                key, batch, cleaning = ahead.popleft()
+                yield key, batch, cleaning.result()
         while ahead:
-            index, cleaning = ahead.popleft()
-            yield index, cleaning.result()
+            key, batch, cleaning = ahead.popleft()
+            yield key, batch, cleaning.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -833,8 +837,8 @@ def _import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path
     from tui.feeds.subscriptions import feed_key, known_feeds
     from tui.content.sanitize import clean_line
     from tui.feeds.parse import repair_mojibake
-    from tui.store.newsboat import (NewsboatFeedCounts, import_newsboat_items, newsboat_feed_titles,
-                                    newsboat_item_counts, no_articles, read_newsboat_items)
+    from tui.store.newsboat import (NewsboatFeedCounts, import_newsboat_items, newsboat_articles,
+                                    newsboat_feed_titles, newsboat_item_counts, no_articles, read_newsboat_items)
 
     def items_of(urls: list[str]) -> list[NewsboatItem]:
         try:
@@ -876,12 +880,15 @@ def _import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path
     conn = store.conn if store is not None else no_articles()
     own = {row.url: row.title for row in store.feeds() if row.title} if store is not None else {}
     results: list[NewsboatFeedCounts] = []
-    progress = ImportProgress(0 if args.dry_run else sum(sizes.get(u, 0) for _, urls in matched.values() for u in urls))
+    total = sum(sizes.get(u, 0) for _, urls in matched.values() for u in urls)
+    progress = ImportProgress(0 if args.dry_run else total)
     ids = store.ensure_feeds(matched) if store is not None and not args.dry_run else {}
+    feeds_items = ((url, items_of(nb_urls)) for url, (_, nb_urls) in matched.items())
     try:
         with store.batched() if store is not None and not args.dry_run else contextlib.nullcontext() as write:
-            for url, (feed, nb_urls) in matched.items():
-                feed_items = items_of(nb_urls)
+            for url, feed_items, articles in _cleaned(feeds_items, total, newsboat_articles, star_flags,
+                                                      int(time.time())):
+                feed, nb_urls = matched[url]
                 # named as docbao names it: feeds.toml's title, else its own as docbao stored it, else
                 # the one newsboat stored (repaired as docbao repairs a feed's title)
                 nb_title = next((nb_titles[u] for u in nb_urls if nb_titles.get(u)), "")
@@ -890,10 +897,12 @@ def _import_newsboat_cache(args: argparse.Namespace, config: Config, cache: Path
                 results.append(counts)
                 if args.dry_run:
                     feed_id = store.feed_ids([url]).get(url, 0) if store is not None else 0
-                    import_newsboat_items(conn, feed_id, feed_items, counts, star_flags, write=False)
+                    import_newsboat_items(conn, feed_id, feed_items, counts, star_flags, write=False,
+                                          articles=articles)
                     continue
                 with write(len(feed_items)) as writer:
-                    import_newsboat_items(writer, ids[url], feed_items, counts, star_flags, write=True)
+                    import_newsboat_items(writer, ids[url], feed_items, counts, star_flags, write=True,
+                                          articles=articles)
                 progress.add(len(feed_items))
     finally:
         progress.end()

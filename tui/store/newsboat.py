@@ -195,6 +195,15 @@ def _newsboat_article(item: NewsboatItem, star_flags: str, now: int) -> ArticleI
     )
 
 
+def newsboat_articles(items: list[NewsboatItem], star_flags: str, now: int) -> list[ArticleIn]:
+    """Each item as the article it becomes if the cache lacks it, ready for the index: what
+    an import's worker processes do (import_newsboat_items takes the list)."""
+    articles = [_newsboat_article(item, star_flags, now) for item in items]
+    for article in articles:
+        article.indexed = index.indexed_columns(article.title, article.author, article.content or article.summary)
+    return articles
+
+
 def _flagged(flags: str, star_flags: str) -> bool:
     """newsboat marks an article with any flag as flagged ("!" in its list)."""
     flags = flags.strip()
@@ -204,10 +213,12 @@ def _flagged(flags: str, star_flags: str) -> bool:
 
 
 def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequence[NewsboatItem],
-                          counts: NewsboatFeedCounts, star_flags: str, *, write: bool) -> None:
+                          counts: NewsboatFeedCounts, star_flags: str, *, write: bool,
+                          articles: Sequence[ArticleIn] | None = None) -> None:
     """Match newsboat's items of one feed to the cached articles (by docbao's guid, then
     newsboat's, then link, then title for link-less items) and carry their state over;
-    the ones the cache lacks are inserted.
+    the ones the cache lacks are inserted (`articles`: newsboat_articles(items), else they
+    are made here).
 
     An article deleted in newsboat is kept out the way docbao keeps out pruned ones: its
     guid goes into the pruned list, so a feed that still lists it does not bring it back,
@@ -231,8 +242,9 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
             by_title.setdefault(title, []).append(article_id)
     now = int(time.time())
     new: list[int] = []
+    ready: list[tuple[int, tuple[str, str, str]]] = []  # new articles with their index columns
     unread = 0
-    for item in items:
+    for number, item in enumerate(items):
         counts.legacy += item.legacy
         guids = docbao_guids(item)
         match = next((by_guid[g] for g in [*guids, clean_line(item.guid)] if g in by_guid), None)
@@ -258,10 +270,12 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
             if write:
                 merge_state(conn, match, read, starred)
             continue
-        article = _newsboat_article(item, star_flags, now)
+        article = articles[number] if articles is not None else _newsboat_article(item, star_flags, now)
         counts.inserted += 1
         article_id = insert_article(conn, feed_id, article) if write else -1
         new.append(article_id)
+        if article.indexed is not None:
+            ready.append((article_id, article.indexed))
         unread += not read
         by_guid[article.guid] = article_id
         guid_of[article_id] = article.guid
@@ -269,7 +283,11 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
             by_link.setdefault(article.link, []).append(article_id)
     if write and new:
         count_inserted(conn, feed_id, len(new), unread)
-        index.add_range(conn, min(new), max(new))  # indexed as imported: the first search finds them
+        # indexed as imported, so that the first search finds them
+        if ready:
+            index.add_columns(conn, conn.execute("SELECT title FROM feeds WHERE id = ?", (feed_id,)).fetchone()[0],
+                              ready)
+        index.add_range(conn, min(new), max(new))  # (the others)
 
 
 def no_articles() -> sqlite3.Connection:
