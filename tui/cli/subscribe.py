@@ -703,7 +703,7 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
                 restore_pruned(store, feed.url, entries[index]["pruned"], counts, dry_run=dry_run)
         if store is not None and not dry_run:
             store.ensure_feeds([feed.url for feed, number in zip(feeds, export.counts) if feed and number])
-        wanted = ((index, raws) for index, raws in export.articles() if feeds[index] is not None)
+        wanted = ((index, raws) for index, raws in export.articles(batch=_BATCH) if feeds[index] is not None)
         with store.batched() if store is not None and not dry_run else contextlib.nullcontext() as write:
             for index, _, cleaned in _cleaned(wanted, sum(n for feed, n in zip(feeds, export.counts) if feed),
                                               exported_articles, now):
@@ -732,17 +732,20 @@ def _cleaned(batches: Iterable[tuple[K, list[Any]]], articles: int, clean: Calla
              ) -> Iterator[tuple[K, list[Any], list[T]]]:
     """(key, batch, `clean(batch, *args)`) for each (key, batch) of articles an import
     brings, in their order. A big import cleans them (sanitizes, fingerprints, folds for
-    the index) in worker processes while this one reads and stores: a few batches ahead,
-    so that memory does not grow with the import."""
-    from tui.feeds.workers import process_count, worker_pool
+    the index) in worker processes while this one reads and stores: _AHEAD articles ahead
+    at most (and one batch, however big), so that memory does not grow with the import."""
+    from tui.feeds.workers import worker_pool
 
     pool = worker_pool(articles, processes_from=_CLEANED_IN_PROCESSES_FROM, threads=1, name="import")
     ahead: collections.deque[tuple[K, list[Any], Future[list[T]]]] = collections.deque()
+    waiting = 0  # articles in `ahead`
     try:
         for key, batch in batches:
             ahead.append((key, batch, pool.submit(clean, batch, *args)))
-            if len(ahead) > 2 * process_count():
+            waiting += len(batch)
+            while len(ahead) > 1 and waiting > _AHEAD:
                 key, batch, cleaning = ahead.popleft()
+                waiting -= len(batch)
                 yield key, batch, cleaning.result()
         while ahead:
             key, batch, cleaning = ahead.popleft()
@@ -752,6 +755,8 @@ def _cleaned(batches: Iterable[tuple[K, list[Any]]], articles: int, clean: Calla
 
 
 _CLEANED_IN_PROCESSES_FROM = 2000  # articles; fewer are cleaned sooner than processes start
+_AHEAD = 1000  # articles being cleaned or cleaned and not yet stored: enough to keep two workers busy
+_BATCH = 250  # articles of an export cleaned at a time
 
 
 def _own_title(entry: dict[str, Any]) -> str:
