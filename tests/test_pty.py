@@ -206,6 +206,7 @@ def test_a_big_backup_is_cleaned_in_parallel_and_indexed_as_the_triggers_would(t
     try:
         conn = store.conn
         assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 8000
+        assert {row.title for row in store.feeds()} == {f"Báo “{f}”" for f in range(160)}  # their own titles
         assert not index.needs_build(conn)
         for word, query in (("Lãnh", "lanh"), ("北京", "北京"), ("объявило", "объявило"), ("markets,", "markets"),
                             ("“Tỉnh", "tinh"), ("Toàn", "toan")):

@@ -695,16 +695,16 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
     last, guids = -1, None
     try:
         for index, feed in enumerate(feeds):
-            if feed is None:
-                continue
-            if not export.counts[index]:  # no articles: its own title, if any
-                restore_feed(store, feed.url, [], counts, dry_run=dry_run, own_title=_own_title(entries[index]))
-            if isinstance(entries[index].get("pruned"), list):
+            if feed is not None and isinstance(entries[index].get("pruned"), list):
                 restore_pruned(store, feed.url, entries[index]["pruned"], counts, dry_run=dry_run)
-        if store is not None and not dry_run:
-            store.ensure_feeds([feed.url for feed, number in zip(feeds, export.counts) if feed and number])
+        ids = {} if store is None or dry_run else store.ensure_feeds([feed.url for feed in feeds if feed])
         wanted = ((index, raws) for index, raws in export.articles(batch=_BATCH) if feeds[index] is not None)
         with store.batched() if store is not None and not dry_run else contextlib.nullcontext() as write:
+            # the feeds' own titles before any article: a title set indexes its feed's articles
+            # again (the triggers), which also writes out the search index's pending rows
+            for index, feed in enumerate(feeds):
+                if feed is not None and ids and (title := _own_title(entries[index])):
+                    restore_feed(store, feed.url, [], counts, dry_run=False, own_title=title, write=(write, ids[feed.url]))
             for index, _, cleaned in _cleaned(wanted, sum(n for feed, n in zip(feeds, export.counts) if feed),
                                               exported_articles, now):
                 articles: list[ArticleIn] = []
@@ -713,8 +713,9 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
                         counts.skip(article)
                     else:
                         articles.append(article)
-                guids = restore_feed(store, feeds[index].url, articles, counts, dry_run=dry_run, write=write,
-                                     own_title=_own_title(entries[index]), known=guids if index == last else None)
+                url = feeds[index].url
+                guids = restore_feed(store, url, articles, counts, dry_run=dry_run, known=guids if index == last else None,
+                                     write=(write, ids[url]) if ids else None)
                 last = index
                 progress.add(len(cleaned))
     finally:

@@ -389,10 +389,10 @@ def _digest_of(article: ArticleIn) -> str:
 def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], counts: RestoreCounts,
                  *, dry_run: bool, own_title: str = "",
                  known: dict[str, tuple[int, bool, bool]] | None = None,
-                 write: Callable[[int], AbstractContextManager[sqlite3.Connection]] | None = None,
+                 write: tuple[Callable[[int], AbstractContextManager[sqlite3.Connection]], int] | None = None,
                  ) -> dict[str, tuple[int, bool, bool]]:
-    """Articles of a feed from an export into the cache, in one transaction (or in a part of
-    `write`, a Store.batched() whose transaction the feed's row is already in); articles
+    """Articles of a feed from an export into the cache, in one transaction (or, with `write`
+    (a Store.batched(), the feed's row id), in a part of that batch); articles
     already cached keep theirs and gain read/starred, and the feed its own title
     (`own_title`) until a refresh reads it again. A dry run only counts (store None: no
     cache yet). A feed's articles may come in batches: `known` is what the call for its
@@ -415,14 +415,15 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
         feed_id = store.ensure_feeds([url])[url]
         writing = store.transaction()
     else:
-        feed_id = store.feed_ids([url])[url]
-        writing = write(len(articles))
+        batch, feed_id = write
+        writing = batch(len(articles))
     with writing as conn:
         if own_title:
             conn.execute("UPDATE feeds SET title = ? WHERE id = ? AND title = ''", (own_title, feed_id))
-        cached = existing_articles(conn, feed_id) if known is None else known
+        cached = known if known is not None else existing_articles(conn, feed_id) if articles else {}
         new: list[int] = []
         ready: list[tuple[int, tuple[str, str, str]]] = []  # new articles with their index columns
+        others: list[int] = []  # new articles without (the triggers' view indexes them)
         unread = 0
         for article in articles:
             found = cached.get(article.guid)
@@ -436,6 +437,8 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
                 restore_full(conn, article_id, article)  # (its trigger indexes the article)
             elif article.indexed is not None:
                 ready.append((article_id, article.indexed))
+            else:
+                others.append(article_id)
             new.append(article_id)
             unread += not article.read
             cached[article.guid] = (article_id, article.read, article.starred)
@@ -444,10 +447,9 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
             counts.starred += article.starred
         if new:
             count_inserted(conn, feed_id, len(new), unread)
-            if ready:
-                index.add_columns(conn, conn.execute("SELECT title FROM feeds WHERE id = ?", (feed_id,)).fetchone()[0],
-                                  ready)
-            index.add_range(conn, min(new), max(new))  # the others
+            index.add_columns(conn, feed_id, ready)
+            if others:
+                index.add_range(conn, min(others), max(others))
     return cached
 
 

@@ -468,11 +468,13 @@ def indexed_columns(title: str, author: str, body_html: str) -> tuple[str, str, 
     return index_form(title), index_form(author), index_form(html_text(body_html))
 
 
-def add_columns(conn: sqlite3.Connection, feed_title: str, rows: list[tuple[int, tuple[str, str, str]]]) -> None:
-    """Index new articles of a feed titled `feed_title`, none of them in the index yet and
-    none with an extract, from their indexed_columns(): (id, columns). The values are
-    the ones the triggers would compute, which they give again to take an article out."""
-    feed = index_form(feed_title)
+def add_columns(conn: sqlite3.Connection, feed_id: int, rows: list[tuple[int, tuple[str, str, str]]]) -> None:
+    """Index new articles of feed `feed_id`, none of them in the index yet and none with an
+    extract, from their indexed_columns(): (id, columns). The values are the ones the
+    triggers would compute, which they give again to take an article out."""
+    if not rows:
+        return
+    feed = index_form(conn.execute("SELECT title FROM feeds WHERE id = ?", (feed_id,)).fetchone()[0])
     conn.executemany(f"INSERT INTO {FTS_TABLE} (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, '')",
                      [(article_id, title, author, feed, body) for article_id, (title, author, body) in rows])
 

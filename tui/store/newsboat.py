@@ -243,6 +243,7 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
     now = int(time.time())
     new: list[int] = []
     ready: list[tuple[int, tuple[str, str, str]]] = []  # new articles with their index columns
+    others: list[int] = []  # new articles without (the triggers' view indexes them)
     unread = 0
     for number, item in enumerate(items):
         counts.legacy += item.legacy
@@ -276,6 +277,8 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
         new.append(article_id)
         if article.indexed is not None:
             ready.append((article_id, article.indexed))
+        else:
+            others.append(article_id)
         unread += not read
         by_guid[article.guid] = article_id
         guid_of[article_id] = article.guid
@@ -284,10 +287,9 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
     if write and new:
         count_inserted(conn, feed_id, len(new), unread)
         # indexed as imported, so that the first search finds them
-        if ready:
-            index.add_columns(conn, conn.execute("SELECT title FROM feeds WHERE id = ?", (feed_id,)).fetchone()[0],
-                              ready)
-        index.add_range(conn, min(new), max(new))  # (the others)
+        index.add_columns(conn, feed_id, ready)
+        if others:
+            index.add_range(conn, min(others), max(others))
 
 
 def no_articles() -> sqlite3.Connection:
