@@ -10,6 +10,7 @@ ghost posting anywhere fails the test, not only the few words a test searches fo
 from __future__ import annotations
 
 import itertools
+import re
 import sqlite3
 import subprocess
 import sys
@@ -157,7 +158,7 @@ def test_fold_works_character_by_character(text: str) -> None:
 
 def _separators() -> list[str]:
     return [chr(code) for code in range(0x110000)
-            if index._SEPARATORS.fullmatch(chr(code)) and unicodedata.normalize("NFKD", chr(code)) == chr(code)]
+            if re.fullmatch(index._SEPARATORS, chr(code)) and unicodedata.normalize("NFKD", chr(code)) == chr(code)]
 
 
 def test_what_the_index_form_writes_as_a_space_fts5_reads_as_a_separator() -> None:

@@ -231,8 +231,8 @@ def index_form(text: str) -> str:
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
     other = _NOT_LATIN.search(decomposed)
-    if other is not None and _SEPARATORS.match(other.group()):
-        decomposed = _SEPARATORS.sub(" ", decomposed)
+    if other is not None and re.match(_SEPARATORS, other.group()):
+        decomposed = re.sub(_SEPARATORS, " ", decomposed)
         other = _NOT_LATIN.search(decomposed, other.start())
     if other is None:
         return decomposed.encode("ascii", "ignore").decode("ascii").lower()
@@ -241,9 +241,9 @@ def index_form(text: str) -> str:
 
 # Punctuation and symbols (Unicode P* and S*) of Latin-1 and of the general punctuation and
 # currency blocks and arrows, as NFKD leaves them, that FTS5 knows (its tables are
-# Unicode 6.1: a newer character is a letter to it).
-_SEPARATORS = re.compile("[\u00a1-\u00a7\u00a9\u00ab\u00ac\u00ae\u00b0\u00b1\u00b6\u00b7\u00bb\u00bf\u00d7\u00f7"
-                         "\u2010-\u2027\u2030-\u205e\u20a0-\u20b9\u2190-\u21ff]")
+# Unicode 6.1: a newer character is a letter to it). Left to re's cache, as the CJK patterns.
+_SEPARATORS = ("[\u00a1-\u00a7\u00a9\u00ab\u00ac\u00ae\u00b0\u00b1\u00b6\u00b7\u00bb\u00bf\u00d7\u00f7"
+               "\u2010-\u2027\u2030-\u205e\u20a0-\u20b9\u2190-\u21ff]")
 
 
 def tokens(text: str) -> list[str]:
