@@ -538,9 +538,10 @@ def build(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None 
         cursor.close()
         ids.reverse()
     chunks = [ids[start:start + batch] for start in range(0, len(ids), batch)]
-    if workers is not None and len(ids) >= PARALLEL_FROM and not conn.in_transaction:
-        done = _build_with(workers(len(ids)), conn, chunks, total, progress)
-    else:
+    path = conn.execute("PRAGMA database_list").fetchone()[2] if workers is not None else ""
+    if workers is not None and path and len(ids) >= PARALLEL_FROM and not conn.in_transaction:
+        done = _build_with(workers(len(ids)), conn, path, chunks, total, progress)
+    else:  # (also a cache in memory, which the workers cannot open)
         done = 0
         for chunk in chunks:
             with _write(conn):
@@ -560,7 +561,7 @@ PARALLEL_FROM = 5000  # articles to index; fewer are indexed sooner than process
 _WINDOW = 4  # batches of the pool's per transaction
 
 
-def _build_with(pool: Executor, conn: sqlite3.Connection, chunks: list[list[int]], total: int,
+def _build_with(pool: Executor, conn: sqlite3.Connection, path: str, chunks: list[list[int]], total: int,
                 progress: Callable[[int, int], None] | None) -> int:
     """build()'s batches with the index's values computed in `pool` (source_values()) and
     written here; returns how many articles were indexed. The values are read while this
@@ -568,7 +569,6 @@ def _build_with(pool: Executor, conn: sqlite3.Connection, chunks: list[list[int]
     change an article between their reading and their writing, so they are the values the
     triggers would compute now, which they give again to take the article out, and an
     article not in the index when they were read is still not in it when they are written."""
-    path = conn.execute("PRAGMA database_list").fetchone()[2]
     done = 0
     try:
         for start in range(0, len(chunks), _WINDOW):
