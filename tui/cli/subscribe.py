@@ -662,7 +662,7 @@ class ImportProgress:
 def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run: bool,
                      plan: ImportPlan) -> RestoreCounts:
     """Put an export's articles into the cache for the feeds now subscribed, read from the
-    file a thousand at a time and stored in transactions of a few thousand (Store.batched);
+    file 250 at a time (_BATCH) and stored in transactions of a few thousand (Store.batched);
     articles already cached keep theirs and gain read/starred."""
     from tui.feeds.subscriptions import feed_key, known_feeds
     from tui.store.backup import RestoreCounts, exported_articles, restore_feed, restore_pruned
