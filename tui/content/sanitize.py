@@ -103,8 +103,8 @@ def clean_line(text: str | None) -> str:
     if not text:
         return ""
     text = clean_text(text)
-    if text.isprintable():  # (its only white space is " ")
-        return (_SPACE_RUN.sub(" ", text) if "  " in text else text).strip()
+    if text.isprintable() and "  " not in text:  # (printable text's only white space is " ")
+        return text.strip()
     return _SPACE_RUN.sub(" ", text).strip()
 
 

@@ -65,6 +65,11 @@ class ArticleIn:
     digest: str = ""  # the store's fingerprint of it; "" when unknown: the next refresh rewrites it
     indexed: tuple[str, str, str] | None = None  # index.indexed_columns(), when computed ahead
 
+    def ready_for_index(self) -> ArticleIn:
+        """This article with `indexed` computed: where it is made, in an import's worker processes."""
+        self.indexed = index.indexed_columns(self.title, self.author, self.content or self.summary)
+        return self
+
 
 def existing_articles(conn: sqlite3.Connection, feed_id: int) -> dict[str, tuple[int, bool, bool]]:
     """guid -> (id, read, starred) of a feed's cached articles."""
@@ -72,7 +77,7 @@ def existing_articles(conn: sqlite3.Connection, feed_id: int) -> dict[str, tuple
         "SELECT id, guid, read, starred FROM articles WHERE feed_id = ?", (feed_id,))}
 
 
-def insert_article(conn: sqlite3.Connection, feed_id: int, article: ArticleIn, digest: str = "") -> int:
+def insert_article(conn: sqlite3.Connection, feed_id: int, article: ArticleIn) -> int:
     """Insert one article; the caller adds it to its feed's counters (count_inserted).
 
     The store's sort rule is kept: the published time, else when it was first seen."""
@@ -84,7 +89,7 @@ def insert_article(conn: sqlite3.Connection, feed_id: int, article: ArticleIn, d
         (feed_id, article.guid, article.link, article.title, article.author, article.published,
          article.updated, article.summary, article.content,
          json.dumps(article.enclosures, ensure_ascii=False), article.image, int(article.read), int(article.starred),
-         first_seen, article.published or first_seen, digest),
+         first_seen, article.published or first_seen, article.digest),
     )
     return int(cursor.lastrowid or 0)
 
@@ -363,8 +368,7 @@ def exported_article(raw: object, now: int) -> ArticleIn | str:
         full=kept,
     )
     article.digest = _digest_of(article)
-    article.indexed = index.indexed_columns(article.title, article.author, article.content or article.summary)
-    return article
+    return article.ready_for_index()
 
 
 def exported_articles(raws: list[Any], now: int) -> list[ArticleIn | str]:
@@ -421,10 +425,8 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
         if own_title:
             conn.execute("UPDATE feeds SET title = ? WHERE id = ? AND title = ''", (own_title, feed_id))
         cached = known if known is not None else existing_articles(conn, feed_id) if articles else {}
-        new: list[int] = []
-        ready: list[tuple[int, tuple[str, str, str]]] = []  # new articles with their index columns
-        others: list[int] = []  # new articles without (the triggers' view indexes them)
-        unread = 0
+        new: list[tuple[int, tuple[str, str, str] | None]] = []  # (id, index columns), but those with an extract
+        inserted = unread = 0
         for article in articles:
             found = cached.get(article.guid)
             if found is not None:
@@ -432,24 +434,20 @@ def restore_feed(store: Store | None, url: str, articles: list[ArticleIn], count
                 restore_full(conn, found[0], article)
                 counts.merged += 1
                 continue
-            article_id = insert_article(conn, feed_id, article, article.digest)
+            article_id = insert_article(conn, feed_id, article)
             if article.full is not None:
                 restore_full(conn, article_id, article)  # (its trigger indexes the article)
-            elif article.indexed is not None:
-                ready.append((article_id, article.indexed))
             else:
-                others.append(article_id)
-            new.append(article_id)
+                new.append((article_id, article.indexed))
+            inserted += 1
             unread += not article.read
             cached[article.guid] = (article_id, article.read, article.starred)
             counts.inserted += 1
             counts.read += article.read
             counts.starred += article.starred
-        if new:
-            count_inserted(conn, feed_id, len(new), unread)
-            index.add_columns(conn, feed_id, ready)
-            if others:
-                index.add_range(conn, min(others), max(others))
+        if inserted:
+            count_inserted(conn, feed_id, inserted, unread)
+            index.add_new(conn, feed_id, new)
     return cached
 
 

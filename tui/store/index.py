@@ -464,19 +464,23 @@ def add_range(conn: sqlite3.Connection, first: int, last: int) -> None:
 def indexed_columns(title: str, author: str, body_html: str) -> tuple[str, str, str]:
     """An article's title, author and body as the index holds them (body_html: its content,
     else its summary), computed where the article is made ready (an import's worker
-    processes) so that the writer only stores them: add_columns()."""
+    processes) so that the writer only stores them: add_new()."""
     return index_form(title), index_form(author), index_form(html_text(body_html))
 
 
-def add_columns(conn: sqlite3.Connection, feed_id: int, rows: list[tuple[int, tuple[str, str, str]]]) -> None:
+def add_new(conn: sqlite3.Connection, feed_id: int, articles: list[tuple[int, tuple[str, str, str] | None]]) -> None:
     """Index new articles of feed `feed_id`, none of them in the index yet and none with an
-    extract, from their indexed_columns(): (id, columns). The values are the ones the
-    triggers would compute, which they give again to take an article out."""
-    if not rows:
-        return
-    feed = index_form(conn.execute("SELECT title FROM feeds WHERE id = ?", (feed_id,)).fetchone()[0])
-    conn.executemany(f"INSERT INTO {FTS_TABLE} (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, '')",
-                     [(article_id, title, author, feed, body) for article_id, (title, author, body) in rows])
+    extract: (id, its indexed_columns() or None). Columns computed ahead are stored as they
+    are (they are the values the triggers would compute, which they give again to take an
+    article out); the articles without go through the triggers' view."""
+    ready = [(article_id, *columns) for article_id, columns in articles if columns is not None]
+    others = [article_id for article_id, columns in articles if columns is None]
+    if ready:
+        feed = index_form(conn.execute("SELECT title FROM feeds WHERE id = ?", (feed_id,)).fetchone()[0])
+        conn.executemany(f"INSERT INTO {FTS_TABLE} (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, '')",
+                         [(article_id, title, author, feed, body) for article_id, title, author, body in ready])
+    if others:
+        add_range(conn, min(others), max(others))
 
 
 def _indexed(conn: sqlite3.Connection) -> int:

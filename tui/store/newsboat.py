@@ -198,10 +198,7 @@ def _newsboat_article(item: NewsboatItem, star_flags: str, now: int) -> ArticleI
 def newsboat_articles(items: list[NewsboatItem], star_flags: str, now: int) -> list[ArticleIn]:
     """Each item as the article it becomes if the cache lacks it, ready for the index: what
     an import's worker processes do (import_newsboat_items takes the list)."""
-    articles = [_newsboat_article(item, star_flags, now) for item in items]
-    for article in articles:
-        article.indexed = index.indexed_columns(article.title, article.author, article.content or article.summary)
-    return articles
+    return [_newsboat_article(item, star_flags, now).ready_for_index() for item in items]
 
 
 def _flagged(flags: str, star_flags: str) -> bool:
@@ -241,9 +238,7 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
         else:
             by_title.setdefault(title, []).append(article_id)
     now = int(time.time())
-    new: list[int] = []
-    ready: list[tuple[int, tuple[str, str, str]]] = []  # new articles with their index columns
-    others: list[int] = []  # new articles without (the triggers' view indexes them)
+    new: list[tuple[int, tuple[str, str, str] | None]] = []  # (id, index columns)
     unread = 0
     for number, item in enumerate(items):
         counts.legacy += item.legacy
@@ -274,11 +269,7 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
         article = articles[number] if articles is not None else _newsboat_article(item, star_flags, now)
         counts.inserted += 1
         article_id = insert_article(conn, feed_id, article) if write else -1
-        new.append(article_id)
-        if article.indexed is not None:
-            ready.append((article_id, article.indexed))
-        else:
-            others.append(article_id)
+        new.append((article_id, article.indexed))
         unread += not read
         by_guid[article.guid] = article_id
         guid_of[article_id] = article.guid
@@ -286,10 +277,7 @@ def import_newsboat_items(conn: sqlite3.Connection, feed_id: int, items: Sequenc
             by_link.setdefault(article.link, []).append(article_id)
     if write and new:
         count_inserted(conn, feed_id, len(new), unread)
-        # indexed as imported, so that the first search finds them
-        index.add_columns(conn, feed_id, ready)
-        if others:
-            index.add_range(conn, min(others), max(others))
+        index.add_new(conn, feed_id, new)  # indexed as imported: the first search finds them
 
 
 def no_articles() -> sqlite3.Connection:
