@@ -182,8 +182,10 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
 
     store: Store = await in_db(Store.open, cache_dir)
     batches: _Batches | None = None
-    if isinstance(parse_pool, ProcessPoolExecutor):  # (its workers start with the first body to parse)
+    if isinstance(parse_pool, ProcessPoolExecutor):
         batches = _Batches(parse_pool, cache_dir, process_count())
+        for _ in range(process_count()):  # the workers start while the first requests are out
+            parse_pool.submit(_get_ready, cache_dir)
     try:
         ids = await in_db(store.ensure_feeds, [f.url for f in feeds])
         rows = {row.id: row for row in await in_db(store.feeds)}
@@ -349,6 +351,13 @@ def _worker_store(cache_dir: Path) -> Store:
         # memory (a batch's worth), not in a temporary file written for every feed.
         store.conn.execute("PRAGMA temp_store = MEMORY")
     return store
+
+
+def _get_ready(cache_dir: Path) -> None:
+    """In a worker process, before the first body comes: the parsers imported, the cache opened."""
+    import tui.feeds.parse  # noqa: F401
+
+    _worker_store(cache_dir)
 
 
 def _parse_fetched(result: FetchResult, max_bytes: int) -> ParsedFeed | None:

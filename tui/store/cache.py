@@ -389,6 +389,8 @@ def article_digest(article: ParsedArticle) -> str:
 
 def enclosures_json(article: ParsedArticle) -> str:
     """The enclosures column: url, type, length, and the duration when one is known."""
+    if not article.enclosures:
+        return "[]"
     items: list[dict[str, object]] = []
     for enclosure in article.enclosures:
         item: dict[str, object] = {"url": enclosure.url, "type": enclosure.type, "length": enclosure.length}
