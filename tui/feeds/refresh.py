@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TypeVar
 from tui.config import Config, FeedConfig
 from tui.model import FeedError, FetchResult, ParsedFeed
 from tui.feeds.inflate import BodyError, decode
-from tui.feeds.workers import CacheThread, process_count, worker_pool, writing
+from tui.feeds.workers import PROCESS_POOL_FROM, CacheThread, process_count, worker_pool, writing
 from tui.store.cache import FeedRow, Store, StoreError, StoreStats
 
 if TYPE_CHECKING:
@@ -182,13 +182,14 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
 
     store: Store = await in_db(Store.open, cache_dir)
     batches: _Batches | None = None
-    if isinstance(parse_pool, ProcessPoolExecutor):
+    if isinstance(parse_pool, ProcessPoolExecutor):  # (its workers start with the first body to parse)
         batches = _Batches(parse_pool, cache_dir, process_count())
-        for _ in range(process_count()):  # the workers start while the first requests are out
-            parse_pool.submit(_get_ready, cache_dir)
     try:
         ids = await in_db(store.ensure_feeds, [f.url for f in feeds])
         rows = {row.id: row for row in await in_db(store.feeds)}
+        if batches is not None and _whole_bodies_expected(feeds, ids, rows) >= PROCESS_POOL_FROM:
+            for _ in range(process_count()):  # the workers start while the first requests are out
+                parse_pool.submit(_get_ready, cache_dir)
         settings = config.settings
         limit = asyncio.Semaphore(settings.concurrency)
         done = 0
@@ -351,6 +352,12 @@ def _worker_store(cache_dir: Path) -> Store:
         # memory (a batch's worth), not in a temporary file written for every feed.
         store.conn.execute("PRAGMA temp_store = MEMORY")
     return store
+
+
+def _whole_bodies_expected(feeds: Sequence[FeedConfig], ids: Mapping[str, int], rows: Mapping[int, FeedRow]) -> int:
+    """How many of `feeds` will send a whole document rather than "not modified": those
+    with nothing to ask a server whether it changed (new subscriptions, most of all)."""
+    return sum(1 for feed in feeds if not (rows[ids[feed.url]].etag or rows[ids[feed.url]].last_modified))
 
 
 def _get_ready(cache_dir: Path) -> None:
