@@ -9,8 +9,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,7 @@ from tests.server import LocalServer
 from tui.cli.main import main
 from tui.config import Config, FeedConfig, Settings
 from tui.feeds.refresh import refresh
+from tui.feeds.workers import process_count
 from tui.store.cache import Store
 
 
@@ -292,6 +296,69 @@ def test_kill_during_refresh_leaves_a_sound_cache(tmp_path: Path) -> None:
     assert sum(counts) >= 400
     assert all(c in (0, 40) for c in counts)  # a feed is there whole or not at all
     assert store.totals() == (sum(counts), sum(counts))
+    store.close()
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: a refresh parses in a thread")
+def test_a_first_refresh_starts_its_parse_workers_before_any_feed_answers_an_unchanged_one_none(
+        tmp_path: Path) -> None:
+    """A first refresh of many feeds has its parse workers started (the parsers imported)
+    while its requests are out, so that they are ready when the bodies come; a refresh that
+    can ask every feed whether it changed starts none, since "not modified" is all it gets.
+    Every answer is held until the test lets it go."""
+    answering = threading.Event()
+
+    def held(body: bytes, etag: str) -> Callable[[BaseHTTPRequestHandler], None]:
+        def answer(handler: BaseHTTPRequestHandler) -> None:
+            answering.wait(60)
+            handler.send_response(304 if handler.headers.get("If-None-Match") == etag else 200)
+            handler.send_header("ETag", etag)
+            if handler.headers.get("If-None-Match") == etag:
+                handler.end_headers()
+                return
+            handler.send_header("Content-Type", "application/rss+xml")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        return answer
+
+    def workers(pid: int) -> list[str]:
+        children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True,
+                                  text=True).stdout.splitlines()
+        return [line for line in children if "spawn_main" in line]
+
+    def start(config: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "tui", "refresh", "--config", str(config), "-q"],
+                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    with LocalServer() as srv:
+        urls = [srv.route(f"/f{n}", raw=held(rss([(f"{n}-{i}", f"Tin {n} số {i}") for i in range(5)]), f'"e{n}"'))
+                for n in range(30)]
+        config = tmp_path / "feeds.toml"
+        config.write_text("".join(f'[[feed]]\nurl = "{u}"\n\n' for u in urls), encoding="utf-8")
+        first = start(config)
+        deadline = time.monotonic() + 60
+        while len(workers(first.pid)) < process_count() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        up = workers(first.pid)
+        answering.set()
+        status = first.wait(60)
+        assert len(up) == process_count()
+        assert status == 0
+
+        answering.clear()
+        again = start(config)
+        deadline = time.monotonic() + 60
+        while len(srv.requests) < 60 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        waiting = len(srv.requests)
+        none_up = workers(again.pid)
+        answering.set()
+        assert again.wait(60) == 0
+    assert waiting == 60  # every feed asked (with its ETag), none answered yet
+    assert none_up == []
+    store = Store.open(tmp_path / "cache")
+    assert store.count() == 150 and {row.last_status for row in store.feeds()} == {"not_modified"}
     store.close()
 
 
