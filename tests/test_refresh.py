@@ -323,7 +323,7 @@ def test_a_first_refresh_starts_its_parse_workers_before_any_feed_answers_an_unc
         return answer
 
     def workers(pid: int) -> list[str]:
-        children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True,
+        children = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True,
                                   text=True).stdout.splitlines()
         return [line for line in children if "spawn_main" in line]
 
