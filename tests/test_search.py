@@ -807,6 +807,31 @@ def test_new_articles_are_found_by_the_next_query(tmp_path: Path) -> None:
     store.close()
 
 
+def test_an_index_keeps_a_transactions_postings_in_memory_and_an_older_one_is_given_the_setting(
+        tmp_path: Path) -> None:
+    """FTS5 writes a transaction's postings out as one segment when they fit in its memory
+    for them (4 MiB here, 1 MiB by default); a new index has the setting, an index made
+    before it gets it with the next build, whose segments it then writes, and keeps every
+    article findable."""
+    def setting(store: Store) -> int | None:
+        row = store.conn.execute("SELECT v FROM article_fts_config WHERE k = 'hashsize'").fetchone()
+        return None if row is None else int(row[0])
+
+    store = Store.open(tmp_path)
+    assert setting(store) == 4 * 1024 * 1024
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM article_fts_config WHERE k = 'hashsize'")
+    store.close()
+    store = Store.open(tmp_path)
+    assert setting(store) is None  # (opening the cache does not write it: a start never waits for the lock)
+    save(store, "https://a.example/rss", [ParsedArticle(guid=str(n), title=f"Sông Hồng số {n}") for n in range(50)])
+    index.build(store.conn, batch=20)
+    assert setting(store) == 4 * 1024 * 1024
+    assert len(ids(store, "song hong")) == 50
+    assert_index_exact(store.conn)
+    store.close()
+
+
 def test_build_inside_an_open_transaction(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
     strip_search(store.conn)

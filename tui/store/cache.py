@@ -498,6 +498,7 @@ class Store:
         transaction it is in, with the parts before it there, and raises."""
         conn = self.conn
         pending = 0
+        index.prepare_bulk(conn)
 
         @contextmanager
         def write(articles: int) -> Iterator[sqlite3.Connection]:

@@ -42,6 +42,10 @@ _META_TABLE = "search_meta"
 COLUMNS = ("title", "author", "feed", "body", "extract")
 _BUILD_BATCH = 2000
 _OPTIMIZE_FROM = 20_000  # articles indexed in one build() before the index is merged whole
+# FTS5 keeps the postings of a transaction in memory up to this many bytes before it writes
+# them out as a segment (its default is 1 MiB): a transaction of 2,000 articles, an import's
+# or a build's, is then one segment instead of several, which automerge must merge again.
+_PENDING_BYTES = 4 * 1024 * 1024
 
 # Letters that have no decomposition but that people type without their stroke or slash.
 _BASE_LETTERS = {
@@ -378,6 +382,7 @@ _SCHEMA: list[str] = [
     # with no measurable cost to queries (100,000 articles)
     f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('automerge', 16)",
     f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('crisismerge', 64)",
+    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('hashsize', {_PENDING_BYTES})",
     # what the index holds for each article, computed from the rows as they are
     f"""CREATE VIEW {_SOURCE_VIEW} AS SELECT a.id AS id, a.feed_id AS feed_id,
         docbao_fold(a.title) AS title, docbao_fold(a.author) AS author,
@@ -429,6 +434,16 @@ def _write(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def prepare_bulk(conn: sqlite3.Connection) -> None:
+    """Before many articles are indexed (a build, an import): an index made before
+    _PENDING_BYTES was set gets it. Here rather than in install(), which every start runs:
+    the setting is a write, which must not make a start wait for another process's lock."""
+    row = conn.execute(f"SELECT v FROM {FTS_TABLE}_config WHERE k = 'hashsize'").fetchone()
+    if row is None or row[0] != _PENDING_BYTES:
+        with _write(conn):
+            conn.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('hashsize', {_PENDING_BYTES})")
 
 
 def install(conn: sqlite3.Connection) -> None:
@@ -527,6 +542,8 @@ def build(conn: sqlite3.Connection, progress: Callable[[int, int], None] | None 
     """
     install(conn)
     total = max(_unindexed(conn), 0)
+    if total:
+        prepare_bulk(conn)
     if progress is not None:
         progress(0, total)
     # The articles not yet indexed are the newest (a refresh's, an old cache's all): walk
