@@ -13,6 +13,7 @@ never touches what is stored.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import sqlite3
 import time
@@ -231,13 +232,16 @@ async def refresh(config: Config, cache_dir: Path, *, only: Sequence[str] | None
             if wanted:
                 report.pages = await _prefetch(store, in_db, client, config, wanted, page_progress)
         report.pruned = await in_db(store.prune, settings.keep_articles, settings.keep_days)
+        # The pool's thread and workers end before this process's connection closes (off the
+        # event loop). At exit, Python 3.11's hook for process pools races a pool thread still
+        # ending, and the command then ends on a traceback (EBADF). And the last connection
+        # to close writes the log into the cache file and removes it: this one, after the
+        # workers', where two workers closing at once could each leave it to the other.
+        await asyncio.to_thread(functools.partial(parse_pool.shutdown, wait=True, cancel_futures=True))
     finally:
+        parse_pool.shutdown(wait=False, cancel_futures=True)  # (on an error, without waiting)
         await in_db(store.close)
         in_db.shutdown()
-        parse_pool.shutdown(wait=False, cancel_futures=True)
-    # Wait for the pool's own thread to end (off the event loop): at exit, Python 3.11's hook
-    # for process pools can race it, and the command then ends on a traceback (EBADF).
-    await asyncio.to_thread(parse_pool.shutdown, True)
     order = {feed.url: index for index, feed in enumerate(feeds)}
     report.outcomes.sort(key=lambda o: order[o.url])
     report.elapsed = time.monotonic() - started
@@ -348,6 +352,7 @@ def _worker_store(cache_dir: Path) -> Store:
     store = _worker_stores.get(cache_dir)
     if store is None:
         store = _worker_stores[cache_dir] = Store.open(cache_dir, create=False)
+        atexit.register(store.close)  # (before the worker's quick exit: workers.py)
         # A savepoint keeps the pages its feed changes as they were, to roll back to: in
         # memory (a batch's worth), not in a temporary file written for every feed.
         store.conn.execute("PRAGMA temp_store = MEMORY")

@@ -20,6 +20,7 @@ from being removed or added twice and lets `build()` index a cache that predates
 
 from __future__ import annotations
 
+import atexit
 import functools
 import html
 import re
@@ -618,6 +619,7 @@ def source_values(path: str, first: int, last: int) -> list[tuple[int, str, str,
     reader = _readers.get(path)
     if reader is None:
         reader = _readers[path] = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        atexit.register(reader.close)  # (before the worker's quick exit: workers.py)
         reader.execute("PRAGMA query_only = ON")
         register(reader)
     return reader.execute(
