@@ -362,7 +362,7 @@ def _worker_store(cache_dir: Path) -> Store:
 def _whole_bodies_expected(feeds: Sequence[FeedConfig], ids: Mapping[str, int], rows: Mapping[int, FeedRow]) -> int:
     """How many of `feeds` will send a whole document rather than "not modified": those
     with nothing to ask a server whether it changed (new subscriptions, most of all)."""
-    return sum(1 for feed in feeds if not (rows[ids[feed.url]].etag or rows[ids[feed.url]].last_modified))
+    return sum(1 for row in (rows[ids[feed.url]] for feed in feeds) if not (row.etag or row.last_modified))
 
 
 def _get_ready(cache_dir: Path) -> None:

@@ -47,6 +47,7 @@ _OPTIMIZE_FROM = 20_000  # articles indexed in one build() before the index is m
 # them out as a segment (its default is 1 MiB): a transaction of 2,000 articles, an import's
 # or a build's, is then one segment instead of several, which automerge must merge again.
 _PENDING_BYTES = 4 * 1024 * 1024
+_SET_PENDING_BYTES = f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('hashsize', {_PENDING_BYTES})"
 
 # Letters that have no decomposition but that people type without their stroke or slash.
 _BASE_LETTERS = {
@@ -383,7 +384,7 @@ _SCHEMA: list[str] = [
     # with no measurable cost to queries (100,000 articles)
     f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('automerge', 16)",
     f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('crisismerge', 64)",
-    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('hashsize', {_PENDING_BYTES})",
+    _SET_PENDING_BYTES,
     # what the index holds for each article, computed from the rows as they are
     f"""CREATE VIEW {_SOURCE_VIEW} AS SELECT a.id AS id, a.feed_id AS feed_id,
         docbao_fold(a.title) AS title, docbao_fold(a.author) AS author,
@@ -444,7 +445,7 @@ def prepare_bulk(conn: sqlite3.Connection) -> None:
     row = conn.execute(f"SELECT v FROM {FTS_TABLE}_config WHERE k = 'hashsize'").fetchone()
     if row is None or row[0] != _PENDING_BYTES:
         with _write(conn):
-            conn.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('hashsize', {_PENDING_BYTES})")
+            conn.execute(_SET_PENDING_BYTES)
 
 
 def install(conn: sqlite3.Connection) -> None:
