@@ -170,7 +170,7 @@ def sanitize_html(fragment: str | None) -> str:
     if fragment.count("<") > _FEW_TAGS:
         fragment = _nest_shallowly(fragment)
     clean = _CONTROLS.sub("", _drop_sequences(_cleaner().clean(fragment), _HTML_SEQUENCES))
-    if '"1' in clean or '"0' in clean:  # (nh3 writes every attribute in double quotes)
+    if 'width="1' in clean or 'width="0' in clean:  # (nh3 writes every attribute in double quotes)
         clean = _PIXEL.sub("", clean)
     return clean
 
