@@ -31,6 +31,7 @@ from tests.pilot import (
     lines,
     panes,
     read_state,
+    screen_lines,
     status,
 )
 from tui.config import Config, FeedConfig, load_config
@@ -185,6 +186,26 @@ def unread_count(folder: Path) -> int:
         return store.count(unread=True)
     finally:
         store.close()
+
+
+async def test_q_answers_no_to_a_question_asked_while_reading(tmp_path: Path) -> None:
+    """q goes back everywhere, so in a question it answers no; the article stays open."""
+    config, feed_id = long_feed_cache(tmp_path / "cache", 600)
+    app = DocbaoApp(config, tmp_path / "cache")
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to_feed(pilot, app, f"feed:{feed_id}")
+        await pilot.press("enter", "enter")  # the feed's articles, the first of them
+        await laid_out(pilot)
+        _, articles, view = panes(app)
+        assert app.focused is view
+        await pilot.press("A")
+        assert isinstance(app.screen, Confirm)
+        assert any("y or Enter: yes · n, q or Esc: no" in line for line in screen_lines(app))
+        await pilot.press("q")
+        assert isinstance(app.screen, MainScreen) and app.focused is view
+        assert unread_count(tmp_path / "cache") == 599  # (the article opened)
+        await pilot.press("q")
+        assert app.focused is articles
 
 
 async def test_mark_all_read_asks_for_more_than_a_screen_and_u_takes_it_back(tmp_path: Path) -> None:

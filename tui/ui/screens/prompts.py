@@ -111,12 +111,12 @@ class TextPrompt(ModalScreen[str | None]):
 
 
 class Confirm(ModalScreen[bool]):
-    """A yes/no question: y or Enter says yes, n or Esc says no."""
+    """A yes/no question: y or Enter says yes, n, q or Esc says no (q is back everywhere)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="Confirm")
     BINDINGS = [
         Binding("y,enter", "answer(True)", "Yes", show=False),
-        Binding("n,escape", "answer(False)", "No", show=False),
+        Binding("n,q,escape", "answer(False)", "No", show=False),
     ]
 
     def __init__(self, question: str) -> None:
@@ -126,7 +126,7 @@ class Confirm(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Content(clean_line(self.question)))
-            yield Label(Content("y or Enter: yes · n or Esc: no"), classes="prompt--hint")
+            yield Label(Content("y or Enter: yes · n, q or Esc: no"), classes="prompt--hint")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
