@@ -402,17 +402,20 @@ def _parse_and_save(cache_dir: Path, fetches: list[tuple[int, FetchResult, int]]
 
 class _Batches:
     """A big refresh's fetched bodies on their way to the parse workers, which parse and
-    store them. A batch goes to the pool while it has room (a batch being parsed and one
-    waiting, per worker), with every body that came in meanwhile, at most MAX_BATCH: a
-    worker stores a batch in one transaction, so the further the network runs ahead of the
-    workers, the fewer commits they make; when it does not, each feed goes alone."""
+    store them. A worker stores a batch in one transaction, so the further the network runs
+    ahead of the workers, the fewer commits they make. A worker that is idle gets what came
+    in at once (each feed alone when the network is the slower), shared evenly with the
+    other idle ones; while every worker is busy, only whole batches (MAX_BATCH bodies) are
+    queued for them, one per worker, and the rest waits for the first worker to be free.
+    (Queueing whatever had come made every other batch a single feed, committed alone.)"""
 
     MAX_BATCH = 16
 
     def __init__(self, pool: ProcessPoolExecutor, cache_dir: Path, workers: int) -> None:
         self._pool = pool
         self._cache_dir = cache_dir
-        self._room = 2 * workers
+        self._workers = workers
+        self._sent = 0  # batches in the pool: being parsed, or queued for a worker
         self._waiting: list[tuple[int, FetchResult, int, asyncio.Future[_Saved]]] = []
         self._loop = asyncio.get_running_loop()
 
@@ -425,8 +428,15 @@ class _Batches:
         return await future
 
     def _send(self) -> None:
-        while self._waiting and self._room:
-            batch, self._waiting = self._waiting[:self.MAX_BATCH], self._waiting[self.MAX_BATCH:]
+        while self._waiting and self._sent < 2 * self._workers:
+            idle = self._workers - self._sent
+            if idle > 0:
+                size = min(self.MAX_BATCH, -(-len(self._waiting) // idle))
+            elif len(self._waiting) >= self.MAX_BATCH:
+                size = self.MAX_BATCH
+            else:
+                return
+            batch, self._waiting = self._waiting[:size], self._waiting[size:]
             futures = [future for *_, future in batch]
             try:
                 sent = self._loop.run_in_executor(self._pool, _parse_and_save, self._cache_dir,
@@ -436,11 +446,11 @@ class _Batches:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            self._room -= 1
+            self._sent += 1
             sent.add_done_callback(functools.partial(self._done, futures))
 
     def _done(self, futures: list[asyncio.Future[_Saved]], sent: asyncio.Future[list[_Saved | Exception]]) -> None:
-        self._room += 1
+        self._sent -= 1
         if sent.cancelled():
             for future in futures:
                 future.cancel()
