@@ -311,9 +311,10 @@ def test_a_first_refresh_starts_its_parse_workers_before_any_feed_answers_an_unc
     def held(body: bytes, etag: str) -> Callable[[BaseHTTPRequestHandler], None]:
         def answer(handler: BaseHTTPRequestHandler) -> None:
             answering.wait(60)
-            handler.send_response(304 if handler.headers.get("If-None-Match") == etag else 200)
+            unchanged = handler.headers.get("If-None-Match") == etag
+            handler.send_response(304 if unchanged else 200)
             handler.send_header("ETag", etag)
-            if handler.headers.get("If-None-Match") == etag:
+            if unchanged:
                 handler.end_headers()
                 return
             handler.send_header("Content-Type", "application/rss+xml")
