@@ -806,10 +806,14 @@ def _items(*items: tuple[str, str]) -> bytes:
 
 def test_an_item_without_a_date_element_gets_no_date_from_its_guid() -> None:
     """The fast parser dates an undated item from a guid that reads as a date (guid 7: the
-    7th of this month, 1999: December 1999, h12: today); feedparser and docbao do not."""
-    feed = parse_feed(_items(*((f"guid {g}", f"<guid>{g}</guid>") for g in ("12", "h12", "7", "ep7", "1999"))))
-    assert [(a.title, a.published) for a in feed.articles] == [
-        (f"guid {g}", None) for g in ("12", "h12", "7", "ep7", "1999")]
+    7th of this month, 1999: December 1999, h12 and 5pm: today, 1234567890: seconds since
+    1970); feedparser and docbao do not."""
+    guids = ("12", "h12", "7", "ep7", "1999", "5pm", "m7", "10:30", "3am", "1h", "1234567890")
+    feed = parse_feed(_items(*((f"guid {g}", f"<guid>{g}</guid>") for g in guids)))
+    assert [(a.title, a.published) for a in feed.articles] == [(f"guid {g}", None) for g in guids]
+    half = parse_feed(_items(("Undated", "<guid>5pm</guid>"),
+                             ("Dated", "<guid>1234567890</guid><pubDate>Wed, 01 May 2024 10:00:00 GMT</pubDate>")))
+    assert [a.published for a in half.articles] == [None, 1714557600]
     huge = parse_feed(_items(*((f"Huge item {n}", f'<guid isPermaLink="false">{n}</guid>') for n in range(1, 120))))
     assert len(huge.articles) == 119 and {a.published for a in huge.articles} == {None}
 
