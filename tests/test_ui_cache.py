@@ -12,7 +12,7 @@ from tui.ui.widgets.feed_list import build_entries
 def test_feeds_pane_order_folders_then_untagged(tmp_path: Path) -> None:
     cache = build_ui_cache(tmp_path)
     store = Store.open(tmp_path)
-    entries = build_entries(cache.config, store.feeds(), store.count(starred=True))
+    entries = build_entries(cache.config, store.feeds(), lambda ids: store.count(feed_ids=ids, starred=True))
     store.close()
     shown = [(e.kind, e.label, e.folder) for e in entries]
     assert shown[:3] == [("view", "All", ""), ("view", "Unread", ""), ("view", "Starred", "")]
@@ -28,7 +28,7 @@ def test_feeds_pane_order_folders_then_untagged(tmp_path: Path) -> None:
 def test_feeds_pane_counts_come_from_the_counters(tmp_path: Path) -> None:
     cache = build_ui_cache(tmp_path)
     store = Store.open(tmp_path)
-    entries = {e.key: e for e in build_entries(cache.config, store.feeds(), store.count(starred=True))}
+    entries = {e.key: e for e in build_entries(cache.config, store.feeds(), lambda ids: store.count(feed_ids=ids, starred=True))}
     store.close()
     assert entries["all"].count == entries["unread"].count == 3 + 2 + 2 + 2
     assert entries["starred"].count == 1
@@ -40,7 +40,7 @@ def test_feeds_pane_counts_come_from_the_counters(tmp_path: Path) -> None:
 def test_feed_labels_fall_back_and_lose_control_characters(tmp_path: Path) -> None:
     cache = build_ui_cache(tmp_path)
     store = Store.open(tmp_path)
-    entries = {e.key: e for e in build_entries(cache.config, store.feeds(), 0)}
+    entries = {e.key: e for e in build_entries(cache.config, store.feeds(), lambda ids: 0)}
     store.close()
     evil = entries[f"tag:Tech/feed:{cache.feed_ids[EVIL]}"]
     assert evil.label == SHOWN_FEED

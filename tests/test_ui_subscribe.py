@@ -186,11 +186,14 @@ async def test_d_unsubscribes_after_asking_and_keeps_the_articles(cache: UICache
         assert "Plain Feed" not in "\n".join(lines(feeds))
         assert "Unsubscribed from Plain Feed; its articles stay in the cache (u undoes it)." in messages(app)
         assert lines(feeds)[0].split() == ["All", "7"]
+        # its starred article goes with it, from the count as from the list
+        assert lines(feeds)[2].split() == ["Starred"]
         await pilot.press("u")  # back, and the cursor with it
         await pilot.pause()
         assert PLAIN in [f.url for f in load_config(cache.config.path).feeds]
         assert feeds.current is not None and feeds.current.key == feed_key(cache, PLAIN)
         assert lines(feeds)[0].split() == ["All", "9"]
+        assert lines(feeds)[2].split() == ["Starred", "1"]
         await pilot.press("d", "y")
         await pilot.pause()
     store = Store.open(cache.folder)

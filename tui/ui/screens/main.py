@@ -124,7 +124,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         if missing:
             self.store.ensure_feeds(missing)
             rows = self.store.feeds()
-        entries = build_entries(self.config, rows, self.store.count(starred=True), self._search_counts,
+        entries = build_entries(self.config, rows, lambda ids: self.store.count(feed_ids=ids, starred=True),
+                                self._search_counts,
                                 ignored=len(self._ignored),
                                 ignored_unread=self.store.unread_by_feed(self._ignored) if self._ignored else None)
         self.feed_names = {e.feed_ids[0]: e.label for e in entries if e.kind == "feed" and e.feed_ids}

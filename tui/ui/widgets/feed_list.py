@@ -3,7 +3,7 @@ their config tags, then untagged feeds, each with its unread count from the cach
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from rich.cells import cell_len, get_character_cell_size, set_cell_size
@@ -119,10 +119,11 @@ def saved_search_views(searches: Sequence[SavedSearch]) -> list[tuple[str, str]]
     return views
 
 
-def build_entries(config: Config, rows: Iterable[FeedRow], starred: int,
+def build_entries(config: Config, rows: Iterable[FeedRow], starred: Callable[[tuple[int, ...] | None], int],
                   search_counts: dict[str, int] | None = None, *, ignored: int = 0,
                   ignored_unread: dict[int, int] | None = None) -> list[FeedEntry]:
-    """Every line of the feeds pane, in order, from the config and the counters; saved
+    """Every line of the feeds pane, in order, from the config and the counters (`starred`:
+    how many articles of these feeds, None for every one, are starred); saved
     searches follow Starred with their unread counts (`search_counts`, by entry key, known
     only once a worker has run them), then "Ignored" when the killfile hides any (`ignored`
     articles, shown as its count). The unread articles the killfile hides (`ignored_unread`,
@@ -135,7 +136,7 @@ def build_entries(config: Config, rows: Iterable[FeedRow], starred: int,
     entries = [
         FeedEntry("all", "view", "All", every, count=unread),
         FeedEntry("unread", "view", "Unread", every, unread_only=True, count=unread),
-        FeedEntry("starred", "view", "Starred", every, starred_only=True, count=starred),
+        FeedEntry("starred", "view", "Starred", every, starred_only=True, count=starred(every)),
     ]
     counts = search_counts or {}
     for (key, label), saved in zip(saved_search_views(config.searches), config.searches):
