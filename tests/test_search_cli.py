@@ -131,3 +131,20 @@ def test_an_unsubscribed_feeds_articles_are_not_found(config: Path, capsys: pyte
     assert main(["add", "--config", str(config), url]) == 0  # subscribed again: they are back
     capsys.readouterr()
     assert [hit["title"] for hit in results(capsys, config, "cafe")] == ["Một ly café ở Hà Nội"]
+
+
+def test_a_saved_search_or_ignore_rule_that_cannot_be_read_is_named_with_why(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Such a query matches nothing: every command says so, as it says other mistakes of
+    feeds.toml, and goes on."""
+    config = tmp_path / "feeds.toml"
+    config.write_text('[[search]]\nname = "Broken"\nquery = "\\"unclosed"\n\n[[search]]\nname = "Fine"\nquery = "tin"\n'
+                      '\n[[ignore]]\nquery = "is:bogus"\n', encoding="utf-8")
+    assert main(["--config", str(config), "--cache", str(tmp_path / "cache"), "feeds"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("docbao: warning:")]
+    assert warnings == [
+        f"docbao: warning: {config}: [[search]] 'Broken' matches nothing: a quote is not closed: add the closing \" "
+        "or remove the opening one",
+        f"docbao: warning: {config}: [[ignore]] query = 'is:bogus' matches nothing: is: takes unread, read or starred "
+        "(not 'bogus')",
+    ]

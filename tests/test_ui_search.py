@@ -210,6 +210,11 @@ async def test_saved_searches_are_views_with_unread_counts(cache: UICache) -> No
         assert shown[5].split() == ["[@click=app.quit]bad"]
         assert shown[6].split() == ["▾", "Việt", "Nam", "3"]
         assert any(n.message.startswith("Saved search [@click=app.quit]bad: is:") for n in app._notifications)
+        await go_to_feed(pilot, app, "search:[@click=app.quit]bad")  # it says why it lists nothing
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        shown = " ".join(" ".join(lines(articles)).split())
+        assert "Saved search [@click=app.quit]bad: is:" in shown and "matches nothing until it is mended" in shown
         await go_to_feed(pilot, app, "search:Thái Nguyên")
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -43,6 +43,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _unreadable_queries(config: Config) -> list[str]:
+    """The saved searches and [[ignore]] rules of feeds.toml whose query cannot be read
+    (they match nothing), each with why."""
+    if not config.searches and not config.ignores:
+        return []
+    from tui.content.sanitize import clean_line
+    from tui.store.search import QueryError, parse_query
+
+    found: list[str] = []
+    for kind, name, query in [*(("[[search]]", f"'{s.name}'", s.query) for s in config.searches),
+                              *(("[[ignore]]", f"query = '{q}'", q) for q in config.ignores)]:
+        try:
+            parse_query(query)
+        except QueryError as exc:
+            found.append(clean_line(f"{config.path}: {kind} {name} matches nothing: {exc}"))
+    return found
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -57,6 +75,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"docbao: warning: {warning}", file=sys.stderr)
     cache = resolve_cache_dir(config, getattr(args, "cache", None))
     handler: Handler = getattr(args, "handler", None) or run_reader
+    if handler is not run_reader:  # (the reader says it where the search or the rule shows)
+        for warning in _unreadable_queries(config):
+            print(f"docbao: warning: {warning}", file=sys.stderr)
     try:
         if config.accounts:  # the accounts' feeds, as the last sync mirrored them
             from tui.feeds.subscriptions import with_accounts

@@ -380,6 +380,8 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
         """What the article list says when it has no line."""
         if self._cache_note or self._ignored_note:
             return self._cache_note or self._ignored_note
+        if self.entry is not None and self.entry.key in self._bad_searches:
+            return f"{self._bad_searches[self.entry.key]}. Its query in feeds.toml matches nothing until it is mended."
         if self.entry is not None and self.hiding_read(self.entry):
             return f"No unread articles here ({self.key_name('hide_read')} shows the read ones too)."
         if self.entry is not None and self.entry.key == "search":

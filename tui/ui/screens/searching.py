@@ -65,7 +65,7 @@ class SearchPart(ReaderBase):
         self._bad_ignores: set[str] = set()  # [[ignore]] queries that cannot be read, already said
         self._before_search: FeedEntry | None = None  # the view a typed search replaced
         self._selected_before: int | None = None  # ... and the article selected in it
-        self._bad_searches: set[str] = set()  # saved searches whose query cannot be read, already said
+        self._bad_searches: dict[str, str] = {}  # saved search views whose query cannot be read -> why
         self._pending_select: int | None = None  # the article to select when a saved search has run
         self._results_note = ""  # what the status line says about a typed search's results
         self._search_order: str | None = None  # how `O` sorted the typed search's results (None: as found)
@@ -224,9 +224,10 @@ class SearchPart(ReaderBase):
         self._start(Query("counts", self.cache_dir, self.config, run), "search-counts")
 
     def _counts_done(self, message: SearchPart.Found) -> None:
-        for problem in message.problems:
-            if problem not in self._bad_searches:  # said once, not after every mark
-                self._bad_searches.add(problem)
+        failed = [key for key, _ in saved_search_views(self.config.searches) if key not in message.result]
+        for key, problem in zip(failed, message.problems):  # (in the same order)
+            if self._bad_searches.get(key) != problem:  # said once, not after every mark
+                self._bad_searches[key] = problem
                 self.notify(problem, severity="warning", markup=False)
         if message.result != self._search_counts:
             self._search_counts = message.result
