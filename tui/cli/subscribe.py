@@ -407,7 +407,7 @@ def read_import(handle: BinaryIO) -> tuple[str, ImportResult, ExportFile | None]
         data += handle.read()
         start = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if start.startswith(b"{"):
-        export = ExportFile(handle, batch=_BATCH)
+        export = ExportFile(handle)
         return "docbao export", _export_subscriptions(export.head), export
     data += handle.read()
     if start.startswith(b"<") or data[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -698,7 +698,7 @@ def restore_articles(config: Config, cache: Path, export: ExportFile, *, dry_run
             if feed is not None and isinstance(entries[index].get("pruned"), list):
                 restore_pruned(store, feed.url, entries[index]["pruned"], counts, dry_run=dry_run)
         ids = {} if store is None or dry_run else store.ensure_feeds([feed.url for feed in feeds if feed])
-        wanted = ((index, raws) for index, raws in export.articles() if feeds[index] is not None)
+        wanted = ((index, raws) for index, raws in export.articles(batch=_BATCH) if feeds[index] is not None)
         with store.batched() if store is not None and not dry_run else contextlib.nullcontext() as write:
             # the feeds' own titles before any article: a title set indexes its feed's articles
             # again (the triggers), which also writes out the search index's pending rows

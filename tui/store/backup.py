@@ -124,76 +124,94 @@ class ExportFile:
     """A docbao JSON export read from a file as a stream, so that a backup of a million
     articles (gigabytes of JSON) is never in memory whole. `head` is the document with each
     feed's articles left out, read when the file is opened: every value decoded (so the
-    file is known to be well-formed JSON), the format and version checked, and where each
-    `batch` of a feed's articles lies in the file noted. `articles()` reads those batches
-    again as the file has them, for batch_articles() to decode, in worker processes when
-    there are many. Where a key comes twice, the last one counts, as for any JSON reader.
-    Raises ValueError with a reason a user can read."""
+    file is known to be well-formed JSON), the format and version checked. `articles()`
+    reads the file again for the articles, a batch at a time. Where a key comes twice, the
+    last one counts, as for any JSON reader. Raises ValueError with a reason a user can read."""
 
-    def __init__(self, handle: BinaryIO, batch: int = 250) -> None:
+    def __init__(self, handle: BinaryIO) -> None:
         self._handle = handle  # binary, seekable
-        self._batch = batch
         self.head: dict[str, Any] = {}
         self.counts: list[int] = []  # each feed's number of articles
-        self._batches: list[list[list[int]]] = []  # each feed's batches: [first byte, end, articles]
-        cursor = _Cursor(self._handle)
+        self._feeds_key = -1  # which "feeds" key holds the list (the last), counted from 0
+        self._articles_key: list[int] = []  # the same for each feed's "articles"
+        cursor = self._start()
         if cursor.peek() != "{":
             raise ValueError(f"a JSON file that is not a docbao export (no \"format\": \"{EXPORT_FORMAT}\")")
+        feeds_keys = 0
         for key in _members(cursor):
-            if key == "feeds" and cursor.peek() == "[":
-                self.head["feeds"], self.counts, self._batches = [], [], []
-                for _ in _elements(cursor):
-                    self._feed_head(cursor)
-                continue
+            if key == "feeds":
+                feeds_keys += 1
+                if cursor.peek() == "[":
+                    self._feeds_key = feeds_keys - 1
+                    self.head["feeds"], self.counts, self._articles_key = [], [], []
+                    for _ in _elements(cursor):
+                        self._feed_head(cursor)
+                    continue
             self.head[key] = cursor.value()
         cursor.end()
         _check_export(self.head)
 
+    def _start(self) -> _Cursor:
+        self._handle.seek(0)
+        return _Cursor(self._handle)
+
     def _feed_head(self, cursor: _Cursor) -> None:
-        batches: list[list[int]] = []
+        count, last = 0, -1
         if cursor.peek() != "{":
             self.head["feeds"].append(cursor.value())  # not an object: reported as such
         else:
             about: dict[str, Any] = {}
+            articles_keys = 0
             for key in _members(cursor):
                 if key == "articles":
+                    articles_keys += 1
                     about.pop("articles", None)
-                    batches = []
+                    count = 0
                     if cursor.peek() == "[":
-                        count = 0
+                        last = articles_keys - 1
                         for _ in _elements(cursor):
-                            cursor.peek()
-                            if count % self._batch == 0:
-                                batches.append([cursor.offset(), 0, 0])
                             cursor.value()
-                            batches[-1][1] = cursor.offset()
-                            batches[-1][2] += 1
                             count += 1
                         continue
+                    last = -1
                 about[key] = cursor.value()  # (an "articles" that is no list stays, to be reported)
             self.head["feeds"].append(about)
-        self.counts.append(sum(n for _, _, n in batches))
-        self._batches.append(batches)
+        self.counts.append(count)
+        self._articles_key.append(last)
 
-    def articles(self) -> Iterator[tuple[int, bytes]]:
-        """(the feed's index in head["feeds"], up to `batch` of its articles as the file has
-        them, for batch_articles()), in the file's order: the articles of the lists the head
-        counted, once each."""
-        for index, batches in enumerate(self._batches):
-            for start, end, _ in batches:
-                self._handle.seek(start)
-                yield index, self._handle.read(end - start)
+    def articles(self, batch: int = 1000) -> Iterator[tuple[int, list[Any]]]:
+        """(the feed's index in head["feeds"], up to `batch` of its articles as decoded), in
+        the file's order: the articles of the lists the head counted, once each."""
+        cursor = self._start()
+        feeds_keys = 0
+        for key in _members(cursor):
+            if key == "feeds":
+                feeds_keys += 1
+                if feeds_keys - 1 == self._feeds_key:
+                    for number, _ in enumerate(_elements(cursor)):
+                        yield from self._feed_articles(cursor, number, batch)
+                    continue
+            cursor.value()
 
-
-def batch_articles(data: bytes) -> list[Any]:
-    """A batch of articles that ExportFile.articles() read, decoded: the JSON values of a
-    list, with the commas between them."""
-    try:
-        return json.loads("[" + data.decode("utf-8") + "]")  # type: ignore[no-any-return]
-    except RecursionError:  # (one level deeper than when the whole file was checked)
-        raise ValueError("not a docbao export: it is not valid JSON (nested too deep)") from None
-    except ValueError:  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
-        raise ValueError("not a docbao export any more: the file changed while it was imported") from None
+    def _feed_articles(self, cursor: _Cursor, index: int, batch: int) -> Iterator[tuple[int, list[Any]]]:
+        if cursor.peek() != "{" or index >= len(self.counts):
+            cursor.value()
+            return
+        articles_keys = 0
+        for key in _members(cursor):
+            if key == "articles":
+                articles_keys += 1
+                if articles_keys - 1 == self._articles_key[index]:
+                    taken: list[Any] = []
+                    for _ in _elements(cursor):
+                        taken.append(cursor.value())
+                        if len(taken) == batch:
+                            yield index, taken
+                            taken = []
+                    if taken:
+                        yield index, taken
+                    continue
+            cursor.value()
 
 
 def _check_export(document: dict[str, Any]) -> None:
@@ -213,9 +231,8 @@ _DECODER = json.JSONDecoder()
 
 
 class _Cursor:
-    """A JSON text read from a binary file a chunk at a time, from its start: its structure
-    walked by `_members` and `_elements`, the values inside decoded whole (json's own
-    decoder)."""
+    """A JSON text read from a binary file a chunk at a time: its structure walked by
+    `_members` and `_elements`, the values inside decoded whole (json's own decoder)."""
 
     def __init__(self, handle: BinaryIO) -> None:
         self._handle = handle
@@ -223,12 +240,6 @@ class _Cursor:
         self._text = ""
         self._at = 0
         self._ended = False
-        # the file's bytes before self._text[self._counted], read from its start (a byte
-        # order mark first: the decoder drops it)
-        handle.seek(0)
-        self._bytes = len(codecs.BOM_UTF8) if handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8 else 0
-        self._counted = 0
-        handle.seek(0)
 
     def _more(self, size: int) -> None:
         """Read on: `size` bytes more into the text, what is behind the cursor dropped."""
@@ -238,16 +249,8 @@ class _Cursor:
             text = self._decoder.decode(data, final=self._ended)
         except UnicodeDecodeError as exc:
             raise ValueError(f"not a docbao export: it is not UTF-8 text ({exc.reason})") from None
-        self.offset()
         self._text = self._text[self._at:] + text
-        self._at = self._counted = 0
-
-    def offset(self) -> int:
-        """Where the cursor is in the file, in bytes (the text is UTF-8 as decoded, so it
-        encodes to the bytes it came from)."""
-        self._bytes += len(self._text[self._counted:self._at].encode("utf-8"))
-        self._counted = self._at
-        return self._bytes
+        self._at = 0
 
     def peek(self) -> str:
         """The next character but white space; "" at the end of the file."""
@@ -368,10 +371,9 @@ def exported_article(raw: object, now: int) -> ArticleIn | str:
     return article.ready_for_index()
 
 
-def exported_articles(batch: bytes, now: int) -> list[ArticleIn | str]:
-    """exported_article for a batch that ExportFile.articles() read: what an import's worker
-    processes do, decoding included."""
-    return [exported_article(raw, now) for raw in batch_articles(batch)]
+def exported_articles(raws: list[Any], now: int) -> list[ArticleIn | str]:
+    """exported_article for a batch: what an import's worker processes do."""
+    return [exported_article(raw, now) for raw in raws]
 
 
 def _digest_of(article: ArticleIn) -> str:
