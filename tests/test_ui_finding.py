@@ -51,6 +51,17 @@ async def test_the_finder_lists_tags_and_puts_names_that_start_with_the_text_fir
         assert feeds.current is not None and feeds.current.key == "tag:Tech"
 
 
+def test_the_finder_lists_the_name_typed_in_full_first() -> None:
+    from tui.ui.screens.finder import Place, matches
+    from tui.store.index import fold
+
+    every = [Place(f"k{n}", label, where, fold(label), 0) for n, (label, where) in enumerate(
+        [("Test feed", ""), ("Test Blog", ""), ("A test", ""), ("test atom", ""), ("Tests", "tag"), ("Test", "tag")])]
+    assert [p.label for p in matches(every, "test")] == ["Test", "Test feed", "Test Blog", "test atom", "Tests",
+                                                         "A test"]
+    assert [p.label for p in matches(every, "  TEST  feed ")] == ["Test feed"]
+
+
 async def test_the_finder_goes_to_a_view(cache: UICache) -> None:
     app = DocbaoApp(cache.config, cache.folder)
     async with app.run_test(size=SIZE) as pilot:

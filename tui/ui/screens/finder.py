@@ -51,8 +51,9 @@ def places(entries: Sequence[FeedEntry]) -> list[Place]:
 
 
 def matches(every: Sequence[Place], typed: str) -> list[Place]:
-    """The places whose folded name holds the folded `typed`: names that start with it
-    first, then those with a word that does, then the rest, each in feed list order."""
+    """The places whose folded name holds the folded `typed`: the names that are it first,
+    then those that start with it, then those with a word that does, then the rest, each in
+    feed list order."""
     needle = " ".join(fold(typed).split())
     if not needle:
         return list(every)
@@ -61,7 +62,10 @@ def matches(every: Sequence[Place], typed: str) -> list[Place]:
         at = place.folded.find(needle)
         if at < 0:
             continue
-        rank = 0 if at == 0 else 1 if not place.folded[at - 1].isalnum() else 2
+        if at == 0:
+            rank = 0 if " ".join(place.folded.split()) == needle else 1
+        else:
+            rank = 2 if not place.folded[at - 1].isalnum() else 3
         ranked.append((rank, order, place))
     ranked.sort(key=lambda item: item[:2])
     return [place for _, _, place in ranked]
