@@ -135,7 +135,7 @@ async def test_h_hides_read_feeds_and_articles_and_says_so(cache: UICache) -> No
 
 
 async def test_a_feed_read_to_the_end_stays_under_the_cursor_then_goes(cache: UICache) -> None:
-    from tests.pilot import PLAIN
+    from tests.pilot import BROKEN, PLAIN
 
     cache.config.settings.hide_read = True
     app = DocbaoApp(cache.config, cache.folder)
@@ -154,6 +154,10 @@ async def test_a_feed_read_to_the_end_stays_under_the_cursor_then_goes(cache: UI
         await pilot.press("F", *"plain", "enter")  # the finder still goes there
         assert feeds.current is not None and feeds.current.key == feed_key(cache, PLAIN)
         assert articles.ids == [] and "H shows the read ones" in lines(articles)[0]
+        await pilot.press("F", *"broken", "enter")  # no article at all, read or not: H would show none
+        assert feeds.current is not None and feeds.current.key == feed_key(cache, BROKEN)
+        assert app.screen.entry is not None and app.screen.entry.key == feed_key(cache, BROKEN)  # (its very line)
+        assert articles.ids == [] and lines(articles)[0].strip() == "No articles here."
 
 
 async def test_hiding_read_is_remembered_until_the_setting_changes(cache: UICache) -> None:

@@ -382,7 +382,7 @@ class MainScreen(ReadingPart, LinksPart, CommandsPart, DownloadsPart, SearchPart
             return self._cache_note or self._ignored_note
         if self.entry is not None and self.entry.key in self._bad_searches:
             return f"{self._bad_searches[self.entry.key]}. Its query in feeds.toml matches nothing until it is mended."
-        if self.entry is not None and self.hiding_read(self.entry):
+        if self.entry is not None and self.hiding_read(self.entry) and not self.entry.empty:
             return f"No unread articles here ({self.key_name('hide_read')} shows the read ones too)."
         if self.entry is not None and self.entry.key == "search":
             return nothing_matches(self.entry.query, self.key_name("search"))

@@ -41,6 +41,7 @@ class FeedEntry:
     urls: tuple[str, ...] = ()  # what "refresh" fetches for this entry; () is every feed
     query: str = ""  # the search of a "search" entry
     url_label: bool = False  # the label is the feed's URL (it has no name): cut from the left (fit_url)
+    empty: bool = False  # a feed or folder with no article at all, read or not (a new or a failing feed)
 
     @property
     def virtual(self) -> bool:
@@ -151,7 +152,7 @@ def build_entries(config: Config, rows: Iterable[FeedRow], starred: Callable[[tu
         error = (clean_line(row.last_error) or row.last_status) if row.last_status in FAILED else ""
         label, url_label = feed_label(feed.title, row, feed.url)
         base = FeedEntry(f"feed:{row.id}", "feed", label, (row.id,), count=max(0, row.unread - hidden.get(row.id, 0)),
-                         error=error, urls=(feed.url,), url_label=url_label)
+                         error=error, urls=(feed.url,), url_label=url_label, empty=row.total == 0)
         if not feed.tags:
             untagged.append(base)
         for tag in feed.tags:
@@ -160,7 +161,8 @@ def build_entries(config: Config, rows: Iterable[FeedRow], starred: Callable[[tu
         ids = tuple(dict.fromkeys(i for child in children for i in child.feed_ids or ()))
         entries.append(FeedEntry(f"tag:{tag}", "folder", clean_line(tag), ids,
                                  count=sum(child.count for child in children), folder=tag,
-                                 urls=tuple(u for child in children for u in child.urls)))
+                                 urls=tuple(u for child in children for u in child.urls),
+                                 empty=all(child.empty for child in children)))
         entries.extend(children)
     for account in config.accounts:  # an account not synced yet (or with no feeds): its folder, for `a`
         if account.name not in folders:
@@ -304,6 +306,7 @@ class FeedList(VirtualList):
         entry = next((e for e in self.entries if e.key == key), None)
         if entry is None:
             return False
+        before = self.current.key if self.current is not None else None
         if entry.kind == "feed" and entry.folder in self.collapsed:
             self.collapsed.discard(entry.folder)
             self._layout(keep=key)
@@ -314,7 +317,11 @@ class FeedList(VirtualList):
             self.lines_changed()
         index = self.index_of(key)
         assert index is not None
-        self.move_cursor(index, announce=announce)
+        # (said by the entry, not by the line: a read feed kept under the cursor leaves the
+        # list as this one comes into it, and this one may take its very line)
+        self.move_cursor(index, announce=False)
+        if announce and before != key:
+            self.cursor_moved(index)
         return True
 
     def action_fold(self) -> None:
