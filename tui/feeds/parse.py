@@ -862,9 +862,8 @@ def _drop_dates_read_from_ids(entries: list[dict[str, Any]], document: bytes) ->
         return
     from fastfeedparser.main import _parse_date
 
-    suspects = [entry for entry in suspects if _parse_date(entry["id"]) == entry["published"]]
-    if suspects:
-        for entry in suspects:
+    for entry in suspects:
+        if _parse_date(entry["id"]) == entry["published"]:
             del entry["published"]
             if entry.get("updated"):
                 entry["published"] = entry["updated"]

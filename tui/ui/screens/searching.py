@@ -225,10 +225,11 @@ class SearchPart(ReaderBase):
 
     def _counts_done(self, message: SearchPart.Found) -> None:
         failed = [key for key, _ in saved_search_views(self.config.searches) if key not in message.result]
-        for key, problem in zip(failed, message.problems):  # (in the same order)
+        bad = dict(zip(failed, message.problems))  # (in the same order)
+        for key, problem in bad.items():
             if self._bad_searches.get(key) != problem:  # said once, not after every mark
-                self._bad_searches[key] = problem
                 self.notify(problem, severity="warning", markup=False)
+        self._bad_searches = bad  # (a search mended in feeds.toml leaves it)
         if message.result != self._search_counts:
             self._search_counts = message.result
             self.update_counts(searches=False)
