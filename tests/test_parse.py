@@ -812,8 +812,15 @@ def test_an_item_without_a_date_element_gets_no_date_from_its_guid() -> None:
     feed = parse_feed(_items(*((f"guid {g}", f"<guid>{g}</guid>") for g in guids)))
     assert [(a.title, a.published) for a in feed.articles] == [(f"guid {g}", None) for g in guids]
     half = parse_feed(_items(("Undated", "<guid>5pm</guid>"),
-                             ("Dated", "<guid>1234567890</guid><pubDate>Wed, 01 May 2024 10:00:00 GMT</pubDate>")))
-    assert [a.published for a in half.articles] == [None, 1714557600]
+                             ("Dated", "<guid>1234567890</guid><pubDate>Wed, 01 May 2024 10:00:00 GMT</pubDate>"),
+                             ("Dated too", '<guid>m7</guid><dc:date xmlns:dc="http://purl.org/dc/elements/1.1/">'
+                                           "2024-05-01T10:00:00Z</dc:date>")))
+    assert [a.published for a in half.articles] == [None, 1714557600, 1714557600]
+    # the channel's own dates are not its items'
+    channel = _items(*((f"guid {g}", f"<guid>{g}</guid>") for g in guids)).replace(
+        b"<description>x</description>", b"<description>x</description><pubDate>Mon, 07 Dec 2026 08:00:00 GMT"
+        b"</pubDate><lastBuildDate>Mon, 07 Dec 2026 08:00:00 GMT</lastBuildDate>", 1)
+    assert {a.published for a in parse_feed(channel).articles} == {None}
     huge = parse_feed(_items(*((f"Huge item {n}", f'<guid isPermaLink="false">{n}</guid>') for n in range(1, 120))))
     assert len(huge.articles) == 119 and {a.published for a in huge.articles} == {None}
 

@@ -843,27 +843,38 @@ def _read_fastfeedparser(document: bytes, has_ids: bool = True) -> _RawFeed:
     return out
 
 
-_DATE_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(?:pubDate|published|issued|date|updated|modified)[\s>]")
+# An element fastfeedparser reads an entry's date from (it compares local names in lower case).
+_DATE_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(?:pubDate|published|issued|date|updated|modified|lastBuildDate)[\s/>]",
+                           re.IGNORECASE)
 
 
 def _drop_dates_read_from_ids(entries: list[dict[str, Any]], document: bytes) -> None:
     """fastfeedparser dates an entry that has no date element from its guid, if the guid
     reads as one: guid 7 becomes the 7th of this month, 1999 the 6th of December 1999, 5pm
     today at 17:00, 1234567890 a day of 2009 (seconds since 1970). feedparser does not, nor
-    does docbao: such an entry has no date. A date is dropped when the guid reads as it and
-    the document has fewer date elements than entries (counted first: reading a guid as a
-    date can take a millisecond, and most feeds date every entry)."""
+    does docbao: such an entry has no date. In a document with no date element at all,
+    every date came so; where only some entries have one, a date is dropped when the guid
+    reads as it (read again only then: reading a guid as a date can take milliseconds)."""
+    if b"<guid" not in document:  # (only an RSS guid is read so)
+        return
     suspects = [
         entry for entry in entries
         if isinstance(entry.get("published"), str)
         and isinstance(entry.get("id"), str) and not entry["id"].startswith(("http://", "https://"))
     ]
-    if not suspects or len(_DATE_ELEMENT.findall(document)) >= len(entries):
+    if not suspects:
+        return
+    first = _ENTRY_START_BYTES.search(document)  # (the channel's own dates are not the entries')
+    start = first.start() if first else 0
+    if document.count(b"<pubDate", start) >= len(entries):  # (nearly every RSS feed: a quick look)
+        return
+    dated = len(_DATE_ELEMENT.findall(document, start))
+    if dated >= len(entries):
         return
     from fastfeedparser.main import _parse_date
 
     for entry in suspects:
-        if _parse_date(entry["id"]) == entry["published"]:
+        if not dated or _parse_date(entry["id"]) == entry["published"]:
             del entry["published"]
             if entry.get("updated"):
                 entry["published"] = entry["updated"]
