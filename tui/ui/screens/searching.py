@@ -211,27 +211,27 @@ class SearchPart(ReaderBase):
 
         saved = [(key, one) for (key, _), one in zip(saved_search_views(self.config.searches), self.config.searches)]
 
-        def run(store: Store, tags: dict[str, list[int]], feeds: set[int]) -> tuple[dict[str, int], list[str]]:
+        def run(store: Store, tags: dict[str, list[int]], feeds: set[int]
+                ) -> tuple[tuple[dict[str, int], dict[str, str]], list[str]]:
             counts: dict[str, int] = {}
-            problems: list[str] = []
+            bad: dict[str, str] = {}  # the views whose query cannot be read -> why
             for key, one in saved:
                 try:
                     counts[key] = search.count_unread(store.conn, one.query, tags=tags, feeds=feeds)
                 except search.QueryError as exc:
-                    problems.append(f"Saved search {one.name}: {exc}")
-            return counts, problems
+                    bad[key] = f"Saved search {one.name}: {exc}"
+            return (counts, bad), list(bad.values())
 
         self._start(Query("counts", self.cache_dir, self.config, run), "search-counts")
 
     def _counts_done(self, message: SearchPart.Found) -> None:
-        failed = [key for key, _ in saved_search_views(self.config.searches) if key not in message.result]
-        bad = dict(zip(failed, message.problems))  # (in the same order)
+        counts, bad = message.result
         for key, problem in bad.items():
             if self._bad_searches.get(key) != problem:  # said once, not after every mark
                 self.notify(problem, severity="warning", markup=False)
         self._bad_searches = bad  # (a search mended in feeds.toml leaves it)
-        if message.result != self._search_counts:
-            self._search_counts = message.result
+        if counts != self._search_counts:
+            self._search_counts = counts
             self.update_counts(searches=False)
 
     # ------------------------------------------------------------------- killfile
